@@ -1,0 +1,45 @@
+#pragma once
+// What the user asked for: every option of the command line, with the spec's defaults.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace svr {
+
+enum class Method { Svr, Cosvr };
+enum class BatchNormMode { Fold, Ignore };
+enum class Correction { BH, BY, Holm, Bonferroni, None };
+enum class FdrScope { Network, Pair };
+
+struct Options {
+  std::string model_path;
+  std::string outdir;
+  std::vector<std::string> layers;  // explicit order/selection of weight tensors; empty = auto
+  Method method = Method::Svr;
+  BatchNormMode batchnorm = BatchNormMode::Fold;
+  double bn_eps = 1e-5;
+  double alpha = 0.05;
+  Correction correction = Correction::BH;
+  FdrScope fdr_scope = FdrScope::Network;
+  std::optional<double> sigma;         // chi-square compatibility rule; implies Correction::None
+  bool reference = false;              // preset reproducing the public implementation
+  std::optional<std::int64_t> max_rank;
+  double near_kernel_tau = 1e-2;
+  double path_threshold = 0.0;         // s > threshold for the path metric without s
+  int top_chains = 10;
+  bool all_edges = false;
+  bool save_spectra = false;
+  bool save_adjacency = false;
+  bool force = false;
+  bool quiet = false;
+  std::int64_t simulation_draws = 1000000;  // cosvr conv->linear null law
+  std::uint64_t seed = 20230216;            // simulations are reproducible
+};
+
+std::string to_string(Method method);
+std::string to_string(BatchNormMode mode);
+std::string to_string(Correction correction);
+std::string to_string(FdrScope scope);
+
+}  // namespace svr

@@ -1,0 +1,87 @@
+#pragma once
+// The SVR of a network as computed by the pipeline: what the output writers serialise.
+#include <Eigen/Dense>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace svr {
+
+struct LayerResult {
+  std::string name;                        // weight tensor name, e.g. "features.0.weight"
+  std::string kind;                        // "linear", "conv1d", "conv2d", "conv3d"
+  std::vector<std::int64_t> tensor_shape;  // as stored
+  std::int64_t rows = 0, cols = 0;         // matrix M after the reshape of the method
+  std::int64_t full_rank = 0;              // min(rows, cols)
+  std::string folded_bn;                   // prefix of the folded BatchNorm, "" if none
+  Eigen::VectorXd sigma;                   // kept singular values, decreasing
+  Eigen::MatrixXd U;                       // rows x r  (may be empty once edges are done)
+  Eigen::MatrixXd V;                       // cols x r
+  std::vector<int> cluster;                // cluster id per neuron (equal s within 1e-8 s_max)
+  std::vector<bool> near_kernel;           // s_i <= tau * s_max
+  std::vector<double> intensity;           // spec section 5
+  std::int64_t near_kernel_count() const;
+};
+
+enum class NullKind { Beta, Untestable, Simulated, ChiSquare };
+
+struct EdgeRecord {
+  std::int64_t to_neuron = 0;    // j, neuron of layer from_layer + 1
+  std::int64_t from_neuron = 0;  // i, neuron of layer from_layer
+  double e = 0.0;
+  double log10_p = 0.0;          // 0 for untestable edges
+  double log10_q = 0.0;          // adjusted; equals log10_p for Correction::None
+  bool significant = false;
+};
+
+struct PairResult {
+  int from_layer = 0;
+  std::int64_t c = 0;            // channels passing from layer l to l+1
+  std::int64_t z = 0;            // positions on the tested side
+  std::int64_t z_u = 1, z_v = 1; // positions on the u side (layer l) and v side (layer l+1)
+  NullKind null_kind = NullKind::Beta;
+  double beta_a = 0.0, beta_b = 0.0;  // Beta(z/2, (N-z)/2) when null_kind == Beta
+  double e_threshold = 0.0;           // chi-square rule threshold when null_kind == ChiSquare
+  std::int64_t simulation_draws = 0;  // when null_kind == Simulated
+  Eigen::MatrixXd E;                  // r(l+1) x r(l)
+  std::int64_t edges_tested = 0;
+  std::int64_t significant = 0;
+  std::int64_t internal_dim_to = 0;   // (j+1) of the argmax
+  std::int64_t internal_dim_from = 0; // (i+1) of the argmax
+  double entropy = 0.0;
+  double entropy_normalized = 0.0;
+  std::vector<EdgeRecord> edges;      // reported edges (significant, or all with --all-edges)
+};
+
+struct ChainResult {
+  int start_layer = 0;
+  std::vector<std::int64_t> neurons;  // one neuron per layer from start_layer on
+  double weakest_log10_p = 0.0;       // max log10 p along the chain
+};
+
+struct PhaseTime {
+  std::string phase;
+  double seconds = 0.0;
+};
+
+struct RunInfo {
+  std::string version;
+  std::string command_line;
+  std::string input_sha256;
+  std::string input_format;
+  int ranks = 1;
+  std::vector<PhaseTime> phases;
+  double peak_memory_mb = 0.0;
+};
+
+struct SvrResult {
+  std::string model_name;           // basename of the model path
+  std::vector<LayerResult> layers;
+  std::vector<PairResult> pairs;    // pairs[l] joins layers[l] and layers[l+1]
+  double log10_path_metric = 0.0;
+  double log10_path_metric_unweighted = 0.0;
+  std::vector<ChainResult> chains;
+  RunInfo run;
+};
+
+}  // namespace svr

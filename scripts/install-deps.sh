@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything svr needs to build and test, from Debian bookworm packages. Idempotent.
+# Usage: scripts/install-deps.sh [--with-torch]   (--with-torch: also PyTorch, for scripts/*.py)
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config
+  openmpi-bin libopenmpi-dev
+  libscalapack-openmpi-dev libopenblas-dev liblapacke-dev
+  libeigen3-dev libboost-program-options-dev libboost-math-dev
+  libgtest-dev nlohmann-json3-dev
+  python3 python3-numpy python3-scipy
+)
+if [[ "${1:-}" == "--with-torch" ]]; then
+  packages+=(python3-torch python3-torchvision python3-sklearn)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if (( ${#missing[@]} == 0 )); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+if (( EUID != 0 )); then sudo_cmd=(sudo); fi
+echo "install-deps: installing ${missing[*]}"
+"${sudo_cmd[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
