@@ -1,0 +1,42 @@
+#pragma once
+// Per-node and per-pair measures computed from E and the singular values (spec section 5).
+// Indices are 0-based; E is r(l+1) x r(l) (rows: neurons j of the later layer).
+#include <Eigen/Dense>
+#include <cstdint>
+#include <vector>
+
+namespace svr {
+
+// Per neuron i (column of E): t_i = max(0, max_k sum_{j <= k} (c E[j, i] - 1)), divided by the
+// largest t_i (all 0 when every t_i is 0).
+std::vector<double> intensity(const Eigen::MatrixXd& E, std::int64_t c);
+
+// (j+1, i+1) of the argmax of c C[j, i] - (j+1)(i+1), C the 2-D cumulative sum of E.
+// Ties go to the first maximum in row-major order (smallest j, then smallest i), like numpy's
+// argmax; an empty E gives {0, 0}.
+struct InternalDims {
+  std::int64_t to = 0, from = 0;
+};
+InternalDims internal_dims(const Eigen::MatrixXd& E, std::int64_t c);
+
+// H = -sum E log E (natural log, 0 log 0 = 0); normalized = H / log(rows * cols), 0 when the
+// matrix has at most one entry.
+struct Entropy {
+  double h = 0, normalized = 0;
+};
+Entropy entropy(const Eigen::MatrixXd& E);
+
+// Cluster id per singular value (sorted decreasing): consecutive values closer than
+// rel_tol * s_max share an id; ids 0, 1, 2, ... in order. s_max == 0: all in cluster 0.
+std::vector<int> clusters(const Eigen::VectorXd& s, double rel_tol = 1e-8);
+
+// s_i <= tau * s_max.
+std::vector<bool> near_kernel(const Eigen::VectorXd& s, double tau);
+
+// log10(sum(x)) for x = 1 (length r0); per pair l: x = x * s_l, x = E_l x; finally x = x * s_last.
+// Rescaled at every step, so it neither overflows nor underflows; -inf if the sum is 0.
+// s.size() == E.size() + 1 and E_l is r(l+1) x r(l), otherwise std::invalid_argument.
+double log10_path_metric(const std::vector<Eigen::VectorXd>& s,
+                         const std::vector<Eigen::MatrixXd>& E);
+
+}  // namespace svr

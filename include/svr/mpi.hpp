@@ -1,0 +1,83 @@
+#pragma once
+// MPI glue: the environment, a communicator that owns what it duplicates, checked calls, and the
+// agreement on errors that lets every rank leave together instead of hanging in a collective.
+#include <mpi.h>
+
+#include <Eigen/Dense>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace svr::mpi {
+
+// Throws svr::Error naming the MPI call when `code` is not MPI_SUCCESS.
+void check(int code, const char* call);
+
+// First object in main: MPI_Init_thread on construction, MPI_Finalize on destruction.
+class Environment {
+ public:
+  Environment(int& argc, char**& argv);
+  ~Environment();
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+};
+
+// A communicator duplicated from a parent and freed on destruction, so svr's messages never
+// mix with a caller's and error handlers can be set on it alone.
+class Communicator {
+ public:
+  explicit Communicator(MPI_Comm parent = MPI_COMM_WORLD);
+  ~Communicator();
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+
+  MPI_Comm get() const { return comm_; }
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool is_root() const { return rank_ == 0; }
+
+  void barrier() const;
+  double max(double value) const;
+  std::int64_t sum(std::int64_t value) const;
+  void broadcast(std::string& text, int root) const;
+
+  // Blocking point-to-point transfer of a dense matrix (shape travels with it).
+  void send(const Eigen::MatrixXd& m, int dest, int tag) const;
+  Eigen::MatrixXd receive(int source, int tag) const;
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+// An error that every rank has agreed on: `origin` is the lowest rank that failed and the
+// message is that rank's. main prints it once (on rank 0) and every rank exits non-zero.
+class CollectiveError : public std::runtime_error {
+ public:
+  CollectiveError(const std::string& message, int origin)
+      : std::runtime_error(message), origin_(origin) {}
+  int origin() const { return origin_; }
+
+ private:
+  int origin_;
+};
+
+// Collective: every rank calls it at the end of a phase with its own error message ("" if it
+// succeeded). If any rank failed, all ranks throw the same CollectiveError.
+void agree_on_errors(const Communicator& comm, const std::string& local_error);
+
+// Runs `phase` on this rank, then agrees on errors across ranks (see agree_on_errors).
+template <typename Phase>
+void collective_phase(const Communicator& comm, Phase&& phase) {
+  std::string error;
+  try {
+    phase();
+  } catch (const std::exception& e) {
+    error = e.what();
+    if (error.empty()) error = "unknown error";
+  }
+  agree_on_errors(comm, error);
+}
+
+}  // namespace svr::mpi

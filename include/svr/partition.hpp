@@ -1,0 +1,32 @@
+#pragma once
+// Which rank computes which layer: a plain value, computed identically on every rank from the
+// same layer shapes, so no rank ever has to be told.
+#include <cstdint>
+#include <vector>
+
+namespace svr {
+
+struct LayerShape {
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+};
+
+class LayerPartition {
+ public:
+  // Longest processing time first: layers sorted by SVD cost (rows*cols*min(rows,cols)), each
+  // given to the currently least-loaded rank (ties: lower rank, then lower layer index).
+  LayerPartition(const std::vector<LayerShape>& layers, int ranks);
+
+  int owner(std::size_t layer) const { return owner_[layer]; }
+  std::vector<std::size_t> layers_of(int rank) const;
+  double load_of(int rank) const { return load_[rank]; }
+  int ranks() const { return static_cast<int>(load_.size()); }
+
+  static double svd_cost(const LayerShape& shape);
+
+ private:
+  std::vector<int> owner_;
+  std::vector<double> load_;
+};
+
+}  // namespace svr

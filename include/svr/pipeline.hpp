@@ -1,0 +1,17 @@
+#pragma once
+// The SVR end to end: read, plan, SVD every layer, edges and their significance, measures,
+// outputs. Collective over the communicator; every phase agrees on errors before the next.
+#include <string>
+
+#include "svr/mpi.hpp"
+#include "svr/options.hpp"
+#include "svr/results.hpp"
+
+namespace svr {
+
+// Runs the SVR described by `options` and writes OUTDIR (rank 0). Returns the result on rank 0
+// (other ranks get an empty result). Throws mpi::CollectiveError on any rank's failure.
+SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
+                       const std::string& command_line);
+
+}  // namespace svr

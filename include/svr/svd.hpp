@@ -1,0 +1,26 @@
+#pragma once
+// Thin SVD of one layer matrix on one rank (LAPACK, double precision). The distributed SVD of
+// the next issue replaces this step behind the same Spectrum result.
+#include <Eigen/Dense>
+#include <cstdint>
+#include <optional>
+
+namespace svr {
+
+struct Spectrum {
+  Eigen::VectorXd s;  // r singular values, decreasing
+  Eigen::MatrixXd U;  // rows x r, left singular vectors (output space)
+  Eigen::MatrixXd V;  // cols x r, right singular vectors (input space); V, not V^T
+};
+
+// M = U diag(s) V^T with r = min(rows, cols), computed by dgesdd (job 'S'), falling back to
+// dgesvd when dgesdd does not converge (info > 0). With max_rank = K and min(rows, cols) > K,
+// only the top K triplets are kept (the full SVD is computed, then truncated).
+// Throws NumericalError on non-finite input or when both routines fail.
+Spectrum thin_svd(const Eigen::MatrixXd& M, std::optional<std::int64_t> max_rank = {});
+
+// Flips each column so that its largest-magnitude entry is positive (ties: the first index);
+// an all-zero column is left alone. For --save-spectra: a reproducible sign per singular vector.
+void canonical_sign(Eigen::MatrixXd& vectors);
+
+}  // namespace svr

@@ -1,0 +1,252 @@
+#include "svr/cli.hpp"
+
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "svr/error.hpp"
+
+namespace po = boost::program_options;
+
+namespace svr {
+namespace {
+
+const char* const kUsage =
+    "Usage: mpiexec -n N svr MODEL -o OUTDIR [options]\n"
+    "\n"
+    "Computes the Singular Value Representation (Meller & Berkouk, arXiv:2302.08183) of the chain\n"
+    "network stored in MODEL: the SVD of every layer (its spectral neurons), the edges between\n"
+    "spectral neurons of consecutive layers and their significance against a random null.\n"
+    "\n"
+    "MODEL: a .safetensors file, a sharded checkpoint's model.safetensors.index.json, or a PyTorch\n"
+    "state_dict saved with torch.save (.pt/.pth, zip or legacy format; read without running any\n"
+    "pickled code). OUTDIR receives nodes.csv, edges.csv, graph.graphml and summary.json; it is\n"
+    "written as OUTDIR.partial-* and renamed into place only when complete.\n";
+
+const char* const kFooter =
+    "\n"
+    "Layer order: --layers, else the safetensors metadata \"svr.layers\", else the state_dict\n"
+    "order of a PyTorch checkpoint, else the numeric-aware name order inside each top-level module\n"
+    "with the modules ordered so that their shapes chain (features before classifier).\n"
+    "\n"
+    "Exit status: 0 on success, 1 on any error (one line on stderr: \"rank R: FILE: ...\").\n"
+    "Docs: README.md, docs/options.md, docs/output-formats.md, docs/algorithms.md.\n";
+
+template <typename Enum>
+Enum parse_choice(const std::string& option, const std::string& value,
+                  std::initializer_list<std::pair<const char*, Enum>> choices) {
+  std::string allowed;
+  for (const auto& [name, e] : choices) {
+    if (value == name) return e;
+    allowed += allowed.empty() ? name : std::string("|") + name;
+  }
+  throw InputError("command line: --" + option + " must be one of " + allowed + ", not '" +
+                   value + "'");
+}
+
+std::vector<std::string> split_names(const std::string& text) {
+  std::vector<std::string> names;
+  std::string current;
+  for (char ch : text + ",") {
+    if (ch == ',' || ch == '\n' || ch == '\r') {
+      // Trim blanks so "a, b" and one-name-per-line files both work.
+      const auto begin = current.find_first_not_of(" \t");
+      if (begin != std::string::npos) {
+        const auto end = current.find_last_not_of(" \t");
+        names.push_back(current.substr(begin, end - begin + 1));
+      }
+      current.clear();
+    } else {
+      current += ch;
+    }
+  }
+  return names;
+}
+
+std::vector<std::string> parse_layers(const std::string& value) {
+  if (!value.empty() && value[0] == '@') {
+    const std::string path = value.substr(1);
+    std::ifstream in(path);
+    if (!in) throw InputError(path + ": cannot read the --layers file");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::vector<std::string> names;
+    std::string line;
+    while (std::getline(text, line)) {
+      if (line.empty() || line[0] == '#') continue;  // comments allowed in layer lists
+      for (auto& name : split_names(line)) names.push_back(name);
+    }
+    if (names.empty()) throw InputError(path + ": the --layers file names no layer");
+    return names;
+  }
+  auto names = split_names(value);
+  if (names.empty()) throw InputError("command line: --layers names no layer");
+  return names;
+}
+
+}  // namespace
+
+CommandLine parse_command_line(int argc, const char* const argv[]) {
+  CommandLine result;
+  Options& o = result.options;
+  std::string method = "svr", batchnorm = "fold", correction = "bh", fdr_scope = "network";
+  std::string layers;
+  double sigma = 0.0;
+  std::int64_t max_rank = 0;
+
+  po::options_description io_opts("Input and output");
+  io_opts.add_options()
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
+      ("model", po::value(&o.model_path)->value_name("MODEL"), "model file (also positional)")
+      ("output,o", po::value(&o.outdir)->value_name("OUTDIR"), "output directory (required)")
+      ("force", po::bool_switch(&o.force), "replace OUTDIR if it exists (otherwise svr refuses)")
+      ("quiet,q", po::bool_switch(&o.quiet), "no progress lines on rank 0")
+      ("all-edges", po::bool_switch(&o.all_edges),
+       "write every edge to edges.csv, not only the significant ones")
+      ("save-spectra", po::bool_switch(&o.save_spectra),
+       "write U, S, V of every layer to OUTDIR/spectra.safetensors (each singular vector signed "
+       "so that its largest-magnitude entry is positive)")
+      ("save-adjacency", po::bool_switch(&o.save_adjacency),
+       "write the full E matrix of every pair to OUTDIR/adjacency.safetensors");
+
+  po::options_description model_opts("Network");
+  model_opts.add_options()
+      ("layers", po::value(&layers)->value_name("A,B,..|@FILE"),
+       "explicit order and selection of layers by weight tensor name: a comma list, or @FILE "
+       "with names separated by commas or newlines (# starts a comment line)")
+      ("method", po::value(&method)->value_name("svr|cosvr")->default_value("svr"),
+       "reshape of convolutions: svr = out x (in*k), cosvr = (out*k) x in")
+      ("batchnorm", po::value(&batchnorm)->value_name("fold|ignore")->default_value("fold"),
+       "fold a BatchNorm that follows a layer into its rows, or ignore it")
+      ("bn-eps", po::value(&o.bn_eps)->value_name("EPS")->default_value(1e-5, "1e-5"),
+       "epsilon of the folded BatchNorm: gamma / sqrt(running_var + eps)")
+      ("max-rank", po::value(&max_rank)->value_name("K"),
+       "keep only the top K spectral neurons of layers with min(rows, cols) > K");
+
+  po::options_description stats_opts("Significance");
+  stats_opts.add_options()
+      ("alpha", po::value(&o.alpha)->value_name("A")->default_value(0.05, "0.05"),
+       "significance level of the corrected test")
+      ("correction", po::value(&correction)->value_name("bh|by|holm|bonferroni|none")
+                         ->default_value("bh"),
+       "multiple-testing correction: Benjamini-Hochberg, Benjamini-Yekutieli, Holm, "
+       "Bonferroni or none")
+      ("fdr-scope", po::value(&fdr_scope)->value_name("network|pair")->default_value("network"),
+       "family of the correction: every testable edge of the network, or each layer pair")
+      ("sigma", po::value(&sigma)->value_name("S"),
+       "compatibility mode: significant iff E >= chi2_quantile(Phi(S), z) / (z c), uncorrected "
+       "(implies --correction none)")
+      ("reference", po::bool_switch(&o.reference),
+       "preset of the public implementation: --batchnorm ignore --max-rank 128 --sigma 3")
+      ("simulation-draws", po::value(&o.simulation_draws)->value_name("N")
+                               ->default_value(o.simulation_draws),
+       "Monte Carlo draws of the null law where no Beta law exists (cosvr, conv -> linear)")
+      ("seed", po::value(&o.seed)->value_name("SEED")->default_value(o.seed),
+       "seed of those simulations");
+
+  po::options_description measure_opts("Measures");
+  measure_opts.add_options()
+      ("near-kernel-tau", po::value(&o.near_kernel_tau)->value_name("TAU")
+                              ->default_value(1e-2, "0.01"),
+       "a spectral neuron is near-kernel when s <= TAU * s_max of its layer")
+      ("top-chains", po::value(&o.top_chains)->value_name("K")->default_value(o.top_chains),
+       "number of dominant chains (paths of significant edges over >= 3 layers) to report")
+      ("path-threshold", po::value(&o.path_threshold)->value_name("T")->default_value(0.0, "0"),
+       "the unweighted path metric counts spectral neurons with s > T");
+
+  po::options_description all("");
+  all.add(io_opts).add(model_opts).add(stats_opts).add(measure_opts);
+  po::positional_options_description positional;
+  positional.add("model", 1);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(std::string("command line: ") + e.what() + " (see svr --help)");
+  }
+
+  if (vm.count("help")) {
+    std::ostringstream text;
+    text << kUsage << "\n" << io_opts << "\n" << model_opts << "\n" << stats_opts << "\n"
+         << measure_opts << kFooter;
+    result.action = CommandLine::Action::Help;
+    result.text = text.str();
+    return result;
+  }
+  if (vm.count("version")) {
+    result.action = CommandLine::Action::Version;
+    result.text = std::string("svr ") + SVR_VERSION + "\n";
+    return result;
+  }
+
+  if (o.model_path.empty()) throw InputError("command line: no MODEL given (see svr --help)");
+  if (o.outdir.empty()) throw InputError("command line: -o OUTDIR is required (see svr --help)");
+  o.method = parse_choice<Method>("method", method, {{"svr", Method::Svr}, {"cosvr", Method::Cosvr}});
+  o.batchnorm = parse_choice<BatchNormMode>(
+      "batchnorm", batchnorm, {{"fold", BatchNormMode::Fold}, {"ignore", BatchNormMode::Ignore}});
+  o.correction = parse_choice<Correction>(
+      "correction", correction,
+      {{"bh", Correction::BH}, {"by", Correction::BY}, {"holm", Correction::Holm},
+       {"bonferroni", Correction::Bonferroni}, {"none", Correction::None}});
+  o.fdr_scope = parse_choice<FdrScope>("fdr-scope", fdr_scope,
+                                       {{"network", FdrScope::Network}, {"pair", FdrScope::Pair}});
+  if (vm.count("layers")) o.layers = parse_layers(layers);
+
+  if (!(o.alpha > 0.0 && o.alpha < 1.0))
+    throw InputError("command line: --alpha must lie in (0, 1)");
+  if (!(o.bn_eps >= 0.0) || !std::isfinite(o.bn_eps))
+    throw InputError("command line: --bn-eps must be a finite number >= 0");
+  if (!(o.near_kernel_tau >= 0.0 && o.near_kernel_tau <= 1.0))
+    throw InputError("command line: --near-kernel-tau must lie in [0, 1]");
+  if (o.top_chains < 0) throw InputError("command line: --top-chains must be >= 0");
+  if (o.simulation_draws < 1000)
+    throw InputError("command line: --simulation-draws must be at least 1000");
+  if (vm.count("max-rank")) {
+    if (max_rank < 1) throw InputError("command line: --max-rank must be >= 1");
+    o.max_rank = max_rank;
+  }
+  if (vm.count("sigma")) {
+    if (!(sigma > 0.0) || !std::isfinite(sigma))
+      throw InputError("command line: --sigma must be a positive number");
+    o.sigma = sigma;
+  }
+
+  if (o.reference) {
+    // The public implementation's choices (spec section 4); explicit contrary flags are errors
+    // rather than silently overridden.
+    if (!vm["batchnorm"].defaulted() && o.batchnorm != BatchNormMode::Ignore)
+      throw InputError("command line: --reference implies --batchnorm ignore");
+    o.batchnorm = BatchNormMode::Ignore;
+    if (!o.max_rank) o.max_rank = 128;
+    if (!o.sigma) o.sigma = 3.0;
+  }
+  if (o.sigma) {
+    if (!vm["correction"].defaulted() && o.correction != Correction::None)
+      throw InputError("command line: --sigma implies --correction none");
+    o.correction = Correction::None;
+  }
+  return result;
+}
+
+std::string quoted_command_line(int argc, const char* const argv[]) {
+  std::string line;
+  for (int k = 0; k < argc; ++k) {
+    std::string arg = argv[k];
+    const bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos;
+    if (k) line += ' ';
+    if (plain) {
+      line += arg;
+    } else {
+      line += '\'';
+      for (char ch : arg) line += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+      line += '\'';
+    }
+  }
+  return line;
+}
+
+}  // namespace svr

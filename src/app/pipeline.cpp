@@ -1,0 +1,223 @@
+#include "svr/pipeline.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+
+#include "svr/chains.hpp"
+#include "svr/edges.hpp"
+#include "svr/layer_matrix.hpp"
+#include "svr/measures.hpp"
+#include "svr/model_file.hpp"
+#include "svr/network.hpp"
+#include "svr/output_directory.hpp"
+#include "svr/partition.hpp"
+#include "svr/progress.hpp"
+#include "svr/sha256.hpp"
+#include "svr/significance.hpp"
+#include "svr/svd.hpp"
+#include "svr/writers.hpp"
+
+namespace svr {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string basename_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string shape_text(std::int64_t rows, std::int64_t cols) {
+  return std::to_string(rows) + "x" + std::to_string(cols);
+}
+
+// Layer results without the factors: the part of the answer that every rank can fill itself.
+LayerResult describe_layer(const LayerSpec& spec, Method method) {
+  LayerResult layer;
+  layer.name = spec.name;
+  layer.kind = spec.kind_name();
+  layer.tensor_shape = spec.shape;
+  layer.rows = spec.rows(method);
+  layer.cols = spec.cols(method);
+  layer.full_rank = std::min(layer.rows, layer.cols);
+  if (spec.bn) layer.folded_bn = spec.bn->prefix;
+  return layer;
+}
+
+// Per-node and per-pair measures of spec section 5, on rank 0 once every E is known.
+void compute_measures(SvrResult& result, const Options& options) {
+  const std::size_t n = result.layers.size();
+  for (std::size_t l = 0; l < n; ++l) {
+    LayerResult& layer = result.layers[l];
+    layer.cluster = clusters(layer.sigma);
+    layer.near_kernel = near_kernel(layer.sigma, options.near_kernel_tau);
+    layer.intensity = l + 1 < n ? intensity(result.pairs[l].E, result.pairs[l].c)
+                                : std::vector<double>(layer.sigma.size(), 1.0);
+  }
+  std::vector<Eigen::VectorXd> s, indicator;
+  std::vector<Eigen::MatrixXd> e;
+  for (const LayerResult& layer : result.layers) {
+    s.push_back(layer.sigma);
+    indicator.push_back(
+        (layer.sigma.array() > options.path_threshold).cast<double>().matrix());
+  }
+  for (PairResult& pair : result.pairs) {
+    const InternalDims dims = internal_dims(pair.E, pair.c);
+    pair.internal_dim_to = dims.to;
+    pair.internal_dim_from = dims.from;
+    const Entropy h = entropy(pair.E);
+    pair.entropy = h.h;
+    pair.entropy_normalized = h.normalized;
+    e.push_back(pair.E);
+  }
+  result.log10_path_metric = log10_path_metric(s, e);
+  result.log10_path_metric_unweighted = log10_path_metric(indicator, e);
+
+  std::vector<std::int64_t> sizes;
+  for (const LayerResult& layer : result.layers) sizes.push_back(layer.sigma.size());
+  std::vector<std::vector<SignificantEdge>> significant(result.pairs.size());
+  for (std::size_t l = 0; l < result.pairs.size(); ++l)
+    for (const EdgeRecord& edge : result.pairs[l].edges)
+      if (edge.significant)
+        significant[l].push_back({edge.to_neuron, edge.from_neuron, edge.log10_p});
+  result.chains = top_chains(sizes, significant, options.top_chains);
+}
+
+void write_outputs(const SvrResult& result, const Options& options, OutputDirectory& out) {
+  write_nodes_csv(out.file("nodes.csv"), result);
+  write_edges_csv(out.file("edges.csv"), result);
+  write_graphml(out.file("graph.graphml"), result);
+  if (options.save_spectra) write_spectra(out.file("spectra.safetensors"), result, options);
+  if (options.save_adjacency) write_adjacency(out.file("adjacency.safetensors"), result, options);
+  write_summary_json(out.file("summary.json"), result, options);  // last: marks completeness
+  out.commit();
+}
+
+}  // namespace
+
+SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
+                       const std::string& command_line) {
+  Progress progress(comm.is_root() && !options.quiet);
+  SvrResult result;
+  result.model_name = basename_of(options.model_path);
+  result.run.version = SVR_VERSION;
+  result.run.command_line = command_line;
+  result.run.ranks = comm.size();
+  auto phase_start = Clock::now();
+  auto end_phase = [&](const char* name) {
+    const auto now = Clock::now();
+    result.run.phases.push_back({name, std::chrono::duration<double>(now - phase_start).count()});
+    phase_start = now;
+  };
+
+  // Refuse a bad OUTDIR before any work: an existing one without --force, an unwritable parent.
+  std::optional<OutputDirectory> out;
+  mpi::collective_phase(comm, [&] {
+    if (comm.is_root()) out.emplace(options.outdir, options.force);
+  });
+
+  // Every rank parses the metadata (small) and derives the same plan from it.
+  ModelFile model;
+  NetworkPlan plan;
+  mpi::collective_phase(comm, [&] {
+    model = open_model(options.model_path);
+    plan = plan_network(model, options);
+  });
+  result.run.input_format = model.format;
+  for (const LayerSpec& spec : plan.layers)
+    result.layers.push_back(describe_layer(spec, options.method));
+  progress.say("read " + options.model_path + " (" + model.format + "): " +
+               std::to_string(plan.layers.size()) + " layers, method " +
+               to_string(options.method) + ", " + std::to_string(comm.size()) + " rank(s)");
+  end_phase("read");
+
+  // SVD: each rank factors the layers the partition gives it, then sends them to rank 0.
+  std::vector<LayerShape> shapes;
+  for (const LayerResult& layer : result.layers) shapes.push_back({layer.rows, layer.cols});
+  const LayerPartition partition(shapes, comm.size());
+  std::vector<Spectrum> mine(plan.layers.size());
+  mpi::collective_phase(comm, [&] {
+    for (std::size_t l : partition.layers_of(comm.rank())) {
+      mine[l] = thin_svd(layer_matrix(model, plan.layers[l], options), options.max_rank);
+      if (comm.size() == 1)
+        progress.say("svd " + std::to_string(l + 1) + "/" + std::to_string(plan.layers.size()) +
+                     " " + plan.layers[l].name + " (" +
+                     shape_text(result.layers[l].rows, result.layers[l].cols) + ")");
+    }
+  });
+  for (std::size_t l = 0; l < plan.layers.size(); ++l) {
+    const int owner = partition.owner(l);
+    const int tag = static_cast<int>(l % 30000);
+    if (owner == 0) {
+      if (!comm.is_root()) continue;
+    } else if (comm.rank() == owner) {
+      comm.send(mine[l].s, 0, tag);
+      comm.send(mine[l].U, 0, tag);
+      comm.send(mine[l].V, 0, tag);
+      mine[l] = Spectrum{};
+      continue;
+    } else if (comm.is_root()) {
+      mine[l].s = comm.receive(owner, tag);
+      mine[l].U = comm.receive(owner, tag);
+      mine[l].V = comm.receive(owner, tag);
+      progress.say("svd " + std::to_string(l + 1) + "/" + std::to_string(plan.layers.size()) +
+                   " " + plan.layers[l].name + " (" +
+                   shape_text(result.layers[l].rows, result.layers[l].cols) + ") from rank " +
+                   std::to_string(owner));
+    } else {
+      continue;
+    }
+    result.layers[l].sigma = std::move(mine[l].s);
+    result.layers[l].U = std::move(mine[l].U);
+    result.layers[l].V = std::move(mine[l].V);
+  }
+  end_phase("svd");
+
+  // Edges, significance and measures on rank 0.
+  mpi::collective_phase(comm, [&] {
+    if (!comm.is_root()) return;
+    for (std::size_t l = 0; l + 1 < result.layers.size(); ++l) {
+      const PairSpec& geometry = plan.pairs[l];
+      PairResult pair;
+      pair.from_layer = static_cast<int>(l);
+      pair.c = geometry.c;
+      pair.z_u = geometry.z_u;
+      pair.z_v = geometry.z_v;
+      pair.E = edge_weights(result.layers[l].U, result.layers[l + 1].V, pair.c, pair.z_u,
+                            pair.z_v);
+      result.pairs.push_back(std::move(pair));
+    }
+    end_phase("edges");
+    progress.say("edges: " + std::to_string(result.pairs.size()) + " pairs");
+    test_edges(result.pairs, options);
+    std::int64_t tested = 0, significant = 0;
+    for (const PairResult& pair : result.pairs) {
+      tested += pair.edges_tested;
+      significant += pair.significant;
+    }
+    progress.say("significance: " + std::to_string(significant) + " of " +
+                 std::to_string(tested) + " edges significant (" + to_string(options.correction) +
+                 ", alpha " + std::to_string(options.alpha) + ")");
+    compute_measures(result, options);
+    end_phase("significance");
+  });
+
+  // Output: rank 0 writes every file into the staging directory and renames it into place.
+  double peak = 0.0;
+  mpi::collective_phase(comm, [&] {
+    peak = comm.max(peak_memory_mb());  // collective: every rank takes part
+    if (!comm.is_root()) return;
+    result.run.peak_memory_mb = peak;
+    result.run.input_sha256 = model_sha256(model);
+    if (!options.save_spectra)  // the factors are no longer needed
+      for (LayerResult& layer : result.layers) layer.U.resize(0, 0), layer.V.resize(0, 0);
+    end_phase("checksum");
+    write_outputs(result, options, *out);
+    progress.say("wrote " + options.outdir);
+  });
+  return result;
+}
+
+}  // namespace svr

@@ -1,0 +1,95 @@
+#include "svr/model_file.hpp"
+
+#include <cstring>
+
+#include "file_access.hpp"
+#include "safetensors_reader.hpp"
+#include "svr/error.hpp"
+#include "torch_checkpoint.hpp"
+
+namespace svr {
+
+const TensorInfo* ModelFile::find(const std::string& name) const {
+  for (const TensorInfo& t : tensors)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+ModelFile open_model(const std::string& path) {
+  if (ends_with(path, ".index.json")) return io::open_sharded_safetensors(path);
+
+  unsigned char head[9] = {};
+  std::uint64_t size = 0;
+  {
+    io::RandomAccessFile file(path);  // "no such file" etc.
+    size = file.size();
+    if (size == 0) throw_input(path, "", "empty file");
+    file.read_exact(0, head, std::min<std::uint64_t>(size, sizeof head));
+  }
+  if (size >= 4 && head[0] == 'P' && head[1] == 'K' &&
+      ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6)))
+    return io::open_torch_zip(path);
+  // A legacy torch.save stream starts with PROTO 2..5. A safetensors header length can begin
+  // with the same two bytes, so a plausible safetensors prefix ("{" right after it) wins.
+  const bool pickle_like = size >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5;
+  const bool safetensors_like = size >= 9 && head[8] == '{' && io::load_u64(head) <= size - 8;
+  if (pickle_like && !safetensors_like) return io::open_torch_legacy(path);
+
+  io::SafetensorsHeader header = io::read_safetensors_header(path);
+  ModelFile model;
+  model.path = path;
+  model.format = "safetensors";
+  model.files = {path};
+  model.tensors = std::move(header.tensors);
+  if (header.svr_layers) model.declared_layers = io::parse_declared_layers(*header.svr_layers, path, model.tensors);
+  return model;
+}
+
+std::vector<double> read_tensor(const TensorInfo& t) {
+  const std::uint64_t numel = static_cast<std::uint64_t>(t.numel());
+  std::vector<double> out(numel);
+  if (numel == 0) return out;
+  const std::uint64_t elsize = dtype_size(t.dtype);
+  io::RandomAccessFile file(t.file);
+  // TensorInfo came from a validated header, but the file may have changed since: check again.
+  if (!io::range_inside(t.offset, t.nbytes, file.size()))
+    throw_input(t.file, t.name, "data [" + std::to_string(t.offset) + ", +" + std::to_string(t.nbytes) +
+                                    ") lies outside the file (" + std::to_string(file.size()) + " bytes; truncated?)");
+  std::vector<unsigned char> raw(t.nbytes);
+  file.read_exact(t.offset, raw.data(), t.nbytes, t.name);
+
+  if (t.strides.empty()) {
+    if (t.nbytes < numel * elsize) throw_input(t.file, t.name, "tensor byte range is shorter than its shape needs");
+    decode_to_double(t.dtype, raw.data(), numel, out.data());
+    return out;
+  }
+  // Strided view: walk the logical indices in row-major order (odometer over the dimensions).
+  const std::size_t ndim = t.shape.size();
+  if (t.strides.size() != ndim) throw_input(t.file, t.name, "strides and shape differ in length");
+  std::vector<std::int64_t> index(ndim, 0);
+  std::uint64_t element = 0;  // storage element of the current logical index
+  const std::uint64_t span = t.nbytes / elsize;
+  for (std::uint64_t k = 0; k < numel; ++k) {
+    if (element >= span) throw_input(t.file, t.name, "strided view reaches past its byte range");
+    decode_to_double(t.dtype, raw.data() + element * elsize, 1, &out[k]);
+    for (std::size_t d = ndim; d-- > 0;) {
+      if (++index[d] < t.shape[d]) {
+        element += static_cast<std::uint64_t>(t.strides[d]);
+        break;
+      }
+      element -= static_cast<std::uint64_t>(t.strides[d]) * static_cast<std::uint64_t>(t.shape[d] - 1);
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+}  // namespace svr

@@ -1,0 +1,81 @@
+#include "svr/svd.hpp"
+
+#include <algorithm>
+
+#include "svr/error.hpp"
+#include "svr/lapack.hpp"
+
+namespace svr {
+namespace {
+
+enum class Routine { Gesdd, Gesvd };
+
+Spectrum lapack_svd(const Eigen::MatrixXd& M, Routine routine) {
+  const lapack_int m = to_lapack_int(M.rows());
+  const lapack_int n = to_lapack_int(M.cols());
+  const lapack_int k = std::min(m, n);
+  Eigen::MatrixXd a = M;  // LAPACK destroys its input
+  Spectrum out;
+  out.s.resize(k);
+  out.U.resize(m, k);
+  Eigen::MatrixXd vt(k, n);
+  // Leading dimensions must be >= 1 even for empty dimensions.
+  const lapack_int lda = std::max<lapack_int>(1, m);
+  const lapack_int ldvt = std::max<lapack_int>(1, k);
+  if (routine == Routine::Gesdd)
+    lapack::gesdd('S', m, n, a.data(), lda, out.s.data(), out.U.data(), lda, vt.data(), ldvt);
+  else
+    lapack::gesvd('S', 'S', m, n, a.data(), lda, out.s.data(), out.U.data(), lda, vt.data(),
+                  ldvt);
+  out.V = vt.transpose();
+  return out;
+}
+
+}  // namespace
+
+Spectrum thin_svd(const Eigen::MatrixXd& M, std::optional<std::int64_t> max_rank) {
+  if (max_rank && *max_rank < 1)
+    throw Error("thin_svd: max_rank must be at least 1, got " + std::to_string(*max_rank));
+  if (M.rows() == 0 || M.cols() == 0) {
+    Spectrum empty;
+    empty.U.resize(M.rows(), 0);
+    empty.V.resize(M.cols(), 0);
+    return empty;
+  }
+  // LAPACK's behaviour on NaN/Inf is undefined (it may loop or return garbage): refuse early.
+  if (!M.allFinite()) throw NumericalError("thin_svd: the matrix contains NaN or Inf");
+
+  Spectrum out;
+  try {
+    out = lapack_svd(M, Routine::Gesdd);
+  } catch (const LapackError& error) {
+    if (error.info() < 0) throw;  // a bad argument is a bug, not a convergence failure
+    out = lapack_svd(M, Routine::Gesvd);  // slower but more robust QR iteration
+  }
+
+  const Eigen::Index r = out.s.size();
+  if (max_rank && r > *max_rank) {
+    const Eigen::Index keep = static_cast<Eigen::Index>(*max_rank);
+    out.s.conservativeResize(keep);
+    out.U.conservativeResize(Eigen::NoChange, keep);
+    out.V.conservativeResize(Eigen::NoChange, keep);
+  }
+  return out;
+}
+
+void canonical_sign(Eigen::MatrixXd& vectors) {
+  for (Eigen::Index j = 0; j < vectors.cols(); ++j) {
+    Eigen::Index best = 0;
+    double best_abs = -1.0;
+    for (Eigen::Index i = 0; i < vectors.rows(); ++i) {
+      const double a = std::abs(vectors(i, j));
+      if (a > best_abs) {  // strict: ties keep the first index
+        best_abs = a;
+        best = i;
+      }
+    }
+    if (vectors.rows() > 0 && vectors(best, j) < 0) vectors.col(j) *= -1.0;
+  }
+}
+
+}  // namespace svr

@@ -1,0 +1,147 @@
+#include "svr/layer_matrix.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "svr/error.hpp"
+
+namespace svr {
+namespace {
+
+// "element 123 (index [1, 2, 0, 0])": the flat position and where it is in the tensor.
+std::string element_label(std::size_t flat, const std::vector<std::int64_t>& shape) {
+  std::vector<std::int64_t> index(shape.size(), 0);
+  auto rest = static_cast<std::int64_t>(flat);
+  for (std::size_t k = shape.size(); k-- > 0;) {
+    if (shape[k] > 0) {
+      index[k] = rest % shape[k];
+      rest /= shape[k];
+    }
+  }
+  return "element " + std::to_string(flat) + " (index " + shape_string(index) + ")";
+}
+
+void check_finite(const std::vector<double>& values, const ModelFile& model,
+                  const TensorInfo& t) {
+  for (std::size_t k = 0; k < values.size(); ++k)
+    if (!std::isfinite(values[k]))
+      throw_input(model.path, t.name,
+                  std::string("contains ") + (std::isnan(values[k]) ? "NaN" : "Inf") + " at " +
+                      element_label(k, t.shape));
+}
+
+const TensorInfo& require(const ModelFile& model, const std::string& name) {
+  const auto refused = model.refused.find(name);
+  if (refused != model.refused.end())
+    throw_input(model.path, name,
+                "was built by refused pickle global '" + refused->second + "' (never run)");
+  const TensorInfo* t = model.find(name);
+  if (!t) throw_input(model.path, name, "is not in the model");
+  return *t;
+}
+
+std::vector<double> read_checked(const ModelFile& model, const TensorInfo& t) {
+  std::vector<double> values = read_tensor(t);
+  if (static_cast<std::int64_t>(values.size()) != t.numel())
+    throw_input(model.path, t.name,
+                "read " + std::to_string(values.size()) + " elements, expected " +
+                    std::to_string(t.numel()) + " for shape " + shape_string(t.shape));
+  return values;
+}
+
+bool all_zero(const std::vector<double>& values) {
+  for (double v : values)
+    if (v != 0.0) return false;
+  return true;
+}
+
+void fold_layer_batchnorm(const ModelFile& model, const LayerSpec& layer, double eps,
+                          std::vector<double>& w) {
+  const BatchNormSpec& bn = *layer.bn;
+  const std::int64_t n = layer.out_channels;
+  const TensorInfo& var_info = require(model, bn.running_var);
+  if (var_info.numel() != n)
+    throw_input(model.path, bn.running_var,
+                "batch norm running_var has size " + std::to_string(var_info.numel()) +
+                    " but layer '" + layer.name + "' " + shape_string(layer.shape) + " has " +
+                    std::to_string(n) + " output channels");
+  const std::vector<double> var = read_checked(model, var_info);
+  for (std::size_t k = 0; k < var.size(); ++k) {
+    if (std::isnan(var[k]))
+      throw_input(model.path, bn.running_var,
+                  "batch norm running_var contains NaN at " + element_label(k, var_info.shape));
+    if (!(var[k] > 0.0) || std::isinf(var[k]))
+      throw_input(model.path, bn.running_var,
+                  "batch norm running_var[" + std::to_string(k) + "] = " + std::to_string(var[k]) +
+                      (std::isinf(var[k]) ? " is infinite" : " <= 0") +
+                      ": a variance must be positive and finite to fold into layer '" +
+                      layer.name + "'");
+  }
+  std::vector<double> gamma;
+  if (!bn.weight.empty()) {
+    const TensorInfo& gamma_info = require(model, bn.weight);
+    if (gamma_info.numel() != n)
+      throw_input(model.path, bn.weight,
+                  "batch norm weight has size " + std::to_string(gamma_info.numel()) +
+                      " but layer '" + layer.name + "' has " + std::to_string(n) +
+                      " output channels");
+    gamma = read_checked(model, gamma_info);
+    check_finite(gamma, model, gamma_info);
+  }
+  fold_batchnorm(w, n, gamma, var, eps);
+  for (double v : w)
+    if (!std::isfinite(v))
+      throw_input(model.path, layer.name,
+                  "folding batch norm '" + bn.prefix +
+                      "' overflows (running_var too small for the weights)");
+}
+
+}  // namespace
+
+void fold_batchnorm(std::vector<double>& w, std::int64_t out_channels,
+                    const std::vector<double>& gamma, const std::vector<double>& running_var,
+                    double eps) {
+  const std::size_t row = w.size() / static_cast<std::size_t>(out_channels);
+  for (std::int64_t o = 0; o < out_channels; ++o) {
+    const auto oo = static_cast<std::size_t>(o);
+    const double g = gamma.empty() ? 1.0 : gamma[oo];
+    const double scale = g / std::sqrt(running_var[oo] + eps);
+    for (std::size_t k = 0; k < row; ++k) w[oo * row + k] *= scale;
+  }
+}
+
+Eigen::MatrixXd reshape_weight(const std::vector<double>& w, const LayerSpec& layer,
+                               Method method) {
+  const std::int64_t out = layer.out_channels, in = layer.in_channels, z = layer.kernel_size;
+  if (static_cast<std::int64_t>(w.size()) != out * in * z)
+    throw Error("reshape_weight: " + std::to_string(w.size()) + " elements for layer '" +
+                layer.name + "' of shape " + shape_string(layer.shape));
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  if (layer.kind == LayerKind::Linear || method == Method::Svr)
+    return Eigen::Map<const RowMajor>(w.data(), out, in * z);  // W[o] flattened = row o
+  // cosvr: M(o*z + p, a) = W[o, a, p] = w[(o*in + a)*z + p].
+  Eigen::MatrixXd M(out * z, in);
+  for (std::int64_t o = 0; o < out; ++o)
+    for (std::int64_t a = 0; a < in; ++a)
+      for (std::int64_t p = 0; p < z; ++p)
+        M(o * z + p, a) = w[static_cast<std::size_t>((o * in + a) * z + p)];
+  return M;
+}
+
+Eigen::MatrixXd layer_matrix(const ModelFile& model, const LayerSpec& layer,
+                             const Options& options) {
+  const TensorInfo& t = require(model, layer.name);
+  std::vector<double> w = read_checked(model, t);
+  check_finite(w, model, t);
+  if (all_zero(w)) throw_input(model.path, layer.name, "all weights are zero: its SVR is undefined");
+  if (layer.bn && options.batchnorm == BatchNormMode::Fold) {
+    fold_layer_batchnorm(model, layer, options.bn_eps, w);
+    if (all_zero(w))
+      throw_input(model.path, layer.name,
+                  "all weights are zero after folding batch norm '" + layer.bn->prefix +
+                      "' (its weight is zero): its SVR is undefined");
+  }
+  return reshape_weight(w, layer, options.method);
+}
+
+}  // namespace svr

@@ -1,0 +1,38 @@
+// nodes.csv: one row per kept spectral neuron of every layer.
+#include "format.hpp"
+#include "result_checks.hpp"
+#include "svr/writers.hpp"
+#include "text_file.hpp"
+
+namespace svr {
+
+void write_nodes_csv(const std::string& path, const SvrResult& r) {
+  output::check_nodes(r, path);
+  output::TextFile file(path);
+  file.write("layer,layer_name,neuron,sigma,sigma_rel,cluster,near_kernel,intensity\n");
+  std::string row;
+  for (std::size_t l = 0; l < r.layers.size(); ++l) {
+    const LayerResult& layer = r.layers[l];
+    const double top = output::s_max(layer);
+    std::string prefix = std::to_string(l) + ",";
+    output::append_csv_field(prefix, layer.name);
+    prefix += ',';
+    for (Eigen::Index i = 0; i < layer.sigma.size(); ++i) {
+      row = prefix;
+      row += std::to_string(i);
+      row += ',';
+      output::append_csv_number(row, layer.sigma[i]);
+      row += ',';
+      output::append_csv_number(row, output::sigma_rel(layer.sigma[i], top));
+      row += ',';
+      row += std::to_string(layer.cluster[i]);
+      row += layer.near_kernel[i] ? ",1," : ",0,";
+      output::append_csv_number(row, layer.intensity[i]);
+      row += '\n';
+      file.write(row);
+    }
+  }
+  file.close();
+}
+
+}  // namespace svr

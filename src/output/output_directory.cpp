@@ -1,0 +1,210 @@
+#include "svr/output_directory.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "svr/error.hpp"
+
+namespace svr {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void fail(const std::string& outdir, const std::string& problem) {
+  throw OutputError(outdir + ": " + problem);
+}
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// "-<pid>-<8 hex digits>": unique between concurrent runs, and tells whose leftovers they are.
+std::string unique_suffix() {
+  std::uint32_t random = 0;
+  try {
+    random = std::random_device{}();
+  } catch (const std::exception&) {
+    random = static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "-%ld-%08x", static_cast<long>(::getpid()),
+                static_cast<unsigned>(random));
+  return buffer;
+}
+
+// --force deletes the old OUTDIR: make sure it is one (an empty directory or one holding a
+// summary.json), or a symbolic link (only the link is removed), so that a slip such as
+// `-o ~ --force` cannot wipe a home directory.
+void check_replaceable(const std::string& outdir, const struct stat& st) {
+  if (S_ISLNK(st.st_mode)) return;
+  if (!S_ISDIR(st.st_mode)) {
+    fail(outdir, "exists and is not a directory; refusing to replace it even with --force");
+  }
+  std::error_code ec;
+  const bool empty = fs::is_empty(outdir, ec);
+  if (ec) fail(outdir, "cannot read the existing directory: " + ec.message());
+  struct stat summary {};
+  const bool has_summary =
+      ::lstat((outdir + "/summary.json").c_str(), &summary) == 0 && S_ISREG(summary.st_mode);
+  if (!empty && !has_summary) {
+    fail(outdir,
+         "exists and does not look like an svr output directory (no summary.json); refusing to "
+         "replace it even with --force");
+  }
+}
+
+// Whether `path` exists (without following a final symbolic link); throws on other errors.
+bool exists_no_follow(const std::string& outdir, const std::string& path, struct stat& st) {
+  if (::lstat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT) return false;
+  fail(outdir, "cannot inspect '" + path + "': " + errno_text(errno));
+}
+
+// rename(2) silently replaces an empty directory; never let it replace anything.
+int rename_no_replace(const std::string& from, const std::string& to) {
+#ifdef RENAME_NOREPLACE
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return -1;  // else: file system without the flag
+#endif
+  struct stat st {};
+  if (::lstat(to.c_str(), &st) == 0) {
+    errno = EEXIST;
+    return -1;
+  }
+  return std::rename(from.c_str(), to.c_str());
+}
+
+// fsync of one file or directory; returns errno, 0 on success.
+int sync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), (directory ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const int result = ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  return result;
+}
+
+}  // namespace
+
+OutputDirectory::OutputDirectory(const std::string& outdir, bool force)
+    : outdir_(outdir), force_(force) {
+  while (outdir_.size() > 1 && outdir_.back() == '/') outdir_.pop_back();
+  if (outdir_.empty()) fail("''", "the output directory name is empty");
+  const std::size_t slash = outdir_.rfind('/');
+  const std::string base = slash == std::string::npos ? outdir_ : outdir_.substr(slash + 1);
+  if (base.empty() || base == "." || base == "..") {
+    fail(outdir, "not usable as an output directory (name a new directory)");
+  }
+  parent_ = slash == std::string::npos ? "." : slash == 0 ? "/" : outdir_.substr(0, slash);
+
+  struct stat st {};
+  int err = 0;
+  if (::stat(parent_.c_str(), &st) != 0) {
+    err = errno;
+  } else if (!S_ISDIR(st.st_mode)) {
+    err = ENOTDIR;
+  } else if (::access(parent_.c_str(), W_OK | X_OK) != 0) {
+    err = errno;
+  }
+  if (err != 0) {
+    fail(outdir, "parent directory '" + parent_ + "' is not writable: " + errno_text(err));
+  }
+
+  if (exists_no_follow(outdir, outdir_, st)) {
+    if (!force) fail(outdir, "already exists (use --force to replace it)");
+    check_replaceable(outdir, st);
+  }
+
+  for (int attempt = 0;; ++attempt) {
+    const std::string staging = outdir_ + ".partial" + unique_suffix();
+    if (::mkdir(staging.c_str(), 0777) == 0) {
+      staging_ = staging;
+      break;
+    }
+    if (errno != EEXIST || attempt == 9) {
+      fail(outdir, "cannot create the staging directory '" + staging + "': " + errno_text(errno));
+    }
+  }
+}
+
+OutputDirectory::~OutputDirectory() { discard(); }
+
+OutputDirectory::OutputDirectory(OutputDirectory&& other) noexcept
+    : outdir_(std::move(other.outdir_)),
+      parent_(std::move(other.parent_)),
+      staging_(std::move(other.staging_)),
+      force_(other.force_),
+      committed_(other.committed_) {
+  other.staging_.clear();
+}
+
+OutputDirectory& OutputDirectory::operator=(OutputDirectory&& other) noexcept {
+  if (this != &other) {
+    discard();
+    outdir_ = std::move(other.outdir_);
+    parent_ = std::move(other.parent_);
+    staging_ = std::move(other.staging_);
+    force_ = other.force_;
+    committed_ = other.committed_;
+    other.staging_.clear();
+  }
+  return *this;
+}
+
+std::string OutputDirectory::file(const std::string& name) const { return staging_ + "/" + name; }
+
+void OutputDirectory::commit() {
+  if (staging_.empty()) fail(outdir_, "commit of a moved-from output directory");
+  if (committed_) fail(outdir_, "already committed");
+
+  // The rename must not become visible before the data it points to is on disk.
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(staging_, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    if (const int err = sync_path(it->path().string(), false); err != 0) {
+      fail(outdir_, "cannot flush '" + it->path().string() + "': " + errno_text(err));
+    }
+  }
+  if (ec) fail(outdir_, "cannot list '" + staging_ + "': " + ec.message());
+  if (const int err = sync_path(staging_, true); err != 0) {
+    fail(outdir_, "cannot flush '" + staging_ + "': " + errno_text(err));
+  }
+
+  std::string aside;  // the old OUTDIR, kept until the new one is in place
+  struct stat st {};
+  if (exists_no_follow(outdir_, outdir_, st)) {
+    if (!force_) fail(outdir_, "already exists (use --force to replace it)");
+    check_replaceable(outdir_, st);  // it may have been created during the run
+    aside = outdir_ + ".old" + unique_suffix();
+    if (std::rename(outdir_.c_str(), aside.c_str()) != 0) {
+      fail(outdir_, "cannot move the existing directory aside: " + errno_text(errno));
+    }
+  }
+
+  if (rename_no_replace(staging_, outdir_) != 0) {
+    const int err = errno;
+    if (!aside.empty()) std::rename(aside.c_str(), outdir_.c_str());  // put the old one back
+    if (err == EEXIST || err == ENOTEMPTY) fail(outdir_, "already exists (use --force to replace it)");
+    fail(outdir_, "cannot rename '" + staging_ + "' into place: " + errno_text(err));
+  }
+  committed_ = true;
+  sync_path(parent_, true);  // best effort: the rename is done either way
+
+  // Best effort too: the new OUTDIR is complete; a leftover "OUTDIR.old-..." is only clutter.
+  if (!aside.empty()) fs::remove_all(aside, ec);
+}
+
+void OutputDirectory::discard() noexcept {
+  if (committed_ || staging_.empty()) return;
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+  staging_.clear();
+}
+
+}  // namespace svr

@@ -1,0 +1,25 @@
+#pragma once
+// Consistency checks and small derived values shared by the writers. A failed check is a bug in
+// the pipeline, reported as an OutputError naming the file being written rather than as a crash
+// or a silently wrong file. Private to svr_output.
+#include <cstdint>
+#include <string>
+
+#include "svr/results.hpp"
+
+namespace svr::output {
+
+// Every per-neuron vector (cluster, near_kernel, intensity) has one entry per singular value.
+void check_nodes(const SvrResult& r, const std::string& path);
+// Every pair joins two existing consecutive layers and every edge names existing neurons.
+void check_edges(const SvrResult& r, const std::string& path);
+
+// Largest singular value of the layer, 0 for a layer without any.
+double s_max(const LayerResult& layer);
+// s / s_max, and 0 (not 0/0) for an all-zero layer (s_max == 0).
+double sigma_rel(double s, double s_max);
+
+// GraphML node id: "l<layer>n<neuron>".
+std::string node_id(std::int64_t layer, std::int64_t neuron);
+
+}  // namespace svr::output

@@ -1,0 +1,177 @@
+// summary.json: everything about the run that is not per neuron or per edge.
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "result_checks.hpp"
+#include "svr/writers.hpp"
+#include "text_file.hpp"
+
+namespace svr {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr int kSchemaVersion = 1;
+
+// JSON has no inf or NaN: a non-finite double (e.g. the log10 path metric of a network whose
+// paths all vanish, -inf) is written as null, as docs/output-formats.md says.
+Json number(double x) { return std::isfinite(x) ? Json(x) : Json(nullptr); }
+
+template <typename T>
+Json optional_value(const std::optional<T>& value) {
+  return value ? Json(*value) : Json(nullptr);
+}
+
+Json options_json(const Options& o) {
+  Json j;
+  j["model_path"] = o.model_path;
+  j["outdir"] = o.outdir;
+  j["layers"] = o.layers;
+  j["method"] = to_string(o.method);
+  j["batchnorm"] = to_string(o.batchnorm);
+  j["bn_eps"] = number(o.bn_eps);
+  j["alpha"] = number(o.alpha);
+  j["correction"] = to_string(o.correction);
+  j["fdr_scope"] = to_string(o.fdr_scope);
+  j["sigma"] = o.sigma ? number(*o.sigma) : Json(nullptr);
+  j["reference"] = o.reference;
+  j["max_rank"] = optional_value(o.max_rank);
+  j["near_kernel_tau"] = number(o.near_kernel_tau);
+  j["path_threshold"] = number(o.path_threshold);
+  j["top_chains"] = o.top_chains;
+  j["all_edges"] = o.all_edges;
+  j["save_spectra"] = o.save_spectra;
+  j["save_adjacency"] = o.save_adjacency;
+  j["force"] = o.force;
+  j["quiet"] = o.quiet;
+  j["simulation_draws"] = o.simulation_draws;
+  j["seed"] = o.seed;
+  return j;
+}
+
+Json layer_json(std::size_t index, const LayerResult& layer) {
+  Json j;
+  j["index"] = index;
+  j["name"] = layer.name;
+  j["kind"] = layer.kind;
+  j["tensor_shape"] = layer.tensor_shape;
+  j["matrix_shape"] = {layer.rows, layer.cols};
+  j["rank"] = layer.full_rank;
+  j["kept"] = layer.sigma.size();
+  const bool empty = layer.sigma.size() == 0;
+  j["s_max"] = empty ? Json(nullptr) : number(layer.sigma.maxCoeff());
+  j["s_min"] = empty ? Json(nullptr) : number(layer.sigma.minCoeff());
+  j["near_kernel_count"] = layer.near_kernel_count();
+  j["folded_bn"] = layer.folded_bn.empty() ? Json(nullptr) : Json(layer.folded_bn);
+  return j;
+}
+
+Json null_json(const PairResult& pair) {
+  Json j;
+  switch (pair.null_kind) {
+    case NullKind::Beta:
+      j["kind"] = "beta";
+      j["a"] = number(pair.beta_a);
+      j["b"] = number(pair.beta_b);
+      break;
+    case NullKind::Untestable:
+      j["kind"] = "untestable";
+      break;
+    case NullKind::Simulated:
+      j["kind"] = "simulated";
+      j["draws"] = pair.simulation_draws;
+      break;
+    case NullKind::ChiSquare:
+      j["kind"] = "chi2";
+      j["e_threshold"] = number(pair.e_threshold);
+      break;
+  }
+  return j;
+}
+
+Json pair_json(std::size_t index, const PairResult& pair, const SvrResult& r) {
+  Json j;
+  j["index"] = index;
+  j["from_layer"] = pair.from_layer;
+  j["to_layer"] = pair.from_layer + 1;
+  j["from_name"] = r.layers[pair.from_layer].name;
+  j["to_name"] = r.layers[pair.from_layer + 1].name;
+  j["c"] = pair.c;
+  j["z"] = pair.z;
+  j["z_u"] = pair.z_u;
+  j["z_v"] = pair.z_v;
+  j["null"] = null_json(pair);
+  j["edges_tested"] = pair.edges_tested;
+  j["significant"] = pair.significant;
+  j["edges_reported"] = pair.edges.size();
+  j["internal_dims"] = {{"to", pair.internal_dim_to}, {"from", pair.internal_dim_from}};
+  j["entropy"] = number(pair.entropy);
+  j["entropy_normalized"] = number(pair.entropy_normalized);
+  return j;
+}
+
+Json chain_json(const ChainResult& chain) {
+  Json j;
+  const auto length = static_cast<std::int64_t>(chain.neurons.size());
+  j["start_layer"] = chain.start_layer;
+  j["end_layer"] = chain.start_layer + length - 1;
+  j["length"] = length;
+  j["neurons"] = chain.neurons;
+  j["weakest_log10_p"] = number(chain.weakest_log10_p);
+  return j;
+}
+
+Json run_json(const RunInfo& run) {
+  Json j;
+  j["version"] = run.version;
+  j["command_line"] = run.command_line;
+  j["input_sha256"] = run.input_sha256;
+  j["input_format"] = run.input_format;
+  j["ranks"] = run.ranks;
+  // A phase reported more than once (e.g. per layer) is summed, keeping first-seen order.
+  std::vector<std::pair<std::string, double>> totals;
+  for (const PhaseTime& phase : run.phases) {
+    auto it = std::find_if(totals.begin(), totals.end(),
+                           [&](const auto& total) { return total.first == phase.phase; });
+    if (it == totals.end()) {
+      totals.emplace_back(phase.phase, phase.seconds);
+    } else {
+      it->second += phase.seconds;
+    }
+  }
+  Json phases = Json::object();
+  for (const auto& [name, seconds] : totals) phases[name] = number(seconds);
+  j["seconds_per_phase"] = phases;
+  j["peak_memory_mb"] = number(run.peak_memory_mb);
+  return j;
+}
+
+}  // namespace
+
+void write_summary_json(const std::string& path, const SvrResult& r, const Options& o) {
+  output::check_edges(r, path);
+  Json j;
+  j["schema_version"] = kSchemaVersion;
+  j["model"] = r.model_name;
+  j["method"] = to_string(o.method);
+  j["options"] = options_json(o);
+  j["layers"] = Json::array();
+  for (std::size_t l = 0; l < r.layers.size(); ++l) j["layers"].push_back(layer_json(l, r.layers[l]));
+  j["pairs"] = Json::array();
+  for (std::size_t k = 0; k < r.pairs.size(); ++k) j["pairs"].push_back(pair_json(k, r.pairs[k], r));
+  j["path_metric"] = {{"log10_weighted", number(r.log10_path_metric)},
+                      {"log10_unweighted", number(r.log10_path_metric_unweighted)}};
+  j["top_chains"] = Json::array();
+  for (const ChainResult& chain : r.chains) j["top_chains"].push_back(chain_json(chain));
+  j["run"] = run_json(r.run);
+
+  output::TextFile file(path);
+  // Invalid UTF-8 in a tensor name must not abort the run: replace it (U+FFFD).
+  file.write(j.dump(2, ' ', false, Json::error_handler_t::replace));
+  file.write("\n");
+  file.close();
+}
+
+}  // namespace svr

@@ -1,0 +1,100 @@
+#include "svr/mpi.hpp"
+
+#include <limits>
+
+#include "svr/error.hpp"
+
+namespace svr::mpi {
+
+void check(int code, const char* call) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  throw Error(std::string(call) + " failed: " + std::string(text, length));
+}
+
+Environment::Environment(int& argc, char**& argv) {
+  int provided = 0;
+  check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+}
+
+Environment::~Environment() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+Communicator::Communicator(MPI_Comm parent) {
+  check(MPI_Comm_dup(parent, &comm_), "MPI_Comm_dup");
+  // Errors come back as codes that check() turns into exceptions, instead of aborting the job.
+  check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+  check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+}
+
+Communicator::~Communicator() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (comm_ != MPI_COMM_NULL && !finalized) MPI_Comm_free(&comm_);
+}
+
+void Communicator::barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+double Communicator::max(double value) const {
+  double result = 0.0;
+  check(MPI_Allreduce(&value, &result, 1, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
+  return result;
+}
+
+std::int64_t Communicator::sum(std::int64_t value) const {
+  std::int64_t result = 0;
+  check(MPI_Allreduce(&value, &result, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");
+  return result;
+}
+
+void Communicator::broadcast(std::string& text, int root) const {
+  std::int64_t length = static_cast<std::int64_t>(text.size());
+  check(MPI_Bcast(&length, 1, MPI_INT64_T, root, comm_), "MPI_Bcast");
+  if (length > std::numeric_limits<int>::max()) throw Error("broadcast: string too long");
+  text.resize(static_cast<std::size_t>(length));
+  check(MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, root, comm_), "MPI_Bcast");
+}
+
+void Communicator::send(const Eigen::MatrixXd& m, int dest, int tag) const {
+  const std::int64_t shape[2] = {m.rows(), m.cols()};
+  check(MPI_Send(shape, 2, MPI_INT64_T, dest, tag, comm_), "MPI_Send");
+  // Large matrices go in chunks so no count exceeds MPI's int.
+  const std::int64_t total = m.size();
+  const std::int64_t chunk = std::numeric_limits<int>::max() / 2;
+  for (std::int64_t begin = 0; begin < total; begin += chunk) {
+    const int count = static_cast<int>(std::min(chunk, total - begin));
+    check(MPI_Send(m.data() + begin, count, MPI_DOUBLE, dest, tag, comm_), "MPI_Send");
+  }
+}
+
+Eigen::MatrixXd Communicator::receive(int source, int tag) const {
+  std::int64_t shape[2] = {0, 0};
+  check(MPI_Recv(shape, 2, MPI_INT64_T, source, tag, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+  Eigen::MatrixXd m(shape[0], shape[1]);
+  const std::int64_t total = m.size();
+  const std::int64_t chunk = std::numeric_limits<int>::max() / 2;
+  for (std::int64_t begin = 0; begin < total; begin += chunk) {
+    const int count = static_cast<int>(std::min(chunk, total - begin));
+    check(MPI_Recv(m.data() + begin, count, MPI_DOUBLE, source, tag, comm_, MPI_STATUS_IGNORE),
+          "MPI_Recv");
+  }
+  return m;
+}
+
+void agree_on_errors(const Communicator& comm, const std::string& local_error) {
+  const int mine = local_error.empty() ? comm.size() : comm.rank();
+  int origin = 0;
+  check(MPI_Allreduce(&mine, &origin, 1, MPI_INT, MPI_MIN, comm.get()), "MPI_Allreduce");
+  if (origin == comm.size()) return;
+  std::string message = local_error;
+  comm.broadcast(message, origin);
+  throw CollectiveError(message, origin);
+}
+
+}  // namespace svr::mpi

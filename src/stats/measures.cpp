@@ -1,0 +1,132 @@
+// Per-node and per-pair measures of the SVR graph (spec section 5).
+#include "svr/measures.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace svr {
+
+std::vector<double> intensity(const Eigen::MatrixXd& E, std::int64_t c) {
+  const double cd = static_cast<double>(c);
+  std::vector<double> t(static_cast<std::size_t>(E.cols()), 0.0);
+  double t_max = 0.0;
+  for (Eigen::Index i = 0; i < E.cols(); ++i) {
+    // Best prefix sum of (c E[j, i] - 1), clipped at 0 (the empty prefix).
+    double sum = 0.0, best = 0.0;
+    for (Eigen::Index j = 0; j < E.rows(); ++j) {
+      sum += cd * E(j, i) - 1.0;
+      best = std::max(best, sum);
+    }
+    t[static_cast<std::size_t>(i)] = best;
+    t_max = std::max(t_max, best);
+  }
+  if (t_max > 0.0) {
+    for (auto& v : t) v /= t_max;
+  }
+  return t;
+}
+
+InternalDims internal_dims(const Eigen::MatrixXd& E, std::int64_t c) {
+  if (E.size() == 0) return {};
+  const double cd = static_cast<double>(c);
+  // C[j, i] = sum_{j' <= j, i' <= i} E[j', i'], built one row at a time in row-major order so
+  // that the first maximum found is numpy's argmax.
+  Eigen::VectorXd column_sums = Eigen::VectorXd::Zero(E.cols());  // over rows j' <= j
+  InternalDims best_dims{1, 1};
+  double best = -std::numeric_limits<double>::infinity();
+  for (Eigen::Index j = 0; j < E.rows(); ++j) {
+    column_sums += E.row(j).transpose();
+    double C = 0.0;
+    for (Eigen::Index i = 0; i < E.cols(); ++i) {
+      C += column_sums(i);
+      const double v = cd * C - static_cast<double>(j + 1) * static_cast<double>(i + 1);
+      if (v > best) {
+        best = v;
+        best_dims = {j + 1, i + 1};
+      }
+    }
+  }
+  return best_dims;
+}
+
+Entropy entropy(const Eigen::MatrixXd& E) {
+  double h = 0.0;
+  for (Eigen::Index i = 0; i < E.cols(); ++i) {
+    for (Eigen::Index j = 0; j < E.rows(); ++j) {
+      const double e = E(j, i);
+      if (e > 0.0) h -= e * std::log(e);
+    }
+  }
+  Entropy out;
+  out.h = h;
+  out.normalized = E.size() > 1 ? h / std::log(static_cast<double>(E.size())) : 0.0;
+  return out;
+}
+
+std::vector<int> clusters(const Eigen::VectorXd& s, double rel_tol) {
+  std::vector<int> id(static_cast<std::size_t>(s.size()), 0);
+  if (s.size() == 0) return id;
+  const double tol = rel_tol * s.cwiseAbs().maxCoeff();
+  int current = 0;
+  for (Eigen::Index i = 1; i < s.size(); ++i) {
+    // Chained: a run of values each within tol of its predecessor is one cluster.
+    if (!(std::fabs(s(i - 1) - s(i)) <= tol)) ++current;
+    id[static_cast<std::size_t>(i)] = current;
+  }
+  return id;
+}
+
+std::vector<bool> near_kernel(const Eigen::VectorXd& s, double tau) {
+  std::vector<bool> out(static_cast<std::size_t>(s.size()), false);
+  if (s.size() == 0) return out;
+  const double cut = tau * s.maxCoeff();
+  for (Eigen::Index i = 0; i < s.size(); ++i) out[static_cast<std::size_t>(i)] = s(i) <= cut;
+  return out;
+}
+
+double log10_path_metric(const std::vector<Eigen::VectorXd>& s,
+                         const std::vector<Eigen::MatrixXd>& E) {
+  if (s.empty() || s.size() != E.size() + 1) {
+    throw std::invalid_argument("log10_path_metric: need one singular-value vector per layer and "
+                                "one E per pair (" + std::to_string(s.size()) + " and " +
+                                std::to_string(E.size()) + ")");
+  }
+  for (std::size_t l = 0; l < E.size(); ++l) {
+    if (E[l].cols() != s[l].size() || E[l].rows() != s[l + 1].size()) {
+      throw std::invalid_argument("log10_path_metric: E of pair " + std::to_string(l) +
+                                  " does not match the layer sizes");
+    }
+  }
+  constexpr double minus_inf = -std::numeric_limits<double>::infinity();
+  // x is kept with max entry 1 and s scaled by its max entry; the scales accumulate in log10.
+  double log10_scale = 0.0;
+  Eigen::VectorXd x = Eigen::VectorXd::Ones(s[0].size());
+  auto multiply_by_s = [&](const Eigen::VectorXd& sl) {
+    const double s_max = sl.size() > 0 ? sl.cwiseAbs().maxCoeff() : 0.0;
+    if (!(s_max > 0.0)) return false;
+    x = x.cwiseProduct(sl / s_max);
+    log10_scale += std::log10(s_max);
+    return true;
+  };
+  auto rescale = [&]() {
+    const double m = x.size() > 0 ? x.cwiseAbs().maxCoeff() : 0.0;
+    if (!(m > 0.0)) return false;
+    x /= m;
+    log10_scale += std::log10(m);
+    return true;
+  };
+  for (std::size_t l = 0; l < E.size(); ++l) {
+    if (!multiply_by_s(s[l]) || !rescale()) return minus_inf;
+    x = E[l] * x;
+    if (!rescale()) return minus_inf;
+  }
+  if (!multiply_by_s(s.back())) return minus_inf;
+  const double sum = x.sum();
+  if (!(sum > 0.0)) return minus_inf;
+  return log10_scale + std::log10(sum);
+}
+
+}  // namespace svr

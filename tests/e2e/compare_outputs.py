@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""Compare two svr output directories (nodes.csv, edges.csv, summary.json) with
+the tolerances of SVR-SPEC.md section 6. Standard library only.
+
+    python3 tests/e2e/compare_outputs.py DIR_A DIR_B [--all-edges-in-both]
+            [--sigma-rtol 1e-10] [--e-atol 1e-12] [--p-tol 1e-9] [--threshold-window 1e-12]
+
+Rules
+- nodes: same layers, names and neuron counts; |s_A - s_B| <= sigma-rtol * s_max of the
+  layer; near_kernel flags equal (unless s is within sigma-rtol of the tau threshold);
+  intensity to 1e-9 where it is well defined (no cluster in the layer or the next one).
+- clusters: the partition used is the union of both directories' `cluster` columns. E is
+  compared as sums over blocks (cluster of layer l+1) x (cluster of layer l), to
+  e-atol * block size; a block of one edge is just that edge. With only the significant
+  edges in one directory, clustered blocks are skipped (their sums are incomplete).
+- p: log10_p to p-tol absolute, or p-tol relative when |log10_p| > 1; empty fields must
+  match (untestable pairs); pairs marked "simulated" in either summary are exempt from p,
+  q and significance checks. q to 1e-8 relative (or both below 1e-300).
+- significance: the same set of significant edges, except edges whose log10 q lies within
+  threshold-window of log10(alpha) (or, with --sigma, E within it of the pair's
+  e_threshold), and edges inside clustered blocks (compared as counts per block).
+- summary.json: every entry of `pairs` (c, z, edges_tested, significant, internal_dims,
+  entropy, entropy_normalized), both path metrics, layer names/ranks; the `run` block is
+  skipped. Quantities that are not defined inside clusters (entropy, internal dims, path
+  metrics) only warn when a cluster could explain the difference.
+Exit 0 with "outputs agree", 1 with a diff on mismatch, 2 on unreadable input.
+"""
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+from collections import Counter, defaultdict
+
+MAX_SHOW = 15
+
+
+class Report:
+    def __init__(self):
+        self.errors = defaultdict(list)
+        self.warnings = []
+
+    def err(self, cat, msg):
+        self.errors[cat].append(msg)
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+    def print(self):
+        for w in self.warnings[:MAX_SHOW]:
+            print(f"warning: {w}")
+        if len(self.warnings) > MAX_SHOW:
+            print(f"warning: ... {len(self.warnings) - MAX_SHOW} more warnings")
+        for cat, msgs in self.errors.items():
+            print(f"MISMATCH {cat}: {len(msgs)} difference(s)")
+            for m in msgs[:MAX_SHOW]:
+                print(f"  {m}")
+            if len(msgs) > MAX_SHOW:
+                print(f"  ... {len(msgs) - MAX_SHOW} more")
+
+
+def num(s):
+    if s is None or s == "":
+        return None
+    return float(s)
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def load_dir(d):
+    nodes = read_csv(os.path.join(d, "nodes.csv"))
+    edges = read_csv(os.path.join(d, "edges.csv"))
+    with open(os.path.join(d, "summary.json")) as f:  # noqa: SIM115
+        summary = json.load(f)
+    layers = defaultdict(dict)
+    names = {}
+    for r in nodes:
+        l, i = int(r["layer"]), int(r["neuron"])
+        layers[l][i] = r
+        names[l] = r["layer_name"]
+    ed = defaultdict(dict)
+    for r in edges:
+        ed[int(r["pair"])][(int(r["to_neuron"]), int(r["from_neuron"]))] = r
+    return {"layers": layers, "names": names, "edges": ed, "summary": summary}
+
+
+class UnionFind:
+    def __init__(self, n):
+        self.p = list(range(n))
+
+    def find(self, x):
+        while self.p[x] != x:
+            self.p[x] = self.p[self.p[x]]
+            x = self.p[x]
+        return x
+
+    def union(self, a, b):
+        self.p[self.find(a)] = self.find(b)
+
+
+def partition(la, lb):
+    """Union of the two cluster partitions of a layer: list of block id per neuron."""
+    n = len(la)
+    uf = UnionFind(n)
+    for rows in (la, lb):
+        first = {}
+        for i in range(n):
+            c = rows[i]["cluster"]
+            if c in first:
+                uf.union(i, first[c])
+            else:
+                first[c] = i
+    return [uf.find(i) for i in range(n)]
+
+
+def close_rel(a, b, tol):
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+
+
+def compare(A, B, args, rep):
+    la_, lb_ = A["layers"], B["layers"]
+    sa, sb = A["summary"], B["summary"]
+    opts = sa.get("options", {}) or {}
+    tau = opts.get("near_kernel_tau", 1e-2) or 1e-2
+    alpha = opts.get("alpha", 0.05) or 0.05
+    if (sb.get("options", {}) or {}).get("alpha", alpha) != alpha:
+        rep.err("options", f"alpha {alpha} vs {sb['options'].get('alpha')}")
+    log_alpha = math.log10(alpha)
+
+    # ---------------------------------------------------------------- nodes
+    if sorted(la_) != sorted(lb_):
+        rep.err("layers", f"layer indices {sorted(la_)} vs {sorted(lb_)}")
+        return
+    blocks, singleton_layer = {}, {}
+    for l in sorted(la_):
+        if A["names"][l] != B["names"][l] and not args.ignore_layer_names:
+            rep.err("layers", f"layer {l}: name {A['names'][l]} vs {B['names'][l]}")
+        na, nb = la_[l], lb_[l]
+        if sorted(na) != sorted(nb) or sorted(na) != list(range(len(na))):
+            rep.err("layers", f"layer {l}: {len(na)} vs {len(nb)} neurons")
+            return
+        ra = [na[i] for i in range(len(na))]
+        rb = [nb[i] for i in range(len(nb))]
+        smax = max(abs(num(ra[0]["sigma"])), abs(num(rb[0]["sigma"])))
+        for i in range(len(ra)):
+            x, y = num(ra[i]["sigma"]), num(rb[i]["sigma"])
+            if abs(x - y) > args.sigma_rtol * smax:
+                rep.err("sigma", f"layer {l} neuron {i}: {x!r} vs {y!r} "
+                        f"(diff {abs(x - y) / smax if smax else abs(x - y):.3g} of s_max)")
+            if ra[i]["near_kernel"] != rb[i]["near_kernel"] and \
+                    abs(x - tau * smax) > args.sigma_rtol * smax:
+                rep.err("near_kernel", f"layer {l} neuron {i}: {ra[i]['near_kernel']} vs "
+                        f"{rb[i]['near_kernel']}")
+        blk = partition(ra, rb)
+        pa = [r["cluster"] for r in ra]
+        pb = [r["cluster"] for r in rb]
+        if [pa.index(c) for c in pa] != [pb.index(c) for c in pb]:
+            rep.warn(f"layer {l}: the two cluster partitions differ; using their union")
+        blocks[l] = blk
+        singleton_layer[l] = len(set(blk)) == len(blk)
+    nl = len(la_)
+    for l in range(nl):
+        well = singleton_layer[l] and (l == nl - 1 or singleton_layer[l + 1])
+        if not well:
+            continue
+        for i in range(len(la_[l])):
+            x, y = num(la_[l][i]["intensity"]), num(lb_[l][i]["intensity"])
+            if x is None or y is None:
+                if (x is None) != (y is None):
+                    rep.err("intensity", f"layer {l} neuron {i}: {x} vs {y}")
+                continue
+            if abs(x - y) > 1e-9:
+                rep.err("intensity", f"layer {l} neuron {i}: {x!r} vs {y!r}")
+
+    # ---------------------------------------------------------------- edges
+    pairs_a = sa.get("pairs", [])
+    pairs_b = sb.get("pairs", [])
+    sim = set()
+    for k, (pa, pb) in enumerate(zip(pairs_a, pairs_b)):
+        if "sim" in str(pa.get("null", "")).lower() or "sim" in str(pb.get("null", "")).lower():
+            sim.add(k)
+    for k in range(nl - 1):
+        rows, cols = blocks[k + 1], blocks[k]
+        full = len(rows) * len(cols)
+        ea, eb = A["edges"].get(k, {}), B["edges"].get(k, {})
+        all_a, all_b = len(ea) == full, len(eb) == full
+        if args.all_edges_in_both and not (all_a and all_b):
+            rep.err("edges", f"pair {k}: not every edge present ({len(ea)}, {len(eb)} of {full})")
+            continue
+        both_all = all_a and all_b
+        pc = (pairs_a[k] if k < len(pairs_a) else {})
+        c = pc.get("c")
+        thr = pc.get("e_threshold")
+
+        def sig_set(ed):
+            return {key for key, r in ed.items() if r["significant"] in ("1", "true", "True")}
+        if both_all:
+            keys = set(ea)
+        else:
+            # one side holds only significant edges: compare on significant edges
+            keys = sig_set(ea) | sig_set(eb)
+            if not (all_a or all_b):
+                rep.warn(f"pair {k}: neither directory has all edges; comparing significant ones")
+        # block sums of E
+        bs_a, bs_b, bsize = defaultdict(float), defaultdict(float), defaultdict(int)
+        for key in keys:
+            j, i = key
+            b = (rows[j], cols[i])
+            bsize[b] += 1
+            if key in ea:
+                bs_a[b] += num(ea[key]["e"])
+            if key in eb:
+                bs_b[b] += num(eb[key]["e"])
+        nrow, ncol = Counter(rows), Counter(cols)
+        clustered = set()
+        for key in keys:
+            j, i = key
+            if nrow[rows[j]] > 1 or ncol[cols[i]] > 1:
+                clustered.add((rows[j], cols[i]))
+        for b in bsize:
+            if b in clustered and not both_all:
+                continue
+            if abs(bs_a[b] - bs_b[b]) > args.e_atol * max(1, bsize[b]):
+                what = "edge" if b not in clustered else "cluster block sum"
+                rep.err("E", f"pair {k} {what} to {b[0]} from {b[1]}: {bs_a[b]!r} vs {bs_b[b]!r}")
+        sig_a, sig_b = sig_set(ea), sig_set(eb)
+        for key in sorted(keys):
+            j, i = key
+            b = (rows[j], cols[i])
+            ra, rb = ea.get(key), eb.get(key)
+            if ra is None or rb is None:
+                if b in clustered:
+                    continue
+                # present (significant) on one side only: flagged by the significance check
+                continue
+            if b in clustered:
+                continue
+            if c is not None:
+                if abs(num(ra["ce"]) - num(rb["ce"])) > args.e_atol * c:
+                    rep.err("ce", f"pair {k} to {j} from {i}: {ra['ce']} vs {rb['ce']}")
+            if k in sim:
+                continue
+            pa, pb = num(ra["log10_p"]), num(rb["log10_p"])
+            if (pa is None) != (pb is None):
+                rep.err("log10_p", f"pair {k} to {j} from {i}: {ra['log10_p']!r} vs {rb['log10_p']!r}")
+            elif pa is not None and not (pa == pb or close_rel(pa, pb, args.p_tol)):
+                rep.err("log10_p", f"pair {k} to {j} from {i}: {pa!r} vs {pb!r} "
+                        f"(diff {abs(pa - pb):.3g})")
+            qa, qb = num(ra["q"]), num(rb["q"])
+            if (qa is None) != (qb is None):
+                rep.err("q", f"pair {k} to {j} from {i}: {ra['q']!r} vs {rb['q']!r}")
+            elif qa is not None and abs(qa - qb) > 1e-8 * max(qa, qb) and max(qa, qb) > 1e-300:
+                rep.err("q", f"pair {k} to {j} from {i}: {qa!r} vs {qb!r}")
+        if k in sim:
+            continue
+        # significance
+        for key in sorted(sig_a ^ sig_b):
+            j, i = key
+            b = (rows[j], cols[i])
+            if b in clustered:
+                continue
+            r = ea.get(key) or eb.get(key)
+            excused = False
+            for rr in (ea.get(key), eb.get(key)):
+                if rr is None:
+                    continue
+                if thr is not None:
+                    if abs(num(rr["e"]) - thr) <= args.threshold_window:
+                        excused = True
+                else:
+                    q = num(rr["q"])
+                    if q is not None and q > 0 and \
+                            abs(math.log10(q) - log_alpha) <= args.threshold_window:
+                        excused = True
+            if excused:
+                rep.warn(f"pair {k} to {j} from {i}: significance differs at the threshold (excused)")
+            else:
+                side = "A" if key in sig_a else "B"
+                rep.err("significant", f"pair {k} to {j} from {i}: significant only in {side} "
+                        f"(e={r['e']}, log10_p={r['log10_p']}, q={r['q']})")
+        cnt_a = Counter((rows[j], cols[i]) for j, i in sig_a)
+        cnt_b = Counter((rows[j], cols[i]) for j, i in sig_b)
+        for b in clustered:
+            na, nb = cnt_a[b], cnt_b[b]
+            if na != nb:
+                rep.warn(f"pair {k} cluster block {b}: {na} vs {nb} significant edges "
+                         "(not defined inside clusters)")
+
+    # ---------------------------------------------------------------- summary
+    if len(pairs_a) != len(pairs_b):
+        rep.err("summary", f"{len(pairs_a)} vs {len(pairs_b)} pairs")
+    for k, (pa, pb) in enumerate(zip(pairs_a, pairs_b)):
+        clus = k + 1 < nl and not (singleton_layer[k] and singleton_layer[k + 1])
+        for f in ("c", "z", "edges_tested"):
+            if f in pa and f in pb and pa[f] != pb[f]:
+                rep.err("summary", f"pair {k} {f}: {pa[f]} vs {pb[f]}")
+        if k not in sim and "significant" in pa and "significant" in pb \
+                and pa["significant"] != pb["significant"]:
+            msg = f"pair {k} significant: {pa['significant']} vs {pb['significant']}"
+            if clus or any("excused" in w for w in rep.warnings):
+                rep.warn(msg + " (clusters or excused edges)")
+            else:
+                rep.err("summary", msg)
+        ia, ib = pa.get("internal_dims"), pb.get("internal_dims")
+        if ia is not None and ib is not None and ia != ib:
+            (rep.warn if clus else lambda m: rep.err("summary", m))(
+                f"pair {k} internal_dims: {ia} vs {ib}")
+        for f in ("entropy", "entropy_normalized"):
+            x, y = pa.get(f), pb.get(f)
+            if x is None or y is None:
+                if (x is None) != (y is None) and f in pa and f in pb:
+                    rep.err("summary", f"pair {k} {f}: {x} vs {y}")
+                continue
+            if not close_rel(x, y, 1e-9):
+                (rep.warn if clus else lambda m: rep.err("summary", m))(
+                    f"pair {k} {f}: {x!r} vs {y!r}")
+    any_clus = not all(singleton_layer.values())
+    pma, pmb = sa.get("path_metric") or {}, sb.get("path_metric") or {}
+    for f in ("log10_weighted", "log10_unweighted"):
+        x, y = pma.get(f), pmb.get(f)
+        if x is None or y is None:
+            rep.err("summary", f"path_metric.{f} missing: {x} vs {y}")
+            continue
+        if not close_rel(x, y, 1e-9):
+            (rep.warn if any_clus else lambda m: rep.err("summary", m))(f"{f}: {x!r} vs {y!r}")
+    la, lb = sa.get("layers"), sb.get("layers")
+    if isinstance(la, list) and isinstance(lb, list):
+        if len(la) != len(lb):
+            rep.err("summary", f"{len(la)} vs {len(lb)} layers")
+        for k, (x, y) in enumerate(zip(la, lb)):
+            for f in (("rank",) if args.ignore_layer_names else ("name", "rank")):
+                if f in x and f in y and x[f] != y[f]:
+                    rep.err("summary", f"layer {k} {f}: {x[f]} vs {y[f]}")
+            fx, fy = x.get("folded_bn") or "", y.get("folded_bn") or ""
+            if ("folded_bn" in x and "folded_bn" in y) and fx != fy and \
+                    not args.ignore_layer_names:
+                rep.err("summary", f"layer {k} folded_bn: {fx!r} vs {fy!r}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Compare two svr output directories per "
+                                             "SVR-SPEC.md section 6 (exit 0: agree, 1: differ).")
+    ap.add_argument("dir_a")
+    ap.add_argument("dir_b")
+    ap.add_argument("--all-edges-in-both", action="store_true",
+                    help="require both directories to hold every edge (svr --all-edges)")
+    ap.add_argument("--sigma-rtol", type=float, default=1e-10,
+                    help="singular values, relative to the layer's s_max (default 1e-10)")
+    ap.add_argument("--e-atol", type=float, default=1e-12,
+                    help="E per edge / per cluster-block entry (default 1e-12)")
+    ap.add_argument("--p-tol", type=float, default=1e-9,
+                    help="log10_p absolute, relative above magnitude 1 (default 1e-9)")
+    ap.add_argument("--threshold-window", type=float, default=1e-12,
+                    help="edges with |log10 q - log10 alpha| (or |E - e_threshold|) below "
+                         "this may differ in significance (default 1e-12)")
+    ap.add_argument("--ignore-layer-names", action="store_true",
+                    help="do not compare layer names and folded BN names (e.g. a BN net with "
+                         "--batchnorm ignore against its plain twin)")
+    args = ap.parse_args(argv)
+    try:
+        A, B = load_dir(args.dir_a), load_dir(args.dir_b)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"compare_outputs: cannot read: {e}", file=sys.stderr)
+        return 2
+    rep = Report()
+    compare(A, B, args, rep)
+    rep.print()
+    if rep.errors:
+        print(f"outputs differ: {args.dir_a} vs {args.dir_b}")
+        return 1
+    print(f"outputs agree: {args.dir_a} vs {args.dir_b}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

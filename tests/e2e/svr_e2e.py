@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""End-to-end checks of the svr binary, run by ctest (see tests/e2e/CMakeLists.txt).
+
+  svr_e2e.py --svr BIN --np N oracle MODEL [svr options...]    svr vs the NumPy oracle
+  svr_e2e.py --svr BIN --np N same MODEL_A MODEL_B ... [-- svr options...]
+                                                          the same SVR from every file
+  svr_e2e.py --svr BIN --np N --expect TEXT [--expect TEXT ...] fails MODEL [svr options...]
+                                                          bad input: clean one-line failure
+Driver options come before the mode; everything after it goes to svr.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ORACLE = os.path.join(HERE, "..", "oracle", "svr_oracle.py")
+COMPARE = os.path.join(HERE, "compare_outputs.py")
+MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def svr_command(svr, np_, args):
+    if np_ == 0:  # singleton MPI: the binary alone, as a user on a laptop runs it
+        return [svr] + args
+    return ["mpiexec", "-n", str(np_), "--oversubscribe", svr] + args
+
+
+def run(cmd, timeout=600):
+    env = dict(os.environ, **MPI_ENV)
+    start = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    return proc, time.monotonic() - start
+
+
+def fail(message):
+    print("FAIL: " + message)
+    sys.exit(1)
+
+
+def run_svr(svr, np_, model, outdir, options):
+    proc, _ = run(svr_command(svr, np_, [model, "-o", outdir, "--quiet"] + options))
+    if proc.returncode != 0:
+        fail("svr failed on %s (exit %d):\n%s%s" % (model, proc.returncode, proc.stdout, proc.stderr))
+
+
+def compare(dir_a, dir_b, extra=()):
+    proc, _ = run([sys.executable, COMPARE, dir_a, dir_b] + list(extra))
+    print(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        fail("outputs differ: %s vs %s" % (dir_a, dir_b))
+
+
+def cmd_oracle(a, work):
+    ours, theirs = os.path.join(work, "svr"), os.path.join(work, "oracle")
+    options = ["--all-edges"] + a.options
+    run_svr(a.svr, a.np, a.model, ours, options)
+    proc, _ = run([sys.executable, ORACLE, a.model, "-o", theirs] + a.options)
+    if proc.returncode != 0:
+        fail("oracle failed:\n" + proc.stdout + proc.stderr)
+    compare(ours, theirs)
+
+
+def cmd_same(a, work):
+    dirs = []
+    for k, model in enumerate(a.models):
+        out = os.path.join(work, "out%d" % k)
+        run_svr(a.svr, a.np, model, out, ["--all-edges"] + a.options)
+        dirs.append(out)
+    for other in dirs[1:]:
+        compare(dirs[0], other)
+
+
+def cmd_fails(a, work):
+    outdir = os.path.join(work, "out")
+    if a.existing_outdir:
+        os.makedirs(outdir)
+        with open(os.path.join(outdir, "keep.txt"), "w") as f:
+            f.write("user data\n")
+    if a.outdir:
+        outdir = a.outdir
+    marker = "/tmp/svr_pwned"
+    if os.path.exists(marker):
+        os.remove(marker)
+    proc, seconds = run(svr_command(a.svr, a.np, [a.model, "-o", outdir] + a.options), timeout=60)
+    print("exit %d after %.1f s; stderr:\n%s" % (proc.returncode, seconds, proc.stderr))
+    if proc.returncode == 0:
+        fail("svr succeeded on bad input")
+    if seconds > 10:
+        fail("svr took %.1f s to fail (limit 10 s)" % seconds)
+    ours = [line for line in proc.stderr.splitlines() if line.startswith("rank ")]
+    if len(ours) != 1:
+        fail("expected exactly one 'rank R: ...' error line, got %d" % len(ours))
+    if a.np == 0 and proc.stderr.strip() != ours[0]:
+        fail("stderr holds more than the one error line")
+    for text in a.expect:
+        if text.lower() not in ours[0].lower():
+            fail("error line lacks %r: %s" % (text, ours[0]))
+    if os.path.exists(marker):
+        fail("a pickled command was executed (%s exists)" % marker)
+    parent = os.path.dirname(outdir) or "."
+    if os.path.isdir(parent):
+        partial = [n for n in os.listdir(parent) if ".partial-" in n]
+        if partial:
+            fail("partial output left behind: %s" % partial)
+    if a.existing_outdir:
+        if sorted(os.listdir(outdir)) != ["keep.txt"]:
+            fail("the existing OUTDIR was modified: %s" % os.listdir(outdir))
+    elif os.path.exists(outdir) and not a.outdir:
+        fail("OUTDIR %s was created" % outdir)
+    print("ok: " + ours[0])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--svr", required=True)
+    parser.add_argument("--np", type=int, default=1, help="MPI ranks; 0 = run the binary directly")
+    parser.add_argument("--expect", action="append", default=[])
+    parser.add_argument("--existing-outdir", action="store_true")
+    parser.add_argument("--outdir", help="fails: use this OUTDIR instead of a fresh one")
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    a = parser.parse_args()
+    if not a.rest or a.rest[0] not in ("oracle", "same", "fails"):
+        parser.error("the mode (oracle, same or fails) must follow the driver options")
+    a.mode, a.rest = a.rest[0], a.rest[1:]
+    if "--" in a.rest:
+        k = a.rest.index("--")
+        a.models, a.options = a.rest[:k], a.rest[k + 1:]
+    elif a.mode == "same":
+        a.models, a.options = a.rest, []
+    else:
+        a.models, a.options = a.rest[:1], a.rest[1:]
+    if not a.models:
+        parser.error("no MODEL given")
+    a.model = a.models[0]
+    work = tempfile.mkdtemp(prefix="svr_e2e_")
+    try:
+        {"oracle": cmd_oracle, "same": cmd_same, "fails": cmd_fails}[a.mode](a, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("passed")
+
+
+if __name__ == "__main__":
+    main()

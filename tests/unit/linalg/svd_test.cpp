@@ -1,0 +1,184 @@
+// thin_svd against Eigen's own SVDs, plus the properties the pipeline relies on.
+#include <gtest/gtest.h>
+
+#include <Eigen/SVD>
+#include <cmath>
+#include <random>
+
+#include "svr/error.hpp"
+#include "svr/svd.hpp"
+
+namespace {
+
+Eigen::MatrixXd random_matrix(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  Eigen::MatrixXd m(rows, cols);
+  for (Eigen::Index j = 0; j < cols; ++j)
+    for (Eigen::Index i = 0; i < rows; ++i) m(i, j) = normal(rng);
+  return m;
+}
+
+// Everything a thin SVD promises, checked against an independent Eigen SVD.
+void expect_valid_svd(const Eigen::MatrixXd& M, const svr::Spectrum& sp) {
+  const Eigen::Index r = std::min(M.rows(), M.cols());
+  ASSERT_EQ(sp.s.size(), r);
+  ASSERT_EQ(sp.U.rows(), M.rows());
+  ASSERT_EQ(sp.U.cols(), r);
+  ASSERT_EQ(sp.V.rows(), M.cols());
+  ASSERT_EQ(sp.V.cols(), r);
+
+  Eigen::JacobiSVD<Eigen::MatrixXd> jacobi(M);
+  Eigen::BDCSVD<Eigen::MatrixXd> bdc(M);
+  const double s_max = std::max(sp.s(0), 1e-300);
+  for (Eigen::Index i = 0; i < r; ++i) {
+    EXPECT_LE(std::abs(sp.s(i) - jacobi.singularValues()(i)), 1e-10 * s_max) << "i = " << i;
+    EXPECT_LE(std::abs(sp.s(i) - bdc.singularValues()(i)), 1e-10 * s_max) << "i = " << i;
+    EXPECT_GE(sp.s(i), 0.0);
+    if (i > 0) {
+      EXPECT_LE(sp.s(i), sp.s(i - 1));
+    }
+  }
+  const Eigen::MatrixXd rebuilt = sp.U * sp.s.asDiagonal() * sp.V.transpose();
+  EXPECT_LE((rebuilt - M).norm(), 1e-12 * std::max(1.0, M.norm()));
+  const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(r, r);
+  EXPECT_LE((sp.U.transpose() * sp.U - I).norm(), 1e-12 * static_cast<double>(r));
+  EXPECT_LE((sp.V.transpose() * sp.V - I).norm(), 1e-12 * static_cast<double>(r));
+}
+
+TEST(ThinSvd, TallMatrix) {
+  const Eigen::MatrixXd M = random_matrix(40, 13, 1);
+  expect_valid_svd(M, svr::thin_svd(M));
+}
+
+TEST(ThinSvd, WideMatrix) {
+  const Eigen::MatrixXd M = random_matrix(9, 57, 2);
+  expect_valid_svd(M, svr::thin_svd(M));
+}
+
+TEST(ThinSvd, SquareMatrix) {
+  const Eigen::MatrixXd M = random_matrix(31, 31, 3);
+  expect_valid_svd(M, svr::thin_svd(M));
+}
+
+TEST(ThinSvd, RankDeficientMatrix) {
+  // Rank 3 in a 20 x 15 matrix: 12 singular values are zero up to rounding.
+  const Eigen::MatrixXd M = random_matrix(20, 3, 4) * random_matrix(3, 15, 5);
+  const svr::Spectrum sp = svr::thin_svd(M);
+  expect_valid_svd(M, sp);
+  for (Eigen::Index i = 3; i < sp.s.size(); ++i) EXPECT_LE(sp.s(i), 1e-12 * sp.s(0));
+  EXPECT_GT(sp.s(2), 1e-3 * sp.s(0));
+}
+
+TEST(ThinSvd, SingleRowMatrix) {
+  const Eigen::MatrixXd M = random_matrix(1, 17, 6);
+  const svr::Spectrum sp = svr::thin_svd(M);
+  expect_valid_svd(M, sp);
+  EXPECT_NEAR(sp.s(0), M.norm(), 1e-12 * M.norm());
+}
+
+TEST(ThinSvd, SingleColumnMatrix) {
+  const Eigen::MatrixXd M = random_matrix(11, 1, 7);
+  expect_valid_svd(M, svr::thin_svd(M));
+}
+
+TEST(ThinSvd, LargeMatrixUsesDivideAndConquer) {
+  // Above LAPACK's crossover (25) gesdd really divides and conquers.
+  const Eigen::MatrixXd M = random_matrix(260, 190, 13);
+  expect_valid_svd(M, svr::thin_svd(M));
+}
+
+TEST(ThinSvd, KnownSingularValues) {
+  // diag(3, 2) rotated on both sides: singular values exactly 3 and 2.
+  const double c = std::cos(0.3), s = std::sin(0.3);
+  Eigen::Matrix2d Q1, Q2;
+  Q1 << c, -s, s, c;
+  Q2 << s, c, -c, s;
+  const Eigen::MatrixXd M = Q1 * Eigen::Vector2d(2.0, 3.0).asDiagonal() * Q2;
+  const svr::Spectrum sp = svr::thin_svd(M);
+  EXPECT_NEAR(sp.s(0), 3.0, 1e-14);
+  EXPECT_NEAR(sp.s(1), 2.0, 1e-14);
+}
+
+TEST(ThinSvd, TruncationKeepsTopTriplets) {
+  const Eigen::MatrixXd M = random_matrix(30, 20, 8);
+  const svr::Spectrum full = svr::thin_svd(M);
+  const svr::Spectrum top = svr::thin_svd(M, 5);
+  ASSERT_EQ(top.s.size(), 5);
+  ASSERT_EQ(top.U.rows(), 30);
+  ASSERT_EQ(top.U.cols(), 5);
+  ASSERT_EQ(top.V.rows(), 20);
+  ASSERT_EQ(top.V.cols(), 5);
+  for (Eigen::Index i = 0; i < 5; ++i) {
+    EXPECT_NEAR(top.s(i), full.s(i), 1e-12 * full.s(0));
+    // Same subspace: |<u_top, u_full>| = 1 (distinct singular values here).
+    EXPECT_NEAR(std::abs(top.U.col(i).dot(full.U.col(i))), 1.0, 1e-10);
+    EXPECT_NEAR(std::abs(top.V.col(i).dot(full.V.col(i))), 1.0, 1e-10);
+  }
+}
+
+TEST(ThinSvd, TruncationIsNoOpWhenRankIsSmall) {
+  const Eigen::MatrixXd M = random_matrix(6, 4, 9);
+  EXPECT_EQ(svr::thin_svd(M, 4).s.size(), 4);
+  EXPECT_EQ(svr::thin_svd(M, 128).s.size(), 4);
+}
+
+TEST(ThinSvd, RejectsNonPositiveMaxRank) {
+  const Eigen::MatrixXd M = random_matrix(3, 3, 10);
+  EXPECT_THROW(svr::thin_svd(M, 0), svr::Error);
+}
+
+TEST(ThinSvd, ZeroMatrixGivesZeroSpectrumWithoutNaN) {
+  const Eigen::MatrixXd M = Eigen::MatrixXd::Zero(7, 5);
+  const svr::Spectrum sp = svr::thin_svd(M);
+  ASSERT_EQ(sp.s.size(), 5);
+  EXPECT_TRUE(sp.s.allFinite());
+  EXPECT_TRUE(sp.U.allFinite());
+  EXPECT_TRUE(sp.V.allFinite());
+  EXPECT_EQ(sp.s.maxCoeff(), 0.0);
+  EXPECT_EQ(sp.s.minCoeff(), 0.0);
+}
+
+TEST(ThinSvd, NonFiniteInputThrowsNumericalError) {
+  Eigen::MatrixXd M = random_matrix(4, 4, 11);
+  M(2, 1) = std::nan("");
+  EXPECT_THROW(svr::thin_svd(M), svr::NumericalError);
+  M(2, 1) = INFINITY;
+  EXPECT_THROW(svr::thin_svd(M), svr::NumericalError);
+}
+
+TEST(CanonicalSign, LargestMagnitudeEntryBecomesPositive) {
+  Eigen::MatrixXd V(3, 3);
+  V << 0.1, 0.5, 0.0,
+      -0.9, -0.5, 0.0,
+       0.2, 0.3, 0.0;
+  svr::canonical_sign(V);
+  // Column 0: -0.9 is largest -> flipped.
+  EXPECT_EQ(V(1, 0), 0.9);
+  EXPECT_EQ(V(0, 0), -0.1);
+  // Column 1: tie between 0.5 and -0.5 -> first index (0.5) decides: unchanged.
+  EXPECT_EQ(V(0, 1), 0.5);
+  EXPECT_EQ(V(1, 1), -0.5);
+  // Column 2: all zero, untouched.
+  EXPECT_EQ(V.col(2).norm(), 0.0);
+}
+
+TEST(CanonicalSign, IsIdempotentAndSignInvariant) {
+  const Eigen::MatrixXd M = random_matrix(12, 8, 12);
+  svr::Spectrum sp = svr::thin_svd(M);
+  Eigen::MatrixXd a = sp.U;
+  Eigen::MatrixXd b = -sp.U;
+  svr::canonical_sign(a);
+  svr::canonical_sign(b);
+  EXPECT_EQ(a, b);
+  Eigen::MatrixXd c = a;
+  svr::canonical_sign(c);
+  EXPECT_EQ(a, c);
+  for (Eigen::Index j = 0; j < a.cols(); ++j) {
+    Eigen::Index i;
+    a.col(j).cwiseAbs().maxCoeff(&i);
+    EXPECT_GT(a(i, j), 0.0);
+  }
+}
+
+}  // namespace

@@ -1,0 +1,154 @@
+// spectra.safetensors and adjacency.safetensors, read back with a minimal independent parser.
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "svr/error.hpp"
+#include "svr/writers.hpp"
+#include "test_support.hpp"
+
+namespace svr {
+namespace {
+
+using Json = nlohmann::json;
+
+struct Tensor {
+  std::vector<std::int64_t> shape;
+  std::vector<double> data;  // row-major
+};
+
+struct SafetensorsFile {
+  std::vector<std::string> order;  // tensor names by data offset
+  std::map<std::string, Tensor> tensors;
+  std::map<std::string, std::string> metadata;
+};
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  const std::string bytes = test::read_text(path);
+  SafetensorsFile file;
+  if (bytes.size() < 8) {
+    ADD_FAILURE() << "file too short";
+    return file;
+  }
+  std::uint64_t length = 0;
+  for (int i = 7; i >= 0; --i) length = (length << 8) | static_cast<unsigned char>(bytes[i]);
+  const Json header = Json::parse(bytes.substr(8, length));
+  const std::size_t base = 8 + length;
+  std::vector<std::pair<std::uint64_t, std::string>> by_offset;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") {
+      file.metadata = entry.get<std::map<std::string, std::string>>();
+      continue;
+    }
+    EXPECT_EQ(entry["dtype"], "F64") << name;
+    Tensor t;
+    t.shape = entry["shape"].get<std::vector<std::int64_t>>();
+    const auto begin = entry["data_offsets"][0].get<std::uint64_t>();
+    const auto end = entry["data_offsets"][1].get<std::uint64_t>();
+    EXPECT_LE(base + end, bytes.size()) << name;
+    t.data.resize((end - begin) / 8);
+    std::memcpy(t.data.data(), bytes.data() + base + begin, end - begin);
+    by_offset.emplace_back(begin, name);
+    file.tensors[name] = std::move(t);
+  }
+  std::sort(by_offset.begin(), by_offset.end());
+  for (const auto& [offset, name] : by_offset) file.order.push_back(name);
+  return file;
+}
+
+TEST(Spectra, UsvPerLayerSignedAndStillAFactorisation) {
+  const SvrResult r = test::sample_result();
+  Options o;
+  o.method = Method::Cosvr;
+  test::TempDir dir;
+  write_spectra(dir / "spectra.safetensors", r, o);
+  const SafetensorsFile f = read_safetensors(dir / "spectra.safetensors");
+  EXPECT_EQ(f.order, (std::vector<std::string>{
+                         "features.0,weight.U", "features.0,weight.S", "features.0,weight.V",
+                         "classifier.\"1\".weight.U", "classifier.\"1\".weight.S",
+                         "classifier.\"1\".weight.V", "zero.weight.U", "zero.weight.S",
+                         "zero.weight.V"}));
+  EXPECT_EQ(f.metadata.at("method"), "cosvr");
+  EXPECT_EQ(f.metadata.at("format"), "svr-spectra");
+  EXPECT_EQ(f.metadata.at("model"), "tiny_cnn.safetensors");
+  EXPECT_EQ(Json::parse(f.metadata.at("layers")),
+            Json({test::kCommaName, test::kQuoteName, test::kZeroName}));
+
+  for (const LayerResult& layer : r.layers) {
+    const Tensor& u = f.tensors.at(layer.name + ".U");
+    const Tensor& s = f.tensors.at(layer.name + ".S");
+    const Tensor& v = f.tensors.at(layer.name + ".V");
+    const std::int64_t rank = layer.sigma.size();
+    ASSERT_EQ(u.shape, (std::vector<std::int64_t>{layer.rows, rank}));
+    ASSERT_EQ(s.shape, (std::vector<std::int64_t>{rank}));
+    ASSERT_EQ(v.shape, (std::vector<std::int64_t>{layer.cols, rank}));
+    for (std::int64_t i = 0; i < rank; ++i) {
+      EXPECT_EQ(s.data[i], layer.sigma[i]);
+      // Column i of U and V is the input's, times one common sign...
+      const double sign = u.data[0 * rank + i] == layer.U(0, i) ? 1.0 : -1.0;
+      double largest = 0.0;
+      for (std::int64_t row = 0; row < layer.rows; ++row) {
+        EXPECT_EQ(u.data[row * rank + i], sign * layer.U(row, i));
+        if (std::abs(u.data[row * rank + i]) > std::abs(largest)) largest = u.data[row * rank + i];
+      }
+      for (std::int64_t row = 0; row < layer.cols; ++row) {
+        EXPECT_EQ(v.data[row * rank + i], sign * layer.V(row, i));
+      }
+      // ...chosen so that the largest-magnitude entry of u_i is positive.
+      EXPECT_GT(largest, 0.0) << layer.name << " u_" << i;
+    }
+  }
+  // Layer 0 has u_0 = (0.1, -0.8, 0.5) and u_1 = (-0.9, 0.2, 0.1): both flip.
+  EXPECT_EQ(f.tensors.at("features.0,weight.U").data[1 * 3 + 0], 0.8);
+  EXPECT_EQ(f.tensors.at("features.0,weight.U").data[0 * 3 + 1], 0.9);
+  EXPECT_EQ(f.tensors.at("features.0,weight.U").data[2 * 3 + 2], 0.9);
+}
+
+TEST(Spectra, ReleasedSingularVectorsAreAnError) {
+  SvrResult r = test::sample_result();
+  r.layers[1].U.resize(0, 0);
+  test::TempDir dir;
+  try {
+    write_spectra(dir / "spectra.safetensors", r, Options{});
+    FAIL() << "expected OutputError";
+  } catch (const OutputError& e) {
+    EXPECT_NE(std::string(e.what()).find("classifier.\"1\".weight"), std::string::npos);
+  }
+}
+
+TEST(Adjacency, OneMatrixPerPairRowsAreTheLaterLayer) {
+  const SvrResult r = test::sample_result();
+  test::TempDir dir;
+  write_adjacency(dir / "adjacency.safetensors", r, Options{});
+  const SafetensorsFile f = read_safetensors(dir / "adjacency.safetensors");
+  EXPECT_EQ(f.order, (std::vector<std::string>{"pair0.E", "pair1.E"}));
+  for (std::size_t k = 0; k < r.pairs.size(); ++k) {
+    const Eigen::MatrixXd& e = r.pairs[k].E;
+    const Tensor& t = f.tensors.at("pair" + std::to_string(k) + ".E");
+    ASSERT_EQ(t.shape, (std::vector<std::int64_t>{e.rows(), e.cols()}));
+    for (Eigen::Index j = 0; j < e.rows(); ++j) {
+      for (Eigen::Index i = 0; i < e.cols(); ++i) EXPECT_EQ(t.data[j * e.cols() + i], e(j, i));
+    }
+  }
+  EXPECT_EQ(f.tensors.at("pair0.E").data[1 * 3 + 2], 0.3);  // E[j=1, i=2], row-major
+  EXPECT_EQ(f.tensors.at("pair1.E").shape, (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(f.metadata.at("format"), "svr-adjacency");
+  EXPECT_EQ(f.metadata.at("method"), "svr");
+  EXPECT_EQ(Json::parse(f.metadata.at("layers")),
+            Json({test::kCommaName, test::kQuoteName, test::kZeroName}));
+  const Json pairs = Json::parse(f.metadata.at("pairs"));
+  ASSERT_EQ(pairs.size(), 2u);
+  EXPECT_EQ(pairs[0], Json({{"tensor", "pair0.E"}, {"from_layer", 0}, {"to_layer", 1},
+                            {"c", 3}, {"z", 1}}));
+  EXPECT_EQ(pairs[1]["c"], 1);
+}
+
+TEST(Adjacency, MatrixOfTheWrongShapeIsAnError) {
+  SvrResult r = test::sample_result();
+  r.pairs[0].E = Eigen::MatrixXd::Zero(3, 2);
+  test::TempDir dir;
+  EXPECT_THROW(write_adjacency(dir / "adjacency.safetensors", r, Options{}), OutputError);
+}
+
+}  // namespace
+}  // namespace svr

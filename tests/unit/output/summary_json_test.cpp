@@ -1,0 +1,158 @@
+// summary.json parsed back with nlohmann::json.
+#include <nlohmann/json.hpp>
+
+#include "svr/writers.hpp"
+#include "test_support.hpp"
+
+namespace svr {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json write_and_parse(const SvrResult& r, const Options& o, std::string* text_out = nullptr) {
+  test::TempDir dir;
+  write_summary_json(dir / "summary.json", r, o);
+  const std::string text = test::read_text(dir / "summary.json");
+  if (text_out != nullptr) *text_out = text;
+  return Json::parse(text);
+}
+
+TEST(SummaryJson, TopLevelAndOptions) {
+  Options o;
+  o.model_path = "models/tiny_cnn.safetensors";
+  o.outdir = "out";
+  o.layers = {"a.weight", "b.weight"};
+  o.method = Method::Cosvr;
+  o.sigma = 3.0;
+  o.correction = Correction::None;
+  o.max_rank = 128;
+  std::string text;
+  const Json j = write_and_parse(test::sample_result(), o, &text);
+  EXPECT_FALSE(test::contains_nan(text));
+  EXPECT_EQ(text.back(), '\n');
+  std::vector<std::string> keys;
+  for (const auto& item : j.items()) keys.push_back(item.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"schema_version", "model", "method", "options",
+                                            "layers", "pairs", "path_metric", "top_chains",
+                                            "run"}));
+  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["model"], "tiny_cnn.safetensors");
+  EXPECT_EQ(j["method"], "cosvr");
+  const Json& opt = j["options"];
+  EXPECT_EQ(opt.size(), 22u);  // every field of Options
+  EXPECT_EQ(opt["model_path"], o.model_path);
+  EXPECT_EQ(opt["layers"], Json({"a.weight", "b.weight"}));
+  EXPECT_EQ(opt["method"], "cosvr");
+  EXPECT_EQ(opt["batchnorm"], "fold");
+  EXPECT_EQ(opt["bn_eps"].get<double>(), 1e-5);
+  EXPECT_EQ(opt["alpha"].get<double>(), 0.05);
+  EXPECT_EQ(opt["correction"], "none");
+  EXPECT_EQ(opt["fdr_scope"], "network");
+  EXPECT_EQ(opt["sigma"].get<double>(), 3.0);
+  EXPECT_EQ(opt["max_rank"], 128);
+  EXPECT_EQ(opt["near_kernel_tau"].get<double>(), 1e-2);
+  EXPECT_EQ(opt["top_chains"], 10);
+  EXPECT_EQ(opt["all_edges"], false);
+  EXPECT_EQ(opt["simulation_draws"], 1000000);
+  EXPECT_EQ(opt["seed"].get<std::uint64_t>(), 20230216u);
+
+  const Json defaults = write_and_parse(test::sample_result(), Options{});
+  EXPECT_TRUE(defaults["options"]["sigma"].is_null());
+  EXPECT_TRUE(defaults["options"]["max_rank"].is_null());
+}
+
+TEST(SummaryJson, Layers) {
+  const SvrResult r = test::sample_result();
+  const Json layers = write_and_parse(r, Options{})["layers"];
+  ASSERT_EQ(layers.size(), 3u);
+  const Json& a = layers[0];
+  EXPECT_EQ(a["index"], 0);
+  EXPECT_EQ(a["name"], test::kCommaName);
+  EXPECT_EQ(a["kind"], "conv2d");
+  EXPECT_EQ(a["tensor_shape"], Json({3, 2, 2, 2}));
+  EXPECT_EQ(a["matrix_shape"], Json({3, 8}));
+  EXPECT_EQ(a["rank"], 3);
+  EXPECT_EQ(a["kept"], 3);
+  EXPECT_EQ(a["s_max"].get<double>(), 3.0);
+  EXPECT_EQ(a["s_min"].get<double>(), 0.01);
+  EXPECT_EQ(a["near_kernel_count"], 1);
+  EXPECT_EQ(a["folded_bn"], "features.1");
+  EXPECT_EQ(layers[1]["name"], test::kQuoteName);
+  EXPECT_TRUE(layers[1]["folded_bn"].is_null());
+  EXPECT_EQ(layers[1]["s_min"].get<double>(), 1e-300);
+  EXPECT_EQ(layers[2]["s_max"].get<double>(), 0.0);
+  EXPECT_EQ(layers[2]["near_kernel_count"], 2);
+}
+
+TEST(SummaryJson, PairsAndNullLaws) {
+  SvrResult r = test::sample_result();
+  const Json pairs = write_and_parse(r, Options{})["pairs"];
+  ASSERT_EQ(pairs.size(), 2u);
+  const Json& p = pairs[0];
+  EXPECT_EQ(p["index"], 0);
+  EXPECT_EQ(p["from_layer"], 0);
+  EXPECT_EQ(p["to_layer"], 1);
+  EXPECT_EQ(p["from_name"], test::kCommaName);
+  EXPECT_EQ(p["to_name"], test::kQuoteName);
+  EXPECT_EQ(p["c"], 3);
+  EXPECT_EQ(p["z"], 1);
+  EXPECT_EQ(p["z_u"], 1);
+  EXPECT_EQ(p["z_v"], 1);
+  EXPECT_EQ(p["null"], Json({{"kind", "beta"}, {"a", 0.5}, {"b", 1.0}}));
+  EXPECT_EQ(p["edges_tested"], 9);
+  EXPECT_EQ(p["significant"], 2);
+  EXPECT_EQ(p["edges_reported"], 3);
+  EXPECT_EQ(p["internal_dims"], Json({{"to", 2}, {"from", 1}}));
+  EXPECT_EQ(p["entropy"].get<double>(), 1.25);
+  EXPECT_EQ(p["entropy_normalized"].get<double>(), 1.25 / std::log(9.0));
+  EXPECT_EQ(pairs[1]["null"], Json({{"kind", "untestable"}}));
+
+  r.pairs[0].null_kind = NullKind::Simulated;
+  r.pairs[0].simulation_draws = 1000000;
+  r.pairs[1].null_kind = NullKind::ChiSquare;
+  r.pairs[1].e_threshold = 0.75;
+  const Json other = write_and_parse(r, Options{})["pairs"];
+  EXPECT_EQ(other[0]["null"], Json({{"kind", "simulated"}, {"draws", 1000000}}));
+  EXPECT_EQ(other[1]["null"], Json({{"kind", "chi2"}, {"e_threshold", 0.75}}));
+}
+
+TEST(SummaryJson, MetricsChainsRunAndNonFiniteAsNull) {
+  std::string text;
+  const Json j = write_and_parse(test::sample_result(), Options{}, &text);
+  EXPECT_TRUE(j["path_metric"]["log10_weighted"].is_null());  // -inf
+  EXPECT_EQ(j["path_metric"]["log10_unweighted"].get<double>(), 1.2345);
+  EXPECT_EQ(text.find("inf"), std::string::npos);
+  ASSERT_EQ(j["top_chains"].size(), 1u);
+  EXPECT_EQ(j["top_chains"][0], Json({{"start_layer", 0},
+                                      {"end_layer", 2},
+                                      {"length", 3},
+                                      {"neurons", {0, 0, 1}},
+                                      {"weakest_log10_p", -700.0}}));
+  const Json& run = j["run"];
+  EXPECT_EQ(run["version"], "0.1.0");
+  EXPECT_EQ(run["command_line"], "svr tiny_cnn.safetensors -o \"out dir\"");
+  EXPECT_EQ(run["input_sha256"], std::string(64, 'a'));
+  EXPECT_EQ(run["input_format"], "safetensors");
+  EXPECT_EQ(run["ranks"], 2);
+  // Repeated phases are summed, in first-seen order.
+  EXPECT_EQ(run["seconds_per_phase"], Json({{"read", 0.5}, {"svd", 2.0}, {"edges", 0.25}}));
+  EXPECT_EQ(run["peak_memory_mb"].get<double>(), 12.5);
+
+  SvrResult nan_result = test::sample_result();
+  nan_result.pairs[0].entropy = std::nan("");
+  nan_result.run.phases.push_back({"edges", std::nan("")});
+  const Json k = write_and_parse(nan_result, Options{}, &text);
+  EXPECT_TRUE(k["pairs"][0]["entropy"].is_null());
+  EXPECT_TRUE(k["run"]["seconds_per_phase"]["edges"].is_null());
+  EXPECT_FALSE(test::contains_nan(text));
+}
+
+TEST(SummaryJson, InvalidUtf8InANameDoesNotAbortTheRun) {
+  SvrResult r = test::sample_result();
+  r.layers[0].name = "bad\xFF.weight";
+  const Json j = write_and_parse(r, Options{});
+  EXPECT_EQ(j["layers"][0]["name"], "bad\xEF\xBF\xBD.weight");
+}
+
+}  // namespace
+}  // namespace svr

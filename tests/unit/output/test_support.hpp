@@ -1,0 +1,223 @@
+#pragma once
+// Helpers of the output tests: a temporary directory, file reading, a CSV parser independent of
+// the writers, and a small hand-built SvrResult covering the awkward cases.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "svr/results.hpp"
+
+namespace svr::test {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "svr-output-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::add, ec);
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+inline void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// Names of the entries of a directory, sorted.
+inline std::vector<std::string> list_dir(const std::string& path) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(path)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// RFC 4180 records: quoted fields may hold commas, doubled quotes and newlines.
+inline std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (quoted) {
+      if (ch == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (ch == '"') {
+        quoted = false;
+      } else {
+        field += ch;
+      }
+    } else if (ch == '"') {
+      quoted = true;
+    } else if (ch == ',') {
+      row.push_back(field);
+      field.clear();
+    } else if (ch == '\n') {
+      row.push_back(field);
+      field.clear();
+      rows.push_back(row);
+      row.clear();
+    } else {
+      field += ch;
+    }
+  }
+  EXPECT_FALSE(quoted) << "unterminated quoted field";
+  EXPECT_TRUE(field.empty() && row.empty()) << "last record without a newline";
+  return rows;
+}
+
+// strtod of a whole field; fails the test on trailing garbage.
+inline double to_double(const std::string& field) {
+  char* end = nullptr;
+  const double x = std::strtod(field.c_str(), &end);
+  EXPECT_TRUE(!field.empty() && *end == '\0') << "not a number: '" << field << "'";
+  return x;
+}
+
+inline constexpr const char* kCommaName = "features.0,weight";
+inline constexpr const char* kQuoteName = "classifier.\"1\".weight";
+inline constexpr const char* kZeroName = "zero.weight";
+
+// Three layers: a conv whose name holds a comma, a linear whose name holds quotes and whose
+// first two singular values form a cluster, and an all-zero layer (s_max = 0). Pair 0 is a Beta
+// pair with an edge at log10 p = -700 (p underflows) and one at -310 (p subnormal); pair 1 has
+// c = 1 (untestable). The weighted path metric is -inf.
+inline SvrResult sample_result() {
+  SvrResult r;
+  r.model_name = "tiny_cnn.safetensors";
+
+  LayerResult a;
+  a.name = kCommaName;
+  a.kind = "conv2d";
+  a.tensor_shape = {3, 2, 2, 2};
+  a.rows = 3;
+  a.cols = 8;
+  a.full_rank = 3;
+  a.folded_bn = "features.1";
+  a.sigma = Eigen::Vector3d(3.0, 0.1 + 0.2, 0.01);  // 0.30000000000000004 must survive
+  a.U = Eigen::MatrixXd(3, 3);
+  a.U << 0.1, -0.9, 0.3,  //
+      -0.8, 0.2, 0.3,     //
+      0.5, 0.1, -0.9;
+  a.V = Eigen::MatrixXd::Zero(8, 3);
+  for (int i = 0; i < 8; ++i) {
+    for (int j = 0; j < 3; ++j) a.V(i, j) = 0.01 * (i + 1) * (j % 2 == 0 ? 1 : -1) + 0.001 * j;
+  }
+  a.cluster = {0, 1, 2};
+  a.near_kernel = {false, false, true};
+  a.intensity = {1.0, 1.0 / 3.0, 0.0};
+  r.layers.push_back(a);
+
+  LayerResult b;
+  b.name = kQuoteName;
+  b.kind = "linear";
+  b.tensor_shape = {4, 3};
+  b.rows = 4;
+  b.cols = 3;
+  b.full_rank = 3;
+  b.sigma = Eigen::Vector3d(2.5, 2.5, 1e-300);
+  b.U = Eigen::MatrixXd::Identity(4, 3);
+  b.V = -Eigen::MatrixXd::Identity(3, 3);
+  b.cluster = {0, 0, 1};
+  b.near_kernel = {false, false, true};
+  b.intensity = {0.5, 0.125, 0.0};
+  r.layers.push_back(b);
+
+  LayerResult z;
+  z.name = kZeroName;
+  z.kind = "linear";
+  z.tensor_shape = {2, 4};
+  z.rows = 2;
+  z.cols = 4;
+  z.full_rank = 2;
+  z.sigma = Eigen::Vector2d(0.0, 0.0);
+  z.U = Eigen::MatrixXd::Identity(2, 2);
+  z.V = Eigen::MatrixXd::Identity(4, 2);
+  z.cluster = {0, 0};
+  z.near_kernel = {true, true};
+  z.intensity = {1.0, 1.0};
+  r.layers.push_back(z);
+
+  PairResult p0;
+  p0.from_layer = 0;
+  p0.c = 3;
+  p0.z = 1;
+  p0.null_kind = NullKind::Beta;
+  p0.beta_a = 0.5;
+  p0.beta_b = 1.0;
+  p0.E = Eigen::MatrixXd(3, 3);
+  p0.E << 0.9, 0.05, 0.05,  //
+      0.05, 0.6, 0.3,       //
+      0.05, 0.1, 0.65;
+  p0.edges_tested = 9;
+  p0.significant = 2;
+  p0.internal_dim_to = 2;
+  p0.internal_dim_from = 1;
+  p0.entropy = 1.25;
+  p0.entropy_normalized = 1.25 / std::log(9.0);
+  p0.edges = {{0, 0, 0.9, -700.0, -699.5, true},
+              {1, 2, 0.3, -2.5, -1.25, false},
+              {2, 1, 0.1, -310.0, -309.75, true}};
+  r.pairs.push_back(p0);
+
+  PairResult p1;
+  p1.from_layer = 1;
+  p1.c = 1;
+  p1.z = 1;
+  p1.null_kind = NullKind::Untestable;
+  p1.E = Eigen::MatrixXd::Ones(2, 3);
+  p1.edges = {{1, 0, 1.0, 0.0, 0.0, false}};
+  r.pairs.push_back(p1);
+
+  r.log10_path_metric = -std::numeric_limits<double>::infinity();
+  r.log10_path_metric_unweighted = 1.2345;
+  r.chains.push_back({0, {0, 0, 1}, -700.0});
+
+  r.run.version = "0.1.0";
+  r.run.command_line = "svr tiny_cnn.safetensors -o \"out dir\"";
+  r.run.input_sha256 = std::string(64, 'a');
+  r.run.input_format = "safetensors";
+  r.run.ranks = 2;
+  r.run.phases = {{"read", 0.5}, {"svd", 1.5}, {"edges", 0.25}, {"svd", 0.5}};
+  r.run.peak_memory_mb = 12.5;
+  return r;
+}
+
+// Whether the text holds the word "nan" in any case (a number written as NaN).
+inline bool contains_nan(const std::string& text) {
+  static const std::regex word("(^|[^A-Za-z_])nan($|[^A-Za-z_])", std::regex::icase);
+  return std::regex_search(text, word);
+}
+
+}  // namespace svr::test
