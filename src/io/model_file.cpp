@@ -1,5 +1,6 @@
 #include "svr/model_file.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "file_access.hpp"
@@ -54,23 +55,35 @@ ModelFile open_model(const std::string& path) {
 }
 
 std::vector<double> read_tensor(const TensorInfo& t) {
-  const std::uint64_t numel = static_cast<std::uint64_t>(t.numel());
-  std::vector<double> out(numel);
-  if (numel == 0) return out;
+  // TensorInfo is a plain struct: recheck what a reader guaranteed before allocating anything.
+  std::uint64_t numel = 1;
+  for (std::int64_t d : t.shape) {
+    if (d < 0) throw_input(t.file, t.name, "negative dimension in shape " + shape_string(t.shape));
+    numel = io::checked_mul(numel, static_cast<std::uint64_t>(d), t.file, t.name, "shape product");
+  }
   const std::uint64_t elsize = dtype_size(t.dtype);
+  if (numel == 0) return {};
+  if (t.strides.empty() && t.nbytes < io::checked_mul(numel, elsize, t.file, t.name, "tensor size"))
+    throw_input(t.file, t.name, "tensor byte range is shorter than its shape needs");
   io::RandomAccessFile file(t.file);
   // TensorInfo came from a validated header, but the file may have changed since: check again.
   if (!io::range_inside(t.offset, t.nbytes, file.size()))
     throw_input(t.file, t.name, "data [" + std::to_string(t.offset) + ", +" + std::to_string(t.nbytes) +
                                     ") lies outside the file (" + std::to_string(file.size()) + " bytes; truncated?)");
-  std::vector<unsigned char> raw(t.nbytes);
-  file.read_exact(t.offset, raw.data(), t.nbytes, t.name);
-
+  std::vector<double> out(numel);
   if (t.strides.empty()) {
-    if (t.nbytes < numel * elsize) throw_input(t.file, t.name, "tensor byte range is shorter than its shape needs");
-    decode_to_double(t.dtype, raw.data(), numel, out.data());
+    // Chunks keep the peak at the doubles plus a small buffer, not the raw bytes as well.
+    const std::uint64_t chunk = std::uint64_t{1} << 20;
+    std::vector<unsigned char> raw(std::min(numel, chunk) * elsize);
+    for (std::uint64_t first = 0; first < numel; first += chunk) {
+      const std::uint64_t count = std::min(chunk, numel - first);
+      file.read_exact(t.offset + first * elsize, raw.data(), count * elsize, t.name);
+      decode_to_double(t.dtype, raw.data(), count, out.data() + first);
+    }
     return out;
   }
+  std::vector<unsigned char> raw(t.nbytes);
+  file.read_exact(t.offset, raw.data(), t.nbytes, t.name);
   // Strided view: walk the logical indices in row-major order (odometer over the dimensions).
   const std::size_t ndim = t.shape.size();
   if (t.strides.size() != ndim) throw_input(t.file, t.name, "strides and shape differ in length");

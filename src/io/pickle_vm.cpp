@@ -9,6 +9,7 @@ namespace svr::io {
 namespace {
 
 constexpr std::uint64_t kMaxStack = 50'000'000;
+constexpr std::size_t kMaxObjects = 20'000'000;  // ~2.5 GB at worst; real state_dicts need far fewer
 constexpr std::uint64_t kMaxLine = 4096;
 constexpr int kMaxDims = 64;
 
@@ -83,8 +84,8 @@ std::string kind_name(PyKind kind) {
 
 PyObj* PyObj::get(const std::string& key) const {
   if (kind != PyKind::Dict) return nullptr;
-  const auto it = dict_index.find("s" + key);
-  return it == dict_index.end() ? nullptr : dict[it->second].second;
+  const auto it = dict_index->find("s" + key);
+  return it == dict_index->end() ? nullptr : dict[it->second].second;
 }
 
 // ---- input ---------------------------------------------------------------------------------
@@ -146,9 +147,13 @@ void PickleVm::fail(const std::string& problem) {
 }
 
 PyObj* PickleVm::make(PyKind kind) {
-  arena_.emplace_back();
-  arena_.back().kind = kind;
-  return &arena_.back();
+  if (arena_.size() >= kMaxObjects) fail("pickle builds more than " + std::to_string(kMaxObjects) + " objects");
+  PyObj& o = arena_.emplace_back();
+  o.kind = kind;
+  if (kind == PyKind::Dict) o.dict_index = std::make_unique<std::unordered_map<std::string, std::size_t>>();
+  if (kind == PyKind::Storage) o.storage = std::make_unique<StorageRef>();
+  if (kind == PyKind::Tensor) o.tensor = std::make_unique<TensorRef>();
+  return &o;
 }
 
 PyObj* PickleVm::pop() {
@@ -176,12 +181,12 @@ void PickleVm::set_item(PyObj* dict, PyObj* key, PyObj* value) {
   if (dict->kind == PyKind::Placeholder) return;  // inert objects swallow their state
   if (dict->kind != PyKind::Dict) fail("SETITEM on a " + kind_name(dict->kind) + ", not a dict");
   const std::string id = key_identity(key);
-  const auto it = dict->dict_index.find(id);
-  if (it != dict->dict_index.end()) {
+  const auto it = dict->dict_index->find(id);
+  if (it != dict->dict_index->end()) {
     dict->dict[it->second].second = value;
     return;
   }
-  dict->dict_index.emplace(id, dict->dict.size());
+  dict->dict_index->emplace(id, dict->dict.size());
   dict->dict.emplace_back(key, value);
 }
 
@@ -199,21 +204,21 @@ PyObj* PickleVm::persistent_load(PyObj* pid) {
   if (a.size() != 5 && a.size() != 6) fail("storage persistent id has " + std::to_string(a.size()) + " fields, expected 5 or 6");
   if (a[1]->kind != PyKind::Global) fail("storage type in persistent id is not a global");
   PyObj* s = make(PyKind::Storage);
-  s->storage.type_name = a[1]->text;
-  s->storage.dtype = storage_dtype(a[1]->text);
-  if (a[2]->kind == PyKind::Str) s->storage.key = a[2]->text;
-  else if (a[2]->kind == PyKind::Int) s->storage.key = std::to_string(a[2]->integer);
+  s->storage->type_name = a[1]->text;
+  s->storage->dtype = storage_dtype(a[1]->text);
+  if (a[2]->kind == PyKind::Str) s->storage->key = a[2]->text;
+  else if (a[2]->kind == PyKind::Int) s->storage->key = std::to_string(a[2]->integer);
   else fail("storage key in persistent id is a " + kind_name(a[2]->kind));
   if (a[4]->kind != PyKind::Int || a[4]->integer < 0) fail("storage size in persistent id is not a non-negative int");
-  s->storage.numel = static_cast<std::uint64_t>(a[4]->integer);
+  s->storage->numel = static_cast<std::uint64_t>(a[4]->integer);
   if (a.size() == 6 && a[5]->kind != PyKind::None) {
     const PyObj* view = a[5];
     if (view->kind != PyKind::Tuple || view->items.size() != 3 || view->items[1]->kind != PyKind::Int ||
         view->items[2]->kind != PyKind::Int || view->items[1]->integer < 0 || view->items[2]->integer < 0)
       fail("storage view metadata is not (key, offset, size)");
-    s->storage.is_view = true;
-    s->storage.view_offset = static_cast<std::uint64_t>(view->items[1]->integer);
-    s->storage.view_numel = static_cast<std::uint64_t>(view->items[2]->integer);
+    s->storage->is_view = true;
+    s->storage->view_offset = static_cast<std::uint64_t>(view->items[1]->integer);
+    s->storage->view_numel = static_cast<std::uint64_t>(view->items[2]->integer);
   }
   storages_.push_back(s);
   return s;
@@ -253,23 +258,23 @@ PyObj* PickleVm::call(PyObj* callable, PyObj* args) {
     if (a.size() < 4) fail(name + " called with " + std::to_string(a.size()) + " arguments");
     if (a[0]->kind != PyKind::Storage) fail(name + ": first argument is a " + kind_name(a[0]->kind) + ", not a storage");
     PyObj* t = make(PyKind::Tensor);
-    t->tensor.storage = a[0];
+    t->tensor->storage = a[0];
     if (a[1]->kind != PyKind::Int) fail(name + ": storage offset is not an int");
-    t->tensor.storage_offset = a[1]->integer;
+    t->tensor->storage_offset = a[1]->integer;
     for (int k : {2, 3}) {
       if (a[k]->kind != PyKind::Tuple) fail(name + ": size/stride is not a tuple");
       if (a[k]->items.size() > kMaxDims) fail(name + ": more than 64 dimensions");
-      auto& dst = k == 2 ? t->tensor.shape : t->tensor.stride;
+      auto& dst = k == 2 ? t->tensor->shape : t->tensor->stride;
       for (const PyObj* d : a[k]->items) {
         if (d->kind != PyKind::Int) fail(name + ": size/stride entry is not an int");
         dst.push_back(d->integer);
       }
     }
-    if (t->tensor.shape.size() != t->tensor.stride.size()) fail(name + ": size and stride differ in length");
+    if (t->tensor->shape.size() != t->tensor->stride.size()) fail(name + ": size and stride differ in length");
     if (name == "torch._utils._rebuild_tensor_v3") {
       if (a.size() < 7 || a[6]->kind != PyKind::Global) fail(name + ": dtype argument missing");
-      t->tensor.dtype = torch_dtype(a[6]->text);
-      if (!t->tensor.dtype) fail(name + ": unsupported dtype '" + a[6]->text + "'");
+      t->tensor->dtype = torch_dtype(a[6]->text);
+      if (!t->tensor->dtype) fail(name + ": unsupported dtype '" + a[6]->text + "'");
     }
     return t;
   }

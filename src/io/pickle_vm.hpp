@@ -5,6 +5,7 @@
 // executed, whatever the pickle asks for.
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -52,9 +53,10 @@ struct PyObj {
   std::string text;  // Str/Bytes contents, BigInt little-endian bytes, Global/Placeholder name
   std::vector<PyObj*> items;                    // Tuple/List/Set
   std::vector<std::pair<PyObj*, PyObj*>> dict;  // Dict, insertion order
-  std::unordered_map<std::string, std::size_t> dict_index;
-  StorageRef storage;
-  TensorRef tensor;
+  // Kind-specific parts live behind pointers: a hostile pickle may make millions of objects.
+  std::unique_ptr<std::unordered_map<std::string, std::size_t>> dict_index;  // Dict
+  std::unique_ptr<StorageRef> storage;  // Storage
+  std::unique_ptr<TensorRef> tensor;    // Tensor
 
   // Dict lookup by string key; nullptr if absent or not a dict.
   PyObj* get(const std::string& key) const;

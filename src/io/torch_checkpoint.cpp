@@ -29,7 +29,7 @@ std::string refusal(const std::string& global) {
 // bytes its storage really has.
 TensorInfo make_tensor_info(const std::string& path, const std::string& name, const TensorRef& ref,
                             const StorageResolver& resolve) {
-  const StorageRef& storage = ref.storage->storage;
+  const StorageRef& storage = *ref.storage->storage;
   const std::optional<DType> dtype = ref.dtype ? ref.dtype : storage.dtype;
   if (!dtype) throw_input(path, name, "unsupported storage type '" + storage.type_name + "'");
   TensorInfo t;
@@ -110,7 +110,7 @@ void fill_from_state_dict(ModelFile& model, const PyObj* root, const StorageReso
     if (key->kind != PyKind::Str) continue;
     if (value->kind == PyKind::Placeholder) model.refused[key->text] = value->text;
     if (value->kind != PyKind::Tensor) continue;  // e.g. optimizer hyper-parameters
-    model.tensors.push_back(make_tensor_info(path, key->text, value->tensor, resolve));
+    model.tensors.push_back(make_tensor_info(path, key->text, *value->tensor, resolve));
   }
   if (model.tensors.empty()) {
     const auto& [key, global] = *model.refused.begin();
@@ -194,10 +194,10 @@ ModelFile open_torch_legacy(const std::string& path) {
   // Element size of each storage key, from the persistent ids that reference it.
   std::map<std::string, std::uint64_t> elsize;
   for (const PyObj* s : vm.storages()) {
-    const std::uint64_t size = dtype_size(s->storage.dtype.value_or(DType::U8));
-    const auto [it, inserted] = elsize.emplace(s->storage.key, size);
+    const std::uint64_t size = dtype_size(s->storage->dtype.value_or(DType::U8));
+    const auto [it, inserted] = elsize.emplace(s->storage->key, size);
     if (!inserted && it->second != size)
-      throw_input(path, "", "storage '" + s->storage.key + "' is referenced with two different element types");
+      throw_input(path, "", "storage '" + s->storage->key + "' is referenced with two different element types");
   }
   // Storages follow in key-list order: an 8-byte element count, then the raw bytes.
   std::map<std::string, StorageBytes> where;

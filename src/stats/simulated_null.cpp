@@ -99,27 +99,38 @@ SimulatedNull::SimulatedNull(std::int64_t c, std::int64_t z_u, std::int64_t z_v,
   const bool reduce_channels = zs < c;
   const Eigen::Index k = static_cast<Eigen::Index>(reduce_channels ? zs : c);
   // P and Q are the two k x k lower-triangular factors.
-  Eigen::MatrixXd P = Eigen::MatrixXd::Zero(k, k), Q = Eigen::MatrixXd::Zero(k, k), S(k, k);
+  Eigen::MatrixXd P = Eigen::MatrixXd::Zero(k, k), Q = Eigen::MatrixXd::Zero(k, k);
   const double rest_dof = static_cast<double>(zl) * static_cast<double>(c - zs);
 
   Sampler sampler(seed);
   sample_.resize(static_cast<std::size_t>(draws));
   for (auto& e : sample_) {
-    double rest = 0.0;
+    double rest = 0.0, product = 0.0;
     if (reduce_channels) {
       draw_lower_bartlett(sampler, c, P);   // R^T, R the QR factor of the narrower side
       draw_lower_bartlett(sampler, zl, Q);  // L, the LQ factor of the block meeting R
       rest = sampler.chi_squared(rest_dof);
+      // ||R^T L||^2; R^T L is lower triangular: (R^T L)_ij = sum_{j <= m <= i} P_im Q_mj.
+      for (Eigen::Index j = 0; j < k; ++j) {
+        for (Eigen::Index i = j; i < k; ++i) {
+          double s = 0.0;
+          for (Eigen::Index m = j; m <= i; ++m) s += P(i, m) * Q(m, j);
+          product += s * s;
+        }
+      }
     } else {
       draw_lower_bartlett(sampler, z_u, P);
       draw_lower_bartlett(sampler, z_v, Q);
+      // ||L_A^T L_B||^2 with (L_A^T L_B)_ij = sum_{m >= max(i, j)} P_mi Q_mj.
+      for (Eigen::Index j = 0; j < k; ++j) {
+        for (Eigen::Index i = 0; i < k; ++i) {
+          double s = 0.0;
+          for (Eigen::Index m = std::max(i, j); m < k; ++m) s += P(m, i) * Q(m, j);
+          product += s * s;
+        }
+      }
     }
-    if (reduce_channels) {
-      S.noalias() = P * Q;  // R^T L
-    } else {
-      S.noalias() = P.transpose() * Q;  // L_A^T L_B
-    }
-    e = S.squaredNorm() / (P.squaredNorm() * (Q.squaredNorm() + rest));
+    e = product / (P.squaredNorm() * (Q.squaredNorm() + rest));
   }
   std::sort(sample_.begin(), sample_.end());
 }

@@ -448,7 +448,7 @@ def run(args):
         path_threshold=args.path_threshold)
     summary["layers"] = [OrderedDict(
         name=L["name"], kind=L["kind"], tensor_shape=L["shape"], matrix_shape=L["M_shape"],
-        rank=len(L["s"]), full_rank=L["full_rank"], s_max=float(L["s"][0]),
+        rank=L["full_rank"], kept=len(L["s"]), s_max=float(L["s"][0]),
         s_min=float(L["s"][-1]), near_kernel=int(L["near_kernel"].sum()),
         folded_bn=L["folded_bn"] or None) for L in layers]
     summary["pairs"] = []

@@ -58,7 +58,7 @@ TEST(InternalDims, IdentityExamplesAndTies) {
 }
 
 TEST(InternalDims, MatchesDirectComputation) {
-  const auto E = random_unit_interval(6, 9, 8) / 3.0;
+  const Eigen::MatrixXd E = random_unit_interval(6, 9, 8) / 3.0;  // not auto: Eigen expression
   const std::int64_t c = 5;
   double best = -1e300;
   std::int64_t bj = 0, bi = 0;
