@@ -33,6 +33,8 @@ const char* const kFooter =
     "Exit status: 0 on success, 1 on any error (one line on stderr: \"rank R: FILE: ...\").\n"
     "Docs: README.md, docs/options.md, docs/output-formats.md, docs/algorithms.md.\n";
 
+constexpr unsigned kLineLength = 100;
+
 template <typename Enum>
 Enum parse_choice(const std::string& option, const std::string& value,
                   std::initializer_list<std::pair<const char*, Enum>> choices) {
@@ -95,7 +97,7 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   double sigma = 0.0;
   std::int64_t max_rank = 0;
 
-  po::options_description io_opts("Input and output");
+  po::options_description io_opts("Input and output", kLineLength, kLineLength / 2);
   io_opts.add_options()
       ("help,h", "print this help and exit")
       ("version", "print the version and exit")
@@ -106,12 +108,12 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
       ("all-edges", po::bool_switch(&o.all_edges),
        "write every edge to edges.csv, not only the significant ones")
       ("save-spectra", po::bool_switch(&o.save_spectra),
-       "write U, S, V of every layer to OUTDIR/spectra.safetensors (each singular vector signed "
-       "so that its largest-magnitude entry is positive)")
+       "write U, S, V of every layer to OUTDIR/spectra.safetensors (each u_i signed so that its "
+       "largest-magnitude entry is positive, v_i flipped with it so that U diag(S) V^T = M)")
       ("save-adjacency", po::bool_switch(&o.save_adjacency),
        "write the full E matrix of every pair to OUTDIR/adjacency.safetensors");
 
-  po::options_description model_opts("Network");
+  po::options_description model_opts("Network", kLineLength, kLineLength / 2);
   model_opts.add_options()
       ("layers", po::value(&layers)->value_name("A,B,..|@FILE"),
        "explicit order and selection of layers by weight tensor name: a comma list, or @FILE "
@@ -125,7 +127,7 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
       ("max-rank", po::value(&max_rank)->value_name("K"),
        "keep only the top K spectral neurons of layers with min(rows, cols) > K");
 
-  po::options_description stats_opts("Significance");
+  po::options_description stats_opts("Significance", kLineLength, kLineLength / 2);
   stats_opts.add_options()
       ("alpha", po::value(&o.alpha)->value_name("A")->default_value(0.05, "0.05"),
        "significance level of the corrected test")
@@ -146,7 +148,7 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
       ("seed", po::value(&o.seed)->value_name("SEED")->default_value(o.seed),
        "seed of those simulations");
 
-  po::options_description measure_opts("Measures");
+  po::options_description measure_opts("Measures", kLineLength, kLineLength / 2);
   measure_opts.add_options()
       ("near-kernel-tau", po::value(&o.near_kernel_tau)->value_name("TAU")
                               ->default_value(1e-2, "0.01"),
