@@ -9,7 +9,7 @@ packages=(
   libscalapack-openmpi-dev libopenblas-dev liblapacke-dev
   libeigen3-dev libboost-program-options-dev libboost-math-dev
   libgtest-dev nlohmann-json3-dev
-  python3 python3-numpy python3-scipy python3-networkx
+  python3 python3-numpy python3-scipy python3-mpmath python3-networkx
 )
 if [[ "${1:-}" == "--with-torch" ]]; then
   packages+=(python3-torch python3-torchvision python3-sklearn)

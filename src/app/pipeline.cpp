@@ -29,6 +29,12 @@ std::string basename_of(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+std::string format_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
 std::string shape_text(std::int64_t rows, std::int64_t cols) {
   return std::to_string(rows) + "x" + std::to_string(cols);
 }
@@ -138,36 +144,33 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   for (const LayerResult& layer : result.layers) shapes.push_back({layer.rows, layer.cols});
   const LayerPartition partition(shapes, comm.size());
   std::vector<Spectrum> mine(plan.layers.size());
+  auto say_svd = [&](std::size_t l) {
+    progress.say("svd " + std::to_string(l + 1) + "/" + std::to_string(plan.layers.size()) + " " +
+                 plan.layers[l].name + " (" +
+                 shape_text(result.layers[l].rows, result.layers[l].cols) + ") on rank " +
+                 std::to_string(partition.owner(l)));
+  };
   mpi::collective_phase(comm, [&] {
     for (std::size_t l : partition.layers_of(comm.rank())) {
       mine[l] = thin_svd(layer_matrix(model, plan.layers[l], options), options.max_rank);
-      if (comm.size() == 1)
-        progress.say("svd " + std::to_string(l + 1) + "/" + std::to_string(plan.layers.size()) +
-                     " " + plan.layers[l].name + " (" +
-                     shape_text(result.layers[l].rows, result.layers[l].cols) + ")");
+      say_svd(l);  // rank 0 only: its own layers as they finish, the others' as they arrive
     }
   });
   for (std::size_t l = 0; l < plan.layers.size(); ++l) {
     const int owner = partition.owner(l);
     const int tag = static_cast<int>(l % 30000);
-    if (owner == 0) {
-      if (!comm.is_root()) continue;
-    } else if (comm.rank() == owner) {
+    if (comm.rank() == owner && !comm.is_root()) {
       comm.send(mine[l].s, 0, tag);
       comm.send(mine[l].U, 0, tag);
       comm.send(mine[l].V, 0, tag);
       mine[l] = Spectrum{};
-      continue;
-    } else if (comm.is_root()) {
+    }
+    if (!comm.is_root()) continue;
+    if (owner != 0) {
       mine[l].s = comm.receive(owner, tag);
       mine[l].U = comm.receive(owner, tag);
       mine[l].V = comm.receive(owner, tag);
-      progress.say("svd " + std::to_string(l + 1) + "/" + std::to_string(plan.layers.size()) +
-                   " " + plan.layers[l].name + " (" +
-                   shape_text(result.layers[l].rows, result.layers[l].cols) + ") from rank " +
-                   std::to_string(owner));
-    } else {
-      continue;
+      say_svd(l);
     }
     result.layers[l].sigma = std::move(mine[l].s);
     result.layers[l].U = std::move(mine[l].U);
@@ -199,7 +202,7 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
     }
     progress.say("significance: " + std::to_string(significant) + " of " +
                  std::to_string(tested) + " edges significant (" + to_string(options.correction) +
-                 ", alpha " + std::to_string(options.alpha) + ")");
+                 ", alpha " + format_number(options.alpha) + ")");
     compute_measures(result, options);
     end_phase("significance");
   });
