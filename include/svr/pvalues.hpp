@@ -11,6 +11,9 @@ namespace svr {
 // (x = 1 gives -inf, x <= 0 gives 0). a, b > 0, otherwise std::invalid_argument.
 double log10_beta_sf(double x, double a, double b);
 
+// The x with P(X >= x) = p for X ~ Beta(a, b), 0 < p < 1: the smallest E that can reach level p.
+double beta_upper_quantile(double p, double a, double b);
+
 // The log-space evaluation used by log10_beta_sf once Boost's ibetac underflows: log of the
 // continued fraction of I_{1-x}(b, a) with a cancellation-free power prefactor. Valid in the upper
 // tail, x >= (a + 1) / (a + b + 2); exposed so that tests can check the switch-over.

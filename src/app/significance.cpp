@@ -1,6 +1,7 @@
 #include "svr/significance.hpp"
 
 #include <boost/math/distributions/normal.hpp>
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -38,7 +39,25 @@ void choose_null_law(PairResult& pair, const Options& options) {
   }
 }
 
+// log10 p of an edge that cannot be significant and is not reported: a stand-in for p = 1.
+constexpr double kScreenedOut = 0.0;
+
+// The smallest E whose exact p-value matters. Every correction gives q >= p, so an edge with
+// p > alpha is never significant; unless every edge is reported, such edges need no exact p
+// (BH and Holm q of the significant edges depend only on the p-values at or below alpha, and
+// on the family size, which screening keeps). 0 means: evaluate every edge.
+double exact_from(const PairResult& pair, const Options& options, double sigma_level) {
+  const bool beta_law = pair.null_kind == NullKind::Beta || pair.null_kind == NullKind::ChiSquare;
+  if (options.all_edges || !beta_law) return 0.0;
+  const double level = options.sigma ? std::max(options.alpha, sigma_level) : options.alpha;
+  // A margin well above the quantile's rounding, so no edge near the boundary is misjudged.
+  double cut = beta_upper_quantile(level, pair.beta_a, pair.beta_b) * (1.0 - 1e-6);
+  if (pair.null_kind == NullKind::ChiSquare) cut = std::min(cut, pair.e_threshold);
+  return std::max(cut, 0.0);
+}
+
 std::vector<double> raw_log10_p(const PairResult& pair, const Options& options,
+                                double sigma_level,
                                 std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>,
                                          std::unique_ptr<SimulatedNull>>& simulations) {
   const Eigen::MatrixXd& e = pair.E;
@@ -51,8 +70,11 @@ std::vector<double> raw_log10_p(const PairResult& pair, const Options& options,
                                             options.seed);
     for (Eigen::Index k = 0; k < e.size(); ++k) log10_p[k] = sim->log10_sf(e.data()[k]);
   } else {
-    for (Eigen::Index k = 0; k < e.size(); ++k)
-      log10_p[k] = log10_beta_sf(e.data()[k], pair.beta_a, pair.beta_b);
+    const double cut = exact_from(pair, options, sigma_level);
+    for (Eigen::Index k = 0; k < e.size(); ++k) {
+      const double value = e.data()[k];
+      log10_p[k] = value >= cut ? log10_beta_sf(value, pair.beta_a, pair.beta_b) : kScreenedOut;
+    }
   }
   return log10_p;
 }
@@ -62,11 +84,16 @@ std::vector<double> raw_log10_p(const PairResult& pair, const Options& options,
 void test_edges(std::vector<PairResult>& pairs, const Options& options) {
   std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::unique_ptr<SimulatedNull>>
       simulations;
+  // --sigma on a simulated pair: the same one-sided level as the chi-square rule, 1 - Phi(S).
+  const double sigma_level =
+      options.sigma ? boost::math::cdf(boost::math::complement(
+                          boost::math::normal_distribution<double>(), *options.sigma))
+                    : 0.0;
   std::vector<std::vector<double>> log10_p(pairs.size());
   for (std::size_t l = 0; l < pairs.size(); ++l) {
     choose_null_law(pairs[l], options);
     if (pairs[l].null_kind != NullKind::Untestable)
-      log10_p[l] = raw_log10_p(pairs[l], options, simulations);
+      log10_p[l] = raw_log10_p(pairs[l], options, sigma_level, simulations);
     pairs[l].edges_tested = static_cast<std::int64_t>(log10_p[l].size());
   }
 
@@ -87,11 +114,7 @@ void test_edges(std::vector<PairResult>& pairs, const Options& options) {
   }
 
   const double log10_alpha = std::log10(options.alpha);
-  // --sigma on a simulated pair: the same one-sided level as the chi-square rule, 1 - Phi(S).
-  const double log10_sigma_level =
-      options.sigma ? std::log10(boost::math::cdf(boost::math::complement(
-                          boost::math::normal_distribution<double>(), *options.sigma)))
-                    : 0.0;
+  const double log10_sigma_level = options.sigma ? std::log10(sigma_level) : 0.0;
   for (std::size_t l = 0; l < pairs.size(); ++l) {
     PairResult& pair = pairs[l];
     const Eigen::MatrixXd& e = pair.E;

@@ -159,4 +159,10 @@ double chi2_edge_threshold(double sigma, std::int64_t z, std::int64_t c) {
   return q / (static_cast<double>(z) * static_cast<double>(c));
 }
 
+double beta_upper_quantile(double p, double a, double b) {
+  if (!(p > 0.0 && p < 1.0) || !(a > 0.0) || !(b > 0.0))
+    throw std::invalid_argument("beta_upper_quantile: need 0 < p < 1, a > 0, b > 0");
+  return boost::math::ibetac_inv(a, b, p);
+}
+
 }  // namespace svr

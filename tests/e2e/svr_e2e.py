@@ -56,7 +56,8 @@ def compare(dir_a, dir_b, extra=()):
 
 def cmd_oracle(a, work):
     ours, theirs = os.path.join(work, "svr"), os.path.join(work, "oracle")
-    options = ["--all-edges"] + a.options
+    # Significant edges only exercises svr's screening of edges that cannot be significant.
+    options = a.options if a.significant_only else ["--all-edges"] + a.options
     run_svr(a.svr, a.np, a.model, ours, options)
     proc, _ = run([sys.executable, ORACLE, a.model, "-o", theirs] + a.options)
     if proc.returncode != 0:
@@ -120,6 +121,8 @@ def main():
     parser.add_argument("--np", type=int, default=1, help="MPI ranks; 0 = run the binary directly")
     parser.add_argument("--expect", action="append", default=[])
     parser.add_argument("--existing-outdir", action="store_true")
+    parser.add_argument("--significant-only", action="store_true",
+                        help="oracle: let svr write only significant edges")
     parser.add_argument("--outdir", help="fails: use this OUTDIR instead of a fresh one")
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     a = parser.parse_args()

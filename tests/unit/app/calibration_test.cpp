@@ -110,3 +110,49 @@ TEST(Calibration, BenjaminiHochbergFindsAPlantedConnection) {
 
 }  // namespace
 }  // namespace svr
+
+namespace svr {
+namespace {
+
+// Screening the edges that cannot be significant must not change any reported number.
+TEST(Significance, ScreeningKeepsEverySignificantEdgeExact) {
+  for (Correction correction :
+       {Correction::BH, Correction::BY, Correction::Holm, Correction::Bonferroni}) {
+    RandomChain planted = random_vgg_like(7);
+    // Plant strong and borderline edges by mixing a singular vector into its neighbour's.
+    for (std::size_t l = 0; l + 1 < planted.pairs.size(); ++l) {
+      PairResult& pair = planted.pairs[l];
+      for (Eigen::Index k = 0; k < std::min<Eigen::Index>(pair.E.rows(), 6); ++k)
+        pair.E(k, k) = std::min(1.0, pair.E(k, k) + 1.5 * static_cast<double>(k + 1) / pair.c);
+    }
+    std::vector<PairResult> all = planted.pairs, screened = planted.pairs;
+    Options every;
+    every.correction = correction;
+    every.all_edges = true;
+    Options significant_only = every;
+    significant_only.all_edges = false;
+    test_edges(all, every);
+    test_edges(screened, significant_only);
+    std::int64_t found = 0;
+    for (std::size_t l = 0; l < all.size(); ++l) {
+      ASSERT_EQ(all[l].significant, screened[l].significant) << "pair " << l;
+      EXPECT_EQ(all[l].edges_tested, screened[l].edges_tested);
+      std::size_t k = 0;
+      for (const EdgeRecord& edge : all[l].edges) {
+        if (!edge.significant) continue;
+        ASSERT_LT(k, screened[l].edges.size());
+        const EdgeRecord& other = screened[l].edges[k++];
+        EXPECT_EQ(edge.to_neuron, other.to_neuron);
+        EXPECT_EQ(edge.from_neuron, other.from_neuron);
+        EXPECT_EQ(edge.log10_p, other.log10_p);
+        EXPECT_EQ(edge.log10_q, other.log10_q);
+        ++found;
+      }
+      EXPECT_EQ(k, screened[l].edges.size());
+    }
+    EXPECT_GT(found, 0) << to_string(correction);
+  }
+}
+
+}  // namespace
+}  // namespace svr
