@@ -1,6 +1,8 @@
 #include "svr/mpi.hpp"
 
+#include <chrono>
 #include <limits>
+#include <thread>
 
 #include "svr/error.hpp"
 
@@ -90,7 +92,17 @@ Eigen::MatrixXd Communicator::receive(int source, int tag) const {
 void agree_on_errors(const Communicator& comm, const std::string& local_error) {
   const int mine = local_error.empty() ? comm.size() : comm.rank();
   int origin = 0;
-  check(MPI_Allreduce(&mine, &origin, 1, MPI_INT, MPI_MIN, comm.get()), "MPI_Allreduce");
+  // Ranks that finish a phase early (often all but rank 0) wait here. A blocking allreduce would
+  // spin at 100% CPU, stealing cycles from the ranks still working whenever cores are shared;
+  // polling a non-blocking one with short sleeps costs at most a millisecond of latency.
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Iallreduce(&mine, &origin, 1, MPI_INT, MPI_MIN, comm.get(), &request),
+        "MPI_Iallreduce");
+  for (int done = 0, polls = 0;; ++polls) {
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) break;
+    if (polls > 100) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (origin == comm.size()) return;
   std::string message = local_error;
   comm.broadcast(message, origin);
