@@ -102,6 +102,44 @@ def parse_time_v(path):
     return out
 
 
+class LoadSampler:
+    """Samples the 1-minute load average every few seconds while a configuration runs, so a
+    busy machine (other jobs) shows up next to the timings."""
+
+    def __init__(self, period=5.0):
+        import threading
+        self.period = period
+        self.samples = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while True:
+            try:
+                self.samples.append(os.getloadavg()[0])
+            except OSError:
+                return
+            if self._stop.wait(self.period):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        try:
+            self.samples.append(os.getloadavg()[0])
+        except OSError:
+            pass
+
+    def summary(self):
+        if not self.samples:
+            return None
+        return {"mean": sum(self.samples) / len(self.samples), "max": max(self.samples)}
+
+
 def fmt_s(x):
     if x is None:
         return "n/a"
@@ -112,6 +150,10 @@ def fmt_s(x):
     if x >= 0.1:
         return f"{x:.2f}"
     return f"{x:.3f}"
+
+
+def fmt_load(x):
+    return "n/a" if not x else f"{x['mean']:.1f} / {x['max']:.1f}"
 
 
 def fmt_mb(x):
@@ -174,9 +216,11 @@ def run_svr(svr, model, workdir, ranks, mpiexec):
         cmd = base + ["sh", "-c", wrapper, timedir] + svr_cmd
     else:
         cmd = base + svr_cmd
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - t0
+    with LoadSampler() as load:
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+        wall = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"svr failed with {ranks} rank(s), exit status {proc.returncode}")
@@ -195,6 +239,9 @@ def run_svr(svr, model, workdir, ranks, mpiexec):
         "peak_memory_mb": run.get("peak_memory_mb"),
         "maxrss_mb_per_rank": per_rank,
         "outdir": outdir,
+        "load": load.summary(),
+        "edges_tested": sum(p.get("edges_tested", 0) for p in summary.get("pairs", [])),
+        "edges_significant": sum(p.get("significant", 0) for p in summary.get("pairs", [])),
         "command": " ".join(shlex.quote(rel(c) if c in (svr, model) else c)
                             for c in [mpiexec, "-n", str(ranks), "--oversubscribe"] + svr_cmd),
     }
@@ -290,14 +337,16 @@ def run_baseline(model, workdir, python):
     time_bin = shutil.which("time", path="/usr/bin")
     if time_bin:
         cmd = [time_bin, "-v", "-o", time_path] + cmd
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env)
-    wall = time.perf_counter() - t0
+    with LoadSampler() as load:
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, env=env)
+        wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"baseline failed with exit status {proc.returncode}")
     with open(result_path) as f:
         res = json.load(f)
     res["wall_s"] = wall
+    res["load"] = load.summary()
     res["maxrss_mb"] = parse_time_v(time_path).get("maxrss_mb") if time_bin else None
     res["sigma_path"] = sigma_path
     return res
@@ -388,7 +437,8 @@ def build_tables(svr_runs, base, layers):
 
     md = []
     hdr = ["configuration"] + [f"{p} (s)" for p in phase_names] + \
-        ["sum of phases (s)", "other (s)", "wall (s)", "peak memory (MiB)"]
+        ["sum of phases (s)", "other (s)", "wall (s)", "peak memory (MiB)",
+         "load avg mean / max"]
     md.append("| " + " | ".join(hdr) + " |")
     md.append("|" + " --- |" * len(hdr))
     txt = []
@@ -402,11 +452,12 @@ def build_tables(svr_runs, base, layers):
         mem = (mem + f" (summary max {fmt_mb(r['peak_memory_mb'])})") if mem \
             else fmt_mb(r["peak_memory_mb"])
         row = [f"svr, {R} rank{'s' if R > 1 else ''}"] + [fmt_s(x) for x in ph] + \
-            [fmt_s(tot), fmt_s(r["wall_s"] - tot), fmt_s(r["wall_s"]), mem]
+            [fmt_s(tot), fmt_s(r["wall_s"] - tot), fmt_s(r["wall_s"]), mem, fmt_load(r["load"])]
         md.append("| " + " | ".join(row) + " |")
         txt.append(f"svr {R} rank(s): " + ", ".join(f"{p} {fmt_s(x)}" for p, x in
                                                     zip(phase_names, ph))
-                   + f" | phases {fmt_s(tot)} | wall {fmt_s(r['wall_s'])} s | mem {mem} MiB")
+                   + f" | phases {fmt_s(tot)} | wall {fmt_s(r['wall_s'])} s | mem {mem} MiB"
+                   + f" | load {fmt_load(r['load'])}")
     blank = [""] * len(phase_names)
     for label, svd_s in (("NumPy `linalg.svd` (gesdd)", np_svd),
                          ("SciPy `linalg.svd` (gesdd)", sp_svd)):
@@ -419,7 +470,8 @@ def build_tables(svr_runs, base, layers):
             cells[phase_names.index("read")] = fmt_s(base["load_s"])
         tot = svd_s + (np_edges if label.startswith("NumPy") else 0.0)
         mem = fmt_mb(base.get("maxrss_mb")) + " (whole baseline process)"
-        md.append("| " + " | ".join([label] + cells + [fmt_s(tot), "", "", mem]) + " |")
+        md.append("| " + " | ".join([label] + cells + [fmt_s(tot), "", "", mem,
+                                                        fmt_load(base.get("load"))]) + " |")
     txt.append(f"numpy: load {fmt_s(base['load_s'])}, svd {fmt_s(np_svd)}, edges "
                f"{fmt_s(np_edges)}, svd+E {fmt_s(np_svd + np_edges)} s; scipy gesdd svd "
                f"{fmt_s(sp_svd)} s; baseline peak RSS {fmt_mb(base.get('maxrss_mb'))} MiB")
@@ -579,6 +631,13 @@ def main(argv=None):
         if base is None or sum(b["numpy_svd_s"].values()) < sum(base["numpy_svd_s"].values()):
             base = b
 
+    # reference for svr's checksum phase: coreutils sha256sum of the same file
+    sha_s = None
+    if shutil.which("sha256sum"):
+        t = time.perf_counter()
+        if subprocess.run(["sha256sum", model], stdout=subprocess.DEVNULL).returncode == 0:
+            sha_s = time.perf_counter() - t
+
     sigma_err = {R: compare_sigmas(r["outdir"], base["sigma_path"], layers)
                  for R, r in svr_runs.items()}
 
@@ -674,7 +733,10 @@ def main(argv=None):
              "(`/usr/bin/time -v`; svr's own `run.peak_memory_mb` is the maximum over ranks). "
              "\"other\" = wall − sum of phases: MPI start-up and writing the output files, "
              "which svr does not time. For the baseline, the read column is loading the weights "
-             "and the svd/edges columns are the NumPy timings.\n")
+             "and the svd/edges columns are the NumPy timings. The last column is the 1-minute "
+             "load average sampled every 5 s during that configuration (the configuration's own "
+             "processes count: about R for R ranks, 1 for the baseline; more means other work "
+             "was running on the machine).\n")
     S.extend(md)
     S.append("")
     S.append("| ratio | value |")
@@ -705,12 +767,23 @@ def main(argv=None):
     dominant = max(ph1, key=ph1.get)
     share = lambda k: 100.0 * ph1.get(k, 0.0) / r1["wall_s"]  # noqa: E731
     big_share = 100.0 * d["biggest_s"] / d["np_svd"]
+    busy = [f"{'svr ' + str(R) + ' rank' + ('s' if R > 1 else '') if R else 'baseline'} "
+            f"{x['load']['mean']:.1f}"
+            for R, x in sorted(list(svr_runs.items()) + [(0, base)])
+            if x.get("load") and x["load"]["mean"] > (R or 1) + 0.5]
+    base_busy = bool(base.get("load")) and base["load"]["mean"] > 1.5
+    r1_busy = bool(r1.get("load")) and r1["load"]["mean"] > R1 + 0.5
     para = [
         "**What the numbers mean.** ",
         f"With one rank, svr spends {share(dominant):.0f}% of its wall time in the `{dominant}` "
         f"phase" + (f" ({fmt_s(ph1[dominant])} s)" if dominant in ph1 else "") + ", which is "
         "LAPACK `dgesdd` on the 16 layer matrices. NumPy and SciPy call the same routine of the "
         "same OpenBLAS" + (
+            f"; in this run the ratio svr/NumPy of the svd phase "
+            f"({fmt_r(ratio(r1_svd, d['np_svd']))}) says nothing, because "
+            + ("the baseline" if base_busy else f"svr with {R1} rank") + " ran on a busy "
+            "machine; on an idle one expect about 1. "
+            if base_busy or r1_busy else
             f", and svr's svd phase takes {fmt_r(ratio(r1_svd, d['np_svd']))} x NumPy's time: "
             "the factorisation itself leaves little to win on one core. "
             if (ratio(r1_svd, d["np_svd"]) or 9) < 1.15 else
@@ -723,12 +796,22 @@ def main(argv=None):
         "and reshaped inside the `svd` phase. ",
         f"`edges` ({fmt_s(ph1.get('edges'))} s, NumPy {fmt_s(d['np_edges'])} s) is the 15 E "
         "matrices, dominated by the two 4096-wide pairs (classifier.0 → classifier.3 is a "
-        "4096 x 4096 x 4096 GEMM; features.28 → classifier.0 is 49 GEMMs of 4096 x 512 x 512). ",
-        f"`significance` ({fmt_s(ph1.get('significance'))} s) computes log10 p of every edge "
-        "from the incomplete beta function, the BH correction over the whole network (a sort of "
-        "all tested edges) and the measures. ",
+        "4096 x 4096 x 4096 GEMM; features.28 → classifier.0 is 49 GEMMs of 4096 x 512 x 512). "
+        "svr does these products with Eigen's own kernels, compiled for baseline x86-64 (the "
+        "Release build has no -march), while NumPy calls OpenBLAS dgemm, which picks AVX2/AVX-512 "
+        "kernels at run time: the likely reason why svr's edges phase is slower"
+        + (f" (ratio {fmt_r(ratio(r1_edges, d['np_edges']))})" if not (base_busy or r1_busy)
+           else "") + ". ",
+        f"`significance` ({fmt_s(ph1.get('significance'))} s) computes log10 p of every one "
+        f"of the {r1['edges_tested']:,} tested edges from the incomplete beta function "
+        f"({1e6 * ph1.get('significance', 0) / max(r1['edges_tested'], 1):.2f} µs per edge), "
+        "the BH correction over the whole network (a sort of all of them) and the measures; "
+        + ("none of them is significant, as expected of random weights (the null of spec §4 "
+           "holds for them). " if r1["edges_significant"] == 0 else
+           f"{r1['edges_significant']:,} of them are significant. "),
         f"`checksum` ({fmt_s(ph1.get('checksum'))} s) is the SHA-256 of the model file for "
-        "summary.json plus the memory reduction across ranks; \"other\" "
+        "summary.json" + (f" (coreutils `sha256sum` takes {fmt_s(sha_s)} s on the same file)"
+                          if sha_s else "") + " plus the memory reduction across ranks; \"other\" "
         f"({fmt_s(r1['wall_s'] - tot1)} s) is MPI start-up and writing nodes.csv, edges.csv, "
         "graph.graphml and summary.json. ",
     ]
@@ -744,9 +827,25 @@ def main(argv=None):
             f"{fmt_s(max(part[R]['per_rank_s']))} s of LAPACK (NumPy's timing): the partition "
             f"allows an svd-phase speed-up of {fmt_r(part[R]['bound'])}, measured "
             f"{fmt_r(sp_svd)}; edges, significance, checksum and output run on rank 0 only, "
-            f"hence the parallel efficiency of {fmt_r(eff)}. Rank 0 also receives the factors "
-            "of every layer, so its peak memory does not drop with more ranks. ")
+            f"hence the parallel efficiency of {fmt_r(eff)}"
+            + (f" — here {R} ranks were even slower than {R1}; on {mi['nproc']} cores that "
+               "points to other work competing for the cores (see the load column), made worse "
+               "by the waiting ranks, which do not sleep: Open MPI busy-polls, so each of them "
+               "keeps a core at 100% while rank 0 works alone" if sp is not None and sp < 1 else
+               ". The waiting ranks keep a core busy (Open MPI busy-polls) while rank 0 works "
+               "alone, which costs nothing on an idle machine but competes with other jobs")
+            + ". Rank 0 also receives the factors of every layer, so its peak memory does not "
+            "drop with more ranks. ")
+    para.append(
+        f"Peak memory of rank 0 ({fmt_mb(r1['maxrss_mb_per_rank'].get('0') or r1['peak_memory_mb'])} "
+        "MiB with one rank) is about four copies of the largest matrix in double precision "
+        "(classifier.0: 4096 x 25088 x 8 B = 784 MiB): the matrix, the copy LAPACK overwrites, "
+        "V^T and V, plus the 4096 x 4096 factors of classifier.3. ")
     spread = ""
+    if busy:
+        spread += (" Other work was running during this run (mean load average "
+                   + ", ".join(busy) + f" on {mi['nproc']} cores, above what the configuration "
+                   "itself explains): those timings are inflated.")
     if a.repeat > 1:
         spread = " Run-to-run spread of the wall clock over the " + str(a.repeat) + " runs: " + \
             ", ".join(f"{R} rank{'s' if R > 1 else ''} {fmt_s(min(w))}–{fmt_s(max(w))} s"
@@ -759,6 +858,9 @@ def main(argv=None):
         + (f"the numbers are the fastest of {a.repeat} runs." if a.repeat > 1 else
            "every number above comes from a single run, so ratios near 1 are within noise.")
         + spread + " Read them as orders of magnitude, not as a performance claim.")
+    with open(os.path.join(workdir, "results.json"), "w") as f:
+        json.dump({"svr": {str(R): r for R, r in svr_runs.items()}, "baseline": base,
+                   "ratios": ratios, "machine": mi, "versions": vers}, f, indent=1)
     S.append("".join(para))
     write_markdown(os.path.abspath(a.out), "\n".join(S) + "\n")
     log(f"wrote section {BEGIN} ... {END} of {a.out}")

@@ -10,6 +10,7 @@ packages=(
   libeigen3-dev libboost-program-options-dev libboost-math-dev
   libgtest-dev nlohmann-json3-dev
   python3 python3-numpy python3-scipy python3-mpmath python3-networkx
+  chromium
 )
 if [[ "${1:-}" == "--with-torch" ]]; then
   packages+=(python3-torch python3-torchvision python3-sklearn)

@@ -1,10 +1,12 @@
 #pragma once
-// All Fortran glue of svr in one place: the raw LAPACK (and, later, ScaLAPACK/BLACS) prototypes
+// All Fortran glue of svr in one place: the raw LAPACK and ScaLAPACK/BLACS prototypes
 // and thin typed wrappers that do the workspace query, allocate, call and check `info`.
 // Nothing outside this header and src/linalg/ declares a Fortran symbol.
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include <mpi.h>
 
 #include "svr/error.hpp"
 
@@ -56,10 +58,80 @@ void dgesvd_(const char* jobu, const char* jobvt, const svr::lapack_int* m,
              std::size_t jobu_len, std::size_t jobvt_len);
 
 // ===== ScaLAPACK / BLACS =====================================================================
-// Reserved for the distributed SVD (next issue): Cblacs_*/blacs_* grid set-up, descinit_,
-// numroc_, pdgesvd_, pdgemr2d_. Declare them here, with the same hidden-length convention,
-// and add typed wrappers in namespace svr::lapack below.
+// The distributed SVD (include/svr/scalapack.hpp has the typed wrappers, include/svr/
+// process_grid.hpp the RAII grid). BLACS C interface: contexts and coordinates are C int (the
+// Debian build's `Int`); a context made by Cblacs_gridinit is also valid as a Fortran context,
+// which is what the descriptors carry. Fortran routines: 1-based indices, lapack_int,
+// trailing hidden CHARACTER lengths as above. Descriptors are lapack_int[9].
 // =============================================================================================
+
+// BLACS: a "system handle" wraps an MPI communicator; Cblacs_gridmap turns it into a grid
+// context with an explicit rank map (column-major usermap, leading dimension ldumap).
+int Csys2blacs_handle(MPI_Comm comm);
+void Cfree_blacs_system_handle(int handle);
+void Cblacs_get(int context, int what, int* value);
+void Cblacs_gridinit(int* context, const char* order, int nprow, int npcol);
+void Cblacs_gridmap(int* context, int* usermap, int ldumap, int nprow, int npcol);
+void Cblacs_gridinfo(int context, int* nprow, int* npcol, int* myrow, int* mycol);
+void Cblacs_gridexit(int context);
+
+// ScaLAPACK TOOLS
+svr::lapack_int numroc_(const svr::lapack_int* n, const svr::lapack_int* nb,
+                        const svr::lapack_int* iproc, const svr::lapack_int* isrcproc,
+                        const svr::lapack_int* nprocs);
+void descinit_(svr::lapack_int* desc, const svr::lapack_int* m, const svr::lapack_int* n,
+               const svr::lapack_int* mb, const svr::lapack_int* nb, const svr::lapack_int* irsrc,
+               const svr::lapack_int* icsrc, const svr::lapack_int* ictxt,
+               const svr::lapack_int* lld, svr::lapack_int* info);
+
+// ScaLAPACK / PBLAS
+void pdgesvd_(const char* jobu, const char* jobvt, const svr::lapack_int* m,
+              const svr::lapack_int* n, double* a, const svr::lapack_int* ia,
+              const svr::lapack_int* ja, const svr::lapack_int* desca, double* s, double* u,
+              const svr::lapack_int* iu, const svr::lapack_int* ju, const svr::lapack_int* descu,
+              double* vt, const svr::lapack_int* ivt, const svr::lapack_int* jvt,
+              const svr::lapack_int* descvt, double* work, const svr::lapack_int* lwork,
+              svr::lapack_int* info, std::size_t jobu_len, std::size_t jobvt_len);
+
+void pdgeqrf_(const svr::lapack_int* m, const svr::lapack_int* n, double* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              double* tau, double* work, const svr::lapack_int* lwork, svr::lapack_int* info);
+void pdgelqf_(const svr::lapack_int* m, const svr::lapack_int* n, double* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              double* tau, double* work, const svr::lapack_int* lwork, svr::lapack_int* info);
+
+void pdormqr_(const char* side, const char* trans, const svr::lapack_int* m,
+              const svr::lapack_int* n, const svr::lapack_int* k, const double* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              const double* tau, double* c, const svr::lapack_int* ic, const svr::lapack_int* jc,
+              const svr::lapack_int* descc, double* work, const svr::lapack_int* lwork,
+              svr::lapack_int* info, std::size_t side_len, std::size_t trans_len);
+void pdormlq_(const char* side, const char* trans, const svr::lapack_int* m,
+              const svr::lapack_int* n, const svr::lapack_int* k, const double* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              const double* tau, double* c, const svr::lapack_int* ic, const svr::lapack_int* jc,
+              const svr::lapack_int* descc, double* work, const svr::lapack_int* lwork,
+              svr::lapack_int* info, std::size_t side_len, std::size_t trans_len);
+
+// C := beta*C + alpha*A^T, C m x n (PBLAS; no info argument).
+void pdtran_(const svr::lapack_int* m, const svr::lapack_int* n, const double* alpha,
+             const double* a, const svr::lapack_int* ia, const svr::lapack_int* ja,
+             const svr::lapack_int* desca, const double* beta, double* c,
+             const svr::lapack_int* ic, const svr::lapack_int* jc, const svr::lapack_int* descc);
+
+void pdlaset_(const char* uplo, const svr::lapack_int* m, const svr::lapack_int* n,
+              const double* alpha, const double* beta, double* a, const svr::lapack_int* ia,
+              const svr::lapack_int* ja, const svr::lapack_int* desca, std::size_t uplo_len);
+void pdlacpy_(const char* uplo, const svr::lapack_int* m, const svr::lapack_int* n,
+              const double* a, const svr::lapack_int* ia, const svr::lapack_int* ja,
+              const svr::lapack_int* desca, double* b, const svr::lapack_int* ib,
+              const svr::lapack_int* jb, const svr::lapack_int* descb, std::size_t uplo_len);
+
+// Copies a submatrix between two distributions; ictxt must span every process of both.
+void pdgemr2d_(const svr::lapack_int* m, const svr::lapack_int* n, const double* a,
+               const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+               double* b, const svr::lapack_int* ib, const svr::lapack_int* jb,
+               const svr::lapack_int* descb, const svr::lapack_int* ictxt);
 
 }  // extern "C"
 

@@ -5,6 +5,8 @@
 
 #include <Eigen/Dense>
 #include <cstdint>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,20 @@ namespace svr::mpi {
 
 // Throws svr::Error naming the MPI call when `code` is not MPI_SUCCESS.
 void check(int code, const char* call);
+
+// Blocking transfer of `count` doubles, in chunks so that no MPI count exceeds int.
+void send_doubles(MPI_Comm comm, const double* data, std::int64_t count, int dest, int tag);
+void receive_doubles(MPI_Comm comm, double* data, std::int64_t count, int source, int tag);
+
+// An error reported by some rank of a communicator, as every rank learns it.
+struct AgreedError {
+  int origin = 0;       // the lowest rank that reported an error
+  std::string message;  // that rank's message
+};
+
+// Collective over `comm`: every rank passes its own error message ("" if it succeeded) and gets
+// the agreed error back, or nullopt when every rank succeeded. Waiting ranks sleep, not spin.
+std::optional<AgreedError> agree_on_error(MPI_Comm comm, const std::string& local_error);
 
 // First object in main: MPI_Init_thread on construction, MPI_Finalize on destruction.
 class Environment {
@@ -66,6 +82,7 @@ class CollectiveError : public std::runtime_error {
 // Collective: every rank calls it at the end of a phase with its own error message ("" if it
 // succeeded). If any rank failed, all ranks throw the same CollectiveError.
 void agree_on_errors(const Communicator& comm, const std::string& local_error);
+void agree_on_errors(MPI_Comm comm, const std::string& local_error);
 
 // Runs `phase` on this rank, then agrees on errors across ranks (see agree_on_errors).
 template <typename Phase>

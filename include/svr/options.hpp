@@ -33,6 +33,9 @@ struct Options {
   bool save_adjacency = false;
   bool force = false;
   bool quiet = false;
+  bool plot = true;                    // OUTDIR/svr.svg and OUTDIR/report.html
+  bool plot_log_scale = true;          // y axis of svr.svg: log10 of s (false: linear)
+  int plot_max_edges = 100;            // strongest significant edges drawn per pair in svr.svg
   std::int64_t simulation_draws = 1000000;  // cosvr conv->linear null law
   std::uint64_t seed = 20230216;            // simulations are reproducible
 };

@@ -21,8 +21,9 @@ const char* const kUsage =
     "\n"
     "MODEL: a .safetensors file, a sharded checkpoint's model.safetensors.index.json, or a PyTorch\n"
     "state_dict saved with torch.save (.pt/.pth, zip or legacy format; read without running any\n"
-    "pickled code). OUTDIR receives nodes.csv, edges.csv, graph.graphml and summary.json; it is\n"
-    "written as OUTDIR.partial-* and renamed into place only when complete.\n";
+    "pickled code). OUTDIR receives nodes.csv, edges.csv, graph.graphml and summary.json, and the\n"
+    "pictures svr.svg and report.html (unless --no-plot); it is written as OUTDIR.partial-* and\n"
+    "renamed into place only when complete.\n";
 
 const char* const kFooter =
     "\n"
@@ -31,7 +32,7 @@ const char* const kFooter =
     "with the modules ordered so that their shapes chain (features before classifier).\n"
     "\n"
     "Exit status: 0 on success, 1 on any error (one line on stderr: \"rank R: FILE: ...\").\n"
-    "Docs: README.md, docs/options.md, docs/output-formats.md, docs/algorithms.md.\n";
+    "Docs: README.md, docs/options.md, docs/output-formats.md, docs/plots.md, docs/algorithms.md.\n";
 
 constexpr unsigned kLineLength = 100;
 
@@ -93,6 +94,8 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   CommandLine result;
   Options& o = result.options;
   std::string method = "svr", batchnorm = "fold", correction = "bh", fdr_scope = "network";
+  std::string plot_scale = "log";
+  bool no_plot = false;
   std::string layers;
   double sigma = 0.0;
   std::int64_t max_rank = 0;
@@ -111,7 +114,15 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
        "write U, S, V of every layer to OUTDIR/spectra.safetensors (each u_i signed so that its "
        "largest-magnitude entry is positive, v_i flipped with it so that U diag(S) V^T = M)")
       ("save-adjacency", po::bool_switch(&o.save_adjacency),
-       "write the full E matrix of every pair to OUTDIR/adjacency.safetensors");
+       "write the full E matrix of every pair to OUTDIR/adjacency.safetensors")
+      ("no-plot", po::bool_switch(&no_plot),
+       "do not write OUTDIR/svr.svg (the SVR plot) nor OUTDIR/report.html (the one-page report)")
+      ("plot-scale", po::value(&plot_scale)->value_name("log|linear")->default_value("log"),
+       "y axis of the plot: singular values on a log10 or a linear scale")
+      ("plot-max-edges", po::value(&o.plot_max_edges)->value_name("N")
+                             ->default_value(o.plot_max_edges),
+       "draw at most the N strongest (smallest p) significant edges of each layer pair in the "
+       "plot (0: none); edges.csv still lists them all");
 
   po::options_description model_opts("Network", kLineLength, kLineLength / 2);
   model_opts.add_options()
@@ -197,6 +208,9 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   o.fdr_scope = parse_choice<FdrScope>("fdr-scope", fdr_scope,
                                        {{"network", FdrScope::Network}, {"pair", FdrScope::Pair}});
   if (vm.count("layers")) o.layers = parse_layers(layers);
+  o.plot = !no_plot;
+  o.plot_log_scale =
+      parse_choice<bool>("plot-scale", plot_scale, {{"log", true}, {"linear", false}});
 
   if (!(o.alpha > 0.0 && o.alpha < 1.0))
     throw InputError("command line: --alpha must lie in (0, 1)");
@@ -205,6 +219,7 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   if (!(o.near_kernel_tau >= 0.0 && o.near_kernel_tau <= 1.0))
     throw InputError("command line: --near-kernel-tau must lie in [0, 1]");
   if (o.top_chains < 0) throw InputError("command line: --top-chains must be >= 0");
+  if (o.plot_max_edges < 0) throw InputError("command line: --plot-max-edges must be >= 0");
   if (o.simulation_draws < 1000)
     throw InputError("command line: --simulation-draws must be at least 1000");
   if (vm.count("max-rank")) {

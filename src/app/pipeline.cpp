@@ -13,7 +13,9 @@
 #include "svr/network.hpp"
 #include "svr/output_directory.hpp"
 #include "svr/partition.hpp"
+#include "svr/plot_svg.hpp"
 #include "svr/progress.hpp"
+#include "svr/report_html.hpp"
 #include "svr/sha256.hpp"
 #include "svr/significance.hpp"
 #include "svr/svd.hpp"
@@ -97,6 +99,10 @@ void write_outputs(const SvrResult& result, const Options& options, OutputDirect
   write_graphml(out.file("graph.graphml"), result);
   if (options.save_spectra) write_spectra(out.file("spectra.safetensors"), result, options);
   if (options.save_adjacency) write_adjacency(out.file("adjacency.safetensors"), result, options);
+  if (options.plot) {
+    write_svr_svg(out.file("svr.svg"), result, options);
+    write_report_html(out.file("report.html"), result, options);
+  }
   write_summary_json(out.file("summary.json"), result, options);  // last: marks completeness
   out.commit();
 }

@@ -66,47 +66,70 @@ void Communicator::broadcast(std::string& text, int root) const {
 void Communicator::send(const Eigen::MatrixXd& m, int dest, int tag) const {
   const std::int64_t shape[2] = {m.rows(), m.cols()};
   check(MPI_Send(shape, 2, MPI_INT64_T, dest, tag, comm_), "MPI_Send");
-  // Large matrices go in chunks so no count exceeds MPI's int.
-  const std::int64_t total = m.size();
-  const std::int64_t chunk = std::numeric_limits<int>::max() / 2;
-  for (std::int64_t begin = 0; begin < total; begin += chunk) {
-    const int count = static_cast<int>(std::min(chunk, total - begin));
-    check(MPI_Send(m.data() + begin, count, MPI_DOUBLE, dest, tag, comm_), "MPI_Send");
-  }
+  send_doubles(comm_, m.data(), m.size(), dest, tag);
 }
 
 Eigen::MatrixXd Communicator::receive(int source, int tag) const {
   std::int64_t shape[2] = {0, 0};
   check(MPI_Recv(shape, 2, MPI_INT64_T, source, tag, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
   Eigen::MatrixXd m(shape[0], shape[1]);
-  const std::int64_t total = m.size();
-  const std::int64_t chunk = std::numeric_limits<int>::max() / 2;
-  for (std::int64_t begin = 0; begin < total; begin += chunk) {
-    const int count = static_cast<int>(std::min(chunk, total - begin));
-    check(MPI_Recv(m.data() + begin, count, MPI_DOUBLE, source, tag, comm_, MPI_STATUS_IGNORE),
-          "MPI_Recv");
-  }
+  receive_doubles(comm_, m.data(), m.size(), source, tag);
   return m;
 }
 
-void agree_on_errors(const Communicator& comm, const std::string& local_error) {
-  const int mine = local_error.empty() ? comm.size() : comm.rank();
+namespace {
+constexpr std::int64_t kChunk = std::numeric_limits<int>::max() / 2;
+}  // namespace
+
+void send_doubles(MPI_Comm comm, const double* data, std::int64_t count, int dest, int tag) {
+  for (std::int64_t begin = 0; begin < count; begin += kChunk)
+    check(MPI_Send(data + begin, static_cast<int>(std::min(kChunk, count - begin)), MPI_DOUBLE,
+                   dest, tag, comm),
+          "MPI_Send");
+}
+
+void receive_doubles(MPI_Comm comm, double* data, std::int64_t count, int source, int tag) {
+  for (std::int64_t begin = 0; begin < count; begin += kChunk)
+    check(MPI_Recv(data + begin, static_cast<int>(std::min(kChunk, count - begin)), MPI_DOUBLE,
+                   source, tag, comm, MPI_STATUS_IGNORE),
+          "MPI_Recv");
+}
+
+std::optional<AgreedError> agree_on_error(MPI_Comm comm, const std::string& local_error) {
+  int rank = 0, size = 1;
+  check(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
+  check(MPI_Comm_size(comm, &size), "MPI_Comm_size");
+  const int mine = local_error.empty() ? size : rank;
   int origin = 0;
   // Ranks that finish a phase early (often all but rank 0) wait here. A blocking allreduce would
   // spin at 100% CPU, stealing cycles from the ranks still working whenever cores are shared;
   // polling a non-blocking one with short sleeps costs at most a millisecond of latency.
   MPI_Request request = MPI_REQUEST_NULL;
-  check(MPI_Iallreduce(&mine, &origin, 1, MPI_INT, MPI_MIN, comm.get(), &request),
-        "MPI_Iallreduce");
+  check(MPI_Iallreduce(&mine, &origin, 1, MPI_INT, MPI_MIN, comm, &request), "MPI_Iallreduce");
   for (int done = 0, polls = 0;; ++polls) {
     check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
     if (done) break;
     if (polls > 100) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  if (origin == comm.size()) return;
-  std::string message = local_error;
-  comm.broadcast(message, origin);
-  throw CollectiveError(message, origin);
+  if (origin == size) return std::nullopt;
+  // Messages are one line; a cap keeps a runaway one from costing a large broadcast.
+  const std::size_t cap = 4096;
+  int length = rank == origin ? static_cast<int>(std::min(local_error.size(), cap)) : 0;
+  check(MPI_Bcast(&length, 1, MPI_INT, origin, comm), "MPI_Bcast");
+  std::string message =
+      rank == origin ? local_error.substr(0, static_cast<std::size_t>(length))
+                     : std::string(static_cast<std::size_t>(length), ' ');
+  check(MPI_Bcast(message.data(), length, MPI_CHAR, origin, comm), "MPI_Bcast");
+  return AgreedError{origin, message};
+}
+
+void agree_on_errors(MPI_Comm comm, const std::string& local_error) {
+  if (auto error = agree_on_error(comm, local_error))
+    throw CollectiveError(error->message, error->origin);
+}
+
+void agree_on_errors(const Communicator& comm, const std::string& local_error) {
+  agree_on_errors(comm.get(), local_error);
 }
 
 }  // namespace svr::mpi

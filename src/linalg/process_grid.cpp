@@ -1,0 +1,127 @@
+#include "svr/process_grid.hpp"
+
+#include <vector>
+
+#include "svr/error.hpp"
+#include "svr/mpi.hpp"
+#include "svr/lapack.hpp"
+#include "svr/scalapack.hpp"
+
+namespace svr {
+namespace {
+
+int parent_rank(MPI_Comm parent) {
+  int rank = 0;
+  mpi::check(MPI_Comm_rank(parent, &rank), "MPI_Comm_rank");
+  return rank;
+}
+
+int parent_size(MPI_Comm parent) {
+  int size = 0;
+  mpi::check(MPI_Comm_size(parent, &size), "MPI_Comm_size");
+  return size;
+}
+
+GridShape checked_shape(GridShape shape) {
+  if (shape.rows < 1 || shape.cols < 1)
+    throw Error("process grid: invalid shape " + std::to_string(shape.rows) + "x" +
+                std::to_string(shape.cols));
+  return shape;
+}
+
+int color_of_range(MPI_Comm parent, GridShape shape, int first_rank) {
+  checked_shape(shape);
+  const int size = parent_size(parent);
+  if (first_rank < 0 || first_rank + shape.size() > size)
+    throw Error("process grid: ranks " + std::to_string(first_rank) + ".." +
+                std::to_string(first_rank + shape.size() - 1) + " do not exist in a " +
+                std::to_string(size) + "-rank communicator");
+  const int rank = parent_rank(parent);
+  return rank >= first_rank && rank < first_rank + shape.size() ? 0 : -1;
+}
+
+}  // namespace
+
+GridShape near_square_shape(int processes) {
+  if (processes < 1)
+    throw Error("process grid: need at least one process, got " + std::to_string(processes));
+  int rows = 1;
+  for (int r = 1; static_cast<long long>(r) * r <= processes; ++r)
+    if (processes % r == 0) rows = r;
+  return {rows, processes / rows};
+}
+
+ProcessGrid::ProcessGrid(MPI_Comm parent, GridShape shape, int first_rank) {
+  init(parent, color_of_range(parent, shape, first_rank), shape);
+}
+
+ProcessGrid::ProcessGrid(MPI_Comm parent, int processes)
+    : ProcessGrid(parent, near_square_shape(processes), 0) {}
+
+ProcessGrid::ProcessGrid(MPI_Comm parent, int color, GridShape shape) {
+  init(parent, color, shape);
+}
+
+void ProcessGrid::init(MPI_Comm parent, int color, GridShape shape) {
+  MPI_Comm split = MPI_COMM_NULL;
+  mpi::check(MPI_Comm_split(parent, color >= 0 ? color : MPI_UNDEFINED, parent_rank(parent),
+                           &split),
+            "MPI_Comm_split");
+  if (split == MPI_COMM_NULL) return;  // not in any grid: inactive
+  comm_ = split;
+  try {
+    mpi::check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+    mpi::check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+    const int size = parent_size(comm_);
+    std::string error;
+    if (shape.rows < 1 || shape.cols < 1 || shape.size() != size)
+      error = "process grid: shape " + std::to_string(shape.rows) + "x" +
+              std::to_string(shape.cols) + " does not match the " + std::to_string(size) +
+              " processes of the group";
+    scalapack::agree_on_errors(comm_, error);
+    shape_ = shape;
+
+    // Explicit map: grid rank r at (r / cols, r % cols); usermap is column-major.
+    std::vector<int> usermap(static_cast<std::size_t>(size));
+    for (int row = 0; row < shape.rows; ++row)
+      for (int col = 0; col < shape.cols; ++col)
+        usermap[static_cast<std::size_t>(row + col * shape.rows)] = rank_of(row, col);
+    handle_ = Csys2blacs_handle(comm_);
+    int context = handle_;
+    Cblacs_gridmap(&context, usermap.data(), shape.rows, shape.rows, shape.cols);
+    context_ = context;
+    int nprow = -1, npcol = -1;
+    Cblacs_gridinfo(context_, &nprow, &npcol, &my_row_, &my_col_);
+    error.clear();
+    if (nprow != shape.rows || npcol != shape.cols || my_row_ != rank_ / shape.cols ||
+        my_col_ != rank_ % shape.cols)
+      error = "BLACS grid: rank " + std::to_string(rank_) + " got position (" +
+              std::to_string(my_row_) + ", " + std::to_string(my_col_) + ") of " +
+              std::to_string(nprow) + "x" + std::to_string(npcol);
+    scalapack::agree_on_errors(comm_, error);
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+void ProcessGrid::agree_on_errors(const std::string& local_error) const {
+  if (!active()) throw Error("process grid: agree_on_errors on an inactive grid");
+  scalapack::agree_on_errors(comm_, local_error);
+}
+
+void ProcessGrid::release() noexcept {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;  // too late to free anything; MPI has already torn it down
+  if (context_ >= 0) Cblacs_gridexit(context_);
+  if (handle_ >= 0) Cfree_blacs_system_handle(handle_);
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  context_ = -1;
+  handle_ = -1;
+  comm_ = MPI_COMM_NULL;
+}
+
+ProcessGrid::~ProcessGrid() { release(); }
+
+}  // namespace svr

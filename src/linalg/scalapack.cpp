@@ -1,0 +1,156 @@
+#include "svr/scalapack.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <new>
+#include <vector>
+
+#include "svr/error.hpp"
+#include "svr/mpi.hpp"
+
+namespace svr::scalapack {
+namespace {
+
+constexpr lapack_int kOne = 1;
+
+// The optimal lwork comes back as a double; round up (see lapack.cpp).
+lapack_int workspace_size(double query) {
+  const double rounded = std::ceil(query * (1.0 + 4 * std::numeric_limits<double>::epsilon()));
+  return to_lapack_int(std::max<std::int64_t>(1, static_cast<std::int64_t>(rounded)));
+}
+
+// Allocates the workspace on every rank; an allocation failure anywhere fails everywhere.
+std::vector<double> allocate_agreed(MPI_Comm comm, const std::string& routine, lapack_int size) {
+  std::vector<double> work;
+  std::string error;
+  try {
+    work.resize(static_cast<std::size_t>(size));
+  } catch (const std::bad_alloc&) {
+    error = routine + ": cannot allocate a workspace of " + std::to_string(size) + " doubles";
+  }
+  agree_on_errors(comm, error);
+  return work;
+}
+
+}  // namespace
+
+lapack_int numroc(lapack_int n, lapack_int nb, lapack_int iproc, lapack_int isrcproc,
+                  lapack_int nprocs) {
+  return numroc_(&n, &nb, &iproc, &isrcproc, &nprocs);
+}
+
+Descriptor descinit(lapack_int m, lapack_int n, lapack_int mb, lapack_int nb, lapack_int rsrc,
+                    lapack_int csrc, lapack_int context, lapack_int lld) {
+  Descriptor desc{};
+  lapack_int info = 0;
+  descinit_(desc.data(), &m, &n, &mb, &nb, &rsrc, &csrc, &context, &lld, &info);
+  if (info != 0) throw LapackError("descinit", info);
+  return desc;
+}
+
+void agree_info(MPI_Comm comm, const std::string& routine, lapack_int info) {
+  // One MIN reduction gives both the most negative info and (negated) the largest positive.
+  int local[2] = {std::min<int>(0, static_cast<int>(info)),
+                  -std::max<int>(0, static_cast<int>(info))};
+  int global[2] = {0, 0};
+  mpi::check(MPI_Allreduce(local, global, 2, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
+  if (global[0] < 0) throw LapackError(routine, global[0]);
+  if (global[1] < 0) throw LapackError(routine, -global[1]);
+}
+
+void agree_on_errors(MPI_Comm comm, const std::string& local_error) {
+  if (auto error = mpi::agree_on_error(comm, local_error))
+    throw NumericalError("grid rank " + std::to_string(error->origin) + ": " + error->message);
+}
+
+void pdgesvd(MPI_Comm comm, char jobu, char jobvt, lapack_int m, lapack_int n, double* a,
+             const Descriptor& desca, double* s, double* u, const Descriptor& descu, double* vt,
+             const Descriptor& descvt) {
+  lapack_int info = 0;
+  lapack_int lwork = -1;
+  double query = 0.0;
+  pdgesvd_(&jobu, &jobvt, &m, &n, a, &kOne, &kOne, desca.data(), s, u, &kOne, &kOne,
+           descu.data(), vt, &kOne, &kOne, descvt.data(), &query, &lwork, &info, 1, 1);
+  agree_info(comm, "pdgesvd (workspace query)", info);
+  lwork = workspace_size(query);
+  std::vector<double> work = allocate_agreed(comm, "pdgesvd", lwork);
+  pdgesvd_(&jobu, &jobvt, &m, &n, a, &kOne, &kOne, desca.data(), s, u, &kOne, &kOne,
+           descu.data(), vt, &kOne, &kOne, descvt.data(), work.data(), &lwork, &info, 1, 1);
+  agree_info(comm, "pdgesvd", info);
+}
+
+void pdgeqrf(MPI_Comm comm, lapack_int m, lapack_int n, double* a, const Descriptor& desca,
+             double* tau) {
+  lapack_int info = 0;
+  lapack_int lwork = -1;
+  double query = 0.0;
+  pdgeqrf_(&m, &n, a, &kOne, &kOne, desca.data(), tau, &query, &lwork, &info);
+  agree_info(comm, "pdgeqrf (workspace query)", info);
+  lwork = workspace_size(query);
+  std::vector<double> work = allocate_agreed(comm, "pdgeqrf", lwork);
+  pdgeqrf_(&m, &n, a, &kOne, &kOne, desca.data(), tau, work.data(), &lwork, &info);
+  agree_info(comm, "pdgeqrf", info);
+}
+
+void pdgelqf(MPI_Comm comm, lapack_int m, lapack_int n, double* a, const Descriptor& desca,
+             double* tau) {
+  lapack_int info = 0;
+  lapack_int lwork = -1;
+  double query = 0.0;
+  pdgelqf_(&m, &n, a, &kOne, &kOne, desca.data(), tau, &query, &lwork, &info);
+  agree_info(comm, "pdgelqf (workspace query)", info);
+  lwork = workspace_size(query);
+  std::vector<double> work = allocate_agreed(comm, "pdgelqf", lwork);
+  pdgelqf_(&m, &n, a, &kOne, &kOne, desca.data(), tau, work.data(), &lwork, &info);
+  agree_info(comm, "pdgelqf", info);
+}
+
+void pdormqr(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, lapack_int k,
+             const double* a, const Descriptor& desca, const double* tau, double* c,
+             const Descriptor& descc) {
+  lapack_int info = 0;
+  lapack_int lwork = -1;
+  double query = 0.0;
+  pdormqr_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
+           descc.data(), &query, &lwork, &info, 1, 1);
+  agree_info(comm, "pdormqr (workspace query)", info);
+  lwork = workspace_size(query);
+  std::vector<double> work = allocate_agreed(comm, "pdormqr", lwork);
+  pdormqr_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
+           descc.data(), work.data(), &lwork, &info, 1, 1);
+  agree_info(comm, "pdormqr", info);
+}
+
+void pdormlq(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, lapack_int k,
+             const double* a, const Descriptor& desca, const double* tau, double* c,
+             const Descriptor& descc) {
+  lapack_int info = 0;
+  lapack_int lwork = -1;
+  double query = 0.0;
+  pdormlq_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
+           descc.data(), &query, &lwork, &info, 1, 1);
+  agree_info(comm, "pdormlq (workspace query)", info);
+  lwork = workspace_size(query);
+  std::vector<double> work = allocate_agreed(comm, "pdormlq", lwork);
+  pdormlq_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
+           descc.data(), work.data(), &lwork, &info, 1, 1);
+  agree_info(comm, "pdormlq", info);
+}
+
+void pdtran(lapack_int m, lapack_int n, double alpha, const double* a, const Descriptor& desca,
+            double beta, double* c, const Descriptor& descc) {
+  pdtran_(&m, &n, &alpha, a, &kOne, &kOne, desca.data(), &beta, c, &kOne, &kOne, descc.data());
+}
+
+void pdlaset(char uplo, lapack_int m, lapack_int n, double alpha, double beta, double* a,
+             const Descriptor& desca) {
+  pdlaset_(&uplo, &m, &n, &alpha, &beta, a, &kOne, &kOne, desca.data(), 1);
+}
+
+void pdlacpy(char uplo, lapack_int m, lapack_int n, const double* a, const Descriptor& desca,
+             double* b, const Descriptor& descb) {
+  pdlacpy_(&uplo, &m, &n, a, &kOne, &kOne, desca.data(), b, &kOne, &kOne, descb.data(), 1);
+}
+
+}  // namespace svr::scalapack

@@ -1,0 +1,195 @@
+// distributed_svd against LAPACK's thin_svd on the same matrix, on every grid shape the process
+// count allows, for tall, wide and square matrices, block sizes 2, 3, 64, sub-grids, disjoint
+// concurrent grids, and the QR/LQ-first path.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "mpi_test_support.hpp"
+#include "svr/distributed_svd.hpp"
+#include "svr/error.hpp"
+#include "svr/lapack.hpp"
+#include "svr/svd.hpp"
+
+using svr_test::random_entry;
+using svr_test::random_matrix;
+using svr_test::world_rank;
+using svr_test::world_size;
+
+namespace {
+
+constexpr double kTol = 1e-10;
+
+struct Case {
+  std::int64_t rows, cols, nb;
+};
+
+// Checks a gathered spectrum of random_matrix(rows, cols, seed) on the grid root.
+void check_spectrum(const svr::Spectrum& got, std::int64_t rows, std::int64_t cols,
+                    std::uint64_t seed, const std::string& what) {
+  const Eigen::MatrixXd M = random_matrix(rows, cols, seed);
+  const svr::Spectrum ref = svr::thin_svd(M);
+  const Eigen::Index r = std::min(rows, cols);
+  ASSERT_EQ(got.s.size(), r) << what;
+  ASSERT_EQ(got.U.rows(), rows) << what;
+  ASSERT_EQ(got.U.cols(), r) << what;
+  ASSERT_EQ(got.V.rows(), cols) << what;
+  ASSERT_EQ(got.V.cols(), r) << what;
+  const double smax = ref.s(0);
+  EXPECT_LE((got.s - ref.s).cwiseAbs().maxCoeff(), kTol * smax) << what;
+  for (Eigen::Index i = 1; i < r; ++i) EXPECT_GE(got.s(i - 1), got.s(i)) << what;
+  const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(r, r);
+  EXPECT_LE((got.U.transpose() * got.U - I).cwiseAbs().maxCoeff(), kTol) << what << " U";
+  EXPECT_LE((got.V.transpose() * got.V - I).cwiseAbs().maxCoeff(), kTol) << what << " V";
+  const Eigen::MatrixXd back = got.U * got.s.asDiagonal() * got.V.transpose();
+  EXPECT_LE((back - M).cwiseAbs().maxCoeff(), kTol * smax) << what << " reconstruction";
+}
+
+svr::Spectrum run(const svr::ProcessGrid& grid, const Case& c, std::uint64_t seed,
+                  svr::SvdPath path = svr::SvdPath::Direct) {
+  svr::DistributedMatrix M(grid, c.rows, c.cols, c.nb);
+  M.fill([seed](std::int64_t i, std::int64_t j) { return random_entry(i, j, seed); });
+  svr::DistributedSvdOptions options;
+  options.path = path;
+  const svr::DistributedSpectrum d = svr::distributed_svd(M, options);
+  if (grid.active()) {
+    // Singular values are replicated on every rank of the grid.
+    EXPECT_EQ(d.s.size(), std::min(c.rows, c.cols));
+    double smax = d.s.size() ? d.s(0) : 0.0, smax_all = 0.0, smin_all = 0.0;
+    MPI_Allreduce(&smax, &smax_all, 1, MPI_DOUBLE, MPI_MAX, grid.comm());
+    MPI_Allreduce(&smax, &smin_all, 1, MPI_DOUBLE, MPI_MIN, grid.comm());
+    EXPECT_EQ(smax_all, smin_all);
+    EXPECT_EQ(d.U.rows(), c.rows);
+    EXPECT_EQ(d.V.rows(), c.cols);
+  }
+  return svr::gather_spectrum(d, 0);
+}
+
+std::string describe(svr::GridShape shape, const Case& c) {
+  return svr_test::shape_name(shape) + " grid, " + std::to_string(c.rows) + "x" +
+         std::to_string(c.cols) + " nb=" + std::to_string(c.nb);
+}
+
+}  // namespace
+
+TEST(DistributedSvd, MatchesLapackOnEveryGridShapeAndBlockSize) {
+  // Tall, wide, square; no dimension a multiple of 64, most not of 2 or 3 either.
+  const Case cases[] = {{131, 70, 2},  {70, 131, 3},  {97, 97, 64}, {150, 41, 3},
+                        {41, 150, 64}, {100, 77, 2}, {7, 5, 3},    {1, 9, 2}};
+  std::uint64_t seed = 10;
+  for (const svr::GridShape shape : svr_test::world_shapes()) {
+    svr::ProcessGrid grid(MPI_COMM_WORLD, shape);
+    for (const Case& c : cases) {
+      const svr::Spectrum got = run(grid, c, ++seed);
+      if (grid.rank() == 0) check_spectrum(got, c.rows, c.cols, seed, describe(shape, c));
+    }
+  }
+}
+
+TEST(DistributedSvd, LargerMatrixWithDefaultBlock) {
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  const Case c{300, 200, 64};
+  const svr::Spectrum got = run(grid, c, 99);
+  if (grid.rank() == 0) check_spectrum(got, c.rows, c.cols, 99, describe(grid.shape(), c));
+}
+
+TEST(DistributedSvd, SubGridSmallerThanTheWorld) {
+  // Ranks 1..P-1 form the grid (rank 0 idles) when P > 1.
+  const int p = world_size();
+  const int first = p > 1 ? 1 : 0;
+  svr::ProcessGrid grid(MPI_COMM_WORLD, svr::near_square_shape(p > 1 ? p - 1 : 1), first);
+  const Case c{90, 61, 3};
+  const svr::Spectrum got = run(grid, c, 5);
+  if (!grid.active()) {
+    EXPECT_EQ(got.s.size(), 0);
+    EXPECT_EQ(got.U.size(), 0);
+  }
+  if (grid.active() && grid.rank() == 0) check_spectrum(got, c.rows, c.cols, 5, "sub-grid");
+}
+
+TEST(DistributedSvd, DisjointGridsAtOnce) {
+  // Two groups (even and odd world ranks, or one group at P = 1), each its own SVD.
+  const int p = world_size();
+  const int color = p > 1 ? world_rank() % 2 : 0;
+  const int members = p > 1 ? (p + 1 - color) / 2 : 1;
+  svr::ProcessGrid grid(MPI_COMM_WORLD, color, svr::GridShape{members, 1});
+  ASSERT_TRUE(grid.active());
+  const Case c = color == 0 ? Case{80, 50, 3} : Case{45, 70, 2};
+  const std::uint64_t seed = 40 + static_cast<std::uint64_t>(color);
+  const svr::Spectrum got = run(grid, c, seed);
+  if (grid.rank() == 0) check_spectrum(got, c.rows, c.cols, seed, "colour " + std::to_string(color));
+}
+
+TEST(DistributedSvd, MoreRanksThanBlocks) {
+  // One 64-block: only process (0, 0) owns data, the others hold nothing.
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  const Case c{20, 13, 64};
+  const svr::Spectrum got = run(grid, c, 8);
+  if (grid.rank() == 0) check_spectrum(got, c.rows, c.cols, 8, "single block");
+}
+
+TEST(DistributedSvd, ReduceFirstPathMatchesLapack) {
+  const Case cases[] = {{250, 60, 3}, {60, 250, 2}, {200, 90, 64}, {90, 200, 64}, {55, 55, 3}};
+  std::uint64_t seed = 60;
+  for (const svr::GridShape shape : svr_test::world_shapes()) {
+    svr::ProcessGrid grid(MPI_COMM_WORLD, shape);
+    for (const Case& c : cases) {
+      const svr::Spectrum got = run(grid, c, ++seed, svr::SvdPath::ReduceFirst);
+      if (grid.rank() == 0)
+        check_spectrum(got, c.rows, c.cols, seed, "reduce-first " + describe(shape, c));
+    }
+  }
+}
+
+TEST(DistributedSvd, GatherSpectrumTruncatesLikeThinSvd) {
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  svr::DistributedMatrix M(grid, 40, 30, 3);
+  M.fill([](std::int64_t i, std::int64_t j) { return random_entry(i, j, 77); });
+  const svr::Spectrum got = svr::gather_spectrum(svr::distributed_svd(M), 0, 7);
+  if (grid.rank() == 0) {
+    const svr::Spectrum ref = svr::thin_svd(random_matrix(40, 30, 77), 7);
+    ASSERT_EQ(got.s.size(), 7);
+    EXPECT_EQ(got.U.cols(), 7);
+    EXPECT_EQ(got.V.cols(), 7);
+    EXPECT_LE((got.s - ref.s).cwiseAbs().maxCoeff(), kTol * ref.s(0));
+  }
+}
+
+TEST(DistributedSvd, EmptyMatrix) {
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  svr::DistributedMatrix M(grid, 0, 5, 2);
+  const svr::DistributedSpectrum d = svr::distributed_svd(M);
+  EXPECT_EQ(d.s.size(), 0);
+  const svr::Spectrum got = svr::gather_spectrum(d, 0);
+  if (grid.rank() == 0) {
+    EXPECT_EQ(got.U.rows(), 0);
+    EXPECT_EQ(got.V.rows(), 5);
+    EXPECT_EQ(got.V.cols(), 0);
+  }
+}
+
+TEST(DistributedSvd, NanOnOneRankThrowsOnEveryRank) {
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  svr::DistributedMatrix M(grid, 30, 20, 2);
+  M.fill([](std::int64_t i, std::int64_t j) {
+    return i == 29 && j == 19 ? std::numeric_limits<double>::quiet_NaN() : random_entry(i, j);
+  });
+  EXPECT_THROW(svr::distributed_svd(M), svr::NumericalError);
+  MPI_Barrier(MPI_COMM_WORLD);  // still in step
+}
+
+TEST(ScalapackWrappers, InfoIsAgreedAcrossRanks) {
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  // Only the last rank reports a failure; every rank must throw the same LapackError.
+  const svr::lapack_int info = grid.rank() == grid.shape().size() - 1 ? 3 : 0;
+  try {
+    svr::scalapack::agree_info(grid.comm(), "pdfake", info);
+    ADD_FAILURE() << "no throw";
+  } catch (const svr::LapackError& e) {
+    EXPECT_EQ(e.routine(), "pdfake");
+    EXPECT_EQ(e.info(), 3);
+  }
+  EXPECT_THROW(svr::scalapack::descinit(10, 10, 0, 2, 0, 0, grid.context(), 10),
+               svr::LapackError);
+}
