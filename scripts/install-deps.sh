@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything svr needs to build and test, from Debian bookworm packages. Idempotent.
-# Usage: scripts/install-deps.sh [--with-torch]   (--with-torch: also PyTorch, for scripts/*.py)
+# Usage: scripts/install-deps.sh [--tests] [--with-torch]
+#   (no option)   what building and running svr needs
+#   --tests       also what the test suite needs: NumPy/SciPy/mpmath for the oracle, networkx,
+#                 Chromium for the rendering test
+#   --with-torch  also PyTorch, torchvision and scikit-learn, for scripts/*.py (example training)
 set -euo pipefail
 
 packages=(
@@ -9,12 +13,14 @@ packages=(
   libscalapack-openmpi-dev libopenblas-dev liblapacke-dev
   libeigen3-dev libboost-program-options-dev libboost-math-dev
   libgtest-dev nlohmann-json3-dev
-  python3 python3-numpy python3-scipy python3-mpmath python3-networkx
-  chromium
 )
-if [[ "${1:-}" == "--with-torch" ]]; then
-  packages+=(python3-torch python3-torchvision python3-sklearn)
-fi
+for option in "$@"; do
+  case "$option" in
+    --tests) packages+=(python3 python3-numpy python3-scipy python3-mpmath python3-networkx chromium) ;;
+    --with-torch) packages+=(python3 python3-numpy python3-torch python3-torchvision python3-sklearn) ;;
+    *) echo "install-deps: unknown option $option (see the comment at the top)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
