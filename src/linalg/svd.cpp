@@ -10,24 +10,38 @@ namespace {
 
 enum class Routine { Gesdd, Gesvd };
 
-Spectrum lapack_svd(const Eigen::MatrixXd& M, Routine routine) {
-  const lapack_int m = to_lapack_int(M.rows());
-  const lapack_int n = to_lapack_int(M.cols());
-  const lapack_int k = std::min(m, n);
-  Eigen::MatrixXd a = M;  // LAPACK destroys its input
-  Spectrum out;
-  out.s.resize(k);
-  out.U.resize(m, k);
-  Eigen::MatrixXd vt(k, n);
-  // Leading dimensions must be >= 1 even for empty dimensions.
-  const lapack_int lda = std::max<lapack_int>(1, m);
-  const lapack_int ldvt = std::max<lapack_int>(1, k);
+// Thin SVD of a matrix with at least as many rows as columns: A = U diag(s) Vt.
+void tall_svd(Eigen::MatrixXd& a, Routine routine, Eigen::VectorXd& s, Eigen::MatrixXd& u,
+              Eigen::MatrixXd& vt) {
+  const lapack_int m = to_lapack_int(a.rows());
+  const lapack_int n = to_lapack_int(a.cols());
+  s.resize(n);
+  u.resize(m, n);
+  vt.resize(n, n);
+  const lapack_int lda = std::max<lapack_int>(1, m);  // >= 1 even for empty dimensions
+  const lapack_int ldvt = std::max<lapack_int>(1, n);
   if (routine == Routine::Gesdd)
-    lapack::gesdd('S', m, n, a.data(), lda, out.s.data(), out.U.data(), lda, vt.data(), ldvt);
+    lapack::gesdd('S', m, n, a.data(), lda, s.data(), u.data(), lda, vt.data(), ldvt);
   else
-    lapack::gesvd('S', 'S', m, n, a.data(), lda, out.s.data(), out.U.data(), lda, vt.data(),
-                  ldvt);
-  out.V = vt.transpose();
+    lapack::gesvd('S', 'S', m, n, a.data(), lda, s.data(), u.data(), lda, vt.data(), ldvt);
+}
+
+Spectrum lapack_svd(const Eigen::MatrixXd& M, Routine routine) {
+  // OpenBLAS's LAPACK is markedly faster on the QR path of a tall matrix than on the LQ path of
+  // the same matrix stored wide (1.4-1.6x on 1024 x 6272 here), so a wide M is factored as M^T,
+  // whose factors are those of M with U and V exchanged. The copy is needed anyway: LAPACK
+  // destroys its input.
+  Spectrum out;
+  Eigen::MatrixXd vt;
+  if (M.rows() >= M.cols()) {
+    Eigen::MatrixXd a = M;
+    tall_svd(a, routine, out.s, out.U, vt);
+    out.V = vt.transpose();
+  } else {
+    Eigen::MatrixXd a = M.transpose();
+    tall_svd(a, routine, out.s, out.V, vt);
+    out.U = vt.transpose();
+  }
   return out;
 }
 
