@@ -38,6 +38,11 @@ struct Options {
   int plot_max_edges = 100;            // strongest significant edges drawn per pair in svr.svg
   std::int64_t simulation_draws = 1000000;  // cosvr conv->linear null law
   std::uint64_t seed = 20230216;            // simulations are reproducible
+  // Execution (no effect on the results): a layer with min(rows, cols) >= scalapack_min_dim is
+  // factored by ScaLAPACK on a grid of all ranks (docs/options.md: why 8192), in nb x nb blocks.
+  std::int64_t scalapack_min_dim = 8192;
+  std::int64_t block_size = 64;
+  bool plan = false;                        // print the execution plan and exit
 };
 
 std::string to_string(Method method);

@@ -169,8 +169,21 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
       ("path-threshold", po::value(&o.path_threshold)->value_name("T")->default_value(0.0, "0"),
        "the unweighted path metric counts spectral neurons with s > T");
 
+  po::options_description exec_opts("Execution", kLineLength, kLineLength / 2);
+  exec_opts.add_options()
+      ("scalapack-min-dim", po::value(&o.scalapack_min_dim)->value_name("D")
+                                ->default_value(o.scalapack_min_dim),
+       "a layer with min(rows, cols) >= D is factored by ScaLAPACK on a grid of all ranks, "
+       "each rank reading and holding only its blocks (else: LAPACK, whole layer on one rank); "
+       "1 puts every layer on ScaLAPACK")
+      ("block-size", po::value(&o.block_size)->value_name("NB")->default_value(o.block_size),
+       "block size of ScaLAPACK's block-cyclic layout (NB x NB blocks)")
+      ("plan", po::bool_switch(&o.plan),
+       "print the execution plan (per layer: shape, cost, LAPACK on rank R or ScaLAPACK on a "
+       "PxQ grid) and exit without computing; -o is not needed and OUTDIR is not created");
+
   po::options_description all("");
-  all.add(io_opts).add(model_opts).add(stats_opts).add(measure_opts);
+  all.add(io_opts).add(model_opts).add(stats_opts).add(measure_opts).add(exec_opts);
   po::positional_options_description positional;
   positional.add("model", 1);
 
@@ -185,7 +198,7 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   if (vm.count("help")) {
     std::ostringstream text;
     text << kUsage << "\n" << io_opts << "\n" << model_opts << "\n" << stats_opts << "\n"
-         << measure_opts << kFooter;
+         << measure_opts << "\n" << exec_opts << kFooter;
     result.action = CommandLine::Action::Help;
     result.text = text.str();
     return result;
@@ -197,7 +210,8 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   }
 
   if (o.model_path.empty()) throw InputError("command line: no MODEL given (see svr --help)");
-  if (o.outdir.empty()) throw InputError("command line: -o OUTDIR is required (see svr --help)");
+  if (o.outdir.empty() && !o.plan)
+    throw InputError("command line: -o OUTDIR is required (see svr --help)");
   o.method = parse_choice<Method>("method", method, {{"svr", Method::Svr}, {"cosvr", Method::Cosvr}});
   o.batchnorm = parse_choice<BatchNormMode>(
       "batchnorm", batchnorm, {{"fold", BatchNormMode::Fold}, {"ignore", BatchNormMode::Ignore}});
@@ -222,6 +236,10 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   if (o.plot_max_edges < 0) throw InputError("command line: --plot-max-edges must be >= 0");
   if (o.simulation_draws < 1000)
     throw InputError("command line: --simulation-draws must be at least 1000");
+  if (o.scalapack_min_dim < 1)
+    throw InputError("command line: --scalapack-min-dim must be >= 1");
+  if (o.block_size < 1 || o.block_size > 4096)
+    throw InputError("command line: --block-size must lie in [1, 4096]");
   if (vm.count("max-rank")) {
     if (max_rank < 1) throw InputError("command line: --max-rank must be >= 1");
     o.max_rank = max_rank;

@@ -6,7 +6,10 @@
 #include <optional>
 
 #include "svr/chains.hpp"
+#include "svr/distributed_layer.hpp"
+#include "svr/distributed_svd.hpp"
 #include "svr/edges.hpp"
+#include "svr/execution_plan.hpp"
 #include "svr/layer_matrix.hpp"
 #include "svr/measures.hpp"
 #include "svr/model_file.hpp"
@@ -14,6 +17,7 @@
 #include "svr/output_directory.hpp"
 #include "svr/partition.hpp"
 #include "svr/plot_svg.hpp"
+#include "svr/process_grid.hpp"
 #include "svr/progress.hpp"
 #include "svr/report_html.hpp"
 #include "svr/sha256.hpp"
@@ -125,45 +129,71 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   };
 
   // Refuse a bad OUTDIR before any work: an existing one without --force, an unwritable parent.
+  // --plan computes nothing and creates no OUTDIR.
   std::optional<OutputDirectory> out;
   mpi::collective_phase(comm, [&] {
-    if (comm.is_root()) out.emplace(options.outdir, options.force);
+    if (comm.is_root() && !options.plan) out.emplace(options.outdir, options.force);
   });
 
-  // Every rank parses the metadata (small) and derives the same plan from it.
+  // Every rank parses the metadata (small) and derives the same plans from it: the network
+  // (layers, pairs) and the execution (who factors which layer, and how).
   ModelFile model;
   NetworkPlan plan;
+  ExecutionPlan execution;
   mpi::collective_phase(comm, [&] {
     model = open_model(options.model_path);
     plan = plan_network(model, options);
+    std::vector<LayerShape> shapes;
+    for (const LayerSpec& spec : plan.layers)
+      shapes.push_back({spec.rows(options.method), spec.cols(options.method)});
+    execution = plan_execution(shapes, comm.size(), options.scalapack_min_dim, options.block_size);
   });
   result.run.input_format = model.format;
   for (const LayerSpec& spec : plan.layers)
     result.layers.push_back(describe_layer(spec, options.method));
+  if (options.plan) {
+    if (comm.is_root()) {
+      std::vector<std::string> names;
+      for (const LayerSpec& spec : plan.layers) names.push_back(spec.name);
+      std::fputs(describe_plan(execution, names).c_str(), stdout);
+      std::fflush(stdout);
+    }
+    return result;
+  }
   progress.say("read " + options.model_path + " (" + model.format + "): " +
                std::to_string(plan.layers.size()) + " layers, method " +
                to_string(options.method) + ", " + std::to_string(comm.size()) + " rank(s)");
   end_phase("read");
 
-  // SVD: each rank factors the layers the partition gives it, then sends them to rank 0.
-  std::vector<LayerShape> shapes;
-  for (const LayerResult& layer : result.layers) shapes.push_back({layer.rows, layer.cols});
-  const LayerPartition partition(shapes, comm.size());
-  std::vector<Spectrum> mine(plan.layers.size());
+  // SVD. Small layers: each rank reads and factors the layers the plan gives it (LAPACK), then
+  // sends U, s, V to rank 0. Large layers, one after the other: every rank reads only its
+  // blocks, ScaLAPACK factors the layer on the grid of all ranks, U and V are gathered to rank 0.
+  const std::size_t n = plan.layers.size();
+  std::vector<Spectrum> mine(n);
   auto say_svd = [&](std::size_t l) {
-    progress.say("svd " + std::to_string(l + 1) + "/" + std::to_string(plan.layers.size()) + " " +
+    const LayerExecution& how = execution.layers[l];
+    progress.say("svd " + std::to_string(l + 1) + "/" + std::to_string(n) + " " +
                  plan.layers[l].name + " (" +
-                 shape_text(result.layers[l].rows, result.layers[l].cols) + ") on rank " +
-                 std::to_string(partition.owner(l)));
+                 shape_text(result.layers[l].rows, result.layers[l].cols) + ") on " +
+                 (how.engine == SvdEngine::Lapack
+                      ? "rank " + std::to_string(how.rank)
+                      : "a " + std::to_string(how.grid.rows) + "x" +
+                            std::to_string(how.grid.cols) + " ScaLAPACK grid"));
+  };
+  auto store = [&](std::size_t l, Spectrum& spectrum) {
+    result.layers[l].sigma = std::move(spectrum.s);
+    result.layers[l].U = std::move(spectrum.U);
+    result.layers[l].V = std::move(spectrum.V);
   };
   mpi::collective_phase(comm, [&] {
-    for (std::size_t l : partition.layers_of(comm.rank())) {
+    for (std::size_t l : execution.lapack_layers_of(comm.rank())) {
       mine[l] = thin_svd(layer_matrix(model, plan.layers[l], options), options.max_rank);
       say_svd(l);  // rank 0 only: its own layers as they finish, the others' as they arrive
     }
   });
-  for (std::size_t l = 0; l < plan.layers.size(); ++l) {
-    const int owner = partition.owner(l);
+  for (std::size_t l = 0; l < n; ++l) {
+    if (execution.layers[l].engine != SvdEngine::Lapack) continue;
+    const int owner = execution.layers[l].rank;
     const int tag = static_cast<int>(l % 30000);
     if (comm.rank() == owner && !comm.is_root()) {
       comm.send(mine[l].s, 0, tag);
@@ -178,9 +208,21 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
       mine[l].V = comm.receive(owner, tag);
       say_svd(l);
     }
-    result.layers[l].sigma = std::move(mine[l].s);
-    result.layers[l].U = std::move(mine[l].U);
-    result.layers[l].V = std::move(mine[l].V);
+    store(l, mine[l]);
+  }
+  for (std::size_t l : execution.scalapack_layers()) {
+    mpi::collective_phase(comm, [&] {
+      // The grid spans all ranks in order, so grid rank 0 is rank 0.
+      const ProcessGrid grid(comm.get(), execution.layers[l].grid, 0);
+      DistributedSpectrum factors = [&] {
+        const DistributedMatrix M = distributed_layer_matrix(model, plan.layers[l], options, grid,
+                                                             execution.block_size);
+        return distributed_svd(M);  // M is freed before the gather
+      }();
+      Spectrum spectrum = gather_spectrum(factors, 0, options.max_rank);
+      if (comm.is_root()) store(l, spectrum);
+      say_svd(l);
+    });
   }
   end_phase("svd");
 

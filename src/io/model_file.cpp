@@ -1,7 +1,9 @@
 #include "svr/model_file.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include "file_access.hpp"
 #include "safetensors_reader.hpp"
@@ -103,6 +105,96 @@ std::vector<double> read_tensor(const TensorInfo& t) {
     }
   }
   return out;
+}
+
+namespace {
+
+// numel of `t`, with the checks read_tensor makes before touching the file.
+std::uint64_t checked_numel(const TensorInfo& t) {
+  std::uint64_t numel = 1;
+  for (std::int64_t d : t.shape) {
+    if (d < 0) throw_input(t.file, t.name, "negative dimension in shape " + shape_string(t.shape));
+    numel = io::checked_mul(numel, static_cast<std::uint64_t>(d), t.file, t.name, "shape product");
+  }
+  if (numel > static_cast<std::uint64_t>(INT64_MAX))
+    throw_input(t.file, t.name, "shape " + shape_string(t.shape) + " has too many elements");
+  if (t.strides.empty() &&
+      t.nbytes < io::checked_mul(numel, dtype_size(t.dtype), t.file, t.name, "tensor size"))
+    throw_input(t.file, t.name, "tensor byte range is shorter than its shape needs");
+  if (!t.strides.empty() && t.strides.size() != t.shape.size())
+    throw_input(t.file, t.name, "strides and shape differ in length");
+  return numel;
+}
+
+}  // namespace
+
+TensorRangeReader::TensorRangeReader(const TensorInfo& t)
+    : t_(t), numel_(static_cast<std::int64_t>(checked_numel(t))),
+      file_(std::make_unique<io::RandomAccessFile>(t.file)) {
+  if (!io::range_inside(t_.offset, t_.nbytes, file_->size()))
+    throw_input(t_.file, t_.name, "data [" + std::to_string(t_.offset) + ", +" + std::to_string(t_.nbytes) +
+                                      ") lies outside the file (" + std::to_string(file_->size()) + " bytes; truncated?)");
+}
+
+TensorRangeReader::~TensorRangeReader() = default;
+
+void TensorRangeReader::read(std::int64_t first, std::int64_t count, double* out) {
+  if (first < 0 || count < 0 || first > numel_ || count > numel_ - first)
+    throw_input(t_.file, t_.name,
+                "elements [" + std::to_string(first) + ", +" + std::to_string(count) +
+                    ") lie outside the tensor (" + std::to_string(numel_) + " elements, shape " +
+                    shape_string(t_.shape) + ")");
+  if (count == 0) return;
+  const std::uint64_t elsize = dtype_size(t_.dtype);
+  const auto n = static_cast<std::uint64_t>(count);
+  if (t_.strides.empty()) {
+    const std::uint64_t chunk = std::uint64_t{1} << 20;
+    raw_.resize(std::min(n, chunk) * elsize);
+    for (std::uint64_t done = 0; done < n; done += chunk) {
+      const std::uint64_t c = std::min(chunk, n - done);
+      file_->read_exact(t_.offset + (static_cast<std::uint64_t>(first) + done) * elsize, raw_.data(),
+                        c * elsize, t_.name);
+      decode_to_double(t_.dtype, raw_.data(), c, out + done);
+    }
+    return;
+  }
+  // Strided view: the storage element of logical index `first`, then an odometer.
+  const std::size_t ndim = t_.shape.size();
+  std::vector<std::int64_t> index(ndim, 0);
+  std::int64_t rest = first, element = 0;
+  for (std::size_t d = ndim; d-- > 0;) {
+    index[d] = rest % t_.shape[d];
+    rest /= t_.shape[d];
+    element += index[d] * t_.strides[d];
+  }
+  const auto span = static_cast<std::int64_t>(t_.nbytes / elsize);
+  elements_.resize(n);
+  for (std::uint64_t k = 0; k < n; ++k) {
+    if (element < 0 || element >= span)
+      throw_input(t_.file, t_.name, "strided view reaches past its byte range");
+    elements_[k] = static_cast<std::uint64_t>(element);
+    for (std::size_t d = ndim; d-- > 0;) {
+      if (++index[d] < t_.shape[d]) {
+        element += t_.strides[d];
+        break;
+      }
+      element -= t_.strides[d] * (t_.shape[d] - 1);
+      index[d] = 0;
+    }
+  }
+  // Adjacent storage elements are read with one pread.
+  for (std::uint64_t k = 0; k < n;) {
+    std::uint64_t end = k + 1;
+    while (end < n && elements_[end] == elements_[end - 1] + 1) ++end;
+    raw_.resize((end - k) * elsize);
+    file_->read_exact(t_.offset + elements_[k] * elsize, raw_.data(), raw_.size(), t_.name);
+    decode_to_double(t_.dtype, raw_.data(), end - k, out + k);
+    k = end;
+  }
+}
+
+void read_tensor_range(const TensorInfo& t, std::int64_t first, std::int64_t count, double* out) {
+  TensorRangeReader(t).read(first, count, out);
 }
 
 }  // namespace svr

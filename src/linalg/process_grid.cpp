@@ -42,15 +42,6 @@ int color_of_range(MPI_Comm parent, GridShape shape, int first_rank) {
 
 }  // namespace
 
-GridShape near_square_shape(int processes) {
-  if (processes < 1)
-    throw Error("process grid: need at least one process, got " + std::to_string(processes));
-  int rows = 1;
-  for (int r = 1; static_cast<long long>(r) * r <= processes; ++r)
-    if (processes % r == 0) rows = r;
-  return {rows, processes / rows};
-}
-
 ProcessGrid::ProcessGrid(MPI_Comm parent, GridShape shape, int first_rank) {
   init(parent, color_of_range(parent, shape, first_rank), shape);
 }

@@ -25,19 +25,7 @@ void check_finite(const std::vector<double>& values, const ModelFile& model,
                   const TensorInfo& t) {
   for (std::size_t k = 0; k < values.size(); ++k)
     if (!std::isfinite(values[k]))
-      throw_input(model.path, t.name,
-                  std::string("contains ") + (std::isnan(values[k]) ? "NaN" : "Inf") + " at " +
-                      element_label(k, t.shape));
-}
-
-const TensorInfo& require(const ModelFile& model, const std::string& name) {
-  const auto refused = model.refused.find(name);
-  if (refused != model.refused.end())
-    throw_input(model.path, name,
-                "was built by refused pickle global '" + refused->second + "' (never run)");
-  const TensorInfo* t = model.find(name);
-  if (!t) throw_input(model.path, name, "is not in the model");
-  return *t;
+      throw_nonfinite(model, t, static_cast<std::int64_t>(k), std::isnan(values[k]));
 }
 
 std::vector<double> read_checked(const ModelFile& model, const TensorInfo& t) {
@@ -55,11 +43,42 @@ bool all_zero(const std::vector<double>& values) {
   return true;
 }
 
-void fold_layer_batchnorm(const ModelFile& model, const LayerSpec& layer, double eps,
-                          std::vector<double>& w) {
+}  // namespace
+
+void throw_nonfinite(const ModelFile& model, const TensorInfo& t, std::int64_t flat, bool nan) {
+  throw_input(model.path, t.name,
+              std::string("contains ") + (nan ? "NaN" : "Inf") + " at " +
+                  element_label(static_cast<std::size_t>(flat), t.shape));
+}
+
+void throw_all_zero(const ModelFile& model, const LayerSpec& layer, bool after_fold) {
+  if (after_fold)
+    throw_input(model.path, layer.name,
+                "all weights are zero after folding batch norm '" + layer.bn->prefix +
+                    "' (its weight is zero): its SVR is undefined");
+  throw_input(model.path, layer.name, "all weights are zero: its SVR is undefined");
+}
+
+void throw_fold_overflow(const ModelFile& model, const LayerSpec& layer) {
+  throw_input(model.path, layer.name,
+              "folding batch norm '" + layer.bn->prefix +
+                  "' overflows (running_var too small for the weights)");
+}
+
+const TensorInfo& require_tensor(const ModelFile& model, const std::string& name) {
+  const auto refused = model.refused.find(name);
+  if (refused != model.refused.end())
+    throw_input(model.path, name,
+                "was built by refused pickle global '" + refused->second + "' (never run)");
+  const TensorInfo* t = model.find(name);
+  if (!t) throw_input(model.path, name, "is not in the model");
+  return *t;
+}
+
+std::vector<double> batchnorm_scales(const ModelFile& model, const LayerSpec& layer, double eps) {
   const BatchNormSpec& bn = *layer.bn;
   const std::int64_t n = layer.out_channels;
-  const TensorInfo& var_info = require(model, bn.running_var);
+  const TensorInfo& var_info = require_tensor(model, bn.running_var);
   if (var_info.numel() != n)
     throw_input(model.path, bn.running_var,
                 "batch norm running_var has size " + std::to_string(var_info.numel()) +
@@ -79,7 +98,7 @@ void fold_layer_batchnorm(const ModelFile& model, const LayerSpec& layer, double
   }
   std::vector<double> gamma;
   if (!bn.weight.empty()) {
-    const TensorInfo& gamma_info = require(model, bn.weight);
+    const TensorInfo& gamma_info = require_tensor(model, bn.weight);
     if (gamma_info.numel() != n)
       throw_input(model.path, bn.weight,
                   "batch norm weight has size " + std::to_string(gamma_info.numel()) +
@@ -88,15 +107,11 @@ void fold_layer_batchnorm(const ModelFile& model, const LayerSpec& layer, double
     gamma = read_checked(model, gamma_info);
     check_finite(gamma, model, gamma_info);
   }
-  fold_batchnorm(w, n, gamma, var, eps);
-  for (double v : w)
-    if (!std::isfinite(v))
-      throw_input(model.path, layer.name,
-                  "folding batch norm '" + bn.prefix +
-                      "' overflows (running_var too small for the weights)");
+  std::vector<double> scales(static_cast<std::size_t>(n));
+  for (std::size_t o = 0; o < scales.size(); ++o)
+    scales[o] = batchnorm_scale(gamma.empty() ? 1.0 : gamma[o], var[o], eps);
+  return scales;
 }
-
-}  // namespace
 
 void fold_batchnorm(std::vector<double>& w, std::int64_t out_channels,
                     const std::vector<double>& gamma, const std::vector<double>& running_var,
@@ -104,8 +119,7 @@ void fold_batchnorm(std::vector<double>& w, std::int64_t out_channels,
   const std::size_t row = w.size() / static_cast<std::size_t>(out_channels);
   for (std::int64_t o = 0; o < out_channels; ++o) {
     const auto oo = static_cast<std::size_t>(o);
-    const double g = gamma.empty() ? 1.0 : gamma[oo];
-    const double scale = g / std::sqrt(running_var[oo] + eps);
+    const double scale = batchnorm_scale(gamma.empty() ? 1.0 : gamma[oo], running_var[oo], eps);
     for (std::size_t k = 0; k < row; ++k) w[oo * row + k] *= scale;
   }
 }
@@ -130,16 +144,18 @@ Eigen::MatrixXd reshape_weight(const std::vector<double>& w, const LayerSpec& la
 
 Eigen::MatrixXd layer_matrix(const ModelFile& model, const LayerSpec& layer,
                              const Options& options) {
-  const TensorInfo& t = require(model, layer.name);
+  const TensorInfo& t = require_tensor(model, layer.name);
   std::vector<double> w = read_checked(model, t);
   check_finite(w, model, t);
-  if (all_zero(w)) throw_input(model.path, layer.name, "all weights are zero: its SVR is undefined");
+  if (all_zero(w)) throw_all_zero(model, layer, false);
   if (layer.bn && options.batchnorm == BatchNormMode::Fold) {
-    fold_layer_batchnorm(model, layer, options.bn_eps, w);
-    if (all_zero(w))
-      throw_input(model.path, layer.name,
-                  "all weights are zero after folding batch norm '" + layer.bn->prefix +
-                      "' (its weight is zero): its SVR is undefined");
+    const std::vector<double> scales = batchnorm_scales(model, layer, options.bn_eps);
+    const std::size_t row = w.size() / scales.size();
+    for (std::size_t o = 0; o < scales.size(); ++o)
+      for (std::size_t k = 0; k < row; ++k) w[o * row + k] *= scales[o];
+    for (double v : w)
+      if (!std::isfinite(v)) throw_fold_overflow(model, layer);
+    if (all_zero(w)) throw_all_zero(model, layer, true);
   }
   return reshape_weight(w, layer, options.method);
 }

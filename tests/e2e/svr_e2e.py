@@ -6,6 +6,9 @@
                                                           the same SVR from every file
   svr_e2e.py --svr BIN --np N --expect TEXT [--expect TEXT ...] fails MODEL [svr options...]
                                                           bad input: clean one-line failure
+  svr_e2e.py --svr BIN --np N --expect TEXT [--expect TEXT ...] plan MODEL [svr options...]
+                                                          --plan: exit 0, one plan (rank 0's)
+                                                          holding every TEXT, no OUTDIR created
 Driver options come before the mode; everything after it goes to svr.
 """
 import argparse
@@ -54,15 +57,31 @@ def compare(dir_a, dir_b, extra=()):
         fail("outputs differ: %s vs %s" % (dir_a, dir_b))
 
 
+# svr options that change only how svr runs, never its results: not passed to the oracle.
+EXECUTION_OPTIONS = ("--scalapack-min-dim", "--block-size")
+
+
+def oracle_options(options):
+    kept, skip = [], False
+    for opt in options:
+        if skip:
+            skip = False
+        elif opt in EXECUTION_OPTIONS:
+            skip = True
+        elif not opt.startswith(tuple(o + "=" for o in EXECUTION_OPTIONS)):
+            kept.append(opt)
+    return kept
+
+
 def cmd_oracle(a, work):
     ours, theirs = os.path.join(work, "svr"), os.path.join(work, "oracle")
     # Significant edges only exercises svr's screening of edges that cannot be significant.
     options = a.options if a.significant_only else ["--all-edges"] + a.options
     run_svr(a.svr, a.np, a.model, ours, options)
-    proc, _ = run([sys.executable, ORACLE, a.model, "-o", theirs] + a.options)
+    proc, _ = run([sys.executable, ORACLE, a.model, "-o", theirs] + oracle_options(a.options))
     if proc.returncode != 0:
         fail("oracle failed:\n" + proc.stdout + proc.stderr)
-    compare(ours, theirs)
+    compare(ours, theirs, ["--e-atol", str(a.e_atol)] if a.e_atol else [])
 
 
 def cmd_same(a, work):
@@ -115,6 +134,25 @@ def cmd_fails(a, work):
     print("ok: " + ours[0])
 
 
+def cmd_plan(a, work):
+    outdir = os.path.join(work, "out")
+    proc, seconds = run(svr_command(a.svr, a.np, [a.model, "-o", outdir, "--plan"] + a.options),
+                        timeout=60)
+    print("exit %d after %.1f s; stdout:\n%s\nstderr:\n%s" % (proc.returncode, seconds, proc.stdout,
+                                                              proc.stderr))
+    if proc.returncode != 0:
+        fail("svr --plan failed")
+    if proc.stdout.count("plan: ") != 1:
+        fail("the plan header is not printed exactly once")
+    for text in a.expect:
+        if text not in proc.stdout:
+            fail("stdout lacks %r" % text)
+    if os.path.exists(outdir):
+        fail("--plan created OUTDIR %s" % outdir)
+    if [n for n in os.listdir(work) if ".partial-" in n]:
+        fail("--plan left a partial OUTDIR")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--svr", required=True)
@@ -124,10 +162,12 @@ def main():
     parser.add_argument("--significant-only", action="store_true",
                         help="oracle: let svr write only significant edges")
     parser.add_argument("--outdir", help="fails: use this OUTDIR instead of a fresh one")
+    parser.add_argument("--e-atol", type=float,
+                        help="oracle: E tolerance of compare_outputs.py (default there: 1e-12)")
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     a = parser.parse_args()
-    if not a.rest or a.rest[0] not in ("oracle", "same", "fails"):
-        parser.error("the mode (oracle, same or fails) must follow the driver options")
+    if not a.rest or a.rest[0] not in ("oracle", "same", "fails", "plan"):
+        parser.error("the mode (oracle, same, fails or plan) must follow the driver options")
     a.mode, a.rest = a.rest[0], a.rest[1:]
     if "--" in a.rest:
         k = a.rest.index("--")
@@ -141,7 +181,7 @@ def main():
     a.model = a.models[0]
     work = tempfile.mkdtemp(prefix="svr_e2e_")
     try:
-        {"oracle": cmd_oracle, "same": cmd_same, "fails": cmd_fails}[a.mode](a, work)
+        {"oracle": cmd_oracle, "same": cmd_same, "fails": cmd_fails, "plan": cmd_plan}[a.mode](a, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("passed")

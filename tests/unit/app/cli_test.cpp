@@ -100,7 +100,10 @@ TEST(CommandLine, RejectsBadValuesWithOneLine) {
            {"m", "-o", "o", "--max-rank", "0"},
            {"m", "-o", "o", "--sigma", "-1"},
            {"m", "-o", "o", "--no-such-option"},
-           {"m", "-o", "o", "--layers", ","}}) {
+           {"m", "-o", "o", "--layers", ","},
+           {"m", "-o", "o", "--scalapack-min-dim", "0"},
+           {"m", "-o", "o", "--block-size", "0"},
+           {"m", "--plan", "--block-size", "-3"}}) {
     const std::string message = error_of(args);
     EXPECT_NE(message.find("command line"), std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
@@ -113,9 +116,25 @@ TEST(CommandLine, HelpListsEveryOption) {
   for (const char* name :
        {"--layers", "--method", "--batchnorm", "--bn-eps", "--alpha", "--correction",
         "--fdr-scope", "--sigma", "--reference", "--max-rank", "--near-kernel-tau", "--all-edges",
-        "--save-spectra", "--save-adjacency", "--force", "--quiet", "--output", "--version"})
+        "--save-spectra", "--save-adjacency", "--force", "--quiet", "--output", "--version",
+        "--scalapack-min-dim", "--block-size", "--plan"})
     EXPECT_NE(help.text.find(name), std::string::npos) << name;
   EXPECT_EQ(parse({"--version"}).action, CommandLine::Action::Version);
+}
+
+TEST(CommandLine, ExecutionOptions) {
+  const Options d = parse({"m", "-o", "o"}).options;
+  EXPECT_EQ(d.scalapack_min_dim, 8192);
+  EXPECT_EQ(d.block_size, 64);
+  EXPECT_FALSE(d.plan);
+  const Options o =
+      parse({"m", "-o", "o", "--scalapack-min-dim", "1", "--block-size", "3"}).options;
+  EXPECT_EQ(o.scalapack_min_dim, 1);
+  EXPECT_EQ(o.block_size, 3);
+  // --plan computes nothing, so it needs no OUTDIR.
+  const Options p = parse({"m", "--plan"}).options;
+  EXPECT_TRUE(p.plan);
+  EXPECT_TRUE(p.outdir.empty());
 }
 
 TEST(CommandLine, QuotesTheCommandLine) {
