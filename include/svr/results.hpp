@@ -72,6 +72,8 @@ struct RunInfo {
   int ranks = 1;
   std::vector<PhaseTime> phases;
   double peak_memory_mb = 0.0;
+  // Seconds per distinct phase (a phase reported more than once is summed), in first-seen order.
+  std::vector<PhaseTime> phase_totals() const;
 };
 
 struct SvrResult {

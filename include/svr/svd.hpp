@@ -17,6 +17,9 @@ struct Spectrum {
 // dgesvd when dgesdd does not converge (info > 0). With max_rank = K and min(rows, cols) > K,
 // only the top K triplets are kept (the full SVD is computed, then truncated).
 // Throws NumericalError on non-finite input or when both routines fail.
+// Keeps the top max_rank triplets when there are more (no-op without max_rank).
+void truncate(Spectrum& spectrum, std::optional<std::int64_t> max_rank);
+
 Spectrum thin_svd(const Eigen::MatrixXd& M, std::optional<std::int64_t> max_rank = {});
 
 // Flips each column so that its largest-magnitude entry is positive (ties: the first index);

@@ -8,4 +8,17 @@ std::int64_t LayerResult::near_kernel_count() const {
   return std::count(near_kernel.begin(), near_kernel.end(), true);
 }
 
+std::vector<PhaseTime> RunInfo::phase_totals() const {
+  std::vector<PhaseTime> totals;
+  for (const PhaseTime& phase : phases) {
+    auto it = std::find_if(totals.begin(), totals.end(),
+                           [&](const PhaseTime& total) { return total.phase == phase.phase; });
+    if (it == totals.end())
+      totals.push_back(phase);
+    else
+      it->seconds += phase.seconds;
+  }
+  return totals;
+}
+
 }  // namespace svr

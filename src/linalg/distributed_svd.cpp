@@ -119,13 +119,7 @@ Spectrum gather_spectrum(const DistributedSpectrum& spectrum, int root,
   out.s = spectrum.s;
   out.U = std::move(U);
   out.V = std::move(V);
-  const Eigen::Index r = out.s.size();
-  if (max_rank && r > *max_rank) {
-    const Eigen::Index keep = static_cast<Eigen::Index>(*max_rank);
-    out.s.conservativeResize(keep);
-    out.U.conservativeResize(Eigen::NoChange, keep);
-    out.V.conservativeResize(Eigen::NoChange, keep);
-  }
+  truncate(out, max_rank);
   return out;
 }
 

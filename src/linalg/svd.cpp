@@ -67,14 +67,16 @@ Spectrum thin_svd(const Eigen::MatrixXd& M, std::optional<std::int64_t> max_rank
     out = lapack_svd(M, Routine::Gesvd);  // slower but more robust QR iteration
   }
 
-  const Eigen::Index r = out.s.size();
-  if (max_rank && r > *max_rank) {
-    const Eigen::Index keep = static_cast<Eigen::Index>(*max_rank);
-    out.s.conservativeResize(keep);
-    out.U.conservativeResize(Eigen::NoChange, keep);
-    out.V.conservativeResize(Eigen::NoChange, keep);
-  }
+  truncate(out, max_rank);
   return out;
+}
+
+void truncate(Spectrum& spectrum, std::optional<std::int64_t> max_rank) {
+  if (!max_rank || spectrum.s.size() <= *max_rank) return;
+  const Eigen::Index keep = static_cast<Eigen::Index>(*max_rank);
+  spectrum.s.conservativeResize(keep);
+  spectrum.U.conservativeResize(Eigen::NoChange, keep);
+  spectrum.V.conservativeResize(Eigen::NoChange, keep);
 }
 
 void canonical_sign(Eigen::MatrixXd& vectors) {

@@ -400,18 +400,8 @@ void run_section(std::string& out, const SvrResult& r) {
   row("input format", r.run.input_format);
   row("input SHA-256", r.run.input_sha256);
   row("MPI ranks", std::to_string(r.run.ranks));
-  std::vector<std::pair<std::string, double>> totals;
-  for (const PhaseTime& phase : r.run.phases) {
-    auto it = std::find_if(totals.begin(), totals.end(),
-                           [&](const auto& total) { return total.first == phase.phase; });
-    if (it == totals.end()) {
-      totals.emplace_back(phase.phase, phase.seconds);
-    } else {
-      it->second += phase.seconds;
-    }
-  }
   std::string phases;
-  for (const auto& [name, seconds] : totals) {
+  for (const auto& [name, seconds] : r.run.phase_totals()) {
     phases += (phases.empty() ? "" : ", ") + name + " " + short_number(seconds, 3) + " s";
   }
   if (!phases.empty()) row("time per phase", phases);

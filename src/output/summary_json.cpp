@@ -130,19 +130,8 @@ Json run_json(const RunInfo& run) {
   j["input_sha256"] = run.input_sha256;
   j["input_format"] = run.input_format;
   j["ranks"] = run.ranks;
-  // A phase reported more than once (e.g. per layer) is summed, keeping first-seen order.
-  std::vector<std::pair<std::string, double>> totals;
-  for (const PhaseTime& phase : run.phases) {
-    auto it = std::find_if(totals.begin(), totals.end(),
-                           [&](const auto& total) { return total.first == phase.phase; });
-    if (it == totals.end()) {
-      totals.emplace_back(phase.phase, phase.seconds);
-    } else {
-      it->second += phase.seconds;
-    }
-  }
   Json phases = Json::object();
-  for (const auto& [name, seconds] : totals) phases[name] = number(seconds);
+  for (const auto& [name, seconds] : run.phase_totals()) phases[name] = number(seconds);
   j["seconds_per_phase"] = phases;
   j["peak_memory_mb"] = number(run.peak_memory_mb);
   return j;
