@@ -778,11 +778,12 @@ def main(argv=None):
         f"With one rank, svr spends {share(dominant):.0f}% of its wall time in the `{dominant}` "
         f"phase" + (f" ({fmt_s(ph1[dominant])} s)" if dominant in ph1 else "") + ", which is "
         "LAPACK `dgesdd` on the 16 layer matrices. NumPy and SciPy call the same routine of the "
-        "same OpenBLAS" + (
+        "same OpenBLAS (svr factors a wide matrix as its transpose, which takes OpenBLAS's faster "
+        "QR path; NumPy's row-major arrays reach LAPACK transposed too)" + (
             f"; in this run the ratio svr/NumPy of the svd phase "
-            f"({fmt_r(ratio(r1_svd, d['np_svd']))}) says nothing, because "
-            + ("the baseline" if base_busy else f"svr with {R1} rank") + " ran on a busy "
-            "machine; on an idle one expect about 1. "
+            f"({fmt_r(ratio(r1_svd, d['np_svd']))}) is uncertain, because "
+            + ("the baseline" if base_busy else f"svr with {R1} rank") + " ran while the "
+            "machine's load average was above its own process count. "
             if base_busy or r1_busy else
             f", and svr's svd phase takes {fmt_r(ratio(r1_svd, d['np_svd']))} x NumPy's time: "
             "the factorisation itself leaves little to win on one core. "
