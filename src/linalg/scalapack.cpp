@@ -64,78 +64,65 @@ void agree_on_errors(MPI_Comm comm, const std::string& local_error) {
     throw NumericalError("grid rank " + std::to_string(error->origin) + ": " + error->message);
 }
 
-void pdgesvd(MPI_Comm comm, char jobu, char jobvt, lapack_int m, lapack_int n, double* a,
-             const Descriptor& desca, double* s, double* u, const Descriptor& descu, double* vt,
-             const Descriptor& descvt) {
+namespace {
+
+// The workspace protocol every ScaLAPACK routine here shares: a query call (lwork = -1), an
+// allocation agreed by the grid, the real call; `info` agreed after each. `call(work, lwork,
+// info)` runs the routine with the given workspace.
+template <typename Call>
+void with_workspace(MPI_Comm comm, const std::string& routine, Call&& call) {
   lapack_int info = 0;
   lapack_int lwork = -1;
   double query = 0.0;
-  pdgesvd_(&jobu, &jobvt, &m, &n, a, &kOne, &kOne, desca.data(), s, u, &kOne, &kOne,
-           descu.data(), vt, &kOne, &kOne, descvt.data(), &query, &lwork, &info, 1, 1);
-  agree_info(comm, "pdgesvd (workspace query)", info);
+  call(&query, &lwork, &info);
+  agree_info(comm, routine + " (workspace query)", info);
   lwork = workspace_size(query);
-  std::vector<double> work = allocate_agreed(comm, "pdgesvd", lwork);
-  pdgesvd_(&jobu, &jobvt, &m, &n, a, &kOne, &kOne, desca.data(), s, u, &kOne, &kOne,
-           descu.data(), vt, &kOne, &kOne, descvt.data(), work.data(), &lwork, &info, 1, 1);
-  agree_info(comm, "pdgesvd", info);
+  std::vector<double> work = allocate_agreed(comm, routine, lwork);
+  call(work.data(), &lwork, &info);
+  agree_info(comm, routine, info);
+}
+
+}  // namespace
+
+void pdgesvd(MPI_Comm comm, char jobu, char jobvt, lapack_int m, lapack_int n, double* a,
+             const Descriptor& desca, double* s, double* u, const Descriptor& descu, double* vt,
+             const Descriptor& descvt) {
+  with_workspace(comm, "pdgesvd", [&](double* work, lapack_int* lwork, lapack_int* info) {
+    pdgesvd_(&jobu, &jobvt, &m, &n, a, &kOne, &kOne, desca.data(), s, u, &kOne, &kOne, descu.data(),
+             vt, &kOne, &kOne, descvt.data(), work, lwork, info, 1, 1);
+  });
 }
 
 void pdgeqrf(MPI_Comm comm, lapack_int m, lapack_int n, double* a, const Descriptor& desca,
              double* tau) {
-  lapack_int info = 0;
-  lapack_int lwork = -1;
-  double query = 0.0;
-  pdgeqrf_(&m, &n, a, &kOne, &kOne, desca.data(), tau, &query, &lwork, &info);
-  agree_info(comm, "pdgeqrf (workspace query)", info);
-  lwork = workspace_size(query);
-  std::vector<double> work = allocate_agreed(comm, "pdgeqrf", lwork);
-  pdgeqrf_(&m, &n, a, &kOne, &kOne, desca.data(), tau, work.data(), &lwork, &info);
-  agree_info(comm, "pdgeqrf", info);
+  with_workspace(comm, "pdgeqrf", [&](double* work, lapack_int* lwork, lapack_int* info) {
+    pdgeqrf_(&m, &n, a, &kOne, &kOne, desca.data(), tau, work, lwork, info);
+  });
 }
 
 void pdgelqf(MPI_Comm comm, lapack_int m, lapack_int n, double* a, const Descriptor& desca,
              double* tau) {
-  lapack_int info = 0;
-  lapack_int lwork = -1;
-  double query = 0.0;
-  pdgelqf_(&m, &n, a, &kOne, &kOne, desca.data(), tau, &query, &lwork, &info);
-  agree_info(comm, "pdgelqf (workspace query)", info);
-  lwork = workspace_size(query);
-  std::vector<double> work = allocate_agreed(comm, "pdgelqf", lwork);
-  pdgelqf_(&m, &n, a, &kOne, &kOne, desca.data(), tau, work.data(), &lwork, &info);
-  agree_info(comm, "pdgelqf", info);
+  with_workspace(comm, "pdgelqf", [&](double* work, lapack_int* lwork, lapack_int* info) {
+    pdgelqf_(&m, &n, a, &kOne, &kOne, desca.data(), tau, work, lwork, info);
+  });
 }
 
 void pdormqr(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, lapack_int k,
              const double* a, const Descriptor& desca, const double* tau, double* c,
              const Descriptor& descc) {
-  lapack_int info = 0;
-  lapack_int lwork = -1;
-  double query = 0.0;
-  pdormqr_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
-           descc.data(), &query, &lwork, &info, 1, 1);
-  agree_info(comm, "pdormqr (workspace query)", info);
-  lwork = workspace_size(query);
-  std::vector<double> work = allocate_agreed(comm, "pdormqr", lwork);
-  pdormqr_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
-           descc.data(), work.data(), &lwork, &info, 1, 1);
-  agree_info(comm, "pdormqr", info);
+  with_workspace(comm, "pdormqr", [&](double* work, lapack_int* lwork, lapack_int* info) {
+    pdormqr_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
+             descc.data(), work, lwork, info, 1, 1);
+  });
 }
 
 void pdormlq(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, lapack_int k,
              const double* a, const Descriptor& desca, const double* tau, double* c,
              const Descriptor& descc) {
-  lapack_int info = 0;
-  lapack_int lwork = -1;
-  double query = 0.0;
-  pdormlq_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
-           descc.data(), &query, &lwork, &info, 1, 1);
-  agree_info(comm, "pdormlq (workspace query)", info);
-  lwork = workspace_size(query);
-  std::vector<double> work = allocate_agreed(comm, "pdormlq", lwork);
-  pdormlq_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
-           descc.data(), work.data(), &lwork, &info, 1, 1);
-  agree_info(comm, "pdormlq", info);
+  with_workspace(comm, "pdormlq", [&](double* work, lapack_int* lwork, lapack_int* info) {
+    pdormlq_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
+             descc.data(), work, lwork, info, 1, 1);
+  });
 }
 
 void pdtran(lapack_int m, lapack_int n, double alpha, const double* a, const Descriptor& desca,

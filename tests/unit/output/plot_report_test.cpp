@@ -9,11 +9,7 @@
 namespace svr {
 namespace {
 
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
+using test::count;
 
 std::string section(const std::string& html, const std::string& id) {
   const std::size_t begin = html.find("<section id=\"" + id + "\">");

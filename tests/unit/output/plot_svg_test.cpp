@@ -12,11 +12,7 @@
 namespace svr {
 namespace {
 
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
+using test::count;
 
 // Every value of attribute `name` on elements whose text starts with `prefix`.
 std::vector<double> attribute_values(const std::string& text, const std::string& prefix,
