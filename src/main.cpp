@@ -3,9 +3,13 @@
 #include <cstdlib>
 #include <exception>
 
+#include <cstring>
+
+#include "svr/aggregate.hpp"
 #include "svr/cli.hpp"
 #include "svr/mpi.hpp"
 #include "svr/pipeline.hpp"
+#include "svr/resume.hpp"
 
 namespace {
 
@@ -21,6 +25,8 @@ namespace {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `svr aggregate` reads finished runs on a login node or in a small job: no MPI.
+  if (argc > 1 && std::strcmp(argv[1], "aggregate") == 0) return svr::aggregate_main(argc - 1, argv + 1);
   svr::mpi::Environment environment(argc, argv);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -31,6 +37,12 @@ int main(int argc, char** argv) {
     svr::mpi::collective_phase(comm, [&] { command = svr::parse_command_line(argc, argv); });
     if (command.action != svr::CommandLine::Action::Run) {
       if (comm.is_root()) std::fputs(command.text.c_str(), stdout);
+      return 0;
+    }
+    if (command.options.skip_complete && svr::outdir_is_complete(command.options, comm)) {
+      if (comm.is_root() && !command.options.quiet)
+        std::fprintf(stderr, "svr: %s is complete for this model; skipped\n",
+                     command.options.outdir.c_str());
       return 0;
     }
     svr::run_pipeline(command.options, comm, svr::quoted_command_line(argc, argv));

@@ -32,6 +32,7 @@ struct Options {
   bool save_spectra = false;
   bool save_adjacency = false;
   bool force = false;
+  bool skip_complete = false;  // exit 0 at once when OUTDIR already holds this model's run
   bool quiet = false;
   bool plot = true;                    // OUTDIR/svr.svg and OUTDIR/report.html
   bool plot_log_scale = true;          // y axis of svr.svg: log10 of s (false: linear)

@@ -107,6 +107,9 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
       ("model", po::value(&o.model_path)->value_name("MODEL"), "model file (also positional)")
       ("output,o", po::value(&o.outdir)->value_name("OUTDIR"), "output directory (required)")
       ("force", po::bool_switch(&o.force), "replace OUTDIR if it exists (otherwise svr refuses)")
+      ("skip-complete", po::bool_switch(&o.skip_complete),
+       "exit 0 at once, computing nothing, when OUTDIR/summary.json records this model's SHA-256 "
+       "(a requeued or resubmitted sweep task skips the models it has done)")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress lines on rank 0")
       ("all-edges", po::bool_switch(&o.all_edges),
        "write every edge to edges.csv, not only the significant ones")

@@ -10,6 +10,7 @@
 #include "svr/distributed_svd.hpp"
 #include "svr/edges.hpp"
 #include "svr/execution_plan.hpp"
+#include "svr/fault_injection.hpp"
 #include "svr/layer_matrix.hpp"
 #include "svr/measures.hpp"
 #include "svr/model_file.hpp"
@@ -108,7 +109,6 @@ void write_outputs(const SvrResult& result, const Options& options, OutputDirect
     write_report_html(out.file("report.html"), result, options);
   }
   write_summary_json(out.file("summary.json"), result, options);  // last: marks completeness
-  out.commit();
 }
 
 }  // namespace
@@ -141,6 +141,7 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   NetworkPlan plan;
   ExecutionPlan execution;
   mpi::collective_phase(comm, [&] {
+    inject_failure_point("read", comm.rank());
     model = open_model(options.model_path);
     plan = plan_network(model, options);
     std::vector<LayerShape> shapes;
@@ -186,6 +187,7 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
     result.layers[l].V = std::move(spectrum.V);
   };
   mpi::collective_phase(comm, [&] {
+    inject_failure_point("svd", comm.rank());
     for (std::size_t l : execution.lapack_layers_of(comm.rank())) {
       mine[l] = thin_svd(layer_matrix(model, plan.layers[l], options), options.max_rank);
       say_svd(l);  // rank 0 only: its own layers as they finish, the others' as they arrive
@@ -228,6 +230,7 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
 
   // Edges, significance and measures on rank 0.
   mpi::collective_phase(comm, [&] {
+    inject_failure_point("edges", comm.rank());
     if (!comm.is_root()) return;
     for (std::size_t l = 0; l + 1 < result.layers.size(); ++l) {
       const PairSpec& geometry = plan.pairs[l];
@@ -242,6 +245,7 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
     }
     end_phase("edges");
     progress.say("edges: " + std::to_string(result.pairs.size()) + " pairs");
+    inject_failure_point("significance", comm.rank());
     test_edges(result.pairs, options);
     std::int64_t tested = 0, significant = 0;
     for (const PairResult& pair : result.pairs) {
@@ -259,6 +263,7 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   double peak = 0.0;
   mpi::collective_phase(comm, [&] {
     peak = comm.max(peak_memory_mb());  // collective: every rank takes part
+    inject_failure_point("write", comm.rank());
     if (!comm.is_root()) return;
     result.run.peak_memory_mb = peak;
     result.run.input_sha256 = model_sha256(model);
@@ -266,6 +271,11 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
       for (LayerResult& layer : result.layers) layer.U.resize(0, 0), layer.V.resize(0, 0);
     end_phase("checksum");
     write_outputs(result, options, *out);
+  });
+  // Only once every rank has agreed that the write phase succeeded does OUTDIR appear.
+  mpi::collective_phase(comm, [&] {
+    if (!comm.is_root()) return;
+    out->commit();
     progress.say("wrote " + options.outdir);
   });
   return result;

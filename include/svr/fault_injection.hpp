@@ -1,0 +1,16 @@
+#pragma once
+// Failure injection for the tests of the error paths: SVR_INJECT_FAILURE="RANK:PHASE[:KIND]"
+// makes rank RANK fail when it reaches the point named PHASE. Unset (the normal case), every
+// call is a cheap no-op. The tests use it to prove that a failure on any rank, in any phase,
+// ends every rank quickly with one message and leaves no output behind.
+#include <string_view>
+
+namespace svr {
+
+// Phases the pipeline announces, in order: "read", "svd", "edges", "significance", "write".
+// KIND: "throw" (default; an ordinary error, agreed across ranks), "exit" (the process dies
+// with exit code 3 without telling anyone, as a crash would), "hang" (the rank sleeps for
+// an hour, as a deadlocked rank would; the others must not wait for it forever).
+void inject_failure_point(std::string_view phase, int rank);
+
+}  // namespace svr

@@ -1,0 +1,14 @@
+#pragma once
+// --skip-complete: a requeued or resubmitted job skips a model whose OUTDIR already holds a
+// complete run (summary.json present, and its run.input_sha256 equals the model's SHA-256).
+
+#include "svr/mpi.hpp"
+#include "svr/options.hpp"
+
+namespace svr {
+
+// Collective. Rank 0 checks options.outdir against options.model_path and broadcasts the
+// answer; true means the run is complete and nothing needs to be done.
+bool outdir_is_complete(const Options& options, const mpi::Communicator& comm);
+
+}  // namespace svr

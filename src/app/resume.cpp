@@ -1,0 +1,43 @@
+#include "svr/resume.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "svr/model_file.hpp"
+#include "svr/sha256.hpp"
+
+namespace svr {
+
+namespace {
+
+// The input SHA-256 recorded by a complete run in `outdir`, or "" when there is none (no
+// directory, no summary.json, or one that cannot be read: a run that never finished).
+std::string recorded_input_sha256(const std::string& outdir) {
+  std::ifstream in(outdir + "/summary.json");
+  if (!in) return "";
+  const auto summary = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (summary.is_discarded() || !summary.is_object()) return "";
+  const auto run = summary.find("run");
+  if (run == summary.end() || !run->is_object()) return "";
+  const auto sha = run->find("input_sha256");
+  if (sha == run->end() || !sha->is_string()) return "";
+  return sha->get<std::string>();
+}
+
+}  // namespace
+
+bool outdir_is_complete(const Options& options, const mpi::Communicator& comm) {
+  std::string verdict = "0";
+  mpi::collective_phase(comm, [&] {
+    if (!comm.is_root()) return;
+    const std::string recorded = recorded_input_sha256(options.outdir);
+    // Hash the model only when there is something to compare it with.
+    if (!recorded.empty() && recorded == model_sha256(open_model(options.model_path)))
+      verdict = "1";
+  });
+  comm.broadcast(verdict, 0);
+  return verdict == "1";
+}
+
+}  // namespace svr
