@@ -32,140 +32,19 @@ import argparse
 import datetime
 import json
 import os
-import platform
-import re
 import shlex
 import shutil
-import struct
 import subprocess
 import sys
-import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import (REPO, SINGLE_THREAD_ENV, LoadSampler, first_line, fmt_load, fmt_mb,  # noqa: E402
+                          fmt_r, fmt_s, log, machine_info, parse_time_v, ratio, read_safetensors_header,
+                          rel, run_svr, write_markdown)
+
 BEGIN = "<!-- vgg16:begin -->"
 END = "<!-- vgg16:end -->"
-INTRO = """# Benchmarks
-
-Timings of `svr` on real network sizes, each next to a plain NumPy/SciPy baseline computing the
-same factorisations on the same machine in the same run. Every section is written by a script in
-`bench/` and says how to reproduce it; the numbers are from one machine and one run and only
-indicate orders of magnitude and where the time goes.
-"""
-SINGLE_THREAD_ENV = {
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "BLIS_NUM_THREADS": "1",
-}
-
-
-# --------------------------------------------------------------------------------------------
-# helpers
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def rel(path):
-    """Path relative to the repository when inside it (for readable commands)."""
-    p = os.path.abspath(path)
-    if p == REPO or p.startswith(REPO + os.sep):
-        return os.path.relpath(p, REPO)
-    return p
-
-
-def read_safetensors_header(path):
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n).decode("utf-8"))
-    return header, 8 + n
-
-
-def parse_time_v(path):
-    """Maximum resident set (MiB) and elapsed seconds from a /usr/bin/time -v report."""
-    out = {}
-    try:
-        text = open(path).read()
-    except OSError:
-        return out
-    m = re.search(r"Maximum resident set size \(kbytes\):\s*(\d+)", text)
-    if m:
-        out["maxrss_mb"] = int(m.group(1)) / 1024.0
-    m = re.search(r"Elapsed \(wall clock\) time.*?:\s*([\d:.]+)", text)
-    if m:
-        secs = 0.0
-        for part in m.group(1).split(":"):
-            secs = secs * 60 + float(part)
-        out["elapsed_s"] = secs
-    return out
-
-
-class LoadSampler:
-    """Samples the 1-minute load average every few seconds while a configuration runs, so a
-    busy machine (other jobs) shows up next to the timings."""
-
-    def __init__(self, period=5.0):
-        import threading
-        self.period = period
-        self.samples = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while True:
-            try:
-                self.samples.append(os.getloadavg()[0])
-            except OSError:
-                return
-            if self._stop.wait(self.period):
-                return
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        try:
-            self.samples.append(os.getloadavg()[0])
-        except OSError:
-            pass
-
-    def summary(self):
-        if not self.samples:
-            return None
-        return {"mean": sum(self.samples) / len(self.samples), "max": max(self.samples)}
-
-
-def fmt_s(x):
-    if x is None:
-        return "n/a"
-    if x >= 100:
-        return f"{x:.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    if x >= 0.1:
-        return f"{x:.2f}"
-    return f"{x:.3f}"
-
-
-def fmt_load(x):
-    return "n/a" if not x else f"{x['mean']:.1f} / {x['max']:.1f}"
-
-
-def fmt_mb(x):
-    return "n/a" if x is None else f"{x:,.0f}"
-
-
-def ratio(a, b):
-    return None if not a or not b else a / b
-
-
-def fmt_r(x):
-    return "n/a" if x is None else f"{x:.2f}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,57 +73,6 @@ def export_vgg16(path):
 
 # --------------------------------------------------------------------------------------------
 # step 2: svr
-
-
-def run_svr(svr, model, workdir, ranks, mpiexec):
-    outdir = os.path.join(workdir, f"out-{ranks}")
-    timedir = tempfile.mkdtemp(prefix=f"time-{ranks}-", dir=workdir)
-    env = dict(os.environ, **SINGLE_THREAD_ENV)
-    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
-    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-    base = [mpiexec, "-n", str(ranks), "--oversubscribe"]
-    if os.geteuid() == 0:
-        base.append("--allow-run-as-root")
-    for k in SINGLE_THREAD_ENV:  # make sure every rank gets them, whatever the launcher does
-        base += ["-x", k]
-    svr_cmd = [svr, model, "-o", outdir, "--force", "--quiet"]
-    time_bin = shutil.which("time", path="/usr/bin")
-    if time_bin:
-        # one /usr/bin/time -v report per rank: TIMEDIR/rank.<rank>
-        wrapper = ('r=${OMPI_COMM_WORLD_RANK:-${PMIX_RANK:-${PMI_RANK:-0}}}; '
-                   'exec ' + time_bin + ' -v -o "$0/rank.$r" "$@"')
-        cmd = base + ["sh", "-c", wrapper, timedir] + svr_cmd
-    else:
-        cmd = base + svr_cmd
-    with LoadSampler() as load:
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
-        wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise SystemExit(f"svr failed with {ranks} rank(s), exit status {proc.returncode}")
-    with open(os.path.join(outdir, "summary.json")) as f:
-        summary = json.load(f)
-    run = summary.get("run", {})
-    per_rank = {}
-    for name in sorted(os.listdir(timedir)):
-        if name.startswith("rank."):
-            per_rank[name[5:]] = parse_time_v(os.path.join(timedir, name)).get("maxrss_mb")
-    shutil.rmtree(timedir, ignore_errors=True)
-    return {
-        "ranks": ranks,
-        "wall_s": wall,
-        "phases": dict(run.get("seconds_per_phase", {})),
-        "peak_memory_mb": run.get("peak_memory_mb"),
-        "maxrss_mb_per_rank": per_rank,
-        "outdir": outdir,
-        "load": load.summary(),
-        "edges_tested": sum(p.get("edges_tested", 0) for p in summary.get("pairs", [])),
-        "edges_significant": sum(p.get("significant", 0) for p in summary.get("pairs", [])),
-        "command": " ".join(shlex.quote(rel(c) if c in (svr, model) else c)
-                            for c in [mpiexec, "-n", str(ranks), "--oversubscribe"] + svr_cmd),
-    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,40 +205,6 @@ def compare_sigmas(svr_outdir, sigma_path, layers):
 # step 4: report
 
 
-def machine_info():
-    info = {"nproc": os.cpu_count(), "cpu": platform.processor() or "unknown", "mem_gb": None}
-    try:
-        info["nproc"] = len(os.sched_getaffinity(0))
-    except AttributeError:
-        pass
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    info["mem_gb"] = int(line.split()[1]) / 1024.0 / 1024.0
-    except OSError:
-        pass
-    info["kernel"] = platform.release()
-    return info
-
-
-def first_line(cmd):
-    try:
-        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             timeout=30).stdout
-        return out.strip().splitlines()[0] if out.strip() else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def versions(svr, mpiexec, python):
     svr_v = first_line([svr, "--version"])
     v = {"svr": svr_v.split()[-1] if svr_v.startswith("svr ") else svr_v,
@@ -499,25 +293,6 @@ def lpt_partition(shapes, ranks):
         owner[i] = k
         load[k] += cost[i]
     return owner
-
-
-def write_markdown(path, section):
-    block = BEGIN + "\n" + section.rstrip("\n") + "\n" + END + "\n"
-    if os.path.exists(path):
-        text = open(path).read()
-        if BEGIN in text and END in text and text.index(BEGIN) < text.index(END):
-            a = text.index(BEGIN)
-            b = text.index(END) + len(END)
-            if text[b:b + 1] == "\n":
-                b += 1
-            text = text[:a] + block + text[b:]
-        else:
-            text = text.rstrip("\n") + "\n\n" + block
-    else:
-        text = INTRO + "\n" + block
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -863,7 +638,7 @@ def main(argv=None):
         json.dump({"svr": {str(R): r for R, r in svr_runs.items()}, "baseline": base,
                    "ratios": ratios, "machine": mi, "versions": vers}, f, indent=1)
     S.append("".join(para))
-    write_markdown(os.path.abspath(a.out), "\n".join(S) + "\n")
+    write_markdown(os.path.abspath(a.out), "\n".join(S) + "\n", BEGIN, END)
     log(f"wrote section {BEGIN} ... {END} of {a.out}")
     return 0
 
