@@ -21,10 +21,20 @@ struct FactorPlacement {
   std::int64_t cols = 0;                           // neurons used: r(l) for U, r(l+1) for V
 };
 
-// Collective over the grid's communicator. E[j, i] = sum_{p < z_u, q < z_v}
-// (sum_{a < c} V_to(a z_v + q, j) U_from(a z_u + p, i))^2, r_to x r_from, returned whole on grid
-// rank `dest` and 0x0 elsewhere. Throws std::invalid_argument (on every rank alike) for shapes
-// that do not match c, z_u, z_v.
+// Collective over the grid's communicator (a rank outside the grid gets 0x0 at once).
+// E[j, i] = sum_{p < z_u, q < z_v} (sum_{a < c} V_to(a z_v + q, j) U_from(a z_u + p, i))^2,
+// r_to x r_from (r = the placements' `cols`), returned whole on grid rank `dest` and 0x0
+// elsewhere; the same values as edge_weights on the leading columns, up to rounding.
+// How (src/linalg/distributed_edges.cpp): both factors are redistributed (redistribute.hpp)
+// onto the grid in position-major row order with block size `block`, then one pdgemm per
+// (p, q) on row blocks, squares accumulated locally, and E redistributed to dest. A dense
+// factor already on the grid with block `block` is used in place. Memory per rank: its share
+// of the two reordered factors and of two r_to x r_from matrices; only dest holds all of E, and
+// a whole factor's owner sends it from its own copy.
+// Throws std::invalid_argument on every rank alike for shapes that do not match c, z_u, z_v,
+// a bad dest or block, a placement that is neither (or both) distributed and whole, a whole
+// matrix that does not fit its placement (checked on the owner, then agreed), or arguments that
+// differ between ranks; svr::Error for an MPI failure.
 Eigen::MatrixXd distributed_edge_weights(const ProcessGrid& grid, const FactorPlacement& U_from,
                                          const FactorPlacement& V_to, std::int64_t c,
                                          std::int64_t z_u, std::int64_t z_v, int dest,

@@ -127,6 +127,17 @@ void pdlacpy_(const char* uplo, const svr::lapack_int* m, const svr::lapack_int*
               const svr::lapack_int* desca, double* b, const svr::lapack_int* ib,
               const svr::lapack_int* jb, const svr::lapack_int* descb, std::size_t uplo_len);
 
+// C(ic:, jc:) := alpha op(A(ia:, ja:)) op(B(ib:, jb:)) + beta C(ic:, jc:), C m x n, k the inner
+// dimension; 1-based submatrix offsets (PBLAS; no info argument: it aborts on a bad argument,
+// so callers validate first).
+void pdgemm_(const char* transa, const char* transb, const svr::lapack_int* m,
+             const svr::lapack_int* n, const svr::lapack_int* k, const double* alpha,
+             const double* a, const svr::lapack_int* ia, const svr::lapack_int* ja,
+             const svr::lapack_int* desca, const double* b, const svr::lapack_int* ib,
+             const svr::lapack_int* jb, const svr::lapack_int* descb, const double* beta, double* c,
+             const svr::lapack_int* ic, const svr::lapack_int* jc, const svr::lapack_int* descc,
+             std::size_t transa_len, std::size_t transb_len);
+
 // Copies a submatrix between two distributions; ictxt must span every process of both.
 void pdgemr2d_(const svr::lapack_int* m, const svr::lapack_int* n, const double* a,
                const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,

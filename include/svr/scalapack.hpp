@@ -69,4 +69,14 @@ void pdlaset(char uplo, lapack_int m, lapack_int n, double alpha, double beta, d
 void pdlacpy(char uplo, lapack_int m, lapack_int n, const double* a, const Descriptor& desca,
              double* b, const Descriptor& descb);
 
+// C(ic:ic+m-1, jc:jc+n-1) := alpha op(A) op(B) + beta C with op(A) m x k starting at A(ia, ja)
+// and op(B) k x n at B(ib, jb); trans 'N' or 'T'. Unlike the wrappers above the global offsets
+// are arguments (1-based, as in PBLAS): svr multiplies row blocks of a factor in place. All
+// three descriptors must be on one grid. Collective over the grid; no info (PBLAS aborts on a
+// bad argument, so the caller checks shapes and offsets first).
+void pdgemm(char transa, char transb, lapack_int m, lapack_int n, lapack_int k, double alpha,
+            const double* a, lapack_int ia, lapack_int ja, const Descriptor& desca, const double* b,
+            lapack_int ib, lapack_int jb, const Descriptor& descb, double beta, double* c,
+            lapack_int ic, lapack_int jc, const Descriptor& descc);
+
 }  // namespace svr::scalapack

@@ -140,4 +140,12 @@ void pdlacpy(char uplo, lapack_int m, lapack_int n, const double* a, const Descr
   pdlacpy_(&uplo, &m, &n, a, &kOne, &kOne, desca.data(), b, &kOne, &kOne, descb.data(), 1);
 }
 
+void pdgemm(char transa, char transb, lapack_int m, lapack_int n, lapack_int k, double alpha,
+            const double* a, lapack_int ia, lapack_int ja, const Descriptor& desca, const double* b,
+            lapack_int ib, lapack_int jb, const Descriptor& descb, double beta, double* c,
+            lapack_int ic, lapack_int jc, const Descriptor& descc) {
+  pdgemm_(&transa, &transb, &m, &n, &k, &alpha, a, &ia, &ja, desca.data(), b, &ib, &jb,
+          descb.data(), &beta, c, &ic, &jc, descc.data(), 1, 1);
+}
+
 }  // namespace svr::scalapack

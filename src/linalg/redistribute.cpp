@@ -1,0 +1,465 @@
+// One MPI_Alltoallv moves any entry map between block-cyclic and whole placements on a grid.
+//
+// Ordering contract (why no indices travel): the sender walks its local source entries by
+// increasing global column, then increasing global row, and appends each kept entry to the
+// buffer of its target rank. The receiver walks the source indices that land on its own target
+// entries in the same (column, row) order and takes the next value from the buffer of the
+// entry's source rank. Between one pair of ranks both walks visit the same set of entries in the
+// same order, so value k of a message is entry k of the receiver's walk.
+#include "svr/redistribute.hpp"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "svr/error.hpp"
+#include "svr/mpi.hpp"
+
+namespace svr {
+
+RedistributionSource RedistributionSource::of(const DistributedMatrix& m) {
+  return of(m, m.rows(), m.cols());
+}
+
+RedistributionSource RedistributionSource::of(const DistributedMatrix& m, std::int64_t rows,
+                                              std::int64_t cols) {
+  RedistributionSource s;
+  s.distributed = &m;
+  s.rows = rows;
+  s.cols = cols;
+  return s;
+}
+
+RedistributionSource RedistributionSource::whole(const Eigen::MatrixXd* m, int owner,
+                                                 std::int64_t rows, std::int64_t cols) {
+  RedistributionSource s;
+  s.owner = owner;
+  s.rows = rows;
+  s.cols = cols;
+  if (m != nullptr) {
+    s.data = m->data();
+    s.ld = m->rows();
+    s.data_cols = m->cols();
+  }
+  return s;
+}
+
+RedistributionTarget RedistributionTarget::of(DistributedMatrix& m) {
+  RedistributionTarget t;
+  t.distributed = &m;
+  t.rows = m.rows();
+  t.cols = m.cols();
+  return t;
+}
+
+RedistributionTarget RedistributionTarget::whole(Eigen::MatrixXd* m, int owner, std::int64_t rows,
+                                                 std::int64_t cols) {
+  RedistributionTarget t;
+  t.owner = owner;
+  t.rows = rows;
+  t.cols = cols;
+  if (m != nullptr) {
+    t.data = m->data();
+    t.ld = m->rows();
+    t.data_cols = m->cols();
+  }
+  return t;
+}
+
+namespace {
+
+// One dimension of a placement: block-cyclic over `nprocs` process rows (or columns) with
+// block `nb`; a whole matrix is the degenerate case of one process and one block, which lets
+// the same code serve both placements. `me` is this rank's coordinate, -1 if it holds none.
+struct Axis {
+  std::int64_t n = 0;
+  std::int64_t nb = 1;
+  int nprocs = 1;
+  int me = -1;
+
+  int owner(std::int64_t i) const { return block_cyclic::owner(i, nb, nprocs); }
+  std::int64_t local(std::int64_t i) const { return block_cyclic::global_to_local(i, nb, nprocs); }
+  std::int64_t global(std::int64_t l) const {
+    return block_cyclic::local_to_global(l, nb, me, nprocs);
+  }
+  std::int64_t local_count() const {
+    return me < 0 ? 0 : block_cyclic::local_count(n, nb, me, nprocs);
+  }
+};
+
+// Either side of a redistribution, reduced to its index maps and its local array.
+struct Side {
+  Axis rows, cols;
+  int owner = -1;     // >= 0: whole on this grid rank
+  int grid_cols = 1;  // grid rank of process (r, c) is r * grid_cols + c
+  std::int64_t ld = 1;
+
+  int rank_of(int prow, int pcol) const { return owner >= 0 ? owner : prow * grid_cols + pcol; }
+};
+
+// What every rank must agree on before anything is exchanged.
+struct Shape {
+  std::int64_t kind = 0;  // 0 distributed, 1 whole
+  std::int64_t owner = -1;
+  std::int64_t rows = 0, cols = 0;
+  std::int64_t block = 0;
+  std::int64_t matrix_rows = 0, matrix_cols = 0;  // of the DistributedMatrix
+  std::int64_t on_grid = 1;                       // the DistributedMatrix is on `grid`
+
+  static constexpr int kFields = 8;
+  std::array<std::int64_t, kFields> fields() const {
+    return {kind, owner, rows, cols, block, matrix_rows, matrix_cols, on_grid};
+  }
+};
+
+template <typename Placement>
+Shape shape_of(const ProcessGrid& grid, const Placement& p) {
+  Shape s;
+  s.rows = p.rows;
+  s.cols = p.cols;
+  if (p.distributed != nullptr) {
+    s.block = p.distributed->block();
+    s.matrix_rows = p.distributed->rows();
+    s.matrix_cols = p.distributed->cols();
+    s.on_grid = &p.distributed->grid() == &grid ? 1 : 0;
+  } else {
+    s.kind = 1;
+    s.owner = p.owner;
+  }
+  return s;
+}
+
+// A problem with the shapes that every rank sees alike (they were checked to be equal).
+std::string shape_problem(const Shape& s, int grid_size, const char* side) {
+  const std::string what = std::string("redistribute: ") + side + " ";
+  if (s.rows < 0 || s.cols < 0)
+    return what + "has a negative shape " + std::to_string(s.rows) + "x" + std::to_string(s.cols);
+  if (s.kind == 0) {
+    if (s.on_grid == 0) return what + "matrix is not on the grid of the redistribution";
+    if (s.rows > s.matrix_rows || s.cols > s.matrix_cols)
+      return what + "block " + std::to_string(s.rows) + "x" + std::to_string(s.cols) +
+             " exceeds the " + std::to_string(s.matrix_rows) + "x" + std::to_string(s.matrix_cols) +
+             " distributed matrix";
+  } else if (s.owner < 0 || s.owner >= grid_size) {
+    return what + "owner " + std::to_string(s.owner) + " is not a rank of the " +
+           std::to_string(grid_size) + "-process grid";
+  }
+  return "";
+}
+
+template <typename Placement>
+Side side_of(const ProcessGrid& grid, const Placement& p) {
+  Side side;
+  side.rows.n = p.rows;
+  side.cols.n = p.cols;
+  if (p.distributed != nullptr) {
+    const GridShape shape = grid.shape();
+    side.rows = {p.rows, p.distributed->block(), shape.rows, grid.my_row()};
+    side.cols = {p.cols, p.distributed->block(), shape.cols, grid.my_col()};
+    side.grid_cols = shape.cols;
+    side.ld = p.distributed->local_ld();
+  } else {
+    const int mine = grid.rank() == p.owner ? 0 : -1;
+    side.rows = {p.rows, std::max<std::int64_t>(1, p.rows), 1, mine};
+    side.cols = {p.cols, std::max<std::int64_t>(1, p.cols), 1, mine};
+    side.owner = p.owner;
+    side.ld = p.ld;
+  }
+  return side;
+}
+
+// The owner's array must hold the block; checked where it is (the owner), agreed later.
+template <typename Placement>
+std::string local_problem(const ProcessGrid& grid, const Placement& p, const char* side) {
+  if (p.distributed != nullptr || grid.rank() != p.owner) return "";
+  if (p.rows == 0 || p.cols == 0) return "";  // an empty array may have no storage at all
+  if (p.data == nullptr)
+    return std::string("redistribute: ") + side + " has no data on its owner, grid rank " +
+           std::to_string(p.owner);
+  if (p.ld < std::max<std::int64_t>(1, p.rows) || p.data_cols < p.cols)
+    return std::string("redistribute: ") + side + " array (leading dimension " +
+           std::to_string(p.ld) + ", " + std::to_string(p.data_cols) + " columns) cannot hold " +
+           std::to_string(p.rows) + "x" + std::to_string(p.cols);
+  return "";
+}
+
+// Applies a map with its range check; -1 means dropped.
+std::int64_t mapped(const IndexMap& map, std::int64_t i, std::int64_t target_n,
+                    const char* dimension) {
+  const std::int64_t t = map ? map(i) : i;
+  if (t < -1 || t >= target_n)
+    throw std::invalid_argument(std::string("redistribute: ") + dimension + " map sends " +
+                                std::to_string(i) + " to " + std::to_string(t) +
+                                ", outside the target's " + std::to_string(target_n) + " " +
+                                dimension + "s");
+  return t < 0 ? -1 : t;
+}
+
+int to_mpi_int(std::int64_t value, const char* what) {
+  if (value < 0 || value > INT_MAX)
+    throw std::invalid_argument(std::string("redistribute: ") + what + " of " +
+                                std::to_string(value) + " values exceeds MPI's int count");
+  return static_cast<int>(value);
+}
+
+// Per local source row (or column): the target process coordinate, or -1 when dropped.
+std::vector<int> send_targets(const Axis& source, const Axis& target, const IndexMap& map,
+                              const char* dimension) {
+  std::vector<int> out(static_cast<std::size_t>(source.local_count()), -1);
+  for (std::size_t l = 0; l < out.size(); ++l) {
+    const std::int64_t t =
+        mapped(map, source.global(static_cast<std::int64_t>(l)), target.n, dimension);
+    if (t >= 0) out[l] = target.owner(t);
+  }
+  return out;
+}
+
+// A target index this rank holds, with the source process coordinate it comes from.
+struct Incoming {
+  std::int64_t local;
+  int source_proc;
+};
+
+// The source indices that land on this rank's target indices, by increasing source index.
+std::vector<Incoming> receive_sources(const Axis& source, const Axis& target, const IndexMap& map,
+                                      const char* dimension) {
+  std::vector<Incoming> out;
+  if (target.me < 0) return out;
+  std::vector<char> seen(static_cast<std::size_t>(target.local_count()), 0);
+  for (std::int64_t i = 0; i < source.n; ++i) {
+    const std::int64_t t = mapped(map, i, target.n, dimension);
+    if (t < 0 || target.owner(t) != target.me) continue;
+    const std::int64_t l = target.local(t);
+    char& hit = seen[static_cast<std::size_t>(l)];
+    if (hit)
+      throw std::invalid_argument(std::string("redistribute: ") + dimension +
+                                  " map is not injective: two sources go to " + std::to_string(t));
+    hit = 1;
+    out.push_back({l, source.owner(i)});
+  }
+  return out;
+}
+
+// Consecutive local indices that move together: `length` indices from `first` whose entries
+// all go to (or come from) process coordinate `proc`. Copying whole runs instead of single
+// entries makes packing and unpacking memcpy-speed for the common (unpermuted) layouts.
+struct Run {
+  std::int64_t first;
+  std::int64_t length;
+  int proc;
+};
+
+// Runs of the sender's local rows (dropped rows, proc -1, break runs and are left out).
+std::vector<Run> send_runs(const std::vector<int>& procs) {
+  std::vector<Run> runs;
+  for (std::size_t l = 0; l < procs.size(); ++l) {
+    const int p = procs[l];
+    if (p < 0) continue;
+    const auto li = static_cast<std::int64_t>(l);
+    if (!runs.empty() && runs.back().proc == p && runs.back().first + runs.back().length == li)
+      ++runs.back().length;
+    else
+      runs.push_back({li, 1, p});
+  }
+  return runs;
+}
+
+// Runs of the receiver's walk: consecutive in the walk, in target storage and in source process.
+std::vector<Run> receive_runs(const std::vector<Incoming>& incoming) {
+  std::vector<Run> runs;
+  for (const Incoming& in : incoming) {
+    if (!runs.empty() && runs.back().proc == in.source_proc &&
+        runs.back().first + runs.back().length == in.local)
+      ++runs.back().length;
+    else
+      runs.push_back({in.local, 1, in.source_proc});
+  }
+  return runs;
+}
+
+// How many indices fall on each of `nprocs` process coordinates (-1: dropped, not counted).
+std::vector<std::int64_t> histogram(int nprocs, const std::vector<int>& procs) {
+  std::vector<std::int64_t> h(static_cast<std::size_t>(nprocs), 0);
+  for (int p : procs)
+    if (p >= 0) ++h[static_cast<std::size_t>(p)];
+  return h;
+}
+
+std::vector<std::int64_t> histogram(int nprocs, const std::vector<Incoming>& incoming) {
+  std::vector<std::int64_t> h(static_cast<std::size_t>(nprocs), 0);
+  for (const Incoming& in : incoming) ++h[static_cast<std::size_t>(in.source_proc)];
+  return h;
+}
+
+// Exclusive prefix sums as int displacements; the total must fit in int as well.
+std::vector<int> displacements(const std::vector<std::int64_t>& counts, const char* what) {
+  std::vector<int> displs(counts.size(), 0);
+  std::int64_t sum = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    displs[r] = to_mpi_int(sum, what);
+    sum += counts[r];
+  }
+  to_mpi_int(sum, what);
+  return displs;
+}
+
+}  // namespace
+
+void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
+                  const RedistributionTarget& to, const IndexMap& row_map,
+                  const IndexMap& col_map) {
+  if (!grid.active()) return;
+  const MPI_Comm comm = grid.comm();
+  const int size = grid.shape().size();
+
+  // 1. The placements must be described alike on every rank: otherwise the ranks would plan
+  // different exchanges and hang. One MIN reduction over (x, -x) gives both min and max.
+  const Shape shapes[2] = {shape_of(grid, from), shape_of(grid, to)};
+  constexpr int n = 2 * Shape::kFields;
+  std::int64_t local[2 * n], global[2 * n];
+  for (int side = 0; side < 2; ++side) {
+    const auto fields = shapes[side].fields();
+    for (int k = 0; k < Shape::kFields; ++k) {
+      local[side * Shape::kFields + k] = fields[static_cast<std::size_t>(k)];
+      local[n + side * Shape::kFields + k] = -fields[static_cast<std::size_t>(k)];
+    }
+  }
+  mpi::check(MPI_Allreduce(local, global, 2 * n, MPI_INT64_T, MPI_MIN, comm), "MPI_Allreduce");
+  for (int k = 0; k < n; ++k)
+    if (global[k] != -global[n + k])
+      throw std::invalid_argument(
+          "redistribute: the ranks of the grid describe the source or target differently");
+  for (const std::string& problem :
+       {shape_problem(shapes[0], size, "source"), shape_problem(shapes[1], size, "target")})
+    if (!problem.empty()) throw std::invalid_argument(problem);
+
+  const Side src = side_of(grid, from);
+  const Side dst = side_of(grid, to);
+  const double* src_data = from.distributed ? from.distributed->data() : from.data;
+  double* dst_data = to.distributed ? to.distributed->data() : to.data;
+
+  // 2. Plan locally; any failure (bad array on an owner, bad map, allocation) is agreed below.
+  std::string error = local_problem(grid, from, "source");
+  if (error.empty()) error = local_problem(grid, to, "target");
+  const int me = grid.rank();
+  const auto at = [](auto& v, int r) -> auto& { return v[static_cast<std::size_t>(r)]; };
+  std::vector<int> send_cols;
+  std::vector<Incoming> recv_cols;
+  std::vector<Run> send_row_runs, recv_row_runs;
+  std::vector<std::int64_t> send_counts(static_cast<std::size_t>(size), 0);
+  std::vector<std::int64_t> recv_counts(static_cast<std::size_t>(size), 0);
+  // What MPI moves: everything but the entries this rank keeps, which packing writes straight
+  // into their place in the receive buffer (one copy less, and no send buffer for them).
+  std::vector<int> mpi_send_counts(static_cast<std::size_t>(size), 0);
+  std::vector<int> mpi_recv_counts(static_cast<std::size_t>(size), 0);
+  std::vector<int> send_displs, recv_displs;
+  // Not value-initialised: every entry MPI or unpacking reads is written first, and zero-filling
+  // large buffers costs as much as a copy.
+  std::unique_ptr<double[]> send_buffer, recv_buffer;
+  if (error.empty()) {
+    try {
+      const std::vector<int> send_rows = send_targets(src.rows, dst.rows, row_map, "row");
+      send_cols = send_targets(src.cols, dst.cols, col_map, "column");
+      const std::vector<Incoming> recv_rows = receive_sources(src.rows, dst.rows, row_map, "row");
+      recv_cols = receive_sources(src.cols, dst.cols, col_map, "column");
+      send_row_runs = send_runs(send_rows);
+      recv_row_runs = receive_runs(recv_rows);
+      // Counts are products of per-dimension histograms: an entry's rank is (row proc, col proc).
+      const auto send_row_hist = histogram(dst.rows.nprocs, send_rows);
+      const auto send_col_hist = histogram(dst.cols.nprocs, send_cols);
+      const auto recv_row_hist = histogram(src.rows.nprocs, recv_rows);
+      const auto recv_col_hist = histogram(src.cols.nprocs, recv_cols);
+      for (int pr = 0; pr < dst.rows.nprocs; ++pr)
+        for (int pc = 0; pc < dst.cols.nprocs; ++pc)
+          at(send_counts, dst.rank_of(pr, pc)) += at(send_row_hist, pr) * at(send_col_hist, pc);
+      for (int pr = 0; pr < src.rows.nprocs; ++pr)
+        for (int pc = 0; pc < src.cols.nprocs; ++pc)
+          at(recv_counts, src.rank_of(pr, pc)) += at(recv_row_hist, pr) * at(recv_col_hist, pc);
+      for (int r = 0; r < size; ++r) {
+        if (r == me) continue;
+        at(mpi_send_counts, r) = to_mpi_int(at(send_counts, r), "a send");
+        at(mpi_recv_counts, r) = to_mpi_int(at(recv_counts, r), "a receive");
+      }
+      std::vector<std::int64_t> others = send_counts;
+      at(others, me) = 0;
+      send_displs = displacements(others, "a send");
+      recv_displs = displacements(recv_counts, "a receive");
+      // Never empty, so the pointers handed to MPI are valid.
+      send_buffer.reset(
+          new double[static_cast<std::size_t>(send_displs.back() + others.back()) + 1]);
+      recv_buffer.reset(
+          new double[static_cast<std::size_t>(recv_displs.back() + recv_counts.back()) + 1]);
+    } catch (const std::bad_alloc&) {
+      error = "redistribute: out of memory for the exchange buffers";
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+
+  // 3. Cross-check: what each rank plans to receive from r is what r plans to send it. This
+  // catches a map that differs between ranks before any value is misplaced.
+  std::vector<std::int64_t> announced(static_cast<std::size_t>(size), 0);
+  mpi::check(
+      MPI_Alltoall(send_counts.data(), 1, MPI_INT64_T, announced.data(), 1, MPI_INT64_T, comm),
+      "MPI_Alltoall");
+  if (error.empty() && announced != recv_counts)
+    error = "redistribute: send and receive counts disagree (a map differs between ranks)";
+  if (auto agreed = mpi::agree_on_error(comm, error))
+    throw std::invalid_argument(agreed->message +
+                                (agreed->origin == me
+                                     ? std::string()
+                                     : " (on grid rank " + std::to_string(agreed->origin) + ")"));
+
+  // 4. Pack by (source column, source row), exchange, unpack in the receiver's matching order.
+  {
+    std::vector<int> position = send_displs;
+    at(position, me) = at(recv_displs, me);
+    for (std::size_t lj = 0; lj < send_cols.size(); ++lj) {
+      const int pc = send_cols[lj];
+      if (pc < 0) continue;
+      const double* column = src_data + static_cast<std::int64_t>(lj) * src.ld;
+      for (const Run& run : send_row_runs) {
+        const int t = dst.rank_of(run.proc, pc);
+        double* out = (t == me ? recv_buffer : send_buffer).get() + at(position, t);
+        std::copy_n(column + run.first, run.length, out);
+        at(position, t) += static_cast<int>(run.length);
+      }
+    }
+  }
+  mpi::check(MPI_Alltoallv(send_buffer.get(), mpi_send_counts.data(), send_displs.data(),
+                           MPI_DOUBLE, recv_buffer.get(), mpi_recv_counts.data(),
+                           recv_displs.data(), MPI_DOUBLE, comm),
+             "MPI_Alltoallv");
+  send_buffer.reset();  // freed before unpacking: lower peak memory
+  std::vector<int> position = recv_displs;
+  for (const Incoming& c : recv_cols) {
+    double* column = dst_data + c.local * dst.ld;
+    for (const Run& run : recv_row_runs) {
+      const int s = src.rank_of(run.proc, c.source_proc);
+      std::copy_n(recv_buffer.get() + at(position, s), run.length, column + run.first);
+      at(position, s) += static_cast<int>(run.length);
+    }
+  }
+}
+
+Eigen::MatrixXd gather_leading(const DistributedMatrix& m, std::int64_t rows, std::int64_t cols,
+                               int dest) {
+  const ProcessGrid& grid = m.grid();
+  if (!grid.active()) return Eigen::MatrixXd(0, 0);
+  Eigen::MatrixXd out(0, 0);
+  // Only dest allocates; the shape check inside redistribute is agreed, so a bad request throws
+  // everywhere (a negative shape is caught there before anything is allocated here).
+  if (grid.rank() == dest && rows >= 0 && cols >= 0) out.resize(rows, cols);
+  redistribute(grid, RedistributionSource::of(m, rows, cols),
+               RedistributionTarget::whole(grid.rank() == dest ? &out : nullptr, dest, rows, cols));
+  return out;
+}
+
+}  // namespace svr

@@ -1,0 +1,247 @@
+// distributed_edge_weights against the serial edge_weights (src/stats/edges.cpp) on random
+// factors: dense (z = 1), conv (z_v > 1), cosvr (z_u > 1) and both; every combination of whole
+// (on different owners) and distributed factors; truncated columns; block sizes 1, 2, 3, 64 with
+// dimensions that are not multiples of them; every grid shape of the world (1xP, Px1, 2x2);
+// dest cycling over all ranks. Plus argument errors thrown on every rank alike.
+#include "svr/distributed_edges.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "mpi_test_support.hpp"
+#include "svr/edges.hpp"
+
+using svr::DistributedMatrix;
+using svr::FactorPlacement;
+using svr::ProcessGrid;
+using svr_test::random_entry;
+using svr_test::random_matrix;
+using svr_test::world_rank;
+using svr_test::world_size;
+
+namespace {
+
+constexpr double kTol = 1e-12;
+
+// A pair: c channels; U is (c z_u) x u_total of which u_used columns take part, V likewise.
+struct Pair {
+  const char* name;
+  std::int64_t c, z_u, z_v, u_total, u_used, v_total, v_used;
+};
+
+const Pair kPairs[] = {
+    {"dense", 13, 1, 1, 13, 9, 10, 10},    // U truncated, V cols < rows
+    {"conv", 5, 1, 4, 5, 5, 7, 6},         // z_v > 1
+    {"cosvr", 6, 3, 1, 11, 11, 6, 4},      // z_u > 1
+    {"both", 7, 2, 3, 9, 8, 10, 10},       // z_u, z_v > 1
+    {"one channel", 1, 2, 2, 2, 2, 2, 1},  // c = 1
+};
+
+// One factor, whole on `owner` (owner >= 0) or distributed with block nb; keeps its storage.
+struct Factor {
+  Eigen::MatrixXd whole;
+  std::unique_ptr<DistributedMatrix> distributed;
+  FactorPlacement placement;
+};
+
+void make_factor(Factor& f, const ProcessGrid& grid, std::int64_t rows, std::int64_t total,
+                 std::int64_t used, std::uint64_t seed, int owner, std::int64_t nb) {
+  f.placement = FactorPlacement{};
+  f.placement.rows = rows;
+  f.placement.cols = used;
+  if (owner >= 0) {
+    f.placement.owner = owner;
+    if (world_rank() == owner) {
+      f.whole = random_matrix(rows, total, seed);
+      f.placement.whole = &f.whole;
+    }
+  } else {
+    f.distributed = std::make_unique<DistributedMatrix>(grid, rows, total, nb);
+    f.distributed->fill(
+        [seed](std::int64_t i, std::int64_t j) { return random_entry(i, j, seed); });
+    f.placement.distributed = f.distributed.get();
+  }
+}
+
+Eigen::MatrixXd reference(const Pair& p, std::uint64_t seed_u, std::uint64_t seed_v) {
+  const Eigen::MatrixXd U = random_matrix(p.c * p.z_u, p.u_total, seed_u).leftCols(p.u_used);
+  const Eigen::MatrixXd V = random_matrix(p.c * p.z_v, p.v_total, seed_v).leftCols(p.v_used);
+  return svr::edge_weights(U, V, p.c, p.z_u, p.z_v);
+}
+
+enum Placement { kWholeWhole, kWholeDistributed, kDistributedWhole, kDistributedDistributed };
+const char* const kPlacementNames[] = {"whole+whole", "whole+distributed", "distributed+whole",
+                                       "distributed+distributed"};
+
+// Runs one case and checks it on dest (and 0x0 elsewhere).
+void run_case(const ProcessGrid& grid, const Pair& p, Placement placement, std::int64_t nb,
+              std::int64_t factor_nb, int dest, const std::string& what) {
+  // Grid ranks are world ranks here (every grid starts at world rank 0).
+  const int size = grid.shape().size();
+  const std::uint64_t seed_u = 1000 + static_cast<std::uint64_t>(p.c),
+                      seed_v = 2000 + static_cast<std::uint64_t>(p.c);
+  // Whole factors on different ranks when there are several (U on the last, V on rank 0).
+  const bool u_whole = placement == kWholeWhole || placement == kWholeDistributed;
+  const bool v_whole = placement == kWholeWhole || placement == kDistributedWhole;
+  Factor U, V;
+  make_factor(U, grid, p.c * p.z_u, p.u_total, p.u_used, seed_u, u_whole ? size - 1 : -1,
+              factor_nb);
+  make_factor(V, grid, p.c * p.z_v, p.v_total, p.v_used, seed_v, v_whole ? 0 : -1, factor_nb);
+  const Eigen::MatrixXd E =
+      svr::distributed_edge_weights(grid, U.placement, V.placement, p.c, p.z_u, p.z_v, dest, nb);
+  if (world_rank() != dest) {
+    EXPECT_EQ(E.size(), 0) << what;
+    return;
+  }
+  const Eigen::MatrixXd ref = reference(p, seed_u, seed_v);
+  ASSERT_EQ(E.rows(), p.v_used) << what;
+  ASSERT_EQ(E.cols(), p.u_used) << what;
+  const double scale = ref.cwiseAbs().maxCoeff();
+  ASSERT_GT(scale, 0.0) << what;
+  EXPECT_LE((E - ref).cwiseAbs().maxCoeff(), kTol * scale) << what;
+}
+
+}  // namespace
+
+TEST(DistributedEdges, MatchesSerialForEveryPlacementBlockAndGrid) {
+  const int size = world_size();
+  int counter = 0;
+  for (const svr::GridShape shape : svr_test::world_shapes()) {
+    ProcessGrid grid(MPI_COMM_WORLD, shape);
+    for (const std::int64_t nb : {1, 2, 3, 64}) {
+      for (const Pair& p : kPairs) {
+        for (int pl = kWholeWhole; pl <= kDistributedDistributed; ++pl) {
+          const int dest = (counter++) % size;  // cycles, so dest != 0 whenever size > 1
+          const std::string what = svr_test::shape_name(shape) + " nb=" + std::to_string(nb) + " " +
+                                   p.name + " " + kPlacementNames[pl] +
+                                   " dest=" + std::to_string(dest);
+          run_case(grid, p, static_cast<Placement>(pl), nb, nb, dest, what);
+        }
+      }
+    }
+  }
+}
+
+TEST(DistributedEdges, FactorBlockDiffersFromRequestedBlock) {
+  // A dense distributed factor with the requested block is used in place; with another block it
+  // is redistributed first. Both must agree with the serial result.
+  const int size = world_size();
+  for (const svr::GridShape shape : svr_test::world_shapes()) {
+    ProcessGrid grid(MPI_COMM_WORLD, shape);
+    for (const Pair& p : kPairs) {
+      const std::string what = svr_test::shape_name(shape) + " " + p.name;
+      run_case(grid, p, kDistributedDistributed, 2, 3, size - 1, what + " nb=2 factor nb=3");
+      run_case(grid, p, kDistributedDistributed, 64, 1, 0, what + " nb=64 factor nb=1");
+    }
+  }
+}
+
+TEST(DistributedEdges, LargerThanOneBlockPerProcess) {
+  // Enough rows and columns that each process holds several blocks of every operand.
+  const Pair big{"big", 37, 2, 3, 41, 39, 45, 43};
+  const int size = world_size();
+  for (const svr::GridShape shape : svr_test::world_shapes()) {
+    ProcessGrid grid(MPI_COMM_WORLD, shape);
+    for (const std::int64_t nb : {3, 64})
+      run_case(grid, big, kDistributedDistributed, nb, nb, size / 2,
+               svr_test::shape_name(shape) + " big nb=" + std::to_string(nb));
+    run_case(grid, big, kWholeDistributed, 5, 5, size - 1, svr_test::shape_name(shape) + " big");
+  }
+}
+
+TEST(DistributedEdges, RanksOutsideASubGridReturnAtOnce) {
+  // A grid of the first P - 1 ranks (grid rank = world rank there); the last rank is inactive
+  // and must neither block nor get a result.
+  const int size = world_size();
+  if (size < 2) GTEST_SKIP() << "needs two ranks";
+  ProcessGrid grid(MPI_COMM_WORLD, svr::near_square_shape(size - 1), 0);
+  const Pair& p = kPairs[3];
+  const std::string what = "sub-grid of " + std::to_string(size - 1);
+  if (grid.active()) {
+    run_case(grid, p, kWholeDistributed, 3, 3, size - 2, what);
+  } else {
+    const FactorPlacement none;
+    EXPECT_EQ(svr::distributed_edge_weights(grid, none, none, p.c, p.z_u, p.z_v, 0, 3).size(), 0);
+  }
+}
+
+TEST(DistributedEdges, ZeroColumnsGiveAnEmptyResult) {
+  const int size = world_size();
+  ProcessGrid grid(MPI_COMM_WORLD, svr::near_square_shape(size));
+  const Pair p{"empty", 4, 1, 2, 4, 0, 8, 3};
+  Factor U, V;
+  make_factor(U, grid, 4, 4, 0, 5, -1, 2);
+  make_factor(V, grid, 8, 8, 3, 6, 0, 2);
+  const Eigen::MatrixXd E =
+      svr::distributed_edge_weights(grid, U.placement, V.placement, p.c, p.z_u, p.z_v, 0, 2);
+  if (world_rank() == 0) {
+    EXPECT_EQ(E.rows(), 3);
+    EXPECT_EQ(E.cols(), 0);
+  } else {
+    EXPECT_EQ(E.size(), 0);
+  }
+}
+
+TEST(DistributedEdges, BadArgumentsThrowOnEveryRank) {
+  const int size = world_size();
+  ProcessGrid grid(MPI_COMM_WORLD, svr::near_square_shape(size));
+  Factor U, V;
+  make_factor(U, grid, 12, 5, 5, 1, -1, 2);  // c = 4, z_u = 3
+  make_factor(V, grid, 8, 6, 6, 2, 0, 2);    // c = 4, z_v = 2
+  auto call = [&](const FactorPlacement& u, const FactorPlacement& v, std::int64_t c,
+                  std::int64_t z_u, std::int64_t z_v, int dest, std::int64_t nb) {
+    return svr::distributed_edge_weights(grid, u, v, c, z_u, z_v, dest, nb);
+  };
+  // Sanity: the valid call works.
+  EXPECT_NO_THROW(call(U.placement, V.placement, 4, 3, 2, 0, 2));
+  // Rows that do not match c z.
+  EXPECT_THROW(call(U.placement, V.placement, 4, 2, 2, 0, 2), std::invalid_argument);
+  EXPECT_THROW(call(U.placement, V.placement, 4, 3, 3, 0, 2), std::invalid_argument);
+  EXPECT_THROW(call(U.placement, V.placement, 0, 3, 2, 0, 2), std::invalid_argument);
+  EXPECT_THROW(call(U.placement, V.placement, 4, 3, 0, 0, 2), std::invalid_argument);
+  // dest and block.
+  EXPECT_THROW(call(U.placement, V.placement, 4, 3, 2, size, 2), std::invalid_argument);
+  EXPECT_THROW(call(U.placement, V.placement, 4, 3, 2, -1, 2), std::invalid_argument);
+  EXPECT_THROW(call(U.placement, V.placement, 4, 3, 2, 0, 0), std::invalid_argument);
+  // More used columns than the factor has (distributed: every rank sees it).
+  FactorPlacement wide_u = U.placement;
+  wide_u.cols = 6;
+  EXPECT_THROW(call(wide_u, V.placement, 4, 3, 2, 0, 2), std::invalid_argument);
+  // More used columns than the whole factor has: only its owner can tell.
+  FactorPlacement wide_v = V.placement;
+  wide_v.cols = 7;
+  EXPECT_THROW(call(U.placement, wide_v, 4, 3, 2, 0, 2), std::invalid_argument);
+  // Neither distributed nor owned; both.
+  FactorPlacement nowhere = V.placement;
+  nowhere.owner = -1;
+  EXPECT_THROW(call(U.placement, nowhere, 4, 3, 2, 0, 2), std::invalid_argument);
+  FactorPlacement both = U.placement;
+  both.owner = 0;
+  EXPECT_THROW(call(both, V.placement, 4, 3, 2, 0, 2), std::invalid_argument);
+  // Owner outside the grid.
+  FactorPlacement far = V.placement;
+  far.owner = size;
+  EXPECT_THROW(call(U.placement, far, 4, 3, 2, 0, 2), std::invalid_argument);
+  // A factor distributed on another grid object.
+  {
+    ProcessGrid other(MPI_COMM_WORLD, svr::near_square_shape(size));
+    DistributedMatrix M(other, 12, 5, 2);
+    FactorPlacement elsewhere = U.placement;
+    elsewhere.distributed = &M;
+    EXPECT_THROW(call(elsewhere, V.placement, 4, 3, 2, 0, 2), std::invalid_argument);
+  }
+  // Arguments that differ between ranks.
+  if (size > 1) {
+    EXPECT_THROW(call(U.placement, V.placement, 4, 3, 2, world_rank() == 0 ? 0 : 1, 2),
+                 std::invalid_argument);
+  }
+  // The grid still works afterwards.
+  const Eigen::MatrixXd E = call(U.placement, V.placement, 4, 3, 2, size - 1, 2);
+  if (world_rank() == size - 1) {
+    const Eigen::MatrixXd ref =
+        svr::edge_weights(random_matrix(12, 5, 1), random_matrix(8, 6, 2), 4, 3, 2);
+    EXPECT_LE((E - ref).cwiseAbs().maxCoeff(), kTol * ref.cwiseAbs().maxCoeff());
+  }
+}
