@@ -1,35 +1,51 @@
 // svr: the Singular Value Representation of a neural network, under MPI.
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
-
 #include <cstring>
+#include <exception>
+#include <string>
 
 #include "svr/aggregate.hpp"
 #include "svr/cli.hpp"
 #include "svr/mpi.hpp"
+#include "svr/output_directory.hpp"
 #include "svr/pipeline.hpp"
 #include "svr/resume.hpp"
+#include "svr/termination.hpp"
 
 namespace {
 
 // An error only this rank saw: say so and take the whole job down now, rather than leave the
-// other ranks waiting in a collective.
+// other ranks waiting in a collective. The launcher then terminates the other ranks with SIGTERM,
+// and the one that reaches the staging directory removes it (see termination.hpp).
 [[noreturn]] void abort_job(int rank, const char* message) {
-  std::fprintf(stderr, "rank %d: %s\n", rank, message);
-  std::fflush(stderr);
+  svr::termination::report_error(rank, message, 1);
   MPI_Abort(MPI_COMM_WORLD, 1);
   std::_Exit(1);
+}
+
+// This rank failed and the others are still busy (agree_on_error waited kErrorGraceSeconds).
+[[noreturn]] void abort_stalled(const std::string& message) {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  abort_job(rank, message.c_str());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   // `svr aggregate` reads finished runs on a login node or in a small job: no MPI.
-  if (argc > 1 && std::strcmp(argv[1], "aggregate") == 0) return svr::aggregate_main(argc - 1, argv + 1);
+  if (argc > 1 && std::strcmp(argv[1], "aggregate") == 0)
+    return svr::aggregate_main(argc - 1, argv + 1);
+  // Before MPI_Init, so that every thread MPI starts inherits the blocked signals. Declared
+  // before the environment, so it still ends the process on SIGTERM during MPI_Finalize (which
+  // waits for every rank) and is joined only after it.
+  svr::termination::SignalThread signal_thread;
   svr::mpi::Environment environment(argc, argv);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  svr::termination::set_rank(rank);
+  svr::mpi::set_stalled_error_handler(&abort_stalled);
   try {
     svr::mpi::Communicator comm(MPI_COMM_WORLD);
     svr::CommandLine command;
@@ -45,13 +61,23 @@ int main(int argc, char** argv) {
                      command.options.outdir.c_str());
       return 0;
     }
+    if (!command.options.plan) {
+      // Rank 0 creates the staging directory, but it may be the rank that crashes: every rank
+      // learns its name, so that whichever rank the launcher then terminates removes it.
+      std::string suffix = comm.is_root() ? svr::new_staging_suffix() : std::string();
+      comm.broadcast(suffix, 0);
+      svr::reserve_staging_name(command.options.outdir, suffix);
+    }
     svr::run_pipeline(command.options, comm, svr::quoted_command_line(argc, argv));
     return 0;
   } catch (const svr::mpi::CollectiveError& e) {
     // Every rank agreed on this error: report it once and leave through MPI_Finalize.
+    // A SIGTERM from now on, e.g. the launcher reacting to another rank's exit status, adds no
+    // second message.
     if (rank == 0) {
-      std::fprintf(stderr, "rank %d: %s\n", e.origin(), e.what());
-      std::fflush(stderr);
+      svr::termination::report_error(e.origin(), e.what(), 1);
+    } else {
+      svr::termination::note_error(1);
     }
     return 1;
   } catch (const std::exception& e) {

@@ -9,8 +9,11 @@ namespace svr {
 
 // Phases the pipeline announces, in order: "read", "svd", "edges", "significance", "write".
 // KIND: "throw" (default; an ordinary error, agreed across ranks), "exit" (the process dies
-// with exit code 3 without telling anyone, as a crash would), "hang" (the rank sleeps for
-// an hour, as a deadlocked rank would; the others must not wait for it forever).
+// with exit code 3 without telling anyone or cleaning up, as a crash would), "hang" (the rank
+// blocks forever, as a deadlocked rank would). A hung rank is indistinguishable from a slow one
+// (an SVD may legitimately take hours), so svr does not time out; such a job ends by the
+// scheduler's time limit or a user's scancel/Ctrl-C, i.e. by SIGTERM or SIGINT. "hang" is there
+// to test exactly that: a signal ends a job whose ranks are stuck, promptly and cleanly.
 void inject_failure_point(std::string_view phase, int rank);
 
 }  // namespace svr

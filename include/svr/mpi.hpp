@@ -29,6 +29,17 @@ struct AgreedError {
 // the agreed error back, or nullopt when every rank succeeded. Waiting ranks sleep, not spin.
 std::optional<AgreedError> agree_on_error(MPI_Comm comm, const std::string& local_error);
 
+// A rank that failed waits at most this long in agree_on_error for the others, which may be deep
+// in an SVD of hours, before it ends the job alone with the handler below.
+inline constexpr double kErrorGraceSeconds = 3.0;
+
+// Called by agree_on_error on a rank whose own error the other ranks did not acknowledge within
+// kErrorGraceSeconds: it must report (rank of `comm`'s world, message) and end the job, never
+// return (main's handler prints the message once and calls MPI_Abort; the launcher then
+// terminates the other ranks, which clean up on SIGTERM). Without a handler, the rank waits.
+using StalledErrorHandler = void (*)(const std::string& message);
+void set_stalled_error_handler(StalledErrorHandler handler);
+
 // First object in main: MPI_Init_thread on construction, MPI_Finalize on destruction.
 class Environment {
  public:

@@ -3,7 +3,13 @@
 // place only when every file is complete, so a failed or killed run never leaves a half-written
 // OUTDIR (at worst an "OUTDIR.partial-..." directory that nothing mistakes for a result).
 // Only one process (MPI rank 0) may own an OutputDirectory for a given OUTDIR.
+//
+// Termination by a signal (termination.hpp) must not leave the staging directory behind either,
+// even when the rank that owns it is the one that died. So every staging directory, and the one
+// rank 0 is about to create, is kept in a process-wide registry that the signal thread empties
+// with abandon_staging_directories() just before the process exits.
 #include <string>
+#include <vector>
 
 namespace svr {
 
@@ -42,5 +48,22 @@ class OutputDirectory {
   bool force_ = false;
   bool committed_ = false;
 };
+
+// "-<pid>-<8 hex digits>": the end of a staging directory's name, unique between concurrent runs.
+std::string new_staging_suffix();
+
+// Announces that the OutputDirectory for `outdir` (created later, by rank 0) will stage in
+// "OUTDIR.partial<suffix>". Every rank calls it with the suffix rank 0 drew, so that whichever
+// rank receives a termination signal can remove that directory, including after rank 0 crashed.
+// Thread-safe.
+void reserve_staging_name(const std::string& outdir, const std::string& suffix);
+
+// For the signal thread, just before the process exits: from now on no OutputDirectory can be
+// created, committed or discarded (each throws OutputError or does nothing), and every staging
+// directory this process knows of, its own or reserved, is renamed aside (atomically: a
+// concurrent commit on another rank either completed or now cannot) and removed. Returns the
+// OUTDIRs of this process's own uncommitted staging directories, i.e. the outputs that will not
+// appear. Thread-safe; waits while a commit or discard holds the registry.
+std::vector<std::string> abandon_staging_directories() noexcept;
 
 }  // namespace svr

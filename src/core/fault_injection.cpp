@@ -25,10 +25,12 @@ const InjectedFailure& injected_failure() {
     const std::string spec(text);
     const auto first = spec.find(':');
     if (first == std::string::npos)
-      throw std::invalid_argument("SVR_INJECT_FAILURE must be RANK:PHASE[:KIND], got '" + spec + "'");
+      throw std::invalid_argument("SVR_INJECT_FAILURE must be RANK:PHASE[:KIND], got '" + spec +
+                                  "'");
     const auto second = spec.find(':', first + 1);
     f.rank = std::stoi(spec.substr(0, first));
-    f.phase = spec.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+    f.phase = spec.substr(first + 1,
+                          second == std::string::npos ? std::string::npos : second - first - 1);
     if (second != std::string::npos) f.kind = spec.substr(second + 1);
     if (f.kind != "throw" && f.kind != "exit" && f.kind != "hang")
       throw std::invalid_argument("SVR_INJECT_FAILURE kind must be throw, exit or hang, got '" +
@@ -44,7 +46,9 @@ void inject_failure_point(std::string_view phase, int rank) {
   const InjectedFailure& f = injected_failure();
   if (f.rank != rank || f.phase != phase) return;
   if (f.kind == "exit") std::_Exit(3);
-  if (f.kind == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
+  if (f.kind == "hang") {
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));  // until a signal ends svr
+  }
   throw std::runtime_error("injected failure in phase " + std::string(phase) + " on rank " +
                            std::to_string(rank) + " (SVR_INJECT_FAILURE)");
 }

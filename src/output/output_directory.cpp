@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <random>
+#include <vector>
 
 #include "svr/error.hpp"
 
@@ -25,19 +27,62 @@ namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
+// A staging directory that a termination signal must remove.
+struct StagingEntry {
+  std::string outdir;   // normalised as OutputDirectory keeps it
+  std::string staging;  // "OUTDIR.partial-..."
+  bool owned = false;   // created by an OutputDirectory of this process (else only reserved)
+};
+
+// Process-wide, shared by the main thread (create, commit, discard) and the signal thread
+// (abandon). The mutex makes each of those atomic with respect to the others: the signal thread
+// never removes a directory halfway through a commit, and nothing is committed once it has run.
+struct StagingRegistry {
+  std::mutex mutex;
+  std::vector<StagingEntry> entries;
+  bool abandoned = false;  // set by abandon_staging_directories(): the process is about to exit
+};
+
+// Never destroyed: the signal thread may need it while static destructors run at exit.
+StagingRegistry& registry() {
+  static StagingRegistry* const instance = new StagingRegistry;
+  return *instance;
+}
+
+void forget_entry(StagingRegistry& r, const std::string& staging) {
+  for (auto it = r.entries.begin(); it != r.entries.end(); ++it) {
+    if (it->staging == staging) {
+      r.entries.erase(it);
+      return;
+    }
+  }
+}
+
+std::string normalised_outdir(std::string outdir) {
+  while (outdir.size() > 1 && outdir.back() == '/') outdir.pop_back();
+  return outdir;
+}
+
+}  // namespace
+
 // "-<pid>-<8 hex digits>": unique between concurrent runs, and tells whose leftovers they are.
-std::string unique_suffix() {
+std::string new_staging_suffix() {
   std::uint32_t random = 0;
   try {
     random = std::random_device{}();
   } catch (const std::exception&) {
-    random = static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    random =
+        static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
   char buffer[48];
   std::snprintf(buffer, sizeof buffer, "-%ld-%08x", static_cast<long>(::getpid()),
                 static_cast<unsigned>(random));
   return buffer;
 }
+
+namespace {
+
+std::string unique_suffix() { return new_staging_suffix(); }
 
 // --force deletes the old OUTDIR: make sure it is one (an empty directory or one holding a
 // summary.json), or a symbolic link (only the link is removed), so that a slip such as
@@ -92,9 +137,40 @@ int sync_path(const std::string& path, bool directory) {
 
 }  // namespace
 
+void reserve_staging_name(const std::string& outdir, const std::string& suffix) {
+  StagingRegistry& r = registry();
+  const std::lock_guard<std::mutex> lock(r.mutex);
+  const std::string normalised = normalised_outdir(outdir);
+  r.entries.push_back({normalised, normalised + ".partial" + suffix, false});
+}
+
+std::vector<std::string> abandon_staging_directories() noexcept {
+  std::vector<std::string> lost;
+  try {
+    StagingRegistry& r = registry();
+    const std::lock_guard<std::mutex> lock(r.mutex);
+    r.abandoned = true;
+    for (const StagingEntry& entry : r.entries) {
+      // Rename first: it is atomic against rank 0's rename into OUTDIR, and afterwards no writer
+      // can add a file under the old path while the directory is being emptied.
+      const std::string doomed = entry.staging + ".removing" + unique_suffix();
+      std::error_code ec;
+      if (std::rename(entry.staging.c_str(), doomed.c_str()) == 0) {
+        fs::remove_all(doomed, ec);
+      } else if (errno != ENOENT) {
+        fs::remove_all(entry.staging, ec);  // cannot rename (another file system?): in place
+      }
+      if (entry.owned) lost.push_back(entry.outdir);
+    }
+    r.entries.clear();
+  } catch (...) {
+    // Out of memory or a broken mutex while exiting: nothing better to do than exit anyway.
+  }
+  return lost;
+}
+
 OutputDirectory::OutputDirectory(const std::string& outdir, bool force)
-    : outdir_(outdir), force_(force) {
-  while (outdir_.size() > 1 && outdir_.back() == '/') outdir_.pop_back();
+    : outdir_(normalised_outdir(outdir)), force_(force) {
   if (outdir_.empty()) fail("''", "the output directory name is empty");
   const std::size_t slash = outdir_.rfind('/');
   const std::string base = slash == std::string::npos ? outdir_ : outdir_.substr(slash + 1);
@@ -121,10 +197,31 @@ OutputDirectory::OutputDirectory(const std::string& outdir, bool force)
     check_replaceable(outdir, st);
   }
 
+  StagingRegistry& r = registry();
+  const std::lock_guard<std::mutex> lock(r.mutex);
+  if (r.abandoned) fail(outdir, "not created: svr is terminating");
+  // The name every rank expects (reserve_staging_name), unless it is taken.
+  for (StagingEntry& entry : r.entries) {
+    if (entry.owned || entry.outdir != outdir_) continue;
+    if (::mkdir(entry.staging.c_str(), 0777) == 0) {
+      entry.owned = true;
+      staging_ = entry.staging;
+      return;
+    }
+    if (errno != EEXIST) {
+      fail(outdir,
+           "cannot create the staging directory '" + entry.staging + "': " + errno_text(errno));
+    }
+    // Someone else's directory by that name (practically impossible): never remove it, and
+    // stage under a fresh name that only this rank knows.
+    forget_entry(r, std::string(entry.staging));
+    break;
+  }
   for (int attempt = 0;; ++attempt) {
     const std::string staging = outdir_ + ".partial" + unique_suffix();
     if (::mkdir(staging.c_str(), 0777) == 0) {
       staging_ = staging;
+      r.entries.push_back({outdir_, staging_, true});
       break;
     }
     if (errno != EEXIST || attempt == 9) {
@@ -162,6 +259,11 @@ std::string OutputDirectory::file(const std::string& name) const { return stagin
 void OutputDirectory::commit() {
   if (staging_.empty()) fail(outdir_, "commit of a moved-from output directory");
   if (committed_) fail(outdir_, "already committed");
+  StagingRegistry& r = registry();
+  {
+    const std::lock_guard<std::mutex> lock(r.mutex);
+    if (r.abandoned) fail(outdir_, "not written: svr is terminating");
+  }
 
   // The rename must not become visible before the data it points to is on disk.
   std::error_code ec;
@@ -175,6 +277,13 @@ void OutputDirectory::commit() {
   if (const int err = sync_path(staging_, true); err != 0) {
     fail(outdir_, "cannot flush '" + staging_ + "': " + errno_text(err));
   }
+
+  // From here to the end, this process's signal thread waits: it finds either the staging
+  // directory (and removes it; this commit then fails) or a complete OUTDIR and no leftovers,
+  // not even the old OUTDIR set aside. Another rank's signal thread renames the staging
+  // directory away atomically, so the rename below either wins or fails and restores the old.
+  const std::lock_guard<std::mutex> lock(r.mutex);
+  if (r.abandoned) fail(outdir_, "not written: svr is terminating");
 
   std::string aside;  // the old OUTDIR, kept until the new one is in place
   struct stat st {};
@@ -190,10 +299,12 @@ void OutputDirectory::commit() {
   if (rename_no_replace(staging_, outdir_) != 0) {
     const int err = errno;
     if (!aside.empty()) std::rename(aside.c_str(), outdir_.c_str());  // put the old one back
-    if (err == EEXIST || err == ENOTEMPTY) fail(outdir_, "already exists (use --force to replace it)");
+    if (err == EEXIST || err == ENOTEMPTY)
+      fail(outdir_, "already exists (use --force to replace it)");
     fail(outdir_, "cannot rename '" + staging_ + "' into place: " + errno_text(err));
   }
   committed_ = true;
+  forget_entry(r, staging_);
   sync_path(parent_, true);  // best effort: the rename is done either way
 
   // Best effort too: the new OUTDIR is complete; a leftover "OUTDIR.old-..." is only clutter.
@@ -202,8 +313,15 @@ void OutputDirectory::commit() {
 
 void OutputDirectory::discard() noexcept {
   if (committed_ || staging_.empty()) return;
-  std::error_code ec;
-  fs::remove_all(staging_, ec);
+  try {
+    StagingRegistry& r = registry();
+    const std::lock_guard<std::mutex> lock(r.mutex);
+    forget_entry(r, staging_);
+    std::error_code ec;
+    if (!r.abandoned) fs::remove_all(staging_, ec);  // else the signal thread removed it
+  } catch (...) {
+    // A failed lock or allocation: leave the directory; its name says what it is.
+  }
   staging_.clear();
 }
 

@@ -1,5 +1,6 @@
 #include "svr/mpi.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <limits>
 #include <thread>
@@ -95,6 +96,12 @@ void receive_doubles(MPI_Comm comm, double* data, std::int64_t count, int source
           "MPI_Recv");
 }
 
+namespace {
+std::atomic<StalledErrorHandler> stalled_error_handler{nullptr};
+}  // namespace
+
+void set_stalled_error_handler(StalledErrorHandler handler) { stalled_error_handler = handler; }
+
 std::optional<AgreedError> agree_on_error(MPI_Comm comm, const std::string& local_error) {
   int rank = 0, size = 1;
   check(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
@@ -106,10 +113,17 @@ std::optional<AgreedError> agree_on_error(MPI_Comm comm, const std::string& loca
   // polling a non-blocking one with short sleeps costs at most a millisecond of latency.
   MPI_Request request = MPI_REQUEST_NULL;
   check(MPI_Iallreduce(&mine, &origin, 1, MPI_INT, MPI_MIN, comm, &request), "MPI_Iallreduce");
+  const auto start = std::chrono::steady_clock::now();
   for (int done = 0, polls = 0;; ++polls) {
     check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
     if (done) break;
     if (polls > 100) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // A failed rank does not wait for the others to finish hours of work before the job ends.
+    const StalledErrorHandler handler = stalled_error_handler;
+    if (!local_error.empty() && handler != nullptr && (polls & 255) == 0 &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
+            kErrorGraceSeconds)
+      handler(local_error);
   }
   if (origin == size) return std::nullopt;
   // Messages are one line; a cap keeps a runaway one from costing a large broadcast.

@@ -2,7 +2,13 @@
 #include "svr/output_directory.hpp"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
 
 #include "svr/error.hpp"
 #include "test_support.hpp"
@@ -125,7 +131,8 @@ TEST(OutputDirectory, OutdirCreatedDuringTheRunIsNotOverwritten) {
   OutputDirectory dir(outdir, false);
   test::write_text(dir.file("nodes.csv"), "new");
   fs::create_directory(outdir);  // empty: plain rename(2) would silently replace it
-  EXPECT_EQ(error_of([&] { dir.commit(); }), outdir + ": already exists (use --force to replace it)");
+  EXPECT_EQ(error_of([&] { dir.commit(); }),
+            outdir + ": already exists (use --force to replace it)");
   EXPECT_FALSE(dir.committed());
   EXPECT_TRUE(fs::is_empty(outdir));
 }
@@ -197,6 +204,192 @@ TEST(OutputDirectory, MoveTransfersOwnership) {
     c.commit();
   }
   EXPECT_EQ(test::list_dir(tmp.path()), std::vector<std::string>{"out"});
+}
+
+// --- Termination: the staging registry that the signal thread empties (termination.hpp) ---
+
+// abandon_staging_directories() is final for the process, so every test of it runs in a child
+// process (a gtest death test) that reports its own checks through its exit status and stderr.
+template <typename F>
+int checked(F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "exception: %s\n", e.what());
+    return 99;
+  }
+}
+
+#define CHILD_CHECK(condition)                                      \
+  do {                                                              \
+    if (!(condition)) {                                             \
+      std::fprintf(stderr, "child check failed: %s\n", #condition); \
+      return 1;                                                     \
+    }                                                               \
+  } while (false)
+
+TEST(StagingRegistry, TheOwnerStagesUnderTheReservedName) {
+  test::TempDir tmp;
+  reserve_staging_name(tmp / "out/", "-4242-0badcafe");
+  OutputDirectory dir(tmp / "out", false);
+  EXPECT_EQ(dir.staging_path(), tmp / "out.partial-4242-0badcafe");
+  test::write_text(dir.file("summary.json"), "x");
+  dir.commit();
+  EXPECT_EQ(test::list_dir(tmp.path()), std::vector<std::string>{"out"});
+  // Used once: a second output directory for the same OUTDIR gets a fresh name.
+  OutputDirectory again(tmp / "out", true);
+  EXPECT_NE(again.staging_path(), tmp / "out.partial-4242-0badcafe");
+}
+
+TEST(StagingRegistryDeathTest, AbandonRemovesOwnStagingAndStopsCommits) {
+  test::TempDir tmp;
+  const std::string outdir = tmp / "out";
+  EXPECT_EXIT(std::_Exit(checked([&] {
+                OutputDirectory dir(outdir, false);
+                test::write_text(dir.file("nodes.csv"), "half");
+                test::write_text(dir.file("edges.csv"), "half");
+                const std::vector<std::string> lost = abandon_staging_directories();
+                CHILD_CHECK(lost == std::vector<std::string>{outdir});
+                CHILD_CHECK(test::list_dir(tmp.path()).empty());
+                try {
+                  dir.commit();
+                  return 2;
+                } catch (const OutputError& e) {
+                  CHILD_CHECK(std::string(e.what()).find("terminating") != std::string::npos);
+                }
+                try {
+                  OutputDirectory late(tmp / "late", false);
+                  return 3;
+                } catch (const OutputError&) {
+                }
+                CHILD_CHECK(test::list_dir(tmp.path()).empty());
+                return 0;
+              })),
+              ::testing::ExitedWithCode(0), "");
+  EXPECT_TRUE(test::list_dir(tmp.path()).empty());
+}
+
+// Rank 1 knows the name of the directory rank 0 created and removes it, e.g. after rank 0
+// crashed and the launcher terminated rank 1; a committed OUTDIR is left alone.
+TEST(StagingRegistryDeathTest, AbandonRemovesReservedStagingOfAnotherRankOnly) {
+  test::TempDir tmp;
+  const std::string reserved = tmp / "a.partial-7-00000001";
+  fs::create_directory(reserved);
+  test::write_text(reserved + "/edges.csv", "half");
+  fs::create_directory(tmp / "b");
+  test::write_text(tmp / "b/summary.json", "done");
+  fs::create_directory(tmp / "b.partial-8-00000002");  // another job's, not reserved here
+  EXPECT_EXIT(std::_Exit(checked([&] {
+                reserve_staging_name(tmp / "a", "-7-00000001");
+                reserve_staging_name(tmp / "c", "-9-00000003");      // never created: no error
+                CHILD_CHECK(abandon_staging_directories().empty());  // none of them its own
+                return 0;
+              })),
+              ::testing::ExitedWithCode(0), "");
+  EXPECT_EQ(test::list_dir(tmp.path()), (std::vector<std::string>{"b", "b.partial-8-00000002"}));
+  EXPECT_EQ(test::read_text(tmp / "b/summary.json"), "done");
+}
+
+// A directory that happens to bear the reserved name is someone else's: stage elsewhere and
+// never remove it.
+TEST(StagingRegistryDeathTest, ATakenReservedNameIsNeverRemoved) {
+  test::TempDir tmp;
+  const std::string foreign = tmp / "out.partial-5-00000005";
+  fs::create_directory(foreign);
+  test::write_text(foreign + "/keep", "keep");
+  EXPECT_EXIT(std::_Exit(checked([&] {
+                reserve_staging_name(tmp / "out", "-5-00000005");
+                OutputDirectory dir(tmp / "out", false);
+                CHILD_CHECK(dir.staging_path() != foreign);
+                CHILD_CHECK(abandon_staging_directories() == std::vector<std::string>{tmp / "out"});
+                return 0;
+              })),
+              ::testing::ExitedWithCode(0), "");
+  EXPECT_EQ(test::list_dir(tmp.path()), std::vector<std::string>{"out.partial-5-00000005"});
+  EXPECT_EQ(test::read_text(foreign + "/keep"), "keep");
+}
+
+// The invariant a signal during commit must keep: afterwards OUTDIR is complete and no staging
+// directory remains, or neither exists (and commit failed). The signal thread is a second
+// thread of the same process here; another rank is a second process (next test).
+TEST(StagingRegistryDeathTest, AbandonDuringCommitInAnotherThread) {
+  for (int round = 0; round < 20; ++round) {
+    test::TempDir tmp;
+    const std::string outdir = tmp / "out";
+    EXPECT_EXIT(std::_Exit(checked([&] {
+                  OutputDirectory dir(outdir, false);
+                  for (int i = 0; i < 50; ++i)
+                    test::write_text(dir.file("f" + std::to_string(i)), std::to_string(i));
+                  std::atomic<bool> go{false};
+                  std::vector<std::string> lost;
+                  std::thread signal_thread([&] {
+                    while (!go.load()) {
+                    }
+                    for (int spin = 0; spin < round * 2000; ++spin)
+                      std::atomic_signal_fence(std::memory_order_seq_cst);
+                    lost = abandon_staging_directories();
+                  });
+                  bool committed = true;
+                  go.store(true);
+                  try {
+                    dir.commit();
+                  } catch (const OutputError&) {
+                    committed = false;
+                  }
+                  signal_thread.join();
+                  const std::vector<std::string> left = test::list_dir(tmp.path());
+                  if (committed) {
+                    CHILD_CHECK(lost.empty());
+                    CHILD_CHECK(left == std::vector<std::string>{"out"});
+                    CHILD_CHECK(test::list_dir(outdir).size() == 50u);
+                  } else {
+                    CHILD_CHECK(lost == std::vector<std::string>{outdir});
+                    CHILD_CHECK(left.empty());
+                  }
+                  return 0;
+                })),
+                ::testing::ExitedWithCode(0), "")
+        << "round " << round;
+  }
+}
+
+TEST(StagingRegistry, AbandonDuringCommitInAnotherProcess) {
+  int committed_rounds = 0, abandoned_rounds = 0;
+  for (int round = 0; round < 20; ++round) {
+    test::TempDir tmp;
+    const std::string outdir = tmp / "out";
+    reserve_staging_name(outdir, "-11-0000000" + std::to_string(round % 10));
+    OutputDirectory dir(outdir, false);
+    for (int i = 0; i < 50; ++i)
+      test::write_text(dir.file("f" + std::to_string(i)), std::to_string(i));
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {  // "rank 1": knows the reserved name, terminated now
+      // From at once to after the commit: both outcomes occur over the rounds.
+      std::this_thread::sleep_for(std::chrono::microseconds(round * round * 250));
+      abandon_staging_directories();
+      std::_Exit(0);
+    }
+    bool committed = true;
+    try {
+      dir.commit();
+    } catch (const OutputError&) {
+      committed = false;
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    const std::vector<std::string> left = test::list_dir(tmp.path());
+    if (committed) {
+      ++committed_rounds;
+      EXPECT_EQ(left, std::vector<std::string>{"out"}) << "round " << round;
+      EXPECT_EQ(test::list_dir(outdir).size(), 50u) << "round " << round;
+    } else {
+      ++abandoned_rounds;
+      EXPECT_TRUE(left.empty()) << "round " << round;
+    }
+  }
+  std::printf("committed %d rounds, abandoned %d\n", committed_rounds, abandoned_rounds);
 }
 
 }  // namespace
