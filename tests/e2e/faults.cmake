@@ -26,6 +26,11 @@ foreach(phase read svd edges significance write)
   endforeach()
 endforeach()
 
+# A rank that fails while the others are deep in a long SVD (2500x2500 layers, far more than
+# 10 s on a shared core) ends the job after mpi::kErrorGraceSeconds instead of waiting.
+svr_fault(stalled.svd.throw.np3_rank2 --np 3 inject 2:svd:throw SLOW --stalled)
+svr_fault(stalled.svd.throw.np2_rank0 --np 2 inject 0:svd:throw SLOW --stalled)
+
 # Signals while svr computes (a random model of 1500x1500 layers, made by the driver): to
 # mpiexec (Ctrl-C, scancel through mpiexec), to every rank (srun and Slurm's time limit signal
 # each task), to one rank alone, and to the lone process of a run without mpiexec.
