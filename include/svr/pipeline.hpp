@@ -9,8 +9,10 @@
 
 namespace svr {
 
-// Runs the SVR described by `options` and writes OUTDIR (rank 0). Returns the result on rank 0
-// (other ranks get an empty result). Throws mpi::CollectiveError on any rank's failure.
+// Runs the SVR described by `options` and writes OUTDIR. Returns the result on rank 0 (other
+// ranks get only the layers' names, shapes and singular values and the pairs' geometry). No
+// rank ever holds every E or every factor: docs/algorithms.md, "Distributed reduction".
+// Throws mpi::CollectiveError on any rank's failure.
 SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
                        const std::string& command_line);
 

@@ -11,6 +11,9 @@
 
 namespace svr {
 
+// E reduced to at most 256 x 256 block maxima for the heatmap of its pair.
+EdgeHeatmap edge_heatmap(const Eigen::MatrixXd& E);
+
 std::string render_report_html(const SvrResult& r, const Options& o);
 
 // Writes render_report_html(r, o) to `path`; throws OutputError naming `path` on I/O errors or

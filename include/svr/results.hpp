@@ -15,7 +15,7 @@ struct LayerResult {
   std::int64_t full_rank = 0;              // min(rows, cols)
   std::string folded_bn;                   // prefix of the folded BatchNorm, "" if none
   Eigen::VectorXd sigma;                   // kept singular values, decreasing
-  Eigen::MatrixXd U;                       // rows x r  (may be empty once edges are done)
+  Eigen::MatrixXd U;                       // rows x r  (in the pipeline: only with --save-spectra)
   Eigen::MatrixXd V;                       // cols x r
   std::vector<int> cluster;                // cluster id per neuron (equal s within 1e-8 s_max)
   std::vector<bool> near_kernel;           // s_i <= tau * s_max
@@ -29,28 +29,41 @@ struct EdgeRecord {
   std::int64_t to_neuron = 0;    // j, neuron of layer from_layer + 1
   std::int64_t from_neuron = 0;  // i, neuron of layer from_layer
   double e = 0.0;
-  double log10_p = 0.0;          // 0 for untestable edges
-  double log10_q = 0.0;          // adjusted; equals log10_p for Correction::None
+  double log10_p = 0.0;  // 0 for untestable edges
+  double log10_q = 0.0;  // adjusted; equals log10_p for Correction::None
   bool significant = false;
+};
+
+// E of a pair reduced for display (report.html): the block maxima of at most 256 x 256 cells,
+// each shaded 0..255 relative to the pair's largest finite E. Computed where E is (the pair's
+// owner rank), so E itself need not travel to rank 0.
+struct EdgeHeatmap {
+  std::int64_t rows = 0, cols = 0;  // E's shape; 0 x 0: not computed
+  std::int64_t by = 1, bx = 1;      // rows and columns of E per cell
+  std::int64_t h = 0, w = 0;        // cells
+  double e_max = 0.0;
+  std::vector<std::uint8_t> cells;  // h x w, row-major
 };
 
 struct PairResult {
   int from_layer = 0;
-  std::int64_t c = 0;            // channels passing from layer l to l+1
-  std::int64_t z = 0;            // positions on the tested side
-  std::int64_t z_u = 1, z_v = 1; // positions on the u side (layer l) and v side (layer l+1)
+  std::int64_t c = 0;             // channels passing from layer l to l+1
+  std::int64_t z = 0;             // positions on the tested side
+  std::int64_t z_u = 1, z_v = 1;  // positions on the u side (layer l) and v side (layer l+1)
   NullKind null_kind = NullKind::Beta;
   double beta_a = 0.0, beta_b = 0.0;  // Beta(z/2, (N-z)/2) when null_kind == Beta
   double e_threshold = 0.0;           // chi-square rule threshold when null_kind == ChiSquare
   std::int64_t simulation_draws = 0;  // when null_kind == Simulated
-  Eigen::MatrixXd E;                  // r(l+1) x r(l)
+  Eigen::MatrixXd E;                  // r(l+1) x r(l); empty in the pipeline's result (E stays
+                                      // on the pair's owner rank, docs/algorithms.md)
+  EdgeHeatmap heatmap;                // for report.html (used when E is empty)
   std::int64_t edges_tested = 0;
   std::int64_t significant = 0;
-  std::int64_t internal_dim_to = 0;   // (j+1) of the argmax
-  std::int64_t internal_dim_from = 0; // (i+1) of the argmax
+  std::int64_t internal_dim_to = 0;    // (j+1) of the argmax
+  std::int64_t internal_dim_from = 0;  // (i+1) of the argmax
   double entropy = 0.0;
   double entropy_normalized = 0.0;
-  std::vector<EdgeRecord> edges;      // reported edges (significant, or all with --all-edges)
+  std::vector<EdgeRecord> edges;  // reported edges (significant, or all with --all-edges)
 };
 
 struct ChainResult {
@@ -71,15 +84,16 @@ struct RunInfo {
   std::string input_format;
   int ranks = 1;
   std::vector<PhaseTime> phases;
-  double peak_memory_mb = 0.0;
+  double peak_memory_mb = 0.0;                  // max over ranks
+  std::vector<double> peak_memory_mb_per_rank;  // one entry per rank, rank order
   // Seconds per distinct phase (a phase reported more than once is summed), in first-seen order.
   std::vector<PhaseTime> phase_totals() const;
 };
 
 struct SvrResult {
-  std::string model_name;           // basename of the model path
+  std::string model_name;  // basename of the model path
   std::vector<LayerResult> layers;
-  std::vector<PairResult> pairs;    // pairs[l] joins layers[l] and layers[l+1]
+  std::vector<PairResult> pairs;  // pairs[l] joins layers[l] and layers[l+1]
   double log10_path_metric = 0.0;
   double log10_path_metric_unweighted = 0.0;
   std::vector<ChainResult> chains;

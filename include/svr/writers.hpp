@@ -3,7 +3,10 @@
 // field. Each writer writes `path` directly (OutputDirectory provides the atomicity) and throws
 // OutputError naming `path` on any I/O error, or when `r` is inconsistent (a vector whose size
 // does not match its layer's singular values, an edge naming a neuron that does not exist).
+#include <Eigen/Dense>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "svr/options.hpp"
 #include "svr/results.hpp"
@@ -31,5 +34,19 @@ void write_spectra(const std::string& path, const SvrResult& r, const Options& o
 
 // safetensors with "pair<l>.E" (r(l+1) x r(l)) per pair; metadata names layers, c and z.
 void write_adjacency(const std::string& path, const SvrResult& r, const Options& o);
+
+// Where write_adjacency puts everything, from the layer names, the kept singular values and the
+// pairs' from_layer, c and z alone (no E): every rank can compute it, so each pair's owner can
+// write its E into the shared file itself (the pipeline, docs/algorithms.md).
+struct AdjacencyLayout {
+  std::string head;                      // the file's first bytes: 8-byte length, JSON header
+  std::vector<std::uint64_t> offsets;    // file offset of pair k's E (row-major F64)
+  std::vector<std::int64_t> rows, cols;  // E of pair k is rows[k] x cols[k]
+  std::uint64_t file_size = 0;
+};
+AdjacencyLayout adjacency_layout(const SvrResult& r, const Options& o);
+
+// E as stored in the file: row-major doubles (little-endian hosts: already in file order).
+std::vector<double> adjacency_data(const Eigen::MatrixXd& E);
 
 }  // namespace svr

@@ -1,29 +1,25 @@
 #include "svr/pipeline.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <optional>
 
-#include "svr/chains.hpp"
-#include "svr/distributed_layer.hpp"
-#include "svr/distributed_svd.hpp"
-#include "svr/edges.hpp"
 #include "svr/execution_plan.hpp"
 #include "svr/fault_injection.hpp"
-#include "svr/layer_matrix.hpp"
-#include "svr/measures.hpp"
 #include "svr/model_file.hpp"
 #include "svr/network.hpp"
 #include "svr/output_directory.hpp"
-#include "svr/partition.hpp"
 #include "svr/plot_svg.hpp"
-#include "svr/process_grid.hpp"
 #include "svr/progress.hpp"
+#include "svr/reduction.hpp"
+#include "svr/reduction_adjacency.hpp"
+#include "svr/reduction_edges.hpp"
+#include "svr/reduction_factors.hpp"
+#include "svr/reduction_path.hpp"
 #include "svr/report_html.hpp"
 #include "svr/sha256.hpp"
-#include "svr/significance.hpp"
-#include "svr/svd.hpp"
 #include "svr/writers.hpp"
 
 namespace svr {
@@ -59,56 +55,28 @@ LayerResult describe_layer(const LayerSpec& spec, Method method) {
   return layer;
 }
 
-// Per-node and per-pair measures of spec section 5, on rank 0 once every E is known.
-void compute_measures(SvrResult& result, const Options& options) {
-  const std::size_t n = result.layers.size();
-  for (std::size_t l = 0; l < n; ++l) {
-    LayerResult& layer = result.layers[l];
-    layer.cluster = clusters(layer.sigma);
-    layer.near_kernel = near_kernel(layer.sigma, options.near_kernel_tau);
-    layer.intensity = l + 1 < n ? intensity(result.pairs[l].E, result.pairs[l].c)
-                                : std::vector<double>(layer.sigma.size(), 1.0);
+// Rank 0's files, from what rank 0 holds (no E, no factors unless --save-spectra).
+// adjacency.safetensors is written by every rank, summary.json after everything else.
+void write_root_outputs(const SvrResult& result, const Options& options,
+                        const std::string& staging) {
+  auto file = [&](const char* name) { return staging + "/" + name; };
+  write_nodes_csv(file("nodes.csv"), result);
+  write_edges_csv(file("edges.csv"), result);
+  write_graphml(file("graph.graphml"), result);
+  if (options.save_spectra) write_spectra(file("spectra.safetensors"), result, options);
+  if (options.plot) {
+    write_svr_svg(file("svr.svg"), result, options);
+    write_report_html(file("report.html"), result, options);
   }
-  std::vector<Eigen::VectorXd> s, indicator;
-  std::vector<Eigen::MatrixXd> e;
-  for (const LayerResult& layer : result.layers) {
-    s.push_back(layer.sigma);
-    indicator.push_back(
-        (layer.sigma.array() > options.path_threshold).cast<double>().matrix());
-  }
-  for (PairResult& pair : result.pairs) {
-    const InternalDims dims = internal_dims(pair.E, pair.c);
-    pair.internal_dim_to = dims.to;
-    pair.internal_dim_from = dims.from;
-    const Entropy h = entropy(pair.E);
-    pair.entropy = h.h;
-    pair.entropy_normalized = h.normalized;
-    e.push_back(pair.E);
-  }
-  result.log10_path_metric = log10_path_metric(s, e);
-  result.log10_path_metric_unweighted = log10_path_metric(indicator, e);
-
-  std::vector<std::int64_t> sizes;
-  for (const LayerResult& layer : result.layers) sizes.push_back(layer.sigma.size());
-  std::vector<std::vector<SignificantEdge>> significant(result.pairs.size());
-  for (std::size_t l = 0; l < result.pairs.size(); ++l)
-    for (const EdgeRecord& edge : result.pairs[l].edges)
-      if (edge.significant)
-        significant[l].push_back({edge.to_neuron, edge.from_neuron, edge.log10_p});
-  result.chains = top_chains(sizes, significant, options.top_chains);
 }
 
-void write_outputs(const SvrResult& result, const Options& options, OutputDirectory& out) {
-  write_nodes_csv(out.file("nodes.csv"), result);
-  write_edges_csv(out.file("edges.csv"), result);
-  write_graphml(out.file("graph.graphml"), result);
-  if (options.save_spectra) write_spectra(out.file("spectra.safetensors"), result, options);
-  if (options.save_adjacency) write_adjacency(out.file("adjacency.safetensors"), result, options);
-  if (options.plot) {
-    write_svr_svg(out.file("svr.svg"), result, options);
-    write_report_html(out.file("report.html"), result, options);
-  }
-  write_summary_json(out.file("summary.json"), result, options);  // last: marks completeness
+// Every rank's peak resident memory, on rank 0 in rank order (collective).
+std::vector<double> gather_peak_memory(const mpi::Communicator& comm) {
+  double mine = peak_memory_mb();
+  std::vector<double> all(comm.is_root() ? static_cast<std::size_t>(comm.size()) : 0);
+  mpi::check(MPI_Gather(&mine, 1, MPI_DOUBLE, all.data(), 1, MPI_DOUBLE, 0, comm.get()),
+             "MPI_Gather");
+  return all;
 }
 
 }  // namespace
@@ -136,11 +104,14 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   });
 
   // Every rank parses the metadata (small) and derives the same plans from it: the network
-  // (layers, pairs) and the execution (who factors which layer, and how).
+  // (layers, pairs) and the execution (who factors which layer and how, who owns which pair).
   ModelFile model;
   NetworkPlan plan;
   ExecutionPlan execution;
+  // Every rank needs the staging directory: the pair owners write their E into it.
+  std::string staging = out ? out->staging_path() : std::string();
   mpi::collective_phase(comm, [&] {
+    if (!options.plan) comm.broadcast(staging, 0);
     inject_failure_point("read", comm.rank());
     model = open_model(options.model_path);
     plan = plan_network(model, options);
@@ -161,116 +132,114 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
     }
     return result;
   }
-  progress.say("read " + options.model_path + " (" + model.format + "): " +
-               std::to_string(plan.layers.size()) + " layers, method " +
+  progress.say("read " + options.model_path + " (" + model.format +
+               "): " + std::to_string(plan.layers.size()) + " layers, method " +
                to_string(options.method) + ", " + std::to_string(comm.size()) + " rank(s)");
   end_phase("read");
 
-  // SVD. Small layers: each rank reads and factors the layers the plan gives it (LAPACK), then
-  // sends U, s, V to rank 0. Large layers, one after the other: every rank reads only its
-  // blocks, ScaLAPACK factors the layer on the grid of all ranks, U and V are gathered to rank 0.
+  // SVD. Small layers: each rank reads and factors the layers the plan gives it (LAPACK). Large
+  // layers, one after the other: every rank reads only its blocks and ScaLAPACK factors the
+  // layer on the grid of all ranks. The factors stay where they were computed; every rank gets
+  // every layer's singular values.
   const std::size_t n = plan.layers.size();
-  std::vector<Spectrum> mine(n);
-  auto say_svd = [&](std::size_t l) {
-    const LayerExecution& how = execution.layers[l];
-    progress.say("svd " + std::to_string(l + 1) + "/" + std::to_string(n) + " " +
-                 plan.layers[l].name + " (" +
-                 shape_text(result.layers[l].rows, result.layers[l].cols) + ") on " +
-                 (how.engine == SvdEngine::Lapack
-                      ? "rank " + std::to_string(how.rank)
-                      : "a " + std::to_string(how.grid.rows) + "x" +
-                            std::to_string(how.grid.cols) + " ScaLAPACK grid"));
-  };
-  auto store = [&](std::size_t l, Spectrum& spectrum) {
-    result.layers[l].sigma = std::move(spectrum.s);
-    result.layers[l].U = std::move(spectrum.U);
-    result.layers[l].V = std::move(spectrum.V);
-  };
+  LayerFactors factors;
   mpi::collective_phase(comm, [&] {
     inject_failure_point("svd", comm.rank());
-    for (std::size_t l : execution.lapack_layers_of(comm.rank())) {
-      mine[l] = thin_svd(layer_matrix(model, plan.layers[l], options), options.max_rank);
-      say_svd(l);  // rank 0 only: its own layers as they finish, the others' as they arrive
-    }
+    factor_lapack_layers(factors, model, plan, execution, options, comm.rank());
   });
-  for (std::size_t l = 0; l < n; ++l) {
-    if (execution.layers[l].engine != SvdEngine::Lapack) continue;
-    const int owner = execution.layers[l].rank;
-    const int tag = static_cast<int>(l % 30000);
-    if (comm.rank() == owner && !comm.is_root()) {
-      comm.send(mine[l].s, 0, tag);
-      comm.send(mine[l].U, 0, tag);
-      comm.send(mine[l].V, 0, tag);
-      mine[l] = Spectrum{};
-    }
-    if (!comm.is_root()) continue;
-    if (owner != 0) {
-      mine[l].s = comm.receive(owner, tag);
-      mine[l].U = comm.receive(owner, tag);
-      mine[l].V = comm.receive(owner, tag);
-      say_svd(l);
-    }
-    store(l, mine[l]);
-  }
   for (std::size_t l : execution.scalapack_layers()) {
-    mpi::collective_phase(comm, [&] {
-      // The grid spans all ranks in order, so grid rank 0 is rank 0.
-      const ProcessGrid grid(comm.get(), execution.layers[l].grid, 0);
-      DistributedSpectrum factors = [&] {
-        const DistributedMatrix M = distributed_layer_matrix(model, plan.layers[l], options, grid,
-                                                             execution.block_size);
-        return distributed_svd(M);  // M is freed before the gather
-      }();
-      Spectrum spectrum = gather_spectrum(factors, 0, options.max_rank);
-      if (comm.is_root()) store(l, spectrum);
-      say_svd(l);
-    });
+    mpi::collective_phase(
+        comm, [&] { factor_scalapack_layer(factors, l, model, plan, execution, options, comm); });
+  }
+  mpi::collective_phase(
+      comm, [&] { share_singular_values(factors, execution, options, comm, result.layers); });
+  for (std::size_t l = 0; l < n; ++l) {
+    const LayerExecution& how = execution.layers[l];
+    progress.say(
+        "svd " + std::to_string(l + 1) + "/" + std::to_string(n) + " " + plan.layers[l].name +
+        " (" + shape_text(result.layers[l].rows, result.layers[l].cols) + ") on " +
+        (how.engine == SvdEngine::Lapack ? "rank " + std::to_string(how.rank)
+                                         : "a " + std::to_string(how.grid.rows) + "x" +
+                                               std::to_string(how.grid.cols) + " ScaLAPACK grid"));
+  }
+  // Every rank knows every pair's geometry; the statistics are filled in by the pair's owner.
+  for (std::size_t l = 0; l + 1 < n; ++l) {
+    PairResult pair;
+    pair.from_layer = static_cast<int>(l);
+    pair.c = plan.pairs[l].c;
+    pair.z_u = plan.pairs[l].z_u;
+    pair.z_v = plan.pairs[l].z_v;
+    pair.z = options.method == Method::Svr ? pair.z_v : pair.z_u;
+    result.pairs.push_back(std::move(pair));
   }
   end_phase("svd");
 
-  // Edges, significance and measures on rank 0.
+  // Edges: E of each pair on its owner rank (the failure point first, on every rank, agreed
+  // before any rank waits for another).
+  mpi::collective_phase(comm, [&] { inject_failure_point("edges", comm.rank()); });
+  std::vector<Eigen::MatrixXd> E;
+  mpi::collective_phase(
+      comm, [&] { E = pair_edge_weights(factors, plan, execution, result.layers, comm); });
+  if (options.save_spectra)  // the only reason for the factors to come to rank 0
+    mpi::collective_phase(
+        comm, [&] { gather_factors_to_root(factors, execution, options, comm, result.layers); });
+  // Freed on every rank together: the grid's destructor frees its communicator (collective),
+  // after the distributed factors that point at it.
+  factors.distributed.clear();
+  factors.local.clear();
+  factors.grid.reset();
+  end_phase("edges");
+  progress.say("edges: " + std::to_string(result.pairs.size()) + " pairs");
+
+  // Significance and measures: each owner tests its pairs; rank 0 receives the per-pair results
+  // and the candidate edges, corrects over the family and finishes the measures.
+  std::vector<PairOutcome> outcomes;
   mpi::collective_phase(comm, [&] {
-    inject_failure_point("edges", comm.rank());
-    if (!comm.is_root()) return;
-    for (std::size_t l = 0; l + 1 < result.layers.size(); ++l) {
-      const PairSpec& geometry = plan.pairs[l];
-      PairResult pair;
-      pair.from_layer = static_cast<int>(l);
-      pair.c = geometry.c;
-      pair.z_u = geometry.z_u;
-      pair.z_v = geometry.z_v;
-      pair.E = edge_weights(result.layers[l].U, result.layers[l + 1].V, pair.c, pair.z_u,
-                            pair.z_v);
-      result.pairs.push_back(std::move(pair));
-    }
-    end_phase("edges");
-    progress.say("edges: " + std::to_string(result.pairs.size()) + " pairs");
     inject_failure_point("significance", comm.rank());
-    test_edges(result.pairs, options);
+    outcomes = reduce_owned_pairs(result.pairs, E, execution, options, comm.rank());
+  });
+  mpi::collective_phase(comm, [&] {
+    gather_outcomes_to_root(result.pairs, outcomes, execution, comm);
+    distributed_path_metrics(result, E, execution, options, comm);
+  });
+  if (!options.save_adjacency) E.clear();  // nobody needs E any more
+  mpi::collective_phase(comm, [&] {
+    if (!comm.is_root()) return;
+    finish_reduction(result, outcomes, options);
     std::int64_t tested = 0, significant = 0;
     for (const PairResult& pair : result.pairs) {
       tested += pair.edges_tested;
       significant += pair.significant;
     }
-    progress.say("significance: " + std::to_string(significant) + " of " +
-                 std::to_string(tested) + " edges significant (" + to_string(options.correction) +
-                 ", alpha " + format_number(options.alpha) + ")");
-    compute_measures(result, options);
-    end_phase("significance");
+    progress.say("significance: " + std::to_string(significant) + " of " + std::to_string(tested) +
+                 " edges significant (" + to_string(options.correction) + ", alpha " +
+                 format_number(options.alpha) + ")");
   });
+  outcomes.clear();
+  end_phase("significance");
 
-  // Output: rank 0 writes every file into the staging directory and renames it into place.
-  double peak = 0.0;
+  // Output into the staging directory: rank 0 writes its files, the pair owners write their E
+  // into adjacency.safetensors, then rank 0 writes summary.json (last: marks completeness).
   mpi::collective_phase(comm, [&] {
-    peak = comm.max(peak_memory_mb());  // collective: every rank takes part
+    const std::vector<double> peak = gather_peak_memory(comm);  // collective: before any throw
     inject_failure_point("write", comm.rank());
     if (!comm.is_root()) return;
-    result.run.peak_memory_mb = peak;
+    result.run.peak_memory_mb_per_rank = peak;
+    result.run.peak_memory_mb = *std::max_element(peak.begin(), peak.end());
     result.run.input_sha256 = model_sha256(model);
-    if (!options.save_spectra)  // the factors are no longer needed
-      for (LayerResult& layer : result.layers) layer.U.resize(0, 0), layer.V.resize(0, 0);
     end_phase("checksum");
-    write_outputs(result, options, *out);
+    write_root_outputs(result, options, staging);
+  });
+  if (options.save_adjacency)
+    mpi::collective_phase(comm, [&] {
+      write_adjacency_distributed(staging + "/adjacency.safetensors", result, E, execution, options,
+                                  comm);
+    });
+  E.clear();
+  mpi::collective_phase(comm, [&] {
+    if (!comm.is_root()) return;
+    end_phase("write");
+    write_summary_json(staging + "/summary.json", result, options);
   });
   // Only once every rank has agreed that the write phase succeeded does OUTDIR appear.
   mpi::collective_phase(comm, [&] {

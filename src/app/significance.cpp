@@ -1,22 +1,14 @@
 #include "svr/significance.hpp"
 
-#include <boost/math/distributions/normal.hpp>
 #include <algorithm>
+#include <boost/math/distributions/normal.hpp>
 #include <cmath>
-#include <map>
-#include <memory>
-#include <tuple>
+#include <stdexcept>
 
 #include "svr/corrections.hpp"
-#include "svr/pvalues.hpp"
 
 namespace svr {
 namespace {
-
-// Per-pair raw log10 p-values, column-major like E; empty for untestable pairs.
-struct PairPValues {
-  std::vector<double> log10_p;
-};
 
 void choose_null_law(PairResult& pair, const Options& options) {
   const bool both_sides = pair.z_u > 1 && pair.z_v > 1;
@@ -39,109 +31,146 @@ void choose_null_law(PairResult& pair, const Options& options) {
   }
 }
 
+// --sigma on a simulated pair: the same one-sided level as the chi-square rule, 1 - Phi(S).
+double sigma_level(const Options& options) {
+  return options.sigma ? boost::math::cdf(boost::math::complement(
+                             boost::math::normal_distribution<double>(), *options.sigma))
+                       : 0.0;
+}
+
 // log10 p of an edge that cannot be significant and is not reported: a stand-in for p = 1.
 constexpr double kScreenedOut = 0.0;
 
 // The smallest E whose exact p-value matters. Every correction gives q >= p, so an edge with
 // p > alpha is never significant; unless every edge is reported, such edges need no exact p
-// (BH and Holm q of the significant edges depend only on the p-values at or below alpha, and
-// on the family size, which screening keeps). 0 means: evaluate every edge.
-double exact_from(const PairResult& pair, const Options& options, double sigma_level) {
+// (the q of the significant edges depend only on the p-values at or below alpha, and on the
+// family size, which screening keeps). 0 means: evaluate every edge.
+double exact_from(const PairResult& pair, const Options& options) {
   const bool beta_law = pair.null_kind == NullKind::Beta || pair.null_kind == NullKind::ChiSquare;
   if (options.all_edges || !beta_law) return 0.0;
-  const double level = options.sigma ? std::max(options.alpha, sigma_level) : options.alpha;
+  const double level =
+      options.sigma ? std::max(options.alpha, sigma_level(options)) : options.alpha;
   // A margin well above the quantile's rounding, so no edge near the boundary is misjudged.
   double cut = beta_upper_quantile(level, pair.beta_a, pair.beta_b) * (1.0 - 1e-6);
   if (pair.null_kind == NullKind::ChiSquare) cut = std::min(cut, pair.e_threshold);
   return std::max(cut, 0.0);
 }
 
-std::vector<double> raw_log10_p(const PairResult& pair, const Options& options,
-                                double sigma_level,
-                                std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>,
-                                         std::unique_ptr<SimulatedNull>>& simulations) {
-  const Eigen::MatrixXd& e = pair.E;
-  std::vector<double> log10_p(static_cast<std::size_t>(e.size()));
-  if (pair.null_kind == NullKind::Simulated) {
-    // One simulation per distinct (c, z_u, z_v), shared by every pair that has that geometry.
-    auto& sim = simulations[{pair.c, pair.z_u, pair.z_v}];
-    if (!sim)
-      sim = std::make_unique<SimulatedNull>(pair.c, pair.z_u, pair.z_v, options.simulation_draws,
-                                            options.seed);
-    for (Eigen::Index k = 0; k < e.size(); ++k) log10_p[k] = sim->log10_sf(e.data()[k]);
-  } else {
-    const double cut = exact_from(pair, options, sigma_level);
-    for (Eigen::Index k = 0; k < e.size(); ++k) {
-      const double value = e.data()[k];
-      log10_p[k] = value >= cut ? log10_beta_sf(value, pair.beta_a, pair.beta_b) : kScreenedOut;
-    }
-  }
-  return log10_p;
+double raw_log10_p(const PairResult& pair, double e, double cut, const SimulatedNull* sim) {
+  if (sim) return sim->log10_sf(e);
+  return e >= cut ? log10_beta_sf(e, pair.beta_a, pair.beta_b) : kScreenedOut;
+}
+
+// The edge's own verdict where it does not depend on the family: the chi-square rule and --sigma.
+bool significant_alone(const PairResult& pair, double e, double log10_p, double log10_sigma_level) {
+  if (pair.null_kind == NullKind::ChiSquare) return e >= pair.e_threshold;
+  return log10_p <= log10_sigma_level;
 }
 
 }  // namespace
 
-void test_edges(std::vector<PairResult>& pairs, const Options& options) {
-  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::unique_ptr<SimulatedNull>>
-      simulations;
-  // --sigma on a simulated pair: the same one-sided level as the chi-square rule, 1 - Phi(S).
-  const double sigma_level =
-      options.sigma ? boost::math::cdf(boost::math::complement(
-                          boost::math::normal_distribution<double>(), *options.sigma))
-                    : 0.0;
-  std::vector<std::vector<double>> log10_p(pairs.size());
-  for (std::size_t l = 0; l < pairs.size(); ++l) {
-    choose_null_law(pairs[l], options);
-    if (pairs[l].null_kind != NullKind::Untestable)
-      log10_p[l] = raw_log10_p(pairs[l], options, sigma_level, simulations);
-    pairs[l].edges_tested = static_cast<std::int64_t>(log10_p[l].size());
-  }
+const SimulatedNull& NullLawCache::simulated(const PairResult& pair, const Options& options) {
+  auto& sim = simulations_[{pair.c, pair.z_u, pair.z_v}];
+  if (!sim)
+    sim = std::make_unique<SimulatedNull>(pair.c, pair.z_u, pair.z_v, options.simulation_draws,
+                                          options.seed);
+  return *sim;
+}
 
-  // Adjusted q over the family: every testable edge of the network, or each pair on its own.
+EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E, const Options& options,
+                         NullLawCache& null_laws) {
+  choose_null_law(pair, options);
+  const bool testable = pair.null_kind != NullKind::Untestable;
+  pair.edges_tested = testable ? static_cast<std::int64_t>(E.size()) : 0;
+  EdgeCandidates out;
+  if (!testable && !options.all_edges) return out;
+  const SimulatedNull* sim =
+      pair.null_kind == NullKind::Simulated ? &null_laws.simulated(pair, options) : nullptr;
+  const double cut = testable ? exact_from(pair, options) : 0.0;
+  const double log10_alpha = std::log10(options.alpha);
+  const double log10_sigma_level = options.sigma ? std::log10(sigma_level(options)) : 0.0;
+  for (Eigen::Index i = 0; i < E.cols(); ++i) {
+    for (Eigen::Index j = 0; j < E.rows(); ++j) {
+      const double e = E(j, i);
+      const double log10_p = testable ? raw_log10_p(pair, e, cut, sim) : 0.0;
+      // q >= p for every correction, so p > alpha can never become significant.
+      const bool candidate =
+          options.all_edges || (options.sigma || pair.null_kind == NullKind::ChiSquare
+                                    ? significant_alone(pair, e, log10_p, log10_sigma_level)
+                                    : log10_p <= log10_alpha);
+      if (!candidate) continue;
+      out.to_neuron.push_back(j);
+      out.from_neuron.push_back(i);
+      out.e.push_back(e);
+      out.log10_p.push_back(log10_p);
+    }
+  }
+  return out;
+}
+
+void report_edges(std::vector<PairResult>& pairs, const std::vector<EdgeCandidates>& candidates,
+                  const Options& options) {
+  if (candidates.size() != pairs.size())
+    throw std::invalid_argument("report_edges: candidates of " + std::to_string(candidates.size()) +
+                                " pairs for " + std::to_string(pairs.size()));
+  auto testable = [&](std::size_t l) { return pairs[l].null_kind != NullKind::Untestable; };
+  // Adjusted q over the family: every tested edge of the network, or each pair on its own.
   std::vector<std::vector<double>> log10_q(pairs.size());
   if (options.fdr_scope == FdrScope::Pair) {
     for (std::size_t l = 0; l < pairs.size(); ++l)
-      log10_q[l] = adjust_log10(log10_p[l], options.correction);
+      if (testable(l))
+        log10_q[l] = adjust_log10_candidates(candidates[l].log10_p, pairs[l].edges_tested,
+                                             options.correction);
   } else {
     std::vector<double> family;
-    for (const auto& p : log10_p) family.insert(family.end(), p.begin(), p.end());
-    const std::vector<double> adjusted = adjust_log10(family, options.correction);
+    std::int64_t family_size = 0;
+    for (std::size_t l = 0; l < pairs.size(); ++l) {
+      if (!testable(l)) continue;
+      family.insert(family.end(), candidates[l].log10_p.begin(), candidates[l].log10_p.end());
+      family_size += pairs[l].edges_tested;
+    }
+    const std::vector<double> adjusted =
+        adjust_log10_candidates(family, family_size, options.correction);
     std::size_t offset = 0;
     for (std::size_t l = 0; l < pairs.size(); ++l) {
-      log10_q[l].assign(adjusted.begin() + offset, adjusted.begin() + offset + log10_p[l].size());
-      offset += log10_p[l].size();
+      if (!testable(l)) continue;
+      const std::size_t k = candidates[l].size();
+      log10_q[l].assign(adjusted.begin() + offset, adjusted.begin() + offset + k);
+      offset += k;
     }
   }
 
   const double log10_alpha = std::log10(options.alpha);
-  const double log10_sigma_level = options.sigma ? std::log10(sigma_level) : 0.0;
+  const double log10_sigma_level = options.sigma ? std::log10(sigma_level(options)) : 0.0;
   for (std::size_t l = 0; l < pairs.size(); ++l) {
     PairResult& pair = pairs[l];
-    const Eigen::MatrixXd& e = pair.E;
+    const EdgeCandidates& mine = candidates[l];
     pair.edges.clear();
     pair.significant = 0;
-    for (Eigen::Index i = 0; i < e.cols(); ++i) {
-      for (Eigen::Index j = 0; j < e.rows(); ++j) {
-        const std::size_t k = static_cast<std::size_t>(i * e.rows() + j);
-        EdgeRecord edge;
-        edge.to_neuron = j;
-        edge.from_neuron = i;
-        edge.e = e(j, i);
-        if (pair.null_kind != NullKind::Untestable) {
-          edge.log10_p = log10_p[l][k];
-          edge.log10_q = log10_q[l][k];
-          if (pair.null_kind == NullKind::ChiSquare)
-            edge.significant = edge.e >= pair.e_threshold;
-          else if (options.sigma)
-            edge.significant = edge.log10_p <= log10_sigma_level;
-          else
-            edge.significant = edge.log10_q <= log10_alpha;
-        }
-        if (edge.significant) ++pair.significant;
-        if (edge.significant || options.all_edges) pair.edges.push_back(edge);
+    for (std::size_t k = 0; k < mine.size(); ++k) {
+      EdgeRecord edge;
+      edge.to_neuron = mine.to_neuron[k];
+      edge.from_neuron = mine.from_neuron[k];
+      edge.e = mine.e[k];
+      if (testable(l)) {
+        edge.log10_p = mine.log10_p[k];
+        edge.log10_q = log10_q[l][k];
+        if (pair.null_kind == NullKind::ChiSquare || options.sigma)
+          edge.significant = significant_alone(pair, edge.e, edge.log10_p, log10_sigma_level);
+        else
+          edge.significant = edge.log10_q <= log10_alpha;
       }
+      if (edge.significant) ++pair.significant;
+      if (edge.significant || options.all_edges) pair.edges.push_back(edge);
     }
   }
+}
+
+void test_edges(std::vector<PairResult>& pairs, const Options& options) {
+  NullLawCache null_laws;
+  std::vector<EdgeCandidates> candidates;
+  for (PairResult& pair : pairs) candidates.push_back(test_pair(pair, pair.E, options, null_laws));
+  report_edges(pairs, candidates, options);
 }
 
 }  // namespace svr

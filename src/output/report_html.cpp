@@ -340,33 +340,19 @@ void heatmaps(std::string& out, const SvrResult& r) {
     const PairResult& pair = r.pairs[k];
     const LayerResult& from = r.layers[pair.from_layer];
     const LayerResult& to = r.layers[pair.from_layer + 1];
-    const Eigen::Index rows = pair.E.rows(), cols = pair.E.cols();
+    const EdgeHeatmap map = pair.E.size() > 0 ? edge_heatmap(pair.E) : pair.heatmap;
+    const Eigen::Index rows = map.rows, cols = map.cols;
     const std::string title = "pair " + std::to_string(k) + ": " + xml_escape(from.name) +
                               " \u2192 " + xml_escape(to.name);
     out += "<figure class=\"heatmap\">\n<h3>" + title + "</h3>\n";
-    if (rows == 0 || cols == 0 || rows != to.sigma.size() || cols != from.sigma.size()) {
+    if (rows == 0 || cols == 0 || rows != to.sigma.size() || cols != from.sigma.size() ||
+        map.cells.size() != static_cast<std::size_t>(map.h * map.w)) {
       out += "<p class=\"caption\">E is not available for this pair.</p>\n</figure>\n";
       continue;
     }
-    const Eigen::Index by = (rows + kHeatmapMax - 1) / kHeatmapMax;
-    const Eigen::Index bx = (cols + kHeatmapMax - 1) / kHeatmapMax;
-    const Eigen::Index h = (rows + by - 1) / by, w = (cols + bx - 1) / bx;
-    std::vector<double> block(static_cast<std::size_t>(w * h), 0.0);
-    double e_max = 0.0;
-    for (Eigen::Index i = 0; i < cols; ++i) {
-      for (Eigen::Index j = 0; j < rows; ++j) {
-        const double e = pair.E(j, i);
-        if (!std::isfinite(e)) continue;
-        double& cell = block[static_cast<std::size_t>((j / by) * w + i / bx)];
-        cell = std::max(cell, e);
-        e_max = std::max(e_max, e);
-      }
-    }
-    std::vector<std::uint8_t> bytes(block.size());
-    for (std::size_t p = 0; p < block.size(); ++p) {
-      bytes[p] = static_cast<std::uint8_t>(
-          e_max > 0.0 ? std::lround(std::clamp(block[p] / e_max, 0.0, 1.0) * 255.0) : 0);
-    }
+    const Eigen::Index by = map.by, bx = map.bx, h = map.h, w = map.w;
+    const double e_max = map.e_max;
+    const std::vector<std::uint8_t>& bytes = map.cells;
     const Eigen::Index scale = std::max<Eigen::Index>(1, 256 / std::max(w, h));
     const std::string id = "heatmap-" + std::to_string(k);
     out += "<canvas class=\"heatmap\" id=\"" + id + "\" width=\"" + std::to_string(w) +
@@ -412,6 +398,33 @@ void run_section(std::string& out, const SvrResult& r) {
 }
 
 }  // namespace
+
+EdgeHeatmap edge_heatmap(const Eigen::MatrixXd& E) {
+  EdgeHeatmap map;
+  map.rows = E.rows();
+  map.cols = E.cols();
+  if (map.rows == 0 || map.cols == 0) return map;
+  map.by = (map.rows + kHeatmapMax - 1) / kHeatmapMax;
+  map.bx = (map.cols + kHeatmapMax - 1) / kHeatmapMax;
+  map.h = (map.rows + map.by - 1) / map.by;
+  map.w = (map.cols + map.bx - 1) / map.bx;
+  std::vector<double> block(static_cast<std::size_t>(map.w * map.h), 0.0);
+  for (Eigen::Index i = 0; i < map.cols; ++i) {
+    for (Eigen::Index j = 0; j < map.rows; ++j) {
+      const double e = E(j, i);
+      if (!std::isfinite(e)) continue;
+      double& cell = block[static_cast<std::size_t>((j / map.by) * map.w + i / map.bx)];
+      cell = std::max(cell, e);
+      map.e_max = std::max(map.e_max, e);
+    }
+  }
+  map.cells.resize(block.size());
+  for (std::size_t p = 0; p < block.size(); ++p) {
+    map.cells[p] = static_cast<std::uint8_t>(
+        map.e_max > 0.0 ? std::lround(std::clamp(block[p] / map.e_max, 0.0, 1.0) * 255.0) : 0);
+  }
+  return map;
+}
 
 std::string render_report_html(const SvrResult& r, const Options& o) {
   output::check_nodes(r, "report.html");

@@ -134,6 +134,9 @@ Json run_json(const RunInfo& run) {
   for (const auto& [name, seconds] : run.phase_totals()) phases[name] = number(seconds);
   j["seconds_per_phase"] = phases;
   j["peak_memory_mb"] = number(run.peak_memory_mb);
+  Json per_rank = Json::array();
+  for (double mb : run.peak_memory_mb_per_rank) per_rank.push_back(number(mb));
+  j["peak_memory_mb_per_rank"] = per_rank;
   return j;
 }
 

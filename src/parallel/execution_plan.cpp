@@ -17,6 +17,47 @@ std::string padded(const std::string& text, std::size_t width) {
   return text.size() >= width ? text : text + std::string(width - text.size(), ' ');
 }
 
+double rank_of(const LayerShape& shape) {
+  return static_cast<double>(std::min(shape.rows, shape.cols));
+}
+
+// Pair owners (see PairExecution). The E entries each rank holds are counted so that pairs on
+// the grid go where the least E already is: E, its p-values and its reported edges are what
+// the owner keeps in memory.
+void plan_pairs(ExecutionPlan& plan) {
+  const std::size_t n = plan.layers.size();
+  std::vector<double> entries(static_cast<std::size_t>(plan.ranks), 0.0);
+  for (std::size_t l = 0; l + 1 < n; ++l) {
+    const LayerExecution& from = plan.layers[l];
+    const LayerExecution& to = plan.layers[l + 1];
+    PairExecution pair;
+    pair.e_entries = rank_of(from.shape) * rank_of(to.shape);
+    const bool from_lapack = from.engine == SvdEngine::Lapack;
+    const bool to_lapack = to.engine == SvdEngine::Lapack;
+    if (from_lapack && to_lapack) {
+      pair.owner = to.rank;
+      if (from.rank != to.rank) {
+        // U_l is rows(l) x r(l), V_l+1 is cols(l+1) x r(l+1): move the smaller one.
+        const double u = static_cast<double>(from.shape.rows) * rank_of(from.shape);
+        const double v = static_cast<double>(to.shape.cols) * rank_of(to.shape);
+        pair.sends_u = u <= v;
+        pair.owner = pair.sends_u ? to.rank : from.rank;
+        pair.sender = pair.sends_u ? from.rank : to.rank;
+      }
+    } else {
+      pair.distributed = true;
+      if (from_lapack || to_lapack) {
+        pair.owner = from_lapack ? from.rank : to.rank;
+      } else {
+        pair.owner =
+            static_cast<int>(std::min_element(entries.begin(), entries.end()) - entries.begin());
+      }
+    }
+    entries[static_cast<std::size_t>(pair.owner)] += pair.e_entries;
+    plan.pairs.push_back(pair);
+  }
+}
+
 }  // namespace
 
 std::vector<std::size_t> ExecutionPlan::lapack_layers_of(int rank) const {
@@ -31,6 +72,13 @@ std::vector<std::size_t> ExecutionPlan::scalapack_layers() const {
   for (std::size_t l = 0; l < layers.size(); ++l)
     if (layers[l].engine == SvdEngine::Scalapack) large.push_back(l);
   return large;
+}
+
+std::vector<std::size_t> ExecutionPlan::pairs_of(int rank) const {
+  std::vector<std::size_t> mine;
+  for (std::size_t l = 0; l < pairs.size(); ++l)
+    if (pairs[l].owner == rank) mine.push_back(l);
+  return mine;
 }
 
 double ExecutionPlan::lapack_load_of(int rank) const {
@@ -74,6 +122,7 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
   const LayerPartition partition(small, ranks);
   for (std::size_t k = 0; k < small.size(); ++k)
     plan.layers[small_index[k]].rank = partition.owner(k);
+  plan_pairs(plan);
   return plan;
 }
 
@@ -92,8 +141,8 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
     rows.push_back({std::to_string(l + 1) + "/" + std::to_string(n),
                     l < names.size() ? names[l] : "layer " + std::to_string(l),
                     std::to_string(layer.shape.rows) + "x" + std::to_string(layer.shape.cols),
-                    "cost " + number("%.2g", layer.cost),
-                    number("%.3g", layer.bytes / 1e6) + " MB", where});
+                    "cost " + number("%.2g", layer.cost), number("%.3g", layer.bytes / 1e6) + " MB",
+                    where});
   }
   std::vector<std::size_t> width(6, 0);
   for (const auto& row : rows)
@@ -115,6 +164,22 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
             number("%.2g", plan.lapack_load_of(r));
   const std::size_t large = plan.scalapack_layers().size();
   text += "; then " + std::to_string(large) + " ScaLAPACK layer(s) on all ranks, in layer order\n";
+  for (std::size_t l = 0; l < plan.pairs.size(); ++l) {
+    const PairExecution& pair = plan.pairs[l];
+    text += "  pair " + std::to_string(l + 1) + "/" + std::to_string(plan.pairs.size()) + "  E " +
+            number("%.0f", rank_of(plan.layers[l + 1].shape)) + "x" +
+            number("%.0f", rank_of(plan.layers[l].shape)) + " on rank " +
+            std::to_string(pair.owner);
+    if (pair.distributed) {
+      text += " (ScaLAPACK grid)\n";
+    } else if (pair.sender < 0) {
+      text += " (LAPACK; both factors local)\n";
+    } else {
+      const std::size_t layer = pair.sends_u ? l : l + 1;
+      text += " (LAPACK; " + std::string(pair.sends_u ? "U" : "V") + " of layer " +
+              std::to_string(layer + 1) + " from rank " + std::to_string(pair.sender) + ")\n";
+    }
+  }
   return text;
 }
 

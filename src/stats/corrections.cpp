@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 
 namespace svr {
 namespace {
@@ -27,14 +28,16 @@ double log10_harmonic(std::size_t n) {
 }
 
 // Step-up (BH): q_(k) = min_{m >= k} (n/m) p_(m), capped at 1. Tied p get equal q because the
-// running minimum over a run of ties is attained at its last rank.
-std::vector<double> step_up(const std::vector<double>& log10_p, double log10_factor) {
-  const std::size_t n = log10_p.size();
+// running minimum over a run of ties is attained at its last rank. `log10_p` holds ranks
+// 1..size of a family of n >= size values (the others rank after them).
+std::vector<double> step_up(const std::vector<double>& log10_p, std::size_t n,
+                            double log10_factor) {
+  const std::size_t k = log10_p.size();
   const auto order = ascending_order(log10_p);
   const double log10_n = std::log10(static_cast<double>(n));
-  std::vector<double> q(n);
+  std::vector<double> q(k);
   double running = 0.0;
-  for (std::size_t r = n; r >= 1; --r) {
+  for (std::size_t r = k; r >= 1; --r) {
     const std::size_t idx = order[r - 1];
     const double v = log10_p[idx] + log10_factor + log10_n - std::log10(static_cast<double>(r));
     running = std::min(running, v);
@@ -44,13 +47,13 @@ std::vector<double> step_up(const std::vector<double>& log10_p, double log10_fac
 }
 
 // Step-down (Holm): q_(k) = max_{m <= k} min(1, (n - m + 1) p_(m)). Tied p get equal q because the
-// first rank of a run carries the largest multiplier.
-std::vector<double> step_down(const std::vector<double>& log10_p) {
-  const std::size_t n = log10_p.size();
+// first rank of a run carries the largest multiplier. Ranks as in step_up.
+std::vector<double> step_down(const std::vector<double>& log10_p, std::size_t n) {
+  const std::size_t k = log10_p.size();
   const auto order = ascending_order(log10_p);
-  std::vector<double> q(n);
+  std::vector<double> q(k);
   double running = -std::numeric_limits<double>::infinity();
-  for (std::size_t r = 1; r <= n; ++r) {
+  for (std::size_t r = 1; r <= k; ++r) {
     const std::size_t idx = order[r - 1];
     const double v = std::min(0.0, log10_p[idx] + std::log10(static_cast<double>(n - r + 1)));
     running = std::max(running, v);
@@ -62,28 +65,38 @@ std::vector<double> step_down(const std::vector<double>& log10_p) {
 }  // namespace
 
 std::vector<double> adjust_log10(const std::vector<double>& log10_p, Correction correction) {
-  for (double v : log10_p) {
+  return adjust_log10_candidates(log10_p, static_cast<std::int64_t>(log10_p.size()), correction);
+}
+
+std::vector<double> adjust_log10_candidates(const std::vector<double>& candidate_log10_p,
+                                            std::int64_t family_size, Correction correction) {
+  for (double v : candidate_log10_p) {
     if (std::isnan(v) || v > 0.0) {
       throw std::invalid_argument("adjust_log10: log10 p must be <= 0 and not NaN");
     }
   }
-  const std::size_t n = log10_p.size();
-  if (n == 0) return {};
+  if (family_size < static_cast<std::int64_t>(candidate_log10_p.size()))
+    throw std::invalid_argument("adjust_log10_candidates: family of " +
+                                std::to_string(family_size) + " values but " +
+                                std::to_string(candidate_log10_p.size()) + " candidates");
+  const std::size_t k = candidate_log10_p.size();
+  const auto n = static_cast<std::size_t>(family_size);
+  if (k == 0) return {};
   switch (correction) {
     case Correction::None:
-      return log10_p;
+      return candidate_log10_p;
     case Correction::Bonferroni: {
-      std::vector<double> q(n);
+      std::vector<double> q(k);
       const double log10_n = std::log10(static_cast<double>(n));
-      for (std::size_t i = 0; i < n; ++i) q[i] = std::min(0.0, log10_p[i] + log10_n);
+      for (std::size_t i = 0; i < k; ++i) q[i] = std::min(0.0, candidate_log10_p[i] + log10_n);
       return q;
     }
     case Correction::BH:
-      return step_up(log10_p, 0.0);
+      return step_up(candidate_log10_p, n, 0.0);
     case Correction::BY:
-      return step_up(log10_p, log10_harmonic(n));
+      return step_up(candidate_log10_p, n, log10_harmonic(n));
     case Correction::Holm:
-      return step_down(log10_p);
+      return step_down(candidate_log10_p, n);
   }
   throw std::invalid_argument("adjust_log10: unknown correction");
 }

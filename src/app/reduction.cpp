@@ -1,0 +1,180 @@
+#include "svr/reduction.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "svr/chains.hpp"
+#include "svr/measures.hpp"
+#include "svr/report_html.hpp"
+
+namespace svr {
+namespace {
+
+// One pair's outcome as a flat list of doubles (integers up to 2^53 are exact): the scalars the
+// owner filled, the intensities, the heatmap. Candidates travel separately as K x 4.
+std::vector<double> pack(const PairResult& pair, const PairOutcome& outcome) {
+  std::vector<double> v = {static_cast<double>(pair.z),
+                           static_cast<double>(static_cast<int>(pair.null_kind)),
+                           pair.beta_a,
+                           pair.beta_b,
+                           pair.e_threshold,
+                           static_cast<double>(pair.simulation_draws),
+                           static_cast<double>(pair.edges_tested),
+                           static_cast<double>(pair.internal_dim_to),
+                           static_cast<double>(pair.internal_dim_from),
+                           pair.entropy,
+                           pair.entropy_normalized,
+                           static_cast<double>(outcome.intensity.size())};
+  v.insert(v.end(), outcome.intensity.begin(), outcome.intensity.end());
+  const EdgeHeatmap& map = pair.heatmap;
+  for (double x :
+       {static_cast<double>(map.rows), static_cast<double>(map.cols), static_cast<double>(map.by),
+        static_cast<double>(map.bx), static_cast<double>(map.h), static_cast<double>(map.w),
+        map.e_max, static_cast<double>(map.cells.size())})
+    v.push_back(x);
+  v.insert(v.end(), map.cells.begin(), map.cells.end());
+  return v;
+}
+
+void unpack(const Eigen::MatrixXd& message, PairResult& pair, PairOutcome& outcome) {
+  const double* v = message.data();
+  const std::size_t size = static_cast<std::size_t>(message.size());
+  std::size_t k = 0;
+  auto next = [&]() {
+    if (k >= size) throw std::runtime_error("pair outcome message too short (internal error)");
+    return v[k++];
+  };
+  auto next_int = [&]() { return static_cast<std::int64_t>(next()); };
+  pair.z = next_int();
+  pair.null_kind = static_cast<NullKind>(next_int());
+  pair.beta_a = next();
+  pair.beta_b = next();
+  pair.e_threshold = next();
+  pair.simulation_draws = next_int();
+  pair.edges_tested = next_int();
+  pair.internal_dim_to = next_int();
+  pair.internal_dim_from = next_int();
+  pair.entropy = next();
+  pair.entropy_normalized = next();
+  outcome.intensity.resize(static_cast<std::size_t>(next_int()));
+  for (double& x : outcome.intensity) x = next();
+  EdgeHeatmap& map = pair.heatmap;
+  map.rows = next_int();
+  map.cols = next_int();
+  map.by = next_int();
+  map.bx = next_int();
+  map.h = next_int();
+  map.w = next_int();
+  map.e_max = next();
+  map.cells.resize(static_cast<std::size_t>(next_int()));
+  for (std::uint8_t& cell : map.cells) cell = static_cast<std::uint8_t>(next());
+  if (k != size) throw std::runtime_error("pair outcome message too long (internal error)");
+}
+
+Eigen::MatrixXd pack_candidates(const EdgeCandidates& c) {
+  Eigen::MatrixXd m(static_cast<Eigen::Index>(c.size()), 4);
+  for (std::size_t k = 0; k < c.size(); ++k) {
+    const auto row = static_cast<Eigen::Index>(k);
+    m(row, 0) = static_cast<double>(c.to_neuron[k]);
+    m(row, 1) = static_cast<double>(c.from_neuron[k]);
+    m(row, 2) = c.e[k];
+    m(row, 3) = c.log10_p[k];
+  }
+  return m;
+}
+
+EdgeCandidates unpack_candidates(const Eigen::MatrixXd& m) {
+  if (m.size() > 0 && m.cols() != 4)
+    throw std::runtime_error("candidate edges message of the wrong shape (internal error)");
+  EdgeCandidates c;
+  for (Eigen::Index row = 0; row < m.rows(); ++row) {
+    c.to_neuron.push_back(static_cast<std::int64_t>(m(row, 0)));
+    c.from_neuron.push_back(static_cast<std::int64_t>(m(row, 1)));
+    c.e.push_back(m(row, 2));
+    c.log10_p.push_back(m(row, 3));
+  }
+  return c;
+}
+
+}  // namespace
+
+std::vector<PairOutcome> reduce_owned_pairs(std::vector<PairResult>& pairs,
+                                            const std::vector<Eigen::MatrixXd>& E,
+                                            const ExecutionPlan& execution, const Options& options,
+                                            int rank) {
+  std::vector<PairOutcome> outcomes(pairs.size());
+  NullLawCache null_laws;
+  for (std::size_t l : execution.pairs_of(rank)) {
+    PairResult& pair = pairs[l];
+    const Eigen::MatrixXd& e = E[l];
+    outcomes[l].candidates = test_pair(pair, e, options, null_laws);
+    outcomes[l].intensity = intensity(e, pair.c);
+    const InternalDims dims = internal_dims(e, pair.c);
+    pair.internal_dim_to = dims.to;
+    pair.internal_dim_from = dims.from;
+    const Entropy h = entropy(e);
+    pair.entropy = h.h;
+    pair.entropy_normalized = h.normalized;
+    if (options.plot) pair.heatmap = edge_heatmap(e);
+  }
+  return outcomes;
+}
+
+void gather_outcomes_to_root(std::vector<PairResult>& pairs, std::vector<PairOutcome>& outcomes,
+                             const ExecutionPlan& execution, const mpi::Communicator& comm) {
+  // Rank 0 keeps receiving after a bad message, so that no owner is left blocked in a send; the
+  // first problem is thrown at the end (and agreed by the caller's collective phase).
+  std::string error;
+  for (std::size_t l = 0; l < pairs.size(); ++l) {
+    const int owner = execution.pairs[l].owner;
+    if (owner == 0) continue;
+    const int tag = static_cast<int>(l % 30000);
+    if (comm.rank() == owner) {
+      const std::vector<double> v = pack(pairs[l], outcomes[l]);
+      const Eigen::MatrixXd message =
+          Eigen::Map<const Eigen::MatrixXd>(v.data(), static_cast<Eigen::Index>(v.size()), 1);
+      comm.send(message, 0, tag);
+      comm.send(pack_candidates(outcomes[l].candidates), 0, tag);
+      outcomes[l] = PairOutcome{};  // rank 0 has it now
+    } else if (comm.is_root()) {
+      const Eigen::MatrixXd message = comm.receive(owner, tag);
+      const Eigen::MatrixXd candidates = comm.receive(owner, tag);
+      try {
+        unpack(message, pairs[l], outcomes[l]);
+        outcomes[l].candidates = unpack_candidates(candidates);
+      } catch (const std::exception& e) {
+        if (error.empty()) error = "pair " + std::to_string(l) + ": " + e.what();
+      }
+    }
+  }
+  if (!error.empty()) throw std::runtime_error(error);
+}
+
+void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
+                      const Options& options) {
+  std::vector<EdgeCandidates> candidates;
+  for (PairOutcome& outcome : outcomes) candidates.push_back(std::move(outcome.candidates));
+  report_edges(result.pairs, candidates, options);
+  candidates.clear();
+
+  const std::size_t n = result.layers.size();
+  for (std::size_t l = 0; l < n; ++l) {
+    LayerResult& layer = result.layers[l];
+    layer.cluster = clusters(layer.sigma);
+    layer.near_kernel = near_kernel(layer.sigma, options.near_kernel_tau);
+    // The last layer has no outgoing pair: every neuron gets intensity 1 (spec section 5).
+    layer.intensity =
+        l + 1 < n ? std::move(outcomes[l].intensity) : std::vector<double>(layer.sigma.size(), 1.0);
+  }
+
+  std::vector<std::int64_t> sizes;
+  for (const LayerResult& layer : result.layers) sizes.push_back(layer.sigma.size());
+  std::vector<std::vector<SignificantEdge>> significant(result.pairs.size());
+  for (std::size_t l = 0; l < result.pairs.size(); ++l)
+    for (const EdgeRecord& edge : result.pairs[l].edges)
+      if (edge.significant)
+        significant[l].push_back({edge.to_neuron, edge.from_neuron, edge.log10_p});
+  result.chains = top_chains(sizes, significant, options.top_chains);
+}
+
+}  // namespace svr

@@ -1,0 +1,80 @@
+#include "svr/reduction_edges.hpp"
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "svr/distributed_edges.hpp"
+#include "svr/edges.hpp"
+
+namespace svr {
+namespace {
+
+// Where factor U (of layer l) or V (of layer l) lives, the same description on every rank.
+FactorPlacement placement(const LayerFactors& factors, const ExecutionPlan& execution,
+                          const std::vector<LayerResult>& layers, std::size_t l, bool u, int rank) {
+  FactorPlacement where;
+  where.rows = u ? layers[l].rows : layers[l].cols;
+  where.cols = layers[l].sigma.size();
+  if (execution.layers[l].engine == SvdEngine::Scalapack) {
+    const DistributedSpectrum& spectrum = *factors.distributed[l];
+    where.distributed = u ? &spectrum.U : &spectrum.V;
+  } else {
+    where.owner = execution.layers[l].rank;
+    if (rank == where.owner) where.whole = u ? &factors.local[l].U : &factors.local[l].V;
+  }
+  return where;
+}
+
+}  // namespace
+
+std::vector<Eigen::MatrixXd> pair_edge_weights(const LayerFactors& factors, const NetworkPlan& plan,
+                                               const ExecutionPlan& execution,
+                                               const std::vector<LayerResult>& layers,
+                                               const mpi::Communicator& comm) {
+  const int me = comm.rank();
+  std::vector<Eigen::MatrixXd> E(execution.pairs.size());
+  // A local failure must not leave a partner waiting: the transfers and grid calls go on in
+  // the same pair order on every rank, and the first local error is thrown at the end (the
+  // caller's collective phase then reports it from every rank).
+  std::optional<std::string> local_error;
+  auto local = [&](auto&& work) {
+    if (local_error) return;
+    try {
+      work();
+    } catch (const std::exception& e) {
+      local_error = e.what();
+    }
+  };
+  for (std::size_t l = 0; l < execution.pairs.size(); ++l) {
+    const PairExecution& how = execution.pairs[l];
+    const PairSpec& geometry = plan.pairs[l];
+    if (how.distributed) {
+      // Collective over the grid of all ranks; it agrees on its own errors (thrown on every
+      // rank alike), so it needs no guard.
+      E[l] = distributed_edge_weights(
+          *factors.grid, placement(factors, execution, layers, l, true, me),
+          placement(factors, execution, layers, l + 1, false, me), geometry.c, geometry.z_u,
+          geometry.z_v, how.owner, execution.block_size);
+      continue;
+    }
+    const int tag = static_cast<int>(l % 30000);
+    if (me == how.sender) {
+      comm.send(how.sends_u ? factors.local[l].U : factors.local[l + 1].V, how.owner, tag);
+      continue;
+    }
+    if (me != how.owner) continue;
+    Eigen::MatrixXd received;
+    if (how.sender >= 0) received = comm.receive(how.sender, tag);
+    local([&] {
+      const Eigen::MatrixXd& U = how.sender >= 0 && how.sends_u ? received : factors.local[l].U;
+      const Eigen::MatrixXd& V =
+          how.sender >= 0 && !how.sends_u ? received : factors.local[l + 1].V;
+      E[l] = edge_weights(U, V, geometry.c, geometry.z_u, geometry.z_v);
+    });
+  }
+  if (local_error) throw std::runtime_error(*local_error);
+  return E;
+}
+
+}  // namespace svr

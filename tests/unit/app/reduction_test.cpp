@@ -1,0 +1,183 @@
+// The serial pieces of the distributed reduction: the significance split (candidates on the pair
+// owner, correction on rank 0) against the correction over every edge, and the layout that lets
+// each pair owner write its E into adjacency.safetensors.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+
+#include "svr/corrections.hpp"
+#include "svr/pvalues.hpp"
+#include "svr/significance.hpp"
+#include "svr/writers.hpp"
+
+namespace svr {
+namespace {
+
+// Pairs with Beta null laws (z = 1 on both sides) and E that has both chance-level entries and
+// strong ones, plus one untestable pair (c = 1).
+std::vector<PairResult> random_pairs(std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const std::vector<std::int64_t> c = {8, 1, 12, 6};
+  const std::vector<Eigen::Index> r = {9, 7, 11, 6, 5};
+  std::vector<PairResult> pairs;
+  for (std::size_t l = 0; l < c.size(); ++l) {
+    PairResult pair;
+    pair.from_layer = static_cast<int>(l);
+    pair.c = c[l];
+    pair.E.resize(r[l + 1], r[l]);
+    for (Eigen::Index k = 0; k < pair.E.size(); ++k) {
+      const double u = unit(rng);
+      // Mostly near the null mean 1/c, some strong edges, a few exact ties.
+      double e = u < 0.15 ? 0.5 + 0.5 * unit(rng) : std::pow(unit(rng), 3.0) * 2.0 / c[l];
+      if (u > 0.95 && k > 0) e = pair.E.data()[k - 1];
+      pair.E.data()[k] = std::min(e, 1.0);
+    }
+    pairs.push_back(pair);
+  }
+  return pairs;
+}
+
+struct Expected {
+  double log10_p, log10_q;
+  bool significant;
+};
+
+// The correction over every tested edge, from the definitions (no screening, no candidates).
+std::vector<std::vector<Expected>> full_family(const std::vector<PairResult>& pairs,
+                                               const Options& o) {
+  std::vector<std::vector<double>> p(pairs.size());
+  for (std::size_t l = 0; l < pairs.size(); ++l) {
+    if (pairs[l].c <= 1) continue;
+    const BetaParams beta = beta_null_params(pairs[l].c, 1);
+    for (Eigen::Index i = 0; i < pairs[l].E.cols(); ++i)
+      for (Eigen::Index j = 0; j < pairs[l].E.rows(); ++j)
+        p[l].push_back(log10_beta_sf(pairs[l].E(j, i), beta.a, beta.b));
+  }
+  std::vector<std::vector<double>> q(pairs.size());
+  if (o.fdr_scope == FdrScope::Pair) {
+    for (std::size_t l = 0; l < pairs.size(); ++l) q[l] = adjust_log10(p[l], o.correction);
+  } else {
+    std::vector<double> all;
+    for (const auto& v : p) all.insert(all.end(), v.begin(), v.end());
+    const std::vector<double> adjusted = adjust_log10(all, o.correction);
+    std::size_t at = 0;
+    for (std::size_t l = 0; l < pairs.size(); ++l)
+      for (std::size_t k = 0; k < p[l].size(); ++k) q[l].push_back(adjusted[at++]);
+  }
+  std::vector<std::vector<Expected>> out(pairs.size());
+  for (std::size_t l = 0; l < pairs.size(); ++l)
+    for (std::size_t k = 0; k < p[l].size(); ++k)
+      out[l].push_back({p[l][k], q[l][k], q[l][k] <= std::log10(o.alpha)});
+  return out;
+}
+
+TEST(ReduceSignificance, CandidatesGiveTheFullFamilysSignificantEdges) {
+  std::size_t significant_seen = 0;
+  for (std::uint64_t seed : {1u, 2u, 3u, 4u}) {
+    for (FdrScope scope : {FdrScope::Network, FdrScope::Pair}) {
+      for (Correction correction : {Correction::BH, Correction::BY, Correction::Holm,
+                                    Correction::Bonferroni, Correction::None}) {
+        for (bool all_edges : {false, true}) {
+          Options o;
+          o.fdr_scope = scope;
+          o.correction = correction;
+          o.all_edges = all_edges;
+          o.alpha = 0.05;
+          std::vector<PairResult> pairs = random_pairs(seed);
+          const auto expected = full_family(pairs, o);
+          // The owner's part on each pair, then rank 0's part from the candidates alone.
+          NullLawCache laws;
+          std::vector<EdgeCandidates> candidates;
+          std::size_t travelled = 0;
+          for (PairResult& pair : pairs) {
+            candidates.push_back(test_pair(pair, pair.E, o, laws));
+            travelled += candidates.back().size();
+          }
+          std::size_t all = 0;
+          for (const PairResult& pair : pairs) all += static_cast<std::size_t>(pair.E.size());
+          if (!all_edges) EXPECT_LT(travelled, all / 2);  // the point of candidates
+          report_edges(pairs, candidates, o);
+          for (std::size_t l = 0; l < pairs.size(); ++l) {
+            const PairResult& pair = pairs[l];
+            if (pair.c <= 1) {
+              EXPECT_EQ(pair.null_kind, NullKind::Untestable);
+              EXPECT_EQ(pair.significant, 0);
+              EXPECT_EQ(pair.edges.size(),
+                        all_edges ? static_cast<std::size_t>(pair.E.size()) : 0u);
+              continue;
+            }
+            std::int64_t significant = 0;
+            for (const Expected& e : expected[l]) significant += e.significant;
+            EXPECT_EQ(pair.significant, significant) << "pair " << l;
+            EXPECT_EQ(pair.edges_tested, pair.E.size());
+            for (const EdgeRecord& edge : pair.edges) {
+              const Expected& e = expected[l][static_cast<std::size_t>(
+                  edge.from_neuron * pair.E.rows() + edge.to_neuron)];
+              EXPECT_EQ(edge.significant, e.significant);
+              EXPECT_EQ(edge.e, pair.E(edge.to_neuron, edge.from_neuron));
+              EXPECT_NEAR(edge.log10_p, e.log10_p, 1e-12 * std::max(1.0, std::abs(e.log10_p)));
+              if (all_edges || edge.significant)
+                EXPECT_NEAR(edge.log10_q, e.log10_q, 1e-12 * std::max(1.0, std::abs(e.log10_q)));
+              significant_seen += edge.significant;
+            }
+            if (!all_edges) EXPECT_EQ(pair.edges.size(), static_cast<std::size_t>(significant));
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(significant_seen, 100u);  // the data must produce significant edges
+}
+
+TEST(AdjacencyLayout, IsWhatWriteAdjacencyWrites) {
+  SvrResult r;
+  r.model_name = "model.safetensors";
+  const std::vector<Eigen::Index> sizes = {3, 5, 2};
+  for (std::size_t l = 0; l < sizes.size(); ++l) {
+    LayerResult layer;
+    layer.name = "layer" + std::to_string(l) + ".weight";
+    layer.sigma = Eigen::VectorXd::LinSpaced(sizes[l], 2.0, 1.0);
+    r.layers.push_back(layer);
+  }
+  for (int l = 0; l < 2; ++l) {
+    PairResult pair;
+    pair.from_layer = l;
+    pair.c = 4 + l;
+    pair.z = 1 + l;
+    pair.E = Eigen::MatrixXd::Random(sizes[l + 1], sizes[l]);
+    r.pairs.push_back(pair);
+  }
+  Options o;
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("svr_layout_" + std::to_string(::getpid()));
+  write_adjacency(path.string(), r, o);
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(path);
+
+  const AdjacencyLayout layout = adjacency_layout(r, o);
+  ASSERT_EQ(bytes.size(), layout.file_size);
+  EXPECT_EQ(bytes.substr(0, layout.head.size()), layout.head);
+  EXPECT_EQ(layout.head.size() % 8, 0u);
+  for (std::size_t k = 0; k < r.pairs.size(); ++k) {
+    EXPECT_EQ(layout.rows[k], r.pairs[k].E.rows());
+    EXPECT_EQ(layout.cols[k], r.pairs[k].E.cols());
+    const std::vector<double> data = adjacency_data(r.pairs[k].E);
+    EXPECT_EQ(
+        bytes.substr(layout.offsets[k], data.size() * sizeof(double)),
+        std::string(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(double)));
+  }
+  // The layout needs no E: every rank computes it from the singular values alone.
+  for (PairResult& pair : r.pairs) pair.E.resize(0, 0);
+  EXPECT_EQ(adjacency_layout(r, o).head, layout.head);
+}
+
+}  // namespace
+}  // namespace svr
