@@ -244,3 +244,44 @@ def write_markdown(path, section, begin, end):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         f.write(text)
+
+
+def export_torch_model(model, path):
+    """Writes a torch module to path with scripts/export_safetensors.py (via a temporary file,
+    so an interrupted export leaves nothing that looks complete); returns svr's layer names."""
+    sys.path.insert(0, os.path.join(REPO, "scripts"))
+    from export_safetensors import export_model  # noqa: E402
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    layers = export_model(model.eval(), tmp)
+    os.replace(tmp, path)
+    return layers
+
+
+def run_baseline(script, model, workdir, python, sigma_name):
+    """Runs `script --baseline-worker MODEL` (the benchmark's own NumPy baseline) in a fresh
+    interpreter with one BLAS thread, under /usr/bin/time -v; returns the JSON it wrote plus
+    wall_s, load, maxrss_mb and sigma_path (WORKDIR/sigma_name)."""
+    result_path = os.path.join(workdir, "baseline.json")
+    sigma_path = os.path.join(workdir, sigma_name)
+    time_path = os.path.join(workdir, "baseline.time")
+    env = dict(os.environ, **SINGLE_THREAD_ENV)
+    cmd = [python, os.path.abspath(script), "--baseline-worker", model,
+           "--baseline-result", result_path, "--baseline-sigma", sigma_path]
+    time_bin = shutil.which("time", path="/usr/bin")
+    if time_bin:
+        cmd = [time_bin, "-v", "-o", time_path] + cmd
+    with LoadSampler() as load:
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, env=env)
+        wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"baseline failed with exit status {proc.returncode}")
+    with open(result_path) as f:
+        res = json.load(f)
+    res["wall_s"] = wall
+    res["load"] = load.summary()
+    res["maxrss_mb"] = parse_time_v(time_path).get("maxrss_mb") if time_bin else None
+    res["sigma_path"] = sigma_path
+    return res

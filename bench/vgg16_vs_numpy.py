@@ -39,8 +39,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (REPO, SINGLE_THREAD_ENV, LoadSampler, first_line, fmt_load, fmt_mb,  # noqa: E402
-                          fmt_r, fmt_s, log, machine_info, parse_time_v, ratio, read_safetensors_header,
+from bench_common import (REPO, export_torch_model, run_baseline, first_line, fmt_load, fmt_mb,  # noqa: E402
+                          fmt_r, fmt_s, log, machine_info, ratio, read_safetensors_header,
                           rel, run_svr, write_markdown)
 
 BEGIN = "<!-- vgg16:begin -->"
@@ -55,20 +55,12 @@ def export_vgg16(path):
     import torch
     import torchvision
 
-    sys.path.insert(0, os.path.join(REPO, "scripts"))
-    from export_safetensors import export_model  # noqa: E402
-
     torch.manual_seed(0)
     try:
         model = torchvision.models.vgg16(weights=None)
     except TypeError:  # torchvision < 0.13
         model = torchvision.models.vgg16(pretrained=False)
-    model.eval()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    layers = export_model(model, tmp)
-    os.replace(tmp, path)
-    return layers
+    return export_torch_model(model, path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,31 +145,6 @@ def baseline_worker(model, result_path, sigma_path):
     res["scipy_version"] = scipy.__version__
     with open(result_path, "w") as f:
         json.dump(res, f, indent=1)
-
-
-def run_baseline(model, workdir, python):
-    result_path = os.path.join(workdir, "baseline.json")
-    sigma_path = os.path.join(workdir, "baseline-sigma.npz")
-    time_path = os.path.join(workdir, "baseline.time")
-    env = dict(os.environ, **SINGLE_THREAD_ENV)
-    cmd = [python, os.path.abspath(__file__), "--baseline-worker", model,
-           "--baseline-result", result_path, "--baseline-sigma", sigma_path]
-    time_bin = shutil.which("time", path="/usr/bin")
-    if time_bin:
-        cmd = [time_bin, "-v", "-o", time_path] + cmd
-    with LoadSampler() as load:
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, env=env)
-        wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"baseline failed with exit status {proc.returncode}")
-    with open(result_path) as f:
-        res = json.load(f)
-    res["wall_s"] = wall
-    res["load"] = load.summary()
-    res["maxrss_mb"] = parse_time_v(time_path).get("maxrss_mb") if time_bin else None
-    res["sigma_path"] = sigma_path
-    return res
 
 
 def compare_sigmas(svr_outdir, sigma_path, layers):
@@ -401,7 +368,7 @@ def main(argv=None):
     base_walls = []
     for i in range(a.repeat):
         log(f"NumPy/SciPy baseline, run {i + 1}/{a.repeat} (one BLAS thread) ...")
-        b = run_baseline(model, workdir, a.python)
+        b = run_baseline(__file__, model, workdir, a.python, "baseline-sigma.npz")
         base_walls.append(b["wall_s"])
         if base is None or sum(b["numpy_svd_s"].values()) < sum(base["numpy_svd_s"].values()):
             base = b

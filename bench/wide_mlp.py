@@ -30,12 +30,11 @@ import datetime
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (REPO, SINGLE_THREAD_ENV, LoadSampler, first_line, fmt_load, fmt_mb,  # noqa: E402
+from bench_common import (REPO, export_torch_model, run_baseline, first_line, fmt_load, fmt_mb,  # noqa: E402
                           fmt_r, fmt_s, log, machine_info, ratio, read_safetensors_header, rel,
                           run_svr, write_markdown)
 
@@ -47,20 +46,13 @@ LAYERS = 4
 def export_mlp(path, width):
     import torch
 
-    sys.path.insert(0, os.path.join(REPO, "scripts"))
-    from export_safetensors import export_model  # noqa: E402
-
     torch.manual_seed(0)
     mods = []
     for i in range(LAYERS):
         mods.append(torch.nn.Linear(width, width))
         if i + 1 < LAYERS:
             mods.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*mods).eval()
-    tmp = path + ".tmp"
-    layers = export_model(model, tmp)
-    os.replace(tmp, path)
-    return layers
+    return export_torch_model(torch.nn.Sequential(*mods), path)
 
 
 def baseline_worker(model, result_path, sigma_path):
@@ -94,28 +86,6 @@ def baseline_worker(model, result_path, sigma_path):
     with open(result_path, "w") as f:
         json.dump({"read_s": read_s, "svd_s": svd_s, "edges_s": edges_s,
                    "sigma_lengths": [len(x[1]) for x in factors]}, f)
-
-
-def run_baseline(model, workdir, python):
-    result = os.path.join(workdir, "baseline.json")
-    sigma = os.path.join(workdir, "baseline-sigma.npy")
-    env = dict(os.environ, **SINGLE_THREAD_ENV)
-    cmd = [python, os.path.abspath(__file__), "--baseline-worker", model,
-           "--baseline-result", result, "--baseline-sigma", sigma]
-    time_bin = shutil.which("time", path="/usr/bin")
-    timefile = os.path.join(workdir, "baseline.time")
-    if time_bin:
-        cmd = [time_bin, "-v", "-o", timefile] + cmd
-    with LoadSampler() as load:
-        t = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True)
-        wall = time.perf_counter() - t
-    from bench_common import parse_time_v
-    with open(result) as f:
-        out = json.load(f)
-    out.update({"wall_s": wall, "load": load.summary(), "sigma_path": sigma,
-                "maxrss_mb": parse_time_v(timefile).get("maxrss_mb")})
-    return out
 
 
 def max_sigma_error(outdir, sigma_path):
@@ -216,7 +186,7 @@ def main(argv=None):
     runs.append(r)
     log(f"  wall {r['wall_s']:.1f} s, memory {memory_cell(r)}")
     log("NumPy baseline (one BLAS thread) ...")
-    base = run_baseline(model, workdir, a.python)
+    base = run_baseline(__file__, model, workdir, a.python, "baseline-sigma.npy")
     base_svd = sum(base["svd_s"].values())
     for r in runs:
         r["sigma_err"] = max_sigma_error(r["outdir"], base["sigma_path"])
