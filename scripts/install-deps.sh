@@ -3,7 +3,9 @@
 # Usage: scripts/install-deps.sh [--tests] [--with-torch]
 #   (no option)   what building and running svr needs
 #   --tests       also what the test suite needs: NumPy/SciPy/mpmath for the oracle, networkx,
-#                 Chromium for the rendering test
+#                 Chromium for the rendering test, Slurm (slurmctld, slurmd, client commands,
+#                 srun's PMIx plugin) and munge for the Slurm test, which starts its own
+#                 daemons (scripts/slurm-local-cluster.sh): they are not started as services
 #   --with-torch  also PyTorch, torchvision and scikit-learn, for scripts/*.py (example training)
 set -euo pipefail
 
@@ -16,7 +18,8 @@ packages=(
 )
 for option in "$@"; do
   case "$option" in
-    --tests) packages+=(python3 python3-numpy python3-scipy python3-mpmath python3-networkx chromium) ;;
+    --tests) packages+=(python3 python3-numpy python3-scipy python3-mpmath python3-networkx chromium
+                        slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge libpmix2) ;;
     --with-torch) packages+=(python3 python3-numpy python3-torch python3-torchvision python3-sklearn) ;;
     *) echo "install-deps: unknown option $option (see the comment at the top)" >&2; exit 2 ;;
   esac
@@ -35,4 +38,15 @@ sudo_cmd=()
 if (( EUID != 0 )); then sudo_cmd=(sudo); fi
 echo "install-deps: installing ${missing[*]}"
 "${sudo_cmd[@]}" apt-get update -q
+# The Slurm and munge packages start their services when installed; without
+# /etc/slurm/slurm.conf slurmctld and slurmd cannot start, and a failed start fails the install.
+# The tests run their own daemons: tell invoke-rc.d not to start services during this install
+# (as Docker images do), unless a policy is already in place.
+policy=/usr/sbin/policy-rc.d
+if [[ " ${missing[*]} " =~ \ (slurmctld|slurmd|munge)\  && ! -e $policy ]]; then
+  printf '#!/bin/sh\n# scripts/install-deps.sh: no service starts while it installs\nexit 101\n' |
+    "${sudo_cmd[@]}" tee "$policy" >/dev/null
+  "${sudo_cmd[@]}" chmod 755 "$policy"
+  trap '"${sudo_cmd[@]}" rm -f "$policy"' EXIT
+fi
 DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
