@@ -1,6 +1,7 @@
 #pragma once
 // --skip-complete: a requeued or resubmitted job skips a model whose OUTDIR already holds a
-// complete run (summary.json present, and its run.input_sha256 equals the model's SHA-256).
+// complete run of it: summary.json present, its run.input_sha256 equal to the model's SHA-256,
+// and its options block equal to this run's, except model_path, outdir, force and quiet.
 
 #include "svr/mpi.hpp"
 #include "svr/options.hpp"

@@ -26,6 +26,8 @@ void write_graphml(const std::string& path, const SvrResult& r);
 
 // summary.json (schema_version 1): model, options, layers, pairs, path metrics, chains, run.
 void write_summary_json(const std::string& path, const SvrResult& r, const Options& o);
+// The "options" object of summary.json for these options, as compact JSON text.
+std::string options_json_text(const Options& o);
 
 // safetensors with "<layer name>.U" (rows x r), ".S" (r), ".V" (cols x r) per layer; u_i is
 // signed so that its largest-magnitude entry is positive and v_i flipped with it, so that

@@ -142,6 +142,8 @@ Json run_json(const RunInfo& run) {
 
 }  // namespace
 
+std::string options_json_text(const Options& o) { return options_json(o).dump(); }
+
 void write_summary_json(const std::string& path, const SvrResult& r, const Options& o) {
   output::check_edges(r, path);
   Json j;
