@@ -285,3 +285,27 @@ def run_baseline(script, model, workdir, python, sigma_name):
     res["maxrss_mb"] = parse_time_v(time_path).get("maxrss_mb") if time_bin else None
     res["sigma_path"] = sigma_path
     return res
+
+
+def add_launch_arguments(ap):
+    """The options every benchmark shares: the MPI launcher, the baseline's interpreter, and
+    the hidden ones by which the script runs itself as the baseline subprocess."""
+    import argparse
+    ap.add_argument("--mpiexec", default="mpiexec", metavar="PATH",
+                    help="MPI launcher (default: %(default)s)")
+    ap.add_argument("--python", default=sys.executable, metavar="PATH",
+                    help="interpreter of the baseline subprocess (default: this one, %(default)s)")
+    ap.add_argument("--baseline-worker", metavar="MODEL", help=argparse.SUPPRESS)
+    ap.add_argument("--baseline-result", help=argparse.SUPPRESS)
+    ap.add_argument("--baseline-sigma", help=argparse.SUPPRESS)
+
+
+def parse_rank_list(ap, text):
+    """Sorted distinct rank counts from a comma list such as "1,2"; ap.error on bad input."""
+    try:
+        ranks = sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        ap.error(f"--ranks expects a comma list of integers, got {text!r}")
+    if not ranks or min(ranks) < 1:
+        ap.error("--ranks needs at least one count >= 1")
+    return ranks

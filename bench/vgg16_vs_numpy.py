@@ -39,7 +39,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (REPO, export_torch_model, run_baseline, first_line, fmt_load, fmt_mb,  # noqa: E402
+from bench_common import (REPO, add_launch_arguments, parse_rank_list, export_torch_model, run_baseline, first_line, fmt_load, fmt_mb,  # noqa: E402
                           fmt_r, fmt_s, log, machine_info, ratio, read_safetensors_header,
                           rel, run_svr, write_markdown)
 
@@ -296,23 +296,11 @@ def parse_args(argv=None):
                     help="only print the results, do not touch --out")
     ap.add_argument("--skip-build", action="store_true",
                     help="do not run 'cmake --build' on svr's build directory first")
-    ap.add_argument("--mpiexec", default="mpiexec", metavar="PATH",
-                    help="MPI launcher (default: %(default)s)")
-    ap.add_argument("--python", default=sys.executable, metavar="PATH",
-                    help="interpreter of the baseline subprocess (default: this one, %(default)s)")
-    # internal: the baseline subprocess
-    ap.add_argument("--baseline-worker", metavar="MODEL", help=argparse.SUPPRESS)
-    ap.add_argument("--baseline-result", help=argparse.SUPPRESS)
-    ap.add_argument("--baseline-sigma", help=argparse.SUPPRESS)
+    add_launch_arguments(ap)
     a = ap.parse_args(argv)
     if a.baseline_worker:
         return a
-    try:
-        a.rank_list = sorted({int(x) for x in a.ranks.split(",") if x.strip()})
-    except ValueError:
-        ap.error(f"--ranks expects a comma list of integers, got {a.ranks!r}")
-    if not a.rank_list or min(a.rank_list) < 1:
-        ap.error("--ranks needs at least one count >= 1")
+    a.rank_list = parse_rank_list(ap, a.ranks)
     if a.repeat < 1:
         ap.error("--repeat must be >= 1")
     return a

@@ -34,7 +34,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (REPO, export_torch_model, run_baseline, first_line, fmt_load, fmt_mb,  # noqa: E402
+from bench_common import (REPO, add_launch_arguments, parse_rank_list, export_torch_model, run_baseline, first_line, fmt_load, fmt_mb,  # noqa: E402
                           fmt_r, fmt_s, log, machine_info, ratio, read_safetensors_header, rel,
                           run_svr, write_markdown)
 
@@ -136,21 +136,13 @@ def parse_args(argv=None):
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks.md"), metavar="FILE",
                     help="markdown file whose wide-MLP section is rewritten")
     ap.add_argument("--no-write", action="store_true", help="do not touch --out")
-    ap.add_argument("--mpiexec", default="mpiexec", metavar="PATH", help="MPI launcher")
-    ap.add_argument("--python", default=sys.executable, metavar="PATH",
-                    help="interpreter of the baseline subprocess (default: %(default)s)")
-    ap.add_argument("--baseline-worker", metavar="MODEL", help=argparse.SUPPRESS)
-    ap.add_argument("--baseline-result", help=argparse.SUPPRESS)
-    ap.add_argument("--baseline-sigma", help=argparse.SUPPRESS)
+    add_launch_arguments(ap)
     a = ap.parse_args(argv)
     if a.baseline_worker:
         return a
-    try:
-        a.rank_list = sorted({int(x) for x in a.ranks.split(",") if x.strip()})
-    except ValueError:
-        ap.error(f"--ranks expects a comma list of integers, got {a.ranks!r}")
-    if not a.rank_list or min(a.rank_list) < 1 or a.width < 2:
-        ap.error("--ranks needs counts >= 1 and --width >= 2")
+    a.rank_list = parse_rank_list(ap, a.ranks)
+    if a.width < 2:
+        ap.error("--width must be >= 2")
     return a
 
 
