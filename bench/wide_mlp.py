@@ -4,12 +4,15 @@
 The model is four square Linear layers of width W (default 4096; torch.manual_seed(0), PyTorch's
 default initialisation, F32) exported with scripts/export_safetensors.py. Every layer is forced
 onto ScaLAPACK (`--scalapack-min-dim 1`), so each rank reads only its blocks of every matrix,
-pdgesvd factors it on a grid of all ranks, and the three pairs' E come from pdgemm on that
-grid. In the same run:
+and the three pairs' E come from pdgemm on the grid of all ranks. In the same run:
 
-1. svr at every rank count of --ranks (default 1,2), forced onto ScaLAPACK, timing the wall
-   clock, reading the seconds per phase and the memory per rank from summary.json
-   (run.peak_memory_mb_per_rank) and each rank's maximum resident set from /usr/bin/time -v;
+1. svr at every rank count of --ranks (default 1,2), forced onto ScaLAPACK with
+   `--max-grids 1` (one grid of all ranks factors the layers one after the other: the least
+   memory per rank), timing the wall clock, reading the seconds per phase and the memory per
+   rank from summary.json (run.peak_memory_mb_per_rank) and each rank's maximum resident set
+   from /usr/bin/time -v; with --teams also at every rank count above 1 with as many
+   concurrent teams as fit (`--min-local-elements 1e15`: here one 1x1 grid per rank, each
+   factoring its share of the layers);
 2. svr at 1 rank on its default path (LAPACK dgesdd, the layer whole on one rank), the
    single-node reference;
 3. a NumPy baseline in a subprocess (one BLAS thread): numpy.linalg.svd (gesdd) of the four
@@ -38,8 +41,10 @@ from bench_common import (REPO, add_launch_arguments, parse_rank_list, export_to
                           fmt_r, fmt_s, log, machine_info, ratio, read_safetensors_header, rel,
                           run_svr, write_markdown)
 
-BEGIN = "<!-- widemlp:begin -->"
-END = "<!-- widemlp:end -->"
+def markers(width):
+    """The doc section of this width: the default 4096 has its own, other widths theirs."""
+    tag = "widemlp" if width == 4096 else f"widemlp-{width}"
+    return f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
 LAYERS = 4
 
 
@@ -131,6 +136,9 @@ def parse_args(argv=None):
                     help="layer width (default: %(default)s)")
     ap.add_argument("--ranks", default="1,2", metavar="R1,R2,...",
                     help="rank counts of the forced-ScaLAPACK runs (default: %(default)s)")
+    ap.add_argument("--teams", action="store_true",
+                    help="also run every rank count above 1 with concurrent teams "
+                         "(svr's default --max-grids 0) next to one grid of all ranks")
     ap.add_argument("--block-size", type=int, default=64, metavar="NB",
                     help="svr --block-size (default: %(default)s)")
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks.md"), metavar="FILE",
@@ -164,11 +172,23 @@ def main(argv=None):
     matrix_mb = a.width * a.width * 8 / 2**20
 
     forced = ["--scalapack-min-dim", "1", "--block-size", str(a.block_size)]
+    one_grid = forced + ["--max-grids", "1"]
+    # As many teams as fit, whatever the local block size (svr's default keeps one grid here).
+    teams = forced + ["--max-grids", "0", "--min-local-elements", "1e15"]
     runs = []
     for R in a.rank_list:
-        log(f"svr, {R} rank(s), every layer on ScaLAPACK ...")
-        r = run_svr(svr, model, workdir, R, mpiexec, forced, tag="-scalapack")
-        r["label"] = f"svr, {R} rank(s), ScaLAPACK"
+        log(f"svr, {R} rank(s), every layer on ScaLAPACK, one grid ...")
+        r = run_svr(svr, model, workdir, R, mpiexec, one_grid, tag="-scalapack")
+        r["label"] = f"svr, {R} rank(s), ScaLAPACK, one grid"
+        runs.append(r)
+        log(f"  wall {r['wall_s']:.1f} s, memory per rank {memory_cell(r)}")
+    for R in (a.rank_list if a.teams else []):
+        if R < 2:
+            continue
+        log(f"svr, {R} rank(s), every layer on ScaLAPACK, concurrent teams ...")
+        r = run_svr(svr, model, workdir, R, mpiexec, teams, tag="-teams")
+        r["label"] = f"svr, {R} ranks, ScaLAPACK, concurrent teams"
+        r["teams"] = True
         runs.append(r)
         log(f"  wall {r['wall_s']:.1f} s, memory per rank {memory_cell(r)}")
     log("svr, 1 rank, LAPACK (default path) ...")
@@ -191,9 +211,11 @@ def main(argv=None):
     S = []
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     mi = machine_info()
-    S.append("## Wide MLP: memory per rank on the distributed path\n")
+    width_note = "" if a.width == 4096 else f" (width {a.width})"
+    S.append(f"## Wide MLP{width_note}: memory per rank on the distributed path\n")
     S.append(f"Written by `bench/wide_mlp.py` on {now}. Reproduce with:\n")
-    S.append(f"    /usr/bin/python3 bench/wide_mlp.py --ranks {a.ranks} --width {a.width}\n")
+    S.append(f"    /usr/bin/python3 bench/wide_mlp.py --ranks {a.ranks} --width {a.width}"
+             f"{' --teams' if a.teams else ''}\n")
     S.append(f"- **Machine**: {mi['nproc']} cores ({mi['cpu']}), "
              f"{mi['mem_gb']:.0f} GiB memory; a shared, noisy machine." if mi["mem_gb"] else
              f"- **Machine**: {mi['nproc']} cores ({mi['cpu']}).")
@@ -204,7 +226,9 @@ def main(argv=None):
              f"{a.width} x {a.width}, {fmt_mb(matrix_mb)} MiB each in double precision, "
              f"{LAYERS - 1} pairs.")
     S.append(f"- **Settings**: one BLAS thread per rank; forced runs use "
-             f"`{' '.join(forced)}` (every layer on a near-square grid of all ranks); the "
+             f"`{' '.join(one_grid)}` (every layer on one near-square grid of all ranks, one "
+             f"after the other) or, for concurrent teams, `{' '.join(teams)}` (as many teams "
+             f"as fit, here one 1x1 grid per rank); the "
              f"LAPACK run uses `--scalapack-min-dim {a.width + 1}`. One run of each.\n")
     head = ["configuration"] + [f"{p} (s)" for p in phases] + [
         "wall (s)", "peak memory per rank, MiB (svr's own, and /usr/bin/time RSS)",
@@ -221,10 +245,11 @@ def main(argv=None):
         f" | {fmt_s(base['wall_s'])} | {fmt_mb(base['maxrss_mb'])} (whole process) | 0 | "
         f"{fmt_load(base['load'])} |")
     S.append("")
-    forced_runs = [r for r in runs if "ScaLAPACK" in r["label"]]
+    forced_runs = [r for r in runs if "one grid" in r["label"]]
+    team_runs = [r for r in runs if r.get("teams")]
     S.append("| ratio | value |")
     S.append("| --- | --- |")
-    for r in forced_runs:
+    for r in forced_runs + team_runs:
         S.append(f"| {r['label']}: svd phase / NumPy gesdd | {fmt_r(ratio(r['phases'].get('svd'), base_svd))} |")
         per = r.get("peak_memory_mb_per_rank") or []
         if per:
@@ -242,14 +267,20 @@ def main(argv=None):
         if p1 and pn:
             S.append(f"| largest rank's peak memory, {last['ranks']} ranks / {one['ranks']} rank | "
                      f"{fmt_r(max(pn) / max(p1))} |")
+    for t in team_runs:
+        same = [r for r in forced_runs if r["ranks"] == t["ranks"]]
+        if same:
+            S.append(f"| {t['ranks']} ranks: concurrent teams wall / one grid wall | "
+                     f"{fmt_r(ratio(t['wall_s'], same[0]['wall_s']))} |")
     S.append("")
     text = "\n".join(S) + "\n"
     print(text)
     with open(os.path.join(workdir, "wide_mlp.json"), "w") as f:
         json.dump({"runs": runs, "baseline": base}, f, indent=1, default=str)
     if not a.no_write:
-        write_markdown(os.path.abspath(a.out), text, BEGIN, END)
-        log(f"wrote section {BEGIN} ... {END} of {rel(a.out)}")
+        begin, end = markers(a.width)
+        write_markdown(os.path.abspath(a.out), text, begin, end)
+        log(f"wrote section {begin} ... {end} of {rel(a.out)}")
     return 0
 
 

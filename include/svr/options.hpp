@@ -43,6 +43,12 @@ struct Options {
   // factored by ScaLAPACK on a grid of all ranks (docs/options.md: why 8192), in nb x nb blocks.
   std::int64_t scalapack_min_dim = 8192;
   std::int64_t block_size = 64;
+  // ScaLAPACK layers run on concurrent teams of ranks, each on its own grid: at most max_grids
+  // teams (0: no cap), each within memory_per_rank_mb MiB per rank (0: read the node's
+  // available memory, memory_budget.hpp); execution_plan.hpp, plan_grid_teams.
+  int max_grids = 0;
+  double memory_per_rank_mb = 0.0;
+  double min_local_elements = 1048576.0;  // more teams only while a rank would hold fewer
   bool plan = false;                        // print the execution plan and exit
 };
 

@@ -176,14 +176,30 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   exec_opts.add_options()
       ("scalapack-min-dim", po::value(&o.scalapack_min_dim)->value_name("D")
                                 ->default_value(o.scalapack_min_dim),
-       "a layer with min(rows, cols) >= D is factored by ScaLAPACK on a grid of all ranks, "
-       "each rank reading and holding only its blocks (else: LAPACK, whole layer on one rank); "
+       "a layer with min(rows, cols) >= D is factored by ScaLAPACK on a grid of ranks (see "
+       "--max-grids), each rank reading and holding only its blocks (else: LAPACK, whole layer on one rank); "
        "1 puts every layer on ScaLAPACK")
       ("block-size", po::value(&o.block_size)->value_name("NB")->default_value(o.block_size),
        "block size of ScaLAPACK's block-cyclic layout (NB x NB blocks)")
+      ("max-grids", po::value(&o.max_grids)->value_name("N")->default_value(o.max_grids),
+       "the ScaLAPACK layers are factored by at most N concurrent teams of ranks, each on its "
+       "own near-square grid and sized by the cost of its layers; 0: no cap. Teams are added "
+       "while a rank would hold fewer than --min-local-elements of its team's largest layer "
+       "and the memory budget allows; 1: one grid of all ranks, one layer after the other "
+       "(the least memory per rank)")
+      ("min-local-elements", po::value(&o.min_local_elements)->value_name("E")
+                                 ->default_value(o.min_local_elements, "1048576"),
+       "one grid of all ranks as long as each rank holds at least E elements of the largest "
+       "layer (a 1024 x 1024 local block by default); with fewer, more and smaller grids run "
+       "side by side")
+      ("memory-per-rank", po::value(&o.memory_per_rank_mb)->value_name("MB")
+                              ->default_value(0.0, "0"),
+       "memory budget per rank in MiB for sizing the teams; 0: 80% of the node's available "
+       "memory (capped by the job's cgroup limit) divided by the ranks on the node. A budget "
+       "given here that no team layout can meet is an error; a detected one is a warning")
       ("plan", po::bool_switch(&o.plan),
        "print the execution plan (per layer: shape, cost, LAPACK on rank R or ScaLAPACK on a "
-       "PxQ grid) and exit without computing; -o is not needed and OUTDIR is not created");
+       "team's PxQ grid; the teams with their ranks and memory per rank; the pair owners) and exit without computing; -o is not needed and OUTDIR is not created");
 
   po::options_description all("");
   all.add(io_opts).add(model_opts).add(stats_opts).add(measure_opts).add(exec_opts);
@@ -243,6 +259,11 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
     throw InputError("command line: --scalapack-min-dim must be >= 1");
   if (o.block_size < 1 || o.block_size > 4096)
     throw InputError("command line: --block-size must lie in [1, 4096]");
+  if (o.max_grids < 0) throw InputError("command line: --max-grids must be >= 0");
+  if (!(o.min_local_elements >= 0.0) || !std::isfinite(o.min_local_elements))
+    throw InputError("command line: --min-local-elements must be a finite number >= 0");
+  if (!(o.memory_per_rank_mb >= 0.0) || !std::isfinite(o.memory_per_rank_mb))
+    throw InputError("command line: --memory-per-rank must be a finite number >= 0");
   if (vm.count("max-rank")) {
     if (max_rank < 1) throw InputError("command line: --max-rank must be >= 1");
     o.max_rank = max_rank;

@@ -8,6 +8,7 @@
 
 #include "svr/execution_plan.hpp"
 #include "svr/fault_injection.hpp"
+#include "svr/memory_budget.hpp"
 #include "svr/model_file.hpp"
 #include "svr/network.hpp"
 #include "svr/output_directory.hpp"
@@ -108,6 +109,10 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   ModelFile model;
   NetworkPlan plan;
   ExecutionPlan execution;
+  // The same number on every rank (collective), so every rank plans the same teams.
+  const double memory_budget = options.memory_per_rank_mb > 0.0
+                                   ? options.memory_per_rank_mb * 1024.0 * 1024.0
+                                   : detect_memory_per_rank(comm);
   // Every rank needs the staging directory: the pair owners write their E into it.
   std::string staging = out ? out->staging_path() : std::string();
   mpi::collective_phase(comm, [&] {
@@ -118,8 +123,16 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
     std::vector<LayerShape> shapes;
     for (const LayerSpec& spec : plan.layers)
       shapes.push_back({spec.rows(options.method), spec.cols(options.method)});
-    execution = plan_execution(shapes, comm.size(), options.scalapack_min_dim, options.block_size);
+    execution = plan_execution(shapes, comm.size(), options.scalapack_min_dim, options.block_size,
+                               GridPolicy{options.max_grids, memory_budget,
+                                          options.min_local_elements});
+    if (!execution.budget_warning.empty() && options.memory_per_rank_mb > 0.0)
+      throw InputError("plan: " + execution.budget_warning +
+                       " (--memory-per-rank); run on more ranks or raise the budget");
   });
+  if (comm.is_root() && !execution.budget_warning.empty())
+    std::fprintf(stderr, "svr: warning: %s (detected; --memory-per-rank sets it)\n",
+                 execution.budget_warning.c_str());
   result.run.input_format = model.format;
   for (const LayerSpec& spec : plan.layers)
     result.layers.push_back(describe_layer(spec, options.method));
@@ -147,9 +160,10 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
     inject_failure_point("svd", comm.rank());
     factor_lapack_layers(factors, model, plan, execution, options, comm.rank());
   });
-  for (std::size_t l : execution.scalapack_layers()) {
-    mpi::collective_phase(
-        comm, [&] { factor_scalapack_layer(factors, l, model, plan, execution, options, comm); });
+  if (!execution.teams.empty()) {
+    mpi::collective_phase(comm, [&] {
+      factor_scalapack_layers(factors, model, plan, execution, options, comm, {});
+    });
   }
   mpi::collective_phase(
       comm, [&] { share_singular_values(factors, execution, options, comm, result.layers); });
@@ -158,9 +172,12 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
     progress.say(
         "svd " + std::to_string(l + 1) + "/" + std::to_string(n) + " " + plan.layers[l].name +
         " (" + shape_text(result.layers[l].rows, result.layers[l].cols) + ") on " +
-        (how.engine == SvdEngine::Lapack ? "rank " + std::to_string(how.rank)
-                                         : "a " + std::to_string(how.grid.rows) + "x" +
-                                               std::to_string(how.grid.cols) + " ScaLAPACK grid"));
+        (how.engine == SvdEngine::Lapack
+             ? "rank " + std::to_string(how.rank)
+             : "a " + std::to_string(how.grid.rows) + "x" + std::to_string(how.grid.cols) +
+                   " ScaLAPACK grid (team " + std::to_string(how.team) + ", ranks " +
+                   std::to_string(how.first_rank) + "-" +
+                   std::to_string(how.first_rank + how.grid.size() - 1) + ")"));
   }
   // Every rank knows every pair's geometry; the statistics are filled in by the pair's owner.
   for (std::size_t l = 0; l + 1 < n; ++l) {
@@ -187,7 +204,8 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   // after the distributed factors that point at it.
   factors.distributed.clear();
   factors.local.clear();
-  factors.grid.reset();
+  factors.all_ranks_grid.reset();
+  factors.team_grid.reset();
   end_phase("edges");
   progress.say("edges: " + std::to_string(result.pairs.size()) + " pairs");
 

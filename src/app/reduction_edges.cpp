@@ -1,5 +1,6 @@
 #include "svr/reduction_edges.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -16,9 +17,16 @@ FactorPlacement placement(const LayerFactors& factors, const ExecutionPlan& exec
   FactorPlacement where;
   where.rows = u ? layers[l].rows : layers[l].cols;
   where.cols = layers[l].sigma.size();
-  if (execution.layers[l].engine == SvdEngine::Scalapack) {
-    const DistributedSpectrum& spectrum = *factors.distributed[l];
-    where.distributed = u ? &spectrum.U : &spectrum.V;
+  const LayerExecution& how = execution.layers[l];
+  if (how.engine == SvdEngine::Scalapack) {
+    // On its team's grid; only the team's ranks hold it. With one team of all ranks that grid
+    // is the pair grid itself and the factor takes part in place.
+    if (const DistributedSpectrum* spectrum = factors.distributed[l].get())
+      where.distributed = u ? &spectrum->U : &spectrum->V;
+    if (!execution.one_grid_of_all_ranks()) {
+      const std::int64_t r = std::min(layers[l].rows, layers[l].cols);  // before --max-rank
+      where.subgrid = SubgridLayout{how.grid, how.first_rank, execution.block_size, where.rows, r};
+    }
   } else {
     where.owner = execution.layers[l].rank;
     if (rank == where.owner) where.whole = u ? &factors.local[l].U : &factors.local[l].V;
@@ -53,7 +61,7 @@ std::vector<Eigen::MatrixXd> pair_edge_weights(const LayerFactors& factors, cons
       // Collective over the grid of all ranks; it agrees on its own errors (thrown on every
       // rank alike), so it needs no guard.
       E[l] = distributed_edge_weights(
-          *factors.grid, placement(factors, execution, layers, l, true, me),
+          factors.pair_grid(), placement(factors, execution, layers, l, true, me),
           placement(factors, execution, layers, l + 1, false, me), geometry.c, geometry.z_u,
           geometry.z_v, how.owner, execution.block_size);
       continue;

@@ -16,18 +16,30 @@ void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const N
     factors.local[l] = thin_svd(layer_matrix(model, plan.layers[l], options), options.max_rank);
 }
 
-void factor_scalapack_layer(LayerFactors& factors, std::size_t l, const ModelFile& model,
-                            const NetworkPlan& plan, const ExecutionPlan& execution,
-                            const Options& options, const mpi::Communicator& comm) {
+void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model,
+                             const NetworkPlan& plan, const ExecutionPlan& execution,
+                             const Options& options, const mpi::Communicator& comm,
+                             const std::function<void(std::size_t)>& on_layer_start) {
   factors.local.resize(plan.layers.size());
   factors.distributed.resize(plan.layers.size());
-  // Every ScaLAPACK layer uses the same grid of all ranks in order (grid rank = rank), so one
-  // grid serves them all and outlives their factors until the edges are done.
-  if (!factors.grid)
-    factors.grid = std::make_unique<ProcessGrid>(comm.get(), execution.layers[l].grid, 0);
-  const DistributedMatrix M =
-      distributed_layer_matrix(model, plan.layers[l], options, *factors.grid, execution.block_size);
-  factors.distributed[l] = std::make_unique<DistributedSpectrum>(distributed_svd(M));
+  if (execution.teams.empty()) return;
+  // Every rank calls both constructors (they are collective over comm), in the same order.
+  const int team = execution.team_of(comm.rank());
+  const GridShape shape =
+      team >= 0 ? execution.teams[static_cast<std::size_t>(team)].grid : GridShape{1, 1};
+  factors.team_grid = std::make_unique<ProcessGrid>(comm.get(), team, shape);
+  bool pairs_on_grid = false;
+  for (const PairExecution& pair : execution.pairs) pairs_on_grid |= pair.distributed;
+  if (pairs_on_grid && !execution.one_grid_of_all_ranks())
+    factors.all_ranks_grid =
+        std::make_unique<ProcessGrid>(comm.get(), near_square_shape(comm.size()), 0);
+  if (team < 0) return;
+  for (std::size_t l : execution.teams[static_cast<std::size_t>(team)].layers) {
+    if (on_layer_start) on_layer_start(l);
+    const DistributedMatrix M = distributed_layer_matrix(model, plan.layers[l], options,
+                                                         *factors.team_grid, execution.block_size);
+    factors.distributed[l] = std::make_unique<DistributedSpectrum>(distributed_svd(M));
+  }
 }
 
 void share_singular_values(const LayerFactors& factors, const ExecutionPlan& execution,
@@ -36,16 +48,18 @@ void share_singular_values(const LayerFactors& factors, const ExecutionPlan& exe
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const LayerExecution& how = execution.layers[l];
     Eigen::VectorXd& sigma = layers[l].sigma;
-    if (how.engine == SvdEngine::Scalapack) {
-      sigma = factors.distributed[l]->s;
-      if (options.max_rank && sigma.size() > *options.max_rank)
+    // A LAPACK layer's values are on its rank, a ScaLAPACK layer's on every rank of its team.
+    const bool scalapack = how.engine == SvdEngine::Scalapack;
+    const int root = scalapack ? how.first_rank : how.rank;
+    if (comm.rank() == root) {
+      sigma = scalapack ? factors.distributed[l]->s : factors.local[l].s;
+      if (scalapack && options.max_rank && sigma.size() > *options.max_rank)
         sigma.conservativeResize(*options.max_rank);
-      continue;
     }
-    std::int64_t count = comm.rank() == how.rank ? factors.local[l].s.size() : 0;
-    mpi::check(MPI_Bcast(&count, 1, MPI_INT64_T, how.rank, comm.get()), "MPI_Bcast");
-    sigma = comm.rank() == how.rank ? factors.local[l].s : Eigen::VectorXd(count);
-    mpi::check(MPI_Bcast(sigma.data(), static_cast<int>(count), MPI_DOUBLE, how.rank, comm.get()),
+    std::int64_t count = comm.rank() == root ? sigma.size() : 0;
+    mpi::check(MPI_Bcast(&count, 1, MPI_INT64_T, root, comm.get()), "MPI_Bcast");
+    if (comm.rank() != root) sigma.resize(count);
+    mpi::check(MPI_Bcast(sigma.data(), static_cast<int>(count), MPI_DOUBLE, root, comm.get()),
                "MPI_Bcast");
   }
 }
@@ -59,10 +73,21 @@ void gather_factors_to_root(const LayerFactors& factors, const ExecutionPlan& ex
     const LayerExecution& how = execution.layers[l];
     const int tag = static_cast<int>(l % 30000);
     if (how.engine == SvdEngine::Scalapack) {
-      Spectrum spectrum = gather_spectrum(*factors.distributed[l], 0, options.max_rank);
-      if (comm.is_root()) {
-        layers[l].U = std::move(spectrum.U);
-        layers[l].V = std::move(spectrum.V);
+      // Collective over the team; the result is on the team's first rank.
+      Spectrum spectrum;
+      if (factors.distributed[l])
+        spectrum = gather_spectrum(*factors.distributed[l], 0, options.max_rank);
+      if (how.first_rank == 0) {
+        if (comm.is_root()) {
+          layers[l].U = std::move(spectrum.U);
+          layers[l].V = std::move(spectrum.V);
+        }
+      } else if (comm.rank() == how.first_rank) {
+        comm.send(spectrum.U, 0, tag);
+        comm.send(spectrum.V, 0, tag);
+      } else if (comm.is_root()) {
+        layers[l].U = comm.receive(how.first_rank, tag);
+        layers[l].V = comm.receive(how.first_rank, tag);
       }
     } else if (how.rank == 0) {
       if (comm.is_root()) {

@@ -2,12 +2,13 @@
 //
 // Both factors are first brought onto the grid in position-major row order, U'(p c + a, i) =
 // U(a z_u + p, i) and V'(q c + a, j) = V(a z_v + q, j), by one redistribute() each (which also
-// drops the unused trailing columns and handles a factor held whole by one rank). The c rows of
-// a position are then a contiguous row block, so the product of positions p and q is a single
-// pdgemm on submatrices: T = V'(q c : q c + c, :)^T U'(p c : p c + c, :), r_to x r_from, and E
-// accumulates T squared entry by entry. T and E share one distribution, so the accumulation is
-// local. Finally E goes to `dest` by redistribute() as well: only dest ever holds all of E, and
-// no rank ever holds a whole factor that arrived distributed.
+// drops the unused trailing columns and handles a factor held whole by one rank or on a team's
+// sub-grid). The c rows of a position are then a contiguous row block, so the product of
+// positions p and q is a single pdgemm on submatrices: T = V'(q c : q c + c, :)^T
+// U'(p c : p c + c, :), r_to x r_from, and E accumulates T squared entry by entry. T and E share
+// one distribution, so the accumulation is local. Finally E goes to `dest` by redistribute() as
+// well: only dest ever holds all of E, and no rank ever holds a whole factor that arrived
+// distributed.
 #include "svr/distributed_edges.hpp"
 
 #include <mpi.h>
@@ -29,8 +30,24 @@
 namespace svr {
 namespace {
 
-// Everything about a placement that must be the same on every rank.
-std::array<std::int64_t, 7> placement_fields(const ProcessGrid& grid, const FactorPlacement& f) {
+constexpr int kPlacementFields = 11;
+
+// Everything about a placement that must be the same on every rank. A sub-grid factor is
+// described by its layout alone: its matrix exists on the team's ranks only.
+std::array<std::int64_t, kPlacementFields> placement_fields(const ProcessGrid& grid,
+                                                            const FactorPlacement& f) {
+  if (const auto& l = f.subgrid)
+    return {2,
+            f.owner,
+            f.rows,
+            f.cols,
+            l->rows,
+            l->cols,
+            -1,  // -1: no grid object to compare
+            l->shape.rows,
+            l->shape.cols,
+            l->first_rank,
+            l->block};
   const DistributedMatrix* d = f.distributed;
   return {d != nullptr ? 1 : 0,
           f.owner,
@@ -38,23 +55,42 @@ std::array<std::int64_t, 7> placement_fields(const ProcessGrid& grid, const Fact
           f.cols,
           d != nullptr ? d->rows() : -1,
           d != nullptr ? d->cols() : -1,
-          d != nullptr ? (&d->grid() == &grid ? 1 : 0) : -1};
+          d != nullptr ? (&d->grid() == &grid ? 1 : 0) : -1,
+          0,
+          0,
+          0,
+          0};
 }
 
 // A problem with one factor that every rank sees alike (its fields were checked to be equal).
 std::string placement_problem(const FactorPlacement& f, const ProcessGrid& grid, const char* name,
                               std::int64_t c, std::int64_t z, int grid_size) {
   const std::string what = std::string("distributed_edge_weights: ") + name + " ";
-  if (f.distributed != nullptr && f.owner != -1)
+  if (f.subgrid && f.owner != -1)
+    return what + "is both on a sub-grid and whole on grid rank " + std::to_string(f.owner);
+  if (!f.subgrid && f.distributed != nullptr && f.owner != -1)
     return what + "is both distributed and whole on grid rank " + std::to_string(f.owner);
-  if (f.distributed == nullptr && (f.owner < 0 || f.owner >= grid_size))
+  if (!f.subgrid && f.distributed == nullptr && (f.owner < 0 || f.owner >= grid_size))
     return what + "is neither distributed nor whole on a grid rank (owner " +
            std::to_string(f.owner) + " of a " + std::to_string(grid_size) + "-process grid)";
   if (f.rows != c * z)
     return what + "has " + std::to_string(f.rows) + " rows; c * z = " + std::to_string(c) + " * " +
            std::to_string(z) + " = " + std::to_string(c * z) + " expected";
   if (f.cols < 0) return what + "uses a negative number of columns " + std::to_string(f.cols);
-  if (const DistributedMatrix* d = f.distributed) {
+  if (const auto& l = f.subgrid) {
+    // Its matrix is checked against the layout on every rank (owner_problem).
+    if (l->shape.rows < 1 || l->shape.cols < 1 || l->first_rank < 0 ||
+        static_cast<std::int64_t>(l->first_rank) + l->shape.size() > grid_size)
+      return what + "sub-grid " + std::to_string(l->shape.rows) + "x" +
+             std::to_string(l->shape.cols) + " from grid rank " + std::to_string(l->first_rank) +
+             " is not inside the " + std::to_string(grid_size) + "-process grid";
+    if (l->block < 1)
+      return what + "sub-grid block size " + std::to_string(l->block) + " must be positive";
+    if (l->rows != f.rows || l->cols < f.cols)
+      return what + "sub-grid matrix is " + std::to_string(l->rows) + "x" +
+             std::to_string(l->cols) + "; " + std::to_string(f.rows) + " rows and at least " +
+             std::to_string(f.cols) + " columns expected";
+  } else if (const DistributedMatrix* d = f.distributed) {
     if (&d->grid() != &grid) return what + "is distributed on another grid";
     if (d->rows() != f.rows || d->cols() < f.cols)
       return what + "matrix is " + std::to_string(d->rows()) + "x" + std::to_string(d->cols()) +
@@ -64,10 +100,15 @@ std::string placement_problem(const FactorPlacement& f, const ProcessGrid& grid,
   return "";
 }
 
-// The whole factor can only be checked on its owner; the result is agreed by the caller.
+// The whole factor can only be checked on its owner, a sub-grid factor's matrix on each rank;
+// the result is agreed by the caller.
 std::string owner_problem(const FactorPlacement& f, const ProcessGrid& grid, const char* name) {
-  if (f.distributed != nullptr || f.owner != grid.rank()) return "";
   const std::string what = std::string("distributed_edge_weights: ") + name + " ";
+  if (f.subgrid) {
+    const std::string problem = subgrid_problem(grid, *f.subgrid, f.distributed);
+    return problem.empty() ? "" : what + problem;
+  }
+  if (f.distributed != nullptr || f.owner != grid.rank()) return "";
   if (f.whole == nullptr)
     return what + "has no matrix on its owner, grid rank " + std::to_string(f.owner);
   if (f.whole->rows() != f.rows || f.whole->cols() < f.cols)
@@ -83,12 +124,12 @@ void validate(const ProcessGrid& grid, const FactorPlacement& U, const FactorPla
   const MPI_Comm comm = grid.comm();
   const int size = grid.shape().size();
   // The scalar arguments first: if ranks disagree they would plan different collectives.
-  constexpr int n = 5 + 2 * 7;
+  constexpr int n = 5 + 2 * kPlacementFields;
   std::array<std::int64_t, n> mine{c, z_u, z_v, dest, block};
   const auto u = placement_fields(grid, U);
   const auto v = placement_fields(grid, V);
   std::copy(u.begin(), u.end(), mine.begin() + 5);
-  std::copy(v.begin(), v.end(), mine.begin() + 12);
+  std::copy(v.begin(), v.end(), mine.begin() + 5 + kPlacementFields);
   std::array<std::int64_t, 2 * n> local{}, global{};
   for (int k = 0; k < n; ++k) {
     local[static_cast<std::size_t>(k)] = mine[static_cast<std::size_t>(k)];
@@ -125,10 +166,12 @@ void validate(const ProcessGrid& grid, const FactorPlacement& U, const FactorPla
     throw std::invalid_argument(agreed->message + shape);
 }
 
-// Whether a factor can take part as it is: a dense factor already on the grid with the
-// requested block (pdgemm takes its leading columns as a submatrix). Otherwise it is copied.
+// Whether a factor can take part as it is: a dense factor already on the grid itself with the
+// requested block (pdgemm takes its leading columns as a submatrix). Otherwise it is copied; a
+// sub-grid factor always is, and the test depends on agreed fields only, so every rank decides
+// alike (`distributed` is set on some ranks only for a sub-grid factor).
 bool usable_in_place(const FactorPlacement& f, std::int64_t z, std::int64_t block) {
-  return f.distributed != nullptr && z == 1 && f.distributed->block() == block;
+  return !f.subgrid && f.distributed != nullptr && z == 1 && f.distributed->block() == block;
 }
 
 // Fills `target` (f.rows x f.cols on the grid) with the factor in position-major row order:
@@ -136,8 +179,9 @@ bool usable_in_place(const FactorPlacement& f, std::int64_t z, std::int64_t bloc
 void arrange_position_major(const ProcessGrid& grid, const FactorPlacement& f, std::int64_t c,
                             std::int64_t z, DistributedMatrix& target) {
   const RedistributionSource source =
-      f.distributed != nullptr ? RedistributionSource::of(*f.distributed, f.rows, f.cols)
-                               : RedistributionSource::whole(f.whole, f.owner, f.rows, f.cols);
+      f.subgrid ? RedistributionSource::on_subgrid(f.distributed, *f.subgrid, f.rows, f.cols)
+      : f.distributed != nullptr ? RedistributionSource::of(*f.distributed, f.rows, f.cols)
+                                 : RedistributionSource::whole(f.whole, f.owner, f.rows, f.cols);
   IndexMap rows;  // identity for z = 1
   if (z > 1) rows = [c, z](std::int64_t i) { return (i % z) * c + i / z; };
   redistribute(grid, source, RedistributionTarget::of(target), rows);

@@ -24,6 +24,40 @@
 
 namespace svr {
 
+SubgridLayout subgrid_layout(const DistributedMatrix& m, int first_rank) {
+  return {m.grid().shape(), first_rank, m.block(), m.rows(), m.cols()};
+}
+
+std::string subgrid_problem(const ProcessGrid& grid, const SubgridLayout& layout,
+                            const DistributedMatrix* m) {
+  const int me = grid.rank() - layout.first_rank;
+  const bool inside = grid.active() && me >= 0 && me < layout.shape.size();
+  const std::string where = "on grid rank " + std::to_string(grid.rank()) + ", ";
+  if (!inside) {
+    // A matrix on a team this rank is not part of is empty here; an active one means the
+    // layout's range does not match the team.
+    if (m != nullptr && m->grid().active())
+      return "sub-grid matrix " + where + "outside the layout's ranks " +
+             std::to_string(layout.first_rank) + ".." +
+             std::to_string(layout.first_rank + layout.shape.size() - 1) + ", is on an active grid";
+    return "";
+  }
+  if (m == nullptr) return "sub-grid matrix " + where + "inside its sub-grid, is missing";
+  const ProcessGrid& g = m->grid();
+  if (!g.active() || g.shape().rows != layout.shape.rows || g.shape().cols != layout.shape.cols ||
+      g.rank() != me)
+    return "sub-grid matrix " + where + "is on a grid " + std::to_string(g.shape().rows) + "x" +
+           std::to_string(g.shape().cols) + " at rank " + std::to_string(g.rank()) +
+           "; the layout says " + std::to_string(layout.shape.rows) + "x" +
+           std::to_string(layout.shape.cols) + " at rank " + std::to_string(me);
+  if (m->block() != layout.block || m->rows() != layout.rows || m->cols() != layout.cols)
+    return "sub-grid matrix " + where + "is " + std::to_string(m->rows()) + "x" +
+           std::to_string(m->cols()) + " with block " + std::to_string(m->block()) +
+           "; the layout says " + std::to_string(layout.rows) + "x" + std::to_string(layout.cols) +
+           " with block " + std::to_string(layout.block);
+  return "";
+}
+
 RedistributionSource RedistributionSource::of(const DistributedMatrix& m) {
   return of(m, m.rows(), m.cols());
 }
@@ -51,6 +85,17 @@ RedistributionSource RedistributionSource::whole(const Eigen::MatrixXd* m, int o
   return s;
 }
 
+RedistributionSource RedistributionSource::on_subgrid(const DistributedMatrix* m,
+                                                      const SubgridLayout& layout,
+                                                      std::int64_t rows, std::int64_t cols) {
+  RedistributionSource s;
+  s.distributed = m;
+  s.subgrid = layout;
+  s.rows = rows;
+  s.cols = cols;
+  return s;
+}
+
 RedistributionTarget RedistributionTarget::of(DistributedMatrix& m) {
   RedistributionTarget t;
   t.distributed = &m;
@@ -70,6 +115,16 @@ RedistributionTarget RedistributionTarget::whole(Eigen::MatrixXd* m, int owner, 
     t.ld = m->rows();
     t.data_cols = m->cols();
   }
+  return t;
+}
+
+RedistributionTarget RedistributionTarget::on_subgrid(DistributedMatrix* m,
+                                                      const SubgridLayout& layout) {
+  RedistributionTarget t;
+  t.distributed = m;
+  t.subgrid = layout;
+  t.rows = layout.rows;
+  t.cols = layout.cols;
   return t;
 }
 
@@ -97,25 +152,30 @@ struct Axis {
 // Either side of a redistribution, reduced to its index maps and its local array.
 struct Side {
   Axis rows, cols;
-  int owner = -1;     // >= 0: whole on this grid rank
-  int grid_cols = 1;  // grid rank of process (r, c) is r * grid_cols + c
+  int owner = -1;      // >= 0: whole on this grid rank
+  int first_rank = 0;  // grid rank of process (r, c) is first_rank + r * grid_cols + c
+  int grid_cols = 1;
   std::int64_t ld = 1;
 
-  int rank_of(int prow, int pcol) const { return owner >= 0 ? owner : prow * grid_cols + pcol; }
+  int rank_of(int prow, int pcol) const {
+    return owner >= 0 ? owner : first_rank + prow * grid_cols + pcol;
+  }
 };
 
 // What every rank must agree on before anything is exchanged.
 struct Shape {
-  std::int64_t kind = 0;  // 0 distributed, 1 whole
+  std::int64_t kind = 0;  // 0 distributed on the grid, 1 whole, 2 on a sub-grid
   std::int64_t owner = -1;
   std::int64_t rows = 0, cols = 0;
   std::int64_t block = 0;
-  std::int64_t matrix_rows = 0, matrix_cols = 0;  // of the DistributedMatrix
-  std::int64_t on_grid = 1;                       // the DistributedMatrix is on `grid`
+  std::int64_t matrix_rows = 0, matrix_cols = 0;            // of the DistributedMatrix (or layout)
+  std::int64_t on_grid = 1;                                 // the DistributedMatrix is on `grid`
+  std::int64_t sub_rows = 0, sub_cols = 0, first_rank = 0;  // the sub-grid
 
-  static constexpr int kFields = 8;
+  static constexpr int kFields = 11;
   std::array<std::int64_t, kFields> fields() const {
-    return {kind, owner, rows, cols, block, matrix_rows, matrix_cols, on_grid};
+    return {kind,        owner,   rows,     cols,     block,     matrix_rows,
+            matrix_cols, on_grid, sub_rows, sub_cols, first_rank};
   }
 };
 
@@ -124,7 +184,17 @@ Shape shape_of(const ProcessGrid& grid, const Placement& p) {
   Shape s;
   s.rows = p.rows;
   s.cols = p.cols;
-  if (p.distributed != nullptr) {
+  if (p.subgrid) {
+    // Only the layout: the matrix itself exists on the sub-grid's ranks alone.
+    const SubgridLayout& l = *p.subgrid;
+    s.kind = 2;
+    s.block = l.block;
+    s.matrix_rows = l.rows;
+    s.matrix_cols = l.cols;
+    s.sub_rows = l.shape.rows;
+    s.sub_cols = l.shape.cols;
+    s.first_rank = l.first_rank;
+  } else if (p.distributed != nullptr) {
     s.block = p.distributed->block();
     s.matrix_rows = p.distributed->rows();
     s.matrix_cols = p.distributed->cols();
@@ -147,6 +217,19 @@ std::string shape_problem(const Shape& s, int grid_size, const char* side) {
       return what + "block " + std::to_string(s.rows) + "x" + std::to_string(s.cols) +
              " exceeds the " + std::to_string(s.matrix_rows) + "x" + std::to_string(s.matrix_cols) +
              " distributed matrix";
+  } else if (s.kind == 2) {
+    if (s.sub_rows < 1 || s.sub_cols < 1 || s.first_rank < 0 ||
+        s.first_rank + s.sub_rows * s.sub_cols > grid_size)
+      return what + "sub-grid " + std::to_string(s.sub_rows) + "x" + std::to_string(s.sub_cols) +
+             " from grid rank " + std::to_string(s.first_rank) + " is not inside the " +
+             std::to_string(grid_size) + "-process grid";
+    if (s.block < 1 || s.matrix_rows < 0 || s.matrix_cols < 0)
+      return what + "sub-grid layout has block " + std::to_string(s.block) + " and shape " +
+             std::to_string(s.matrix_rows) + "x" + std::to_string(s.matrix_cols);
+    if (s.rows > s.matrix_rows || s.cols > s.matrix_cols)
+      return what + "block " + std::to_string(s.rows) + "x" + std::to_string(s.cols) +
+             " exceeds the " + std::to_string(s.matrix_rows) + "x" + std::to_string(s.matrix_cols) +
+             " sub-grid matrix";
   } else if (s.owner < 0 || s.owner >= grid_size) {
     return what + "owner " + std::to_string(s.owner) + " is not a rank of the " +
            std::to_string(grid_size) + "-process grid";
@@ -159,7 +242,17 @@ Side side_of(const ProcessGrid& grid, const Placement& p) {
   Side side;
   side.rows.n = p.rows;
   side.cols.n = p.cols;
-  if (p.distributed != nullptr) {
+  if (p.subgrid) {
+    // This rank's coordinates on the sub-grid, from its rank in the redistribution grid.
+    const SubgridLayout& l = *p.subgrid;
+    const int s = grid.rank() - l.first_rank;
+    const bool inside = s >= 0 && s < l.shape.size();
+    side.rows = {p.rows, l.block, l.shape.rows, inside ? s / l.shape.cols : -1};
+    side.cols = {p.cols, l.block, l.shape.cols, inside ? s % l.shape.cols : -1};
+    side.first_rank = l.first_rank;
+    side.grid_cols = l.shape.cols;
+    side.ld = inside && p.distributed != nullptr ? p.distributed->local_ld() : 1;
+  } else if (p.distributed != nullptr) {
     const GridShape shape = grid.shape();
     side.rows = {p.rows, p.distributed->block(), shape.rows, grid.my_row()};
     side.cols = {p.cols, p.distributed->block(), shape.cols, grid.my_col()};
@@ -178,6 +271,10 @@ Side side_of(const ProcessGrid& grid, const Placement& p) {
 // The owner's array must hold the block; checked where it is (the owner), agreed later.
 template <typename Placement>
 std::string local_problem(const ProcessGrid& grid, const Placement& p, const char* side) {
+  if (p.subgrid) {
+    const std::string problem = subgrid_problem(grid, *p.subgrid, p.distributed);
+    return problem.empty() ? "" : std::string("redistribute: ") + side + " " + problem;
+  }
   if (p.distributed != nullptr || grid.rank() != p.owner) return "";
   if (p.rows == 0 || p.cols == 0) return "";  // an empty array may have no storage at all
   if (p.data == nullptr)

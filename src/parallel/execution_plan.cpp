@@ -1,7 +1,9 @@
 #include "svr/execution_plan.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <numeric>
 #include <stdexcept>
 
 namespace svr {
@@ -15,6 +17,16 @@ std::string number(const char* format, double value) {
 
 std::string padded(const std::string& text, std::size_t width) {
   return text.size() >= width ? text : text + std::string(width - text.size(), ' ');
+}
+
+// "1x2 grid of ranks 0-1" (or "of rank 3").
+std::string grid_text(const ExecutionPlan& plan, int team) {
+  const GridTeam& t = plan.teams[static_cast<std::size_t>(team)];
+  const int last = t.first_rank + t.grid.size() - 1;
+  return std::to_string(t.grid.rows) + "x" + std::to_string(t.grid.cols) + " grid of " +
+         (last == t.first_rank
+              ? "rank " + std::to_string(last)
+              : "ranks " + std::to_string(t.first_rank) + "-" + std::to_string(last));
 }
 
 double rank_of(const LayerShape& shape) {
@@ -58,7 +70,149 @@ void plan_pairs(ExecutionPlan& plan) {
   }
 }
 
+std::string mib(double bytes) { return number("%.0f", bytes / (1024.0 * 1024.0)) + " MiB"; }
+
+// The fewest ranks (1..ranks) that keep the team within the budget, or 0 if none does.
+int fewest_ranks(const std::vector<LayerShape>& layers, int ranks, double budget) {
+  if (budget <= 0.0) return 1;
+  // Memory falls as 1/p towards the fixed overhead: bisect for the first p within the budget.
+  if (grid_bytes_per_rank(layers, ranks) > budget) return 0;
+  int low = 1, high = ranks;
+  while (low < high) {
+    const int mid = low + (high - low) / 2;
+    if (grid_bytes_per_rank(layers, mid) <= budget)
+      high = mid;
+    else
+      low = mid + 1;
+  }
+  return low;
+}
+
+// One candidate layout with `count` teams (see plan_grid_teams); false if the budget cannot be
+// met with `count` teams on plan.ranks ranks.
+bool try_teams(const ExecutionPlan& plan, const std::vector<std::size_t>& large, int count,
+               std::vector<GridTeam>& teams) {
+  teams.assign(static_cast<std::size_t>(count), GridTeam{});
+  std::vector<std::size_t> by_cost = large;
+  std::stable_sort(by_cost.begin(), by_cost.end(), [&](std::size_t a, std::size_t b) {
+    return plan.layers[a].cost > plan.layers[b].cost;
+  });
+  for (std::size_t l : by_cost) {
+    GridTeam& least = *std::min_element(
+        teams.begin(), teams.end(),
+        [](const GridTeam& a, const GridTeam& b) { return a.cost < b.cost; });
+    least.layers.push_back(l);
+    least.cost += plan.layers[l].cost;
+  }
+  std::vector<int> size(static_cast<std::size_t>(count), 0);
+  int used = 0;
+  for (std::size_t t = 0; t < teams.size(); ++t) {
+    std::sort(teams[t].layers.begin(), teams[t].layers.end());
+    std::vector<LayerShape> shapes;
+    for (std::size_t l : teams[t].layers) shapes.push_back(plan.layers[l].shape);
+    size[t] = fewest_ranks(shapes, plan.ranks, plan.policy.memory_per_rank_bytes);
+    if (size[t] == 0) return false;
+    used += size[t];
+  }
+  if (used > plan.ranks) return false;
+  // The remaining ranks, one at a time, to the team that would take longest (cost per rank;
+  // ties: the lower team), so that the teams finish at about the same time.
+  for (; used < plan.ranks; ++used) {
+    std::size_t slowest = 0;
+    for (std::size_t t = 1; t < teams.size(); ++t)
+      if (teams[t].cost * size[slowest] > teams[slowest].cost * size[t]) slowest = t;
+    ++size[slowest];
+  }
+  for (std::size_t t = 0; t < teams.size(); ++t) teams[t].grid = near_square_shape(size[t]);
+  return true;
+}
+
+// Whether every rank of every team holds at least min_local_elements of its largest layer.
+bool enough_work_per_rank(const ExecutionPlan& plan, const std::vector<GridTeam>& teams) {
+  for (const GridTeam& team : teams) {
+    double largest = 0.0;
+    for (std::size_t l : team.layers)
+      largest = std::max(largest, static_cast<double>(plan.layers[l].shape.rows) *
+                                      static_cast<double>(plan.layers[l].shape.cols));
+    if (largest / team.grid.size() < plan.policy.min_local_elements) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks) {
+  double factors = 0.0, working = 0.0;
+  for (const LayerShape& shape : layers) {
+    const double rows = static_cast<double>(shape.rows);
+    const double cols = static_cast<double>(shape.cols);
+    const double r = std::min(rows, cols);
+    factors += (rows + cols) * r;
+    working = std::max(working, 2.0 * rows * cols + 2.0 * (rows + cols) * r);
+  }
+  return 8.0 * (factors + working) / std::max(ranks, 1) + kRankOverheadBytes;
+}
+
+void plan_grid_teams(ExecutionPlan& plan) {
+  plan.teams.clear();
+  plan.budget_warning.clear();
+  const std::vector<std::size_t> large = plan.scalapack_layers();
+  if (large.empty()) return;
+  int most = std::min(static_cast<int>(large.size()), plan.ranks);
+  if (plan.policy.max_grids > 0) most = std::min(most, plan.policy.max_grids);
+  std::vector<GridTeam> teams, candidate;
+  bool fits = false;
+  for (int count = 1; count <= most; ++count) {
+    if (!try_teams(plan, large, count, candidate)) continue;
+    teams = candidate;
+    fits = true;
+    if (enough_work_per_rank(plan, teams)) break;
+  }
+  if (!fits) {
+    // Over the budget even on all ranks: one team of all ranks is the least memory per rank.
+    teams.assign(1, GridTeam{});
+    teams[0].layers = large;
+    for (std::size_t l : large) teams[0].cost += plan.layers[l].cost;
+    teams[0].grid = near_square_shape(plan.ranks);
+  }
+  std::stable_sort(teams.begin(), teams.end(), [](const GridTeam& a, const GridTeam& b) {
+    return a.layers.front() < b.layers.front();
+  });
+  int first = 0;
+  for (std::size_t t = 0; t < teams.size(); ++t) {
+    GridTeam& team = teams[t];
+    team.first_rank = first;
+    first += team.grid.size();
+    std::vector<LayerShape> shapes;
+    for (std::size_t l : team.layers) {
+      shapes.push_back(plan.layers[l].shape);
+      plan.layers[l].grid = team.grid;
+      plan.layers[l].team = static_cast<int>(t);
+      plan.layers[l].first_rank = team.first_rank;
+    }
+    team.bytes_per_rank = grid_bytes_per_rank(shapes, team.grid.size());
+  }
+  plan.teams = std::move(teams);
+  if (!fits)
+    plan.budget_warning = "the ScaLAPACK layers need about " + mib(plan.teams[0].bytes_per_rank) +
+                          " per rank even on all " + std::to_string(plan.ranks) +
+                          " ranks, more than the budget of " +
+                          mib(plan.policy.memory_per_rank_bytes) + " per rank";
+}
+
+int ExecutionPlan::team_of(int rank) const {
+  for (std::size_t t = 0; t < teams.size(); ++t)
+    if (rank >= teams[t].first_rank && rank < teams[t].first_rank + teams[t].grid.size())
+      return static_cast<int>(t);
+  return -1;
+}
+
+bool ExecutionPlan::one_grid_of_all_ranks() const {
+  if (teams.size() != 1) return false;
+  const GridShape all = near_square_shape(ranks);
+  return teams[0].first_rank == 0 && teams[0].grid.rows == all.rows &&
+         teams[0].grid.cols == all.cols;
+}
 
 std::vector<std::size_t> ExecutionPlan::lapack_layers_of(int rank) const {
   std::vector<std::size_t> mine;
@@ -89,13 +243,20 @@ double ExecutionPlan::lapack_load_of(int rank) const {
 }
 
 ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
-                             std::int64_t scalapack_min_dim, std::int64_t block_size) {
+                             std::int64_t scalapack_min_dim, std::int64_t block_size,
+                             const GridPolicy& policy) {
   if (ranks < 1) throw std::invalid_argument("plan_execution: ranks must be >= 1");
   if (scalapack_min_dim < 1)
     throw std::invalid_argument("plan_execution: scalapack_min_dim must be >= 1");
   if (block_size < 1) throw std::invalid_argument("plan_execution: block_size must be >= 1");
+  if (policy.max_grids < 0) throw std::invalid_argument("plan_execution: max_grids must be >= 0");
+  if (!(policy.memory_per_rank_bytes >= 0.0) || !std::isfinite(policy.memory_per_rank_bytes))
+    throw std::invalid_argument("plan_execution: the memory budget must be finite and >= 0");
+  if (!(policy.min_local_elements >= 0.0))
+    throw std::invalid_argument("plan_execution: min_local_elements must be >= 0");
   ExecutionPlan plan;
   plan.ranks = ranks;
+  plan.policy = policy;
   plan.scalapack_min_dim = scalapack_min_dim;
   plan.block_size = block_size;
   plan.layers.resize(shapes.size());
@@ -111,7 +272,6 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
     layer.bytes = 8.0 * (rows * cols + (rows + cols + 1.0) * r);
     if (std::min(shapes[l].rows, shapes[l].cols) >= scalapack_min_dim) {
       layer.engine = SvdEngine::Scalapack;
-      layer.grid = near_square_shape(ranks);
     } else {
       small.push_back(shapes[l]);
       small_index.push_back(l);
@@ -122,6 +282,7 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
   const LayerPartition partition(small, ranks);
   for (std::size_t k = 0; k < small.size(); ++k)
     plan.layers[small_index[k]].rank = partition.owner(k);
+  plan_grid_teams(plan);
   plan_pairs(plan);
   return plan;
 }
@@ -135,8 +296,7 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
     if (layer.engine == SvdEngine::Lapack) {
       where = "LAPACK on rank " + std::to_string(layer.rank);
     } else {
-      where = "ScaLAPACK on a " + std::to_string(layer.grid.rows) + "x" +
-              std::to_string(layer.grid.cols) + " grid";
+      where = "ScaLAPACK, team " + std::to_string(layer.team) + ": " + grid_text(plan, layer.team);
     }
     rows.push_back({std::to_string(l + 1) + "/" + std::to_string(n),
                     l < names.size() ? names[l] : "layer " + std::to_string(l),
@@ -163,7 +323,20 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
     text += (r ? ", " : " ") + std::string("rank ") + std::to_string(r) + " " +
             number("%.2g", plan.lapack_load_of(r));
   const std::size_t large = plan.scalapack_layers().size();
-  text += "; then " + std::to_string(large) + " ScaLAPACK layer(s) on all ranks, in layer order\n";
+  text += "; then " + std::to_string(large) + " ScaLAPACK layer(s) on " +
+          std::to_string(plan.teams.size()) + " concurrent team(s), each in layer order";
+  text += plan.policy.memory_per_rank_bytes > 0.0
+              ? " (budget " + mib(plan.policy.memory_per_rank_bytes) + " per rank)\n"
+              : " (no memory budget)\n";
+  for (std::size_t t = 0; t < plan.teams.size(); ++t) {
+    const GridTeam& team = plan.teams[t];
+    text += "  team " + std::to_string(t) + ": " + grid_text(plan, static_cast<int>(t)) +
+            ", layers";
+    for (std::size_t l : team.layers) text += " " + std::to_string(l + 1);
+    text += ", cost " + number("%.2g", team.cost) + ", about " + mib(team.bytes_per_rank) +
+            " per rank\n";
+  }
+  if (!plan.budget_warning.empty()) text += "warning: " + plan.budget_warning + "\n";
   for (std::size_t l = 0; l < plan.pairs.size(); ++l) {
     const PairExecution& pair = plan.pairs[l];
     text += "  pair " + std::to_string(l + 1) + "/" + std::to_string(plan.pairs.size()) + "  E " +

@@ -58,7 +58,8 @@ def compare(dir_a, dir_b, extra=()):
 
 
 # svr options that change only how svr runs, never its results: not passed to the oracle.
-EXECUTION_OPTIONS = ("--scalapack-min-dim", "--block-size")
+EXECUTION_OPTIONS = ("--scalapack-min-dim", "--block-size", "--max-grids", "--memory-per-rank",
+                     "--min-local-elements")
 
 
 def oracle_options(options):

@@ -103,7 +103,12 @@ TEST(CommandLine, RejectsBadValuesWithOneLine) {
            {"m", "-o", "o", "--layers", ","},
            {"m", "-o", "o", "--scalapack-min-dim", "0"},
            {"m", "-o", "o", "--block-size", "0"},
-           {"m", "--plan", "--block-size", "-3"}}) {
+           {"m", "--plan", "--block-size", "-3"},
+           {"m", "-o", "o", "--max-grids", "-1"},
+           {"m", "-o", "o", "--memory-per-rank", "-5"},
+           {"m", "-o", "o", "--memory-per-rank", "inf"},
+           {"m", "-o", "o", "--memory-per-rank", "lots"},
+           {"m", "-o", "o", "--min-local-elements", "-1"}}) {
     const std::string message = error_of(args);
     EXPECT_NE(message.find("command line"), std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
@@ -117,7 +122,8 @@ TEST(CommandLine, HelpListsEveryOption) {
        {"--layers", "--method", "--batchnorm", "--bn-eps", "--alpha", "--correction",
         "--fdr-scope", "--sigma", "--reference", "--max-rank", "--near-kernel-tau", "--all-edges",
         "--save-spectra", "--save-adjacency", "--force", "--quiet", "--output", "--version",
-        "--scalapack-min-dim", "--block-size", "--plan"})
+        "--scalapack-min-dim", "--block-size", "--max-grids", "--memory-per-rank", "--min-local-elements",
+        "--plan"})
     EXPECT_NE(help.text.find(name), std::string::npos) << name;
   EXPECT_EQ(parse({"--version"}).action, CommandLine::Action::Version);
 }
@@ -126,11 +132,17 @@ TEST(CommandLine, ExecutionOptions) {
   const Options d = parse({"m", "-o", "o"}).options;
   EXPECT_EQ(d.scalapack_min_dim, 8192);
   EXPECT_EQ(d.block_size, 64);
+  EXPECT_EQ(d.max_grids, 0);
+  EXPECT_EQ(d.memory_per_rank_mb, 0.0);
+  EXPECT_EQ(d.min_local_elements, 1048576.0);
   EXPECT_FALSE(d.plan);
-  const Options o =
-      parse({"m", "-o", "o", "--scalapack-min-dim", "1", "--block-size", "3"}).options;
+  const Options o = parse({"m", "-o", "o", "--scalapack-min-dim", "1", "--block-size", "3",
+                           "--max-grids", "2", "--memory-per-rank", "1500.5"})
+                        .options;
   EXPECT_EQ(o.scalapack_min_dim, 1);
   EXPECT_EQ(o.block_size, 3);
+  EXPECT_EQ(o.max_grids, 2);
+  EXPECT_DOUBLE_EQ(o.memory_per_rank_mb, 1500.5);
   // --plan computes nothing, so it needs no OUTDIR.
   const Options p = parse({"m", "--plan"}).options;
   EXPECT_TRUE(p.plan);

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
+#include <utility>
 
 namespace svr {
 namespace {
@@ -27,7 +30,8 @@ TEST(ExecutionPlan, LargeLayersGoToAGridOfAllRanksInLayerOrder) {
   // min dims 20, 5, 30, 20, 19: threshold 20 makes layers 0, 2, 3 large.
   const std::vector<LayerShape> shapes{{20, 40}, {5, 100}, {30, 30}, {20, 20}, {19, 500}};
   for (int ranks : {1, 2, 3, 4, 6}) {
-    const ExecutionPlan plan = plan_execution(shapes, ranks, 20, 3);
+    const ExecutionPlan plan = plan_execution(shapes, ranks, 20, 3, GridPolicy{1, 0.0});
+    EXPECT_TRUE(plan.one_grid_of_all_ranks());
     EXPECT_EQ(plan.scalapack_layers(), (std::vector<std::size_t>{0, 2, 3}));
     for (std::size_t l : plan.scalapack_layers()) {
       EXPECT_EQ(plan.layers[l].engine, SvdEngine::Scalapack);
@@ -43,14 +47,14 @@ TEST(ExecutionPlan, LargeLayersGoToAGridOfAllRanksInLayerOrder) {
     EXPECT_DOUBLE_EQ(total,
                      LayerPartition::svd_cost(shapes[1]) + LayerPartition::svd_cost(shapes[4]));
   }
-  const ExecutionPlan four = plan_execution(shapes, 4, 20, 3);
+  const ExecutionPlan four = plan_execution(shapes, 4, 20, 3, GridPolicy{1, 0.0});
   EXPECT_EQ(four.layers[0].grid.rows, 2);
   EXPECT_EQ(four.layers[0].grid.cols, 2);
 }
 
 TEST(ExecutionPlan, MinDimOneForcesEveryLayerOntoScalapack) {
   const std::vector<LayerShape> shapes{{1, 9}, {3, 1}, {64, 64}};
-  const ExecutionPlan plan = plan_execution(shapes, 3, 1, 64);
+  const ExecutionPlan plan = plan_execution(shapes, 3, 1, 64, GridPolicy{1, 0.0});
   EXPECT_EQ(plan.scalapack_layers().size(), 3u);
   for (int r = 0; r < 3; ++r) {
     EXPECT_TRUE(plan.lapack_layers_of(r).empty());
@@ -85,7 +89,8 @@ TEST(ExecutionPlan, DescribesEveryLayer) {
   EXPECT_NE(text.find("64x27"), std::string::npos) << text;
   EXPECT_NE(text.find("LAPACK on rank 0"), std::string::npos) << text;
   EXPECT_NE(text.find("4096x8192"), std::string::npos) << text;
-  EXPECT_NE(text.find("ScaLAPACK on a 1x2 grid"), std::string::npos) << text;
+  EXPECT_NE(text.find("ScaLAPACK, team 0: 1x2 grid of ranks 0-1"), std::string::npos) << text;
+  EXPECT_NE(text.find("team 0: 1x2 grid of ranks 0-1, layers 2"), std::string::npos) << text;
 }
 
 TEST(ExecutionPlan, LapackPairsMoveTheSmallerFactorToItsOwner) {
@@ -167,6 +172,182 @@ TEST(ExecutionPlan, RejectsBadArguments) {
   EXPECT_THROW(plan_execution({{1, 1}}, 0, 1, 1), std::invalid_argument);
   EXPECT_THROW(plan_execution({{1, 1}}, 1, 0, 1), std::invalid_argument);
   EXPECT_THROW(plan_execution({{1, 1}}, 1, 1, 0), std::invalid_argument);
+  EXPECT_THROW(plan_execution({{1, 1}}, 1, 1, 1, GridPolicy{-1, 0.0}), std::invalid_argument);
+  EXPECT_THROW(plan_execution({{1, 1}}, 1, 1, 1, GridPolicy{0, -1.0}), std::invalid_argument);
+}
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+// Every ScaLAPACK layer is in exactly one team, teams are consecutive rank ranges in order of
+// their first layer, and the layers know their team.
+void expect_consistent_teams(const ExecutionPlan& plan) {
+  std::vector<int> seen(plan.layers.size(), 0);
+  int next_rank = 0;
+  std::size_t previous_first_layer = 0;
+  for (std::size_t t = 0; t < plan.teams.size(); ++t) {
+    const GridTeam& team = plan.teams[t];
+    EXPECT_EQ(team.first_rank, next_rank);
+    next_rank += team.grid.size();
+    ASSERT_FALSE(team.layers.empty());
+    EXPECT_TRUE(std::is_sorted(team.layers.begin(), team.layers.end()));
+    if (t > 0) EXPECT_GT(team.layers.front(), previous_first_layer);
+    previous_first_layer = team.layers.front();
+    EXPECT_EQ(team.grid.rows, near_square_shape(team.grid.size()).rows);
+    for (std::size_t l : team.layers) {
+      ++seen[l];
+      EXPECT_EQ(plan.layers[l].team, static_cast<int>(t));
+      EXPECT_EQ(plan.layers[l].first_rank, team.first_rank);
+      EXPECT_EQ(plan.layers[l].grid.size(), team.grid.size());
+    }
+    for (int r = team.first_rank; r < team.first_rank + team.grid.size(); ++r)
+      EXPECT_EQ(plan.team_of(r), static_cast<int>(t));
+  }
+  EXPECT_LE(next_rank, plan.ranks);
+  for (int r = next_rank; r < plan.ranks; ++r) EXPECT_EQ(plan.team_of(r), -1);
+  for (std::size_t l = 0; l < plan.layers.size(); ++l)
+    EXPECT_EQ(seen[l], plan.layers[l].engine == SvdEngine::Scalapack ? 1 : 0) << "layer " << l;
+}
+
+TEST(GridTeams, WithoutABudgetEveryRankLeadsATeamOfEqualLayers) {
+  const std::vector<LayerShape> four(4, LayerShape{64, 64});
+  const ExecutionPlan two = plan_execution(four, 2, 1, 8);
+  ASSERT_EQ(two.teams.size(), 2u);
+  expect_consistent_teams(two);
+  EXPECT_FALSE(two.one_grid_of_all_ranks());
+  // LPT deals 0, 1, 2, 3 alternately: team of layer 0 gets 0 and 2.
+  EXPECT_EQ(two.teams[0].layers, (std::vector<std::size_t>{0, 2}));
+  EXPECT_EQ(two.teams[1].layers, (std::vector<std::size_t>{1, 3}));
+  EXPECT_EQ(two.teams[0].grid.size(), 1);
+
+  const ExecutionPlan eight = plan_execution(four, 8, 1, 8);
+  ASSERT_EQ(eight.teams.size(), 4u);
+  expect_consistent_teams(eight);
+  for (const GridTeam& team : eight.teams) EXPECT_EQ(team.grid.size(), 2);
+}
+
+TEST(GridTeams, RanksFollowTheCost) {
+  // Costs 8 : 1 (40^3 and 20^3): on 9 ranks the big layer's team gets 8 ranks, the other 1.
+  const ExecutionPlan plan = plan_execution({{40, 40}, {20, 20}}, 9, 1, 4);
+  ASSERT_EQ(plan.teams.size(), 2u);
+  expect_consistent_teams(plan);
+  EXPECT_EQ(plan.teams[0].grid.size(), 8);
+  EXPECT_EQ(plan.teams[0].grid.rows, 2);
+  EXPECT_EQ(plan.teams[1].grid.size(), 1);
+  EXPECT_EQ(plan.teams[1].first_rank, 8);
+  // Layer order decides team order, not cost.
+  const ExecutionPlan swapped = plan_execution({{20, 20}, {40, 40}}, 9, 1, 4);
+  EXPECT_EQ(swapped.teams[0].grid.size(), 1);
+  EXPECT_EQ(swapped.teams[1].grid.size(), 8);
+  EXPECT_EQ(swapped.layers[1].first_rank, 1);
+}
+
+TEST(GridTeams, MaxGridsCapsTheTeams) {
+  const std::vector<LayerShape> six(6, LayerShape{30, 50});
+  for (int cap : {1, 2, 3}) {
+    const ExecutionPlan plan = plan_execution(six, 4, 1, 8, GridPolicy{cap, 0.0});
+    EXPECT_EQ(plan.teams.size(), static_cast<std::size_t>(std::min(cap, 4)));
+    expect_consistent_teams(plan);
+  }
+  EXPECT_TRUE(plan_execution(six, 4, 1, 8, GridPolicy{1, 0.0}).one_grid_of_all_ranks());
+  // Never more teams than layers or ranks.
+  EXPECT_EQ(plan_execution(six, 4, 1, 8).teams.size(), 4u);
+  EXPECT_EQ(plan_execution(six, 16, 1, 8).teams.size(), 6u);
+}
+
+TEST(GridTeams, TheBudgetTradesTeamsForMemory) {
+  // The wide-MLP benchmark: four 4096 x 4096 layers on 2 ranks. Two teams of one rank each hold
+  // two layers whole (about 1.5 GiB a rank); one team of both ranks about 1.1 GiB.
+  // (min_local_elements 1e12: more teams whenever they fit, to see the budget alone.)
+  const std::vector<LayerShape> mlp(4, LayerShape{4096, 4096});
+  const ExecutionPlan roomy = plan_execution(mlp, 2, 1, 64, GridPolicy{0, 4096 * kMiB, 1e12});
+  EXPECT_EQ(roomy.teams.size(), 2u);
+  EXPECT_TRUE(roomy.budget_warning.empty());
+  const ExecutionPlan tight = plan_execution(mlp, 2, 1, 64, GridPolicy{0, 1200 * kMiB, 1e12});
+  ASSERT_EQ(tight.teams.size(), 1u);
+  EXPECT_TRUE(tight.one_grid_of_all_ranks());
+  EXPECT_LE(tight.teams[0].bytes_per_rank, 1200 * kMiB);
+  EXPECT_TRUE(tight.budget_warning.empty());
+  for (const GridTeam& team : roomy.teams) EXPECT_LE(team.bytes_per_rank, 4096 * kMiB);
+
+  // Over the budget everywhere: one team of all ranks, and a warning that says by how much.
+  const ExecutionPlan over = plan_execution(mlp, 2, 1, 64, GridPolicy{0, 500 * kMiB});
+  ASSERT_EQ(over.teams.size(), 1u);
+  EXPECT_EQ(over.teams[0].grid.size(), 2);
+  EXPECT_NE(over.budget_warning.find("even on all 2 ranks"), std::string::npos)
+      << over.budget_warning;
+  EXPECT_NE(over.budget_warning.find("500 MiB"), std::string::npos) << over.budget_warning;
+  EXPECT_NE(describe_plan(over, {"a", "b", "c", "d"}).find("warning: "), std::string::npos);
+}
+
+TEST(GridTeams, ABudgetGivesABigLayerTheRanksItNeeds) {
+  // One layer needs 3 ranks within the budget, the small one 1: on 4 ranks both fit at once.
+  const std::vector<LayerShape> shapes{{6000, 6000}, {1000, 1000}};
+  const double budget = grid_bytes_per_rank({shapes[0]}, 3) + 1.0;
+  ASSERT_GT(grid_bytes_per_rank({shapes[0]}, 2), budget);
+  const ExecutionPlan plan = plan_execution(shapes, 4, 1, 64, GridPolicy{0, budget, 1e12});
+  ASSERT_EQ(plan.teams.size(), 2u);
+  expect_consistent_teams(plan);
+  EXPECT_EQ(plan.teams[0].grid.size(), 3);
+  EXPECT_EQ(plan.teams[1].grid.size(), 1);
+  // On 3 ranks they cannot run side by side: one team of all 3.
+  const ExecutionPlan three = plan_execution(shapes, 3, 1, 64, GridPolicy{0, budget, 1e12});
+  ASSERT_EQ(three.teams.size(), 1u);
+  EXPECT_EQ(three.teams[0].layers, (std::vector<std::size_t>{0, 1}));
+}
+
+TEST(GridTeams, OneGridWhileEveryRankHasEnoughWork) {
+  // Four 4096 x 4096 layers (16.8M elements each): one grid up to 16 ranks (1M elements each),
+  // then more teams: 64 ranks -> 4 teams of 16.
+  const std::vector<LayerShape> mlp(4, LayerShape{4096, 4096});
+  for (int ranks : {1, 2, 4, 16}) {
+    const ExecutionPlan plan = plan_execution(mlp, ranks, 1, 64);
+    EXPECT_TRUE(plan.one_grid_of_all_ranks()) << ranks;
+  }
+  const ExecutionPlan wide = plan_execution(mlp, 32, 1, 64);
+  ASSERT_EQ(wide.teams.size(), 2u);
+  EXPECT_EQ(wide.teams[0].grid.size(), 16);
+  const ExecutionPlan many = plan_execution(mlp, 64, 1, 64);
+  ASSERT_EQ(many.teams.size(), 4u);
+  expect_consistent_teams(many);
+  for (const GridTeam& team : many.teams) EXPECT_EQ(team.grid.size(), 16);
+  // Beyond one team per layer the teams just grow.
+  const ExecutionPlan huge = plan_execution(mlp, 1000, 1, 64);
+  ASSERT_EQ(huge.teams.size(), 4u);
+  EXPECT_EQ(huge.teams[0].grid.size(), 250);
+  // A smaller threshold keeps one grid longer; 0 never asks for more teams.
+  EXPECT_TRUE(plan_execution(mlp, 64, 1, 64, GridPolicy{0, 0.0, 0.0}).one_grid_of_all_ranks());
+}
+
+TEST(GridTeams, MemoryModelMatchesTheWideMlpMeasurement) {
+  // docs/benchmarks.md (wide MLP, 2026-12-01): largest rank's peak 1,954 MiB at 1 rank and
+  // 1,021 MiB at 2 ranks. The model may overestimate (it is a budget), by at most 15%.
+  const std::vector<LayerShape> mlp(4, LayerShape{4096, 4096});
+  for (const auto& [ranks, measured] : {std::pair<int, double>{1, 1954}, {2, 1021}}) {
+    const double model = grid_bytes_per_rank(mlp, ranks) / kMiB;
+    EXPECT_GE(model, measured) << ranks << " rank(s)";
+    EXPECT_LE(model, 1.15 * measured) << ranks << " rank(s)";
+  }
+}
+
+TEST(GridTeams, RandomShapesGiveConsistentPlans) {
+  std::uint64_t state = 12345;
+  auto next = [&](int n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<int>((state >> 33) % static_cast<std::uint64_t>(n));
+  };
+  for (int trial = 0; trial < 300; ++trial) {
+    std::vector<LayerShape> shapes(static_cast<std::size_t>(1 + next(8)));
+    for (LayerShape& s : shapes) s = {1 + next(3000), 1 + next(3000)};
+    const int ranks = 1 + next(12);
+    const GridPolicy policy{next(4), next(3) == 0 ? 0.0 : (300.0 + next(2000)) * kMiB};
+    const ExecutionPlan plan = plan_execution(shapes, ranks, 1 + next(2000), 16, policy);
+    expect_consistent_teams(plan);
+    if (policy.max_grids > 0) EXPECT_LE(plan.teams.size(), std::size_t(policy.max_grids));
+    if (plan.budget_warning.empty() && policy.memory_per_rank_bytes > 0)
+      for (const GridTeam& team : plan.teams)
+        EXPECT_LE(team.bytes_per_rank, policy.memory_per_rank_bytes);
+    if (!plan.budget_warning.empty()) EXPECT_EQ(plan.teams.size(), 1u);
+  }
 }
 
 }  // namespace
