@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "svr/error.hpp"
+#include "svr/mpi.hpp"
+#include "svr/redistribute.hpp"
 #include "svr/scalapack.hpp"
 
 namespace svr {
@@ -30,6 +32,113 @@ void direct_svd(DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatrix& U,
                      VT.descriptor());
 }
 
+constexpr std::int64_t kPadding = 8;
+
+// Collective over the grid: the sum of f(entry) over every entry of x.
+template <typename F>
+double grid_sum(const DistributedMatrix& x, F&& f) {
+  double local = 0.0;
+  for (std::int64_t lj = 0; lj < x.local_cols(); ++lj)
+    for (std::int64_t li = 0; li < x.local_rows(); ++li) local += f(x, li, lj);
+  double total = 0.0;
+  mpi::check(MPI_Allreduce(&local, &total, 1, MPI_DOUBLE, MPI_SUM, x.grid().comm()),
+             "MPI_Allreduce");
+  return total;
+}
+
+double squared_norm(const DistributedMatrix& x) {
+  return grid_sum(x, [](const DistributedMatrix& m, std::int64_t li, std::int64_t lj) {
+    return m.local(li, lj) * m.local(li, lj);
+  });
+}
+
+// Collective: a lower estimate of ||a||_2 by 12 power steps on a^T a from a fixed start with no
+// special direction (Rayleigh quotients never exceed the norm).
+double norm_estimate(const DistributedMatrix& a) {
+  const ProcessGrid& grid = a.grid();
+  const std::int64_t m = a.rows(), n = a.cols(), nb = a.block();
+  DistributedMatrix x(grid, n, 1, nb), y(grid, m, 1, nb);
+  x.fill([](std::int64_t i, std::int64_t) { return 1.0 + 0.5 * std::sin(1.7 * (i + 1)); });
+  double estimate = 0.0;
+  for (int step = 0; step < 12; ++step) {
+    const double x_norm = std::sqrt(squared_norm(x));
+    if (x_norm == 0.0) break;
+    scalapack::pdgemm('N', 'N', to_lapack_int(m), 1, to_lapack_int(n), 1.0 / x_norm, a.data(), 1,
+                      1, a.descriptor(), x.data(), 1, 1, x.descriptor(), 0.0, y.data(), 1, 1,
+                      y.descriptor());
+    estimate = std::sqrt(squared_norm(y));  // ||a x|| for a unit x
+    scalapack::pdgemm('T', 'N', to_lapack_int(n), 1, to_lapack_int(m), 1.0, a.data(), 1, 1,
+                      a.descriptor(), y.data(), 1, 1, y.descriptor(), 0.0, x.data(), 1, 1,
+                      x.descriptor());
+  }
+  return estimate;
+}
+
+// pdgesvd of [a 0; 0 c I] (a is not modified), keeping the triplets of a: s (k), U (m x k),
+// VT (k x n), both (re)allocated here. False, with s, U and VT unspecified, if the padding did not come out as the 8
+// largest, well separated triplets with their vectors in the padded rows and columns (then
+// the caller factors a itself); the same answer on every rank.
+bool padded_svd(const DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatrix& U,
+                DistributedMatrix& VT, const DistributedSvdOptions& options) {
+  const ProcessGrid& grid = a.grid();
+  const std::int64_t m = a.rows(), n = a.cols(), k = std::min(m, n), nb = a.block(),
+                     p = kPadding;
+  const double estimate = norm_estimate(a);
+  const double c = estimate > 0.0 ? options.pad_scale * estimate : 1.0;
+  Eigen::VectorXd sp(k + p);
+  DistributedMatrix Up(grid, m + p, k + p, nb), VTp(grid, k + p, n + p, nb);
+  {
+    DistributedMatrix padded(grid, m + p, n + p, nb);
+    redistribute(grid, RedistributionSource::of(a), RedistributionTarget::of(padded));
+    for (std::int64_t d = 0; d < p; ++d)
+      if (padded.owns(m + d, n + d))
+        padded.local(block_cyclic::global_to_local(m + d, nb, grid.shape().rows),
+                     block_cyclic::global_to_local(n + d, nb, grid.shape().cols)) = c;
+    direct_svd(padded, sp, Up, VTp);
+  }
+  // The padding's vectors: columns 0..p-1 of Up live in rows m.., rows 0..p-1 of VTp in
+  // columns n..; anything else means a's own triplets got mixed in.
+  const double u_mass = grid_sum(Up, [&](const DistributedMatrix& x, std::int64_t li,
+                                         std::int64_t lj) {
+    const double v = x.local(li, lj);
+    return x.global_col(lj) < p && x.global_row(li) >= m ? v * v : 0.0;
+  });
+  const double v_mass = grid_sum(VTp, [&](const DistributedMatrix& x, std::int64_t li,
+                                          std::int64_t lj) {
+    const double v = x.local(li, lj);
+    return x.global_row(li) < p && x.global_col(lj) >= n ? v * v : 0.0;
+  });
+  const double tolerance = 1e-10 * static_cast<double>(p);
+  if (!(std::abs(u_mass - p) <= tolerance && std::abs(v_mass - p) <= tolerance &&
+        sp(p - 1) > 1.25 * sp(p)))
+    return false;
+  s = sp.segment(p, k);
+  const auto keep_first = [](std::int64_t limit) {
+    return [limit](std::int64_t i) { return i < limit ? i : -1; };
+  };
+  const auto drop_padding = [p](std::int64_t i) { return i >= p ? i - p : -1; };
+  // U and VT are allocated here, each right after the padded factor it comes from is no longer
+  // needed by the other, so the peak stays that of the unpadded path.
+  U = DistributedMatrix(grid, m, k, nb);
+  redistribute(grid, RedistributionSource::of(Up), RedistributionTarget::of(U), keep_first(m),
+               drop_padding);
+  Up = DistributedMatrix(grid, 0, 0, nb);
+  VT = DistributedMatrix(grid, k, n, nb);
+  redistribute(grid, RedistributionSource::of(VTp), RedistributionTarget::of(VT), drop_padding,
+               keep_first(n));
+  return true;
+}
+
+// The SVD of a (which may be destroyed): padded when pdgesvd would be slow on its shape.
+// Returns whether it was.
+bool factor(DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatrix& U, DistributedMatrix& VT,
+            const DistributedSvdOptions& options) {
+  if (pads_dimension(std::min(a.rows(), a.cols()), options) && padded_svd(a, s, U, VT, options))
+    return true;
+  direct_svd(a, s, U, VT);
+  return false;
+}
+
 // The local tau array of pdgeqrf (LOCc(k)) or pdgelqf (LOCr(k)).
 std::vector<double> tau_for(const DistributedMatrix& a, std::int64_t k, bool columns) {
   const ProcessGrid& grid = a.grid();
@@ -40,6 +149,10 @@ std::vector<double> tau_for(const DistributedMatrix& a, std::int64_t k, bool col
 }
 
 }  // namespace
+
+bool pads_dimension(std::int64_t k, const DistributedSvdOptions& options) {
+  return options.pad_min_dim > 0 && k >= options.pad_min_dim && k % 64 == 0;
+}
 
 DistributedSpectrum distributed_svd(const DistributedMatrix& M,
                                     const DistributedSvdOptions& options) {
@@ -59,6 +172,9 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
       }
   grid.agree_on_errors(finite ? "" : "distributed_svd: the matrix contains NaN or Inf");
   if (k == 0) return out;
+  // The factors are allocated when they are produced, so that they do not add to pdgesvd's peak.
+  out.U = DistributedMatrix(grid, 0, 0, nb);
+  out.V = DistributedMatrix(grid, 0, 0, nb);
 
   out.s.setZero(k);
   const bool tall = m >= n;
@@ -70,9 +186,14 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
   const lapack_int lm = to_lapack_int(m), ln = to_lapack_int(n), lk = to_lapack_int(k);
 
   if (!reduce || m == n) {
-    DistributedMatrix a = M;  // pdgesvd destroys its input
-    DistributedMatrix VT(grid, k, n, nb);
-    direct_svd(a, out.s, out.U, VT);
+    DistributedMatrix VT(grid, 0, 0, nb);
+    out.padded = pads_dimension(k, options) && padded_svd(M, out.s, out.U, VT, options);
+    if (!out.padded) {
+      out.U = DistributedMatrix(grid, m, k, nb);
+      VT = DistributedMatrix(grid, k, n, nb);
+      DistributedMatrix a = M;  // pdgesvd destroys its input
+      direct_svd(a, out.s, out.U, VT);
+    }
     out.V = transposed(VT);
     return out;
   }
@@ -88,9 +209,10 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
     scalapack::pdlacpy('L', lk, lk, a.data(), a.descriptor(), T.data(), T.descriptor());
   }
   DistributedMatrix Ut(grid, k, k, nb), VTt(grid, k, k, nb);
-  direct_svd(T, out.s, Ut, VTt);
+  out.padded = factor(T, out.s, Ut, VTt, options);
   if (tall) {
     // A = Q [R; 0] = (Q [Ut; 0]) diag(s) VTt.
+    out.U = DistributedMatrix(grid, m, k, nb);
     scalapack::pdlacpy('A', lk, lk, Ut.data(), Ut.descriptor(), out.U.data(),
                        out.U.descriptor());
     scalapack::pdormqr(comm, 'L', 'N', lm, lk, lk, a.data(), a.descriptor(), tau.data(),

@@ -47,13 +47,14 @@ void check_spectrum(const svr::Spectrum& got, std::int64_t rows, std::int64_t co
 }
 
 svr::Spectrum run(const svr::ProcessGrid& grid, const Case& c, std::uint64_t seed,
-                  svr::SvdPath path = svr::SvdPath::Direct) {
+                  svr::DistributedSvdOptions options) {
   svr::DistributedMatrix M(grid, c.rows, c.cols, c.nb);
   M.fill([seed](std::int64_t i, std::int64_t j) { return random_entry(i, j, seed); });
-  svr::DistributedSvdOptions options;
-  options.path = path;
   const svr::DistributedSpectrum d = svr::distributed_svd(M, options);
   if (grid.active()) {
+    // Padding follows the shape of what pdgesvd factors: r x r after QR/LQ, else M itself.
+    EXPECT_EQ(d.padded, svr::pads_dimension(std::min(c.rows, c.cols), options))
+        << c.rows << "x" << c.cols;
     // Singular values are replicated on every rank of the grid.
     EXPECT_EQ(d.s.size(), std::min(c.rows, c.cols));
     double smax = d.s.size() ? d.s(0) : 0.0, smax_all = 0.0, smin_all = 0.0;
@@ -64,6 +65,13 @@ svr::Spectrum run(const svr::ProcessGrid& grid, const Case& c, std::uint64_t see
     EXPECT_EQ(d.V.rows(), c.cols);
   }
   return svr::gather_spectrum(d, 0);
+}
+
+svr::Spectrum run(const svr::ProcessGrid& grid, const Case& c, std::uint64_t seed,
+                  svr::SvdPath path = svr::SvdPath::Direct) {
+  svr::DistributedSvdOptions options;
+  options.path = path;
+  return run(grid, c, seed, options);
 }
 
 std::string describe(svr::GridShape shape, const Case& c) {
@@ -139,6 +147,62 @@ TEST(DistributedSvd, ReduceFirstPathMatchesLapack) {
       if (grid.rank() == 0)
         check_spectrum(got, c.rows, c.cols, seed, "reduce-first " + describe(shape, c));
     }
+  }
+}
+
+// The padded path (min dimension a multiple of 64; pad_min_dim lowered so the cases stay small):
+// direct and QR/LQ first, on every grid shape.
+TEST(DistributedSvd, PaddedPathMatchesLapack) {
+  const Case cases[] = {{128, 128, 5}, {64, 100, 3}, {300, 128, 64}, {128, 400, 3}, {192, 64, 2}};
+  svr::DistributedSvdOptions options;
+  options.pad_min_dim = 64;
+  ASSERT_TRUE(svr::pads_dimension(128, options));
+  ASSERT_FALSE(svr::pads_dimension(100, options));
+  ASSERT_FALSE(svr::pads_dimension(128, svr::DistributedSvdOptions{}));
+  ASSERT_TRUE(svr::pads_dimension(1024, svr::DistributedSvdOptions{}));
+  std::uint64_t seed = 200;
+  for (const svr::GridShape shape : svr_test::world_shapes()) {
+    svr::ProcessGrid grid(MPI_COMM_WORLD, shape);
+    for (const Case& c : cases) {
+      const svr::Spectrum got = run(grid, c, ++seed, options);
+      if (grid.rank() == 0) check_spectrum(got, c.rows, c.cols, seed, "padded " + describe(shape, c));
+    }
+  }
+}
+
+// A rank-deficient matrix (zero singular values of its own) and a padding that is not the
+// largest (pad_scale 0.2: the verification fails and the matrix is factored unpadded) give the
+// same answer as LAPACK.
+TEST(DistributedSvd, PaddingWithZeroSingularValuesAndTheFallback) {
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  const Case c{128, 192, 3};
+  for (double scale : {2.0, 0.2}) {
+    svr::DistributedSvdOptions options;
+    options.pad_min_dim = 64;
+    options.pad_scale = scale;
+    // Rows 0..19 zero: 20 zero singular values.
+    const auto entry = [](std::int64_t i, std::int64_t j) {
+      return i < 20 ? 0.0 : random_entry(i, j, 77);
+    };
+    svr::DistributedMatrix M(grid, c.rows, c.cols, c.nb);
+    M.fill(entry);
+    const svr::DistributedSpectrum d = svr::distributed_svd(M, options);
+    EXPECT_EQ(d.padded, scale > 1.0) << "pad_scale " << scale;
+    const svr::Spectrum got = svr::gather_spectrum(d, 0);
+    if (grid.rank() != 0) continue;
+    Eigen::MatrixXd A(c.rows, c.cols);
+    for (std::int64_t j = 0; j < c.cols; ++j)
+      for (std::int64_t i = 0; i < c.rows; ++i) A(i, j) = entry(i, j);
+    const svr::Spectrum ref = svr::thin_svd(A);
+    const std::string what = "pad_scale " + std::to_string(scale);
+    ASSERT_EQ(got.s.size(), ref.s.size()) << what;
+    EXPECT_LE((got.s - ref.s).cwiseAbs().maxCoeff(), kTol * ref.s(0)) << what;
+    EXPECT_LE(got.s.tail(20).cwiseAbs().maxCoeff(), kTol * ref.s(0)) << what;
+    const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(c.rows, c.rows);
+    EXPECT_LE((got.U.transpose() * got.U - I).cwiseAbs().maxCoeff(), kTol) << what;
+    EXPECT_LE((got.V.transpose() * got.V - I).cwiseAbs().maxCoeff(), kTol) << what;
+    const Eigen::MatrixXd back = got.U * got.s.asDiagonal() * got.V.transpose();
+    EXPECT_LE((back - A).cwiseAbs().maxCoeff(), kTol * ref.s(0)) << what;
   }
 }
 
