@@ -77,6 +77,15 @@ struct PhaseTime {
   double seconds = 0.0;
 };
 
+// Where a layer's SVD ran (the execution plan, for summary.json).
+struct LayerPlacement {
+  std::string engine;       // "lapack" or "scalapack"
+  int rank = -1;            // lapack: the rank; scalapack: the team's first rank
+  int grid_rows = 0;        // scalapack: the team's grid; lapack: 0 x 0
+  int grid_cols = 0;
+  int team = -1;            // scalapack: the team's index
+};
+
 struct RunInfo {
   std::string version;
   std::string command_line;
@@ -86,6 +95,8 @@ struct RunInfo {
   std::vector<PhaseTime> phases;
   double peak_memory_mb = 0.0;                  // max over ranks
   std::vector<double> peak_memory_mb_per_rank;  // one entry per rank, rank order
+  std::vector<LayerPlacement> placements;       // one per layer, layer order (may be empty)
+  double memory_budget_mb = 0.0;                // per rank, as planned with; 0: none
   // Seconds per distinct phase (a phase reported more than once is summed), in first-seen order.
   std::vector<PhaseTime> phase_totals() const;
 };

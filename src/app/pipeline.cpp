@@ -134,6 +134,12 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
     std::fprintf(stderr, "svr: warning: %s (detected; --memory-per-rank sets it)\n",
                  execution.budget_warning.c_str());
   result.run.input_format = model.format;
+  result.run.memory_budget_mb = memory_budget / (1024.0 * 1024.0);
+  for (const LayerExecution& how : execution.layers)
+    result.run.placements.push_back(
+        how.engine == SvdEngine::Lapack
+            ? LayerPlacement{"lapack", how.rank, 0, 0, -1}
+            : LayerPlacement{"scalapack", how.first_rank, how.grid.rows, how.grid.cols, how.team});
   for (const LayerSpec& spec : plan.layers)
     result.layers.push_back(describe_layer(spec, options.method));
   if (options.plan) {

@@ -137,6 +137,20 @@ Json run_json(const RunInfo& run) {
   Json per_rank = Json::array();
   for (double mb : run.peak_memory_mb_per_rank) per_rank.push_back(number(mb));
   j["peak_memory_mb_per_rank"] = per_rank;
+  if (!run.placements.empty()) {
+    Json layers = Json::array();
+    for (const LayerPlacement& p : run.placements) {
+      Json where;
+      where["engine"] = p.engine;
+      where["rank"] = p.rank;
+      if (p.engine == "scalapack") {
+        where["team"] = p.team;
+        where["grid"] = Json::array({p.grid_rows, p.grid_cols});
+      }
+      layers.push_back(where);
+    }
+    j["execution"] = Json{{"memory_budget_mb", number(run.memory_budget_mb)}, {"layers", layers}};
+  }
   return j;
 }
 

@@ -13,7 +13,7 @@ Runs svr at N ranks with --save-spectra --save-adjacency (and --all-edges unless
   spectra.safetensors (gathered to rank 0) factors the layer matrices
   (check_saved_outputs.check);
 - summary.json's run block has peak_memory_mb_per_rank: one positive entry per rank, whose
-  maximum is peak_memory_mb.
+  maximum is peak_memory_mb, and execution.layers: one placement per layer within the ranks.
 """
 import argparse
 import json
@@ -88,6 +88,14 @@ def main():
         if min(per_rank) <= 0 or max(per_rank) != run["peak_memory_mb"]:
             fail("run.peak_memory_mb_per_rank %r does not match peak_memory_mb %r" % (
                 per_rank, run["peak_memory_mb"]))
+        # The plan is recorded: one placement per layer, every rank and team grid in range.
+        placed = run.get("execution", {}).get("layers")
+        if not isinstance(placed, list) or len(placed) != len(summary["layers"]):
+            fail("run.execution.layers is %r, expected one entry per layer" % (placed,))
+        for where in placed:
+            rows, cols = where.get("grid", [1, 1])
+            if not 0 <= where["rank"] or where["rank"] + rows * cols > max(a.np, 1):
+                fail("run.execution.layers entry %r is outside %d ranks" % (where, a.np))
         check_adjacency_file(os.path.join(ours, "adjacency.safetensors"), summary)
         if not a.significant_only:
             # E of edges.csv (compared with the oracle above) equals adjacency.safetensors.

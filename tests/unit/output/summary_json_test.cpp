@@ -137,6 +137,17 @@ TEST(SummaryJson, MetricsChainsRunAndNonFiniteAsNull) {
   // Repeated phases are summed, in first-seen order.
   EXPECT_EQ(run["seconds_per_phase"], Json({{"read", 0.5}, {"svd", 2.0}, {"edges", 0.25}}));
   EXPECT_EQ(run["peak_memory_mb"].get<double>(), 12.5);
+  EXPECT_FALSE(run.contains("execution"));  // no plan recorded in the sample
+
+  SvrResult planned = test::sample_result();
+  planned.run.memory_budget_mb = 1536.0;
+  planned.run.placements = {{"lapack", 1, 0, 0, -1}, {"scalapack", 2, 1, 2, 0}};
+  const Json p = write_and_parse(planned, Options{}, &text)["run"]["execution"];
+  EXPECT_EQ(p["memory_budget_mb"].get<double>(), 1536.0);
+  ASSERT_EQ(p["layers"].size(), 2u);
+  EXPECT_EQ(p["layers"][0], Json({{"engine", "lapack"}, {"rank", 1}}));
+  EXPECT_EQ(p["layers"][1],
+            Json({{"engine", "scalapack"}, {"rank", 2}, {"team", 0}, {"grid", {1, 2}}}));
 
   SvrResult nan_result = test::sample_result();
   nan_result.pairs[0].entropy = std::nan("");
