@@ -55,11 +55,14 @@ struct GridPolicy {
 // Who computes the edge weights E of the pair (l, l+1), and how. Both layers LAPACK: the owner
 // of one of them computes E serially after receiving the other's factor (the smaller one of
 // U_l, V_l+1 travels; none if one rank owns both). A pair touching a ScaLAPACK layer: E by
-// distributed_edge_weights on the grid, delivered whole to the owner (the LAPACK layer's rank,
-// or, both on the grid, the rank holding the fewest E entries so far).
+// distributed_edge_weights on the grid of all ranks, delivered whole to the owner (the LAPACK
+// layer's rank, or, both on grids, the rank holding the fewest E entries so far); when both
+// layers are on the same team (and that team is not simply all ranks), on that team's grid
+// instead, with the owner among its ranks, so no factor leaves the team.
 struct PairExecution {
   int owner = 0;
-  bool distributed = false;  // E computed on the ScaLAPACK grid
+  bool distributed = false;  // E computed on a ScaLAPACK grid
+  int team = -1;             // distributed on this team's grid; -1: on the grid of all ranks
   int sender = -1;           // both LAPACK: the rank that sends its factor to owner; else -1
   bool sends_u = false;      // sender sends U_l (true) or V_l+1 (false)
   double e_entries = 0.0;    // r(l+1) r(l) without --max-rank: the owner's share of the work

@@ -57,6 +57,22 @@ std::vector<Eigen::MatrixXd> pair_edge_weights(const LayerFactors& factors, cons
   for (std::size_t l = 0; l < execution.pairs.size(); ++l) {
     const PairExecution& how = execution.pairs[l];
     const PairSpec& geometry = plan.pairs[l];
+    if (how.distributed && how.team >= 0) {
+      // Both factors on one team: collective over that team's grid only (the other ranks go
+      // on to their next pair); the factors are used where they are.
+      const int first = execution.layers[l].first_rank;
+      if (me < first || me >= first + execution.layers[l].grid.size()) continue;
+      FactorPlacement U{}, V{};
+      U.distributed = &factors.distributed[l]->U;
+      U.rows = layers[l].rows;
+      U.cols = layers[l].sigma.size();
+      V.distributed = &factors.distributed[l + 1]->V;
+      V.rows = layers[l + 1].cols;
+      V.cols = layers[l + 1].sigma.size();
+      E[l] = distributed_edge_weights(*factors.team_grid, U, V, geometry.c, geometry.z_u,
+                                      geometry.z_v, how.owner - first, execution.block_size);
+      continue;
+    }
     if (how.distributed) {
       // Collective over the grid of all ranks; it agrees on its own errors (thrown on every
       // rank alike), so it needs no guard.

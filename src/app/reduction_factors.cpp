@@ -29,7 +29,8 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model,
       team >= 0 ? execution.teams[static_cast<std::size_t>(team)].grid : GridShape{1, 1};
   factors.team_grid = std::make_unique<ProcessGrid>(comm.get(), team, shape);
   bool pairs_on_grid = false;
-  for (const PairExecution& pair : execution.pairs) pairs_on_grid |= pair.distributed;
+  for (const PairExecution& pair : execution.pairs)
+    pairs_on_grid |= pair.distributed && pair.team < 0;
   if (pairs_on_grid && !execution.one_grid_of_all_ranks())
     factors.all_ranks_grid =
         std::make_unique<ProcessGrid>(comm.get(), near_square_shape(comm.size()), 0);

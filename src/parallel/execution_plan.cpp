@@ -61,8 +61,14 @@ void plan_pairs(ExecutionPlan& plan) {
       if (from_lapack || to_lapack) {
         pair.owner = from_lapack ? from.rank : to.rank;
       } else {
-        pair.owner =
-            static_cast<int>(std::min_element(entries.begin(), entries.end()) - entries.begin());
+        // Candidates: the team's ranks when both layers are on one team, else every rank.
+        auto first = entries.begin(), last = entries.end();
+        if (from.team == to.team && !plan.one_grid_of_all_ranks()) {
+          pair.team = from.team;
+          first = entries.begin() + from.first_rank;
+          last = first + from.grid.size();
+        }
+        pair.owner = static_cast<int>(std::min_element(first, last) - entries.begin());
       }
     }
     entries[static_cast<std::size_t>(pair.owner)] += pair.e_entries;
@@ -343,7 +349,9 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
             number("%.0f", rank_of(plan.layers[l + 1].shape)) + "x" +
             number("%.0f", rank_of(plan.layers[l].shape)) + " on rank " +
             std::to_string(pair.owner);
-    if (pair.distributed) {
+    if (pair.distributed && pair.team >= 0) {
+      text += " (ScaLAPACK grid of team " + std::to_string(pair.team) + ")\n";
+    } else if (pair.distributed) {
       text += " (ScaLAPACK grid)\n";
     } else if (pair.sender < 0) {
       text += " (LAPACK; both factors local)\n";

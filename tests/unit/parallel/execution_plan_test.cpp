@@ -318,6 +318,30 @@ TEST(GridTeams, OneGridWhileEveryRankHasEnoughWork) {
   EXPECT_TRUE(plan_execution(mlp, 64, 1, 64, GridPolicy{0, 0.0, 0.0}).one_grid_of_all_ranks());
 }
 
+TEST(GridTeams, PairsWithinATeamStayOnItsGrid) {
+  // LPT puts layers 0, 1 on team 0 and 2, 3 on team 1 (costs 64000, 8000, 64000, 8000).
+  const std::vector<LayerShape> shapes{{40, 40}, {20, 20}, {40, 40}, {20, 20}};
+  const ExecutionPlan plan = plan_execution(shapes, 4, 1, 8, GridPolicy{2, 0.0, 1e12});
+  ASSERT_EQ(plan.teams.size(), 2u);
+  ASSERT_EQ(plan.teams[0].layers, (std::vector<std::size_t>{0, 1}));
+  ASSERT_EQ(plan.teams[1].layers, (std::vector<std::size_t>{2, 3}));
+  ASSERT_EQ(plan.pairs.size(), 3u);
+  EXPECT_EQ(plan.pairs[0].team, 0);
+  EXPECT_EQ(plan.pairs[1].team, -1);  // across teams: the grid of all ranks
+  EXPECT_EQ(plan.pairs[2].team, 1);
+  for (const PairExecution& pair : plan.pairs) EXPECT_TRUE(pair.distributed);
+  EXPECT_GE(plan.pairs[0].owner, 0);
+  EXPECT_LT(plan.pairs[0].owner, 2);
+  EXPECT_GE(plan.pairs[2].owner, 2);
+  EXPECT_LT(plan.pairs[2].owner, 4);
+  const std::string text = describe_plan(plan, {"a", "b", "c", "d"});
+  EXPECT_NE(text.find("(ScaLAPACK grid of team 1)"), std::string::npos) << text;
+  // One grid of all ranks: no pair is a team's own.
+  for (const PairExecution& pair :
+       plan_execution(shapes, 4, 1, 8, GridPolicy{1, 0.0, 0.0}).pairs)
+    EXPECT_EQ(pair.team, -1);
+}
+
 TEST(GridTeams, MemoryModelMatchesTheWideMlpMeasurement) {
   // docs/benchmarks.md (wide MLP, 2026-12-01): largest rank's peak 1,954 MiB at 1 rank and
   // 1,021 MiB at 2 ranks. The model may overestimate (it is a budget), by at most 15%.
