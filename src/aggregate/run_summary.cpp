@@ -9,9 +9,9 @@
 #include <limits>
 #include <sstream>
 
-#include "../io/strict_json.hpp"
 #include "svr/aggregate.hpp"
 #include "svr/error.hpp"
+#include "svr/strict_json.hpp"
 
 namespace svr::aggregate {
 

@@ -6,10 +6,10 @@
 #include <map>
 #include <numeric>
 
-#include "../output/format.hpp"
-#include "../output/plot_common.hpp"
 #include "svr/aggregate.hpp"
 #include "svr/error.hpp"
+#include "svr/format.hpp"
+#include "svr/plot_common.hpp"
 
 namespace svr::aggregate {
 

@@ -65,8 +65,10 @@ void write_stderr(const std::string& text) {
 }
 
 [[noreturn]] void terminate_process(int signo) {
-  report_mutex().lock();  // never unlocked: see report_mutex
+  // Clean up first: a launcher sends SIGKILL soon after SIGTERM (Open MPI: 1 s), and the main
+  // thread may be holding report_mutex while it writes to a slow stderr.
   const std::vector<std::string> lost = abandon_staging_directories();
+  report_mutex().lock();  // never unlocked: see report_mutex
   if (const int status = g_error_status.load(); status != 0) ::_exit(status);
   if (g_rank.load() == 0) {
     std::string line = "rank 0: terminated by " + signal_name(signo);

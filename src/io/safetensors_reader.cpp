@@ -6,8 +6,8 @@
 #include <unordered_map>
 
 #include "file_access.hpp"
-#include "strict_json.hpp"
 #include "svr/error.hpp"
+#include "svr/strict_json.hpp"
 
 namespace svr::io {
 namespace {
@@ -37,7 +37,8 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const o
                        std::uint64_t data_start, std::uint64_t data_size, std::uint64_t& begin) {
   if (!entry.is_object()) throw_input(path, name, "header entry is not a JSON object");
   for (const char* field : {"dtype", "shape", "data_offsets"})
-    if (!entry.contains(field)) throw_input(path, name, std::string("header entry has no \"") + field + "\"");
+    if (!entry.contains(field))
+      throw_input(path, name, std::string("header entry has no \"") + field + "\"");
 
   TensorInfo t;
   t.name = name;
@@ -55,25 +56,33 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const o
   for (const ojson& d : shape) {
     std::uint64_t n;
     if (!as_count(d, n) || n > static_cast<std::uint64_t>(INT64_MAX))
-      throw_input(path, name, "bad shape " + json_text(shape) + " (dimensions must be non-negative integers)");
+      throw_input(path, name,
+                  "bad shape " + json_text(shape) + " (dimensions must be non-negative integers)");
     t.shape.push_back(static_cast<std::int64_t>(n));
     numel = checked_mul(numel, n, path, name, "shape product");
   }
-  const std::uint64_t bytes = checked_mul(numel, dtype_size(t.dtype), path, name, "shape x element size");
+  const std::uint64_t bytes =
+      checked_mul(numel, dtype_size(t.dtype), path, name, "shape x element size");
 
   const ojson& offsets = entry["data_offsets"];
   std::uint64_t b = 0, e = 0;
-  if (!offsets.is_array() || offsets.size() != 2 || !as_count(offsets[0], b) || !as_count(offsets[1], e))
-    throw_input(path, name, "bad data_offsets " + json_text(offsets) + " (want [begin, end], non-negative integers)");
+  if (!offsets.is_array() || offsets.size() != 2 || !as_count(offsets[0], b) ||
+      !as_count(offsets[1], e))
+    throw_input(
+        path, name,
+        "bad data_offsets " + json_text(offsets) + " (want [begin, end], non-negative integers)");
   if (b > e) throw_input(path, name, "bad data_offsets " + json_text(offsets) + " (begin > end)");
   if (e > data_size)
-    throw_input(path, name, "data_offsets " + json_text(offsets) + " lie outside the file (data section holds " +
-                                std::to_string(data_size) + " bytes)");
+    throw_input(path, name,
+                "data_offsets " + json_text(offsets) +
+                    " lie outside the file (data section holds " + std::to_string(data_size) +
+                    " bytes)");
   if (e - b != bytes)
-    throw_input(path, name, "size mismatch: shape " + shape_string(t.shape) + " x " +
-                                std::to_string(dtype_size(t.dtype)) + " bytes (" + dtype_name(t.dtype) +
-                                ") = " + std::to_string(bytes) + " bytes but data_offsets span " +
-                                std::to_string(e - b) + " bytes");
+    throw_input(path, name,
+                "size mismatch: shape " + shape_string(t.shape) + " x " +
+                    std::to_string(dtype_size(t.dtype)) + " bytes (" + dtype_name(t.dtype) +
+                    ") = " + std::to_string(bytes) + " bytes but data_offsets span " +
+                    std::to_string(e - b) + " bytes");
   t.offset = data_start + b;  // cannot overflow: data_start + e <= file size
   t.nbytes = bytes;
   begin = b;
@@ -87,15 +96,20 @@ SafetensorsHeader read_safetensors_header(const std::string& path) {
   const std::uint64_t size = file.size();
   if (size == 0) throw_input(path, "", "empty file");
   if (size < 8)
-    throw_input(path, "", "file is " + std::to_string(size) + " bytes, too short for a safetensors header length");
+    throw_input(
+        path, "",
+        "file is " + std::to_string(size) + " bytes, too short for a safetensors header length");
   unsigned char prefix[8];
   file.read_exact(0, prefix, 8);
   const std::uint64_t n = load_u64(prefix);
   if (n > kMaxHeaderBytes)
-    throw_input(path, "", "header length " + std::to_string(n) + " is absurdly large (limit 100 MB; not a safetensors file?)");
+    throw_input(path, "",
+                "header length " + std::to_string(n) +
+                    " is absurdly large (limit 100 MB; not a safetensors file?)");
   if (n > size - 8)
-    throw_input(path, "", "header length " + std::to_string(n) + " is larger than the file (" +
-                              std::to_string(size) + " bytes; truncated?)");
+    throw_input(path, "",
+                "header length " + std::to_string(n) + " is larger than the file (" +
+                    std::to_string(size) + " bytes; truncated?)");
   const std::string text = file.read_string(8, n);
   const ojson header = parse_strict_json(text, path, "safetensors header");
   if (!header.is_object()) throw_input(path, "", "safetensors header is not a JSON object");
@@ -108,7 +122,8 @@ SafetensorsHeader read_safetensors_header(const std::string& path) {
     if (key == "__metadata__") {
       if (!value.is_object()) throw_input(path, "", "__metadata__ is not a JSON object");
       for (const auto& [mk, mv] : value.items()) {
-        if (!mv.is_string()) throw_input(path, "", "__metadata__ value of \"" + mk + "\" is not a string");
+        if (!mv.is_string())
+          throw_input(path, "", "__metadata__ value of \"" + mk + "\" is not a string");
         if (mk == "svr.layers") out.svr_layers = mv.get<std::string>();
       }
       continue;
@@ -131,13 +146,17 @@ SafetensorsHeader read_safetensors_header(const std::string& path) {
     if (begin < covered)
       throw_input(path, t.name, "data_offsets overlap those of tensor '" + previous->name + "'");
     if (begin > covered)
-      throw_input(path, t.name, "gap of " + std::to_string(begin - covered) + " unused bytes in the data section before this tensor" +
-                                    (previous ? "" : " (the data section must start at byte 8 + header length)"));
+      throw_input(path, t.name,
+                  "gap of " + std::to_string(begin - covered) +
+                      " unused bytes in the data section before this tensor" +
+                      (previous ? "" : " (the data section must start at byte 8 + header length)"));
     covered = begin + t.nbytes;
     previous = &t;
   }
   if (covered != data_size)
-    throw_input(path, "", std::to_string(data_size - covered) + " trailing bytes after the last tensor in the data section");
+    throw_input(path, "",
+                std::to_string(data_size - covered) +
+                    " trailing bytes after the last tensor in the data section");
   return out;
 }
 
@@ -147,17 +166,21 @@ std::vector<std::string> parse_declared_layers(const std::string& text, const st
   try {
     list = ojson::parse(text);
   } catch (const nlohmann::json::exception&) {
-    throw_input(file, "", "metadata svr.layers is not valid JSON (want a JSON list of tensor names)");
+    throw_input(file, "",
+                "metadata svr.layers is not valid JSON (want a JSON list of tensor names)");
   }
-  if (!list.is_array()) throw_input(file, "", "metadata svr.layers is not a JSON list of tensor names");
+  if (!list.is_array())
+    throw_input(file, "", "metadata svr.layers is not a JSON list of tensor names");
   std::set<std::string> names;
   for (const TensorInfo& t : tensors) names.insert(t.name);
   std::vector<std::string> layers;
   std::set<std::string> seen;
   for (const ojson& v : list) {
-    if (!v.is_string()) throw_input(file, "", "metadata svr.layers holds a non-string entry " + json_text(v));
+    if (!v.is_string())
+      throw_input(file, "", "metadata svr.layers holds a non-string entry " + json_text(v));
     const std::string name = v.get<std::string>();
-    if (!names.count(name)) throw_input(file, name, "named in metadata svr.layers but no such tensor in the model");
+    if (!names.count(name))
+      throw_input(file, name, "named in metadata svr.layers but no such tensor in the model");
     if (!seen.insert(name).second) throw_input(file, name, "named twice in metadata svr.layers");
     layers.push_back(name);
   }
@@ -169,7 +192,8 @@ ModelFile open_sharded_safetensors(const std::string& index_path) {
   {
     RandomAccessFile index(index_path);
     if (index.size() == 0) throw_input(index_path, "", "empty file");
-    if (index.size() > kMaxHeaderBytes) throw_input(index_path, "", "index file is absurdly large (limit 100 MB)");
+    if (index.size() > kMaxHeaderBytes)
+      throw_input(index_path, "", "index file is absurdly large (limit 100 MB)");
     text = index.read_string(0, index.size());
   }
   const ojson root = parse_strict_json(text, index_path, "safetensors index");
@@ -194,7 +218,9 @@ ModelFile open_sharded_safetensors(const std::string& index_path) {
     if (!value.is_string() || value.get<std::string>().empty())
       throw_input(index_path, name, "weight_map value is not a shard file name");
     const std::string shard_name = value.get<std::string>();
-    if (shard_name.front() == '/') throw_input(index_path, name, "shard file name '" + shard_name + "' must be relative to the index");
+    if (shard_name.front() == '/')
+      throw_input(index_path, name,
+                  "shard file name '" + shard_name + "' must be relative to the index");
     const std::string shard = dir + shard_name;
     if (!shards.count(shard)) {
       SafetensorsHeader header = read_safetensors_header(shard);
@@ -204,14 +230,17 @@ ModelFile open_sharded_safetensors(const std::string& index_path) {
     }
     const auto& by_name = shards[shard];
     const auto it = by_name.find(name);
-    if (it == by_name.end()) throw_input(shard, name, "the index maps this tensor to this shard but the shard does not hold it");
+    if (it == by_name.end())
+      throw_input(shard, name,
+                  "the index maps this tensor to this shard but the shard does not hold it");
     mapped[shard].insert(name);
     model.tensors.push_back(it->second);
   }
   for (const auto& [shard, by_name] : shards)
     for (const auto& [name, t] : by_name)
       if (!mapped[shard].count(name))
-        throw_input(shard, name, "the shard holds this tensor but the index weight_map does not map it here");
+        throw_input(shard, name,
+                    "the shard holds this tensor but the index weight_map does not map it here");
 
   if (root.contains("metadata")) {
     const ojson& meta = root["metadata"];
@@ -219,7 +248,8 @@ ModelFile open_sharded_safetensors(const std::string& index_path) {
     if (meta.contains("svr.layers")) {
       const ojson& layers = meta["svr.layers"];
       // Stored as a string like in a safetensors header; a plain JSON list is accepted too.
-      const std::string layers_text = layers.is_string() ? layers.get<std::string>() : layers.dump();
+      const std::string layers_text =
+          layers.is_string() ? layers.get<std::string>() : layers.dump();
       model.declared_layers = parse_declared_layers(layers_text, index_path, model.tensors);
     }
   }

@@ -1,4 +1,4 @@
-#include "strict_json.hpp"
+#include "svr/strict_json.hpp"
 
 #include <set>
 #include <vector>

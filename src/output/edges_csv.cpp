@@ -1,10 +1,10 @@
 // edges.csv: the edges the pipeline chose to report (significant ones, or all with --all-edges).
 #include <cmath>
 
-#include "format.hpp"
 #include "result_checks.hpp"
+#include "svr/format.hpp"
+#include "svr/text_file.hpp"
 #include "svr/writers.hpp"
-#include "text_file.hpp"
 
 namespace svr {
 

@@ -2,10 +2,10 @@
 // declared with <key> so that networkx.read_graphml restores ints, floats and booleans.
 #include <cmath>
 
-#include "format.hpp"
 #include "result_checks.hpp"
+#include "svr/format.hpp"
+#include "svr/text_file.hpp"
 #include "svr/writers.hpp"
-#include "text_file.hpp"
 
 namespace svr {
 
@@ -15,7 +15,7 @@ struct Key {
   const char* id;
   const char* domain;  // "node", "edge" or "graph"
   const char* name;
-  const char* type;    // GraphML attr.type
+  const char* type;  // GraphML attr.type
 };
 
 constexpr Key kKeys[] = {
@@ -70,8 +70,8 @@ void write_graphml(const std::string& path, const SvrResult& r) {
       "xsi:schemaLocation=\"http://graphml.graphdrawing.org/xmlns "
       "http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">\n");
   for (const Key& key : kKeys) {
-    file.write(std::string("  <key id=\"") + key.id + "\" for=\"" + key.domain +
-               "\" attr.name=\"" + key.name + "\" attr.type=\"" + key.type + "\"/>\n");
+    file.write(std::string("  <key id=\"") + key.id + "\" for=\"" + key.domain + "\" attr.name=\"" +
+               key.name + "\" attr.type=\"" + key.type + "\"/>\n");
   }
   file.write("  <graph id=\"svr\" edgedefault=\"directed\">\n    ");
   std::string line;

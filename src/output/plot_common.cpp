@@ -1,10 +1,10 @@
-#include "plot_common.hpp"
+#include "svr/plot_common.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-#include "format.hpp"
+#include "svr/format.hpp"
 
 namespace svr::output {
 
@@ -35,11 +35,21 @@ std::string correction_label(const Options& o) {
   }
   std::string name;
   switch (o.correction) {
-    case Correction::BH: name = "Benjamini-Hochberg"; break;
-    case Correction::BY: name = "Benjamini-Yekutieli"; break;
-    case Correction::Holm: name = "Holm"; break;
-    case Correction::Bonferroni: name = "Bonferroni"; break;
-    case Correction::None: name = "no correction"; break;
+    case Correction::BH:
+      name = "Benjamini-Hochberg";
+      break;
+    case Correction::BY:
+      name = "Benjamini-Yekutieli";
+      break;
+    case Correction::Holm:
+      name = "Holm";
+      break;
+    case Correction::Bonferroni:
+      name = "Bonferroni";
+      break;
+    case Correction::None:
+      name = "no correction";
+      break;
   }
   std::string text = name + ", α = " + format_double(o.alpha);
   if (o.correction != Correction::None && o.fdr_scope == FdrScope::Pair) text += " per pair";
@@ -94,8 +104,8 @@ std::vector<const EdgeRecord*> plot_edges(const PairResult& pair, int cap, std::
   };
   const auto keep = static_cast<std::size_t>(std::max(cap, 0));
   if (edges.size() > keep) {
-    std::partial_sort(edges.begin(), edges.begin() + static_cast<std::ptrdiff_t>(keep),
-                      edges.end(), stronger);
+    std::partial_sort(edges.begin(), edges.begin() + static_cast<std::ptrdiff_t>(keep), edges.end(),
+                      stronger);
     edges.resize(keep);
   } else {
     std::sort(edges.begin(), edges.end(), stronger);

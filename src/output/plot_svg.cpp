@@ -7,10 +7,10 @@
 #include <cstdio>
 #include <limits>
 
-#include "format.hpp"
-#include "plot_common.hpp"
 #include "result_checks.hpp"
-#include "text_file.hpp"
+#include "svr/format.hpp"
+#include "svr/plot_common.hpp"
+#include "svr/text_file.hpp"
 
 namespace svr {
 
@@ -24,9 +24,8 @@ using output::px;
 struct Rgb {
   double r, g, b;
 };
-constexpr Rgb kIntensityRamp[] = {
-    {0xc6, 0xdb, 0xef}, {0x9e, 0xca, 0xe1}, {0x6b, 0xae, 0xd6}, {0x31, 0x82, 0xbd},
-    {0x08, 0x51, 0x9c}, {0x08, 0x30, 0x6b}};
+constexpr Rgb kIntensityRamp[] = {{0xc6, 0xdb, 0xef}, {0x9e, 0xca, 0xe1}, {0x6b, 0xae, 0xd6},
+                                  {0x31, 0x82, 0xbd}, {0x08, 0x51, 0x9c}, {0x08, 0x30, 0x6b}};
 constexpr Rgb kEdgeWeak = {0x8c, 0x8c, 0x8c};
 constexpr Rgb kEdgeStrong = {0x1a, 0x1a, 0x1a};
 constexpr const char* kChainColour = "#d55e00";
@@ -36,18 +35,16 @@ constexpr const char* kGridColour = "#e6e6e6";
 constexpr const char* kFont = "DejaVu Sans, Helvetica, Arial, sans-serif";
 
 constexpr double kLabelFont = 11.0;
-constexpr double kCharWidth = 6.4;      // average advance of kLabelFont-px sans-serif text
+constexpr double kCharWidth = 6.4;  // average advance of kLabelFont-px sans-serif text
 constexpr std::size_t kMaxLabelChars = 28;
 constexpr double kPlotHeight = 520.0;
 constexpr double kLegendWidth = 230.0;
-constexpr double kRelativeFloor = 1e-12;  // log axis: s below this * max s sits on the bottom
+constexpr double kRelativeFloor = 1e-12;       // log axis: s below this * max s sits on the bottom
 constexpr std::size_t kNodeTitleLimit = 4000;  // tooltips per dot only for small networks
 
 std::string hex(const Rgb& c) {
   char buffer[8];
-  auto channel = [](double v) {
-    return static_cast<int>(std::lround(std::clamp(v, 0.0, 255.0)));
-  };
+  auto channel = [](double v) { return static_cast<int>(std::lround(std::clamp(v, 0.0, 255.0))); };
   std::snprintf(buffer, sizeof buffer, "#%02x%02x%02x", channel(c.r), channel(c.g), channel(c.b));
   return buffer;
 }
@@ -238,9 +235,8 @@ void draw_y_axis(std::string& out, const Layout& lay, const YAxis& axis) {
   const double x0 = lay.left, x1 = lay.left + lay.plot_w;
   out += "<g class=\"yaxis\" font-size=\"10.5\" fill=\"#333333\">\n";
   auto tick = [&](double y, const std::string& label, bool major) {
-    out += "<line x1=\"" + px(x0) + "\" y1=\"" + px(y) + "\" x2=\"" + px(x1) + "\" y2=\"" +
-           px(y) + "\" stroke=\"" + kGridColour + "\" stroke-width=\"" + (major ? "1" : "0.5") +
-           "\"/>\n";
+    out += "<line x1=\"" + px(x0) + "\" y1=\"" + px(y) + "\" x2=\"" + px(x1) + "\" y2=\"" + px(y) +
+           "\" stroke=\"" + kGridColour + "\" stroke-width=\"" + (major ? "1" : "0.5") + "\"/>\n";
     if (!major) return;
     out += "<line x1=\"" + px(x0 - 5) + "\" y1=\"" + px(y) + "\" x2=\"" + px(x0) + "\" y2=\"" +
            px(y) + "\" stroke=\"" + kAxisColour + "\"/>\n";
@@ -311,18 +307,21 @@ struct EdgeShading {
     if (!(u_max > u_min)) return 1.0;
     return unit((std::log1p(std::max(strength, 0.0)) - u_min) / (u_max - u_min));
   }
-  std::string colour(double strength) const { return hex(mix(kEdgeWeak, kEdgeStrong, t(strength))); }
+  std::string colour(double strength) const {
+    return hex(mix(kEdgeWeak, kEdgeStrong, t(strength)));
+  }
   double width(double strength) const { return 0.9 + 1.0 * t(strength); }
   double opacity(double strength) const { return 0.6 + 0.35 * t(strength); }
 };
 
-void edge_line(std::string& out, double x1, double y1, double x2, double y2, const EdgeShading& shade,
-               double strength, const char* cls, const std::string& tooltip) {
+void edge_line(std::string& out, double x1, double y1, double x2, double y2,
+               const EdgeShading& shade, double strength, const char* cls,
+               const std::string& tooltip) {
   out += "<line";
   if (*cls) out += std::string(" class=\"") + cls + "\"";
   out += " x1=\"" + px(x1) + "\" y1=\"" + px(y1) + "\" x2=\"" + px(x2) + "\" y2=\"" + px(y2) +
-         "\" stroke=\"" + shade.colour(strength) + "\" stroke-width=\"" + px(shade.width(strength)) +
-         "\" stroke-opacity=\"" + px(shade.opacity(strength)) + "\"";
+         "\" stroke=\"" + shade.colour(strength) + "\" stroke-width=\"" +
+         px(shade.width(strength)) + "\" stroke-opacity=\"" + px(shade.opacity(strength)) + "\"";
   if (tooltip.empty()) {
     out += "/>\n";
   } else {
@@ -358,9 +357,8 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
     significant_total += total;
     capped = capped || total > o.plot_max_edges;
   }
-  std::stable_sort(drawn.begin(), drawn.end(), [](const DrawnEdge& a, const DrawnEdge& b) {
-    return a.strength < b.strength;
-  });
+  std::stable_sort(drawn.begin(), drawn.end(),
+                   [](const DrawnEdge& a, const DrawnEdge& b) { return a.strength < b.strength; });
   EdgeShading shade;
   {
     bool first = true;
@@ -374,10 +372,10 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
   }
 
   const std::string title = "SVR of " + r.model_name;
-  std::string subtitle = "method " + to_string(o.method) + " \u00b7 " + output::correction_label(o) +
-                         " \u00b7 " + std::to_string(n) + " layers \u00b7 " +
-                         std::to_string(total_nodes) + " spectral neurons \u00b7 " +
-                         std::to_string(significant_total) + " significant edges";
+  std::string subtitle =
+      "method " + to_string(o.method) + " \u00b7 " + output::correction_label(o) + " \u00b7 " +
+      std::to_string(n) + " layers \u00b7 " + std::to_string(total_nodes) +
+      " spectral neurons \u00b7 " + std::to_string(significant_total) + " significant edges";
   const Layout lay = make_layout(labels, title, subtitle);
   const YAxis axis = make_y_axis(r, o.plot_log_scale, lay.top + 8.0, lay.bottom() - 8.0);
 
@@ -399,8 +397,8 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
   out += "<title>" + output::xml_escape(title) + "</title>\n";
   out += "<defs><linearGradient id=\"svr-intensity-ramp\" x1=\"0\" x2=\"1\" y1=\"0\" y2=\"0\">";
   for (int k = 0; k <= 10; ++k) {
-    out += "<stop offset=\"" + px(k / 10.0) + "\" stop-color=\"" + intensity_colour(k / 10.0) +
-           "\"/>";
+    out +=
+        "<stop offset=\"" + px(k / 10.0) + "\" stop-color=\"" + intensity_colour(k / 10.0) + "\"/>";
   }
   out += "</linearGradient></defs>\n";
   out += "<rect class=\"background\" x=\"0\" y=\"0\" width=\"" + px(lay.width) + "\" height=\"" +
@@ -432,9 +430,9 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
       path_text += (k ? " \u2192 " : "") + std::string("n") + std::to_string(chain.neurons[k]);
     }
     if (!valid || chain.neurons.size() < 2) continue;
-    out += "<polyline class=\"chain\" points=\"" + points + "\" stroke-width=\"" +
-           px(chain_width) + "\" stroke-opacity=\"" + (c == 0 ? "0.6" : "0.28") +
-           "\"><title>chain " + std::to_string(c + 1) + " from " +
+    out += "<polyline class=\"chain\" points=\"" + points + "\" stroke-width=\"" + px(chain_width) +
+           "\" stroke-opacity=\"" + (c == 0 ? "0.6" : "0.28") + "\"><title>chain " +
+           std::to_string(c + 1) + " from " +
            output::xml_escape(labels[static_cast<std::size_t>(chain.start_layer)]) + ": " +
            path_text + ", weakest p = " + output::power_of_ten(chain.weakest_log10_p) +
            "</title></polyline>\n";
@@ -451,8 +449,9 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
     const std::string tooltip =
         output::xml_escape(labels[from]) + " n" + std::to_string(d.edge->from_neuron) + " \u2192 " +
         output::xml_escape(labels[from + 1]) + " n" + std::to_string(d.edge->to_neuron) +
-        ": E = " + output::short_number(d.edge->e) + ", p = " +
-        output::power_of_ten(d.edge->log10_p) + ", q = " + output::power_of_ten(d.edge->log10_q);
+        ": E = " + output::short_number(d.edge->e) +
+        ", p = " + output::power_of_ten(d.edge->log10_p) +
+        ", q = " + output::power_of_ten(d.edge->log10_q);
     edge_line(out, lay.x(from), axis.y(a.sigma[d.edge->from_neuron]), lay.x(from + 1),
               axis.y(b.sigma[d.edge->to_neuron]), shade, d.strength, "edge", tooltip);
   }
@@ -463,8 +462,9 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
   const std::string nk_stroke = px(std::max(0.6, 0.3 * radius));
   // A thin dark outline keeps the palest dots visible on white; too dense below 1.5 px.
   const std::string dot_outline =
-      radius >= 1.5 ? std::string(" stroke=\"#08306b\" stroke-opacity=\"0.45\" stroke-width=\"0.4\"")
-                    : std::string();
+      radius >= 1.5
+          ? std::string(" stroke=\"#08306b\" stroke-opacity=\"0.45\" stroke-width=\"0.4\"")
+          : std::string();
   out += "<g class=\"nodes\">\n";
   for (std::size_t l = 0; l < n; ++l) {
     const LayerResult& layer = r.layers[l];
@@ -501,9 +501,8 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
   out += "</g>\n";
 
   // Plot frame on top of the data.
-  out += "<path class=\"frame\" d=\"M" + px(lay.left) + "," + px(lay.top) + "V" +
-         px(lay.bottom()) + "H" + px(lay.left + lay.plot_w) + "\" fill=\"none\" stroke=\"" +
-         kAxisColour + "\"/>\n";
+  out += "<path class=\"frame\" d=\"M" + px(lay.left) + "," + px(lay.top) + "V" + px(lay.bottom()) +
+         "H" + px(lay.left + lay.plot_w) + "\" fill=\"none\" stroke=\"" + kAxisColour + "\"/>\n";
 
   // Legend, to the right of the plot area (never over the data).
   const double lx = lay.legend_x;
@@ -518,10 +517,12 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
   text_element(out, lx + 120.0, ly + 22.0, "1", " font-size=\"10\" text-anchor=\"end\"");
   text_element(out, lx + 60.0, ly + 22.0, "intensity", " font-size=\"10\" text-anchor=\"middle\"");
   ly += 38.0;
-  out += "<circle cx=\"" + px(lx + 6) + "\" cy=\"" + px(ly - 4) + "\" r=\"4\" fill=\"#ffffff\" stroke=\"" +
-         kNearKernelColour + "\" stroke-width=\"1.5\"/>\n";
-  text_element(out, lx + 16.0, ly, "near-kernel: s \u2264 " + output::short_number(o.near_kernel_tau) +
-                                       " \u00b7 s_max");
+  out += "<circle cx=\"" + px(lx + 6) + "\" cy=\"" + px(ly - 4) +
+         "\" r=\"4\" fill=\"#ffffff\" stroke=\"" + kNearKernelColour +
+         "\" stroke-width=\"1.5\"/>\n";
+  text_element(
+      out, lx + 16.0, ly,
+      "near-kernel: s \u2264 " + output::short_number(o.near_kernel_tau) + " \u00b7 s_max");
   ly += 26.0;
   text_element(out, lx, ly, "Significant edges (lines)", " font-weight=\"bold\"");
   ly += 16.0;
@@ -534,8 +535,8 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
       strong = std::max(strong, d.strength);
       weak = std::min(weak, d.strength);
     }
-    const double middle = std::isfinite(strong) ? std::expm1(0.5 * (std::log1p(strong) + std::log1p(weak)))
-                                                : weak;
+    const double middle =
+        std::isfinite(strong) ? std::expm1(0.5 * (std::log1p(strong) + std::log1p(weak))) : weak;
     std::vector<double> samples = {strong};
     if (strong != weak) samples = {strong, middle, weak};
     for (double s : samples) {
@@ -547,7 +548,8 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
   out += "<line x1=\"" + px(lx + 2) + "\" y1=\"" + px(ly - 4) + "\" x2=\"" + px(lx + 28) +
          "\" y2=\"" + px(ly - 4) + "\" stroke=\"" + kChainColour + "\" stroke-width=\"" +
          px(std::min(chain_width, 8.0)) + "\" stroke-opacity=\"0.6\" stroke-linecap=\"round\"/>\n";
-  text_element(out, lx + 38.0, ly, "dominant chain (" + std::to_string(r.chains.size()) + " shown)");
+  text_element(out, lx + 38.0, ly,
+               "dominant chain (" + std::to_string(r.chains.size()) + " shown)");
   ly += 24.0;
   std::vector<std::string> notes;
   if (capped) {

@@ -7,11 +7,11 @@
 #include <cmath>
 #include <cstdint>
 
-#include "format.hpp"
-#include "plot_common.hpp"
 #include "result_checks.hpp"
+#include "svr/format.hpp"
+#include "svr/plot_common.hpp"
 #include "svr/plot_svg.hpp"
-#include "text_file.hpp"
+#include "svr/text_file.hpp"
 
 namespace svr {
 
@@ -248,12 +248,13 @@ void chains_table(std::string& out, const SvrResult& r) {
     out += "</section>\n";
     return;
   }
-  out += "<p>Paths of significant edges through three or more consecutive layers, ranked by "
-         "length, then by their weakest edge (the largest p-value along the path). "
-         "<span class=\"mono\">n3</span> is spectral neuron 3 of its layer (0 = largest "
-         "singular value).</p>\n<div class=\"table-scroll\"><table>\n<thead><tr><th>#</th>"
-         "<th>from layer</th><th>to layer</th><th>length</th><th>spectral neurons</th>"
-         "<th>weakest p</th><th>weakest log10 p</th></tr></thead>\n<tbody>\n";
+  out +=
+      "<p>Paths of significant edges through three or more consecutive layers, ranked by "
+      "length, then by their weakest edge (the largest p-value along the path). "
+      "<span class=\"mono\">n3</span> is spectral neuron 3 of its layer (0 = largest "
+      "singular value).</p>\n<div class=\"table-scroll\"><table>\n<thead><tr><th>#</th>"
+      "<th>from layer</th><th>to layer</th><th>length</th><th>spectral neurons</th>"
+      "<th>weakest p</th><th>weakest log10 p</th></tr></thead>\n<tbody>\n";
   for (std::size_t c = 0; c < r.chains.size(); ++c) {
     const ChainResult& chain = r.chains[c];
     const auto length = static_cast<std::int64_t>(chain.neurons.size());
@@ -278,13 +279,14 @@ void chains_table(std::string& out, const SvrResult& r) {
 }
 
 void layers_table(std::string& out, const SvrResult& r) {
-  out += "<section id=\"layers\">\n<h2>Layers</h2>\n<p>One row per layer in chain order (as "
-         "<span class=\"mono\">layers</span> in summary.json; hover a number for its exact "
-         "value). The matrix is the weight tensor reshaped to two dimensions; its rank bounds the "
-         "number of spectral neurons, of which <i>kept</i> were used.</p>\n"
-         "<div class=\"table-scroll\"><table>\n<thead><tr><th>#</th><th>name</th><th>kind</th>"
-         "<th>tensor shape</th><th>matrix</th><th>rank</th><th>kept</th><th>s_max</th>"
-         "<th>s_min</th><th>near-kernel</th><th>folded BatchNorm</th></tr></thead>\n<tbody>\n";
+  out +=
+      "<section id=\"layers\">\n<h2>Layers</h2>\n<p>One row per layer in chain order (as "
+      "<span class=\"mono\">layers</span> in summary.json; hover a number for its exact "
+      "value). The matrix is the weight tensor reshaped to two dimensions; its rank bounds the "
+      "number of spectral neurons, of which <i>kept</i> were used.</p>\n"
+      "<div class=\"table-scroll\"><table>\n<thead><tr><th>#</th><th>name</th><th>kind</th>"
+      "<th>tensor shape</th><th>matrix</th><th>rank</th><th>kept</th><th>s_max</th>"
+      "<th>s_min</th><th>near-kernel</th><th>folded BatchNorm</th></tr></thead>\n<tbody>\n";
   for (std::size_t l = 0; l < r.layers.size(); ++l) {
     const LayerResult& layer = r.layers[l];
     const bool empty = layer.sigma.size() == 0;
@@ -301,21 +303,23 @@ void layers_table(std::string& out, const SvrResult& r) {
 }
 
 void pairs_table(std::string& out, const SvrResult& r, const Options& o) {
-  out += "<section id=\"pairs\">\n<h2>Layer pairs</h2>\n<p>One row per pair of consecutive "
-         "layers (as <span class=\"mono\">pairs</span> in summary.json). <i>c</i>: channels "
-         "between the layers; <i>z</i>: positions per channel (kernel size, or the spatial size "
-         "flattened before a linear layer); null law: the distribution of <i>E</i> if the layers "
-         "were unrelated. Internal dimensions: how many leading spectral neurons of each side "
-         "carry the above-chance overlap. Entropy of <i>E</i>: low when a few edges dominate "
-         "(normalised: divided by its maximum, comparable across pairs).</p>\n"
-         "<div class=\"table-scroll\"><table>\n<thead><tr><th>#</th><th>from</th><th>to</th>"
-         "<th>c</th><th>z</th><th>null law</th><th>tested</th><th>significant</th>"
-         "<th>reported</th><th>drawn</th><th>internal dims<br>(to, from)</th><th>entropy</th>"
-         "<th>entropy<br>(normalised)</th></tr></thead>\n<tbody>\n";
+  out +=
+      "<section id=\"pairs\">\n<h2>Layer pairs</h2>\n<p>One row per pair of consecutive "
+      "layers (as <span class=\"mono\">pairs</span> in summary.json). <i>c</i>: channels "
+      "between the layers; <i>z</i>: positions per channel (kernel size, or the spatial size "
+      "flattened before a linear layer); null law: the distribution of <i>E</i> if the layers "
+      "were unrelated. Internal dimensions: how many leading spectral neurons of each side "
+      "carry the above-chance overlap. Entropy of <i>E</i>: low when a few edges dominate "
+      "(normalised: divided by its maximum, comparable across pairs).</p>\n"
+      "<div class=\"table-scroll\"><table>\n<thead><tr><th>#</th><th>from</th><th>to</th>"
+      "<th>c</th><th>z</th><th>null law</th><th>tested</th><th>significant</th>"
+      "<th>reported</th><th>drawn</th><th>internal dims<br>(to, from)</th><th>entropy</th>"
+      "<th>entropy<br>(normalised)</th></tr></thead>\n<tbody>\n";
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
     const PairResult& pair = r.pairs[k];
     std::int64_t total = 0;
-    const auto drawn = static_cast<std::int64_t>(output::plot_edges(pair, o.plot_max_edges, total).size());
+    const auto drawn =
+        static_cast<std::int64_t>(output::plot_edges(pair, o.plot_max_edges, total).size());
     out += "<tr>" + int_cell(static_cast<std::int64_t>(k)) +
            text_cell(r.layers[pair.from_layer].name, "name") +
            text_cell(r.layers[pair.from_layer + 1].name, "name") + int_cell(pair.c) +
@@ -329,13 +333,14 @@ void pairs_table(std::string& out, const SvrResult& r, const Options& o) {
 }
 
 void heatmaps(std::string& out, const SvrResult& r) {
-  out += "<section id=\"heatmaps\">\n<h2>Edge weights E per pair</h2>\n<p>Each map shows "
-         "<i>E</i>[<i>j</i>, <i>i</i>] for one pair: columns <i>i</i> are the spectral neurons of "
-         "the earlier layer, rows <i>j</i> those of the later one, both from the largest singular "
-         "value (top left) to the smallest. Shade: <span class=\"ramp\"></span> from 0 to the "
-         "largest <i>E</i> of the pair (linear). Point at a cell to read its value. Pairs with "
-         "more than 256 neurons on a side are shown by block maxima (each cell is the largest "
-         "<i>E</i> of a block), as the captions say.</p>\n<div class=\"heatmaps\">\n";
+  out +=
+      "<section id=\"heatmaps\">\n<h2>Edge weights E per pair</h2>\n<p>Each map shows "
+      "<i>E</i>[<i>j</i>, <i>i</i>] for one pair: columns <i>i</i> are the spectral neurons of "
+      "the earlier layer, rows <i>j</i> those of the later one, both from the largest singular "
+      "value (top left) to the smallest. Shade: <span class=\"ramp\"></span> from 0 to the "
+      "largest <i>E</i> of the pair (linear). Point at a cell to read its value. Pairs with "
+      "more than 256 neurons on a side are shown by block maxima (each cell is the largest "
+      "<i>E</i> of a block), as the captions say.</p>\n<div class=\"heatmaps\">\n";
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
     const PairResult& pair = r.pairs[k];
     const LayerResult& from = r.layers[pair.from_layer];
@@ -392,9 +397,10 @@ void run_section(std::string& out, const SvrResult& r) {
   }
   if (!phases.empty()) row("time per phase", phases);
   row("peak memory", short_number(r.run.peak_memory_mb, 4) + " MB");
-  out += "</dl>\n<p class=\"caption\">The same numbers, and every option, are in summary.json; "
-         "every spectral neuron is in nodes.csv and every reported edge in edges.csv.</p>\n"
-         "</section>\n";
+  out +=
+      "</dl>\n<p class=\"caption\">The same numbers, and every option, are in summary.json; "
+      "every spectral neuron is in nodes.csv and every reported edge in edges.csv.</p>\n"
+      "</section>\n";
 }
 
 }  // namespace
@@ -431,10 +437,13 @@ std::string render_report_html(const SvrResult& r, const Options& o) {
   output::check_edges(r, "report.html");
   const std::string model = xml_escape(r.model_name);
   std::string out;
-  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-         "<title>SVR report: " + model + "</title>\n<style>" + kStyle + "</style>\n</head>\n"
-         "<body>\n<main>\n";
+  out +=
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>SVR report: " +
+      model + "</title>\n<style>" + kStyle +
+      "</style>\n</head>\n"
+      "<body>\n<main>\n";
   out += "<h1>Singular Value Representation of " + model + "</h1>\n";
   out += "<p class=\"meta\">method " + to_string(o.method) + " \u00b7 BatchNorm " +
          to_string(o.batchnorm) + " \u00b7 " + xml_escape(output::correction_label(o)) +
@@ -452,7 +461,8 @@ std::string render_report_html(const SvrResult& r, const Options& o) {
   out += "</div>\n<p class=\"caption\">The same picture is in svr.svg. y axis: singular value, " +
          std::string(o.plot_log_scale ? "log" : "linear") + " scale. " + std::to_string(drawn) +
          " of " + std::to_string(significant) + " significant edges drawn (at most " +
-         std::to_string(o.plot_max_edges) + " per pair, the smallest p-values). Point at a dot "
+         std::to_string(o.plot_max_edges) +
+         " per pair, the smallest p-values). Point at a dot "
          "or a line for its values.</p>\n</section>\n";
   explanation(out, r, o);
   chains_table(out, r);

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "result_checks.hpp"
+#include "svr/text_file.hpp"
 #include "svr/writers.hpp"
-#include "text_file.hpp"
 
 namespace svr {
 
@@ -166,9 +166,11 @@ void write_summary_json(const std::string& path, const SvrResult& r, const Optio
   j["method"] = to_string(o.method);
   j["options"] = options_json(o);
   j["layers"] = Json::array();
-  for (std::size_t l = 0; l < r.layers.size(); ++l) j["layers"].push_back(layer_json(l, r.layers[l]));
+  for (std::size_t l = 0; l < r.layers.size(); ++l)
+    j["layers"].push_back(layer_json(l, r.layers[l]));
   j["pairs"] = Json::array();
-  for (std::size_t k = 0; k < r.pairs.size(); ++k) j["pairs"].push_back(pair_json(k, r.pairs[k], r));
+  for (std::size_t k = 0; k < r.pairs.size(); ++k)
+    j["pairs"].push_back(pair_json(k, r.pairs[k], r));
   j["path_metric"] = {{"log10_weighted", number(r.log10_path_metric)},
                       {"log10_unweighted", number(r.log10_path_metric_unweighted)}};
   j["top_chains"] = Json::array();

@@ -1,4 +1,4 @@
-#include "text_file.hpp"
+#include "svr/text_file.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,7 +1,8 @@
 // Number and text formatting shared by the writers.
+#include "svr/format.hpp"
+
 #include <random>
 
-#include "../../../src/output/format.hpp"
 #include "test_support.hpp"
 
 namespace svr::output {

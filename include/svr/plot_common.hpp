@@ -1,5 +1,5 @@
 #pragma once
-// Helpers shared by the SVG plot and the HTML report. Private to svr_output.
+// Helpers shared by the SVG plot, the HTML report and svr aggregate's trend plots.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,5 +1,5 @@
 #pragma once
-// Text formatting shared by the CSV, GraphML and JSON writers. Private to svr_output.
+// Text formatting shared by the CSV, GraphML and JSON writers and by svr aggregate's tables.
 #include <string>
 #include <string_view>
 

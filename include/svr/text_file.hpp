@@ -1,6 +1,6 @@
 #pragma once
 // A buffered output file whose every failure (open, write, flush, close: disk full, EIO)
-// becomes an OutputError naming the path. Private to svr_output.
+// becomes an OutputError naming the path (the writers and svr aggregate).
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -10,7 +10,7 @@ namespace svr::output {
 class TextFile {
  public:
   explicit TextFile(const std::string& path);  // creates or truncates `path`
-  ~TextFile();                                  // closes without checking if close() was not called
+  ~TextFile();                                 // closes without checking if close() was not called
   TextFile(const TextFile&) = delete;
   TextFile& operator=(const TextFile&) = delete;
 

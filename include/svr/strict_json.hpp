@@ -1,9 +1,8 @@
 #pragma once
-// Internal: JSON parsing that refuses what nlohmann silently accepts (duplicate keys) and bounds
-// nesting, keeping key order.
-#include <string>
-
+// JSON parsing (the safetensors header; summary.json for svr aggregate) that refuses what
+// nlohmann silently accepts (duplicate keys) and bounds nesting, keeping key order.
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace svr::io {
 
