@@ -20,6 +20,7 @@ namespace {
 // and the one that reaches the staging directory removes it (see termination.hpp).
 [[noreturn]] void abort_job(int rank, const char* message) {
   svr::termination::report_error(rank, message, 1);
+  svr::wait_for_staging_cleanup();  // the signal thread may be removing it right now
   MPI_Abort(MPI_COMM_WORLD, 1);
   std::_Exit(1);
 }
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
     } else {
       svr::termination::note_error(1);
     }
+    svr::wait_for_staging_cleanup();  // see abort_job
     return 1;
   } catch (const std::exception& e) {
     abort_job(rank, e.what());

@@ -66,4 +66,8 @@ void reserve_staging_name(const std::string& outdir, const std::string& suffix);
 // appear. Thread-safe; waits while a commit or discard holds the registry.
 std::vector<std::string> abandon_staging_directories() noexcept;
 
+// Returns once no abandon_staging_directories() call is in progress (the signal thread's), so
+// that a main thread about to leave the process does not cut a removal short. Removes nothing.
+void wait_for_staging_cleanup() noexcept;
+
 }  // namespace svr

@@ -169,6 +169,14 @@ std::vector<std::string> abandon_staging_directories() noexcept {
   return lost;
 }
 
+void wait_for_staging_cleanup() noexcept {
+  try {
+    const std::lock_guard<std::mutex> lock(registry().mutex);
+  } catch (...) {
+    // A broken mutex while exiting: nothing to wait for that could be waited for.
+  }
+}
+
 OutputDirectory::OutputDirectory(const std::string& outdir, bool force)
     : outdir_(normalised_outdir(outdir)), force_(force) {
   if (outdir_.empty()) fail("''", "the output directory name is empty");
