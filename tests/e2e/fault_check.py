@@ -83,8 +83,17 @@ def leftovers(outdir):
     return sorted(n for n in os.listdir(parent) if n == base or n.startswith(base + "."))
 
 
-def check_clean_end(outdir, marker, launcher_pid):
+def check_clean_end(outdir, marker, launcher_pid, crashed=False):
     left = leftovers(outdir)
+    if crashed:
+        # Known limitation (docs/errors.md): when a rank crashes, the MPI library may end a
+        # surviving rank while its signal thread is emptying the renamed staging directory,
+        # about once in 100 runs. What remains is named *.removing-*: never OUTDIR, never a
+        # directory that looks complete or in progress.
+        stray = [n for n in left if ".removing-" in n]
+        if stray:
+            print("known limitation, tolerated after a crash: %s" % stray)
+        left = [n for n in left if ".removing-" not in n]
     if left:
         fail("left behind in %s: %s" % (os.path.dirname(outdir), left))
     survivors = svr_pids(marker, launcher_pid)
@@ -137,7 +146,7 @@ def cmd_inject(a, work):
             fail("more than one 'rank R: ...' line: %s" % lines)
         if lines and not re.match(r"rank 0: terminated by SIGTERM", lines[0]):
             fail("unexpected line: %s" % lines[0])
-    check_clean_end(outdir, outdir, None)
+    check_clean_end(outdir, outdir, None, crashed=kind == "exit")
     print("ok")
 
 
