@@ -62,13 +62,11 @@ std::vector<Eigen::MatrixXd> pair_edge_weights(const LayerFactors& factors, cons
       // on to their next pair); the factors are used where they are.
       const int first = execution.layers[l].first_rank;
       if (me < first || me >= first + execution.layers[l].grid.size()) continue;
-      FactorPlacement U{}, V{};
-      U.distributed = &factors.distributed[l]->U;
-      U.rows = layers[l].rows;
-      U.cols = layers[l].sigma.size();
-      V.distributed = &factors.distributed[l + 1]->V;
-      V.rows = layers[l + 1].cols;
-      V.cols = layers[l + 1].sigma.size();
+      // The same placements as for the grid of all ranks, but on the team's own grid.
+      FactorPlacement U = placement(factors, execution, layers, l, true, me);
+      FactorPlacement V = placement(factors, execution, layers, l + 1, false, me);
+      U.subgrid.reset();
+      V.subgrid.reset();
       E[l] = distributed_edge_weights(*factors.team_grid, U, V, geometry.c, geometry.z_u,
                                       geometry.z_v, how.owner - first, execution.block_size);
       continue;
