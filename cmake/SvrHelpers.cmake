@@ -1,15 +1,43 @@
-# svr_add_module(NAME): static library svr_NAME from src/NAME/*.cpp, public headers in include/.
+# svr_add_module(NAME [MODULES m...] [LIBS lib...]): static library svr_NAME from src/NAME/*.cpp.
+# Its public headers are include/svr/NAME/; the target exposes that folder alone (through a view
+# in the build tree holding only svr/NAME), and the folders of the modules listed in MODULES,
+# which it links. A source that includes a module it does not link therefore fails to compile,
+# and tests/structure/check_layout.py reports it by name. src/NAME/ itself is a private include
+# folder (the module's private headers, e.g. src/linalg/imports.hpp).
 function(svr_add_module name)
+  cmake_parse_arguments(arg "" "" "MODULES;LIBS" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${name}/*.cpp)
-  if(NOT sources)  # a module still being written: headers only
-    add_library(svr_${name} INTERFACE)
-    target_include_directories(svr_${name} INTERFACE ${PROJECT_SOURCE_DIR}/include)
-    return()
+  if(NOT sources)
+    message(FATAL_ERROR "svr_add_module(${name}): no sources in src/${name}/")
+  endif()
+  set(view ${PROJECT_BINARY_DIR}/module_views/${name})
+  file(MAKE_DIRECTORY ${view}/svr)
+  if(NOT EXISTS ${view}/svr/${name})
+    file(CREATE_LINK ${PROJECT_SOURCE_DIR}/include/svr/${name} ${view}/svr/${name} SYMBOLIC)
   endif()
   add_library(svr_${name} STATIC ${sources})
-  target_include_directories(svr_${name} PUBLIC ${PROJECT_SOURCE_DIR}/include)
+  target_include_directories(svr_${name} PUBLIC ${view} PRIVATE ${PROJECT_SOURCE_DIR}/src/${name})
   target_compile_options(svr_${name} PRIVATE -Wall -Wextra -Wpedantic)
   target_compile_definitions(svr_${name} PUBLIC SVR_VERSION="${PROJECT_VERSION}")
+  set(modules)
+  foreach(module IN LISTS arg_MODULES)
+    list(APPEND modules svr_${module})
+  endforeach()
+  target_link_libraries(svr_${name} PUBLIC ${modules} ${arg_LIBS})
+  # The declared module graph, for the layout test: one "NAME: m1 m2" line per module.
+  string(REPLACE ";" " " deps "${arg_MODULES}")
+  set_property(GLOBAL APPEND PROPERTY SVR_MODULE_GRAPH "${name}: ${deps}")
+endfunction()
+
+# svr_write_module_graph(FILE): writes the graph declared by svr_add_module, one
+# "module: dependency dependency" line per module, for tests/structure/check_layout.py.
+function(svr_write_module_graph file)
+  get_property(graph GLOBAL PROPERTY SVR_MODULE_GRAPH)
+  set(text "")
+  foreach(entry IN LISTS graph)
+    string(APPEND text "${entry}\n")
+  endforeach()
+  file(WRITE ${file} "${text}")
 endfunction()
 
 # svr_add_unit_tests(MODULE LIBS...): one GoogleTest binary unit_MODULE from tests/unit/MODULE/*.cpp,
@@ -38,14 +66,4 @@ function(svr_add_mpi_test name)
     set_tests_properties(${name}.np${n} PROPERTIES LABELS mpi PROCESSORS 1
       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
   endforeach()
-endfunction()
-
-# svr_link(TARGET LIBS...): PUBLIC link for a static module, INTERFACE for a headers-only one.
-function(svr_link target)
-  get_target_property(type ${target} TYPE)
-  if(type STREQUAL "INTERFACE_LIBRARY")
-    target_link_libraries(${target} INTERFACE ${ARGN})
-  else()
-    target_link_libraries(${target} PUBLIC ${ARGN})
-  endif()
 endfunction()

@@ -5,13 +5,13 @@
 #include <exception>
 #include <string>
 
-#include "svr/aggregate.hpp"
-#include "svr/cli.hpp"
-#include "svr/mpi.hpp"
-#include "svr/output_directory.hpp"
-#include "svr/pipeline.hpp"
-#include "svr/resume.hpp"
-#include "svr/termination.hpp"
+#include "svr/aggregate/aggregate.hpp"
+#include "svr/app/cli.hpp"
+#include "svr/app/pipeline.hpp"
+#include "svr/app/resume.hpp"
+#include "svr/app/termination.hpp"
+#include "svr/output/output_directory.hpp"
+#include "svr/parallel/mpi.hpp"
 
 namespace {
 

@@ -11,9 +11,9 @@
 #include <system_error>
 #include <vector>
 
-#include "svr/aggregate.hpp"
-#include "svr/error.hpp"
-#include "svr/text_file.hpp"
+#include "svr/aggregate/aggregate.hpp"
+#include "svr/core/error.hpp"
+#include "svr/output/text_file.hpp"
 
 namespace svr {
 

@@ -5,8 +5,8 @@
 #include <set>
 #include <system_error>
 
-#include "svr/aggregate.hpp"
-#include "svr/error.hpp"
+#include "svr/aggregate/aggregate.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr::aggregate {
 

@@ -9,9 +9,9 @@
 #include <limits>
 #include <sstream>
 
-#include "svr/aggregate.hpp"
-#include "svr/error.hpp"
-#include "svr/strict_json.hpp"
+#include "svr/aggregate/aggregate.hpp"
+#include "svr/core/error.hpp"
+#include "svr/io/strict_json.hpp"
 
 namespace svr::aggregate {
 

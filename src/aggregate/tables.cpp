@@ -2,8 +2,8 @@
 // that pandas, R or a spreadsheet read without reshaping. Columns: docs/aggregate.md.
 #include <array>
 
-#include "svr/aggregate.hpp"
-#include "svr/format.hpp"
+#include "svr/aggregate/aggregate.hpp"
+#include "svr/output/format.hpp"
 
 namespace svr::aggregate {
 

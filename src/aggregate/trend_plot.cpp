@@ -6,10 +6,10 @@
 #include <map>
 #include <numeric>
 
-#include "svr/aggregate.hpp"
-#include "svr/error.hpp"
-#include "svr/format.hpp"
-#include "svr/plot_common.hpp"
+#include "svr/aggregate/aggregate.hpp"
+#include "svr/core/error.hpp"
+#include "svr/output/format.hpp"
+#include "svr/output/plot_common.hpp"
 
 namespace svr::aggregate {
 

@@ -1,11 +1,11 @@
-#include "svr/cli.hpp"
+#include "svr/app/cli.hpp"
 
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <fstream>
 #include <sstream>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace po = boost::program_options;
 

@@ -1,4 +1,4 @@
-#include "svr/pipeline.hpp"
+#include "svr/app/pipeline.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -6,22 +6,26 @@
 #include <cstdio>
 #include <optional>
 
-#include "svr/execution_plan.hpp"
-#include "svr/fault_injection.hpp"
-#include "svr/memory_budget.hpp"
-#include "svr/model_file.hpp"
-#include "svr/network.hpp"
-#include "svr/output_directory.hpp"
-#include "svr/plot_svg.hpp"
-#include "svr/progress.hpp"
-#include "svr/reduction.hpp"
-#include "svr/reduction_adjacency.hpp"
-#include "svr/reduction_edges.hpp"
-#include "svr/reduction_factors.hpp"
-#include "svr/reduction_path.hpp"
-#include "svr/report_html.hpp"
-#include "svr/sha256.hpp"
-#include "svr/writers.hpp"
+#include "svr/app/progress.hpp"
+#include "svr/app/reduction.hpp"
+#include "svr/app/reduction_adjacency.hpp"
+#include "svr/app/reduction_edges.hpp"
+#include "svr/app/reduction_factors.hpp"
+#include "svr/app/reduction_path.hpp"
+#include "svr/core/fault_injection.hpp"
+#include "svr/io/model_file.hpp"
+#include "svr/io/sha256.hpp"
+#include "svr/network/network_plan.hpp"
+#include "svr/output/edges_csv.hpp"
+#include "svr/output/graphml.hpp"
+#include "svr/output/nodes_csv.hpp"
+#include "svr/output/output_directory.hpp"
+#include "svr/output/plot_svg.hpp"
+#include "svr/output/report_html.hpp"
+#include "svr/output/spectra.hpp"
+#include "svr/output/summary_json.hpp"
+#include "svr/parallel/execution_plan.hpp"
+#include "svr/parallel/memory_budget.hpp"
 
 namespace svr {
 namespace {

@@ -1,4 +1,4 @@
-#include "svr/progress.hpp"
+#include "svr/app/progress.hpp"
 
 #include <sys/resource.h>
 

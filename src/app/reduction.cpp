@@ -1,11 +1,11 @@
-#include "svr/reduction.hpp"
+#include "svr/app/reduction.hpp"
 
 #include <stdexcept>
 #include <string>
 
-#include "svr/chains.hpp"
-#include "svr/measures.hpp"
-#include "svr/report_html.hpp"
+#include "svr/output/report_html.hpp"
+#include "svr/stats/chains.hpp"
+#include "svr/stats/measures.hpp"
 
 namespace svr {
 namespace {

@@ -1,4 +1,4 @@
-#include "svr/reduction_adjacency.hpp"
+#include "svr/app/reduction_adjacency.hpp"
 
 #include <mpi.h>
 
@@ -6,8 +6,8 @@
 #include <limits>
 #include <optional>
 
-#include "svr/error.hpp"
-#include "svr/writers.hpp"
+#include "svr/core/error.hpp"
+#include "svr/output/adjacency.hpp"
 
 namespace svr {
 namespace {

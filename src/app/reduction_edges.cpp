@@ -1,12 +1,12 @@
-#include "svr/reduction_edges.hpp"
+#include "svr/app/reduction_edges.hpp"
 
 #include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <string>
 
-#include "svr/distributed_edges.hpp"
-#include "svr/edges.hpp"
+#include "svr/linalg/distributed_edge_weights.hpp"
+#include "svr/linalg/edge_weights.hpp"
 
 namespace svr {
 namespace {

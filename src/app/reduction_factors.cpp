@@ -1,10 +1,10 @@
-#include "svr/reduction_factors.hpp"
+#include "svr/app/reduction_factors.hpp"
 
 #include <algorithm>
 #include <cstdint>
 
-#include "svr/distributed_layer.hpp"
-#include "svr/layer_matrix.hpp"
+#include "svr/network/distributed_layer.hpp"
+#include "svr/network/layer_matrix.hpp"
 
 namespace svr {
 

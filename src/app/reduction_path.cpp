@@ -1,4 +1,4 @@
-#include "svr/reduction_path.hpp"
+#include "svr/app/reduction_path.hpp"
 
 #include <cmath>
 #include <limits>

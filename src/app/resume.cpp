@@ -1,12 +1,12 @@
-#include "svr/resume.hpp"
+#include "svr/app/resume.hpp"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "svr/model_file.hpp"
-#include "svr/sha256.hpp"
-#include "svr/writers.hpp"
+#include "svr/io/model_file.hpp"
+#include "svr/io/sha256.hpp"
+#include "svr/output/summary_json.hpp"
 
 namespace svr {
 

@@ -1,11 +1,11 @@
-#include "svr/significance.hpp"
+#include "svr/app/significance.hpp"
 
 #include <algorithm>
 #include <boost/math/distributions/normal.hpp>
 #include <cmath>
 #include <stdexcept>
 
-#include "svr/corrections.hpp"
+#include "svr/stats/corrections.hpp"
 
 namespace svr {
 namespace {

@@ -1,4 +1,4 @@
-#include "svr/termination.hpp"
+#include "svr/app/termination.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "svr/output_directory.hpp"
+#include "svr/output/output_directory.hpp"
 
 namespace svr::termination {
 

@@ -1,4 +1,4 @@
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr {
 

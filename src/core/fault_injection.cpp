@@ -1,4 +1,4 @@
-#include "svr/fault_injection.hpp"
+#include "svr/core/fault_injection.hpp"
 
 #include <chrono>
 #include <cstdlib>

@@ -1,4 +1,4 @@
-#include "svr/options.hpp"
+#include "svr/core/options.hpp"
 
 namespace svr {
 

@@ -1,4 +1,4 @@
-#include "svr/results.hpp"
+#include "svr/core/results.hpp"
 
 #include <algorithm>
 

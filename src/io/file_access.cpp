@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr::io {
 

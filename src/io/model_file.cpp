@@ -1,4 +1,4 @@
-#include "svr/model_file.hpp"
+#include "svr/io/model_file.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -7,7 +7,7 @@
 
 #include "file_access.hpp"
 #include "safetensors_reader.hpp"
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 #include "torch_checkpoint.hpp"
 
 namespace svr {

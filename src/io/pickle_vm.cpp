@@ -3,7 +3,7 @@
 #include <cstring>
 #include <map>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr::io {
 namespace {

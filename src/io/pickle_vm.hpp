@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "file_access.hpp"
-#include "svr/tensor.hpp"
+#include "svr/core/tensor.hpp"
 
 namespace svr::io {
 

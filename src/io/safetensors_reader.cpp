@@ -6,8 +6,8 @@
 #include <unordered_map>
 
 #include "file_access.hpp"
-#include "svr/error.hpp"
-#include "svr/strict_json.hpp"
+#include "svr/core/error.hpp"
+#include "svr/io/strict_json.hpp"
 
 namespace svr::io {
 namespace {

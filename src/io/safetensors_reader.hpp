@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "svr/model_file.hpp"
+#include "svr/io/model_file.hpp"
 
 namespace svr::io {
 

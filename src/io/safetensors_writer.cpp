@@ -1,4 +1,4 @@
-#include "svr/safetensors_writer.hpp"
+#include "svr/io/safetensors_writer.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "svr/error.hpp"
-#include "svr/tensor.hpp"
+#include "svr/core/error.hpp"
+#include "svr/core/tensor.hpp"
 
 namespace svr {
 

@@ -1,10 +1,10 @@
-#include "svr/sha256.hpp"
+#include "svr/io/sha256.hpp"
 
 #include <cstring>
 #include <vector>
 
 #include "file_access.hpp"
-#include "svr/model_file.hpp"
+#include "svr/io/model_file.hpp"
 
 namespace svr {
 namespace {

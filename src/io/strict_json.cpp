@@ -1,9 +1,9 @@
-#include "svr/strict_json.hpp"
+#include "svr/io/strict_json.hpp"
 
 #include <set>
 #include <vector>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr::io {
 namespace {

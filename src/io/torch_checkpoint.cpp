@@ -5,7 +5,7 @@
 
 #include "file_access.hpp"
 #include "pickle_vm.hpp"
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 #include "zip_reader.hpp"
 
 namespace svr::io {

@@ -3,7 +3,7 @@
 // the legacy stream format, read through the restricted unpickler.
 #include <string>
 
-#include "svr/model_file.hpp"
+#include "svr/io/model_file.hpp"
 
 namespace svr::io {
 

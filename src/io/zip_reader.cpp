@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr::io {
 namespace {

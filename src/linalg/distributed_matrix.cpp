@@ -1,11 +1,11 @@
-#include "svr/distributed_matrix.hpp"
+#include "svr/linalg/distributed_matrix.hpp"
 
 #include <algorithm>
 #include <limits>
 #include <string>
 
-#include "svr/error.hpp"
-#include "svr/mpi.hpp"
+#include "svr/core/error.hpp"
+#include "svr/parallel/mpi.hpp"
 
 namespace svr {
 namespace block_cyclic {

@@ -1,14 +1,14 @@
-#include "svr/distributed_svd.hpp"
+#include "svr/linalg/distributed_svd.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "svr/error.hpp"
-#include "svr/mpi.hpp"
-#include "svr/redistribute.hpp"
-#include "svr/scalapack.hpp"
+#include "svr/core/error.hpp"
+#include "svr/linalg/redistribute.hpp"
+#include "svr/linalg/scalapack.hpp"
+#include "svr/parallel/mpi.hpp"
 
 namespace svr {
 namespace {

@@ -1,9 +1,11 @@
-#include "svr/lapack.hpp"
+#include "svr/linalg/lapack.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
+
+#include "imports.hpp"
 
 namespace svr {
 
@@ -25,16 +27,11 @@ LapackError::LapackError(const std::string& routine, std::int64_t info)
       info_(info) {}
 
 namespace lapack {
-namespace {
 
-// The optimal lwork comes back as a double; round up so a value just below an integer (or
-// rounded down on conversion) never under-allocates.
 lapack_int workspace_size(double query) {
   const double rounded = std::ceil(query * (1.0 + 4 * std::numeric_limits<double>::epsilon()));
   return to_lapack_int(std::max<std::int64_t>(1, static_cast<std::int64_t>(rounded)));
 }
-
-}  // namespace
 
 void gesdd(char jobz, lapack_int m, lapack_int n, double* a, lapack_int lda, double* s,
            double* u, lapack_int ldu, double* vt, lapack_int ldvt) {

@@ -1,11 +1,11 @@
-#include "svr/process_grid.hpp"
+#include "svr/linalg/process_grid.hpp"
 
 #include <vector>
 
-#include "svr/error.hpp"
-#include "svr/mpi.hpp"
-#include "svr/lapack.hpp"
-#include "svr/scalapack.hpp"
+#include "svr/core/error.hpp"
+#include "svr/linalg/blacs.hpp"
+#include "svr/linalg/scalapack.hpp"
+#include "svr/parallel/mpi.hpp"
 
 namespace svr {
 namespace {
@@ -77,18 +77,17 @@ void ProcessGrid::init(MPI_Comm parent, int color, GridShape shape) {
     for (int row = 0; row < shape.rows; ++row)
       for (int col = 0; col < shape.cols; ++col)
         usermap[static_cast<std::size_t>(row + col * shape.rows)] = rank_of(row, col);
-    handle_ = Csys2blacs_handle(comm_);
-    int context = handle_;
-    Cblacs_gridmap(&context, usermap.data(), shape.rows, shape.rows, shape.cols);
-    context_ = context;
-    int nprow = -1, npcol = -1;
-    Cblacs_gridinfo(context_, &nprow, &npcol, &my_row_, &my_col_);
+    handle_ = blacs::system_handle(comm_);
+    context_ = blacs::grid_map(handle_, std::move(usermap), shape.rows, shape.cols);
+    const blacs::GridInfo info = blacs::grid_info(context_);
+    my_row_ = info.my_row;
+    my_col_ = info.my_col;
     error.clear();
-    if (nprow != shape.rows || npcol != shape.cols || my_row_ != rank_ / shape.cols ||
+    if (info.rows != shape.rows || info.cols != shape.cols || my_row_ != rank_ / shape.cols ||
         my_col_ != rank_ % shape.cols)
       error = "BLACS grid: rank " + std::to_string(rank_) + " got position (" +
               std::to_string(my_row_) + ", " + std::to_string(my_col_) + ") of " +
-              std::to_string(nprow) + "x" + std::to_string(npcol);
+              std::to_string(info.rows) + "x" + std::to_string(info.cols);
     scalapack::agree_on_errors(comm_, error);
   } catch (...) {
     release();
@@ -105,8 +104,8 @@ void ProcessGrid::release() noexcept {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;  // too late to free anything; MPI has already torn it down
-  if (context_ >= 0) Cblacs_gridexit(context_);
-  if (handle_ >= 0) Cfree_blacs_system_handle(handle_);
+  if (context_ >= 0) blacs::grid_exit(context_);
+  if (handle_ >= 0) blacs::free_system_handle(handle_);
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
   context_ = -1;
   handle_ = -1;

@@ -6,7 +6,7 @@
 // entries in the same (column, row) order and takes the next value from the buffer of the
 // entry's source rank. Between one pair of ranks both walks visit the same set of entries in the
 // same order, so value k of a message is entry k of the receiver's walk.
-#include "svr/redistribute.hpp"
+#include "svr/linalg/redistribute.hpp"
 
 #include <mpi.h>
 
@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "svr/error.hpp"
-#include "svr/mpi.hpp"
+#include "svr/core/error.hpp"
+#include "svr/parallel/mpi.hpp"
 
 namespace svr {
 

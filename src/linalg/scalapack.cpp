@@ -1,4 +1,4 @@
-#include "svr/scalapack.hpp"
+#include "svr/linalg/scalapack.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,19 +6,14 @@
 #include <new>
 #include <vector>
 
-#include "svr/error.hpp"
-#include "svr/mpi.hpp"
+#include "imports.hpp"
+#include "svr/core/error.hpp"
+#include "svr/parallel/mpi.hpp"
 
 namespace svr::scalapack {
 namespace {
 
 constexpr lapack_int kOne = 1;
-
-// The optimal lwork comes back as a double; round up (see lapack.cpp).
-lapack_int workspace_size(double query) {
-  const double rounded = std::ceil(query * (1.0 + 4 * std::numeric_limits<double>::epsilon()));
-  return to_lapack_int(std::max<std::int64_t>(1, static_cast<std::int64_t>(rounded)));
-}
 
 // Allocates the workspace on every rank; an allocation failure anywhere fails everywhere.
 std::vector<double> allocate_agreed(MPI_Comm comm, const std::string& routine, lapack_int size) {
@@ -49,12 +44,12 @@ Descriptor descinit(lapack_int m, lapack_int n, lapack_int mb, lapack_int nb, la
   return desc;
 }
 
-void agree_info(MPI_Comm comm, const std::string& routine, lapack_int info) {
+void agree_info(MPI_Comm comm, const std::string& routine, std::int64_t info) {
   // One MIN reduction gives both the most negative info and (negated) the largest positive.
-  int local[2] = {std::min<int>(0, static_cast<int>(info)),
-                  -std::max<int>(0, static_cast<int>(info))};
-  int global[2] = {0, 0};
-  mpi::check(MPI_Allreduce(local, global, 2, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
+  // In 64 bits whatever lapack_int is: an ILP64 info is never narrowed.
+  std::int64_t local[2] = {std::min<std::int64_t>(0, info), -std::max<std::int64_t>(0, info)};
+  std::int64_t global[2] = {0, 0};
+  mpi::check(MPI_Allreduce(local, global, 2, MPI_INT64_T, MPI_MIN, comm), "MPI_Allreduce");
   if (global[0] < 0) throw LapackError(routine, global[0]);
   if (global[1] < 0) throw LapackError(routine, -global[1]);
 }
@@ -76,7 +71,7 @@ void with_workspace(MPI_Comm comm, const std::string& routine, Call&& call) {
   double query = 0.0;
   call(&query, &lwork, &info);
   agree_info(comm, routine + " (workspace query)", info);
-  lwork = workspace_size(query);
+  lwork = lapack::workspace_size(query);
   std::vector<double> work = allocate_agreed(comm, routine, lwork);
   call(work.data(), &lwork, &info);
   agree_info(comm, routine, info);
@@ -128,11 +123,6 @@ void pdormlq(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, l
 void pdtran(lapack_int m, lapack_int n, double alpha, const double* a, const Descriptor& desca,
             double beta, double* c, const Descriptor& descc) {
   pdtran_(&m, &n, &alpha, a, &kOne, &kOne, desca.data(), &beta, c, &kOne, &kOne, descc.data());
-}
-
-void pdlaset(char uplo, lapack_int m, lapack_int n, double alpha, double beta, double* a,
-             const Descriptor& desca) {
-  pdlaset_(&uplo, &m, &n, &alpha, &beta, a, &kOne, &kOne, desca.data(), 1);
 }
 
 void pdlacpy(char uplo, lapack_int m, lapack_int n, const double* a, const Descriptor& desca,

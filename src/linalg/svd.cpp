@@ -1,9 +1,9 @@
-#include "svr/svd.hpp"
+#include "svr/linalg/svd.hpp"
 
 #include <algorithm>
 
-#include "svr/error.hpp"
-#include "svr/lapack.hpp"
+#include "svr/core/error.hpp"
+#include "svr/linalg/lapack.hpp"
 
 namespace svr {
 namespace {

@@ -1,4 +1,4 @@
-#include "svr/distributed_layer.hpp"
+#include "svr/network/distributed_layer.hpp"
 
 #include <mpi.h>
 
@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "svr/error.hpp"
-#include "svr/layer_matrix.hpp"
-#include "svr/mpi.hpp"
+#include "svr/core/error.hpp"
+#include "svr/network/layer_matrix.hpp"
+#include "svr/parallel/mpi.hpp"
 
 namespace svr {
 namespace {

@@ -1,9 +1,9 @@
-#include "svr/layer_matrix.hpp"
+#include "svr/network/layer_matrix.hpp"
 
 #include <cmath>
 #include <string>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr {
 namespace {

@@ -8,8 +8,8 @@
 #include <set>
 #include <string_view>
 
-#include "svr/error.hpp"
-#include "svr/network.hpp"
+#include "svr/core/error.hpp"
+#include "svr/network/network_plan.hpp"
 
 namespace svr {
 namespace {

@@ -2,9 +2,9 @@
 #include <nlohmann/json.hpp>
 
 #include "result_checks.hpp"
-#include "svr/error.hpp"
-#include "svr/safetensors_writer.hpp"
-#include "svr/writers.hpp"
+#include "svr/core/error.hpp"
+#include "svr/io/safetensors_writer.hpp"
+#include "svr/output/adjacency.hpp"
 
 namespace svr {
 

@@ -2,9 +2,9 @@
 #include <cmath>
 
 #include "result_checks.hpp"
-#include "svr/format.hpp"
-#include "svr/text_file.hpp"
-#include "svr/writers.hpp"
+#include "svr/output/edges_csv.hpp"
+#include "svr/output/format.hpp"
+#include "svr/output/text_file.hpp"
 
 namespace svr {
 

@@ -1,4 +1,4 @@
-#include "svr/format.hpp"
+#include "svr/output/format.hpp"
 
 #include <charconv>
 #include <cmath>

@@ -1,8 +1,8 @@
 // nodes.csv: one row per kept spectral neuron of every layer.
 #include "result_checks.hpp"
-#include "svr/format.hpp"
-#include "svr/text_file.hpp"
-#include "svr/writers.hpp"
+#include "svr/output/format.hpp"
+#include "svr/output/nodes_csv.hpp"
+#include "svr/output/text_file.hpp"
 
 namespace svr {
 

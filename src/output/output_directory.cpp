@@ -1,4 +1,4 @@
-#include "svr/output_directory.hpp"
+#include "svr/output/output_directory.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 #include <random>
 #include <vector>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr {
 

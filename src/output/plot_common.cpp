@@ -1,10 +1,10 @@
-#include "svr/plot_common.hpp"
+#include "svr/output/plot_common.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-#include "svr/format.hpp"
+#include "svr/output/format.hpp"
 
 namespace svr::output {
 

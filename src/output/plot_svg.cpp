@@ -1,6 +1,6 @@
 // svr.svg: the SVR as a figure (docs/plots.md). Everything is computed from the SvrResult and
 // the options only, in a fixed order, with fixed-precision coordinates: same input, same bytes.
-#include "svr/plot_svg.hpp"
+#include "svr/output/plot_svg.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,9 +8,9 @@
 #include <limits>
 
 #include "result_checks.hpp"
-#include "svr/format.hpp"
-#include "svr/plot_common.hpp"
-#include "svr/text_file.hpp"
+#include "svr/output/format.hpp"
+#include "svr/output/plot_common.hpp"
+#include "svr/output/text_file.hpp"
 
 namespace svr {
 

@@ -1,17 +1,17 @@
 // report.html: one self-contained page about an SVR (docs/plots.md). No external resource of any
 // kind: CSS, script, the plot (inline SVG) and the heatmaps (canvas filled from base64 data in
 // the page) all live in the file, so it opens offline and can be mailed as is.
-#include "svr/report_html.hpp"
+#include "svr/output/report_html.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 
 #include "result_checks.hpp"
-#include "svr/format.hpp"
-#include "svr/plot_common.hpp"
-#include "svr/plot_svg.hpp"
-#include "svr/text_file.hpp"
+#include "svr/output/format.hpp"
+#include "svr/output/plot_common.hpp"
+#include "svr/output/plot_svg.hpp"
+#include "svr/output/text_file.hpp"
 
 namespace svr {
 

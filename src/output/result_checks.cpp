@@ -1,6 +1,6 @@
 #include "result_checks.hpp"
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr::output {
 

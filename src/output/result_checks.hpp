@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "svr/results.hpp"
+#include "svr/core/results.hpp"
 
 namespace svr::output {
 

@@ -1,9 +1,9 @@
 // spectra.safetensors (--save-spectra): U, S, V of every layer.
 #include <nlohmann/json.hpp>
 
-#include "svr/error.hpp"
-#include "svr/safetensors_writer.hpp"
-#include "svr/writers.hpp"
+#include "svr/core/error.hpp"
+#include "svr/io/safetensors_writer.hpp"
+#include "svr/output/spectra.hpp"
 
 namespace svr {
 

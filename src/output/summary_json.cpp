@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "result_checks.hpp"
-#include "svr/text_file.hpp"
-#include "svr/writers.hpp"
+#include "svr/output/summary_json.hpp"
+#include "svr/output/text_file.hpp"
 
 namespace svr {
 

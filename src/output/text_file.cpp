@@ -1,9 +1,9 @@
-#include "svr/text_file.hpp"
+#include "svr/output/text_file.hpp"
 
 #include <cerrno>
 #include <cstring>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr::output {
 

@@ -1,4 +1,4 @@
-#include "svr/execution_plan.hpp"
+#include "svr/parallel/execution_plan.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,8 +1,8 @@
-#include "svr/grid_shape.hpp"
+#include "svr/parallel/grid_shape.hpp"
 
 #include <string>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr {
 

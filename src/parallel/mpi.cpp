@@ -1,11 +1,11 @@
-#include "svr/mpi.hpp"
+#include "svr/parallel/mpi.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <limits>
 #include <thread>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr::mpi {
 

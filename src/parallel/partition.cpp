@@ -1,4 +1,4 @@
-#include "svr/partition.hpp"
+#include "svr/parallel/partition.hpp"
 
 #include <algorithm>
 #include <numeric>

@@ -1,6 +1,6 @@
 // Dominant connections: the best chains of significant edges by dynamic programming over the
 // layered graph, in O(nodes + edges) rather than by enumerating paths (spec section 5).
-#include "svr/chains.hpp"
+#include "svr/stats/chains.hpp"
 
 #include <algorithm>
 #include <cmath>

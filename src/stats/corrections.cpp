@@ -1,5 +1,5 @@
 // Multiple-testing corrections, all in log10 space so that p far below 1e-308 keeps its value.
-#include "svr/corrections.hpp"
+#include "svr/stats/corrections.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Per-node and per-pair measures of the SVR graph (spec section 5).
-#include "svr/measures.hpp"
+#include "svr/stats/measures.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Upper tail of the Beta null law of E, in log10 space (spec section 4).
-#include "svr/pvalues.hpp"
+#include "svr/stats/pvalues.hpp"
 
 #include <boost/math/distributions/chi_squared.hpp>
 #include <boost/math/distributions/normal.hpp>
@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr {
 namespace {

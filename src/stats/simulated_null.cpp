@@ -18,7 +18,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "svr/pvalues.hpp"
+#include "svr/stats/pvalues.hpp"
 
 namespace svr {
 namespace {

@@ -6,7 +6,7 @@
 // teams (sub-grids of contiguous world ranks built with the colour constructor, as the driver
 // does) while E is computed on the grid of all ranks: U and V on disjoint teams, both on one
 // team, one whole and the other on a team; and bad team placements.
-#include "svr/distributed_edges.hpp"
+#include "svr/linalg/distributed_edge_weights.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "mpi_test_support.hpp"
-#include "svr/edges.hpp"
+#include "svr/linalg/edge_weights.hpp"
 
 using svr::DistributedMatrix;
 using svr::FactorPlacement;

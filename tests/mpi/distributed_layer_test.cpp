@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "mpi_test_support.hpp"
-#include "svr/distributed_layer.hpp"
-#include "svr/error.hpp"
-#include "svr/layer_matrix.hpp"
-#include "svr/network.hpp"
+#include "svr/core/error.hpp"
+#include "svr/network/distributed_layer.hpp"
+#include "svr/network/layer_matrix.hpp"
+#include "svr/network/network_plan.hpp"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "mpi_test_support.hpp"
-#include "svr/distributed_matrix.hpp"
+#include "svr/linalg/distributed_matrix.hpp"
 
 using svr_test::random_entry;
 using svr_test::random_matrix;

@@ -7,10 +7,10 @@
 #include <limits>
 
 #include "mpi_test_support.hpp"
-#include "svr/distributed_svd.hpp"
-#include "svr/error.hpp"
-#include "svr/lapack.hpp"
-#include "svr/svd.hpp"
+#include "svr/core/error.hpp"
+#include "svr/linalg/distributed_svd.hpp"
+#include "svr/linalg/lapack.hpp"
+#include "svr/linalg/svd.hpp"
 
 using svr_test::random_entry;
 using svr_test::random_matrix;
@@ -256,4 +256,29 @@ TEST(ScalapackWrappers, InfoIsAgreedAcrossRanks) {
   }
   EXPECT_THROW(svr::scalapack::descinit(10, 10, 0, 2, 0, 0, grid.context(), 10),
                svr::LapackError);
+}
+
+TEST(ScalapackWrappers, InfoBeyondIntIsAgreedUnchanged) {
+  // An ILP64 LAPACK can return an info past INT_MAX (e.g. an index into a huge matrix); the
+  // agreement must carry it whole, on every rank, whatever the build's lapack_int is.
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  const std::int64_t big = (std::int64_t{1} << 33) + 5;
+  const bool last = grid.rank() == grid.shape().size() - 1;
+  for (const std::int64_t reported : {big, -big}) {
+    try {
+      svr::scalapack::agree_info(grid.comm(), "pdhuge", last ? reported : 0);
+      ADD_FAILURE() << "no throw for info " << reported;
+    } catch (const svr::LapackError& e) {
+      EXPECT_EQ(e.info(), reported);
+    }
+  }
+  // A bad argument (info < 0) anywhere wins over a numerical failure (info > 0) elsewhere.
+  if (grid.shape().size() > 1) {
+    try {
+      svr::scalapack::agree_info(grid.comm(), "pdmixed", grid.rank() == 0 ? big : -7);
+      ADD_FAILURE() << "no throw";
+    } catch (const svr::LapackError& e) {
+      EXPECT_EQ(e.info(), -7);
+    }
+  }
 }

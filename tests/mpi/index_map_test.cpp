@@ -3,8 +3,8 @@
 
 #include <vector>
 
-#include "svr/distributed_matrix.hpp"
-#include "svr/scalapack.hpp"
+#include "svr/linalg/distributed_matrix.hpp"
+#include "svr/linalg/scalapack.hpp"
 
 namespace bc = svr::block_cyclic;
 

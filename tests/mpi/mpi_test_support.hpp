@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "svr/process_grid.hpp"
+#include "svr/linalg/process_grid.hpp"
 
 namespace svr_test {
 

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "mpi_test_support.hpp"
-#include "svr/error.hpp"
-#include "svr/process_grid.hpp"
+#include "svr/core/error.hpp"
+#include "svr/linalg/process_grid.hpp"
 
 using svr_test::world_rank;
 using svr_test::world_size;

@@ -4,7 +4,7 @@
 // rank alike. Then sources and targets on a sub-grid (a team of contiguous ranks, as a layer
 // factored by one team): -> whole, -> the world grid with permutations and back, between two
 // disjoint teams and within one, and bad layouts.
-#include "svr/redistribute.hpp"
+#include "svr/linalg/redistribute.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "mpi_test_support.hpp"
-#include "svr/distributed_matrix.hpp"
+#include "svr/linalg/distributed_matrix.hpp"
 
 using svr::DistributedMatrix;
 using svr::ProcessGrid;

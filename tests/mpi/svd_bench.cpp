@@ -10,8 +10,8 @@
 #include <string>
 
 #include "mpi_test_support.hpp"
-#include "svr/distributed_svd.hpp"
-#include "svr/svd.hpp"
+#include "svr/linalg/distributed_svd.hpp"
+#include "svr/linalg/svd.hpp"
 
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "svr/aggregate.hpp"
-#include "svr/options.hpp"
-#include "svr/results.hpp"
-#include "svr/writers.hpp"
+#include "svr/aggregate/aggregate.hpp"
+#include "svr/core/options.hpp"
+#include "svr/core/results.hpp"
+#include "svr/output/summary_json.hpp"
 // TempDir, count, read_text, write_text, list_dir, parse_csv, to_double: shared with the output tests.
 #include "../output/test_support.hpp"
 

@@ -1,6 +1,6 @@
 // Which directories are runs, and in which order.
 #include "aggregate_test_support.hpp"
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr {
 namespace {

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <random>
 
-#include "svr/edges.hpp"
-#include "svr/pvalues.hpp"
-#include "svr/significance.hpp"
-#include "svr/svd.hpp"
+#include "svr/app/significance.hpp"
+#include "svr/linalg/edge_weights.hpp"
+#include "svr/linalg/svd.hpp"
+#include "svr/stats/pvalues.hpp"
 
 namespace svr {
 namespace {

@@ -1,4 +1,4 @@
-#include "svr/cli.hpp"
+#include "svr/app/cli.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <vector>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr {
 namespace {

@@ -11,10 +11,10 @@
 #include <random>
 #include <string>
 
-#include "svr/corrections.hpp"
-#include "svr/pvalues.hpp"
-#include "svr/significance.hpp"
-#include "svr/writers.hpp"
+#include "svr/app/significance.hpp"
+#include "svr/output/adjacency.hpp"
+#include "svr/stats/corrections.hpp"
+#include "svr/stats/pvalues.hpp"
 
 namespace svr {
 namespace {

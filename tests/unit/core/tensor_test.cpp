@@ -1,4 +1,4 @@
-#include "svr/tensor.hpp"
+#include "svr/core/tensor.hpp"
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io_test_helpers.hpp"
-#include "svr/model_file.hpp"
+#include "svr/io/model_file.hpp"
 
 namespace svr {
 namespace {

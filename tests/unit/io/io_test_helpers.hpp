@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 
 namespace svr::test {
 

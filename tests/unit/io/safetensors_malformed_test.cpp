@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "io_test_helpers.hpp"
-#include "svr/model_file.hpp"
+#include "svr/io/model_file.hpp"
 
 namespace svr {
 namespace {

@@ -5,8 +5,8 @@
 #include <limits>
 
 #include "io_test_helpers.hpp"
-#include "svr/model_file.hpp"
-#include "svr/safetensors_writer.hpp"
+#include "svr/io/model_file.hpp"
+#include "svr/io/safetensors_writer.hpp"
 
 namespace svr {
 namespace {

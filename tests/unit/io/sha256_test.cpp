@@ -5,8 +5,8 @@
 #include <random>
 
 #include "io_test_helpers.hpp"
-#include "svr/model_file.hpp"
-#include "svr/sha256.hpp"
+#include "svr/io/model_file.hpp"
+#include "svr/io/sha256.hpp"
 
 namespace svr {
 namespace {

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "io_test_helpers.hpp"
-#include "svr/error.hpp"
-#include "svr/model_file.hpp"
+#include "svr/core/error.hpp"
+#include "svr/io/model_file.hpp"
 
 namespace svr {
 namespace {

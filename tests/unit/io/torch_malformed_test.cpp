@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "io_test_helpers.hpp"
-#include "svr/model_file.hpp"
+#include "svr/io/model_file.hpp"
 
 namespace svr {
 namespace {

@@ -4,8 +4,8 @@
 #include <Eigen/Dense>
 #include <limits>
 
-#include "svr/error.hpp"
-#include "svr/lapack.hpp"
+#include "svr/core/error.hpp"
+#include "svr/linalg/lapack.hpp"
 
 namespace {
 

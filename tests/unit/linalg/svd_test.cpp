@@ -5,8 +5,8 @@
 #include <cmath>
 #include <random>
 
-#include "svr/error.hpp"
-#include "svr/svd.hpp"
+#include "svr/core/error.hpp"
+#include "svr/linalg/svd.hpp"
 
 namespace {
 

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <limits>
 
-#include "svr/layer_matrix.hpp"
-#include "svr/network.hpp"
+#include "svr/network/layer_matrix.hpp"
+#include "svr/network/network_plan.hpp"
 #include "test_model.hpp"
 
 namespace svr {

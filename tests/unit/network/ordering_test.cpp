@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "svr/network.hpp"
+#include "svr/network/network_plan.hpp"
 #include "test_model.hpp"
 
 namespace svr {

@@ -2,7 +2,7 @@
 // of layer kinds and both methods.
 #include <gtest/gtest.h>
 
-#include "svr/network.hpp"
+#include "svr/network/network_plan.hpp"
 #include "test_model.hpp"
 
 namespace svr {

@@ -1,8 +1,8 @@
 // Spec section 1: the matrix M of a layer for svr and cosvr, against hand-computed cases.
 #include <gtest/gtest.h>
 
-#include "svr/layer_matrix.hpp"
-#include "svr/network.hpp"
+#include "svr/network/layer_matrix.hpp"
+#include "svr/network/network_plan.hpp"
 #include "test_model.hpp"
 
 namespace svr {

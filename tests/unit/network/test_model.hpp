@@ -14,8 +14,8 @@
 
 #include <unistd.h>
 
-#include "svr/error.hpp"
-#include "svr/model_file.hpp"
+#include "svr/core/error.hpp"
+#include "svr/io/model_file.hpp"
 
 namespace svr::test {
 

@@ -1,6 +1,9 @@
 // nodes.csv and edges.csv, parsed back with an independent CSV reader.
-#include "svr/error.hpp"
-#include "svr/writers.hpp"
+#include "svr/core/error.hpp"
+#include "svr/output/edges_csv.hpp"
+#include "svr/output/graphml.hpp"
+#include "svr/output/nodes_csv.hpp"
+#include "svr/output/summary_json.hpp"
 #include "test_support.hpp"
 
 namespace svr {

@@ -1,5 +1,5 @@
 // Number and text formatting shared by the writers.
-#include "svr/format.hpp"
+#include "svr/output/format.hpp"
 
 #include <random>
 

@@ -4,7 +4,7 @@
 
 #include <regex>
 
-#include "svr/writers.hpp"
+#include "svr/output/graphml.hpp"
 #include "test_support.hpp"
 
 namespace svr {

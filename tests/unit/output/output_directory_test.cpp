@@ -1,5 +1,5 @@
 // OutputDirectory: OUTDIR appears complete or not at all.
-#include "svr/output_directory.hpp"
+#include "svr/output/output_directory.hpp"
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "svr/error.hpp"
+#include "svr/core/error.hpp"
 #include "test_support.hpp"
 
 namespace svr {

@@ -2,8 +2,8 @@
 // the tables with the numbers of summary.json, the chains, and heatmaps reduced by block maxima.
 #include <regex>
 
-#include "svr/error.hpp"
-#include "svr/report_html.hpp"
+#include "svr/core/error.hpp"
+#include "svr/output/report_html.hpp"
 #include "test_support.hpp"
 
 namespace svr {

@@ -5,8 +5,8 @@
 
 #include <regex>
 
-#include "svr/error.hpp"
-#include "svr/plot_svg.hpp"
+#include "svr/core/error.hpp"
+#include "svr/output/plot_svg.hpp"
 #include "test_support.hpp"
 
 namespace svr {

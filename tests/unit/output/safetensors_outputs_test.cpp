@@ -3,8 +3,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "svr/error.hpp"
-#include "svr/writers.hpp"
+#include "svr/core/error.hpp"
+#include "svr/output/adjacency.hpp"
+#include "svr/output/spectra.hpp"
 #include "test_support.hpp"
 
 namespace svr {

@@ -1,7 +1,7 @@
 // summary.json parsed back with nlohmann::json.
 #include <nlohmann/json.hpp>
 
-#include "svr/writers.hpp"
+#include "svr/output/summary_json.hpp"
 #include "test_support.hpp"
 
 namespace svr {

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "svr/results.hpp"
+#include "svr/core/results.hpp"
 
 namespace svr::test {
 

@@ -1,4 +1,4 @@
-#include "svr/memory_budget.hpp"
+#include "svr/parallel/memory_budget.hpp"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 #include <random>
 #include <stdexcept>
 
-#include "svr/chains.hpp"
+#include "svr/stats/chains.hpp"
 
 namespace {
 

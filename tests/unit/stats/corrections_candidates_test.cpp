@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "svr/corrections.hpp"
+#include "svr/stats/corrections.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <random>
 #include <stdexcept>
 
-#include "svr/measures.hpp"
+#include "svr/stats/measures.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "svr/pvalues.hpp"
+#include "svr/stats/pvalues.hpp"
 
 namespace {
 

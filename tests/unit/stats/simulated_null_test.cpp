@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "svr/pvalues.hpp"
+#include "svr/stats/pvalues.hpp"
 
 namespace {
 

@@ -1,0 +1,43 @@
+#pragma once
+// The significance phase of the distributed reduction: every pair's statistics on the rank that
+// holds its E (the pair's owner in the ExecutionPlan), then the little that rank 0 needs to
+// finish the SVR: per-pair scalars and measures, the layer's intensities, a heatmap for the
+// report, and the candidate edges of the multiple-testing correction (those that can be
+// significant, or every edge with --all-edges). E itself never travels.
+#include <Eigen/Dense>
+#include <vector>
+
+#include "svr/app/significance.hpp"
+#include "svr/core/options.hpp"
+#include "svr/core/results.hpp"
+#include "svr/parallel/execution_plan.hpp"
+#include "svr/parallel/mpi.hpp"
+
+namespace svr {
+
+// What a pair's owner computes from E alone.
+struct PairOutcome {
+  std::vector<double> intensity;  // of layer l's neurons (spec section 5)
+  EdgeCandidates candidates;
+};
+
+// Local, on every rank for the pairs it owns (E[l] non-empty there): the null law, raw p-values
+// and candidates (significance.hpp test_pair), internal dimensions, entropy and, with --plot,
+// the heatmap, into result.pairs[l]; the rest into the returned outcome (empty for pairs owned
+// elsewhere).
+std::vector<PairOutcome> reduce_owned_pairs(std::vector<PairResult>& pairs,
+                                            const std::vector<Eigen::MatrixXd>& E,
+                                            const ExecutionPlan& execution, const Options& options,
+                                            int rank);
+
+// Collective: the outcome and the scalars of every pair on rank 0, sent by each owner in pair
+// order (an owner other than rank 0 drops its outcome once sent).
+void gather_outcomes_to_root(std::vector<PairResult>& pairs, std::vector<PairOutcome>& outcomes,
+                             const ExecutionPlan& execution, const mpi::Communicator& comm);
+
+// Rank 0, once every outcome is there: the correction over the family and the reported edges
+// (report_edges), the node measures (clusters, near-kernel flags, intensities) and the chains.
+void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
+                      const Options& options);
+
+}  // namespace svr

@@ -1,0 +1,25 @@
+#pragma once
+// The edges phase of the distributed reduction: the edge weights E of every pair, computed on
+// (or delivered to) the pair's owner rank of the ExecutionPlan, from factors that stay where
+// the SVD left them. No rank but a pair's owner ever holds its E.
+#include <Eigen/Dense>
+#include <vector>
+
+#include "svr/app/reduction_factors.hpp"
+#include "svr/core/results.hpp"
+#include "svr/network/network_plan.hpp"
+#include "svr/parallel/execution_plan.hpp"
+#include "svr/parallel/mpi.hpp"
+
+namespace svr {
+
+// Collective over every rank. Returns E[l] (r(l+1) x r(l)) on execution.pairs[l].owner and 0x0
+// elsewhere. Both layers LAPACK: the smaller factor travels point to point to the owner, which
+// calls edge_weights. A pair touching a ScaLAPACK layer: distributed_edge_weights on the grid.
+// layers[l].sigma (every rank) gives how many neurons each layer keeps.
+std::vector<Eigen::MatrixXd> pair_edge_weights(const LayerFactors& factors, const NetworkPlan& plan,
+                                               const ExecutionPlan& execution,
+                                               const std::vector<LayerResult>& layers,
+                                               const mpi::Communicator& comm);
+
+}  // namespace svr

@@ -1,0 +1,63 @@
+#pragma once
+// The SVD phase of the distributed reduction: every layer's factors stay where they were
+// computed (a LAPACK layer's U, V on its owner rank; a ScaLAPACK layer's on its team's grid,
+// which stays alive with them) and only the singular values, which are small, are shared with
+// every rank (docs/algorithms.md, "Distributed reduction").
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "svr/core/options.hpp"
+#include "svr/core/results.hpp"
+#include "svr/io/model_file.hpp"
+#include "svr/linalg/distributed_svd.hpp"
+#include "svr/linalg/process_grid.hpp"
+#include "svr/linalg/svd.hpp"
+#include "svr/network/network_plan.hpp"
+#include "svr/parallel/execution_plan.hpp"
+#include "svr/parallel/mpi.hpp"
+
+namespace svr {
+
+struct LayerFactors {
+  // Declared first, destroyed last: the distributed factors point at them.
+  std::unique_ptr<ProcessGrid> team_grid;  // this rank's team's grid (inactive: in no team)
+  // The grid of all ranks (grid rank = rank, near-square) on which E of a pair touching a
+  // ScaLAPACK layer is computed; the team grid itself when the plan has one team of all ranks.
+  std::unique_ptr<ProcessGrid> all_ranks_grid;
+  std::vector<Spectrum> local;  // [l]: U, s, V of a LAPACK layer this rank owns (truncated)
+  std::vector<std::unique_ptr<DistributedSpectrum>> distributed;  // [l]: a ScaLAPACK layer's
+                                                                  // (all r columns, its team)
+
+  // The grid for the pairs: all_ranks_grid, or team_grid when that covers all ranks.
+  const ProcessGrid& pair_grid() const { return all_ranks_grid ? *all_ranks_grid : *team_grid; }
+};
+
+// Local: reads and factors the LAPACK layers this rank owns. factors.local has a slot per layer.
+void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const NetworkPlan& plan,
+                          const ExecutionPlan& execution, const Options& options, int rank);
+
+// Collective over every rank: builds the team grids (each rank joins its own team's), then each
+// team reads its ranks' blocks of its layers and factors them on its grid, one after the other
+// in layer order, concurrently with the other teams. Also builds the grid of all ranks when
+// some pair will need it (pair_grid()).
+void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model,
+                             const NetworkPlan& plan, const ExecutionPlan& execution,
+                             const Options& options, const mpi::Communicator& comm,
+                             const std::function<void(std::size_t)>& on_layer_start);
+
+// Collective: every rank gets every layer's kept singular values (layers[l].sigma), the
+// LAPACK ones broadcast from their owners, the ScaLAPACK ones from their team's first rank
+// (truncated to --max-rank as thin_svd does).
+void share_singular_values(const LayerFactors& factors, const ExecutionPlan& execution,
+                           const Options& options, const mpi::Communicator& comm,
+                           std::vector<LayerResult>& layers);
+
+// Collective (--save-spectra): U and V of every layer into layers[l] on rank 0, the LAPACK
+// layers' from their owners, the ScaLAPACK layers' gathered on their team's first rank and
+// sent on from there.
+void gather_factors_to_root(const LayerFactors& factors, const ExecutionPlan& execution,
+                            const Options& options, const mpi::Communicator& comm,
+                            std::vector<LayerResult>& layers);
+
+}  // namespace svr

@@ -1,0 +1,56 @@
+#pragma once
+// Significance of the edges of every pair (spec section 4): the null law of each pair, raw
+// log10 p-values, the multiple-testing correction over the chosen family, and the edges to report.
+// Split in two so that E never has to leave the rank that holds it: a per-pair local part on
+// the pair's owner (null law, p-values, the candidate edges that can be significant) and a
+// global part on rank 0 (the correction over the family from the candidates and family sizes).
+#include <Eigen/Dense>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "svr/core/options.hpp"
+#include "svr/core/results.hpp"
+#include "svr/stats/pvalues.hpp"
+
+namespace svr {
+
+// The edges of one pair that take part in the correction and may be reported, column-major
+// (from_neuron outer, to_neuron inner) like E: every edge with --all-edges, otherwise the edges
+// that can be significant (p <= alpha; with --sigma the edges past its rule). Untestable pairs
+// have none unless --all-edges.
+struct EdgeCandidates {
+  std::vector<std::int64_t> to_neuron, from_neuron;
+  std::vector<double> e, log10_p;
+  std::size_t size() const { return e.size(); }
+};
+
+// Simulated null laws already drawn, one per distinct (c, z_u, z_v): shared by every pair of
+// that geometry on this rank.
+class NullLawCache {
+ public:
+  const SimulatedNull& simulated(const PairResult& pair, const Options& options);
+
+ private:
+  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::unique_ptr<SimulatedNull>>
+      simulations_;
+};
+
+// Local part, where E is: fills z, null_kind, beta_a/b, e_threshold, simulation_draws and
+// edges_tested of `pair` (from its c, z_u, z_v; the tested side is v for svr, u for cosvr) and
+// returns its candidate edges with their raw log10 p.
+EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E, const Options& options,
+                         NullLawCache& null_laws);
+
+// Global part: the adjusted q of every candidate over the family (--fdr-scope network: every
+// tested edge of every pair; pair: each pair alone), from the candidates and each pair's
+// edges_tested only. Fills significant and edges of every pair. candidates[l] belongs to pairs[l].
+void report_edges(std::vector<PairResult>& pairs, const std::vector<EdgeCandidates>& candidates,
+                  const Options& options);
+
+// Both parts on one rank, from each pair's E.
+void test_edges(std::vector<PairResult>& pairs, const Options& options);
+
+}  // namespace svr

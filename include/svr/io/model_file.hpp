@@ -1,0 +1,72 @@
+#pragma once
+// A model on disk (safetensors, sharded safetensors, PyTorch zip or legacy checkpoint) as a list
+// of validated tensor locations. Opening reads only headers/pickles; read_tensor reads bytes.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "svr/core/tensor.hpp"
+
+namespace svr {
+
+namespace io {
+class RandomAccessFile;
+}
+
+struct ModelFile {
+  std::string path;                 // as the user gave it
+  std::string format;               // "safetensors", "safetensors-sharded", "torch-zip", "torch-legacy"
+  std::vector<TensorInfo> tensors;  // every tensor, in stored order
+  bool order_is_state_dict = false; // true for torch checkpoints (their order is the module order)
+  // safetensors __metadata__["svr.layers"] (a JSON list of weight names stored as a string),
+  // already checked to name existing tensors, each once.
+  std::optional<std::vector<std::string>> declared_layers;
+  // state_dict key -> global (e.g. "os.system") that produced its non-tensor value; never run.
+  std::map<std::string, std::string> refused;
+  // Files whose bytes make up the model, in hashing order (sharded: index, then the shards in
+  // the order the weight_map first names them).
+  std::vector<std::string> files;
+
+  const TensorInfo* find(const std::string& name) const;  // nullptr if absent
+};
+
+// Dispatches on content: zip magic (torch-zip), pickle protocol byte (torch-legacy),
+// "*.index.json" (sharded safetensors), otherwise safetensors. Throws InputError (one line
+// naming file, tensor and problem) on anything malformed.
+ModelFile open_model(const std::string& path);
+
+// All elements of `t` in logical row-major order converted to double; strided views are
+// gathered. Re-checks that the tensor lies inside the file; throws InputError on short reads.
+std::vector<double> read_tensor(const TensorInfo& t);
+
+// Elements [first, first + count) of `t` in logical row-major order, converted to double into
+// out[0..count): only those bytes are read (contiguous tensors: one pread; strided views: the
+// storage position of every element is computed, adjacent ones read together). Throws
+// InputError naming the file and tensor when the range is outside the tensor, the tensor
+// outside its file, or a read comes back short.
+void read_tensor_range(const TensorInfo& t, std::int64_t first, std::int64_t count, double* out);
+
+// read_tensor_range for many ranges of one tensor: the file is opened and checked once.
+class TensorRangeReader {
+ public:
+  explicit TensorRangeReader(const TensorInfo& t);
+  ~TensorRangeReader();
+  TensorRangeReader(const TensorRangeReader&) = delete;
+  TensorRangeReader& operator=(const TensorRangeReader&) = delete;
+
+  const TensorInfo& tensor() const { return t_; }
+  std::int64_t numel() const { return numel_; }
+  void read(std::int64_t first, std::int64_t count, double* out);
+
+ private:
+  TensorInfo t_;
+  std::int64_t numel_ = 0;
+  std::unique_ptr<io::RandomAccessFile> file_;
+  std::vector<unsigned char> raw_;
+  std::vector<std::uint64_t> elements_;
+};
+
+}  // namespace svr

@@ -1,0 +1,52 @@
+#pragma once
+// Edge weights of a pair whose factors live on different ranks or on a ScaLAPACK grid: the
+// distributed counterpart of edge_weights (edges.hpp), so that no rank ever needs the whole
+// factor of a layer that was factored on a grid.
+#include <Eigen/Dense>
+#include <cstdint>
+#include <optional>
+
+#include "svr/linalg/distributed_matrix.hpp"
+#include "svr/linalg/process_grid.hpp"
+#include "svr/linalg/redistribute.hpp"
+
+namespace svr {
+
+// Where one factor (U of layer l, or V of layer l+1) lives: whole on one rank (a LAPACK layer),
+// block-cyclic on the grid of the computation (a ScaLAPACK layer factored by all its ranks), or
+// block-cyclic on a sub-grid of it (a layer factored by one team of ranks; `subgrid` set, and
+// `distributed` set only on that team's ranks: nullptr, or a matrix on the team's grid object,
+// which is inactive there, on the others). Only the leading `cols` columns take part, so a
+// --max-rank truncation needs no copy.
+struct FactorPlacement {
+  const DistributedMatrix* distributed = nullptr;  // see above
+  std::optional<SubgridLayout> subgrid;            // set on every rank for a team's factor
+  const Eigen::MatrixXd* whole = nullptr;          // set on `owner` for a whole factor
+  int owner = -1;                                  // grid rank holding `whole`; -1 if distributed
+  std::int64_t rows = 0;                           // c z_u for U_from, c z_v for V_to
+  std::int64_t cols = 0;                           // neurons used: r(l) for U, r(l+1) for V
+};
+
+// Collective over the grid's communicator (a rank outside the grid gets 0x0 at once).
+// E[j, i] = sum_{p < z_u, q < z_v} (sum_{a < c} V_to(a z_v + q, j) U_from(a z_u + p, i))^2,
+// r_to x r_from (r = the placements' `cols`), returned whole on grid rank `dest` and 0x0
+// elsewhere; the same values as edge_weights on the leading columns, up to rounding.
+// How (src/linalg/distributed_edges.cpp): both factors are redistributed (redistribute.hpp)
+// onto the grid in position-major row order with block size `block`, then one pdgemm per
+// (p, q) on row blocks, squares accumulated locally, and E redistributed to dest. A dense
+// factor already on the grid itself with block `block` is used in place; a factor on a sub-grid
+// is always copied (its team's ranks are not all of the grid). Memory per rank: its share of
+// the two reordered factors and of two r_to x r_from matrices; only dest holds all of E, and a
+// whole factor's owner sends it from its own copy.
+// Throws std::invalid_argument on every rank alike for shapes that do not match c, z_u, z_v,
+// a bad dest or block, a placement that is neither (or both) distributed and whole, a whole
+// matrix that does not fit its placement (checked on the owner, then agreed), a sub-grid that is
+// not inside the grid or whose matrix does not match its layout (subgrid_problem, checked on
+// every rank, then agreed), or arguments that differ between ranks; svr::Error for an MPI
+// failure.
+Eigen::MatrixXd distributed_edge_weights(const ProcessGrid& grid, const FactorPlacement& U_from,
+                                         const FactorPlacement& V_to, std::int64_t c,
+                                         std::int64_t z_u, std::int64_t z_v, int dest,
+                                         std::int64_t block);
+
+}  // namespace svr

@@ -1,0 +1,53 @@
+#pragma once
+// Typed LAPACK wrappers and the integer type of the BLAS/LAPACK/ScaLAPACK build svr links. The
+// raw prototypes are private to src/linalg/ (imports.hpp); these wrappers do the workspace
+// query, allocate, call, check `info` and throw.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "svr/core/error.hpp"
+
+namespace svr {
+
+// Fortran INTEGER of the LAPACK we link (Debian's OpenBLAS/reference LAPACK: LP64, 32 bits).
+#ifdef SVR_LAPACK_ILP64
+using lapack_int = std::int64_t;
+#else
+using lapack_int = int;
+#endif
+
+// Checked narrowing of a dimension, leading dimension or workspace size to lapack_int: a matrix
+// too large for 32-bit LAPACK is an error, never a silent wrap-around.
+lapack_int to_lapack_int(std::int64_t value);
+
+// A LAPACK routine returned info != 0. info < 0 is a bad argument (a bug in svr); info > 0 is a
+// numerical failure (e.g. no convergence), which callers may answer with another algorithm.
+class LapackError : public NumericalError {
+ public:
+  LapackError(const std::string& routine, std::int64_t info);
+  const std::string& routine() const { return routine_; }
+  std::int64_t info() const { return info_; }
+
+ private:
+  std::string routine_;
+  std::int64_t info_;
+};
+
+}  // namespace svr
+
+namespace svr::lapack {
+
+// The lwork a workspace query (lwork = -1) returned as a double, rounded up so that a value just
+// below an integer never under-allocates; at least 1. Throws NumericalError beyond lapack_int.
+lapack_int workspace_size(double query);
+
+// Column-major, LAPACK argument order. `a` is destroyed. Query, allocate, call; throws
+// LapackError (naming the routine and info) when info != 0.
+void gesdd(char jobz, lapack_int m, lapack_int n, double* a, lapack_int lda, double* s,
+           double* u, lapack_int ldu, double* vt, lapack_int ldvt);
+
+void gesvd(char jobu, char jobvt, lapack_int m, lapack_int n, double* a, lapack_int lda,
+           double* s, double* u, lapack_int ldu, double* vt, lapack_int ldvt);
+
+}  // namespace svr::lapack

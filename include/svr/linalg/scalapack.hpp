@@ -1,0 +1,79 @@
+#pragma once
+// Typed wrappers of the ScaLAPACK routines svr uses (raw prototypes: src/linalg/imports.hpp). Every collective wrapper takes the MPI communicator of the descriptor's grid
+// and is collective over it: the workspace query, the allocation and the call are each followed
+// by an agreement, so a failure on one rank (info != 0, bad_alloc) makes every rank throw the
+// same error instead of leaving the others blocked in the next collective.
+// Global indices are always 1 (whole matrices); descriptors are Descriptor (lapack_int[9]).
+#include <mpi.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "svr/linalg/lapack.hpp"
+
+namespace svr::scalapack {
+
+using Descriptor = std::array<lapack_int, 9>;
+// Descriptor fields (0-based positions of ScaLAPACK's DTYPE_, CTXT_, M_, ..., LLD_).
+enum DescriptorField { kDtype = 0, kContext, kRows, kCols, kRowBlock, kColBlock, kRowSrc,
+                       kColSrc, kLeadingDim };
+
+// numroc: how many of n rows (or columns), in blocks of nb, process iproc of nprocs holds when
+// the first block is on isrcproc.
+lapack_int numroc(lapack_int n, lapack_int nb, lapack_int iproc, lapack_int isrcproc,
+                  lapack_int nprocs);
+
+// descinit, throwing LapackError("descinit", info) on a bad argument.
+Descriptor descinit(lapack_int m, lapack_int n, lapack_int mb, lapack_int nb, lapack_int rsrc,
+                    lapack_int csrc, lapack_int context, lapack_int lld);
+
+// Collective over comm: if any rank has info != 0, every rank throws LapackError(routine, x)
+// where x is the most negative info (a bad argument) or else the largest positive one. info is
+// reduced as a 64-bit integer, so an ILP64 build's info arrives unchanged.
+void agree_info(MPI_Comm comm, const std::string& routine, std::int64_t info);
+
+// Collective over comm: if any rank passes a non-empty message, every rank throws
+// NumericalError with the message of the lowest such rank ("grid rank R: MESSAGE").
+void agree_on_errors(MPI_Comm comm, const std::string& local_error);
+
+// A = U diag(s) VT, jobu/jobvt 'V' or 'N'; A (m x n) is destroyed, s has min(m, n) entries on
+// every rank, U is m x min(m,n), VT min(m,n) x n. Requires MB = NB (square blocks).
+void pdgesvd(MPI_Comm comm, char jobu, char jobvt, lapack_int m, lapack_int n, double* a,
+             const Descriptor& desca, double* s, double* u, const Descriptor& descu, double* vt,
+             const Descriptor& descvt);
+
+// QR / LQ factorisations (Householder form in A and tau, as in LAPACK). tau needs
+// LOCc(min(m,n)) entries for geqrf and LOCr(min(m,n)) for gelqf.
+void pdgeqrf(MPI_Comm comm, lapack_int m, lapack_int n, double* a, const Descriptor& desca,
+             double* tau);
+void pdgelqf(MPI_Comm comm, lapack_int m, lapack_int n, double* a, const Descriptor& desca,
+             double* tau);
+
+// C (m x n) := op(Q) C or C op(Q), Q the product of k reflectors from pdgeqrf / pdgelqf.
+void pdormqr(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, lapack_int k,
+             const double* a, const Descriptor& desca, const double* tau, double* c,
+             const Descriptor& descc);
+void pdormlq(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, lapack_int k,
+             const double* a, const Descriptor& desca, const double* tau, double* c,
+             const Descriptor& descc);
+
+// C (m x n) := beta C + alpha A^T (collective over the grid; no info).
+void pdtran(lapack_int m, lapack_int n, double alpha, const double* a, const Descriptor& desca,
+            double beta, double* c, const Descriptor& descc);
+
+// B(1:m, 1:n) := A(1:m, 1:n), the upper ('U'), lower ('L') or whole ('A') part; same grid.
+void pdlacpy(char uplo, lapack_int m, lapack_int n, const double* a, const Descriptor& desca,
+             double* b, const Descriptor& descb);
+
+// C(ic:ic+m-1, jc:jc+n-1) := alpha op(A) op(B) + beta C with op(A) m x k starting at A(ia, ja)
+// and op(B) k x n at B(ib, jb); trans 'N' or 'T'. Unlike the wrappers above the global offsets
+// are arguments (1-based, as in PBLAS): svr multiplies row blocks of a factor in place. All
+// three descriptors must be on one grid. Collective over the grid; no info (PBLAS aborts on a
+// bad argument, so the caller checks shapes and offsets first).
+void pdgemm(char transa, char transb, lapack_int m, lapack_int n, lapack_int k, double alpha,
+            const double* a, lapack_int ia, lapack_int ja, const Descriptor& desca, const double* b,
+            lapack_int ib, lapack_int jb, const Descriptor& descb, double beta, double* c,
+            lapack_int ic, lapack_int jc, const Descriptor& descc);
+
+}  // namespace svr::scalapack

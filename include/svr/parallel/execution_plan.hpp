@@ -1,0 +1,136 @@
+#pragma once
+// How the SVD of every layer runs: a plain value computed identically on every rank from the
+// layer shapes and the options, so no rank has to be told. Small layers are given whole to
+// single ranks (LayerPartition, longest processing time first); a layer with
+// min(rows, cols) >= scalapack_min_dim is factored by ScaLAPACK on the near-square grid of a
+// *team*: a contiguous range of ranks. Teams run concurrently, each factoring its layers one
+// after the other in layer order; they are sized by cost within a memory budget per rank
+// (plan_grid_teams, docs/distributed-svd.md "Grids sized by cost"). Each pair of consecutive
+// layers gets an owner rank that ends up with its edge weights E and computes its statistics
+// (docs/algorithms.md, "Distributed reduction").
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "svr/parallel/grid_shape.hpp"
+#include "svr/parallel/partition.hpp"
+
+namespace svr {
+
+enum class SvdEngine { Lapack, Scalapack };
+
+struct LayerExecution {
+  LayerShape shape;
+  double cost = 0.0;  // SVD cost model: rows * cols * min(rows, cols) (LayerPartition::svd_cost)
+  double bytes =
+      0.0;  // doubles of M and its thin factors U, s, V: 8 (rows cols + (rows + cols + 1) r)
+  SvdEngine engine = SvdEngine::Lapack;
+  int rank = -1;         // Lapack: the rank that reads and factors the whole layer; else -1
+  GridShape grid{0, 0};  // Scalapack: its team's grid; else 0x0
+  int team = -1;         // Scalapack: index into ExecutionPlan::teams; else -1
+  int first_rank = -1;   // Scalapack: the team's first rank (grid rank = rank - first_rank)
+};
+
+// A set of ranks that factors some of the ScaLAPACK layers together, on one near-square grid of
+// ranks [first_rank, first_rank + grid.size()), one layer after the other in layer order.
+struct GridTeam {
+  int first_rank = 0;
+  GridShape grid{1, 1};
+  std::vector<std::size_t> layers;  // increasing layer order
+  double cost = 0.0;                // sum of the layers' SVD costs
+  double bytes_per_rank = 0.0;      // grid_bytes_per_rank(its layers, grid.size())
+};
+
+// How the ScaLAPACK layers are spread over teams.
+struct GridPolicy {
+  int max_grids = 0;                  // at most this many concurrent teams; 0: no limit
+  double memory_per_rank_bytes = 0.0;  // the budget a team's ranks must stay within; 0: none
+  // Teams are added only while some rank would hold fewer elements than this of its team's
+  // largest layer: below it pdgesvd spends its time communicating (docs/distributed-svd.md).
+  double min_local_elements = kDefaultMinLocalElements;
+  static constexpr double kDefaultMinLocalElements = 1024.0 * 1024.0;
+};
+
+// Who computes the edge weights E of the pair (l, l+1), and how. Both layers LAPACK: the owner
+// of one of them computes E serially after receiving the other's factor (the smaller one of
+// U_l, V_l+1 travels; none if one rank owns both). A pair touching a ScaLAPACK layer: E by
+// distributed_edge_weights on the grid of all ranks, delivered whole to the owner (the LAPACK
+// layer's rank, or, both on grids, the rank holding the fewest E entries so far); when both
+// layers are on the same team (and that team is not simply all ranks), on that team's grid
+// instead, with the owner among its ranks, so no factor leaves the team.
+struct PairExecution {
+  int owner = 0;
+  bool distributed = false;  // E computed on a ScaLAPACK grid
+  int team = -1;             // distributed on this team's grid; -1: on the grid of all ranks
+  int sender = -1;           // both LAPACK: the rank that sends its factor to owner; else -1
+  bool sends_u = false;      // sender sends U_l (true) or V_l+1 (false)
+  double e_entries = 0.0;    // r(l+1) r(l) without --max-rank: the owner's share of the work
+};
+
+struct ExecutionPlan {
+  int ranks = 1;
+  std::int64_t scalapack_min_dim = 0;
+  std::int64_t block_size = 0;
+  std::vector<LayerExecution> layers;
+  std::vector<PairExecution> pairs;  // pairs[l] joins layers l and l+1
+  std::vector<GridTeam> teams;       // in rank order (teams[0] starts at rank 0)
+  GridPolicy policy;
+  // Non-empty when no team layout met the memory budget: the plan then uses one team of all
+  // ranks (the least memory per rank there is), and this says by how much it is over.
+  std::string budget_warning;
+
+  // The team `rank` belongs to, or -1.
+  int team_of(int rank) const;
+  // Whether the ScaLAPACK layers share one grid of all ranks in near-square shape (then that
+  // grid also serves the pairs, and nothing is redistributed between grids).
+  bool one_grid_of_all_ranks() const;
+
+  // Pairs whose E ends up on `rank`, in increasing pair order.
+  std::vector<std::size_t> pairs_of(int rank) const;
+
+  // Layers this rank factors alone with LAPACK, in increasing layer order.
+  std::vector<std::size_t> lapack_layers_of(int rank) const;
+  // Layers factored on a ScaLAPACK grid, in increasing layer order (run in this order).
+  std::vector<std::size_t> scalapack_layers() const;
+  // Sum of the LAPACK costs given to `rank`.
+  double lapack_load_of(int rank) const;
+};
+
+// Estimated peak bytes per rank of a team of `ranks` processes factoring `layers` one after the
+// other and keeping every layer's factors U, V (rows + cols) r until the edges are done, while
+// the largest layer's working set is alive: its matrix M, pdgesvd's copy of M, U and V^T
+// before V is transposed out (2 rows cols + 2 (rows + cols) r), all block-cyclic, so divided by
+// `ranks`, plus kRankOverheadBytes for MPI, the libraries and the buffers. It is a budget, so it
+// errs high: 5% and 13% above the measured peaks of the wide-MLP benchmark at 1 and 2 ranks
+// (docs/benchmarks.md). The LAPACK layers and the edge weights E are not counted.
+constexpr double kRankOverheadBytes = 256.0 * 1024 * 1024;
+double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks);
+
+// The teams of the ScaLAPACK layers on plan.ranks ranks (plan.layers, plan.policy). For
+// T = 1, 2, .. up to min(large layers, ranks, max_grids): the layers are dealt to T teams
+// longest-processing-time first (by cost, to the team with the least cost so far), each team
+// gets the fewest ranks that keep grid_bytes_per_rank within the budget, and the other ranks go
+// one by one to the team with the highest cost per rank. A T whose minimum rank counts do not
+// fit is skipped. The first T where every rank holds at least min_local_elements of its team's
+// largest layer is taken, else the largest T that fits: few big grids while each rank has
+// enough work, more and smaller grids side by side when it would not. If even one team of all
+// ranks is over the budget, that team is used and budget_warning says so. Teams are then
+// ordered by their first layer and given consecutive rank ranges.
+void plan_grid_teams(ExecutionPlan& plan);
+
+// Throws std::invalid_argument for ranks < 1, scalapack_min_dim < 1, block_size < 1,
+// max_grids < 0 or a negative budget.
+ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
+                             std::int64_t scalapack_min_dim, std::int64_t block_size,
+                             const GridPolicy& policy = {});
+
+// The plan as text for `svr --plan`, one line per layer (names[l] names layer l):
+//   "  3/6  features.7.weight  32x288  cost 2.9e+05  0.1 MB  LAPACK on rank 1"
+//   "  5/6  classifier.0.weight  4096x25088  cost 4.2e+11  1.6e+03 MB  ScaLAPACK, team 0: 1x2 grid of ranks 0-1"
+// after a header line, and followed by the LAPACK load of every rank, one line per team (its
+// ranks, grid, layers, cost and estimated memory per rank) and one line per pair:
+//   "  pair 2/5  E 32x16 on rank 1 (LAPACK; U of layer 2 from rank 0)"
+std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::string>& names);
+
+}  // namespace svr

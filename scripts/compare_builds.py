@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Runs two svr binaries on the same models and process counts and compares their output
+directories byte for byte: the check that a refactoring changed no result.
+
+What may differ between two runs of the same binary is left out, and only that: in
+summary.json the run's timings, peak memory, command line (the binary's path) and detected
+memory budget; in report.html the rows that show those. Every other file, and every other byte
+of those two, must be identical.
+
+Usage: scripts/compare_builds.py OLD_SVR NEW_SVR [--ranks 1,2,3,4] [--work DIR] [MODEL...]
+       (default models: the example CNNs and the VGG fixtures, with a few option sets; exit 1
+       on any difference, naming the model, the options, the ranks and the file)
+Needs mpiexec; as root, set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1.
+"""
+import argparse
+import filecmp
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CASES = [
+    ('examples/digits_cnn_bn.safetensors', []),
+    ('examples/digits_cnn_plain.safetensors', ['--save-spectra', '--save-adjacency']),
+    ('examples/digits_cnn_bn.safetensors', ['--method', 'cosvr', '--all-edges']),
+    ('tests/data/vgg/vgg_bn.safetensors', []),
+    ('tests/data/vgg/vgg_plain.pth', ['--reference']),
+    ('tests/data/vgg/vgg_bn.safetensors', ['--scalapack-min-dim', '1', '--block-size', '3',
+                                           '--save-adjacency']),
+]
+VOLATILE_RUN_KEYS = ('phases', 'peak_memory_mb', 'peak_memory_mb_per_rank', 'command_line')
+VOLATILE_HTML_ROWS = ('command line', 'time per phase', 'peak memory')
+
+
+def normalised_summary(path):
+    summary = json.loads(path.read_text())
+    run = summary.get('run', {})
+    for key in VOLATILE_RUN_KEYS:
+        run.pop(key, None)
+    run.get('execution', {}).pop('memory_budget_mb', None)
+    return summary
+
+
+def normalised_html(path):
+    text = path.read_text()
+    for row in VOLATILE_HTML_ROWS:
+        text = re.sub(r'<dt>' + re.escape(row) + r'</dt><dd class="mono">[^<]*</dd>',
+                      '<dt>' + row + '</dt><dd>(volatile)</dd>', text)
+    return text
+
+
+def differences(old, new):
+    problems = []
+    old_files = sorted(p.name for p in old.iterdir())
+    new_files = sorted(p.name for p in new.iterdir())
+    if old_files != new_files:
+        problems.append(f'files differ: {old_files} vs {new_files}')
+    for name in sorted(set(old_files) & set(new_files)):
+        a, b = old / name, new / name
+        if name == 'summary.json':
+            same = normalised_summary(a) == normalised_summary(b)
+        elif name == 'report.html':
+            same = normalised_html(a) == normalised_html(b)
+        else:
+            same = filecmp.cmp(a, b, shallow=False)
+        if not same:
+            problems.append(f'{name} differs')
+    return problems
+
+
+def run(svr, model, options, ranks, outdir):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1')
+    command = [svr, str(model), '-o', str(outdir), '--quiet', *options]
+    if ranks > 0:
+        command = ['mpiexec', '-n', str(ranks), '--oversubscribe', *command]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f'{" ".join(command)} failed:\n{done.stderr}')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('old')
+    parser.add_argument('new')
+    parser.add_argument('models', nargs='*', help='models to run with default options')
+    parser.add_argument('--ranks', default='1,2,3,4')
+    parser.add_argument('--work', help='keep the outputs here (default: a temporary directory)')
+    args = parser.parse_args()
+    cases = [(pathlib.Path(m), []) for m in args.models] or [(ROOT / m, o) for m, o in CASES]
+    work = pathlib.Path(args.work or tempfile.mkdtemp(prefix='svr-compare-'))
+    failures, compared = [], 0
+    for index, (model, options) in enumerate(cases):
+        for ranks in (int(r) for r in args.ranks.split(',')):
+            label = f'{model.name} {" ".join(options)} at {ranks} rank(s)'.replace('  ', ' ')
+            outs = [work / f'case{index}-np{ranks}-{side}' for side in ('old', 'new')]
+            for out in outs:
+                shutil.rmtree(out, ignore_errors=True)
+            for binary, out in zip((args.old, args.new), outs):
+                run(binary, model, options, ranks, out)
+            problems = differences(*outs)
+            compared += 1
+            print(f'{"DIFFERENT" if problems else "identical"}: {label}'
+                  + (': ' + '; '.join(problems) if problems else ''))
+            failures += [f'{label}: {p}' for p in problems]
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f'compare_builds: {compared - len({f.split(": ")[0] for f in failures})} of {compared} '
+          f'runs identical')
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

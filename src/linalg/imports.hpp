@@ -1,0 +1,113 @@
+#pragma once
+// The imports layer (as Elemental's core/imports): every raw C and Fortran prototype of the
+// BLAS, LAPACK, BLACS and ScaLAPACK routines svr calls, and nothing else. Private to
+// src/linalg/: the rest of svr goes through the typed wrappers of include/svr/linalg/ (blas.hpp,
+// lapack.hpp, blacs.hpp, scalapack.hpp), which do the workspace query, check `info`, narrow
+// sizes with a check and throw. tests/structure/check_layout.py fails when any other file
+// declares one of these symbols.
+//
+// Fortran conventions: every argument by pointer; INTEGER is lapack_int (lapack.hpp); gfortran
+// passes the length of every CHARACTER argument as a trailing hidden size_t, declared here
+// because omitting it is undefined behaviour that recent gfortran-built libraries trip over.
+// BLACS C interface: contexts, handles and coordinates are C int (the Debian build's `Int`); a
+// context made by Cblacs_gridmap is also valid as the Fortran context a descriptor carries.
+// ScaLAPACK: 1-based global indices; descriptors are lapack_int[9].
+#include <mpi.h>
+
+#include <cstddef>
+
+#include "svr/linalg/lapack.hpp"
+
+extern "C" {
+
+// ===== BLAS ==================================================================================
+// C := alpha op(A) op(B) + beta C, C m x n, k the inner dimension.
+void dgemm_(const char* transa, const char* transb, const svr::lapack_int* m,
+            const svr::lapack_int* n, const svr::lapack_int* k, const double* alpha,
+            const double* a, const svr::lapack_int* lda, const double* b,
+            const svr::lapack_int* ldb, const double* beta, double* c, const svr::lapack_int* ldc,
+            std::size_t transa_len, std::size_t transb_len);
+
+// ===== LAPACK ================================================================================
+void dgesdd_(const char* jobz, const svr::lapack_int* m, const svr::lapack_int* n, double* a,
+             const svr::lapack_int* lda, double* s, double* u, const svr::lapack_int* ldu,
+             double* vt, const svr::lapack_int* ldvt, double* work,
+             const svr::lapack_int* lwork, svr::lapack_int* iwork, svr::lapack_int* info,
+             std::size_t jobz_len);
+
+void dgesvd_(const char* jobu, const char* jobvt, const svr::lapack_int* m,
+             const svr::lapack_int* n, double* a, const svr::lapack_int* lda, double* s,
+             double* u, const svr::lapack_int* ldu, double* vt, const svr::lapack_int* ldvt,
+             double* work, const svr::lapack_int* lwork, svr::lapack_int* info,
+             std::size_t jobu_len, std::size_t jobvt_len);
+
+// ===== BLACS =================================================================================
+// A "system handle" wraps an MPI communicator; Cblacs_gridmap turns it into a grid context with
+// an explicit rank map (column-major usermap, leading dimension ldumap).
+int Csys2blacs_handle(MPI_Comm comm);
+void Cfree_blacs_system_handle(int handle);
+void Cblacs_gridmap(int* context, int* usermap, int ldumap, int nprow, int npcol);
+void Cblacs_gridinfo(int context, int* nprow, int* npcol, int* myrow, int* mycol);
+void Cblacs_gridexit(int context);
+
+// ===== ScaLAPACK TOOLS =======================================================================
+svr::lapack_int numroc_(const svr::lapack_int* n, const svr::lapack_int* nb,
+                        const svr::lapack_int* iproc, const svr::lapack_int* isrcproc,
+                        const svr::lapack_int* nprocs);
+void descinit_(svr::lapack_int* desc, const svr::lapack_int* m, const svr::lapack_int* n,
+               const svr::lapack_int* mb, const svr::lapack_int* nb, const svr::lapack_int* irsrc,
+               const svr::lapack_int* icsrc, const svr::lapack_int* ictxt,
+               const svr::lapack_int* lld, svr::lapack_int* info);
+
+// ===== ScaLAPACK / PBLAS =====================================================================
+void pdgesvd_(const char* jobu, const char* jobvt, const svr::lapack_int* m,
+              const svr::lapack_int* n, double* a, const svr::lapack_int* ia,
+              const svr::lapack_int* ja, const svr::lapack_int* desca, double* s, double* u,
+              const svr::lapack_int* iu, const svr::lapack_int* ju, const svr::lapack_int* descu,
+              double* vt, const svr::lapack_int* ivt, const svr::lapack_int* jvt,
+              const svr::lapack_int* descvt, double* work, const svr::lapack_int* lwork,
+              svr::lapack_int* info, std::size_t jobu_len, std::size_t jobvt_len);
+
+void pdgeqrf_(const svr::lapack_int* m, const svr::lapack_int* n, double* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              double* tau, double* work, const svr::lapack_int* lwork, svr::lapack_int* info);
+void pdgelqf_(const svr::lapack_int* m, const svr::lapack_int* n, double* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              double* tau, double* work, const svr::lapack_int* lwork, svr::lapack_int* info);
+
+void pdormqr_(const char* side, const char* trans, const svr::lapack_int* m,
+              const svr::lapack_int* n, const svr::lapack_int* k, const double* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              const double* tau, double* c, const svr::lapack_int* ic, const svr::lapack_int* jc,
+              const svr::lapack_int* descc, double* work, const svr::lapack_int* lwork,
+              svr::lapack_int* info, std::size_t side_len, std::size_t trans_len);
+void pdormlq_(const char* side, const char* trans, const svr::lapack_int* m,
+              const svr::lapack_int* n, const svr::lapack_int* k, const double* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              const double* tau, double* c, const svr::lapack_int* ic, const svr::lapack_int* jc,
+              const svr::lapack_int* descc, double* work, const svr::lapack_int* lwork,
+              svr::lapack_int* info, std::size_t side_len, std::size_t trans_len);
+
+// C := beta*C + alpha*A^T, C m x n (PBLAS; no info argument).
+void pdtran_(const svr::lapack_int* m, const svr::lapack_int* n, const double* alpha,
+             const double* a, const svr::lapack_int* ia, const svr::lapack_int* ja,
+             const svr::lapack_int* desca, const double* beta, double* c,
+             const svr::lapack_int* ic, const svr::lapack_int* jc, const svr::lapack_int* descc);
+
+void pdlacpy_(const char* uplo, const svr::lapack_int* m, const svr::lapack_int* n,
+              const double* a, const svr::lapack_int* ia, const svr::lapack_int* ja,
+              const svr::lapack_int* desca, double* b, const svr::lapack_int* ib,
+              const svr::lapack_int* jb, const svr::lapack_int* descb, std::size_t uplo_len);
+
+// C(ic:, jc:) := alpha op(A(ia:, ja:)) op(B(ib:, jb:)) + beta C(ic:, jc:), C m x n, k the inner
+// dimension; 1-based submatrix offsets (PBLAS; no info argument: it aborts on a bad argument,
+// so callers validate first).
+void pdgemm_(const char* transa, const char* transb, const svr::lapack_int* m,
+             const svr::lapack_int* n, const svr::lapack_int* k, const double* alpha,
+             const double* a, const svr::lapack_int* ia, const svr::lapack_int* ja,
+             const svr::lapack_int* desca, const double* b, const svr::lapack_int* ib,
+             const svr::lapack_int* jb, const svr::lapack_int* descb, const double* beta, double* c,
+             const svr::lapack_int* ic, const svr::lapack_int* jc, const svr::lapack_int* descc,
+             std::size_t transa_len, std::size_t transb_len);
+
+}  // extern "C"
