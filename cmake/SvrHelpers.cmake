@@ -55,15 +55,43 @@ function(svr_add_unit_tests module)
   gtest_discover_tests(unit_${module} PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
 endfunction()
 
-# svr_add_mpi_test(NAME COMMAND... PROCS n1 n2 ...): the same command under mpiexec -n N for every
-# N, registered as NAME.npN with label "mpi". Runs oversubscribed so N may exceed the cores.
+# svr_add_mpi_test(NAME COMMAND cmd... PROCS n1 n2 ... [TIMEOUT seconds] [LABELS l...]): the same
+# command under mpiexec -n N for every N, registered as NAME.npN with label "mpi" (and LABELS).
+# Runs oversubscribed, so N may exceed the cores, as root where needed (the tests only: users on
+# clusters are not root), one BLAS thread per rank. TIMEOUT (default 120 s) is per run: a hang in
+# a collective is a failure, not a wait.
 function(svr_add_mpi_test name)
-  cmake_parse_arguments(arg "" "" "COMMAND;PROCS" ${ARGN})
+  cmake_parse_arguments(arg "" "TIMEOUT" "COMMAND;PROCS;LABELS" ${ARGN})
+  if(NOT arg_TIMEOUT)
+    set(arg_TIMEOUT 120)
+  endif()
   foreach(n IN LISTS arg_PROCS)
     add_test(NAME ${name}.np${n}
       COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${n} --oversubscribe ${MPIEXEC_PREFLAGS}
               ${arg_COMMAND} ${MPIEXEC_POSTFLAGS})
-    set_tests_properties(${name}.np${n} PROPERTIES LABELS mpi PROCESSORS 1
+    set_tests_properties(${name}.np${n} PROPERTIES LABELS "mpi;${arg_LABELS}" PROCESSORS 1
+      TIMEOUT ${arg_TIMEOUT}
       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
   endforeach()
+endfunction()
+
+# svr_add_mpi_gtest(NAME SOURCES src... LIBS lib... PROCS n... [TIMEOUT s] [MAIN file]): a
+# GoogleTest binary mpi_NAME with the MPI-aware main of tests/mpi (failures printed by the rank
+# that saw them, a non-zero exit on every rank if any rank failed), registered through
+# svr_add_mpi_test as mpi.NAME.npN. MAIN replaces that main (a binary that initialises MPI
+# itself).
+function(svr_add_mpi_gtest name)
+  cmake_parse_arguments(arg "" "TIMEOUT;MAIN" "SOURCES;LIBS;PROCS" ${ARGN})
+  if(NOT arg_MAIN)
+    set(arg_MAIN ${PROJECT_SOURCE_DIR}/tests/mpi/mpi_main.cpp)
+  endif()
+  add_executable(mpi_${name} ${arg_MAIN} ${arg_SOURCES})
+  target_link_libraries(mpi_${name} PRIVATE ${arg_LIBS} GTest::gtest MPI::MPI_CXX)
+  target_compile_options(mpi_${name} PRIVATE -Wall -Wextra)
+  target_compile_definitions(mpi_${name} PRIVATE SVR_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  set(timeout)
+  if(arg_TIMEOUT)
+    set(timeout TIMEOUT ${arg_TIMEOUT})
+  endif()
+  svr_add_mpi_test(mpi.${name} COMMAND $<TARGET_FILE:mpi_${name}> PROCS ${arg_PROCS} ${timeout})
 endfunction()

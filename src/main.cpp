@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 
 #include "svr/aggregate/aggregate.hpp"
@@ -25,7 +26,7 @@ namespace {
   std::_Exit(1);
 }
 
-// This rank failed and the others are still busy (agree_on_error waited kErrorGraceSeconds).
+// This rank failed and the others are still busy (mpi::agree waited kErrorGraceSeconds).
 [[noreturn]] void abort_stalled(const std::string& message) {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -42,7 +43,19 @@ int main(int argc, char** argv) {
   // before the environment, so it still ends the process on SIGTERM during MPI_Finalize (which
   // waits for every rank) and is joined only after it.
   svr::termination::SignalThread signal_thread;
-  svr::mpi::Environment environment(argc, argv);
+  std::optional<svr::mpi::Environment> environment;
+  try {
+    environment.emplace(argc, argv);
+  } catch (const std::exception& e) {
+    // No MPI to agree with: the library fails alike on every rank, so the rank the launcher
+    // calls 0 reports it, once.
+    if (svr::termination::rank() == 0) {
+      svr::termination::report_error(0, e.what(), 1);
+    } else {
+      svr::termination::note_error(1);
+    }
+    return 1;
+  }
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   svr::termination::set_rank(rank);
@@ -51,7 +64,7 @@ int main(int argc, char** argv) {
     svr::mpi::Communicator comm(MPI_COMM_WORLD);
     svr::CommandLine command;
     // Every rank parses the same argv, so a bad command line fails identically everywhere.
-    svr::mpi::collective_phase(comm, [&] { command = svr::parse_command_line(argc, argv); });
+    svr::mpi::agreed(comm, [&] { command = svr::parse_command_line(argc, argv); });
     if (command.action != svr::CommandLine::Action::Run) {
       if (comm.is_root()) std::fputs(command.text.c_str(), stdout);
       return 0;
@@ -71,19 +84,19 @@ int main(int argc, char** argv) {
     }
     svr::run_pipeline(command.options, comm, svr::quoted_command_line(argc, argv));
     return 0;
-  } catch (const svr::mpi::CollectiveError& e) {
+  } catch (const std::exception& e) {
+    const auto* agreed = dynamic_cast<const svr::mpi::AgreedFailure*>(&e);
+    if (agreed == nullptr) abort_job(rank, e.what());
     // Every rank agreed on this error: report it once and leave through MPI_Finalize.
     // A SIGTERM from now on, e.g. the launcher reacting to another rank's exit status, adds no
     // second message.
     if (rank == 0) {
-      svr::termination::report_error(e.origin(), e.what(), 1);
+      svr::termination::report_error(agreed->world_origin(), e.what(), 1);
     } else {
       svr::termination::note_error(1);
     }
     svr::wait_for_staging_cleanup();  // see abort_job
     return 1;
-  } catch (const std::exception& e) {
-    abort_job(rank, e.what());
   } catch (...) {
     abort_job(rank, "unknown error");
   }

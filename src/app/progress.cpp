@@ -18,6 +18,12 @@ void Progress::say(const std::string& line) const {
   std::fflush(stdout);  // visible live in Slurm output files
 }
 
+void PhaseClock::end(const char* phase, RunInfo& run) {
+  const auto now = std::chrono::steady_clock::now();
+  run.phases.push_back({phase, std::chrono::duration<double>(now - start_).count()});
+  start_ = now;
+}
+
 double peak_memory_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

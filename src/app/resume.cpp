@@ -44,7 +44,7 @@ std::string recorded_input_sha256(const std::string& outdir, const Options& opti
 
 bool outdir_is_complete(const Options& options, const mpi::Communicator& comm) {
   std::string verdict = "0";
-  mpi::collective_phase(comm, [&] {
+  mpi::agreed(comm, [&] {
     if (!comm.is_root()) return;
     const std::string recorded = recorded_input_sha256(options.outdir, options);
     // Hash the model only when there is something to compare it with.

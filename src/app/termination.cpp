@@ -145,6 +145,8 @@ SignalThread::~SignalThread() {
 
 void set_rank(int rank) { g_rank.store(rank); }
 
+int rank() { return g_rank.load(); }
+
 void report_error(int origin, const std::string& message, int status) {
   const std::lock_guard<std::mutex> lock(report_mutex());
   g_error_status.store(status);

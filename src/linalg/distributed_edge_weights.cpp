@@ -160,10 +160,11 @@ void validate(const ProcessGrid& grid, const FactorPlacement& U, const FactorPla
                                      placement_problem(V, grid, "V_to", c, z_v, size)})
     if (!problem.empty()) throw std::invalid_argument(problem + shape);
 
-  std::string error = owner_problem(U, grid, "U_from");
-  if (error.empty()) error = owner_problem(V, grid, "V_to");
-  if (auto agreed = mpi::agree_on_error(comm, error))
-    throw std::invalid_argument(agreed->message + shape);
+  mpi::agreed(comm, [&] {
+    std::string problem = owner_problem(U, grid, "U_from");
+    if (problem.empty()) problem = owner_problem(V, grid, "V_to");
+    if (!problem.empty()) throw std::invalid_argument(problem + shape);
+  });
 }
 
 // Whether a factor can take part as it is: a dense factor already on the grid itself with the
@@ -203,20 +204,17 @@ Eigen::MatrixXd distributed_edge_weights(const ProcessGrid& grid, const FactorPl
   // Every distributed operand is allocated before the first collective, and a failure on any
   // rank (out of memory, a dimension beyond lapack_int) is agreed, so no rank is left waiting.
   std::optional<DistributedMatrix> u_copy, v_copy, E, T;
-  std::string error;
-  try {
-    if (!usable_in_place(U_from, z_u, block)) u_copy.emplace(grid, U_from.rows, r_from, block);
-    if (!usable_in_place(V_to, z_v, block)) v_copy.emplace(grid, V_to.rows, r_to, block);
-    E.emplace(grid, r_to, r_from, block);
-    T.emplace(grid, r_to, r_from, block);
-  } catch (const std::bad_alloc&) {
-    error = "distributed_edge_weights: out of memory for the " + std::to_string(r_to) + "x" +
-            std::to_string(r_from) + " pair";
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  if (auto agreed = mpi::agree_on_error(grid.comm(), error))
-    throw Error("grid rank " + std::to_string(agreed->origin) + ": " + agreed->message);
+  mpi::agreed(grid.comm(), [&] {
+    try {
+      if (!usable_in_place(U_from, z_u, block)) u_copy.emplace(grid, U_from.rows, r_from, block);
+      if (!usable_in_place(V_to, z_v, block)) v_copy.emplace(grid, V_to.rows, r_to, block);
+      E.emplace(grid, r_to, r_from, block);
+      T.emplace(grid, r_to, r_from, block);
+    } catch (const std::bad_alloc&) {
+      throw Error("distributed_edge_weights: out of memory for the " + std::to_string(r_to) +
+                  "x" + std::to_string(r_from) + " pair");
+    }
+  });
 
   if (u_copy) arrange_position_major(grid, U_from, c, z_u, *u_copy);
   if (v_copy) arrange_position_major(grid, V_to, c, z_v, *v_copy);

@@ -170,7 +170,9 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
         finite = false;
         break;
       }
-  grid.agree_on_errors(finite ? "" : "distributed_svd: the matrix contains NaN or Inf");
+  mpi::agreed(grid.comm(), [&] {
+    if (!finite) throw NumericalError("distributed_svd: the matrix contains NaN or Inf");
+  });
   if (k == 0) return out;
   // The factors are allocated when they are produced, so that they do not add to pdgesvd's peak.
   out.U = DistributedMatrix(grid, 0, 0, nb);

@@ -4,7 +4,6 @@
 
 #include "svr/core/error.hpp"
 #include "svr/linalg/blacs.hpp"
-#include "svr/linalg/scalapack.hpp"
 #include "svr/parallel/mpi.hpp"
 
 namespace svr {
@@ -54,22 +53,17 @@ ProcessGrid::ProcessGrid(MPI_Comm parent, int color, GridShape shape) {
 }
 
 void ProcessGrid::init(MPI_Comm parent, int color, GridShape shape) {
-  MPI_Comm split = MPI_COMM_NULL;
-  mpi::check(MPI_Comm_split(parent, color >= 0 ? color : MPI_UNDEFINED, parent_rank(parent),
-                           &split),
-            "MPI_Comm_split");
-  if (split == MPI_COMM_NULL) return;  // not in any grid: inactive
-  comm_ = split;
+  comm_ = mpi::UniqueComm::split(parent, color, parent_rank(parent));
+  if (!comm_) return;  // not in any grid: inactive
   try {
-    mpi::check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
-    mpi::check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
-    const int size = parent_size(comm_);
-    std::string error;
-    if (shape.rows < 1 || shape.cols < 1 || shape.size() != size)
-      error = "process grid: shape " + std::to_string(shape.rows) + "x" +
-              std::to_string(shape.cols) + " does not match the " + std::to_string(size) +
-              " processes of the group";
-    scalapack::agree_on_errors(comm_, error);
+    mpi::check(MPI_Comm_rank(comm_.get(), &rank_), "MPI_Comm_rank");
+    const int size = parent_size(comm_.get());
+    mpi::agreed(comm_.get(), [&] {
+      if (shape.rows < 1 || shape.cols < 1 || shape.size() != size)
+        throw Error("process grid: shape " + std::to_string(shape.rows) + "x" +
+                    std::to_string(shape.cols) + " does not match the " + std::to_string(size) +
+                    " processes of the group");
+    });
     shape_ = shape;
 
     // Explicit map: grid rank r at (r / cols, r % cols); usermap is column-major.
@@ -77,27 +71,22 @@ void ProcessGrid::init(MPI_Comm parent, int color, GridShape shape) {
     for (int row = 0; row < shape.rows; ++row)
       for (int col = 0; col < shape.cols; ++col)
         usermap[static_cast<std::size_t>(row + col * shape.rows)] = rank_of(row, col);
-    handle_ = blacs::system_handle(comm_);
+    handle_ = blacs::system_handle(comm_.get());
     context_ = blacs::grid_map(handle_, std::move(usermap), shape.rows, shape.cols);
     const blacs::GridInfo info = blacs::grid_info(context_);
     my_row_ = info.my_row;
     my_col_ = info.my_col;
-    error.clear();
-    if (info.rows != shape.rows || info.cols != shape.cols || my_row_ != rank_ / shape.cols ||
-        my_col_ != rank_ % shape.cols)
-      error = "BLACS grid: rank " + std::to_string(rank_) + " got position (" +
-              std::to_string(my_row_) + ", " + std::to_string(my_col_) + ") of " +
-              std::to_string(info.rows) + "x" + std::to_string(info.cols);
-    scalapack::agree_on_errors(comm_, error);
+    mpi::agreed(comm_.get(), [&] {
+      if (info.rows != shape.rows || info.cols != shape.cols || my_row_ != rank_ / shape.cols ||
+          my_col_ != rank_ % shape.cols)
+        throw Error("BLACS grid: rank " + std::to_string(rank_) + " got position (" +
+                    std::to_string(my_row_) + ", " + std::to_string(my_col_) + ") of " +
+                    std::to_string(info.rows) + "x" + std::to_string(info.cols));
+    });
   } catch (...) {
     release();
     throw;
   }
-}
-
-void ProcessGrid::agree_on_errors(const std::string& local_error) const {
-  if (!active()) throw Error("process grid: agree_on_errors on an inactive grid");
-  scalapack::agree_on_errors(comm_, local_error);
 }
 
 void ProcessGrid::release() noexcept {
@@ -106,10 +95,9 @@ void ProcessGrid::release() noexcept {
   if (finalized) return;  // too late to free anything; MPI has already torn it down
   if (context_ >= 0) blacs::grid_exit(context_);
   if (handle_ >= 0) blacs::free_system_handle(handle_);
-  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  comm_.reset();  // after the BLACS objects that refer to it
   context_ = -1;
   handle_ = -1;
-  comm_ = MPI_COMM_NULL;
 }
 
 ProcessGrid::~ProcessGrid() { release(); }

@@ -407,18 +407,11 @@ std::vector<int> displacements(const std::vector<std::int64_t>& counts, const ch
   return displs;
 }
 
-}  // namespace
-
-void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
-                  const RedistributionTarget& to, const IndexMap& row_map,
-                  const IndexMap& col_map) {
-  if (!grid.active()) return;
-  const MPI_Comm comm = grid.comm();
-  const int size = grid.shape().size();
-
-  // 1. The placements must be described alike on every rank: otherwise the ranks would plan
-  // different exchanges and hang. One MIN reduction over (x, -x) gives both min and max.
-  const Shape shapes[2] = {shape_of(grid, from), shape_of(grid, to)};
+// 1. The placements must be described alike on every rank: otherwise the ranks would plan
+// different exchanges and hang. One MIN reduction over (x, -x) gives both min and max. Throws
+// std::invalid_argument on every rank alike (the fields are equal once this passes).
+void check_placements(const ProcessGrid& grid, const Shape& from, const Shape& to) {
+  const Shape shapes[2] = {from, to};
   constexpr int n = 2 * Shape::kFields;
   std::int64_t local[2 * n], global[2 * n];
   for (int side = 0; side < 2; ++side) {
@@ -428,122 +421,162 @@ void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
       local[n + side * Shape::kFields + k] = -fields[static_cast<std::size_t>(k)];
     }
   }
-  mpi::check(MPI_Allreduce(local, global, 2 * n, MPI_INT64_T, MPI_MIN, comm), "MPI_Allreduce");
+  mpi::check(MPI_Allreduce(local, global, 2 * n, MPI_INT64_T, MPI_MIN, grid.comm()),
+             "MPI_Allreduce");
   for (int k = 0; k < n; ++k)
     if (global[k] != -global[n + k])
       throw std::invalid_argument(
           "redistribute: the ranks of the grid describe the source or target differently");
+  const int size = grid.shape().size();
   for (const std::string& problem :
-       {shape_problem(shapes[0], size, "source"), shape_problem(shapes[1], size, "target")})
+       {shape_problem(from, size, "source"), shape_problem(to, size, "target")})
     if (!problem.empty()) throw std::invalid_argument(problem);
+}
 
-  const Side src = side_of(grid, from);
-  const Side dst = side_of(grid, to);
-  const double* src_data = from.distributed ? from.distributed->data() : from.data;
-  double* dst_data = to.distributed ? to.distributed->data() : to.data;
-
-  // 2. Plan locally; any failure (bad array on an owner, bad map, allocation) is agreed below.
-  std::string error = local_problem(grid, from, "source");
-  if (error.empty()) error = local_problem(grid, to, "target");
-  const int me = grid.rank();
-  const auto at = [](auto& v, int r) -> auto& { return v[static_cast<std::size_t>(r)]; };
-  std::vector<int> send_cols;
-  std::vector<Incoming> recv_cols;
+// What this rank sends and receives, computed from the index maps alone.
+struct ExchangePlan {
+  std::vector<int> send_cols;        // per local source column: target process column, or -1
+  std::vector<Incoming> recv_cols;   // the source columns landing on local target columns
   std::vector<Run> send_row_runs, recv_row_runs;
-  std::vector<std::int64_t> send_counts(static_cast<std::size_t>(size), 0);
-  std::vector<std::int64_t> recv_counts(static_cast<std::size_t>(size), 0);
+  std::vector<std::int64_t> send_counts, recv_counts;  // per grid rank, this rank included
   // What MPI moves: everything but the entries this rank keeps, which packing writes straight
   // into their place in the receive buffer (one copy less, and no send buffer for them).
-  std::vector<int> mpi_send_counts(static_cast<std::size_t>(size), 0);
-  std::vector<int> mpi_recv_counts(static_cast<std::size_t>(size), 0);
+  std::vector<int> mpi_send_counts, mpi_recv_counts;
   std::vector<int> send_displs, recv_displs;
   // Not value-initialised: every entry MPI or unpacking reads is written first, and zero-filling
   // large buffers costs as much as a copy.
   std::unique_ptr<double[]> send_buffer, recv_buffer;
-  if (error.empty()) {
-    try {
-      const std::vector<int> send_rows = send_targets(src.rows, dst.rows, row_map, "row");
-      send_cols = send_targets(src.cols, dst.cols, col_map, "column");
-      const std::vector<Incoming> recv_rows = receive_sources(src.rows, dst.rows, row_map, "row");
-      recv_cols = receive_sources(src.cols, dst.cols, col_map, "column");
-      send_row_runs = send_runs(send_rows);
-      recv_row_runs = receive_runs(recv_rows);
-      // Counts are products of per-dimension histograms: an entry's rank is (row proc, col proc).
-      const auto send_row_hist = histogram(dst.rows.nprocs, send_rows);
-      const auto send_col_hist = histogram(dst.cols.nprocs, send_cols);
-      const auto recv_row_hist = histogram(src.rows.nprocs, recv_rows);
-      const auto recv_col_hist = histogram(src.cols.nprocs, recv_cols);
-      for (int pr = 0; pr < dst.rows.nprocs; ++pr)
-        for (int pc = 0; pc < dst.cols.nprocs; ++pc)
-          at(send_counts, dst.rank_of(pr, pc)) += at(send_row_hist, pr) * at(send_col_hist, pc);
-      for (int pr = 0; pr < src.rows.nprocs; ++pr)
-        for (int pc = 0; pc < src.cols.nprocs; ++pc)
-          at(recv_counts, src.rank_of(pr, pc)) += at(recv_row_hist, pr) * at(recv_col_hist, pc);
-      for (int r = 0; r < size; ++r) {
-        if (r == me) continue;
-        at(mpi_send_counts, r) = to_mpi_int(at(send_counts, r), "a send");
-        at(mpi_recv_counts, r) = to_mpi_int(at(recv_counts, r), "a receive");
-      }
-      std::vector<std::int64_t> others = send_counts;
-      at(others, me) = 0;
-      send_displs = displacements(others, "a send");
-      recv_displs = displacements(recv_counts, "a receive");
-      // Never empty, so the pointers handed to MPI are valid.
-      send_buffer.reset(
-          new double[static_cast<std::size_t>(send_displs.back() + others.back()) + 1]);
-      recv_buffer.reset(
-          new double[static_cast<std::size_t>(recv_displs.back() + recv_counts.back()) + 1]);
-    } catch (const std::bad_alloc&) {
-      error = "redistribute: out of memory for the exchange buffers";
-    } catch (const std::exception& e) {
-      error = e.what();
+};
+
+// 2. The local plan. Throws std::invalid_argument for a bad map or a count beyond MPI's int,
+// std::bad_alloc when the buffers do not fit.
+ExchangePlan plan_exchange(const Side& src, const Side& dst, const IndexMap& row_map,
+                           const IndexMap& col_map, int me, int size) {
+  const auto at = [](auto& v, int r) -> auto& { return v[static_cast<std::size_t>(r)]; };
+  ExchangePlan plan;
+  plan.send_counts.assign(static_cast<std::size_t>(size), 0);
+  plan.recv_counts.assign(static_cast<std::size_t>(size), 0);
+  plan.mpi_send_counts.assign(static_cast<std::size_t>(size), 0);
+  plan.mpi_recv_counts.assign(static_cast<std::size_t>(size), 0);
+  const std::vector<int> send_rows = send_targets(src.rows, dst.rows, row_map, "row");
+  plan.send_cols = send_targets(src.cols, dst.cols, col_map, "column");
+  const std::vector<Incoming> recv_rows = receive_sources(src.rows, dst.rows, row_map, "row");
+  plan.recv_cols = receive_sources(src.cols, dst.cols, col_map, "column");
+  plan.send_row_runs = send_runs(send_rows);
+  plan.recv_row_runs = receive_runs(recv_rows);
+  // Counts are products of per-dimension histograms: an entry's rank is (row proc, col proc).
+  const auto send_row_hist = histogram(dst.rows.nprocs, send_rows);
+  const auto send_col_hist = histogram(dst.cols.nprocs, plan.send_cols);
+  const auto recv_row_hist = histogram(src.rows.nprocs, recv_rows);
+  const auto recv_col_hist = histogram(src.cols.nprocs, plan.recv_cols);
+  for (int pr = 0; pr < dst.rows.nprocs; ++pr)
+    for (int pc = 0; pc < dst.cols.nprocs; ++pc)
+      at(plan.send_counts, dst.rank_of(pr, pc)) += at(send_row_hist, pr) * at(send_col_hist, pc);
+  for (int pr = 0; pr < src.rows.nprocs; ++pr)
+    for (int pc = 0; pc < src.cols.nprocs; ++pc)
+      at(plan.recv_counts, src.rank_of(pr, pc)) += at(recv_row_hist, pr) * at(recv_col_hist, pc);
+  for (int r = 0; r < size; ++r) {
+    if (r == me) continue;
+    at(plan.mpi_send_counts, r) = to_mpi_int(at(plan.send_counts, r), "a send");
+    at(plan.mpi_recv_counts, r) = to_mpi_int(at(plan.recv_counts, r), "a receive");
+  }
+  std::vector<std::int64_t> others = plan.send_counts;
+  at(others, me) = 0;
+  plan.send_displs = displacements(others, "a send");
+  plan.recv_displs = displacements(plan.recv_counts, "a receive");
+  // Never empty, so the pointers handed to MPI are valid.
+  plan.send_buffer.reset(
+      new double[static_cast<std::size_t>(plan.send_displs.back() + others.back()) + 1]);
+  plan.recv_buffer.reset(new double[static_cast<std::size_t>(plan.recv_displs.back() +
+                                                             plan.recv_counts.back()) +
+                                    1]);
+  return plan;
+}
+
+// 3. Collective, whatever happened locally: what each rank plans to receive from r must be what
+// r plans to send it. This catches a map that differs between ranks before any value is
+// misplaced. Then every rank learns of any rank's failure (mpi::agree).
+void agree_on_plan(MPI_Comm comm, const ExchangePlan& plan, std::exception_ptr failure) {
+  const std::size_t size = plan.send_counts.size();
+  std::vector<std::int64_t> zeros(size, 0), announced(size, 0);
+  const std::vector<std::int64_t>& sends = failure ? zeros : plan.send_counts;
+  mpi::check(MPI_Alltoall(sends.data(), 1, MPI_INT64_T, announced.data(), 1, MPI_INT64_T, comm),
+             "MPI_Alltoall");
+  if (!failure && announced != plan.recv_counts)
+    failure = std::make_exception_ptr(std::invalid_argument(
+        "redistribute: send and receive counts disagree (a map differs between ranks)"));
+  mpi::agree(comm, failure);
+}
+
+// 4. Packs by (source column, source row): the entries for other ranks into the send buffer,
+// the ones this rank keeps straight into the receive buffer.
+void pack(ExchangePlan& plan, const Side& src, const Side& dst, const double* src_data, int me) {
+  const auto at = [](auto& v, int r) -> auto& { return v[static_cast<std::size_t>(r)]; };
+  std::vector<int> position = plan.send_displs;
+  at(position, me) = at(plan.recv_displs, me);
+  for (std::size_t lj = 0; lj < plan.send_cols.size(); ++lj) {
+    const int pc = plan.send_cols[lj];
+    if (pc < 0) continue;
+    const double* column = src_data + static_cast<std::int64_t>(lj) * src.ld;
+    for (const Run& run : plan.send_row_runs) {
+      const int t = dst.rank_of(run.proc, pc);
+      double* out = (t == me ? plan.recv_buffer : plan.send_buffer).get() + at(position, t);
+      std::copy_n(column + run.first, run.length, out);
+      at(position, t) += static_cast<int>(run.length);
     }
   }
+}
 
-  // 3. Cross-check: what each rank plans to receive from r is what r plans to send it. This
-  // catches a map that differs between ranks before any value is misplaced.
-  std::vector<std::int64_t> announced(static_cast<std::size_t>(size), 0);
-  mpi::check(
-      MPI_Alltoall(send_counts.data(), 1, MPI_INT64_T, announced.data(), 1, MPI_INT64_T, comm),
-      "MPI_Alltoall");
-  if (error.empty() && announced != recv_counts)
-    error = "redistribute: send and receive counts disagree (a map differs between ranks)";
-  if (auto agreed = mpi::agree_on_error(comm, error))
-    throw std::invalid_argument(agreed->message +
-                                (agreed->origin == me
-                                     ? std::string()
-                                     : " (on grid rank " + std::to_string(agreed->origin) + ")"));
-
-  // 4. Pack by (source column, source row), exchange, unpack in the receiver's matching order.
-  {
-    std::vector<int> position = send_displs;
-    at(position, me) = at(recv_displs, me);
-    for (std::size_t lj = 0; lj < send_cols.size(); ++lj) {
-      const int pc = send_cols[lj];
-      if (pc < 0) continue;
-      const double* column = src_data + static_cast<std::int64_t>(lj) * src.ld;
-      for (const Run& run : send_row_runs) {
-        const int t = dst.rank_of(run.proc, pc);
-        double* out = (t == me ? recv_buffer : send_buffer).get() + at(position, t);
-        std::copy_n(column + run.first, run.length, out);
-        at(position, t) += static_cast<int>(run.length);
-      }
-    }
-  }
-  mpi::check(MPI_Alltoallv(send_buffer.get(), mpi_send_counts.data(), send_displs.data(),
-                           MPI_DOUBLE, recv_buffer.get(), mpi_recv_counts.data(),
-                           recv_displs.data(), MPI_DOUBLE, comm),
-             "MPI_Alltoallv");
-  send_buffer.reset();  // freed before unpacking: lower peak memory
-  std::vector<int> position = recv_displs;
-  for (const Incoming& c : recv_cols) {
+// 5. Unpacks in the receiver's matching (source column, source row) order.
+void unpack(const ExchangePlan& plan, const Side& src, const Side& dst, double* dst_data) {
+  const auto at = [](auto& v, int r) -> auto& { return v[static_cast<std::size_t>(r)]; };
+  std::vector<int> position = plan.recv_displs;
+  for (const Incoming& c : plan.recv_cols) {
     double* column = dst_data + c.local * dst.ld;
-    for (const Run& run : recv_row_runs) {
+    for (const Run& run : plan.recv_row_runs) {
       const int s = src.rank_of(run.proc, c.source_proc);
-      std::copy_n(recv_buffer.get() + at(position, s), run.length, column + run.first);
+      std::copy_n(plan.recv_buffer.get() + at(position, s), run.length, column + run.first);
       at(position, s) += static_cast<int>(run.length);
     }
   }
+}
+
+}  // namespace
+
+void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
+                  const RedistributionTarget& to, const IndexMap& row_map,
+                  const IndexMap& col_map) {
+  if (!grid.active()) return;
+  check_placements(grid, shape_of(grid, from), shape_of(grid, to));
+  const Side src = side_of(grid, from);
+  const Side dst = side_of(grid, to);
+  const int me = grid.rank(), size = grid.shape().size();
+
+  // Plan locally; a failure on any rank (a bad array on an owner, a bad map, no memory) is
+  // agreed after the collective cross-check, which every rank reaches.
+  ExchangePlan plan;
+  std::exception_ptr failure;
+  try {
+    std::string problem = local_problem(grid, from, "source");
+    if (problem.empty()) problem = local_problem(grid, to, "target");
+    if (!problem.empty()) throw std::invalid_argument(problem);
+    plan = plan_exchange(src, dst, row_map, col_map, me, size);
+  } catch (const std::bad_alloc&) {
+    failure = std::make_exception_ptr(Error("redistribute: out of memory for the exchange buffers"));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) plan.send_counts.assign(static_cast<std::size_t>(size), 0);
+  agree_on_plan(grid.comm(), plan, failure);
+
+  pack(plan, src, dst, from.distributed ? from.distributed->data() : from.data, me);
+  mpi::check(MPI_Alltoallv(plan.send_buffer.get(), plan.mpi_send_counts.data(),
+                           plan.send_displs.data(), MPI_DOUBLE, plan.recv_buffer.get(),
+                           plan.mpi_recv_counts.data(), plan.recv_displs.data(), MPI_DOUBLE,
+                           grid.comm()),
+             "MPI_Alltoallv");
+  plan.send_buffer.reset();  // freed before unpacking: lower peak memory
+  unpack(plan, src, dst, to.distributed ? to.distributed->data() : to.data);
 }
 
 Eigen::MatrixXd gather_leading(const DistributedMatrix& m, std::int64_t rows, std::int64_t cols,

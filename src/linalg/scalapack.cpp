@@ -18,13 +18,14 @@ constexpr lapack_int kOne = 1;
 // Allocates the workspace on every rank; an allocation failure anywhere fails everywhere.
 std::vector<double> allocate_agreed(MPI_Comm comm, const std::string& routine, lapack_int size) {
   std::vector<double> work;
-  std::string error;
-  try {
-    work.resize(static_cast<std::size_t>(size));
-  } catch (const std::bad_alloc&) {
-    error = routine + ": cannot allocate a workspace of " + std::to_string(size) + " doubles";
-  }
-  agree_on_errors(comm, error);
+  mpi::agreed(comm, [&] {
+    try {
+      work.resize(static_cast<std::size_t>(size));
+    } catch (const std::bad_alloc&) {
+      throw Error(routine + ": cannot allocate a workspace of " + std::to_string(size) +
+                  " doubles");
+    }
+  });
   return work;
 }
 
@@ -52,11 +53,6 @@ void agree_info(MPI_Comm comm, const std::string& routine, std::int64_t info) {
   mpi::check(MPI_Allreduce(local, global, 2, MPI_INT64_T, MPI_MIN, comm), "MPI_Allreduce");
   if (global[0] < 0) throw LapackError(routine, global[0]);
   if (global[1] < 0) throw LapackError(routine, -global[1]);
-}
-
-void agree_on_errors(MPI_Comm comm, const std::string& local_error) {
-  if (auto error = mpi::agree_on_error(comm, local_error))
-    throw NumericalError("grid rank " + std::to_string(error->origin) + ": " + error->message);
 }
 
 namespace {

@@ -15,23 +15,6 @@
 #include "svr/parallel/mpi.hpp"
 
 namespace svr {
-namespace {
-
-// Runs `step` on this rank, then agrees over `comm`: if any rank failed, every rank throws
-// the lowest failing rank's message (unchanged, so it reads as the LAPACK path's).
-template <typename Step>
-void agreed_step(MPI_Comm comm, Step&& step) {
-  std::string error;
-  try {
-    step();
-  } catch (const std::exception& e) {
-    error = e.what();
-    if (error.empty()) error = "unknown error";
-  }
-  if (auto agreed = mpi::agree_on_error(comm, error)) throw InputError(agreed->message);
-}
-
-}  // namespace
 
 DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSpec& layer,
                                            const Options& options, const ProcessGrid& grid,
@@ -49,7 +32,8 @@ DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSp
 
   // Read this rank's entries only.
   const TensorInfo* tensor = nullptr;
-  agreed_step(comm, [&] {
+  // A read error is agreed with its message unchanged, so it reads as the LAPACK path's.
+  mpi::agreed(comm, [&] {
     tensor = &require_tensor(model, layer.name);
     if (tensor->numel() != rows * cols)
       throw_input(model.path, layer.name,
@@ -93,7 +77,7 @@ DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSp
 
   if (layer.bn && options.batchnorm == BatchNormMode::Fold) {
     std::vector<double> scales;
-    agreed_step(comm, [&] { scales = batchnorm_scales(model, layer, options.bn_eps); });
+    mpi::agreed(comm, [&] { scales = batchnorm_scales(model, layer, options.bn_eps); });
     double local[2] = {0.0, 0.0};  // {overflow, max |w|}
     for (std::int64_t li = 0; li < M.local_rows(); ++li) {
       const std::int64_t i = M.global_row(li);

@@ -3,7 +3,8 @@
 
   fault_check.py --svr BIN --np N inject RANK:PHASE:KIND MODEL
       SVR_INJECT_FAILURE makes one rank fail (KIND throw or exit). svr must exit non-zero
-      within 10 s, with the injected message exactly once (throw) or at most one "rank R:" line
+      within 10 s, with the injected message exactly once (throw: an agreed exit, without
+      MPI_Abort unless --stalled) or at most one "rank R:" line
       (exit: the crashed rank says nothing; rank 0, terminated by the launcher, says so), and
       leave neither OUTDIR nor OUTDIR.partial-* behind, nor any svr process running.
 
@@ -139,6 +140,10 @@ def cmd_inject(a, work):
             fail("expected one 'rank R: ...' line, got %d: %s" % (len(lines), lines))
         if proc.returncode != 1:
             fail("exit status %d, expected 1" % proc.returncode)
+        # An agreed error ends every rank through MPI_Finalize; MPI_Abort is the fallback of a
+        # rank left alone with its error (what --stalled tests).
+        if not a.stalled and "MPI_ABORT" in proc.stderr:
+            fail("the job ended by MPI_Abort, not by an agreed error")
     else:  # exit: the crashed rank's status 3 is what the launcher reports
         if proc.returncode != 3:
             fail("exit status %d, expected the crashed rank's 3" % proc.returncode)

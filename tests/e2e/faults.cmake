@@ -16,8 +16,11 @@ endfunction()
 # SVR_INJECT_FAILURE=RANK:PHASE:KIND in every phase, for an ordinary error (throw) and a crash
 # (exit), on a rank other than 0 (rank 1 of 2, the last of 3) and on rank 0, which owns the
 # staging directory (a crashed rank 0 cannot remove it; the ranks the launcher then terminates
-# do).
-foreach(phase read svd edges significance write)
+# do). "gather" fails a rank after it has sent its pairs' outcomes to rank 0: rank 0 and the
+# ranks after it on the path then wait for that rank's path messages, so only an agreement of
+# the gather step of its own (not shared with the path step) ends the job cleanly, without the
+# MPI_Abort fallback.
+foreach(phase read svd edges significance gather write)
   foreach(kind throw exit)
     foreach(case "np2_rank1;2;1" "np3_rank2;3;2" "np2_rank0;2;0" "np3_rank0;3;0")
       list(GET case 0 where)

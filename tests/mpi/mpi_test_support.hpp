@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "svr/linalg/process_grid.hpp"
+#include "svr/parallel/grid_shape.hpp"
 
 namespace svr_test {
 

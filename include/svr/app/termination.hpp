@@ -50,6 +50,8 @@ class SignalThread {
 // This process's MPI rank, for the message. Until it is set, the rank the launcher put in the
 // environment (OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK, SLURM_PROCID), else 0.
 void set_rank(int rank);
+// That rank (valid once a SignalThread was constructed, or set_rank called).
+int rank();
 
 // Prints "rank ORIGIN: MESSAGE" on stderr and declares that this process is ending with
 // `status` because of that error. A termination signal from then on (typically the launcher

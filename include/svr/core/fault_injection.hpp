@@ -7,7 +7,8 @@
 
 namespace svr {
 
-// Phases the pipeline announces, in order: "read", "svd", "edges", "significance", "write".
+// Points the pipeline announces, in order: "read", "svd", "edges", "significance", "gather"
+// (after a rank has sent its pairs' outcomes to rank 0), "write".
 // KIND: "throw" (default; an ordinary error, agreed across ranks), "exit" (the process dies
 // with exit code 3 without telling anyone or cleaning up, as a crash would), "hang" (the rank
 // blocks forever, as a deadlocked rank would). A hung rank is indistinguishable from a slow one

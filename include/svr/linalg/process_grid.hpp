@@ -9,6 +9,7 @@
 #include <string>
 
 #include "svr/parallel/grid_shape.hpp"
+#include "svr/parallel/mpi.hpp"
 
 namespace svr {
 
@@ -27,6 +28,7 @@ class ProcessGrid {
   // colour (>= 0; -1: in no grid). Ranks sharing a colour form one grid, ordered by parent rank
   // (so grid rank 0 is the lowest parent rank of that colour); `shape` must have as many
   // processes as the group (checked on every rank, agreed: all ranks throw together).
+  // Every constructor throws the same svr::Error on every rank of the grid when it fails.
   ProcessGrid(MPI_Comm parent, int color, GridShape shape);
 
   ~ProcessGrid();
@@ -35,8 +37,8 @@ class ProcessGrid {
   ProcessGrid(ProcessGrid&&) = delete;  // distributed matrices point at their grid
   ProcessGrid& operator=(ProcessGrid&&) = delete;
 
-  bool active() const { return comm_ != MPI_COMM_NULL; }
-  MPI_Comm comm() const { return comm_; }  // MPI_COMM_NULL when inactive
+  bool active() const { return static_cast<bool>(comm_); }
+  MPI_Comm comm() const { return comm_.get(); }  // MPI_COMM_NULL when inactive
   int context() const { return context_; }  // -1 when inactive
   GridShape shape() const { return shape_; }
   int rank() const { return rank_; }  // rank in comm(), -1 when inactive
@@ -46,14 +48,11 @@ class ProcessGrid {
   // Row-major placement: grid rank r sits at (r / cols, r % cols).
   int rank_of(int row, int col) const { return row * shape_.cols + col; }
 
-  // Collective over the grid (active ranks only): see scalapack::agree_on_errors.
-  void agree_on_errors(const std::string& local_error) const;
-
  private:
   void init(MPI_Comm parent, int color, GridShape shape);
   void release() noexcept;
 
-  MPI_Comm comm_ = MPI_COMM_NULL;
+  mpi::UniqueComm comm_;
   int handle_ = -1;   // BLACS system handle of comm_
   int context_ = -1;  // BLACS grid context
   GridShape shape_{0, 0};

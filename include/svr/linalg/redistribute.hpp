@@ -103,10 +103,12 @@ struct RedistributionTarget {
 // from the index maps alone; both are cross-checked with one MPI_Alltoall before the single
 // MPI_Alltoallv. Memory: a send buffer of the entries this rank sends and a receive buffer of
 // those it receives (O(local size); the whole matrix only on a whole side's owner).
-// Throws std::invalid_argument on every rank alike for a bad placement or map (out of range, not
-// injective, different on different ranks; a sub-grid not inside the grid, a layout that differs
-// between ranks or does not describe the matrix, see subgrid_problem), svr::Error for an MPI
-// failure, and when one rank would send or receive 2^31 or more values (MPI's int counts).
+// Throws std::invalid_argument on every rank alike (agreed: mpi::agree) for a bad placement or
+// map (out of range, not injective, different on different ranks; a sub-grid not inside the
+// grid, a layout that differs between ranks or does not describe the matrix, see
+// subgrid_problem) and when one rank would send or receive 2^31 or more values (MPI's int
+// counts); svr::Error, agreed, when a rank has no memory for its exchange buffers, and for an
+// MPI failure.
 void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
                   const RedistributionTarget& to, const IndexMap& row_map = {},
                   const IndexMap& col_map = {});

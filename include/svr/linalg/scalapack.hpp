@@ -1,8 +1,9 @@
 #pragma once
 // Typed wrappers of the ScaLAPACK routines svr uses (raw prototypes: src/linalg/imports.hpp). Every collective wrapper takes the MPI communicator of the descriptor's grid
 // and is collective over it: the workspace query, the allocation and the call are each followed
-// by an agreement, so a failure on one rank (info != 0, bad_alloc) makes every rank throw the
-// same error instead of leaving the others blocked in the next collective.
+// by an agreement (agree_info, mpi::agreed), so a failure on one rank (info != 0, bad_alloc)
+// makes every rank throw the same error instead of leaving the others blocked in the next
+// collective.
 // Global indices are always 1 (whole matrices); descriptors are Descriptor (lapack_int[9]).
 #include <mpi.h>
 
@@ -32,10 +33,6 @@ Descriptor descinit(lapack_int m, lapack_int n, lapack_int mb, lapack_int nb, la
 // where x is the most negative info (a bad argument) or else the largest positive one. info is
 // reduced as a 64-bit integer, so an ILP64 build's info arrives unchanged.
 void agree_info(MPI_Comm comm, const std::string& routine, std::int64_t info);
-
-// Collective over comm: if any rank passes a non-empty message, every rank throws
-// NumericalError with the message of the lowest such rank ("grid rank R: MESSAGE").
-void agree_on_errors(MPI_Comm comm, const std::string& local_error);
 
 // A = U diag(s) VT, jobu/jobvt 'V' or 'N'; A (m x n) is destroyed, s has min(m, n) entries on
 // every rank, U is m x min(m,n), VT min(m,n) x n. Requires MB = NB (square blocks).

@@ -1,4 +1,4 @@
-#include "svr/app/reduction_path.hpp"
+#include "svr/app/phase_path.hpp"
 
 #include <cmath>
 #include <limits>
@@ -108,6 +108,12 @@ void distributed_path_metrics(SvrResult& result, const std::vector<Eigen::Matrix
       }
     }
   }
+}
+
+
+void path_phase(const std::vector<Eigen::MatrixXd>& E, const ExecutionPlan& execution,
+                const Options& options, const mpi::Communicator& comm, SvrResult& result) {
+  mpi::agreed(comm, [&] { distributed_path_metrics(result, E, execution, options, comm); });
 }
 
 }  // namespace svr

@@ -15,6 +15,8 @@
 
 namespace svr {
 
+class Progress;
+
 // What a pair's owner computes from E alone.
 struct PairOutcome {
   std::vector<double> intensity;  // of layer l's neurons (spec section 5)
@@ -39,5 +41,14 @@ void gather_outcomes_to_root(std::vector<PairResult>& pairs, std::vector<PairOut
 // (report_edges), the node measures (clusters, near-kernel flags, intensities) and the chains.
 void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
                       const Options& options);
+
+
+// The phase, collective, one agreed step each: the failure point and each owner's pairs
+// (reduce_owned_pairs); the outcomes to rank 0 (gather_outcomes_to_root); rank 0 finishing the
+// SVR (finish_reduction) and saying how many edges are significant. The path metric is the next
+// phase's: it travels between other ranks, so it has its own agreement.
+void significance_phase(const std::vector<Eigen::MatrixXd>& E, const ExecutionPlan& execution,
+                        const Options& options, const mpi::Communicator& comm, SvrResult& result,
+                        const Progress& progress);
 
 }  // namespace svr

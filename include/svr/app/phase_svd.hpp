@@ -1,8 +1,10 @@
 #pragma once
-// The SVD phase of the distributed reduction: every layer's factors stay where they were
-// computed (a LAPACK layer's U, V on its owner rank; a ScaLAPACK layer's on its team's grid,
-// which stays alive with them) and only the singular values, which are small, are shared with
-// every rank (docs/algorithms.md, "Distributed reduction").
+// The SVD phase: small layers are read and factored whole by the rank the plan gives them
+// (LAPACK); large layers by a team of ranks on its own grid, each rank reading only its blocks
+// (ScaLAPACK). Every layer's factors stay where they were computed (a LAPACK layer's U, V on its
+// owner rank; a ScaLAPACK layer's on its team's grid, which stays alive with them) and only the
+// singular values, which are small, are shared with every rank (docs/algorithms.md,
+// "Distributed reduction").
 #include <functional>
 #include <memory>
 #include <vector>
@@ -18,6 +20,9 @@
 #include "svr/parallel/mpi.hpp"
 
 namespace svr {
+
+struct RunPlans;
+class Progress;
 
 struct LayerFactors {
   // Declared first, destroyed last: the distributed factors point at them.
@@ -59,5 +64,10 @@ void share_singular_values(const LayerFactors& factors, const ExecutionPlan& exe
 void gather_factors_to_root(const LayerFactors& factors, const ExecutionPlan& execution,
                             const Options& options, const mpi::Communicator& comm,
                             std::vector<LayerResult>& layers);
+
+// The phase, collective, one agreed step each: the LAPACK layers, the ScaLAPACK teams, the
+// singular values (into result.layers[l].sigma on every rank). Says one progress line per layer.
+LayerFactors svd_phase(const RunPlans& plans, const Options& options,
+                       const mpi::Communicator& comm, SvrResult& result, const Progress& progress);
 
 }  // namespace svr

@@ -1,8 +1,12 @@
-#include "svr/app/reduction_factors.hpp"
+#include "svr/app/phase_svd.hpp"
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
+#include "svr/app/phase_read.hpp"
+#include "svr/app/progress.hpp"
+#include "svr/core/fault_injection.hpp"
 #include "svr/network/distributed_layer.hpp"
 #include "svr/network/layer_matrix.hpp"
 
@@ -103,6 +107,47 @@ void gather_factors_to_root(const LayerFactors& factors, const ExecutionPlan& ex
       layers[l].V = comm.receive(how.rank, tag);
     }
   }
+}
+
+namespace {
+
+// "svd 3/16 features.10.weight (512x4608) on rank 1", or on a team's grid.
+std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t l) {
+  const std::size_t n = plans.network.layers.size();
+  const LayerExecution& how = plans.execution.layers[l];
+  const LayerResult& layer = result.layers[l];
+  return "svd " + std::to_string(l + 1) + "/" + std::to_string(n) + " " +
+         plans.network.layers[l].name + " (" + std::to_string(layer.rows) + "x" +
+         std::to_string(layer.cols) + ") on " +
+         (how.engine == SvdEngine::Lapack
+              ? "rank " + std::to_string(how.rank)
+              : "a " + std::to_string(how.grid.rows) + "x" + std::to_string(how.grid.cols) +
+                    " ScaLAPACK grid (team " + std::to_string(how.team) + ", ranks " +
+                    std::to_string(how.first_rank) + "-" +
+                    std::to_string(how.first_rank + how.grid.size() - 1) + ")");
+}
+
+}  // namespace
+
+LayerFactors svd_phase(const RunPlans& plans, const Options& options,
+                       const mpi::Communicator& comm, SvrResult& result, const Progress& progress) {
+  LayerFactors factors;
+  mpi::agreed(comm, [&] {
+    inject_failure_point("svd", comm.rank());
+    factor_lapack_layers(factors, plans.model, plans.network, plans.execution, options,
+                         comm.rank());
+  });
+  if (!plans.execution.teams.empty())
+    mpi::agreed(comm, [&] {
+      factor_scalapack_layers(factors, plans.model, plans.network, plans.execution, options, comm,
+                              {});
+    });
+  mpi::agreed(comm, [&] {
+    share_singular_values(factors, plans.execution, options, comm, result.layers);
+  });
+  for (std::size_t l = 0; l < plans.network.layers.size(); ++l)
+    progress.say(svd_line(plans, result, l));
+  return factors;
 }
 
 }  // namespace svr

@@ -1,8 +1,11 @@
-#include "svr/app/reduction.hpp"
+#include "svr/app/phase_significance.hpp"
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
+#include "svr/app/progress.hpp"
+#include "svr/core/fault_injection.hpp"
 #include "svr/output/report_html.hpp"
 #include "svr/stats/chains.hpp"
 #include "svr/stats/measures.hpp"
@@ -175,6 +178,43 @@ void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
       if (edge.significant)
         significant[l].push_back({edge.to_neuron, edge.from_neuron, edge.log10_p});
   result.chains = top_chains(sizes, significant, options.top_chains);
+}
+
+
+namespace {
+
+std::string format_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+}  // namespace
+
+void significance_phase(const std::vector<Eigen::MatrixXd>& E, const ExecutionPlan& execution,
+                        const Options& options, const mpi::Communicator& comm, SvrResult& result,
+                        const Progress& progress) {
+  std::vector<PairOutcome> outcomes;
+  mpi::agreed(comm, [&] {
+    inject_failure_point("significance", comm.rank());
+    outcomes = reduce_owned_pairs(result.pairs, E, execution, options, comm.rank());
+  });
+  mpi::agreed(comm, [&] {
+    gather_outcomes_to_root(result.pairs, outcomes, execution, comm);
+    inject_failure_point("gather", comm.rank());
+  });
+  mpi::agreed(comm, [&] {
+    if (!comm.is_root()) return;
+    finish_reduction(result, outcomes, options);
+    std::int64_t tested = 0, significant = 0;
+    for (const PairResult& pair : result.pairs) {
+      tested += pair.edges_tested;
+      significant += pair.significant;
+    }
+    progress.say("significance: " + std::to_string(significant) + " of " + std::to_string(tested) +
+                 " edges significant (" + to_string(options.correction) + ", alpha " +
+                 format_number(options.alpha) + ")");
+  });
 }
 
 }  // namespace svr

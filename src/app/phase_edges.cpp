@@ -1,10 +1,14 @@
-#include "svr/app/reduction_edges.hpp"
+#include "svr/app/phase_edges.hpp"
 
 #include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
+#include "svr/app/phase_read.hpp"
+#include "svr/app/progress.hpp"
+#include "svr/core/fault_injection.hpp"
 #include "svr/linalg/distributed_edge_weights.hpp"
 #include "svr/linalg/edge_weights.hpp"
 
@@ -96,6 +100,26 @@ std::vector<Eigen::MatrixXd> pair_edge_weights(const LayerFactors& factors, cons
     });
   }
   if (local_error) throw std::runtime_error(*local_error);
+  return E;
+}
+
+std::vector<Eigen::MatrixXd> edges_phase(LayerFactors&& factors, const RunPlans& plans,
+                                         const Options& options, const mpi::Communicator& comm,
+                                         SvrResult& result, const Progress& progress) {
+  // The failure point first, on every rank, agreed before any rank waits for another.
+  mpi::agreed(comm, [&] { inject_failure_point("edges", comm.rank()); });
+  std::vector<Eigen::MatrixXd> E;
+  mpi::agreed(comm, [&] {
+    E = pair_edge_weights(factors, plans.network, plans.execution, result.layers, comm);
+  });
+  if (options.save_spectra)  // the only reason for the factors to come to rank 0
+    mpi::agreed(comm, [&] {
+      gather_factors_to_root(factors, plans.execution, options, comm, result.layers);
+    });
+  // Freed on every rank together: the grid's destructor frees its communicator (collective),
+  // after the distributed factors that point at it (LayerFactors' member order).
+  { const LayerFactors freed = std::move(factors); }
+  progress.say("edges: " + std::to_string(result.pairs.size()) + " pairs");
   return E;
 }
 

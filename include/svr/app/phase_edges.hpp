@@ -1,17 +1,20 @@
 #pragma once
-// The edges phase of the distributed reduction: the edge weights E of every pair, computed on
-// (or delivered to) the pair's owner rank of the ExecutionPlan, from factors that stay where
-// the SVD left them. No rank but a pair's owner ever holds its E.
+// The edges phase: the edge weights E of every pair, computed on (or delivered to) the pair's
+// owner rank of the ExecutionPlan, from factors that stay where the SVD left them. No rank but a
+// pair's owner ever holds its E.
 #include <Eigen/Dense>
 #include <vector>
 
-#include "svr/app/reduction_factors.hpp"
+#include "svr/app/phase_svd.hpp"
 #include "svr/core/results.hpp"
 #include "svr/network/network_plan.hpp"
 #include "svr/parallel/execution_plan.hpp"
 #include "svr/parallel/mpi.hpp"
 
 namespace svr {
+
+struct RunPlans;
+class Progress;
 
 // Collective over every rank. Returns E[l] (r(l+1) x r(l)) on execution.pairs[l].owner and 0x0
 // elsewhere. Both layers LAPACK: the smaller factor travels point to point to the owner, which
@@ -21,5 +24,12 @@ std::vector<Eigen::MatrixXd> pair_edge_weights(const LayerFactors& factors, cons
                                                const ExecutionPlan& execution,
                                                const std::vector<LayerResult>& layers,
                                                const mpi::Communicator& comm);
+
+// The phase, collective, one agreed step each: the failure point, E of every pair on its owner
+// (pair_edge_weights), with --save-spectra every layer's U and V into result.layers on rank 0.
+// Consumes the factors: they, and the grids they live on, are freed on every rank together.
+std::vector<Eigen::MatrixXd> edges_phase(LayerFactors&& factors, const RunPlans& plans,
+                                         const Options& options, const mpi::Communicator& comm,
+                                         SvrResult& result, const Progress& progress);
 
 }  // namespace svr

@@ -1,6 +1,6 @@
 #pragma once
-// The path metrics of the distributed reduction: x travels from pair owner to pair owner, so
-// that no rank needs more than the E it holds.
+// The path phase: the path metrics of spec section 5, with x travelling from pair owner to pair
+// owner, so that no rank needs more than the E it holds.
 #include <Eigen/Dense>
 #include <vector>
 
@@ -18,5 +18,10 @@ namespace svr {
 void distributed_path_metrics(SvrResult& result, const std::vector<Eigen::MatrixXd>& E,
                               const ExecutionPlan& execution, const Options& options,
                               const mpi::Communicator& comm);
+
+
+// The phase: distributed_path_metrics in one agreed step of its own.
+void path_phase(const std::vector<Eigen::MatrixXd>& E, const ExecutionPlan& execution,
+                const Options& options, const mpi::Communicator& comm, SvrResult& result);
 
 }  // namespace svr

@@ -1,0 +1,84 @@
+#include "svr/app/phase_read.hpp"
+
+#include <cstdio>
+#include <utility>
+#include <vector>
+
+#include "svr/core/error.hpp"
+#include "svr/core/fault_injection.hpp"
+#include "svr/parallel/memory_budget.hpp"
+
+namespace svr {
+namespace {
+
+// Layer results without the factors: the part of the answer that every rank can fill itself.
+LayerResult describe_layer(const LayerSpec& spec, Method method) {
+  LayerResult layer;
+  layer.name = spec.name;
+  layer.kind = spec.kind_name();
+  layer.tensor_shape = spec.shape;
+  layer.rows = spec.rows(method);
+  layer.cols = spec.cols(method);
+  layer.full_rank = std::min(layer.rows, layer.cols);
+  if (spec.bn) layer.folded_bn = spec.bn->prefix;
+  return layer;
+}
+
+}  // namespace
+
+RunPlans read_phase(const Options& options, const mpi::Communicator& comm) {
+  RunPlans plans;
+  // The same number on every rank (collective), so every rank plans the same teams.
+  plans.memory_budget = options.memory_per_rank_mb > 0.0
+                            ? options.memory_per_rank_mb * 1024.0 * 1024.0
+                            : detect_memory_per_rank(comm);
+  mpi::agreed(comm, [&] {
+    inject_failure_point("read", comm.rank());
+    plans.model = open_model(options.model_path);
+    plans.network = plan_network(plans.model, options);
+    std::vector<LayerShape> shapes;
+    for (const LayerSpec& spec : plans.network.layers)
+      shapes.push_back({spec.rows(options.method), spec.cols(options.method)});
+    plans.execution =
+        plan_execution(shapes, comm.size(), options.scalapack_min_dim, options.block_size,
+                       GridPolicy{options.max_grids, plans.memory_budget,
+                                  options.min_local_elements});
+    if (!plans.execution.budget_warning.empty() && options.memory_per_rank_mb > 0.0)
+      throw InputError("plan: " + plans.execution.budget_warning +
+                       " (--memory-per-rank); run on more ranks or raise the budget");
+  });
+  if (comm.is_root() && !plans.execution.budget_warning.empty())
+    std::fprintf(stderr, "svr: warning: %s (detected; --memory-per-rank sets it)\n",
+                 plans.execution.budget_warning.c_str());
+  return plans;
+}
+
+void describe_plans(const RunPlans& plans, const Options& options, SvrResult& result) {
+  result.run.input_format = plans.model.format;
+  result.run.memory_budget_mb = plans.memory_budget / (1024.0 * 1024.0);
+  for (const LayerExecution& how : plans.execution.layers)
+    result.run.placements.push_back(
+        how.engine == SvdEngine::Lapack
+            ? LayerPlacement{"lapack", how.rank, 0, 0, -1}
+            : LayerPlacement{"scalapack", how.first_rank, how.grid.rows, how.grid.cols, how.team});
+  for (const LayerSpec& spec : plans.network.layers)
+    result.layers.push_back(describe_layer(spec, options.method));
+  for (std::size_t l = 0; l < plans.network.pairs.size(); ++l) {
+    const PairSpec& geometry = plans.network.pairs[l];
+    PairResult pair;
+    pair.from_layer = static_cast<int>(l);
+    pair.c = geometry.c;
+    pair.z_u = geometry.z_u;
+    pair.z_v = geometry.z_v;
+    pair.z = options.method == Method::Svr ? pair.z_v : pair.z_u;
+    result.pairs.push_back(std::move(pair));
+  }
+}
+
+std::string plan_text(const RunPlans& plans) {
+  std::vector<std::string> names;
+  for (const LayerSpec& spec : plans.network.layers) names.push_back(spec.name);
+  return describe_plan(plans.execution, names);
+}
+
+}  // namespace svr
