@@ -329,72 +329,98 @@ void edge_line(std::string& out, double x1, double y1, double x2, double y2,
   }
 }
 
-}  // namespace
-
-std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone) {
-  output::check_nodes(r, "svr.svg");
-  output::check_edges(r, "svr.svg");
-  const std::size_t n = r.layers.size();
-  std::vector<std::string> labels, names;
-  std::size_t total_nodes = 0, max_nodes = 0;
-  for (const LayerResult& layer : r.layers) {
-    labels.push_back(short_label(layer.name));
-    names.push_back(layer.name);
-    total_nodes += static_cast<std::size_t>(layer.sigma.size());
-    max_nodes = std::max(max_nodes, static_cast<std::size_t>(layer.sigma.size()));
-  }
-
-  // Edges to draw: per pair the strongest plot_max_edges significant ones; globally ordered
-  // weakest first so that the strongest are painted last, on top.
+// The edges svr.svg draws: per pair the strongest plot_max_edges significant ones, globally
+// ordered weakest first so that the strongest are painted last, on top.
+struct EdgeSelection {
   std::vector<DrawnEdge> drawn;
   std::int64_t significant_total = 0;
-  bool capped = false;
+  bool capped = false;  // some pair has more significant edges than it may draw
+  EdgeShading shade;
+};
+
+// Shading spans log1p(strength) over the finite strengths drawn.
+EdgeShading shading_of(const std::vector<DrawnEdge>& drawn) {
+  EdgeShading shade;
+  bool first = true;
+  for (const DrawnEdge& d : drawn) {
+    if (!std::isfinite(d.strength)) continue;
+    const double u = std::log1p(std::max(d.strength, 0.0));
+    shade.u_min = first ? u : std::min(shade.u_min, u);
+    shade.u_max = first ? u : std::max(shade.u_max, u);
+    first = false;
+  }
+  return shade;
+}
+
+EdgeSelection select_edges(const SvrResult& r, int max_edges) {
+  EdgeSelection sel;
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
     std::int64_t total = 0;
-    for (const EdgeRecord* edge : output::plot_edges(r.pairs[k], o.plot_max_edges, total)) {
-      drawn.push_back({k, edge, output::edge_strength(*edge)});
+    for (const EdgeRecord* edge : output::plot_edges(r.pairs[k], max_edges, total)) {
+      sel.drawn.push_back({k, edge, output::edge_strength(*edge)});
     }
-    significant_total += total;
-    capped = capped || total > o.plot_max_edges;
+    sel.significant_total += total;
+    sel.capped = sel.capped || total > max_edges;
   }
-  std::stable_sort(drawn.begin(), drawn.end(),
+  std::stable_sort(sel.drawn.begin(), sel.drawn.end(),
                    [](const DrawnEdge& a, const DrawnEdge& b) { return a.strength < b.strength; });
-  EdgeShading shade;
-  {
-    bool first = true;
-    for (const DrawnEdge& d : drawn) {
-      if (!std::isfinite(d.strength)) continue;
-      const double u = std::log1p(std::max(d.strength, 0.0));
-      shade.u_min = first ? u : std::min(shade.u_min, u);
-      shade.u_max = first ? u : std::max(shade.u_max, u);
-      first = false;
-    }
-  }
+  sel.shade = shading_of(sel.drawn);
+  return sel;
+}
 
-  const std::string title = "SVR of " + r.model_name;
-  std::string subtitle =
-      "method " + to_string(o.method) + " \u00b7 " + output::correction_label(o) + " \u00b7 " +
-      std::to_string(n) + " layers \u00b7 " + std::to_string(total_nodes) +
-      " spectral neurons \u00b7 " + std::to_string(significant_total) + " significant edges";
-  const Layout lay = make_layout(labels, title, subtitle);
-  const YAxis axis = make_y_axis(r, o.plot_log_scale, lay.top + 8.0, lay.bottom() - 8.0);
+// Everything the parts of the figure share, computed before any of them is drawn. The option
+// values the parts need are copied here so that only make_figure reads Options.
+struct Figure {
+  std::vector<std::string> labels, names;  // short tick labels, full layer names
+  std::size_t total_nodes = 0, max_nodes = 0;
+  EdgeSelection edges;
+  std::string title, subtitle;
+  Layout lay;
+  YAxis axis;
+  double radius = 0.0, chain_width = 0.0;
+  int max_edges = 0;
+  double near_kernel_tau = 0.0;
+};
+
+Figure make_figure(const SvrResult& r, const Options& o) {
+  Figure fig;
+  for (const LayerResult& layer : r.layers) {
+    fig.labels.push_back(short_label(layer.name));
+    fig.names.push_back(layer.name);
+    fig.total_nodes += static_cast<std::size_t>(layer.sigma.size());
+    fig.max_nodes = std::max(fig.max_nodes, static_cast<std::size_t>(layer.sigma.size()));
+  }
+  fig.edges = select_edges(r, o.plot_max_edges);
+  fig.title = "SVR of " + r.model_name;
+  fig.subtitle = "method " + to_string(o.method) + " \u00b7 " + output::correction_label(o) +
+                 " \u00b7 " + std::to_string(r.layers.size()) + " layers \u00b7 " +
+                 std::to_string(fig.total_nodes) + " spectral neurons \u00b7 " +
+                 std::to_string(fig.edges.significant_total) + " significant edges";
+  fig.lay = make_layout(fig.labels, fig.title, fig.subtitle);
+  fig.axis = make_y_axis(r, o.plot_log_scale, fig.lay.top + 8.0, fig.lay.bottom() - 8.0);
 
   // Dot radius from the pixel height a column offers to its neurons (4096 neurons: ~1 px), and
   // never wider than a third of the column spacing.
-  const double radius =
-      std::clamp(0.9 * lay.plot_h / static_cast<double>(std::max<std::size_t>(max_nodes, 1)),
+  const Layout& lay = fig.lay;
+  fig.radius =
+      std::clamp(0.9 * lay.plot_h / static_cast<double>(std::max<std::size_t>(fig.max_nodes, 1)),
                  std::min(1.0, 0.3 * lay.spacing), std::min(4.5, 0.3 * lay.spacing));
-  const double chain_width = std::clamp(2.0 * radius + 2.0, 4.0, std::max(4.0, 0.5 * lay.spacing));
+  fig.chain_width = std::clamp(2.0 * fig.radius + 2.0, 4.0, std::max(4.0, 0.5 * lay.spacing));
+  fig.max_edges = o.plot_max_edges;
+  fig.near_kernel_tau = o.near_kernel_tau;
+  return fig;
+}
 
-  std::string out;
-  out.reserve(4096 + total_nodes * 72 + drawn.size() * 200);
+// The <svg> start tag, document title, intensity gradient, background, title and subtitle.
+void draw_header(std::string& out, const Figure& fig, bool standalone) {
+  const Layout& lay = fig.lay;
   if (standalone) out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += "<svg";
   if (standalone) out += " xmlns=\"http://www.w3.org/2000/svg\"";
   out += " class=\"svr-plot\" width=\"" + px(lay.width) + "\" height=\"" + px(lay.height) +
          "\" viewBox=\"0 0 " + px(lay.width) + " " + px(lay.height) + "\" font-family=\"" + kFont +
          "\" font-size=\"" + px(kLabelFont) + "\">\n";
-  out += "<title>" + output::xml_escape(title) + "</title>\n";
+  out += "<title>" + output::xml_escape(fig.title) + "</title>\n";
   out += "<defs><linearGradient id=\"svr-intensity-ramp\" x1=\"0\" x2=\"1\" y1=\"0\" y2=\"0\">";
   for (int k = 0; k <= 10; ++k) {
     out +=
@@ -403,15 +429,15 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
   out += "</linearGradient></defs>\n";
   out += "<rect class=\"background\" x=\"0\" y=\"0\" width=\"" + px(lay.width) + "\" height=\"" +
          px(lay.height) + "\" fill=\"#ffffff\"/>\n";
-  text_element(out, lay.left, 28, output::xml_escape(title),
+  text_element(out, lay.left, 28, output::xml_escape(fig.title),
                " class=\"title\" font-size=\"16\" font-weight=\"bold\" fill=\"#111111\"");
-  text_element(out, lay.left, 48, output::xml_escape(subtitle),
+  text_element(out, lay.left, 48, output::xml_escape(fig.subtitle),
                " class=\"subtitle\" font-size=\"11.5\" fill=\"#444444\"");
+}
 
-  draw_y_axis(out, lay, axis);
-  draw_x_axis(out, lay, labels, names);
-
-  // Dominant chains as wide translucent bands under the edges, the best one last (on top).
+// Dominant chains as wide translucent bands under the edges, the best one last (on top).
+void draw_chains(std::string& out, const SvrResult& r, const Figure& fig) {
+  const std::size_t n = r.layers.size();
   out += "<g class=\"chains\" fill=\"none\" stroke=\"" + std::string(kChainColour) +
          "\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n";
   for (std::size_t c = r.chains.size(); c-- > 0;) {
@@ -426,88 +452,97 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
         break;
       }
       if (!points.empty()) points += ' ';
-      points += px(lay.x(l)) + "," + px(axis.y(r.layers[l].sigma[chain.neurons[k]]));
+      points += px(fig.lay.x(l)) + "," + px(fig.axis.y(r.layers[l].sigma[chain.neurons[k]]));
       path_text += (k ? " \u2192 " : "") + std::string("n") + std::to_string(chain.neurons[k]);
     }
     if (!valid || chain.neurons.size() < 2) continue;
-    out += "<polyline class=\"chain\" points=\"" + points + "\" stroke-width=\"" + px(chain_width) +
-           "\" stroke-opacity=\"" + (c == 0 ? "0.6" : "0.28") + "\"><title>chain " +
-           std::to_string(c + 1) + " from " +
-           output::xml_escape(labels[static_cast<std::size_t>(chain.start_layer)]) + ": " +
+    out += "<polyline class=\"chain\" points=\"" + points + "\" stroke-width=\"" +
+           px(fig.chain_width) + "\" stroke-opacity=\"" + (c == 0 ? "0.6" : "0.28") +
+           "\"><title>chain " + std::to_string(c + 1) + " from " +
+           output::xml_escape(fig.labels[static_cast<std::size_t>(chain.start_layer)]) + ": " +
            path_text + ", weakest p = " + output::power_of_ten(chain.weakest_log10_p) +
            "</title></polyline>\n";
   }
   out += "</g>\n";
+}
 
-  // Edges.
+void draw_edges(std::string& out, const SvrResult& r, const Figure& fig) {
   out += "<g class=\"edges\" stroke-linecap=\"round\">\n";
-  for (const DrawnEdge& d : drawn) {
+  for (const DrawnEdge& d : fig.edges.drawn) {
     const PairResult& pair = r.pairs[d.pair];
     const auto from = static_cast<std::size_t>(pair.from_layer);
     const LayerResult& a = r.layers[from];
     const LayerResult& b = r.layers[from + 1];
     const std::string tooltip =
-        output::xml_escape(labels[from]) + " n" + std::to_string(d.edge->from_neuron) + " \u2192 " +
-        output::xml_escape(labels[from + 1]) + " n" + std::to_string(d.edge->to_neuron) +
-        ": E = " + output::short_number(d.edge->e) +
+        output::xml_escape(fig.labels[from]) + " n" + std::to_string(d.edge->from_neuron) +
+        " \u2192 " + output::xml_escape(fig.labels[from + 1]) + " n" +
+        std::to_string(d.edge->to_neuron) + ": E = " + output::short_number(d.edge->e) +
         ", p = " + output::power_of_ten(d.edge->log10_p) +
         ", q = " + output::power_of_ten(d.edge->log10_q);
-    edge_line(out, lay.x(from), axis.y(a.sigma[d.edge->from_neuron]), lay.x(from + 1),
-              axis.y(b.sigma[d.edge->to_neuron]), shade, d.strength, "edge", tooltip);
+    edge_line(out, fig.lay.x(from), fig.axis.y(a.sigma[d.edge->from_neuron]), fig.lay.x(from + 1),
+              fig.axis.y(b.sigma[d.edge->to_neuron]), fig.edges.shade, d.strength, "edge", tooltip);
   }
   out += "</g>\n";
+}
 
-  // Spectral neurons: per layer, the least intense first so that intense dots stay visible.
-  const bool node_titles = total_nodes <= kNodeTitleLimit;
-  const std::string nk_stroke = px(std::max(0.6, 0.3 * radius));
+// One layer's dots, the least intense first so that intense dots stay visible.
+void draw_layer_nodes(std::string& out, const LayerResult& layer, std::size_t l,
+                      const Figure& fig) {
+  const bool node_titles = fig.total_nodes <= kNodeTitleLimit;
+  const std::string nk_stroke = px(std::max(0.6, 0.3 * fig.radius));
   // A thin dark outline keeps the palest dots visible on white; too dense below 1.5 px.
   const std::string dot_outline =
-      radius >= 1.5
+      fig.radius >= 1.5
           ? std::string(" stroke=\"#08306b\" stroke-opacity=\"0.45\" stroke-width=\"0.4\"")
           : std::string();
-  out += "<g class=\"nodes\">\n";
-  for (std::size_t l = 0; l < n; ++l) {
-    const LayerResult& layer = r.layers[l];
-    std::vector<Eigen::Index> order(static_cast<std::size_t>(layer.sigma.size()));
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<Eigen::Index>(i);
-    std::stable_sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index b) {
-      return unit(layer.intensity[a]) < unit(layer.intensity[b]);
-    });
-    const std::string x = px(lay.x(l));
-    const double s_top = output::s_max(layer);
-    out += "<g class=\"layer\" data-layer=\"" + std::to_string(l) + "\">\n";
-    for (Eigen::Index i : order) {
-      const bool nk = layer.near_kernel[i];
-      out += nk ? "<circle class=\"node nk\"" : "<circle class=\"node\"";
-      out += " cx=\"" + x + "\" cy=\"" + px(axis.y(layer.sigma[i])) + "\" r=\"" + px(radius) + "\"";
-      if (nk) {
-        out += std::string(" fill=\"#ffffff\" stroke=\"") + kNearKernelColour +
-               "\" stroke-width=\"" + nk_stroke + "\"";
-      } else {
-        out += " fill=\"" + intensity_colour(layer.intensity[i]) + "\"" + dot_outline;
-      }
-      if (node_titles) {
-        out += "><title>" + output::xml_escape(labels[l]) + " n" + std::to_string(i) +
-               ": s = " + output::short_number(layer.sigma[i]) +
-               " (s/s_max = " + output::short_number(output::sigma_rel(layer.sigma[i], s_top)) +
-               "), intensity " + output::short_number(layer.intensity[i], 3) +
-               (nk ? ", near-kernel" : "") + "</title></circle>\n";
-      } else {
-        out += "/>\n";
-      }
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(layer.sigma.size()));
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<Eigen::Index>(i);
+  std::stable_sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index b) {
+    return unit(layer.intensity[a]) < unit(layer.intensity[b]);
+  });
+  const std::string x = px(fig.lay.x(l));
+  const double s_top = output::s_max(layer);
+  out += "<g class=\"layer\" data-layer=\"" + std::to_string(l) + "\">\n";
+  for (Eigen::Index i : order) {
+    const bool nk = layer.near_kernel[i];
+    out += nk ? "<circle class=\"node nk\"" : "<circle class=\"node\"";
+    out += " cx=\"" + x + "\" cy=\"" + px(fig.axis.y(layer.sigma[i])) + "\" r=\"" + px(fig.radius) +
+           "\"";
+    if (nk) {
+      out += std::string(" fill=\"#ffffff\" stroke=\"") + kNearKernelColour + "\" stroke-width=\"" +
+             nk_stroke + "\"";
+    } else {
+      out += " fill=\"" + intensity_colour(layer.intensity[i]) + "\"" + dot_outline;
     }
-    out += "</g>\n";
+    if (node_titles) {
+      out += "><title>" + output::xml_escape(fig.labels[l]) + " n" + std::to_string(i) +
+             ": s = " + output::short_number(layer.sigma[i]) +
+             " (s/s_max = " + output::short_number(output::sigma_rel(layer.sigma[i], s_top)) +
+             "), intensity " + output::short_number(layer.intensity[i], 3) +
+             (nk ? ", near-kernel" : "") + "</title></circle>\n";
+    } else {
+      out += "/>\n";
+    }
   }
   out += "</g>\n";
+}
 
-  // Plot frame on top of the data.
+// Spectral neurons, one group per layer.
+void draw_nodes(std::string& out, const SvrResult& r, const Figure& fig) {
+  out += "<g class=\"nodes\">\n";
+  for (std::size_t l = 0; l < r.layers.size(); ++l) draw_layer_nodes(out, r.layers[l], l, fig);
+  out += "</g>\n";
+}
+
+// Plot frame on top of the data.
+void draw_frame(std::string& out, const Layout& lay) {
   out += "<path class=\"frame\" d=\"M" + px(lay.left) + "," + px(lay.top) + "V" + px(lay.bottom()) +
          "H" + px(lay.left + lay.plot_w) + "\" fill=\"none\" stroke=\"" + kAxisColour + "\"/>\n";
+}
 
-  // Legend, to the right of the plot area (never over the data).
-  const double lx = lay.legend_x;
-  double ly = lay.top + 6.0;
-  out += "<g class=\"legend\" font-size=\"11\" fill=\"#222222\">\n";
+// Each legend entry draws downwards from ly, the baseline of its first line of text, and
+// returns the baseline of the next entry (legend_notes, the last, returns nothing).
+double legend_dots(std::string& out, double lx, double ly, double near_kernel_tau) {
   text_element(out, lx, ly, "Spectral neurons (dots)", " font-weight=\"bold\"");
   ly += 14.0;
   out += "<rect x=\"" + px(lx) + "\" y=\"" + px(ly) +
@@ -520,52 +555,94 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
   out += "<circle cx=\"" + px(lx + 6) + "\" cy=\"" + px(ly - 4) +
          "\" r=\"4\" fill=\"#ffffff\" stroke=\"" + kNearKernelColour +
          "\" stroke-width=\"1.5\"/>\n";
-  text_element(
-      out, lx + 16.0, ly,
-      "near-kernel: s \u2264 " + output::short_number(o.near_kernel_tau) + " \u00b7 s_max");
-  ly += 26.0;
+  text_element(out, lx + 16.0, ly,
+               "near-kernel: s \u2264 " + output::short_number(near_kernel_tau) + " \u00b7 s_max");
+  return ly + 26.0;
+}
+
+// Sample lines for the strongest, middle and weakest edge drawn.
+double legend_edges(std::string& out, double lx, double ly, const EdgeSelection& edges) {
   text_element(out, lx, ly, "Significant edges (lines)", " font-weight=\"bold\"");
   ly += 16.0;
-  if (drawn.empty()) {
+  if (edges.drawn.empty()) {
     text_element(out, lx, ly, "none drawn", " font-size=\"10\"");
-    ly += 16.0;
-  } else {
-    double strong = 0.0, weak = std::numeric_limits<double>::infinity();
-    for (const DrawnEdge& d : drawn) {
-      strong = std::max(strong, d.strength);
-      weak = std::min(weak, d.strength);
-    }
-    const double middle =
-        std::isfinite(strong) ? std::expm1(0.5 * (std::log1p(strong) + std::log1p(weak))) : weak;
-    std::vector<double> samples = {strong};
-    if (strong != weak) samples = {strong, middle, weak};
-    for (double s : samples) {
-      edge_line(out, lx, ly - 4.0, lx + 30.0, ly - 4.0, shade, s, "", "");
-      text_element(out, lx + 38.0, ly, "p = " + output::power_of_ten(-s));
-      ly += 16.0;
-    }
+    return ly + 16.0;
   }
+  double strong = 0.0, weak = std::numeric_limits<double>::infinity();
+  for (const DrawnEdge& d : edges.drawn) {
+    strong = std::max(strong, d.strength);
+    weak = std::min(weak, d.strength);
+  }
+  const double middle =
+      std::isfinite(strong) ? std::expm1(0.5 * (std::log1p(strong) + std::log1p(weak))) : weak;
+  std::vector<double> samples = {strong};
+  if (strong != weak) samples = {strong, middle, weak};
+  for (double s : samples) {
+    edge_line(out, lx, ly - 4.0, lx + 30.0, ly - 4.0, edges.shade, s, "", "");
+    text_element(out, lx + 38.0, ly, "p = " + output::power_of_ten(-s));
+    ly += 16.0;
+  }
+  return ly;
+}
+
+double legend_chain(std::string& out, double lx, double ly, double chain_width,
+                    std::size_t chains) {
   out += "<line x1=\"" + px(lx + 2) + "\" y1=\"" + px(ly - 4) + "\" x2=\"" + px(lx + 28) +
          "\" y2=\"" + px(ly - 4) + "\" stroke=\"" + kChainColour + "\" stroke-width=\"" +
          px(std::min(chain_width, 8.0)) + "\" stroke-opacity=\"0.6\" stroke-linecap=\"round\"/>\n";
-  text_element(out, lx + 38.0, ly,
-               "dominant chain (" + std::to_string(r.chains.size()) + " shown)");
-  ly += 24.0;
+  text_element(out, lx + 38.0, ly, "dominant chain (" + std::to_string(chains) + " shown)");
+  return ly + 24.0;
+}
+
+void legend_notes(std::string& out, double lx, double ly, const Figure& fig) {
+  const EdgeSelection& edges = fig.edges;
   std::vector<std::string> notes;
-  if (capped) {
-    notes.push_back("at most " + std::to_string(o.plot_max_edges) + " strongest edges per");
-    notes.push_back("pair: " + std::to_string(drawn.size()) + " of " +
-                    std::to_string(significant_total) + " drawn");
+  if (edges.capped) {
+    notes.push_back("at most " + std::to_string(fig.max_edges) + " strongest edges per");
+    notes.push_back("pair: " + std::to_string(edges.drawn.size()) + " of " +
+                    std::to_string(edges.significant_total) + " drawn");
   } else {
-    notes.push_back("all " + std::to_string(significant_total) + " significant edges drawn");
+    notes.push_back("all " + std::to_string(edges.significant_total) + " significant edges drawn");
   }
   notes.push_back("darker edges (smaller p) lie on top");
-  if (axis.log && axis.clamped) notes.push_back("s < 1e-12 \u00b7 max s: on the bottom edge");
+  if (fig.axis.log && fig.axis.clamped) {
+    notes.push_back("s < 1e-12 \u00b7 max s: on the bottom edge");
+  }
   for (const std::string& note : notes) {
     text_element(out, lx, ly, output::xml_escape(note), " font-size=\"10\" fill=\"#555555\"");
     ly += 14.0;
   }
-  out += "</g>\n</svg>\n";
+}
+
+// Legend, to the right of the plot area (never over the data).
+void draw_legend(std::string& out, const SvrResult& r, const Figure& fig) {
+  const double lx = fig.lay.legend_x;
+  double ly = fig.lay.top + 6.0;
+  out += "<g class=\"legend\" font-size=\"11\" fill=\"#222222\">\n";
+  ly = legend_dots(out, lx, ly, fig.near_kernel_tau);
+  ly = legend_edges(out, lx, ly, fig.edges);
+  ly = legend_chain(out, lx, ly, fig.chain_width, r.chains.size());
+  legend_notes(out, lx, ly, fig);
+  out += "</g>\n";
+}
+
+}  // namespace
+
+std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone) {
+  output::check_nodes(r, "svr.svg");
+  output::check_edges(r, "svr.svg");
+  const Figure fig = make_figure(r, o);
+  std::string out;
+  out.reserve(4096 + fig.total_nodes * 72 + fig.edges.drawn.size() * 200);
+  draw_header(out, fig, standalone);
+  draw_y_axis(out, fig.lay, fig.axis);
+  draw_x_axis(out, fig.lay, fig.labels, fig.names);
+  draw_chains(out, r, fig);  // under the edges
+  draw_edges(out, r, fig);
+  draw_nodes(out, r, fig);
+  draw_frame(out, fig.lay);
+  draw_legend(out, r, fig);
+  out += "</svg>\n";
   return out;
 }
 
