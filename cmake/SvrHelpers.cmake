@@ -41,14 +41,16 @@ function(svr_write_module_graph file)
 endfunction()
 
 # svr_add_unit_tests(MODULE LIBS...): one GoogleTest binary unit_MODULE from tests/unit/MODULE/*.cpp,
-# each test registered with ctest (label "unit").
+# each test registered with ctest (label "unit"). Every binary links svr_test_support, the shared
+# test helpers (tests/support/).
 function(svr_add_unit_tests module)
   file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/unit/${module}/*.cpp)
   if(NOT sources)
     return()
   endif()
   add_executable(unit_${module} ${sources})
-  target_link_libraries(unit_${module} PRIVATE ${ARGN} GTest::gtest GTest::gtest_main)
+  target_link_libraries(unit_${module} PRIVATE ${ARGN} svr_test_support GTest::gtest
+                        GTest::gtest_main)
   target_compile_definitions(unit_${module} PRIVATE
     SVR_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data"
     SVR_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

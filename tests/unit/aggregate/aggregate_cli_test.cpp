@@ -84,7 +84,7 @@ TEST(AggregateCli, PairsTableCells) {
   make_sweep(dir / "out");
   const auto result = test::aggregate({dir / "out", "-o", dir / "sweep.csv"});
   ASSERT_EQ(result.code, 0) << result.err;
-  const test::Table t(test::read_text(dir / "sweep.csv"));
+  const test::Table t(test::read_file(dir / "sweep.csv"));
   EXPECT_EQ(t.header, kPairColumns);
   ASSERT_EQ(t.rows.size(), 2u + 3u + 2u);
   // Order: run 0, then 2, then 10 (numeric, not "10" < "2"); pairs in chain order.
@@ -130,7 +130,7 @@ TEST(AggregateCli, ModelsTableCells) {
   test::TempDir dir;
   make_sweep(dir / "out");
   ASSERT_EQ(test::aggregate({dir / "out", "-o", dir / "sweep.csv", "--no-plot"}).code, 0);
-  const test::Table t(test::read_text(dir / "sweep-models.csv"));
+  const test::Table t(test::read_file(dir / "sweep-models.csv"));
   EXPECT_EQ(t.header, kModelColumns);
   ASSERT_EQ(t.rows.size(), 3u);
   const std::vector<std::string> first = {
@@ -185,7 +185,7 @@ TEST(AggregateCli, CsvQuotingRoundTrips) {
   spec.layers = {"features.0,weight", " padded ", "classifier.\"1\".weight"};
   test::write_run(dir / "out/0-odd, name", spec);
   ASSERT_EQ(test::aggregate({dir / "out", "-o", dir / "t.csv", "--no-plot"}).code, 0);
-  const std::string text = test::read_text(dir / "t.csv");
+  const std::string text = test::read_file(dir / "t.csv");
   EXPECT_NE(text.find("\"net, \"\"v2\"\".safetensors\""), std::string::npos) << text;
   EXPECT_NE(text.find("\" padded \""), std::string::npos) << text;  // spaces kept by quoting
   const test::Table t(text);
@@ -195,7 +195,7 @@ TEST(AggregateCli, CsvQuotingRoundTrips) {
   EXPECT_EQ(t.at(0, "from_name"), spec.layers[0]);
   EXPECT_EQ(t.at(0, "to_name"), spec.layers[1]);
   EXPECT_EQ(t.at(1, "to_name"), spec.layers[2]);
-  const test::Table models(test::read_text(dir / "t-models.csv"));
+  const test::Table models(test::read_file(dir / "t-models.csv"));
   EXPECT_EQ(models.at(0, "model"), spec.model);
 }
 
@@ -209,7 +209,7 @@ TEST(AggregateCli, IncompleteRunsWarnOrFailWithStrict) {
   EXPECT_NE(result.err.find("warning: 2 incomplete runs skipped"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find(dir / "out/3-d.partial-4242-beef: staging"), std::string::npos);
   EXPECT_NE(result.err.find(dir / "out/4-e: no summary.json"), std::string::npos);
-  EXPECT_EQ(test::Table(test::read_text(dir / "t.csv")).rows.size(), 7u);
+  EXPECT_EQ(test::Table(test::read_file(dir / "t.csv")).rows.size(), 7u);
 
   std::filesystem::remove(dir / "t.csv");
   std::filesystem::remove(dir / "t-models.csv");
@@ -222,11 +222,11 @@ TEST(AggregateCli, IncompleteRunsWarnOrFailWithStrict) {
 
 // Replaces the first occurrence of `from` in DIR/summary.json.
 void edit_summary(const std::string& dir, const std::string& from, const std::string& to) {
-  std::string text = test::read_text(dir + "/summary.json");
+  std::string text = test::read_file(dir + "/summary.json");
   const auto at = text.find(from);
   ASSERT_NE(at, std::string::npos) << from;
   text.replace(at, from.size(), to);
-  test::write_text(dir + "/summary.json", text);
+  test::write_file(dir + "/summary.json", text);
 }
 
 // A malformed summary.json: exit 1, one line naming the file and the problem, and the previous
@@ -244,16 +244,16 @@ void expect_rejected(const std::string& problem,
   EXPECT_NE(result.err.find(problem), std::string::npos) << result.err;
   EXPECT_EQ(test::list_dir(dir.path()), (std::vector<std::string>{"out"}));
 
-  test::write_text(dir / "t.csv", "old table\n");
+  test::write_file(dir / "t.csv", "old table\n");
   EXPECT_EQ(test::aggregate({dir / "out", "-o", dir / "t.csv"}).code, 1);
-  EXPECT_EQ(test::read_text(dir / "t.csv"), "old table\n");
+  EXPECT_EQ(test::read_file(dir / "t.csv"), "old table\n");
   EXPECT_EQ(test::list_dir(dir.path()), (std::vector<std::string>{"out", "t.csv"}));
 }
 
 TEST(AggregateCli, MalformedSummaryLeavesNoTable) {
   expect_rejected("malformed: invalid JSON", [](const std::string& run) {
-    const std::string text = test::read_text(run + "/summary.json");
-    test::write_text(run + "/summary.json", text.substr(0, text.size() / 2));  // truncated
+    const std::string text = test::read_file(run + "/summary.json");
+    test::write_file(run + "/summary.json", text.substr(0, text.size() / 2));  // truncated
   });
   expect_rejected("pairs[1].significant: expected an integer, found string",
                   [](const std::string& run) {
@@ -271,7 +271,7 @@ TEST(AggregateCli, MalformedSummaryLeavesNoTable) {
     edit_summary(run, "\"significant\": 7", "\"significant\": 31");
   });
   expect_rejected("pairs: 2 pairs for 4 layers", [](const std::string& run) {
-    std::string text = test::read_text(run + "/summary.json");
+    std::string text = test::read_file(run + "/summary.json");
     // Drop the last pair object from the list.
     const auto last = text.rfind("{\n      \"index\": 2");
     const auto end = text.find("\n  ],\n  \"path_metric\"");
@@ -279,20 +279,20 @@ TEST(AggregateCli, MalformedSummaryLeavesNoTable) {
     ASSERT_NE(end, std::string::npos);
     const auto comma = text.rfind(',', last);
     text.erase(comma, end - comma);
-    test::write_text(run + "/summary.json", text);
+    test::write_file(run + "/summary.json", text);
   });
   expect_rejected("malformed: invalid JSON",
-                  [](const std::string& run) { test::write_text(run + "/summary.json", ""); });
+                  [](const std::string& run) { test::write_file(run + "/summary.json", ""); });
 }
 
 TEST(AggregateCli, ExistingOutputsAreReplacedWhole) {
   test::TempDir dir;
   make_sweep(dir / "out");
-  test::write_text(dir / "t.csv", "old table with a longer text than the new one will have? no\n");
-  test::write_text(dir / "t-significant.svg", "old");
+  test::write_file(dir / "t.csv", "old table with a longer text than the new one will have? no\n");
+  test::write_file(dir / "t-significant.svg", "old");
   ASSERT_EQ(test::aggregate({dir / "out", "-o", dir / "t.csv"}).code, 0);
-  EXPECT_EQ(test::read_text(dir / "t.csv").rfind("run_index,", 0), 0u);
-  EXPECT_EQ(test::read_text(dir / "t-significant.svg").rfind("<?xml", 0), 0u);
+  EXPECT_EQ(test::read_file(dir / "t.csv").rfind("run_index,", 0), 0u);
+  EXPECT_EQ(test::read_file(dir / "t-significant.svg").rfind("<?xml", 0), 0u);
   EXPECT_EQ(test::list_dir(dir.path()),
             (std::vector<std::string>{"out", "t-entropy.svg", "t-models.csv", "t-models.svg",
                                       "t-significant.svg", "t.csv"}));
@@ -376,7 +376,7 @@ TEST(AggregateCli, DoubleDashEndsOptions) {
   EXPECT_EQ(rejected.code, 2);
   EXPECT_NE(rejected.err.find("-o: given twice"), std::string::npos) << rejected.err;
   ASSERT_EQ(result.code, 0) << result.err;
-  EXPECT_EQ(test::Table(test::read_text(dir / "t.csv")).at(0, "run_dir"), "-odd");
+  EXPECT_EQ(test::Table(test::read_file(dir / "t.csv")).at(0, "run_dir"), "-odd");
 }
 
 }  // namespace

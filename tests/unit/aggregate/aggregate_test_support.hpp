@@ -1,7 +1,8 @@
 #pragma once
 // Helpers of the aggregate tests: run directories whose summary.json is written by svr's own
-// writer (so the schema the aggregator reads cannot drift from the one svr writes), a CSV parser
-// independent of the aggregator, a minimal XML checker, and a way to call `svr aggregate`.
+// writer (so the schema the aggregator reads cannot drift from the one svr writes), tables by
+// column name, a minimal XML checker, and a way to call `svr aggregate`. The shared helpers
+// (TempDir, read_file, parse_csv, ...) come with it.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -16,8 +17,9 @@
 #include "svr/core/options.hpp"
 #include "svr/core/results.hpp"
 #include "svr/output/summary_json.hpp"
-// TempDir, count, read_text, write_text, list_dir, parse_csv, to_double: shared with the output tests.
-#include "../output/test_support.hpp"
+#include "svr_test/files.hpp"
+#include "svr_test/temp_dir.hpp"
+#include "svr_test/text.hpp"
 
 namespace svr::test {
 

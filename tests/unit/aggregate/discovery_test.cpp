@@ -27,7 +27,7 @@ TEST(Discovery, RootOrdersByIndexThenName) {
   const std::string root = dir / "out";
   for (const char* name : {"10-c", "2-b", "9-a", "zeta", "alpha", "0-z"})
     test::write_run(root + "/" + name);
-  test::write_text(root + "/list.txt", "not a run\n");         // files are ignored
+  test::write_file(root + "/list.txt", "not a run\n");         // files are ignored
   std::filesystem::create_directories(root + "/.snapshot/x");  // hidden directories too
   const auto found = discover_runs({root});
   std::vector<std::string> paths;
@@ -51,10 +51,10 @@ TEST(Discovery, IncompleteRunsAreSkippedWithAReason) {
   test::write_run(root + "/1-b.partial-123-abcd");  // a staging dir may already hold summary.json
   test::write_run(root + "/2-c.old-77-ff");
   std::filesystem::create_directories(root + "/3-d");
-  test::write_text(root + "/3-d/nodes.csv", "layer\n");
+  test::write_file(root + "/3-d/nodes.csv", "layer\n");
   // Not runs: the sweep's task logs, and a directory named neither <i>-... nor holding a summary.
   std::filesystem::create_directories(root + "/logs");
-  test::write_text(root + "/logs/svr-sweep-1_0.out", "log\n");
+  test::write_file(root + "/logs/svr-sweep-1_0.out", "log\n");
   std::filesystem::create_directories(root + "/plots");
   const auto found = discover_runs({root});
   ASSERT_EQ(found.runs.size(), 1u);
@@ -89,7 +89,7 @@ TEST(Discovery, RunDirectoriesRootsAndRepeats) {
 
 TEST(Discovery, MissingArgumentIsAnError) {
   test::TempDir dir;
-  test::write_text(dir / "file.csv", "x\n");
+  test::write_file(dir / "file.csv", "x\n");
   try {
     discover_runs({dir / "nope"});
     FAIL() << "no error";

@@ -30,8 +30,8 @@ Plots aggregate_plots(const test::TempDir& dir, std::vector<std::string> extra =
   args.insert(args.end(), extra.begin(), extra.end());
   const auto result = test::aggregate(args);
   EXPECT_EQ(result.code, 0) << result.err;
-  return {test::read_text(dir / "sweep-significant.svg"),
-          test::read_text(dir / "sweep-entropy.svg"), test::read_text(dir / "sweep-models.svg")};
+  return {test::read_file(dir / "sweep-significant.svg"),
+          test::read_file(dir / "sweep-entropy.svg"), test::read_file(dir / "sweep-models.svg")};
 }
 
 std::size_t polylines(const std::string& svg) { return test::count(svg, "<polyline "); }
@@ -140,7 +140,7 @@ TEST(AggregatePlots, IndexFallsBackToTableOrder) {
   ASSERT_EQ(result.code, 0) << result.err;
   EXPECT_NE(result.err.find("warning: not every run directory is named <i>-<slug>"),
             std::string::npos);
-  const std::string svg = test::read_text(dir / "t-significant.svg");
+  const std::string svg = test::read_file(dir / "t-significant.svg");
   EXPECT_NE(svg.find(">run (position in the table, from 0)</text>"), std::string::npos);
   EXPECT_EQ(polyline_lengths(svg), (std::vector<std::size_t>{2, 2}));
   // --x order says so itself, without a warning.
@@ -194,14 +194,14 @@ TEST(AggregatePlots, SameInputSameBytes) {
   test::TempDir dir;
   make_sweep(dir / "out");
   const Plots first = aggregate_plots(dir);
-  const std::string table = test::read_text(dir / "sweep.csv");
-  const std::string models = test::read_text(dir / "sweep-models.csv");
+  const std::string table = test::read_file(dir / "sweep.csv");
+  const std::string models = test::read_file(dir / "sweep-models.csv");
   const Plots second = aggregate_plots(dir);
   EXPECT_EQ(first.significant, second.significant);
   EXPECT_EQ(first.entropy, second.entropy);
   EXPECT_EQ(first.models, second.models);
-  EXPECT_EQ(table, test::read_text(dir / "sweep.csv"));
-  EXPECT_EQ(models, test::read_text(dir / "sweep-models.csv"));
+  EXPECT_EQ(table, test::read_file(dir / "sweep.csv"));
+  EXPECT_EQ(models, test::read_file(dir / "sweep-models.csv"));
 }
 
 TEST(AggregatePlots, NoPlotWritesTablesOnly) {

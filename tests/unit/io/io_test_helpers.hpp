@@ -1,50 +1,21 @@
 #pragma once
-// Helpers of the io unit tests: a scratch directory, byte builders for safetensors, zip
-// archives and pickles, and the standard check of an InputError.
+// Helpers of the io unit tests: byte builders for safetensors, zip archives and pickles, and
+// the standard check of an InputError. The shared TempDir, read_file and write_file come with it.
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "svr/core/error.hpp"
+#include "svr_test/files.hpp"
+#include "svr_test/temp_dir.hpp"
 
 namespace svr::test {
 
 inline std::string data_dir() { return std::string(SVR_TEST_DATA_DIR) + "/io"; }
-
-// A fresh directory under the system temp dir, removed at the end of the test.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "svr_io_test_XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
-
-inline std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 inline std::string le(std::uint64_t v, int n) {
   std::string s;

@@ -14,21 +14,21 @@ class IoSafetensorsMalformed : public ::testing::Test {
  protected:
   // Writes `bytes` as bad.safetensors and expects open_model to refuse it naming the file.
   std::string refuse(const std::string& bytes, std::vector<std::string> parts) {
-    test::write_bytes(path_, bytes);
+    test::write_file(path_, bytes);
     parts.push_back(path_);
     return expect_input_error([&] { open_model(path_); }, parts);
   }
   std::string refuse_header(const std::string& header, const std::string& data, std::vector<std::string> parts) {
     return refuse(safetensors_bytes(header, data), std::move(parts));
   }
-  test::ScratchDir dir_;
-  std::string path_ = dir_.file("bad.safetensors");
+  test::TempDir dir_;
+  std::string path_ = dir_ / "bad.safetensors";
 };
 
 const std::string kData16(16, '\x01');
 
 TEST_F(IoSafetensorsMalformed, MissingFile) {
-  expect_input_error([&] { open_model(dir_.file("absent.safetensors")); }, {"absent.safetensors", "no such file"});
+  expect_input_error([&] { open_model(dir_ / "absent.safetensors"); }, {"absent.safetensors", "no such file"});
 }
 TEST_F(IoSafetensorsMalformed, EmptyFile) { refuse("", {"empty file"}); }
 TEST_F(IoSafetensorsMalformed, ShorterThanHeaderLength) { refuse("abcde", {"too short"}); }
@@ -124,7 +124,7 @@ TEST_F(IoSafetensorsMalformed, SvrLayersNamesMissingTensor) {
 }
 
 TEST_F(IoSafetensorsMalformed, GoodMinimalFileOpens) {  // the builder itself makes valid files
-  test::write_bytes(path_, safetensors_bytes(R"({"__metadata__":{"svr.layers":"[\"w\"]"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F64","shape":[0,3],"data_offsets":[8,8]}})",
+  test::write_file(path_, safetensors_bytes(R"({"__metadata__":{"svr.layers":"[\"w\"]"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F64","shape":[0,3],"data_offsets":[8,8]}})",
                                              test::float_bytes({1.5f, -2.0f})));
   const ModelFile m = open_model(path_);
   ASSERT_EQ(m.tensors.size(), 2u);
@@ -134,10 +134,10 @@ TEST_F(IoSafetensorsMalformed, GoodMinimalFileOpens) {  // the builder itself ma
 }
 
 TEST_F(IoSafetensorsMalformed, ReadTensorAfterTruncation) {
-  test::write_bytes(path_, safetensors_bytes(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", kData16));
+  test::write_file(path_, safetensors_bytes(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", kData16));
   const ModelFile m = open_model(path_);
-  std::string bytes = test::read_bytes(path_);
-  test::write_bytes(path_, bytes.substr(0, bytes.size() - 3));
+  std::string bytes = test::read_file(path_);
+  test::write_file(path_, bytes.substr(0, bytes.size() - 3));
   expect_input_error([&] { read_tensor(m.tensors[0]); }, {path_, "tensor 'w'", "truncated"});
   std::remove(path_.c_str());
   expect_input_error([&] { read_tensor(m.tensors[0]); }, {path_, "no such file"});
@@ -148,26 +148,26 @@ TEST_F(IoSafetensorsMalformed, ReadTensorAfterTruncation) {
 class IoShardedMalformed : public ::testing::Test {
  protected:
   void SetUp() override {
-    test::write_bytes(dir_.file("s1.safetensors"),
+    test::write_file(dir_ / "s1.safetensors",
                       safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", std::string(8, '\0')));
-    test::write_bytes(dir_.file("s2.safetensors"),
+    test::write_file(dir_ / "s2.safetensors",
                       safetensors_bytes(R"({"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"c":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
                                         kData16));
   }
   std::string write_index(const std::string& text) {
-    test::write_bytes(index_, text);
+    test::write_file(index_, text);
     return index_;
   }
-  test::ScratchDir dir_;
-  std::string index_ = dir_.file("model.safetensors.index.json");
+  test::TempDir dir_;
+  std::string index_ = dir_ / "model.safetensors.index.json";
 };
 
 TEST_F(IoShardedMalformed, GoodIndexOpens) {
   const ModelFile m = open_model(write_index(R"({"weight_map":{"c":"s2.safetensors","a":"s1.safetensors","b":"s2.safetensors"}})"));
   ASSERT_EQ(m.tensors.size(), 3u);
   EXPECT_EQ(m.tensors[0].name, "c");  // weight_map order
-  EXPECT_EQ(m.tensors[0].file, dir_.file("s2.safetensors"));
-  EXPECT_EQ(m.files, (std::vector<std::string>{index_, dir_.file("s2.safetensors"), dir_.file("s1.safetensors")}));
+  EXPECT_EQ(m.tensors[0].file, dir_ / "s2.safetensors");
+  EXPECT_EQ(m.files, (std::vector<std::string>{index_, dir_ / "s2.safetensors", dir_ / "s1.safetensors"}));
 }
 TEST_F(IoShardedMalformed, MappedTensorMissingInShard) {
   write_index(R"({"weight_map":{"a":"s1.safetensors","b":"s1.safetensors","c":"s2.safetensors"}})");
@@ -199,9 +199,9 @@ TEST_F(IoShardedMalformed, SvrLayersInIndex) {
   expect_input_error([&] { open_model(index_); }, {index_, "tensor 'z'", "svr.layers"});
 }
 TEST_F(IoShardedMalformed, BadShardIsReportedByName) {
-  test::write_bytes(dir_.file("s1.safetensors"), safetensors_bytes(R"({"a":{"dtype":"Q8","shape":[2],"data_offsets":[0,2]}})", "xx"));
+  test::write_file(dir_ / "s1.safetensors", safetensors_bytes(R"({"a":{"dtype":"Q8","shape":[2],"data_offsets":[0,2]}})", "xx"));
   write_index(R"({"weight_map":{"a":"s1.safetensors"}})");
-  expect_input_error([&] { open_model(index_); }, {dir_.file("s1.safetensors"), "tensor 'a'", "unknown dtype"});
+  expect_input_error([&] { open_model(index_); }, {dir_ / "s1.safetensors", "tensor 'a'", "unknown dtype"});
 }
 
 }  // namespace

@@ -12,8 +12,8 @@ namespace svr {
 namespace {
 
 TEST(IoSafetensorsWriter, RoundTrip) {
-  test::ScratchDir dir;
-  const std::string path = dir.file("out.safetensors");
+  test::TempDir dir;
+  const std::string path = dir / "out.safetensors";
   const std::vector<NamedArray> arrays = {
       {"z.last_in_name_order", {2, 3}, {1, -2, 3.25, 1e-300, -0.0, std::numeric_limits<double>::max()}},
       {"a.scalar", {}, {3.5}},
@@ -21,7 +21,7 @@ TEST(IoSafetensorsWriter, RoundTrip) {
       {"b.vector", {5}, {0.1, 0.2, 0.3, 0.4, 0.5}}};
   write_safetensors(path, arrays, {{"svr.layers", R"(["z.last_in_name_order","b.vector"])"}, {"note", "x"}});
 
-  const std::string bytes = test::read_bytes(path);
+  const std::string bytes = test::read_file(path);
   std::uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);
   EXPECT_EQ((8 + n) % 8, 0u);  // data section 8-byte aligned
@@ -46,16 +46,16 @@ TEST(IoSafetensorsWriter, RoundTrip) {
 }
 
 TEST(IoSafetensorsWriter, EmptyList) {
-  test::ScratchDir dir;
-  write_safetensors(dir.file("e.safetensors"), {});
-  EXPECT_TRUE(open_model(dir.file("e.safetensors")).tensors.empty());
+  test::TempDir dir;
+  write_safetensors(dir / "e.safetensors", {});
+  EXPECT_TRUE(open_model(dir / "e.safetensors").tensors.empty());
 }
 
 TEST(IoSafetensorsWriter, Errors) {
-  test::ScratchDir dir;
-  EXPECT_THROW(write_safetensors(dir.file("a.safetensors"), {{"w", {2, 2}, {1, 2, 3}}}), OutputError);
-  EXPECT_THROW(write_safetensors(dir.file("b.safetensors"), {{"w", {1}, {1}}, {"w", {1}, {2}}}), OutputError);
-  EXPECT_THROW(write_safetensors(dir.file("no/such/dir/c.safetensors"), {{"w", {1}, {1}}}), OutputError);
+  test::TempDir dir;
+  EXPECT_THROW(write_safetensors(dir / "a.safetensors", {{"w", {2, 2}, {1, 2, 3}}}), OutputError);
+  EXPECT_THROW(write_safetensors(dir / "b.safetensors", {{"w", {1}, {1}}, {"w", {1}, {2}}}), OutputError);
+  EXPECT_THROW(write_safetensors(dir / "no/such/dir/c.safetensors", {{"w", {1}, {1}}}), OutputError);
 }
 
 }  // namespace

@@ -30,12 +30,12 @@ TEST(IoSha256, StreamingInOddChunksMatchesOneShot) {
 }
 
 TEST(IoSha256, OneMegabyteFileMatchesSha256sum) {
-  test::ScratchDir dir;
-  const std::string path = dir.file("one_mb.bin");
+  test::TempDir dir;
+  const std::string path = dir / "one_mb.bin";
   std::string data(1 << 20, '\0');
   std::mt19937 rng(11);
   for (char& c : data) c = static_cast<char>(rng());
-  test::write_bytes(path, data);
+  test::write_file(path, data);
   FILE* p = popen(("sha256sum '" + path + "'").c_str(), "r");
   ASSERT_NE(p, nullptr);
   char buffer[65] = {};
@@ -53,9 +53,9 @@ TEST(IoSha256, ModelHashSingleAndSharded) {
   const std::string single = test::data_dir() + "/small.safetensors";
   EXPECT_EQ(model_sha256(open_model(single)), sha256_hex_of_file(single));
   const std::string dir = test::data_dir() + "/sharded/";
-  const std::string all = test::read_bytes(dir + "model.safetensors.index.json") +
-                          test::read_bytes(dir + "model-00001-of-00002.safetensors") +
-                          test::read_bytes(dir + "model-00002-of-00002.safetensors");
+  const std::string all = test::read_file(dir + "model.safetensors.index.json") +
+                          test::read_file(dir + "model-00001-of-00002.safetensors") +
+                          test::read_file(dir + "model-00002-of-00002.safetensors");
   EXPECT_EQ(model_sha256(open_model(dir + "model.safetensors.index.json")), sha256_hex(all));
 }
 

@@ -20,7 +20,7 @@ using test::ZipItem;
 class IoTorchMalformed : public ::testing::Test {
  protected:
   std::string write_zip(const std::vector<ZipItem>& items) {
-    test::write_bytes(path_, test::zip_bytes(items));
+    test::write_file(path_, test::zip_bytes(items));
     return path_;
   }
   // A zip checkpoint holding `pickle` as archive/data.pkl plus the given storages.
@@ -30,9 +30,9 @@ class IoTorchMalformed : public ::testing::Test {
     items.push_back({"archive/version", "3\n"});
     return write_zip(items);
   }
-  test::ScratchDir dir_;
-  std::string path_ = dir_.file("model.pth");
-  std::string marker_ = dir_.file("pwned_marker");
+  test::TempDir dir_;
+  std::string path_ = dir_ / "model.pth";
+  std::string marker_ = dir_ / "pwned_marker";
 };
 
 TEST_F(IoTorchMalformed, HandBuiltZipCheckpointReads) {
@@ -50,7 +50,7 @@ TEST_F(IoTorchMalformed, HandBuiltZipCheckpointReads) {
 TEST_F(IoTorchMalformed, Zip64ArchiveReads) {
   const std::vector<ZipItem> items{{"arch/data.pkl", pk_state_dict({{"w", pk_tensor("0", 3, 1, {2}, {1})}})},
                                    {"arch/data/0", test::float_bytes({7, 8, 9})}};
-  test::write_bytes(path_, test::zip_bytes(items, /*zip64=*/true));
+  test::write_file(path_, test::zip_bytes(items, /*zip64=*/true));
   const ModelFile m = open_model(path_);
   ASSERT_EQ(m.tensors.size(), 1u);
   EXPECT_EQ(read_tensor(m.tensors[0]), (std::vector<double>{8, 9}));
@@ -61,7 +61,7 @@ TEST_F(IoTorchMalformed, Zip64ExtraMissing) {
   const std::size_t central = bytes.find("PK\x01\x02");
   ASSERT_NE(central, std::string::npos);
   bytes[central + 46 + 13] = '\x07';  // rename the Zip64 extra field (id 1 -> 7): sizes now unknown
-  test::write_bytes(path_, bytes);
+  test::write_file(path_, bytes);
   expect_input_error([&] { open_model(path_); }, {path_, "Zip64"});
 }
 
@@ -72,7 +72,7 @@ TEST_F(IoTorchMalformed, OsSystemTopLevelIsRefusedAndNeverRun) {
   expect_input_error([&] { open_model(path_); }, {path_, "refused to unpickle global 'os.system'", "never executes"});
   EXPECT_FALSE(std::filesystem::exists(marker_));
   // The same pickle as a bare stream (legacy path) is refused the same way.
-  test::write_bytes(path_, pickle);
+  test::write_file(path_, pickle);
   expect_input_error([&] { open_model(path_); }, {path_, "refused", "os.system"});
   EXPECT_FALSE(std::filesystem::exists(marker_));
 }
@@ -156,19 +156,19 @@ TEST_F(IoTorchMalformed, BigEndianByteorder) {
 TEST_F(IoTorchMalformed, CorruptPickleCrc) {
   std::string bytes = test::zip_bytes({{"archive/data.pkl", pk_state_dict({})}});
   bytes[50] ^= 0x01;  // inside the stored data.pkl bytes (header 30 + name 16)
-  test::write_bytes(path_, bytes);
+  test::write_file(path_, bytes);
   expect_input_error([&] { open_model(path_); }, {path_, "CRC"});
 }
 
 TEST_F(IoTorchMalformed, TruncatedZip) {
-  const std::string good = test::read_bytes(test::data_dir() + "/small_zip.pth");
-  test::write_bytes(path_, good.substr(0, good.size() / 2));
+  const std::string good = test::read_file(test::data_dir() + "/small_zip.pth");
+  test::write_file(path_, good.substr(0, good.size() / 2));
   expect_input_error([&] { open_model(path_); }, {path_, "zip"});
 }
 
 TEST_F(IoTorchMalformed, TruncatedLegacyStorages) {
-  const std::string good = test::read_bytes(test::data_dir() + "/small_legacy.pth");
-  test::write_bytes(path_, good.substr(0, good.size() - 5));
+  const std::string good = test::read_file(test::data_dir() + "/small_legacy.pth");
+  test::write_file(path_, good.substr(0, good.size() - 5));
   expect_input_error([&] { open_model(path_); }, {path_, "past the end of the file"});
 }
 

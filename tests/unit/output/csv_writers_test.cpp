@@ -16,7 +16,7 @@ TEST(NodesCsv, RoundTripsEveryValue) {
   const SvrResult r = test::sample_result();
   test::TempDir dir;
   write_nodes_csv(dir / "nodes.csv", r);
-  const std::string text = test::read_text(dir / "nodes.csv");
+  const std::string text = test::read_file(dir / "nodes.csv");
   EXPECT_FALSE(test::contains_nan(text));
   const auto rows = parse_csv(text);
   ASSERT_EQ(rows.size(), 1u + 3 + 3 + 2);
@@ -65,7 +65,7 @@ TEST(EdgesCsv, RoundTripsEveryValue) {
   const SvrResult r = test::sample_result();
   test::TempDir dir;
   write_edges_csv(dir / "edges.csv", r);
-  const std::string text = test::read_text(dir / "edges.csv");
+  const std::string text = test::read_file(dir / "edges.csv");
   EXPECT_FALSE(test::contains_nan(text));
   const auto rows = parse_csv(text);
   ASSERT_EQ(rows.size(), 1u + 3 + 1);
@@ -121,7 +121,7 @@ TEST(EdgesCsv, EdgeOutsideTheLayerIsAnError) {
 TEST(EdgesCsv, EmptyResultGivesHeaderOnly) {
   test::TempDir dir;
   write_edges_csv(dir / "edges.csv", SvrResult{});
-  EXPECT_EQ(test::read_text(dir / "edges.csv"),
+  EXPECT_EQ(test::read_file(dir / "edges.csv"),
             "pair,from_layer,from_neuron,to_layer,to_neuron,e,ce,p,log10_p,q,significant\n");
 }
 

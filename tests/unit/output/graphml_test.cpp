@@ -20,7 +20,7 @@ TEST(Graphml, AllNodesAndOnlySignificantEdges) {
   const SvrResult r = test::sample_result();
   test::TempDir dir;
   write_graphml(dir / "graph.graphml", r);
-  const std::string text = test::read_text(dir / "graph.graphml");
+  const std::string text = test::read_file(dir / "graph.graphml");
   EXPECT_FALSE(test::contains_nan(text));
   EXPECT_EQ(text.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<graphml ", 0), 0u);
   EXPECT_EQ(count(text, "<node "), 8u);
@@ -48,7 +48,7 @@ TEST(Graphml, ParsesWithPythonXmlEtree) {
   if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
   test::TempDir dir;
   write_graphml(dir / "graph.graphml", test::sample_result());
-  test::write_text(dir / "check.py", R"(import sys
+  test::write_file(dir / "check.py", R"(import sys
 import xml.etree.ElementTree as ET
 ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
 root = ET.parse(sys.argv[1]).getroot()
@@ -75,7 +75,7 @@ TEST(Graphml, ReadsWithNetworkx) {
   if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
   test::TempDir dir;
   write_graphml(dir / "graph.graphml", test::sample_result());
-  test::write_text(dir / "check.py", R"(import sys
+  test::write_file(dir / "check.py", R"(import sys
 try:
     import networkx as nx
 except ImportError:

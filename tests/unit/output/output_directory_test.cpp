@@ -39,10 +39,10 @@ TEST(OutputDirectory, StagesNextToOutdirAndCommitRenames) {
   EXPECT_EQ(dir.file("nodes.csv"), dir.staging_path() + "/nodes.csv");
   EXPECT_TRUE(fs::is_directory(dir.staging_path()));
   EXPECT_FALSE(fs::exists(outdir));
-  test::write_text(dir.file("nodes.csv"), "layer\n");
+  test::write_file(dir.file("nodes.csv"), "layer\n");
   dir.commit();
   EXPECT_TRUE(dir.committed());
-  EXPECT_EQ(test::read_text(outdir + "/nodes.csv"), "layer\n");
+  EXPECT_EQ(test::read_file(outdir + "/nodes.csv"), "layer\n");
   EXPECT_EQ(test::list_dir(tmp.path()), std::vector<std::string>{"out"});
   EXPECT_THROW(dir.commit(), OutputError);
 }
@@ -55,8 +55,8 @@ TEST(OutputDirectory, DestructorRemovesStagingOnException) {
     OutputDirectory dir(outdir, false);
     staging = dir.staging_path();
     fs::create_directories(dir.file("sub"));
-    test::write_text(dir.file("sub/half.csv"), "half");
-    test::write_text(dir.file("edges.csv"), "half");
+    test::write_file(dir.file("sub/half.csv"), "half");
+    test::write_file(dir.file("edges.csv"), "half");
     throw std::runtime_error("computation failed");
   } catch (const std::runtime_error&) {
   }
@@ -70,10 +70,10 @@ TEST(OutputDirectory, ExistingOutdirWithoutForceIsRefusedAndUntouched) {
   test::TempDir tmp;
   const std::string outdir = tmp / "out";
   fs::create_directory(outdir);
-  test::write_text(outdir + "/summary.json", "old");
+  test::write_file(outdir + "/summary.json", "old");
   EXPECT_EQ(error_of([&] { OutputDirectory dir(outdir, false); }),
             outdir + ": already exists (use --force to replace it)");
-  EXPECT_EQ(test::read_text(outdir + "/summary.json"), "old");
+  EXPECT_EQ(test::read_file(outdir + "/summary.json"), "old");
   EXPECT_EQ(test::list_dir(tmp.path()), std::vector<std::string>{"out"});
 }
 
@@ -81,14 +81,14 @@ TEST(OutputDirectory, ForceReplacesAnOldOutput) {
   test::TempDir tmp;
   const std::string outdir = tmp / "out";
   fs::create_directory(outdir);
-  test::write_text(outdir + "/summary.json", "old");
-  test::write_text(outdir + "/old-only.csv", "old");
+  test::write_file(outdir + "/summary.json", "old");
+  test::write_file(outdir + "/old-only.csv", "old");
   OutputDirectory dir(outdir, true);
-  EXPECT_EQ(test::read_text(outdir + "/summary.json"), "old");  // untouched until commit
-  test::write_text(dir.file("summary.json"), "new");
+  EXPECT_EQ(test::read_file(outdir + "/summary.json"), "old");  // untouched until commit
+  test::write_file(dir.file("summary.json"), "new");
   dir.commit();
   EXPECT_EQ(test::list_dir(outdir), std::vector<std::string>{"summary.json"});
-  EXPECT_EQ(test::read_text(outdir + "/summary.json"), "new");
+  EXPECT_EQ(test::read_file(outdir + "/summary.json"), "new");
   EXPECT_EQ(test::list_dir(tmp.path()), std::vector<std::string>{"out"});  // no .old-* left
 }
 
@@ -96,32 +96,32 @@ TEST(OutputDirectory, ForceReplacesAnEmptyDirectoryAndASymlink) {
   test::TempDir tmp;
   fs::create_directory(tmp / "empty");
   OutputDirectory a(tmp / "empty", true);
-  test::write_text(a.file("x"), "new");
+  test::write_file(a.file("x"), "new");
   a.commit();
-  EXPECT_EQ(test::read_text(tmp / "empty/x"), "new");
+  EXPECT_EQ(test::read_file(tmp / "empty/x"), "new");
 
   fs::create_directory(tmp / "target");
-  test::write_text(tmp / "target/keep", "keep");
+  test::write_file(tmp / "target/keep", "keep");
   fs::create_directory_symlink(tmp / "target", tmp / "link");
   OutputDirectory b(tmp / "link", true);
   b.commit();
   EXPECT_FALSE(fs::is_symlink(tmp / "link"));
-  EXPECT_EQ(test::read_text(tmp / "target/keep"), "keep");  // only the link went
+  EXPECT_EQ(test::read_file(tmp / "target/keep"), "keep");  // only the link went
 }
 
 // --force must not wipe a directory that is not an svr output (think `-o ~ --force`).
 TEST(OutputDirectory, ForceRefusesForeignDirectoriesAndFiles) {
   test::TempDir tmp;
   fs::create_directory(tmp / "home");
-  test::write_text(tmp / "home/thesis.tex", "precious");
+  test::write_file(tmp / "home/thesis.tex", "precious");
   const std::string message = error_of([&] { OutputDirectory dir(tmp / "home", true); });
   EXPECT_NE(message.find("does not look like an svr output directory"), std::string::npos);
-  EXPECT_EQ(test::read_text(tmp / "home/thesis.tex"), "precious");
+  EXPECT_EQ(test::read_file(tmp / "home/thesis.tex"), "precious");
 
-  test::write_text(tmp / "file", "precious");
+  test::write_file(tmp / "file", "precious");
   EXPECT_NE(error_of([&] { OutputDirectory dir(tmp / "file", true); }).find("not a directory"),
             std::string::npos);
-  EXPECT_EQ(test::read_text(tmp / "file"), "precious");
+  EXPECT_EQ(test::read_file(tmp / "file"), "precious");
   EXPECT_EQ(test::list_dir(tmp.path()), (std::vector<std::string>{"file", "home"}));
 }
 
@@ -129,7 +129,7 @@ TEST(OutputDirectory, OutdirCreatedDuringTheRunIsNotOverwritten) {
   test::TempDir tmp;
   const std::string outdir = tmp / "out";
   OutputDirectory dir(outdir, false);
-  test::write_text(dir.file("nodes.csv"), "new");
+  test::write_file(dir.file("nodes.csv"), "new");
   fs::create_directory(outdir);  // empty: plain rename(2) would silently replace it
   EXPECT_EQ(error_of([&] { dir.commit(); }),
             outdir + ": already exists (use --force to replace it)");
@@ -139,7 +139,7 @@ TEST(OutputDirectory, OutdirCreatedDuringTheRunIsNotOverwritten) {
 
 TEST(OutputDirectory, ParentThatIsAFileOrMissing) {
   test::TempDir tmp;
-  test::write_text(tmp / "file.txt", "x");
+  test::write_file(tmp / "file.txt", "x");
   const std::string below_file = tmp / "file.txt/out";
   EXPECT_EQ(error_of([&] { OutputDirectory dir(below_file, false); }),
             below_file + ": parent directory '" + (tmp / "file.txt") +
@@ -233,7 +233,7 @@ TEST(StagingRegistry, TheOwnerStagesUnderTheReservedName) {
   reserve_staging_name(tmp / "out/", "-4242-0badcafe");
   OutputDirectory dir(tmp / "out", false);
   EXPECT_EQ(dir.staging_path(), tmp / "out.partial-4242-0badcafe");
-  test::write_text(dir.file("summary.json"), "x");
+  test::write_file(dir.file("summary.json"), "x");
   dir.commit();
   EXPECT_EQ(test::list_dir(tmp.path()), std::vector<std::string>{"out"});
   // Used once: a second output directory for the same OUTDIR gets a fresh name.
@@ -246,8 +246,8 @@ TEST(StagingRegistryDeathTest, AbandonRemovesOwnStagingAndStopsCommits) {
   const std::string outdir = tmp / "out";
   EXPECT_EXIT(std::_Exit(checked([&] {
                 OutputDirectory dir(outdir, false);
-                test::write_text(dir.file("nodes.csv"), "half");
-                test::write_text(dir.file("edges.csv"), "half");
+                test::write_file(dir.file("nodes.csv"), "half");
+                test::write_file(dir.file("edges.csv"), "half");
                 const std::vector<std::string> lost = abandon_staging_directories();
                 CHILD_CHECK(lost == std::vector<std::string>{outdir});
                 CHILD_CHECK(test::list_dir(tmp.path()).empty());
@@ -275,9 +275,9 @@ TEST(StagingRegistryDeathTest, AbandonRemovesReservedStagingOfAnotherRankOnly) {
   test::TempDir tmp;
   const std::string reserved = tmp / "a.partial-7-00000001";
   fs::create_directory(reserved);
-  test::write_text(reserved + "/edges.csv", "half");
+  test::write_file(reserved + "/edges.csv", "half");
   fs::create_directory(tmp / "b");
-  test::write_text(tmp / "b/summary.json", "done");
+  test::write_file(tmp / "b/summary.json", "done");
   fs::create_directory(tmp / "b.partial-8-00000002");  // another job's, not reserved here
   EXPECT_EXIT(std::_Exit(checked([&] {
                 reserve_staging_name(tmp / "a", "-7-00000001");
@@ -287,7 +287,7 @@ TEST(StagingRegistryDeathTest, AbandonRemovesReservedStagingOfAnotherRankOnly) {
               })),
               ::testing::ExitedWithCode(0), "");
   EXPECT_EQ(test::list_dir(tmp.path()), (std::vector<std::string>{"b", "b.partial-8-00000002"}));
-  EXPECT_EQ(test::read_text(tmp / "b/summary.json"), "done");
+  EXPECT_EQ(test::read_file(tmp / "b/summary.json"), "done");
 }
 
 // A directory that happens to bear the reserved name is someone else's: stage elsewhere and
@@ -296,7 +296,7 @@ TEST(StagingRegistryDeathTest, ATakenReservedNameIsNeverRemoved) {
   test::TempDir tmp;
   const std::string foreign = tmp / "out.partial-5-00000005";
   fs::create_directory(foreign);
-  test::write_text(foreign + "/keep", "keep");
+  test::write_file(foreign + "/keep", "keep");
   EXPECT_EXIT(std::_Exit(checked([&] {
                 reserve_staging_name(tmp / "out", "-5-00000005");
                 OutputDirectory dir(tmp / "out", false);
@@ -306,7 +306,7 @@ TEST(StagingRegistryDeathTest, ATakenReservedNameIsNeverRemoved) {
               })),
               ::testing::ExitedWithCode(0), "");
   EXPECT_EQ(test::list_dir(tmp.path()), std::vector<std::string>{"out.partial-5-00000005"});
-  EXPECT_EQ(test::read_text(foreign + "/keep"), "keep");
+  EXPECT_EQ(test::read_file(foreign + "/keep"), "keep");
 }
 
 // The invariant a signal during commit must keep: afterwards OUTDIR is complete and no staging
@@ -319,7 +319,7 @@ TEST(StagingRegistryDeathTest, AbandonDuringCommitInAnotherThread) {
     EXPECT_EXIT(std::_Exit(checked([&] {
                   OutputDirectory dir(outdir, false);
                   for (int i = 0; i < 50; ++i)
-                    test::write_text(dir.file("f" + std::to_string(i)), std::to_string(i));
+                    test::write_file(dir.file("f" + std::to_string(i)), std::to_string(i));
                   std::atomic<bool> go{false};
                   std::vector<std::string> lost;
                   std::thread signal_thread([&] {
@@ -361,7 +361,7 @@ TEST(StagingRegistry, AbandonDuringCommitInAnotherProcess) {
     reserve_staging_name(outdir, "-11-0000000" + std::to_string(round % 10));
     OutputDirectory dir(outdir, false);
     for (int i = 0; i < 50; ++i)
-      test::write_text(dir.file("f" + std::to_string(i)), std::to_string(i));
+      test::write_file(dir.file("f" + std::to_string(i)), std::to_string(i));
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {  // "rank 1": knows the reserved name, terminated now

@@ -156,7 +156,7 @@ TEST(ReportHtml, SameInputSameBytesAndErrorsNameTheFile) {
   test::TempDir dir;
   write_report_html(dir / "a.html", test::sample_result(), Options{});
   write_report_html(dir / "b.html", test::sample_result(), Options{});
-  EXPECT_EQ(test::read_text(dir / "a.html"), test::read_text(dir / "b.html"));
+  EXPECT_EQ(test::read_file(dir / "a.html"), test::read_file(dir / "b.html"));
   const std::string path = dir.path() + "/missing/report.html";
   try {
     write_report_html(path, test::sample_result(), Options{});

@@ -105,7 +105,7 @@ TEST(PlotSvg, ParsesWithPythonXmlEtreeAndCountsMatch) {
     Options o;
     o.plot_log_scale = log;
     write_svr_svg(dir / "svr.svg", test::sample_result(), o);
-    test::write_text(dir / "check.py", R"(import sys
+    test::write_file(dir / "check.py", R"(import sys
 import xml.etree.ElementTree as ET
 ns = "{http://www.w3.org/2000/svg}"
 root = ET.parse(sys.argv[1]).getroot()
@@ -209,9 +209,9 @@ TEST(PlotSvg, SameInputSameBytes) {
   test::TempDir dir;
   write_svr_svg(dir / "a.svg", r, Options{});
   write_svr_svg(dir / "b.svg", r, Options{});
-  const std::string a = test::read_text(dir / "a.svg");
+  const std::string a = test::read_file(dir / "a.svg");
   EXPECT_FALSE(a.empty());
-  EXPECT_EQ(a, test::read_text(dir / "b.svg"));
+  EXPECT_EQ(a, test::read_file(dir / "b.svg"));
   EXPECT_EQ(a, render_svr_svg(r, Options{}));
 }
 

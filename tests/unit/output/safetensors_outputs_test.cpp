@@ -25,7 +25,7 @@ struct SafetensorsFile {
 };
 
 SafetensorsFile read_safetensors(const std::string& path) {
-  const std::string bytes = test::read_text(path);
+  const std::string bytes = test::read_file(path);
   SafetensorsFile file;
   if (bytes.size() < 8) {
     ADD_FAILURE() << "file too short";

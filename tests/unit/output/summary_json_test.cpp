@@ -12,7 +12,7 @@ using Json = nlohmann::ordered_json;
 Json write_and_parse(const SvrResult& r, const Options& o, std::string* text_out = nullptr) {
   test::TempDir dir;
   write_summary_json(dir / "summary.json", r, o);
-  const std::string text = test::read_text(dir / "summary.json");
+  const std::string text = test::read_file(dir / "summary.json");
   if (text_out != nullptr) *text_out = text;
   return Json::parse(text);
 }

@@ -1,116 +1,19 @@
 #pragma once
-// Helpers of the output tests: a temporary directory, file reading, a CSV parser independent of
-// the writers, and a small hand-built SvrResult covering the awkward cases.
-#include <gtest/gtest.h>
-#include <stdlib.h>
-
-#include <algorithm>
+// Helpers of the output tests: a small hand-built SvrResult covering the awkward cases, and a
+// check for NaN in written text. The helpers shared with other tests (TempDir, read_file,
+// parse_csv, ...) come with it.
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "svr/core/results.hpp"
+#include "svr_test/files.hpp"
+#include "svr_test/temp_dir.hpp"
+#include "svr_test/text.hpp"
 
 namespace svr::test {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "svr-output-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::add, ec);
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-// Occurrences of `what` in `text`, overlapping ones included.
-inline std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
-inline std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-inline void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-// Names of the entries of a directory, sorted.
-inline std::vector<std::string> list_dir(const std::string& path) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(path)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-// RFC 4180 records: quoted fields may hold commas, doubled quotes and newlines.
-inline std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> row;
-  std::string field;
-  bool quoted = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char ch = text[i];
-    if (quoted) {
-      if (ch == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (ch == '"') {
-        quoted = false;
-      } else {
-        field += ch;
-      }
-    } else if (ch == '"') {
-      quoted = true;
-    } else if (ch == ',') {
-      row.push_back(field);
-      field.clear();
-    } else if (ch == '\n') {
-      row.push_back(field);
-      field.clear();
-      rows.push_back(row);
-      row.clear();
-    } else {
-      field += ch;
-    }
-  }
-  EXPECT_FALSE(quoted) << "unterminated quoted field";
-  EXPECT_TRUE(field.empty() && row.empty()) << "last record without a newline";
-  return rows;
-}
-
-// strtod of a whole field; fails the test on trailing garbage.
-inline double to_double(const std::string& field) {
-  char* end = nullptr;
-  const double x = std::strtod(field.c_str(), &end);
-  EXPECT_TRUE(!field.empty() && *end == '\0') << "not a number: '" << field << "'";
-  return x;
-}
 
 inline constexpr const char* kCommaName = "features.0,weight";
 inline constexpr const char* kQuoteName = "classifier.\"1\".weight";
