@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "svr/core/error.hpp"
+#include "svr_test/temp_dir.hpp"
 
 namespace svr {
 namespace {
@@ -64,7 +65,8 @@ TEST(CommandLine, ParsesEveryOption) {
 }
 
 TEST(CommandLine, LayersFromFile) {
-  const std::string path = testing::TempDir() + "/svr_layers.txt";
+  test::TempDir dir;
+  const std::string path = dir / "svr_layers.txt";
   std::ofstream(path) << "# chain\nfeatures.0.weight\nfeatures.3.weight, classifier.0.weight\n";
   const std::string arg = "@" + path;
   const Options o = parse({"m", "-o", "o", "--layers", arg.c_str()}).options;

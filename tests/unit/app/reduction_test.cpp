@@ -2,12 +2,8 @@
 // owner, correction on rank 0) against the correction over every edge, and the layout that lets
 // each pair owner write its E into adjacency.safetensors.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 
@@ -15,6 +11,8 @@
 #include "svr/output/adjacency.hpp"
 #include "svr/stats/corrections.hpp"
 #include "svr/stats/pvalues.hpp"
+#include "svr_test/files.hpp"
+#include "svr_test/temp_dir.hpp"
 
 namespace svr {
 namespace {
@@ -155,12 +153,9 @@ TEST(AdjacencyLayout, IsWhatWriteAdjacencyWrites) {
     r.pairs.push_back(pair);
   }
   Options o;
-  const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("svr_layout_" + std::to_string(::getpid()));
-  write_adjacency(path.string(), r, o);
-  std::ifstream in(path, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::filesystem::remove(path);
+  test::TempDir dir;
+  write_adjacency(dir / "adjacency.bin", r, o);
+  const std::string bytes = test::read_file(dir / "adjacency.bin");
 
   const AdjacencyLayout layout = adjacency_layout(r, o);
   ASSERT_EQ(bytes.size(), layout.file_size);

@@ -5,35 +5,25 @@
 
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "svr/core/error.hpp"
 #include "svr/io/model_file.hpp"
+#include "svr_test/temp_dir.hpp"
 
 namespace svr::test {
 
 class TestModel {
  public:
   explicit TestModel(const std::string& model_name = "model.safetensors") {
-    static int counter = 0;
-    dir_ = std::filesystem::temp_directory_path() /
-           ("svr_network_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::create_directories(dir_);
-    data_ = (dir_ / "data.bin").string();
+    data_ = dir_ / "data.bin";
     std::ofstream(data_, std::ios::binary | std::ios::trunc);
-    model.path = (dir_ / model_name).string();
+    model.path = dir_ / model_name;
     model.format = "safetensors";
-  }
-  ~TestModel() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
   }
   TestModel(const TestModel&) = delete;
   TestModel& operator=(const TestModel&) = delete;
@@ -104,7 +94,7 @@ class TestModel {
     return *this;
   }
 
-  std::filesystem::path dir_;
+  TempDir dir_;  // removed with the model
   std::string data_;
 };
 
