@@ -3,8 +3,8 @@
 directories byte for byte: the check that a refactoring changed no result.
 
 What may differ between two runs of the same binary is left out, and only that: in
-summary.json the run's timings, peak memory, command line (the binary's path) and detected
-memory budget; in report.html the rows that show those. Every other file, and every other byte
+summary.json the values of the run's phase timings and peak memory (not which phases, nor how
+many ranks), its command line (the binary's path), detected memory budget and OUTDIR; in report.html the rows that show those. Every other file, and every other byte
 of those two, must be identical.
 
 Usage: scripts/compare_builds.py OLD_SVR NEW_SVR [--ranks 1,2,3,4] [--work DIR] [MODEL...]
@@ -33,7 +33,7 @@ CASES = [
     ('tests/data/vgg/vgg_bn.safetensors', ['--scalapack-min-dim', '1', '--block-size', '3',
                                            '--save-adjacency']),
 ]
-VOLATILE_RUN_KEYS = ('phases', 'peak_memory_mb', 'peak_memory_mb_per_rank', 'command_line')
+VOLATILE_RUN_KEYS = ('peak_memory_mb', 'command_line')
 VOLATILE_HTML_ROWS = ('command line', 'time per phase', 'peak memory')
 
 
@@ -42,7 +42,11 @@ def normalised_summary(path):
     run = summary.get('run', {})
     for key in VOLATILE_RUN_KEYS:
         run.pop(key, None)
+    # Which phases were timed, and how many ranks reported memory, must agree; not the values.
+    run['seconds_per_phase'] = list(run.get('seconds_per_phase', {}))
+    run['peak_memory_mb_per_rank'] = len(run.get('peak_memory_mb_per_rank', []))
     run.get('execution', {}).pop('memory_budget_mb', None)
+    summary.get('options', {}).pop('outdir', None)  # each run writes its own directory
     return summary
 
 
@@ -90,9 +94,10 @@ def main():
     parser.add_argument('models', nargs='*', help='models to run with default options')
     parser.add_argument('--ranks', default='1,2,3,4')
     parser.add_argument('--work', help='keep the outputs here (default: a temporary directory)')
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     cases = [(pathlib.Path(m), []) for m in args.models] or [(ROOT / m, o) for m, o in CASES]
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix='svr-compare-'))
+    work.mkdir(parents=True, exist_ok=True)
     failures, compared = [], 0
     for index, (model, options) in enumerate(cases):
         for ranks in (int(r) for r in args.ranks.split(',')):

@@ -88,20 +88,30 @@ std::vector<std::string> parse_layers(const std::string& value) {
   return names;
 }
 
-}  // namespace
-
-CommandLine parse_command_line(int argc, const char* const argv[]) {
-  CommandLine result;
-  Options& o = result.options;
+// What the command line holds before it becomes Options: the values Boost binds to, among them
+// the texts of the choices, which are parsed and checked afterwards.
+struct RawValues {
+  Options o;
   std::string method = "svr", batchnorm = "fold", correction = "bh", fdr_scope = "network";
   std::string plot_scale = "log";
   bool no_plot = false;
   std::string layers;
   double sigma = 0.0;
   std::int64_t max_rank = 0;
+};
 
-  po::options_description io_opts("Input and output", kLineLength, kLineLength / 2);
-  io_opts.add_options()
+// The options, in the groups --help shows, bound to `v`.
+struct OptionGroups {
+  po::options_description io{"Input and output", kLineLength, kLineLength / 2};
+  po::options_description model{"Network", kLineLength, kLineLength / 2};
+  po::options_description stats{"Significance", kLineLength, kLineLength / 2};
+  po::options_description measures{"Measures", kLineLength, kLineLength / 2};
+  po::options_description execution{"Execution", kLineLength, kLineLength / 2};
+};
+
+void describe_io(po::options_description& group, RawValues& v) {
+  Options& o = v.o;
+  group.add_options()
       ("help,h", "print this help and exit")
       ("version", "print the version and exit")
       ("model", po::value(&o.model_path)->value_name("MODEL"), "model file (also positional)")
@@ -111,98 +121,198 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
        "exit 0 at once, computing nothing, when OUTDIR/summary.json records this model's SHA-256 "
        "(a requeued or resubmitted sweep task skips the models it has done)")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress lines on rank 0")
-      ("all-edges", po::bool_switch(&o.all_edges),
+      ("all-edges", po::bool_switch(&o.significance.all_edges),
        "write every edge to edges.csv, not only the significant ones")
       ("save-spectra", po::bool_switch(&o.save_spectra),
        "write U, S, V of every layer to OUTDIR/spectra.safetensors (each u_i signed so that its "
        "largest-magnitude entry is positive, v_i flipped with it so that U diag(S) V^T = M)")
       ("save-adjacency", po::bool_switch(&o.save_adjacency),
        "write the full E matrix of every pair to OUTDIR/adjacency.safetensors")
-      ("no-plot", po::bool_switch(&no_plot),
+      ("no-plot", po::bool_switch(&v.no_plot),
        "do not write OUTDIR/svr.svg (the SVR plot) nor OUTDIR/report.html (the one-page report)")
-      ("plot-scale", po::value(&plot_scale)->value_name("log|linear")->default_value("log"),
+      ("plot-scale", po::value(&v.plot_scale)->value_name("log|linear")->default_value("log"),
        "y axis of the plot: singular values on a log10 or a linear scale")
-      ("plot-max-edges", po::value(&o.plot_max_edges)->value_name("N")
-                             ->default_value(o.plot_max_edges),
+      ("plot-max-edges", po::value(&o.plotting.max_edges)->value_name("N")
+                             ->default_value(o.plotting.max_edges),
        "draw at most the N strongest (smallest p) significant edges of each layer pair in the "
        "plot (0: none); edges.csv still lists them all");
+}
 
-  po::options_description model_opts("Network", kLineLength, kLineLength / 2);
-  model_opts.add_options()
-      ("layers", po::value(&layers)->value_name("A,B,..|@FILE"),
+void describe_network(po::options_description& group, RawValues& v) {
+  group.add_options()
+      ("layers", po::value(&v.layers)->value_name("A,B,..|@FILE"),
        "explicit order and selection of layers by weight tensor name: a comma list, or @FILE "
        "with names separated by commas or newlines (# starts a comment line)")
-      ("method", po::value(&method)->value_name("svr|cosvr")->default_value("svr"),
+      ("method", po::value(&v.method)->value_name("svr|cosvr")->default_value("svr"),
        "reshape of convolutions: svr = out x (in*k), cosvr = (out*k) x in")
-      ("batchnorm", po::value(&batchnorm)->value_name("fold|ignore")->default_value("fold"),
+      ("batchnorm", po::value(&v.batchnorm)->value_name("fold|ignore")->default_value("fold"),
        "fold a BatchNorm that follows a layer into its rows, or ignore it")
-      ("bn-eps", po::value(&o.bn_eps)->value_name("EPS")->default_value(1e-5, "1e-5"),
+      ("bn-eps", po::value(&v.o.network.read.bn_eps)->value_name("EPS")
+                     ->default_value(1e-5, "1e-5"),
        "epsilon of the folded BatchNorm: gamma / sqrt(running_var + eps)")
-      ("max-rank", po::value(&max_rank)->value_name("K"),
+      ("max-rank", po::value(&v.max_rank)->value_name("K"),
        "keep only the top K spectral neurons of layers with min(rows, cols) > K");
+}
 
-  po::options_description stats_opts("Significance", kLineLength, kLineLength / 2);
-  stats_opts.add_options()
-      ("alpha", po::value(&o.alpha)->value_name("A")->default_value(0.05, "0.05"),
+void describe_significance(po::options_description& group, RawValues& v) {
+  SignificanceOptions& s = v.o.significance;
+  group.add_options()
+      ("alpha", po::value(&s.alpha)->value_name("A")->default_value(0.05, "0.05"),
        "significance level of the corrected test")
-      ("correction", po::value(&correction)->value_name("bh|by|holm|bonferroni|none")
+      ("correction", po::value(&v.correction)->value_name("bh|by|holm|bonferroni|none")
                          ->default_value("bh"),
        "multiple-testing correction: Benjamini-Hochberg, Benjamini-Yekutieli, Holm, "
        "Bonferroni or none")
-      ("fdr-scope", po::value(&fdr_scope)->value_name("network|pair")->default_value("network"),
+      ("fdr-scope", po::value(&v.fdr_scope)->value_name("network|pair")->default_value("network"),
        "family of the correction: every testable edge of the network, or each layer pair")
-      ("sigma", po::value(&sigma)->value_name("S"),
+      ("sigma", po::value(&v.sigma)->value_name("S"),
        "compatibility mode: significant iff E >= chi2_quantile(Phi(S), z) / (z c), uncorrected "
        "(implies --correction none)")
-      ("reference", po::bool_switch(&o.reference),
+      ("reference", po::bool_switch(&v.o.reference),
        "preset of the public implementation: --batchnorm ignore --max-rank 128 --sigma 3")
-      ("simulation-draws", po::value(&o.simulation_draws)->value_name("N")
-                               ->default_value(o.simulation_draws),
+      ("simulation-draws", po::value(&s.simulation_draws)->value_name("N")
+                               ->default_value(s.simulation_draws),
        "Monte Carlo draws of the null law where no Beta law exists (cosvr, conv -> linear)")
-      ("seed", po::value(&o.seed)->value_name("SEED")->default_value(o.seed),
+      ("seed", po::value(&s.seed)->value_name("SEED")->default_value(s.seed),
        "seed of those simulations");
+}
 
-  po::options_description measure_opts("Measures", kLineLength, kLineLength / 2);
-  measure_opts.add_options()
-      ("near-kernel-tau", po::value(&o.near_kernel_tau)->value_name("TAU")
+void describe_measures(po::options_description& group, RawValues& v) {
+  MeasureOptions& m = v.o.measures;
+  group.add_options()
+      ("near-kernel-tau", po::value(&m.near_kernel_tau)->value_name("TAU")
                               ->default_value(1e-2, "0.01"),
        "a spectral neuron is near-kernel when s <= TAU * s_max of its layer")
-      ("top-chains", po::value(&o.top_chains)->value_name("K")->default_value(o.top_chains),
+      ("top-chains", po::value(&m.top_chains)->value_name("K")->default_value(m.top_chains),
        "number of dominant chains (paths of significant edges over >= 3 layers) to report")
-      ("path-threshold", po::value(&o.path_threshold)->value_name("T")->default_value(0.0, "0"),
+      ("path-threshold", po::value(&m.path_threshold)->value_name("T")->default_value(0.0, "0"),
        "the unweighted path metric counts spectral neurons with s > T");
+}
 
-  po::options_description exec_opts("Execution", kLineLength, kLineLength / 2);
-  exec_opts.add_options()
-      ("scalapack-min-dim", po::value(&o.scalapack_min_dim)->value_name("D")
-                                ->default_value(o.scalapack_min_dim),
+void describe_execution(po::options_description& group, RawValues& v) {
+  ExecutionOptions& e = v.o.execution;
+  group.add_options()
+      ("scalapack-min-dim", po::value(&e.scalapack_min_dim)->value_name("D")
+                                ->default_value(e.scalapack_min_dim),
        "a layer with min(rows, cols) >= D is factored by ScaLAPACK on a grid of ranks (see "
        "--max-grids), each rank reading and holding only its blocks (else: LAPACK, whole layer on one rank); "
        "1 puts every layer on ScaLAPACK")
-      ("block-size", po::value(&o.block_size)->value_name("NB")->default_value(o.block_size),
+      ("block-size", po::value(&e.block_size)->value_name("NB")->default_value(e.block_size),
        "block size of ScaLAPACK's block-cyclic layout (NB x NB blocks)")
-      ("max-grids", po::value(&o.max_grids)->value_name("N")->default_value(o.max_grids),
+      ("max-grids", po::value(&e.max_grids)->value_name("N")->default_value(e.max_grids),
        "the ScaLAPACK layers are factored by at most N concurrent teams of ranks, each on its "
        "own near-square grid and sized by the cost of its layers; 0: no cap. Teams are added "
        "while a rank would hold fewer than --min-local-elements of its team's largest layer "
        "and the memory budget allows; 1: one grid of all ranks, one layer after the other "
        "(the least memory per rank)")
-      ("min-local-elements", po::value(&o.min_local_elements)->value_name("E")
-                                 ->default_value(o.min_local_elements, "1048576"),
+      ("min-local-elements", po::value(&e.min_local_elements)->value_name("E")
+                                 ->default_value(e.min_local_elements, "1048576"),
        "one grid of all ranks as long as each rank holds at least E elements of the largest "
        "layer (a 1024 x 1024 local block by default); with fewer, more and smaller grids run "
        "side by side")
-      ("memory-per-rank", po::value(&o.memory_per_rank_mb)->value_name("MB")
+      ("memory-per-rank", po::value(&e.memory_per_rank_mb)->value_name("MB")
                               ->default_value(0.0, "0"),
        "memory budget per rank in MiB for sizing the teams; 0: 80% of the node's available "
        "memory (capped by the job's cgroup limit) divided by the ranks on the node. A budget "
        "given here that no team layout can meet is an error; a detected one is a warning")
-      ("plan", po::bool_switch(&o.plan),
+      ("plan", po::bool_switch(&v.o.plan),
        "print the execution plan (per layer: shape, cost, LAPACK on rank R or ScaLAPACK on a "
        "team's PxQ grid; the teams with their ranks and memory per rank; the pair owners) and exit without computing; -o is not needed and OUTDIR is not created");
+}
 
+// The choices given as text, parsed into their enums.
+void parse_choices(RawValues& v, const po::variables_map& vm) {
+  Options& o = v.o;
+  o.network.read.method =
+      parse_choice<Method>("method", v.method, {{"svr", Method::Svr}, {"cosvr", Method::Cosvr}});
+  o.network.read.batchnorm = parse_choice<BatchNormMode>(
+      "batchnorm", v.batchnorm, {{"fold", BatchNormMode::Fold}, {"ignore", BatchNormMode::Ignore}});
+  o.significance.correction = parse_choice<Correction>(
+      "correction", v.correction,
+      {{"bh", Correction::BH}, {"by", Correction::BY}, {"holm", Correction::Holm},
+       {"bonferroni", Correction::Bonferroni}, {"none", Correction::None}});
+  o.significance.fdr_scope = parse_choice<FdrScope>(
+      "fdr-scope", v.fdr_scope, {{"network", FdrScope::Network}, {"pair", FdrScope::Pair}});
+  if (vm.count("layers")) o.network.layers = parse_layers(v.layers);
+  o.plot = !v.no_plot;
+  o.plotting.log_scale =
+      parse_choice<bool>("plot-scale", v.plot_scale, {{"log", true}, {"linear", false}});
+}
+
+// Every number within its range; --max-rank and --sigma taken when given.
+void check_values(RawValues& v, const po::variables_map& vm) {
+  Options& o = v.o;
+  const SignificanceOptions& s = o.significance;
+  const ExecutionOptions& e = o.execution;
+  if (!(s.alpha > 0.0 && s.alpha < 1.0))
+    throw InputError("command line: --alpha must lie in (0, 1)");
+  if (!(o.network.read.bn_eps >= 0.0) || !std::isfinite(o.network.read.bn_eps))
+    throw InputError("command line: --bn-eps must be a finite number >= 0");
+  if (!(o.measures.near_kernel_tau >= 0.0 && o.measures.near_kernel_tau <= 1.0))
+    throw InputError("command line: --near-kernel-tau must lie in [0, 1]");
+  if (o.measures.top_chains < 0) throw InputError("command line: --top-chains must be >= 0");
+  if (o.plotting.max_edges < 0) throw InputError("command line: --plot-max-edges must be >= 0");
+  if (s.simulation_draws < 1000)
+    throw InputError("command line: --simulation-draws must be at least 1000");
+  if (e.scalapack_min_dim < 1) throw InputError("command line: --scalapack-min-dim must be >= 1");
+  if (e.block_size < 1 || e.block_size > 4096)
+    throw InputError("command line: --block-size must lie in [1, 4096]");
+  if (e.max_grids < 0) throw InputError("command line: --max-grids must be >= 0");
+  if (!(e.min_local_elements >= 0.0) || !std::isfinite(e.min_local_elements))
+    throw InputError("command line: --min-local-elements must be a finite number >= 0");
+  if (!(e.memory_per_rank_mb >= 0.0) || !std::isfinite(e.memory_per_rank_mb))
+    throw InputError("command line: --memory-per-rank must be a finite number >= 0");
+  if (vm.count("max-rank")) {
+    if (v.max_rank < 1) throw InputError("command line: --max-rank must be >= 1");
+    o.max_rank = v.max_rank;
+  }
+  if (vm.count("sigma")) {
+    if (!(v.sigma > 0.0) || !std::isfinite(v.sigma))
+      throw InputError("command line: --sigma must be a positive number");
+    o.significance.sigma = v.sigma;
+  }
+}
+
+// --reference and --sigma imply other options (spec section 4); explicit contrary flags are
+// errors rather than silently overridden.
+void apply_presets(Options& o, const po::variables_map& vm) {
+  if (o.reference) {
+    if (!vm["batchnorm"].defaulted() && o.network.read.batchnorm != BatchNormMode::Ignore)
+      throw InputError("command line: --reference implies --batchnorm ignore");
+    o.network.read.batchnorm = BatchNormMode::Ignore;
+    if (!o.max_rank) o.max_rank = 128;
+    if (!o.significance.sigma) o.significance.sigma = 3.0;
+  }
+  if (o.significance.sigma) {
+    if (!vm["correction"].defaulted() && o.significance.correction != Correction::None)
+      throw InputError("command line: --sigma implies --correction none");
+    o.significance.correction = Correction::None;
+  }
+}
+
+// The settings several modules need, copied into each module's struct from the one place the
+// command line set them.
+void share_settings(Options& o) {
+  o.significance.method = o.network.read.method;
+  o.plotting.method = o.network.read.method;
+  o.plotting.batchnorm = o.network.read.batchnorm;
+  o.plotting.near_kernel_tau = o.measures.near_kernel_tau;
+  o.plotting.significance = o.significance;
+}
+
+}  // namespace
+
+CommandLine parse_command_line(int argc, const char* const argv[]) {
+  RawValues values;
+  OptionGroups groups;
+  describe_io(groups.io, values);
+  describe_network(groups.model, values);
+  describe_significance(groups.stats, values);
+  describe_measures(groups.measures, values);
+  describe_execution(groups.execution, values);
   po::options_description all("");
-  all.add(io_opts).add(model_opts).add(stats_opts).add(measure_opts).add(exec_opts);
+  all.add(groups.io).add(groups.model).add(groups.stats).add(groups.measures).add(
+      groups.execution);
   po::positional_options_description positional;
   positional.add("model", 1);
 
@@ -214,10 +324,11 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
     throw InputError(std::string("command line: ") + e.what() + " (see svr --help)");
   }
 
+  CommandLine result;
   if (vm.count("help")) {
     std::ostringstream text;
-    text << kUsage << "\n" << io_opts << "\n" << model_opts << "\n" << stats_opts << "\n"
-         << measure_opts << "\n" << exec_opts << kFooter;
+    text << kUsage << "\n" << groups.io << "\n" << groups.model << "\n" << groups.stats << "\n"
+         << groups.measures << "\n" << groups.execution << kFooter;
     result.action = CommandLine::Action::Help;
     result.text = text.str();
     return result;
@@ -228,66 +339,15 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
     return result;
   }
 
+  Options& o = values.o;
   if (o.model_path.empty()) throw InputError("command line: no MODEL given (see svr --help)");
   if (o.outdir.empty() && !o.plan)
     throw InputError("command line: -o OUTDIR is required (see svr --help)");
-  o.method = parse_choice<Method>("method", method, {{"svr", Method::Svr}, {"cosvr", Method::Cosvr}});
-  o.batchnorm = parse_choice<BatchNormMode>(
-      "batchnorm", batchnorm, {{"fold", BatchNormMode::Fold}, {"ignore", BatchNormMode::Ignore}});
-  o.correction = parse_choice<Correction>(
-      "correction", correction,
-      {{"bh", Correction::BH}, {"by", Correction::BY}, {"holm", Correction::Holm},
-       {"bonferroni", Correction::Bonferroni}, {"none", Correction::None}});
-  o.fdr_scope = parse_choice<FdrScope>("fdr-scope", fdr_scope,
-                                       {{"network", FdrScope::Network}, {"pair", FdrScope::Pair}});
-  if (vm.count("layers")) o.layers = parse_layers(layers);
-  o.plot = !no_plot;
-  o.plot_log_scale =
-      parse_choice<bool>("plot-scale", plot_scale, {{"log", true}, {"linear", false}});
-
-  if (!(o.alpha > 0.0 && o.alpha < 1.0))
-    throw InputError("command line: --alpha must lie in (0, 1)");
-  if (!(o.bn_eps >= 0.0) || !std::isfinite(o.bn_eps))
-    throw InputError("command line: --bn-eps must be a finite number >= 0");
-  if (!(o.near_kernel_tau >= 0.0 && o.near_kernel_tau <= 1.0))
-    throw InputError("command line: --near-kernel-tau must lie in [0, 1]");
-  if (o.top_chains < 0) throw InputError("command line: --top-chains must be >= 0");
-  if (o.plot_max_edges < 0) throw InputError("command line: --plot-max-edges must be >= 0");
-  if (o.simulation_draws < 1000)
-    throw InputError("command line: --simulation-draws must be at least 1000");
-  if (o.scalapack_min_dim < 1)
-    throw InputError("command line: --scalapack-min-dim must be >= 1");
-  if (o.block_size < 1 || o.block_size > 4096)
-    throw InputError("command line: --block-size must lie in [1, 4096]");
-  if (o.max_grids < 0) throw InputError("command line: --max-grids must be >= 0");
-  if (!(o.min_local_elements >= 0.0) || !std::isfinite(o.min_local_elements))
-    throw InputError("command line: --min-local-elements must be a finite number >= 0");
-  if (!(o.memory_per_rank_mb >= 0.0) || !std::isfinite(o.memory_per_rank_mb))
-    throw InputError("command line: --memory-per-rank must be a finite number >= 0");
-  if (vm.count("max-rank")) {
-    if (max_rank < 1) throw InputError("command line: --max-rank must be >= 1");
-    o.max_rank = max_rank;
-  }
-  if (vm.count("sigma")) {
-    if (!(sigma > 0.0) || !std::isfinite(sigma))
-      throw InputError("command line: --sigma must be a positive number");
-    o.sigma = sigma;
-  }
-
-  if (o.reference) {
-    // The public implementation's choices (spec section 4); explicit contrary flags are errors
-    // rather than silently overridden.
-    if (!vm["batchnorm"].defaulted() && o.batchnorm != BatchNormMode::Ignore)
-      throw InputError("command line: --reference implies --batchnorm ignore");
-    o.batchnorm = BatchNormMode::Ignore;
-    if (!o.max_rank) o.max_rank = 128;
-    if (!o.sigma) o.sigma = 3.0;
-  }
-  if (o.sigma) {
-    if (!vm["correction"].defaulted() && o.correction != Correction::None)
-      throw InputError("command line: --sigma implies --correction none");
-    o.correction = Correction::None;
-  }
+  parse_choices(values, vm);
+  check_values(values, vm);
+  apply_presets(o, vm);
+  share_settings(o);
+  result.options = std::move(o);
   return result;
 }
 

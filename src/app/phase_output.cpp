@@ -56,7 +56,7 @@ void write_adjacency_distributed(const std::string& path, const SvrResult& resul
                                  const std::vector<Eigen::MatrixXd>& E,
                                  const ExecutionPlan& execution, const Options& options,
                                  const mpi::Communicator& comm) {
-  const AdjacencyLayout layout = adjacency_layout(result, options);
+  const AdjacencyLayout layout = adjacency_layout(result, options.method());
   MPI_File file = MPI_FILE_NULL;
   // Collective; MPI reports an open failure on every rank alike.
   check_io(MPI_File_open(comm.get(), path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL,
@@ -97,10 +97,10 @@ void write_root_outputs(const SvrResult& result, const Options& options,
   write_nodes_csv(file("nodes.csv"), result);
   write_edges_csv(file("edges.csv"), result);
   write_graphml(file("graph.graphml"), result);
-  if (options.save_spectra) write_spectra(file("spectra.safetensors"), result, options);
+  if (options.save_spectra) write_spectra(file("spectra.safetensors"), result, options.method());
   if (options.plot) {
-    write_svr_svg(file("svr.svg"), result, options);
-    write_report_html(file("report.html"), result, options);
+    write_svr_svg(file("svr.svg"), result, options.plotting);
+    write_report_html(file("report.html"), result, options.plotting);
   }
 }
 
@@ -150,7 +150,8 @@ void output_phase(OutputTarget& target, std::vector<Eigen::MatrixXd>& E, const R
   mpi::agreed(comm, [&] {
     if (!comm.is_root()) return;
     clock.end("write", result.run);
-    write_summary_json(staging + "/summary.json", result, options);
+    write_summary_json(staging + "/summary.json", result, options_record(options),
+                       options.method());
   });
   // Only once every rank has agreed that the write phase succeeded does OUTDIR appear.
   mpi::agreed(comm, [&] {

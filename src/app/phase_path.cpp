@@ -73,7 +73,8 @@ void distributed_path_metrics(SvrResult& result, const std::vector<Eigen::Matrix
   std::vector<Eigen::VectorXd> s, indicator;
   for (const LayerResult& layer : result.layers) {
     s.push_back(layer.sigma);
-    indicator.push_back((layer.sigma.array() > options.path_threshold).cast<double>().matrix());
+    indicator.push_back(
+        (layer.sigma.array() > options.measures.path_threshold).cast<double>().matrix());
   }
   // [0] with s, [1] with the indicator: both travel together.
   PathState state[2];
@@ -109,7 +110,6 @@ void distributed_path_metrics(SvrResult& result, const std::vector<Eigen::Matrix
     }
   }
 }
-
 
 void path_phase(const std::vector<Eigen::MatrixXd>& E, const ExecutionPlan& execution,
                 const Options& options, const mpi::Communicator& comm, SvrResult& result) {

@@ -29,21 +29,21 @@ LayerResult describe_layer(const LayerSpec& spec, Method method) {
 RunPlans read_phase(const Options& options, const mpi::Communicator& comm) {
   RunPlans plans;
   // The same number on every rank (collective), so every rank plans the same teams.
-  plans.memory_budget = options.memory_per_rank_mb > 0.0
-                            ? options.memory_per_rank_mb * 1024.0 * 1024.0
+  plans.memory_budget = options.execution.memory_per_rank_mb > 0.0
+                            ? options.execution.memory_per_rank_mb * 1024.0 * 1024.0
                             : detect_memory_per_rank(comm);
   mpi::agreed(comm, [&] {
     inject_failure_point("read", comm.rank());
     plans.model = open_model(options.model_path);
-    plans.network = plan_network(plans.model, options);
+    plans.network = plan_network(plans.model, options.network);
     std::vector<LayerShape> shapes;
     for (const LayerSpec& spec : plans.network.layers)
-      shapes.push_back({spec.rows(options.method), spec.cols(options.method)});
-    plans.execution =
-        plan_execution(shapes, comm.size(), options.scalapack_min_dim, options.block_size,
-                       GridPolicy{options.max_grids, plans.memory_budget,
-                                  options.min_local_elements});
-    if (!plans.execution.budget_warning.empty() && options.memory_per_rank_mb > 0.0)
+      shapes.push_back({spec.rows(options.method()), spec.cols(options.method())});
+    plans.execution = plan_execution(shapes, comm.size(), options.execution.scalapack_min_dim,
+                                     options.execution.block_size,
+                                     GridPolicy{options.execution.max_grids, plans.memory_budget,
+                                                options.execution.min_local_elements});
+    if (!plans.execution.budget_warning.empty() && options.execution.memory_per_rank_mb > 0.0)
       throw InputError("plan: " + plans.execution.budget_warning +
                        " (--memory-per-rank); run on more ranks or raise the budget");
   });
@@ -62,7 +62,7 @@ void describe_plans(const RunPlans& plans, const Options& options, SvrResult& re
             ? LayerPlacement{"lapack", how.rank, 0, 0, -1}
             : LayerPlacement{"scalapack", how.first_rank, how.grid.rows, how.grid.cols, how.team});
   for (const LayerSpec& spec : plans.network.layers)
-    result.layers.push_back(describe_layer(spec, options.method));
+    result.layers.push_back(describe_layer(spec, options.method()));
   for (std::size_t l = 0; l < plans.network.pairs.size(); ++l) {
     const PairSpec& geometry = plans.network.pairs[l];
     PairResult pair;
@@ -70,7 +70,7 @@ void describe_plans(const RunPlans& plans, const Options& options, SvrResult& re
     pair.c = geometry.c;
     pair.z_u = geometry.z_u;
     pair.z_v = geometry.z_v;
-    pair.z = options.method == Method::Svr ? pair.z_v : pair.z_u;
+    pair.z = options.method() == Method::Svr ? pair.z_v : pair.z_u;
     result.pairs.push_back(std::move(pair));
   }
 }

@@ -110,7 +110,7 @@ std::vector<PairOutcome> reduce_owned_pairs(std::vector<PairResult>& pairs,
   for (std::size_t l : execution.pairs_of(rank)) {
     PairResult& pair = pairs[l];
     const Eigen::MatrixXd& e = E[l];
-    outcomes[l].candidates = test_pair(pair, e, options, null_laws);
+    outcomes[l].candidates = test_pair(pair, e, options.significance, null_laws);
     outcomes[l].intensity = intensity(e, pair.c);
     const InternalDims dims = internal_dims(e, pair.c);
     pair.internal_dim_to = dims.to;
@@ -157,14 +157,14 @@ void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
                       const Options& options) {
   std::vector<EdgeCandidates> candidates;
   for (PairOutcome& outcome : outcomes) candidates.push_back(std::move(outcome.candidates));
-  report_edges(result.pairs, candidates, options);
+  report_edges(result.pairs, candidates, options.significance);
   candidates.clear();
 
   const std::size_t n = result.layers.size();
   for (std::size_t l = 0; l < n; ++l) {
     LayerResult& layer = result.layers[l];
     layer.cluster = clusters(layer.sigma);
-    layer.near_kernel = near_kernel(layer.sigma, options.near_kernel_tau);
+    layer.near_kernel = near_kernel(layer.sigma, options.measures.near_kernel_tau);
     // The last layer has no outgoing pair: every neuron gets intensity 1 (spec section 5).
     layer.intensity =
         l + 1 < n ? std::move(outcomes[l].intensity) : std::vector<double>(layer.sigma.size(), 1.0);
@@ -177,9 +177,8 @@ void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
     for (const EdgeRecord& edge : result.pairs[l].edges)
       if (edge.significant)
         significant[l].push_back({edge.to_neuron, edge.from_neuron, edge.log10_p});
-  result.chains = top_chains(sizes, significant, options.top_chains);
+  result.chains = top_chains(sizes, significant, options.measures.top_chains);
 }
-
 
 namespace {
 
@@ -212,8 +211,8 @@ void significance_phase(const std::vector<Eigen::MatrixXd>& E, const ExecutionPl
       significant += pair.significant;
     }
     progress.say("significance: " + std::to_string(significant) + " of " + std::to_string(tested) +
-                 " edges significant (" + to_string(options.correction) + ", alpha " +
-                 format_number(options.alpha) + ")");
+                 " edges significant (" + to_string(options.significance.correction) + ", alpha " +
+                 format_number(options.significance.alpha) + ")");
   });
 }
 

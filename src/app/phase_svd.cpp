@@ -17,12 +17,13 @@ void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const N
   factors.local.resize(plan.layers.size());
   factors.distributed.resize(plan.layers.size());
   for (std::size_t l : execution.lapack_layers_of(rank))
-    factors.local[l] = thin_svd(layer_matrix(model, plan.layers[l], options), options.max_rank);
+    factors.local[l] =
+        thin_svd(layer_matrix(model, plan.layers[l], options.network.read), options.max_rank);
 }
 
-void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model,
-                             const NetworkPlan& plan, const ExecutionPlan& execution,
-                             const Options& options, const mpi::Communicator& comm,
+void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, const NetworkPlan& plan,
+                             const ExecutionPlan& execution, const Options& options,
+                             const mpi::Communicator& comm,
                              const std::function<void(std::size_t)>& on_layer_start) {
   factors.local.resize(plan.layers.size());
   factors.distributed.resize(plan.layers.size());
@@ -41,8 +42,8 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model,
   if (team < 0) return;
   for (std::size_t l : execution.teams[static_cast<std::size_t>(team)].layers) {
     if (on_layer_start) on_layer_start(l);
-    const DistributedMatrix M = distributed_layer_matrix(model, plan.layers[l], options,
-                                                         *factors.team_grid, execution.block_size);
+    const DistributedMatrix M = distributed_layer_matrix(
+        model, plan.layers[l], options.network.read, *factors.team_grid, execution.block_size);
     factors.distributed[l] = std::make_unique<DistributedSpectrum>(distributed_svd(M));
   }
 }
@@ -129,8 +130,8 @@ std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t
 
 }  // namespace
 
-LayerFactors svd_phase(const RunPlans& plans, const Options& options,
-                       const mpi::Communicator& comm, SvrResult& result, const Progress& progress) {
+LayerFactors svd_phase(const RunPlans& plans, const Options& options, const mpi::Communicator& comm,
+                       SvrResult& result, const Progress& progress) {
   LayerFactors factors;
   mpi::agreed(comm, [&] {
     inject_failure_point("svd", comm.rank());
@@ -142,9 +143,8 @@ LayerFactors svd_phase(const RunPlans& plans, const Options& options,
       factor_scalapack_layers(factors, plans.model, plans.network, plans.execution, options, comm,
                               {});
     });
-  mpi::agreed(comm, [&] {
-    share_singular_values(factors, plans.execution, options, comm, result.layers);
-  });
+  mpi::agreed(
+      comm, [&] { share_singular_values(factors, plans.execution, options, comm, result.layers); });
   for (std::size_t l = 0; l < plans.network.layers.size(); ++l)
     progress.say(svd_line(plans, result, l));
   return factors;

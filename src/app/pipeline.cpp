@@ -42,12 +42,15 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   const RunPlans plans = read_phase(options, comm);
   describe_plans(plans, options, result);
   if (options.plan) {
-    if (comm.is_root()) std::fputs(plan_text(plans).c_str(), stdout), std::fflush(stdout);
+    if (comm.is_root()) {
+      std::fputs(plan_text(plans).c_str(), stdout);
+      std::fflush(stdout);
+    }
     return result;
   }
-  progress.say("read " + options.model_path + " (" + plans.model.format + "): " +
-               std::to_string(plans.network.layers.size()) + " layers, method " +
-               to_string(options.method) + ", " + std::to_string(comm.size()) + " rank(s)");
+  progress.say("read " + options.model_path + " (" + plans.model.format +
+               "): " + std::to_string(plans.network.layers.size()) + " layers, method " +
+               to_string(options.method()) + ", " + std::to_string(comm.size()) + " rank(s)");
   clock.end("read", result.run);
 
   LayerFactors factors = svd_phase(plans, options, comm, result, progress);

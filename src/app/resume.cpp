@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "svr/app/options.hpp"
 #include "svr/io/model_file.hpp"
 #include "svr/io/sha256.hpp"
-#include "svr/output/summary_json.hpp"
 
 namespace svr {
 
@@ -31,7 +31,7 @@ std::string recorded_input_sha256(const std::string& outdir, const Options& opti
   const auto recorded_options = summary.find("options");
   if (recorded_options == summary.end() || !recorded_options->is_object() ||
       result_options(*recorded_options) !=
-          result_options(nlohmann::json::parse(options_json_text(options))))
+          result_options(nlohmann::json::parse(options_record(options).dump())))
     return "";
   const auto run = summary.find("run");
   if (run == summary.end() || !run->is_object()) return "";

@@ -15,9 +15,8 @@ namespace {
 // (4096^3: 3.5 s against 12.8 s on one core). M must be A.cols() x B.cols().
 void gemm_tn(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, Eigen::MatrixXd& M) {
   const std::int64_t k = A.rows();
-  blas::gemm('T', 'N', A.cols(), B.cols(), k, 1.0, A.data(), std::max<std::int64_t>(1, k),
-             B.data(), std::max<std::int64_t>(1, k), 0.0, M.data(),
-             std::max<std::int64_t>(1, M.rows()));
+  blas::gemm('T', 'N', A.cols(), B.cols(), k, 1.0, A.data(), std::max<std::int64_t>(1, k), B.data(),
+             std::max<std::int64_t>(1, k), 0.0, M.data(), std::max<std::int64_t>(1, M.rows()));
 }
 
 // Rows a*z + p (a < c) of M: the channel vectors of position p, c x cols.
@@ -25,8 +24,10 @@ Eigen::MatrixXd gather_position(const Eigen::MatrixXd& M, std::int64_t c, std::i
                                 std::int64_t p) {
   if (z == 1) return M;
   // Column-major storage: rows p, p + z, ... are an inner-strided view.
-  using StridedMap = Eigen::Map<const Eigen::MatrixXd, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
-  return StridedMap(M.data() + p, c, M.cols(), Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(M.rows(), z));
+  using StridedMap =
+      Eigen::Map<const Eigen::MatrixXd, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+  return StridedMap(M.data() + p, c, M.cols(),
+                    Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(M.rows(), z));
 }
 
 }  // namespace

@@ -31,15 +31,14 @@ void dgemm_(const char* transa, const char* transb, const svr::lapack_int* m,
 // ===== LAPACK ================================================================================
 void dgesdd_(const char* jobz, const svr::lapack_int* m, const svr::lapack_int* n, double* a,
              const svr::lapack_int* lda, double* s, double* u, const svr::lapack_int* ldu,
-             double* vt, const svr::lapack_int* ldvt, double* work,
-             const svr::lapack_int* lwork, svr::lapack_int* iwork, svr::lapack_int* info,
-             std::size_t jobz_len);
+             double* vt, const svr::lapack_int* ldvt, double* work, const svr::lapack_int* lwork,
+             svr::lapack_int* iwork, svr::lapack_int* info, std::size_t jobz_len);
 
 void dgesvd_(const char* jobu, const char* jobvt, const svr::lapack_int* m,
-             const svr::lapack_int* n, double* a, const svr::lapack_int* lda, double* s,
-             double* u, const svr::lapack_int* ldu, double* vt, const svr::lapack_int* ldvt,
-             double* work, const svr::lapack_int* lwork, svr::lapack_int* info,
-             std::size_t jobu_len, std::size_t jobvt_len);
+             const svr::lapack_int* n, double* a, const svr::lapack_int* lda, double* s, double* u,
+             const svr::lapack_int* ldu, double* vt, const svr::lapack_int* ldvt, double* work,
+             const svr::lapack_int* lwork, svr::lapack_int* info, std::size_t jobu_len,
+             std::size_t jobvt_len);
 
 // ===== BLACS =================================================================================
 // A "system handle" wraps an MPI communicator; Cblacs_gridmap turns it into a grid context with
@@ -91,13 +90,13 @@ void pdormlq_(const char* side, const char* trans, const svr::lapack_int* m,
 // C := beta*C + alpha*A^T, C m x n (PBLAS; no info argument).
 void pdtran_(const svr::lapack_int* m, const svr::lapack_int* n, const double* alpha,
              const double* a, const svr::lapack_int* ia, const svr::lapack_int* ja,
-             const svr::lapack_int* desca, const double* beta, double* c,
-             const svr::lapack_int* ic, const svr::lapack_int* jc, const svr::lapack_int* descc);
+             const svr::lapack_int* desca, const double* beta, double* c, const svr::lapack_int* ic,
+             const svr::lapack_int* jc, const svr::lapack_int* descc);
 
-void pdlacpy_(const char* uplo, const svr::lapack_int* m, const svr::lapack_int* n,
-              const double* a, const svr::lapack_int* ia, const svr::lapack_int* ja,
-              const svr::lapack_int* desca, double* b, const svr::lapack_int* ib,
-              const svr::lapack_int* jb, const svr::lapack_int* descb, std::size_t uplo_len);
+void pdlacpy_(const char* uplo, const svr::lapack_int* m, const svr::lapack_int* n, const double* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              double* b, const svr::lapack_int* ib, const svr::lapack_int* jb,
+              const svr::lapack_int* descb, std::size_t uplo_len);
 
 // C(ic:, jc:) := alpha op(A(ia:, ja:)) op(B(ib:, jb:)) + beta C(ic:, jc:), C m x n, k the inner
 // dimension; 1-based submatrix offsets (PBLAS; no info argument: it aborts on a bad argument,

@@ -435,8 +435,8 @@ void check_placements(const ProcessGrid& grid, const Shape& from, const Shape& t
 
 // What this rank sends and receives, computed from the index maps alone.
 struct ExchangePlan {
-  std::vector<int> send_cols;        // per local source column: target process column, or -1
-  std::vector<Incoming> recv_cols;   // the source columns landing on local target columns
+  std::vector<int> send_cols;       // per local source column: target process column, or -1
+  std::vector<Incoming> recv_cols;  // the source columns landing on local target columns
   std::vector<Run> send_row_runs, recv_row_runs;
   std::vector<std::int64_t> send_counts, recv_counts;  // per grid rank, this rank included
   // What MPI moves: everything but the entries this rank keeps, which packing writes straight
@@ -487,9 +487,8 @@ ExchangePlan plan_exchange(const Side& src, const Side& dst, const IndexMap& row
   // Never empty, so the pointers handed to MPI are valid.
   plan.send_buffer.reset(
       new double[static_cast<std::size_t>(plan.send_displs.back() + others.back()) + 1]);
-  plan.recv_buffer.reset(new double[static_cast<std::size_t>(plan.recv_displs.back() +
-                                                             plan.recv_counts.back()) +
-                                    1]);
+  plan.recv_buffer.reset(
+      new double[static_cast<std::size_t>(plan.recv_displs.back() + plan.recv_counts.back()) + 1]);
   return plan;
 }
 
@@ -562,7 +561,8 @@ void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
     if (!problem.empty()) throw std::invalid_argument(problem);
     plan = plan_exchange(src, dst, row_map, col_map, me, size);
   } catch (const std::bad_alloc&) {
-    failure = std::make_exception_ptr(Error("redistribute: out of memory for the exchange buffers"));
+    failure =
+        std::make_exception_ptr(Error("redistribute: out of memory for the exchange buffers"));
   } catch (...) {
     failure = std::current_exception();
   }
@@ -570,11 +570,11 @@ void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
   agree_on_plan(grid.comm(), plan, failure);
 
   pack(plan, src, dst, from.distributed ? from.distributed->data() : from.data, me);
-  mpi::check(MPI_Alltoallv(plan.send_buffer.get(), plan.mpi_send_counts.data(),
-                           plan.send_displs.data(), MPI_DOUBLE, plan.recv_buffer.get(),
-                           plan.mpi_recv_counts.data(), plan.recv_displs.data(), MPI_DOUBLE,
-                           grid.comm()),
-             "MPI_Alltoallv");
+  mpi::check(
+      MPI_Alltoallv(plan.send_buffer.get(), plan.mpi_send_counts.data(), plan.send_displs.data(),
+                    MPI_DOUBLE, plan.recv_buffer.get(), plan.mpi_recv_counts.data(),
+                    plan.recv_displs.data(), MPI_DOUBLE, grid.comm()),
+      "MPI_Alltoallv");
   plan.send_buffer.reset();  // freed before unpacking: lower peak memory
   unpack(plan, src, dst, to.distributed ? to.distributed->data() : to.data);
 }

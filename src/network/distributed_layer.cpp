@@ -17,7 +17,7 @@
 namespace svr {
 
 DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSpec& layer,
-                                           const Options& options, const ProcessGrid& grid,
+                                           const LayerReadOptions& options, const ProcessGrid& grid,
                                            std::int64_t block) {
   const std::int64_t rows = layer.rows(options.method), cols = layer.cols(options.method);
   DistributedMatrix M(grid, rows, cols, block);

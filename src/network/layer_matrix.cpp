@@ -143,7 +143,7 @@ Eigen::MatrixXd reshape_weight(const std::vector<double>& w, const LayerSpec& la
 }
 
 Eigen::MatrixXd layer_matrix(const ModelFile& model, const LayerSpec& layer,
-                             const Options& options) {
+                             const LayerReadOptions& options) {
   const TensorInfo& t = require_tensor(model, layer.name);
   std::vector<double> w = read_checked(model, t);
   check_finite(w, model, t);

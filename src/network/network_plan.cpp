@@ -486,14 +486,14 @@ PairSpec pair_geometry(const ModelFile& model, const LayerSpec& from, const Laye
   return check.pair;
 }
 
-NetworkPlan plan_network(const ModelFile& model, const Options& options) {
+NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) {
   NetworkPlan plan;
   if (!options.layers.empty())
     plan.layers = named_layers(model, options.layers, "--layers");
   else if (model.declared_layers)
     plan.layers = named_layers(model, *model.declared_layers, "svr.layers metadata");
   else
-    plan.layers = discover_layers(model, options.method);
+    plan.layers = discover_layers(model, options.read.method);
 
   if (plan.layers.size() < 2)
     throw_input(model.path, plan.layers.empty() ? "" : plan.layers.front().name,
@@ -503,7 +503,7 @@ NetworkPlan plan_network(const ModelFile& model, const Options& options) {
                                                shape_string(plan.layers.front().shape)));
 
   for (std::size_t k = 0; k + 1 < plan.layers.size(); ++k) {
-    const PairCheck check = check_pair(plan.layers[k], plan.layers[k + 1], options.method);
+    const PairCheck check = check_pair(plan.layers[k], plan.layers[k + 1], options.read.method);
     if (!check.ok) {
       // A chain broken at a ResNet-looking name is a residual network, whatever the order.
       for (const LayerSpec& layer : {plan.layers[k], plan.layers[k + 1]})
@@ -514,7 +514,7 @@ NetworkPlan plan_network(const ModelFile& model, const Options& options) {
     }
     plan.pairs.push_back(check.pair);
   }
-  if (options.batchnorm == BatchNormMode::Fold) associate_batchnorms(model, plan);
+  if (options.read.batchnorm == BatchNormMode::Fold) associate_batchnorms(model, plan);
   return plan;
 }
 

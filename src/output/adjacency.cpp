@@ -14,7 +14,7 @@ using Json = nlohmann::ordered_json;
 
 std::string tensor_name(std::size_t k) { return "pair" + std::to_string(k) + ".E"; }
 
-std::map<std::string, std::string> adjacency_metadata(const SvrResult& r, const Options& o) {
+std::map<std::string, std::string> adjacency_metadata(const SvrResult& r, Method method) {
   Json names = Json::array();
   for (const LayerResult& layer : r.layers) names.push_back(layer.name);
   Json pairs = Json::array();
@@ -30,7 +30,7 @@ std::map<std::string, std::string> adjacency_metadata(const SvrResult& r, const 
     return j.dump(-1, ' ', false, Json::error_handler_t::replace);
   };
   return {{"format", "svr-adjacency"},     {"schema_version", "1"}, {"model", r.model_name},
-          {"method", to_string(o.method)}, {"layers", dump(names)}, {"pairs", dump(pairs)}};
+          {"method", to_string(method)}, {"layers", dump(names)}, {"pairs", dump(pairs)}};
 }
 
 }  // namespace
@@ -45,10 +45,10 @@ std::vector<double> adjacency_data(const Eigen::MatrixXd& E) {
 // The same bytes as write_safetensors (safetensors_writer.cpp) writes before the data: the
 // metadata first, then every array in order, offsets relative to the data section, the JSON
 // padded with spaces so that the data starts 8-byte aligned.
-AdjacencyLayout adjacency_layout(const SvrResult& r, const Options& o) {
+AdjacencyLayout adjacency_layout(const SvrResult& r, Method method) {
   AdjacencyLayout layout;
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
-  header["__metadata__"] = adjacency_metadata(r, o);
+  header["__metadata__"] = adjacency_metadata(r, method);
   std::uint64_t offset = 0;
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
     const PairResult& pair = r.pairs[k];
@@ -76,7 +76,7 @@ AdjacencyLayout adjacency_layout(const SvrResult& r, const Options& o) {
   return layout;
 }
 
-void write_adjacency(const std::string& path, const SvrResult& r, const Options& o) {
+void write_adjacency(const std::string& path, const SvrResult& r, Method method) {
   output::check_edges(r, path);
   std::vector<NamedArray> arrays;
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
@@ -91,7 +91,7 @@ void write_adjacency(const std::string& path, const SvrResult& r, const Options&
     }
     arrays.push_back({name, {rows, cols}, adjacency_data(pair.E)});
   }
-  write_safetensors(path, arrays, adjacency_metadata(r, o));
+  write_safetensors(path, arrays, adjacency_metadata(r, method));
 }
 
 }  // namespace svr

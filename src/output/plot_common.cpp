@@ -29,7 +29,7 @@ std::string short_number(double x, int digits) {
   return text;
 }
 
-std::string correction_label(const Options& o) {
+std::string correction_label(const SignificanceOptions& o) {
   if (o.sigma) {
     return "χ² rule σ = " + format_double(*o.sigma) + ", uncorrected";
   }

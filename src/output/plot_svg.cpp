@@ -382,7 +382,7 @@ struct Figure {
   double near_kernel_tau = 0.0;
 };
 
-Figure make_figure(const SvrResult& r, const Options& o) {
+Figure make_figure(const SvrResult& r, const PlotOptions& o) {
   Figure fig;
   for (const LayerResult& layer : r.layers) {
     fig.labels.push_back(short_label(layer.name));
@@ -390,14 +390,14 @@ Figure make_figure(const SvrResult& r, const Options& o) {
     fig.total_nodes += static_cast<std::size_t>(layer.sigma.size());
     fig.max_nodes = std::max(fig.max_nodes, static_cast<std::size_t>(layer.sigma.size()));
   }
-  fig.edges = select_edges(r, o.plot_max_edges);
+  fig.edges = select_edges(r, o.max_edges);
   fig.title = "SVR of " + r.model_name;
-  fig.subtitle = "method " + to_string(o.method) + " \u00b7 " + output::correction_label(o) +
+  fig.subtitle = "method " + to_string(o.method) + " \u00b7 " + output::correction_label(o.significance) +
                  " \u00b7 " + std::to_string(r.layers.size()) + " layers \u00b7 " +
                  std::to_string(fig.total_nodes) + " spectral neurons \u00b7 " +
                  std::to_string(fig.edges.significant_total) + " significant edges";
   fig.lay = make_layout(fig.labels, fig.title, fig.subtitle);
-  fig.axis = make_y_axis(r, o.plot_log_scale, fig.lay.top + 8.0, fig.lay.bottom() - 8.0);
+  fig.axis = make_y_axis(r, o.log_scale, fig.lay.top + 8.0, fig.lay.bottom() - 8.0);
 
   // Dot radius from the pixel height a column offers to its neurons (4096 neurons: ~1 px), and
   // never wider than a third of the column spacing.
@@ -406,7 +406,7 @@ Figure make_figure(const SvrResult& r, const Options& o) {
       std::clamp(0.9 * lay.plot_h / static_cast<double>(std::max<std::size_t>(fig.max_nodes, 1)),
                  std::min(1.0, 0.3 * lay.spacing), std::min(4.5, 0.3 * lay.spacing));
   fig.chain_width = std::clamp(2.0 * fig.radius + 2.0, 4.0, std::max(4.0, 0.5 * lay.spacing));
-  fig.max_edges = o.plot_max_edges;
+  fig.max_edges = o.max_edges;
   fig.near_kernel_tau = o.near_kernel_tau;
   return fig;
 }
@@ -628,7 +628,7 @@ void draw_legend(std::string& out, const SvrResult& r, const Figure& fig) {
 
 }  // namespace
 
-std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone) {
+std::string render_svr_svg(const SvrResult& r, const PlotOptions& o, bool standalone) {
   output::check_nodes(r, "svr.svg");
   output::check_edges(r, "svr.svg");
   const Figure fig = make_figure(r, o);
@@ -646,7 +646,7 @@ std::string render_svr_svg(const SvrResult& r, const Options& o, bool standalone
   return out;
 }
 
-void write_svr_svg(const std::string& path, const SvrResult& r, const Options& o) {
+void write_svr_svg(const std::string& path, const SvrResult& r, const PlotOptions& o) {
   output::check_nodes(r, path);
   output::check_edges(r, path);
   const std::string svg = render_svr_svg(r, o, true);

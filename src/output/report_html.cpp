@@ -170,7 +170,7 @@ const char* kScript = R"JS(
 })();
 )JS";
 
-void explanation(std::string& out, const SvrResult& r, const Options& o) {
+void explanation(std::string& out, const SvrResult& r, const PlotOptions& o) {
   out += R"HTML(<section id="explain">
 <h2>How to read this page</h2>
 <p>Every layer of a neural network multiplies its input by a weight matrix. The singular value
@@ -186,7 +186,7 @@ initialised random network, <i>E</i> would be about 1/<i>c</i> (<i>c</i> = numbe
 between the layers). Each overlap gets a <em>p-value</em>: the probability of an overlap at least
 this large by chance alone. The p-values are then corrected because many edges are tested at
 once ()HTML";
-  out += xml_escape(output::correction_label(o));
+  out += xml_escape(output::correction_label(o.significance));
   out += R"HTML(). An edge that passes is <em>significant</em>: a connection that training
 created, not one that chance explains.</p>
 <ul>
@@ -302,7 +302,7 @@ void layers_table(std::string& out, const SvrResult& r) {
   out += "</tbody></table></div>\n</section>\n";
 }
 
-void pairs_table(std::string& out, const SvrResult& r, const Options& o) {
+void pairs_table(std::string& out, const SvrResult& r, const PlotOptions& o) {
   out +=
       "<section id=\"pairs\">\n<h2>Layer pairs</h2>\n<p>One row per pair of consecutive "
       "layers (as <span class=\"mono\">pairs</span> in summary.json). <i>c</i>: channels "
@@ -319,7 +319,7 @@ void pairs_table(std::string& out, const SvrResult& r, const Options& o) {
     const PairResult& pair = r.pairs[k];
     std::int64_t total = 0;
     const auto drawn =
-        static_cast<std::int64_t>(output::plot_edges(pair, o.plot_max_edges, total).size());
+        static_cast<std::int64_t>(output::plot_edges(pair, o.max_edges, total).size());
     out += "<tr>" + int_cell(static_cast<std::int64_t>(k)) +
            text_cell(r.layers[pair.from_layer].name, "name") +
            text_cell(r.layers[pair.from_layer + 1].name, "name") + int_cell(pair.c) +
@@ -432,7 +432,7 @@ EdgeHeatmap edge_heatmap(const Eigen::MatrixXd& E) {
   return map;
 }
 
-std::string render_report_html(const SvrResult& r, const Options& o) {
+std::string render_report_html(const SvrResult& r, const PlotOptions& o) {
   output::check_nodes(r, "report.html");
   output::check_edges(r, "report.html");
   const std::string model = xml_escape(r.model_name);
@@ -446,7 +446,7 @@ std::string render_report_html(const SvrResult& r, const Options& o) {
       "<body>\n<main>\n";
   out += "<h1>Singular Value Representation of " + model + "</h1>\n";
   out += "<p class=\"meta\">method " + to_string(o.method) + " \u00b7 BatchNorm " +
-         to_string(o.batchnorm) + " \u00b7 " + xml_escape(output::correction_label(o)) +
+         to_string(o.batchnorm) + " \u00b7 " + xml_escape(output::correction_label(o.significance)) +
          " \u00b7 near-kernel \u03c4 = " + short_number(o.near_kernel_tau) + " \u00b7 svr " +
          xml_escape(r.run.version) + "</p>\n";
   cards(out, r);
@@ -455,13 +455,13 @@ std::string render_report_html(const SvrResult& r, const Options& o) {
   std::int64_t significant = 0, drawn = 0;
   for (const PairResult& pair : r.pairs) {
     std::int64_t total = 0;
-    drawn += static_cast<std::int64_t>(output::plot_edges(pair, o.plot_max_edges, total).size());
+    drawn += static_cast<std::int64_t>(output::plot_edges(pair, o.max_edges, total).size());
     significant += total;
   }
   out += "</div>\n<p class=\"caption\">The same picture is in svr.svg. y axis: singular value, " +
-         std::string(o.plot_log_scale ? "log" : "linear") + " scale. " + std::to_string(drawn) +
+         std::string(o.log_scale ? "log" : "linear") + " scale. " + std::to_string(drawn) +
          " of " + std::to_string(significant) + " significant edges drawn (at most " +
-         std::to_string(o.plot_max_edges) +
+         std::to_string(o.max_edges) +
          " per pair, the smallest p-values). Point at a dot "
          "or a line for its values.</p>\n</section>\n";
   explanation(out, r, o);
@@ -474,7 +474,7 @@ std::string render_report_html(const SvrResult& r, const Options& o) {
   return out;
 }
 
-void write_report_html(const std::string& path, const SvrResult& r, const Options& o) {
+void write_report_html(const std::string& path, const SvrResult& r, const PlotOptions& o) {
   output::check_nodes(r, path);
   output::check_edges(r, path);
   const std::string html = render_report_html(r, o);

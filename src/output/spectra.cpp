@@ -35,7 +35,7 @@ std::vector<double> canonical_signs(const Eigen::MatrixXd& u) {
 
 }  // namespace
 
-void write_spectra(const std::string& path, const SvrResult& r, const Options& o) {
+void write_spectra(const std::string& path, const SvrResult& r, Method method) {
   std::vector<NamedArray> arrays;
   nlohmann::ordered_json names = nlohmann::ordered_json::array();
   for (const LayerResult& layer : r.layers) {
@@ -62,7 +62,7 @@ void write_spectra(const std::string& path, const SvrResult& r, const Options& o
                     {{"format", "svr-spectra"},
                      {"schema_version", "1"},
                      {"model", r.model_name},
-                     {"method", to_string(o.method)},
+                     {"method", to_string(method)},
                      {"layers", dump(names)},
                      {"sign_convention", "largest-magnitude entry of each u_i positive"}});
 }

@@ -19,38 +19,6 @@ constexpr int kSchemaVersion = 1;
 // paths all vanish, -inf) is written as null, as docs/output-formats.md says.
 Json number(double x) { return std::isfinite(x) ? Json(x) : Json(nullptr); }
 
-template <typename T>
-Json optional_value(const std::optional<T>& value) {
-  return value ? Json(*value) : Json(nullptr);
-}
-
-Json options_json(const Options& o) {
-  Json j;
-  j["model_path"] = o.model_path;
-  j["outdir"] = o.outdir;
-  j["layers"] = o.layers;
-  j["method"] = to_string(o.method);
-  j["batchnorm"] = to_string(o.batchnorm);
-  j["bn_eps"] = number(o.bn_eps);
-  j["alpha"] = number(o.alpha);
-  j["correction"] = to_string(o.correction);
-  j["fdr_scope"] = to_string(o.fdr_scope);
-  j["sigma"] = o.sigma ? number(*o.sigma) : Json(nullptr);
-  j["reference"] = o.reference;
-  j["max_rank"] = optional_value(o.max_rank);
-  j["near_kernel_tau"] = number(o.near_kernel_tau);
-  j["path_threshold"] = number(o.path_threshold);
-  j["top_chains"] = o.top_chains;
-  j["all_edges"] = o.all_edges;
-  j["save_spectra"] = o.save_spectra;
-  j["save_adjacency"] = o.save_adjacency;
-  j["force"] = o.force;
-  j["quiet"] = o.quiet;
-  j["simulation_draws"] = o.simulation_draws;
-  j["seed"] = o.seed;
-  return j;
-}
-
 Json layer_json(std::size_t index, const LayerResult& layer) {
   Json j;
   j["index"] = index;
@@ -156,15 +124,14 @@ Json run_json(const RunInfo& run) {
 
 }  // namespace
 
-std::string options_json_text(const Options& o) { return options_json(o).dump(); }
-
-void write_summary_json(const std::string& path, const SvrResult& r, const Options& o) {
+void write_summary_json(const std::string& path, const SvrResult& r,
+                        const nlohmann::ordered_json& options, Method method) {
   output::check_edges(r, path);
   Json j;
   j["schema_version"] = kSchemaVersion;
   j["model"] = r.model_name;
-  j["method"] = to_string(o.method);
-  j["options"] = options_json(o);
+  j["method"] = to_string(method);
+  j["options"] = options;
   j["layers"] = Json::array();
   for (std::size_t l = 0; l < r.layers.size(); ++l)
     j["layers"].push_back(layer_json(l, r.layers[l]));

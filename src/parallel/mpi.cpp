@@ -21,11 +21,16 @@ void check(int code, const char* call) {
 
 std::string thread_level_name(int level) {
   switch (level) {
-    case MPI_THREAD_SINGLE: return "MPI_THREAD_SINGLE";
-    case MPI_THREAD_FUNNELED: return "MPI_THREAD_FUNNELED";
-    case MPI_THREAD_SERIALIZED: return "MPI_THREAD_SERIALIZED";
-    case MPI_THREAD_MULTIPLE: return "MPI_THREAD_MULTIPLE";
-    default: return "thread level " + std::to_string(level);
+    case MPI_THREAD_SINGLE:
+      return "MPI_THREAD_SINGLE";
+    case MPI_THREAD_FUNNELED:
+      return "MPI_THREAD_FUNNELED";
+    case MPI_THREAD_SERIALIZED:
+      return "MPI_THREAD_SERIALIZED";
+    case MPI_THREAD_MULTIPLE:
+      return "MPI_THREAD_MULTIPLE";
+    default:
+      return "thread level " + std::to_string(level);
   }
 }
 
@@ -153,8 +158,8 @@ void send_doubles(MPI_Comm comm, const double* data, std::int64_t count, int des
                   std::int64_t chunk) {
   checked_chunk(chunk);
   for (std::int64_t begin = 0; begin < count; begin += chunk)
-    check(MPI_Send(data + begin, static_cast<int>(std::min(chunk, count - begin)), MPI_DOUBLE,
-                   dest, tag, comm),
+    check(MPI_Send(data + begin, static_cast<int>(std::min(chunk, count - begin)), MPI_DOUBLE, dest,
+                   tag, comm),
           "MPI_Send");
 }
 
@@ -251,12 +256,16 @@ LocalFailure describe(const std::exception_ptr& failure) {
 [[noreturn]] void throw_agreed(ErrorKind kind, const std::string& message, int origin,
                                int world_origin) {
   switch (kind) {
-    case ErrorKind::Input: throw Agreed<InputError>(message, kind, origin, world_origin);
-    case ErrorKind::Numerical: throw Agreed<NumericalError>(message, kind, origin, world_origin);
-    case ErrorKind::Output: throw Agreed<OutputError>(message, kind, origin, world_origin);
+    case ErrorKind::Input:
+      throw Agreed<InputError>(message, kind, origin, world_origin);
+    case ErrorKind::Numerical:
+      throw Agreed<NumericalError>(message, kind, origin, world_origin);
+    case ErrorKind::Output:
+      throw Agreed<OutputError>(message, kind, origin, world_origin);
     case ErrorKind::InvalidArgument:
       throw Agreed<std::invalid_argument>(message, kind, origin, world_origin);
-    case ErrorKind::Error: break;
+    case ErrorKind::Error:
+      break;
   }
   throw Agreed<Error>(message, ErrorKind::Error, origin, world_origin);
 }
@@ -270,11 +279,10 @@ int lowest_failing_rank(MPI_Comm comm, int rank, int size, const LocalFailure& l
     int mine = 0;
     int lowest = 0;
   };
-  Request<Operands> request(Operands{local.failed ? rank : size, 0}, "MPI_Iallreduce",
-                            [&](Operands& o, MPI_Request* r) {
-                              return MPI_Iallreduce(&o.mine, &o.lowest, 1, MPI_INT, MPI_MIN,
-                                                    comm, r);
-                            });
+  Request<Operands> request(
+      Operands{local.failed ? rank : size, 0}, "MPI_Iallreduce", [&](Operands& o, MPI_Request* r) {
+        return MPI_Iallreduce(&o.mine, &o.lowest, 1, MPI_INT, MPI_MIN, comm, r);
+      });
   const auto start = std::chrono::steady_clock::now();
   for (int polls = 0; !request.test(); ++polls) {
     if (polls > 100) std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -9,6 +9,19 @@
 #include <string>
 
 namespace svr {
+
+std::string to_string(Correction correction) {
+  switch (correction) {
+    case Correction::BH: return "bh";
+    case Correction::BY: return "by";
+    case Correction::Holm: return "holm";
+    case Correction::Bonferroni: return "bonferroni";
+    case Correction::None: return "none";
+  }
+  return "?";
+}
+
+std::string to_string(FdrScope scope) { return scope == FdrScope::Network ? "network" : "pair"; }
 namespace {
 
 // Indices sorted by increasing log10 p (stable, so the order is deterministic).

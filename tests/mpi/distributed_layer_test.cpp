@@ -27,19 +27,19 @@ std::string message_of(const std::function<void()>& f) {
   return "";
 }
 
-void expect_same_matrices(const std::string& file, svr::Options options, std::int64_t block,
+void expect_same_matrices(const std::string& file, svr::NetworkOptions options, std::int64_t block,
                           svr::GridShape shape) {
   const svr::ModelFile model = svr::open_model(fixture(file));
   const svr::NetworkPlan plan = svr::plan_network(model, options);
   const svr::ProcessGrid grid(MPI_COMM_WORLD, shape, 0);
   for (const svr::LayerSpec& layer : plan.layers) {
-    SCOPED_TRACE(file + " " + layer.name + " " + svr::to_string(options.method) + " nb " +
+    SCOPED_TRACE(file + " " + layer.name + " " + svr::to_string(options.read.method) + " nb " +
                  std::to_string(block) + " grid " + svr_test::shape_name(shape));
     const svr::DistributedMatrix M =
-        svr::distributed_layer_matrix(model, layer, options, grid, block);
+        svr::distributed_layer_matrix(model, layer, options.read, grid, block);
     const Eigen::MatrixXd gathered = M.gather(0);
     if (grid.active() && grid.rank() == 0) {
-      const Eigen::MatrixXd expected = svr::layer_matrix(model, layer, options);
+      const Eigen::MatrixXd expected = svr::layer_matrix(model, layer, options.read);
       ASSERT_EQ(gathered.rows(), expected.rows());
       ASSERT_EQ(gathered.cols(), expected.cols());
       EXPECT_TRUE(gathered == expected);  // bitwise: the same reads, the same fold
@@ -51,13 +51,13 @@ TEST(DistributedLayer, EqualsLayerMatrix) {
   for (const svr::GridShape shape : svr_test::world_shapes())
     for (const svr::Method method : {svr::Method::Svr, svr::Method::Cosvr})
       for (const std::int64_t block : {std::int64_t{3}, std::int64_t{64}}) {
-        svr::Options options;
-        options.method = method;
+        svr::NetworkOptions options;
+        options.read.method = method;
         expect_same_matrices("tests/data/vgg/vgg_bn.safetensors", options, block, shape);
         expect_same_matrices("examples/digits_cnn_bn.pth", options, block, shape);
       }
-  svr::Options ignore;
-  ignore.batchnorm = svr::BatchNormMode::Ignore;
+  svr::NetworkOptions ignore;
+  ignore.read.batchnorm = svr::BatchNormMode::Ignore;
   expect_same_matrices("tests/data/vgg/vgg_bn.safetensors", ignore, 5,
                        svr::near_square_shape(svr_test::world_size()));
 }
@@ -65,7 +65,7 @@ TEST(DistributedLayer, EqualsLayerMatrix) {
 TEST(DistributedLayer, GridWithoutTheLastRank) {
   const int p = svr_test::world_size();
   if (p < 2) GTEST_SKIP() << "needs 2 ranks";
-  expect_same_matrices("tests/data/vgg/vgg_bn.safetensors", svr::Options{}, 4,
+  expect_same_matrices("tests/data/vgg/vgg_bn.safetensors", svr::NetworkOptions{}, 4,
                        svr::near_square_shape(p - 1));
 }
 
@@ -73,16 +73,16 @@ TEST(DistributedLayer, GridWithoutTheLastRank) {
 void expect_same_error(const std::string& file, const std::string& layer_name,
                        const std::string& needle) {
   const svr::ModelFile model = svr::open_model(fixture(file));
-  const svr::NetworkPlan plan = svr::plan_network(model, svr::Options{});
+  const svr::NetworkPlan plan = svr::plan_network(model, svr::NetworkOptions{});
   const svr::ProcessGrid grid(MPI_COMM_WORLD, svr_test::world_size());
   for (const svr::LayerSpec& layer : plan.layers) {
     if (layer.name != layer_name) continue;
     for (const std::int64_t block : {std::int64_t{1}, std::int64_t{3}, std::int64_t{64}}) {
       const std::string expected =
-          message_of([&] { svr::layer_matrix(model, layer, svr::Options{}); });
+          message_of([&] { svr::layer_matrix(model, layer, svr::LayerReadOptions{}); });
       ASSERT_NE(expected.find(needle), std::string::npos) << expected;
       const std::string got = message_of(
-          [&] { svr::distributed_layer_matrix(model, layer, svr::Options{}, grid, block); });
+          [&] { svr::distributed_layer_matrix(model, layer, svr::LayerReadOptions{}, grid, block); });
       EXPECT_EQ(got, expected) << "nb " << block;
     }
     return;

@@ -228,11 +228,10 @@ TEST(Request, OwnsItsBuffersUntilTheOperationCompletes) {
   };
   svr::mpi::Communicator comm;
   const std::size_t abandoned = svr::mpi::abandoned_operations();
-  svr::mpi::Request<Sums> request(Sums{comm.rank() + 1, 0}, "MPI_Iallreduce",
-                                  [&](Sums& s, MPI_Request* r) {
-                                    return MPI_Iallreduce(&s.mine, &s.total, 1, MPI_INT64_T,
-                                                          MPI_SUM, comm.get(), r);
-                                  });
+  svr::mpi::Request<Sums> request(
+      Sums{comm.rank() + 1, 0}, "MPI_Iallreduce", [&](Sums& s, MPI_Request* r) {
+        return MPI_Iallreduce(&s.mine, &s.total, 1, MPI_INT64_T, MPI_SUM, comm.get(), r);
+      });
   while (!request.test()) {
   }
   EXPECT_TRUE(request.done());
@@ -280,7 +279,8 @@ TEST(ChunkedTransfers, EveryCountArrivesWholeInChunksOfTheGivenSize) {
     for (std::int64_t i = 0; i < count; ++i)
       out[static_cast<std::size_t>(i)] = comm.rank() * 1000.0 + static_cast<double>(i);
     for (int turn = 0; turn < comm.size(); ++turn) {
-      if (comm.rank() == turn) svr::mpi::send_doubles(comm.get(), out.data(), count, next, 5, chunk);
+      if (comm.rank() == turn)
+        svr::mpi::send_doubles(comm.get(), out.data(), count, next, 5, chunk);
       if (prev == turn) {
         for (std::int64_t got = 0; got < count;) {
           MPI_Status status;

@@ -2,7 +2,7 @@
 // The command line of `svr`: parsing into Options, validation, and the help text.
 #include <string>
 
-#include "svr/core/options.hpp"
+#include "svr/app/options.hpp"
 
 namespace svr {
 

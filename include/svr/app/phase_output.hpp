@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "svr/core/options.hpp"
+#include "svr/app/options.hpp"
 #include "svr/core/results.hpp"
 #include "svr/output/output_directory.hpp"
 #include "svr/parallel/execution_plan.hpp"

@@ -4,7 +4,7 @@
 #include <Eigen/Dense>
 #include <vector>
 
-#include "svr/core/options.hpp"
+#include "svr/app/options.hpp"
 #include "svr/core/results.hpp"
 #include "svr/parallel/execution_plan.hpp"
 #include "svr/parallel/mpi.hpp"
@@ -18,7 +18,6 @@ namespace svr {
 void distributed_path_metrics(SvrResult& result, const std::vector<Eigen::MatrixXd>& E,
                               const ExecutionPlan& execution, const Options& options,
                               const mpi::Communicator& comm);
-
 
 // The phase: distributed_path_metrics in one agreed step of its own.
 void path_phase(const std::vector<Eigen::MatrixXd>& E, const ExecutionPlan& execution,

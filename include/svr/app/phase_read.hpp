@@ -5,7 +5,7 @@
 // parallel module). docs/architecture.md, "The life of one run".
 #include <string>
 
-#include "svr/core/options.hpp"
+#include "svr/app/options.hpp"
 #include "svr/core/results.hpp"
 #include "svr/io/model_file.hpp"
 #include "svr/network/network_plan.hpp"

@@ -7,11 +7,11 @@
 #include <Eigen/Dense>
 #include <vector>
 
-#include "svr/app/significance.hpp"
-#include "svr/core/options.hpp"
+#include "svr/app/options.hpp"
 #include "svr/core/results.hpp"
 #include "svr/parallel/execution_plan.hpp"
 #include "svr/parallel/mpi.hpp"
+#include "svr/stats/significance.hpp"
 
 namespace svr {
 
@@ -41,7 +41,6 @@ void gather_outcomes_to_root(std::vector<PairResult>& pairs, std::vector<PairOut
 // (report_edges), the node measures (clusters, near-kernel flags, intensities) and the chains.
 void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
                       const Options& options);
-
 
 // The phase, collective, one agreed step each: the failure point and each owner's pairs
 // (reduce_owned_pairs); the outcomes to rank 0 (gather_outcomes_to_root); rank 0 finishing the

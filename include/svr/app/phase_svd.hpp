@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "svr/core/options.hpp"
+#include "svr/app/options.hpp"
 #include "svr/core/results.hpp"
 #include "svr/io/model_file.hpp"
 #include "svr/linalg/distributed_svd.hpp"
@@ -46,9 +46,9 @@ void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const N
 // team reads its ranks' blocks of its layers and factors them on its grid, one after the other
 // in layer order, concurrently with the other teams. Also builds the grid of all ranks when
 // some pair will need it (pair_grid()).
-void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model,
-                             const NetworkPlan& plan, const ExecutionPlan& execution,
-                             const Options& options, const mpi::Communicator& comm,
+void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, const NetworkPlan& plan,
+                             const ExecutionPlan& execution, const Options& options,
+                             const mpi::Communicator& comm,
                              const std::function<void(std::size_t)>& on_layer_start);
 
 // Collective: every rank gets every layer's kept singular values (layers[l].sigma), the
@@ -67,7 +67,7 @@ void gather_factors_to_root(const LayerFactors& factors, const ExecutionPlan& ex
 
 // The phase, collective, one agreed step each: the LAPACK layers, the ScaLAPACK teams, the
 // singular values (into result.layers[l].sigma on every rank). Says one progress line per layer.
-LayerFactors svd_phase(const RunPlans& plans, const Options& options,
-                       const mpi::Communicator& comm, SvrResult& result, const Progress& progress);
+LayerFactors svd_phase(const RunPlans& plans, const Options& options, const mpi::Communicator& comm,
+                       SvrResult& result, const Progress& progress);
 
 }  // namespace svr

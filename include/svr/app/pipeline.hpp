@@ -3,7 +3,7 @@
 // outputs. Collective over the communicator; every phase agrees on errors before the next.
 #include <string>
 
-#include "svr/core/options.hpp"
+#include "svr/app/options.hpp"
 #include "svr/core/results.hpp"
 #include "svr/parallel/mpi.hpp"
 

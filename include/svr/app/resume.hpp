@@ -3,7 +3,7 @@
 // complete run of it: summary.json present, its run.input_sha256 equal to the model's SHA-256,
 // and its options block equal to this run's, except model_path, outdir, force and quiet.
 
-#include "svr/core/options.hpp"
+#include "svr/app/options.hpp"
 #include "svr/parallel/mpi.hpp"
 
 namespace svr {

@@ -12,8 +12,8 @@ namespace svr::blas {
 // the stored matrices: lda >= max(1, rows of A as stored), likewise ldb and ldc >= max(1, m).
 // Throws NumericalError when a size exceeds lapack_int, std::invalid_argument for a bad
 // argument.
-void gemm(char trans_a, char trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
-          double alpha, const double* a, std::int64_t lda, const double* b, std::int64_t ldb,
-          double beta, double* c, std::int64_t ldc);
+void gemm(char trans_a, char trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
+          const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta,
+          double* c, std::int64_t ldc);
 
 }  // namespace svr::blas

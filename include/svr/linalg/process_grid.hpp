@@ -39,7 +39,7 @@ class ProcessGrid {
 
   bool active() const { return static_cast<bool>(comm_); }
   MPI_Comm comm() const { return comm_.get(); }  // MPI_COMM_NULL when inactive
-  int context() const { return context_; }  // -1 when inactive
+  int context() const { return context_; }       // -1 when inactive
   GridShape shape() const { return shape_; }
   int rank() const { return rank_; }  // rank in comm(), -1 when inactive
   int my_row() const { return my_row_; }

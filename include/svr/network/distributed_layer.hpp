@@ -4,10 +4,10 @@
 // blocks (svr::TensorRangeReader at computed offsets), so no rank reads or holds the whole layer.
 #include <cstdint>
 
-#include "svr/core/options.hpp"
 #include "svr/io/model_file.hpp"
 #include "svr/linalg/distributed_matrix.hpp"
 #include "svr/linalg/process_grid.hpp"
+#include "svr/network/network_options.hpp"
 #include "svr/network/network_plan.hpp"
 
 namespace svr {
@@ -25,7 +25,7 @@ namespace svr {
 // (batchnorm_scales, read by every rank: two vectors of out_channels), row i scaled by the
 // factor of channel i (svr) or i / z (cosvr), overflow and all-zero after folding.
 DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSpec& layer,
-                                           const Options& options, const ProcessGrid& grid,
+                                           const LayerReadOptions& options, const ProcessGrid& grid,
                                            std::int64_t block);
 
 }  // namespace svr

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "svr/core/options.hpp"
 #include "svr/io/model_file.hpp"
+#include "svr/network/network_options.hpp"
 #include "svr/network/network_plan.hpp"
 
 namespace svr {
@@ -17,7 +17,7 @@ namespace svr {
 // layer.bn when options.batchnorm == Fold (rejecting running_var <= 0, NaN or of the wrong
 // size), and reshapes. Throws InputError naming the file, the tensor and the problem.
 Eigen::MatrixXd layer_matrix(const ModelFile& model, const LayerSpec& layer,
-                             const Options& options);
+                             const LayerReadOptions& options);
 
 // The checks of layer_matrix, shared with the distributed reader (distributed_layer.hpp) so that
 // both report the same one-line errors.

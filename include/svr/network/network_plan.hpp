@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "svr/core/options.hpp"
 #include "svr/io/model_file.hpp"
+#include "svr/network/network_options.hpp"
 
 namespace svr {
 
@@ -56,7 +56,7 @@ struct NetworkPlan {
 // state_dict order, else numeric-aware name order with the top-level modules permuted until
 // the dimensions chain (exactly one permutation must). Throws InputError (one line naming the
 // file, the tensors and the problem) for every unsupported or malformed network.
-NetworkPlan plan_network(const ModelFile& model, const Options& options);
+NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options);
 
 // Describes one weight tensor as a layer; throws InputError if it cannot be one.
 LayerSpec describe_layer(const ModelFile& model, const TensorInfo& tensor);

@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "svr/core/options.hpp"
+#include "svr/core/matrix_convention.hpp"
 #include "svr/core/results.hpp"
 
 namespace svr {
 
 // safetensors with "pair<l>.E" (r(l+1) x r(l)) per pair; metadata names layers, c and z.
 // Throws OutputError naming `path`.
-void write_adjacency(const std::string& path, const SvrResult& r, const Options& o);
+void write_adjacency(const std::string& path, const SvrResult& r, Method method);
 
 // Where write_adjacency puts everything, from the layer names, the kept singular values and the
 // pairs' from_layer, c and z alone (no E): every rank can compute it, so each pair's owner can
@@ -24,7 +24,7 @@ struct AdjacencyLayout {
   std::vector<std::int64_t> rows, cols;  // E of pair k is rows[k] x cols[k]
   std::uint64_t file_size = 0;
 };
-AdjacencyLayout adjacency_layout(const SvrResult& r, const Options& o);
+AdjacencyLayout adjacency_layout(const SvrResult& r, Method method);
 
 // E as stored in the file: row-major doubles (little-endian hosts: already in file order).
 std::vector<double> adjacency_data(const Eigen::MatrixXd& E);

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "svr/core/options.hpp"
 #include "svr/core/results.hpp"
+#include "svr/stats/significance.hpp"
 
 namespace svr::output {
 
@@ -15,7 +15,7 @@ std::string px(double x);
 std::string short_number(double x, int digits = 4);
 
 // "Benjamini-Hochberg, α = 0.05" and the like; with --sigma the chi-square rule.
-std::string correction_label(const Options& o);
+std::string correction_label(const SignificanceOptions& o);
 
 // Layer name as shown on axes: the weight tensor name without a trailing ".weight".
 std::string layer_label(const std::string& name);

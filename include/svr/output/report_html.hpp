@@ -6,18 +6,18 @@
 // script has drawn everything it sets document.body.dataset.ready = "1" (used by the render test).
 #include <string>
 
-#include "svr/core/options.hpp"
 #include "svr/core/results.hpp"
+#include "svr/output/plot_options.hpp"
 
 namespace svr {
 
 // E reduced to at most 256 x 256 block maxima for the heatmap of its pair.
 EdgeHeatmap edge_heatmap(const Eigen::MatrixXd& E);
 
-std::string render_report_html(const SvrResult& r, const Options& o);
+std::string render_report_html(const SvrResult& r, const PlotOptions& o);
 
 // Writes render_report_html(r, o) to `path`; throws OutputError naming `path` on I/O errors or
 // an inconsistent `r`.
-void write_report_html(const std::string& path, const SvrResult& r, const Options& o);
+void write_report_html(const std::string& path, const SvrResult& r, const PlotOptions& o);
 
 }  // namespace svr

@@ -135,8 +135,7 @@ class Request {
   // returns its MPI code; `call` names it in errors. Throws svr::Error when it fails.
   template <typename Start>
   Request(Buffers buffers, const char* call, Start&& start)
-      : state_(std::make_unique<detail::PendingBuffers<Buffers>>(std::move(buffers))),
-        call_(call) {
+      : state_(std::make_unique<detail::PendingBuffers<Buffers>>(std::move(buffers))), call_(call) {
     check(start(state_->buffers, &state_->request), call_);
   }
   ~Request() {
@@ -179,10 +178,10 @@ std::size_t abandoned_operations();
 
 // The kind of an error, which the agreement carries to every rank.
 enum class ErrorKind : int {
-  Error = 0,        // svr::Error, or any other std::exception (rethrown as svr::Error)
-  Input = 1,        // svr::InputError
-  Numerical = 2,    // svr::NumericalError (LapackError's routine and info are not carried)
-  Output = 3,       // svr::OutputError
+  Error = 0,            // svr::Error, or any other std::exception (rethrown as svr::Error)
+  Input = 1,            // svr::InputError
+  Numerical = 2,        // svr::NumericalError (LapackError's routine and info are not carried)
+  Output = 3,           // svr::OutputError
   InvalidArgument = 4,  // std::invalid_argument: a caller broke a function's contract
 };
 ErrorKind kind_of(const std::exception& error);

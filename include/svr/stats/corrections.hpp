@@ -1,11 +1,17 @@
 #pragma once
 // Multiple-testing corrections on log10 p-values (spec section 4), so that p = 1e-700 works.
 #include <cstdint>
+#include <string>
 #include <vector>
 
-#include "svr/core/options.hpp"
-
 namespace svr {
+
+enum class Correction { BH, BY, Holm, Bonferroni, None };
+// The family a correction runs over: every tested edge of the network, or each pair alone.
+enum class FdrScope { Network, Pair };
+
+std::string to_string(Correction correction);  // "bh", "by", "holm", "bonferroni", "none"
+std::string to_string(FdrScope scope);         // "network", "pair"
 
 // Adjusted log10 q for each log10 p (same order); the family is all given values. q <= 1.
 // BH: q_(k) = min_{m>=k} (n/m) p_(m); BY: BH times H_n = sum_{i=1..n} 1/i;

@@ -7,6 +7,13 @@
 
 namespace svr {
 
+// The measures' parameters (spec section 5; docs/options.md).
+struct MeasureOptions {
+  double near_kernel_tau = 1e-2;  // a neuron is near-kernel when s <= tau * s_max
+  double path_threshold = 0.0;    // the unweighted path metric counts neurons with s > threshold
+  int top_chains = 10;            // dominant chains reported
+};
+
 // Per neuron i (column of E): t_i = max(0, max_k sum_{j <= k} (c E[j, i] - 1)), divided by the
 // largest t_i (all 0 when every t_i is 0).
 std::vector<double> intensity(const Eigen::MatrixXd& E, std::int64_t c);

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "svr/aggregate/aggregate.hpp"
-#include "svr/core/options.hpp"
 #include "svr/core/results.hpp"
 #include "svr/output/summary_json.hpp"
 #include "svr_test/files.hpp"
@@ -117,10 +116,18 @@ inline SvrResult make_result(const ModelSpec& spec) {
 // A finished run directory: DIR/summary.json written by svr's writer.
 inline void write_run(const std::string& dir, const ModelSpec& spec = {}) {
   std::filesystem::create_directories(dir);
-  Options o;
-  o.model_path = spec.model;
-  o.outdir = dir;
-  write_summary_json(dir + "/summary.json", make_result(spec), o);
+  // The options object as svr records it (app/options.hpp options_record) with the defaults; the
+  // aggregate reads correction, fdr_scope, alpha and sigma from it.
+  const nlohmann::ordered_json options = {
+      {"model_path", spec.model}, {"outdir", dir}, {"layers", nlohmann::ordered_json::array()},
+      {"method", "svr"},          {"batchnorm", "fold"}, {"bn_eps", 1e-5},
+      {"alpha", 0.05},            {"correction", "bh"},  {"fdr_scope", "network"},
+      {"sigma", nullptr},         {"reference", false},  {"max_rank", nullptr},
+      {"near_kernel_tau", 0.01},  {"path_threshold", 0.0}, {"top_chains", 10},
+      {"all_edges", false},       {"save_spectra", false}, {"save_adjacency", false},
+      {"force", false},           {"quiet", false},      {"simulation_draws", 1000000},
+      {"seed", 20230216}};
+  write_summary_json(dir + "/summary.json", make_result(spec), options, Method::Svr);
 }
 
 struct Outcome {

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <random>
 
-#include "svr/app/significance.hpp"
 #include "svr/linalg/edge_weights.hpp"
 #include "svr/linalg/svd.hpp"
 #include "svr/stats/pvalues.hpp"
+#include "svr/stats/significance.hpp"
 
 namespace svr {
 namespace {
@@ -77,7 +77,7 @@ TEST(Calibration, RawPValuesAreUniformOnRandomChains) {
 
 TEST(Calibration, BenjaminiHochbergFindsNoEdgeOnARandomVggLikeNet) {
   RandomChain chain = random_vgg_like(20230216);
-  Options options;  // BH at 0.05 over the network
+  SignificanceOptions options;  // BH at 0.05 over the network
   test_edges(chain.pairs, options);
   std::int64_t tested = 0;
   for (const PairResult& pair : chain.pairs) {
@@ -100,7 +100,7 @@ TEST(Calibration, BenjaminiHochbergFindsAPlantedConnection) {
   PairResult& pair = chain.pairs[1];
   pair.E = edge_weights(chain.layers[1].U, later.V, pair.c, 1, pair.z_v);
   EXPECT_NEAR(pair.E(0, 0), 1.0, 1e-12);
-  Options options;
+  SignificanceOptions options;
   test_edges(chain.pairs, options);
   ASSERT_GE(pair.significant, 1);
   bool found = false;
@@ -127,10 +127,10 @@ TEST(Significance, ScreeningKeepsEverySignificantEdgeExact) {
         pair.E(k, k) = std::min(1.0, pair.E(k, k) + 1.5 * static_cast<double>(k + 1) / pair.c);
     }
     std::vector<PairResult> all = planted.pairs, screened = planted.pairs;
-    Options every;
+    SignificanceOptions every;
     every.correction = correction;
     every.all_edges = true;
-    Options significant_only = every;
+    SignificanceOptions significant_only = every;
     significant_only.all_edges = false;
     test_edges(all, every);
     test_edges(screened, significant_only);

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "svr/core/error.hpp"
@@ -30,16 +32,16 @@ TEST(CommandLine, DefaultsFollowTheSpec) {
   const Options o = parse({"model.safetensors", "-o", "out"}).options;
   EXPECT_EQ(o.model_path, "model.safetensors");
   EXPECT_EQ(o.outdir, "out");
-  EXPECT_EQ(o.method, Method::Svr);
-  EXPECT_EQ(o.batchnorm, BatchNormMode::Fold);
-  EXPECT_DOUBLE_EQ(o.bn_eps, 1e-5);
-  EXPECT_DOUBLE_EQ(o.alpha, 0.05);
-  EXPECT_EQ(o.correction, Correction::BH);
-  EXPECT_EQ(o.fdr_scope, FdrScope::Network);
-  EXPECT_FALSE(o.sigma.has_value());
+  EXPECT_EQ(o.network.read.method, Method::Svr);
+  EXPECT_EQ(o.network.read.batchnorm, BatchNormMode::Fold);
+  EXPECT_DOUBLE_EQ(o.network.read.bn_eps, 1e-5);
+  EXPECT_DOUBLE_EQ(o.significance.alpha, 0.05);
+  EXPECT_EQ(o.significance.correction, Correction::BH);
+  EXPECT_EQ(o.significance.fdr_scope, FdrScope::Network);
+  EXPECT_FALSE(o.significance.sigma.has_value());
   EXPECT_FALSE(o.max_rank.has_value());
-  EXPECT_DOUBLE_EQ(o.near_kernel_tau, 1e-2);
-  EXPECT_FALSE(o.all_edges || o.save_spectra || o.save_adjacency || o.force || o.quiet);
+  EXPECT_DOUBLE_EQ(o.measures.near_kernel_tau, 1e-2);
+  EXPECT_FALSE(o.significance.all_edges || o.save_spectra || o.save_adjacency || o.force || o.quiet);
 }
 
 TEST(CommandLine, ParsesEveryOption) {
@@ -50,18 +52,18 @@ TEST(CommandLine, ParsesEveryOption) {
                            "--quiet", "--layers", "a.weight, b.weight,c.weight", "--top-chains",
                            "3", "--path-threshold", "0.5"})
                         .options;
-  EXPECT_EQ(o.method, Method::Cosvr);
-  EXPECT_EQ(o.batchnorm, BatchNormMode::Ignore);
-  EXPECT_DOUBLE_EQ(o.bn_eps, 1e-3);
-  EXPECT_DOUBLE_EQ(o.alpha, 0.01);
-  EXPECT_EQ(o.correction, Correction::Holm);
-  EXPECT_EQ(o.fdr_scope, FdrScope::Pair);
+  EXPECT_EQ(o.network.read.method, Method::Cosvr);
+  EXPECT_EQ(o.network.read.batchnorm, BatchNormMode::Ignore);
+  EXPECT_DOUBLE_EQ(o.network.read.bn_eps, 1e-3);
+  EXPECT_DOUBLE_EQ(o.significance.alpha, 0.01);
+  EXPECT_EQ(o.significance.correction, Correction::Holm);
+  EXPECT_EQ(o.significance.fdr_scope, FdrScope::Pair);
   EXPECT_EQ(o.max_rank, 7);
-  EXPECT_DOUBLE_EQ(o.near_kernel_tau, 0.1);
-  EXPECT_TRUE(o.all_edges && o.save_spectra && o.save_adjacency && o.force && o.quiet);
-  EXPECT_EQ(o.layers, (std::vector<std::string>{"a.weight", "b.weight", "c.weight"}));
-  EXPECT_EQ(o.top_chains, 3);
-  EXPECT_DOUBLE_EQ(o.path_threshold, 0.5);
+  EXPECT_DOUBLE_EQ(o.measures.near_kernel_tau, 0.1);
+  EXPECT_TRUE(o.significance.all_edges && o.save_spectra && o.save_adjacency && o.force && o.quiet);
+  EXPECT_EQ(o.network.layers, (std::vector<std::string>{"a.weight", "b.weight", "c.weight"}));
+  EXPECT_EQ(o.measures.top_chains, 3);
+  EXPECT_DOUBLE_EQ(o.measures.path_threshold, 0.5);
 }
 
 TEST(CommandLine, LayersFromFile) {
@@ -70,7 +72,7 @@ TEST(CommandLine, LayersFromFile) {
   std::ofstream(path) << "# chain\nfeatures.0.weight\nfeatures.3.weight, classifier.0.weight\n";
   const std::string arg = "@" + path;
   const Options o = parse({"m", "-o", "o", "--layers", arg.c_str()}).options;
-  EXPECT_EQ(o.layers, (std::vector<std::string>{"features.0.weight", "features.3.weight",
+  EXPECT_EQ(o.network.layers, (std::vector<std::string>{"features.0.weight", "features.3.weight",
                                                 "classifier.0.weight"}));
   std::remove(path.c_str());
   EXPECT_NE(error_of({"m", "-o", "o", "--layers", arg.c_str()}).find(path), std::string::npos);
@@ -78,12 +80,12 @@ TEST(CommandLine, LayersFromFile) {
 
 TEST(CommandLine, ReferencePresetAndSigma) {
   const Options r = parse({"m", "-o", "o", "--reference"}).options;
-  EXPECT_EQ(r.batchnorm, BatchNormMode::Ignore);
+  EXPECT_EQ(r.network.read.batchnorm, BatchNormMode::Ignore);
   EXPECT_EQ(r.max_rank, 128);
-  EXPECT_EQ(r.sigma, 3.0);
-  EXPECT_EQ(r.correction, Correction::None);
+  EXPECT_EQ(r.significance.sigma, 3.0);
+  EXPECT_EQ(r.significance.correction, Correction::None);
   const Options s = parse({"m", "-o", "o", "--sigma", "2"}).options;
-  EXPECT_EQ(s.correction, Correction::None);
+  EXPECT_EQ(s.significance.correction, Correction::None);
   EXPECT_EQ(parse({"m", "-o", "o", "--reference", "--max-rank", "64"}).options.max_rank, 64);
   EXPECT_NE(error_of({"m", "-o", "o", "--sigma", "2", "--correction", "bh"}).find("--sigma"),
             std::string::npos);
@@ -132,23 +134,90 @@ TEST(CommandLine, HelpListsEveryOption) {
 
 TEST(CommandLine, ExecutionOptions) {
   const Options d = parse({"m", "-o", "o"}).options;
-  EXPECT_EQ(d.scalapack_min_dim, 8192);
-  EXPECT_EQ(d.block_size, 64);
-  EXPECT_EQ(d.max_grids, 0);
-  EXPECT_EQ(d.memory_per_rank_mb, 0.0);
-  EXPECT_EQ(d.min_local_elements, 1048576.0);
+  EXPECT_EQ(d.execution.scalapack_min_dim, 8192);
+  EXPECT_EQ(d.execution.block_size, 64);
+  EXPECT_EQ(d.execution.max_grids, 0);
+  EXPECT_EQ(d.execution.memory_per_rank_mb, 0.0);
+  EXPECT_EQ(d.execution.min_local_elements, 1048576.0);
   EXPECT_FALSE(d.plan);
   const Options o = parse({"m", "-o", "o", "--scalapack-min-dim", "1", "--block-size", "3",
                            "--max-grids", "2", "--memory-per-rank", "1500.5"})
                         .options;
-  EXPECT_EQ(o.scalapack_min_dim, 1);
-  EXPECT_EQ(o.block_size, 3);
-  EXPECT_EQ(o.max_grids, 2);
-  EXPECT_DOUBLE_EQ(o.memory_per_rank_mb, 1500.5);
+  EXPECT_EQ(o.execution.scalapack_min_dim, 1);
+  EXPECT_EQ(o.execution.block_size, 3);
+  EXPECT_EQ(o.execution.max_grids, 2);
+  EXPECT_DOUBLE_EQ(o.execution.memory_per_rank_mb, 1500.5);
   // --plan computes nothing, so it needs no OUTDIR.
   const Options p = parse({"m", "--plan"}).options;
   EXPECT_TRUE(p.plan);
   EXPECT_TRUE(p.outdir.empty());
+}
+
+TEST(CommandLine, EveryModuleGetsTheSameSharedSettings) {
+  // The settings several modules need are copied into each module's struct once, after the
+  // presets: nothing may disagree.
+  for (const auto& args : std::vector<std::vector<const char*>>{
+           {"m", "-o", "o"},
+           {"m", "-o", "o", "--method", "cosvr", "--near-kernel-tau", "0.2"},
+           {"m", "-o", "o", "--reference"},
+           {"m", "-o", "o", "--sigma", "2.5", "--alpha", "0.1", "--fdr-scope", "pair"}}) {
+    const Options o = parse(args).options;
+    EXPECT_EQ(o.significance.method, o.network.read.method);
+    EXPECT_EQ(o.plotting.method, o.network.read.method);
+    EXPECT_EQ(o.plotting.batchnorm, o.network.read.batchnorm);
+    EXPECT_EQ(o.plotting.near_kernel_tau, o.measures.near_kernel_tau);
+    EXPECT_EQ(o.plotting.significance.correction, o.significance.correction);
+    EXPECT_EQ(o.plotting.significance.sigma, o.significance.sigma);
+    EXPECT_EQ(o.plotting.significance.alpha, o.significance.alpha);
+    EXPECT_EQ(o.plotting.significance.fdr_scope, o.significance.fdr_scope);
+  }
+  const Options c = parse({"m", "-o", "o", "--method", "cosvr", "--plot-scale", "linear",
+                           "--plot-max-edges", "5", "--no-plot"})
+                        .options;
+  EXPECT_EQ(c.method(), Method::Cosvr);
+  EXPECT_FALSE(c.plotting.log_scale);
+  EXPECT_EQ(c.plotting.max_edges, 5);
+  EXPECT_FALSE(c.plot);
+}
+
+TEST(OptionsRecord, HoldsEveryResultDecidingOptionInItsOrder) {
+  // summary.json's "options" object; --skip-complete compares it.
+  const Options o = parse({"models/tiny_cnn.safetensors", "-o", "out", "--layers",
+                           "a.weight,b.weight", "--method", "cosvr", "--sigma", "3",
+                           "--max-rank", "128"})
+                        .options;
+  const nlohmann::ordered_json opt = options_record(o);
+  std::vector<std::string> keys;
+  for (const auto& item : opt.items()) keys.push_back(item.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{
+                      "model_path", "outdir", "layers", "method", "batchnorm", "bn_eps", "alpha",
+                      "correction", "fdr_scope", "sigma", "reference", "max_rank",
+                      "near_kernel_tau", "path_threshold", "top_chains", "all_edges",
+                      "save_spectra", "save_adjacency", "force", "quiet", "simulation_draws",
+                      "seed"}));
+  EXPECT_EQ(opt["model_path"], "models/tiny_cnn.safetensors");
+  EXPECT_EQ(opt["outdir"], "out");
+  EXPECT_EQ(opt["layers"], nlohmann::ordered_json({"a.weight", "b.weight"}));
+  EXPECT_EQ(opt["method"], "cosvr");
+  EXPECT_EQ(opt["batchnorm"], "fold");
+  EXPECT_EQ(opt["bn_eps"].get<double>(), 1e-5);
+  EXPECT_EQ(opt["alpha"].get<double>(), 0.05);
+  EXPECT_EQ(opt["correction"], "none");  // implied by --sigma
+  EXPECT_EQ(opt["fdr_scope"], "network");
+  EXPECT_EQ(opt["sigma"].get<double>(), 3.0);
+  EXPECT_EQ(opt["max_rank"], 128);
+  EXPECT_EQ(opt["near_kernel_tau"].get<double>(), 1e-2);
+  EXPECT_EQ(opt["top_chains"], 10);
+  EXPECT_EQ(opt["all_edges"], false);
+  EXPECT_EQ(opt["simulation_draws"], 1000000);
+  EXPECT_EQ(opt["seed"].get<std::uint64_t>(), 20230216u);
+  const nlohmann::ordered_json defaults = options_record(parse({"m", "-o", "o"}).options);
+  EXPECT_TRUE(defaults["sigma"].is_null());
+  EXPECT_TRUE(defaults["max_rank"].is_null());
+  // JSON has no NaN: a non-finite value is recorded as null.
+  Options odd = o;
+  odd.measures.path_threshold = std::numeric_limits<double>::infinity();
+  EXPECT_TRUE(options_record(odd)["path_threshold"].is_null());
 }
 
 TEST(CommandLine, QuotesTheCommandLine) {

@@ -1,5 +1,7 @@
 // The typed BLAS wrapper: products against Eigen, the degenerate sizes the reference BLAS
 // would reject, and argument checks that must throw instead of reaching xerbla (which aborts).
+#include "svr/linalg/blas.hpp"
+
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
@@ -7,7 +9,6 @@
 #include <stdexcept>
 
 #include "svr/core/error.hpp"
-#include "svr/linalg/blas.hpp"
 #include "svr/linalg/lapack.hpp"
 
 namespace {

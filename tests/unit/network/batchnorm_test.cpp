@@ -17,8 +17,8 @@ TEST(FoldBatchnorm, ScalesWholeRowsBeforeReshape) {
   m.add("features.0.weight", {2, 1, 1, 2}, {1, 2, 3, 4})
       .add_batchnorm("features.1", {2, -1}, {4, 0.25})
       .add_random("features.3.weight", {3, 2, 1, 1});
-  Options options;
-  options.bn_eps = 0.0;
+  NetworkOptions options;
+  options.read.bn_eps = 0.0;
   const NetworkPlan plan = plan_network(m.model, options);
   ASSERT_TRUE(plan.layers[0].bn.has_value());
   EXPECT_EQ(plan.layers[0].bn->prefix, "features.1");
@@ -28,11 +28,11 @@ TEST(FoldBatchnorm, ScalesWholeRowsBeforeReshape) {
   Eigen::MatrixXd expected(2, 2);
   expected << 1, 2,
               -6, -8;
-  EXPECT_EQ(layer_matrix(m.model, plan.layers[0], options), expected);
-  options.method = Method::Cosvr;
+  EXPECT_EQ(layer_matrix(m.model, plan.layers[0], options.read), expected);
+  options.read.method = Method::Cosvr;
   Eigen::MatrixXd cosvr(4, 1);
   cosvr << 1, 2, -6, -8;
-  EXPECT_EQ(layer_matrix(m.model, plan.layers[0], options), cosvr);
+  EXPECT_EQ(layer_matrix(m.model, plan.layers[0], options.read), cosvr);
 }
 
 TEST(FoldBatchnorm, DefaultEpsAndNoAffine) {
@@ -41,11 +41,11 @@ TEST(FoldBatchnorm, DefaultEpsAndNoAffine) {
       .add_batchnorm("bn1", {}, {1.0, 3.0})  // affine=False: gamma = 1
       .add_random("fc2.weight", {1, 2});
   m.model.order_is_state_dict = true;
-  Options options;  // eps = 1e-5
+  NetworkOptions options;  // eps = 1e-5
   const NetworkPlan plan = plan_network(m.model, options);
   ASSERT_TRUE(plan.layers[0].bn.has_value());
   EXPECT_EQ(plan.layers[0].bn->weight, "");
-  const Eigen::MatrixXd M = layer_matrix(m.model, plan.layers[0], options);
+  const Eigen::MatrixXd M = layer_matrix(m.model, plan.layers[0], options.read);
   const double s0 = 1 / std::sqrt(1.0 + 1e-5), s1 = 1 / std::sqrt(3.0 + 1e-5);
   EXPECT_DOUBLE_EQ(M(0, 0), 1 * s0);
   EXPECT_DOUBLE_EQ(M(0, 1), 2 * s0);
@@ -67,14 +67,14 @@ TEST(FoldBatchnorm, IgnoreModeLeavesLayersAlone) {
   m.add("features.0.weight", {2, 1, 1, 2}, {1, 2, 3, 4})
       .add_batchnorm("features.1", {2, -1}, {4, 0.25})
       .add_random("features.3.weight", {3, 2, 1, 1});
-  Options options;
-  options.batchnorm = BatchNormMode::Ignore;
+  NetworkOptions options;
+  options.read.batchnorm = BatchNormMode::Ignore;
   const NetworkPlan plan = plan_network(m.model, options);
   EXPECT_FALSE(plan.layers[0].bn.has_value());
   Eigen::MatrixXd expected(2, 2);
   expected << 1, 2,
               3, 4;
-  EXPECT_EQ(layer_matrix(m.model, plan.layers[0], options), expected);
+  EXPECT_EQ(layer_matrix(m.model, plan.layers[0], options.read), expected);
 }
 
 TEST(BatchnormAssociation, VggStyleAlphabeticalStorage) {
@@ -85,7 +85,7 @@ TEST(BatchnormAssociation, VggStyleAlphabeticalStorage) {
       .add_batchnorm("features.1", {1, 1, 1, 1}, {1, 1, 1, 1})
       .add_batchnorm("features.4", {1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1})
       .add_random("features.3.weight", {6, 4, 3, 3});
-  const NetworkPlan plan = plan_network(m.model, Options{});
+  const NetworkPlan plan = plan_network(m.model, NetworkOptions{});
   ASSERT_EQ(plan.layers.size(), 4u);
   ASSERT_TRUE(plan.layers[0].bn.has_value());
   EXPECT_EQ(plan.layers[0].bn->prefix, "features.1");
@@ -103,7 +103,7 @@ TEST(BatchnormAssociation, NamedSiblingsWithoutStoredOrder) {
       .add_batchnorm("bn2", {1, 1, 1, 1, 1}, {1, 1, 1, 1, 1})
       .add_random("conv1.weight", {3, 1, 3, 3})
       .add_random("conv2.weight", {5, 3, 3, 3});
-  const NetworkPlan plan = plan_network(m.model, Options{});
+  const NetworkPlan plan = plan_network(m.model, NetworkOptions{});
   ASSERT_TRUE(plan.layers[0].bn.has_value());
   EXPECT_EQ(plan.layers[0].bn->prefix, "bn1");
   ASSERT_TRUE(plan.layers[1].bn.has_value());
@@ -116,7 +116,7 @@ TEST(BatchnormAssociation, StateDictOrderAdjacency) {
   m.add_random("stem.weight", {3, 1, 3, 3})
       .add_batchnorm("norm", {1, 1, 1}, {1, 1, 1})
       .add_random("head.weight", {2, 3});
-  const NetworkPlan plan = plan_network(m.model, Options{});
+  const NetworkPlan plan = plan_network(m.model, NetworkOptions{});
   EXPECT_EQ(plan.layers[0].name, "stem.weight");
   ASSERT_TRUE(plan.layers[0].bn.has_value());
   EXPECT_EQ(plan.layers[0].bn->prefix, "norm");
@@ -128,7 +128,7 @@ TEST(BatchnormAssociation, BatchnormBeforeFirstLayerIsReportedUnfolded) {
   m.add_batchnorm("input_norm", {1, 1}, {1, 1})
       .add_random("fc1.weight", {3, 2})
       .add_random("fc2.weight", {2, 3});
-  const NetworkPlan plan = plan_network(m.model, Options{});
+  const NetworkPlan plan = plan_network(m.model, NetworkOptions{});
   EXPECT_FALSE(plan.layers[0].bn.has_value());
   EXPECT_EQ(plan.unfolded_batchnorms, (std::vector<std::string>{"input_norm"}));
 }

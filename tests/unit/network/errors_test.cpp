@@ -13,29 +13,29 @@ namespace {
 
 using test::expect_input_error;
 
-Eigen::MatrixXd first_matrix(const ModelFile& model, const Options& options = Options{}) {
+Eigen::MatrixXd first_matrix(const ModelFile& model, const NetworkOptions& options = NetworkOptions{}) {
   const NetworkPlan plan = plan_network(model, options);
-  return layer_matrix(model, plan.layers.front(), options);
+  return layer_matrix(model, plan.layers.front(), options.read);
 }
 
 TEST(NetworkErrors, OnlyOneDimensionalTensors) {
   test::TestModel m;
   m.add("norm.weight", {4}, {1, 2, 3, 4}).add("norm.bias", {4}, {0, 0, 0, 0});
-  expect_input_error([&] { plan_network(m.model, Options{}); },
+  expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                      {m.model.path, "no layer found", "1-D"});
 }
 
 TEST(NetworkErrors, SingleLayer) {
   test::TestModel m;
   m.add_random("fc.weight", {4, 3}).add("fc.bias", {4}, {0, 0, 0, 0});
-  expect_input_error([&] { plan_network(m.model, Options{}); },
+  expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                      {m.model.path, "fc.weight", "at least two chained layers"});
 }
 
 TEST(NetworkErrors, LayersThatDoNotChain) {
   test::TestModel m;
   m.add_random("net.0.weight", {10, 4}).add_random("net.1.weight", {3, 12});
-  expect_input_error([&] { plan_network(m.model, Options{}); },
+  expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                      {m.model.path, "'net.0.weight' [10, 4]", "'net.1.weight' [3, 12]",
                       "does not feed", "10 output channels", "expects 12", "--layers"});
 }
@@ -43,7 +43,7 @@ TEST(NetworkErrors, LayersThatDoNotChain) {
 TEST(NetworkErrors, ExplicitLayersThatDoNotChain) {
   test::TestModel m;
   m.add_random("a.weight", {10, 4}).add_random("b.weight", {3, 12});
-  Options options;
+  NetworkOptions options;
   options.layers = {"b.weight", "a.weight"};
   expect_input_error([&] { plan_network(m.model, options); },
                      {m.model.path, "'b.weight' [3, 12]", "'a.weight' [10, 4]", "does not feed"});
@@ -52,7 +52,7 @@ TEST(NetworkErrors, ExplicitLayersThatDoNotChain) {
 TEST(NetworkErrors, LayersOptionNamesMissingTensor) {
   test::TestModel m;
   m.add_random("a.weight", {4, 3}).add_random("b.weight", {2, 4});
-  Options options;
+  NetworkOptions options;
   options.layers = {"a.weight", "features.7.weight"};
   expect_input_error([&] { plan_network(m.model, options); },
                      {m.model.path, "--layers", "'features.7.weight'", "not in"});
@@ -62,7 +62,7 @@ TEST(NetworkErrors, LayersOptionNamesOneDimensionalOrIntegerTensor) {
   test::TestModel m;
   m.add_random("a.weight", {4, 3}).add("a.bias", {4}, {0, 0, 0, 0});
   m.add_i64("steps", {2, 2}, {1, 2, 3, 4});
-  Options options;
+  NetworkOptions options;
   options.layers = {"a.weight", "a.bias"};
   expect_input_error([&] { plan_network(m.model, options); },
                      {m.model.path, "a.bias", "[4]", "dimensions"});
@@ -77,7 +77,7 @@ TEST(NetworkErrors, DeclaredLayersNamingMissingTensor) {
   test::TestModel m;
   m.add_random("a.weight", {4, 3}).add_random("b.weight", {2, 4});
   m.model.declared_layers = std::vector<std::string>{"a.weight", "c.weight"};
-  expect_input_error([&] { plan_network(m.model, Options{}); },
+  expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                      {m.model.path, "svr.layers", "'c.weight'"});
 }
 
@@ -86,12 +86,12 @@ TEST(NetworkErrors, RefusedPickleGlobalSelectedByLayers) {
   m.model.order_is_state_dict = true;
   m.add_random("a.weight", {4, 3}).add_random("b.weight", {2, 4});
   m.model.refused["evil.weight"] = "os.system";
-  Options options;
+  NetworkOptions options;
   options.layers = {"a.weight", "evil.weight"};
   expect_input_error([&] { plan_network(m.model, options); },
                      {m.model.path, "evil.weight", "refused pickle global 'os.system'"});
   // Automatic discovery would need it too.
-  expect_input_error([&] { plan_network(m.model, Options{}); },
+  expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                      {m.model.path, "evil.weight", "os.system"});
   // A selection that does not need it works.
   options.layers = {"a.weight", "b.weight"};
@@ -104,17 +104,17 @@ TEST(NetworkErrors, RefusedPickleGlobalInFoldedBatchnorm) {
   m.add_random("fc1.weight", {2, 3}).add("bn.running_mean", {2}, {0, 0});
   m.model.refused["bn.running_var"] = "os.system";
   m.add_random("fc2.weight", {4, 2});
-  expect_input_error([&] { plan_network(m.model, Options{}); },
+  expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                      {m.model.path, "bn.running_var", "os.system"});
-  Options ignore;
-  ignore.batchnorm = BatchNormMode::Ignore;
+  NetworkOptions ignore;
+  ignore.read.batchnorm = BatchNormMode::Ignore;
   EXPECT_EQ(plan_network(m.model, ignore).layers.size(), 2u);
 }
 
 TEST(NetworkErrors, GroupedConvolution) {
   test::TestModel m;
   m.add_random("features.0.weight", {32, 3, 3, 3}).add_random("features.2.weight", {64, 8, 3, 3});
-  expect_input_error([&] { plan_network(m.model, Options{}); },
+  expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                      {m.model.path, "features.0.weight", "features.2.weight", "[64, 8, 3, 3]",
                       "grouped or depthwise", "groups = 4", "not supported yet"});
 }
@@ -123,7 +123,7 @@ TEST(NetworkErrors, DepthwiseConvolution) {
   test::TestModel m("mobilenet.pth");
   m.model.order_is_state_dict = true;
   m.add_random("features.0.0.weight", {32, 3, 3, 3}).add_random("features.1.0.weight", {32, 1, 3, 3});
-  expect_input_error([&] { plan_network(m.model, Options{}); },
+  expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                      {m.model.path, "features.1.0.weight", "depthwise", "groups = 32"});
 }
 
@@ -137,10 +137,10 @@ TEST(NetworkErrors, ResidualNetworkByName) {
       .add_random("layer2.0.conv1.weight", {16, 8, 3, 3})
       .add_random("layer2.0.downsample.0.weight", {16, 8, 1, 1})
       .add_random("fc.weight", {10, 16});
-  expect_input_error([&] { plan_network(m.model, Options{}); },
+  expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                      {m.model.path, "layer1.0.conv1.weight", "residual", "ResNet", "--layers"});
   // Selecting a chain with --layers is the way out.
-  Options options;
+  NetworkOptions options;
   options.layers = {"conv1.weight", "layer1.0.conv1.weight", "layer1.0.conv2.weight"};
   EXPECT_EQ(plan_network(m.model, options).layers.size(), 3u);
   // A non-chaining selection through the residual blocks says "residual" again.
@@ -152,7 +152,7 @@ TEST(NetworkErrors, ResidualNetworkByName) {
 TEST(NetworkErrors, ShortcutNamingIsResidual) {
   test::TestModel m;
   m.add_random("block.conv.weight", {4, 4, 3, 3}).add_random("block.shortcut.weight", {4, 4, 1, 1});
-  expect_input_error([&] { plan_network(m.model, Options{}); },
+  expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                      {m.model.path, "block.shortcut.weight", "residual"});
 }
 
@@ -203,8 +203,8 @@ TEST(NetworkErrors, BatchnormRunningVarNaN) {
   expect_input_error([&] { first_matrix(m.model); },
                      {m.model.path, "f.1.running_var", "NaN at element 1"});
   // With --batchnorm ignore the BN is never read.
-  Options ignore;
-  ignore.batchnorm = BatchNormMode::Ignore;
+  NetworkOptions ignore;
+  ignore.read.batchnorm = BatchNormMode::Ignore;
   EXPECT_EQ(first_matrix(m.model, ignore).rows(), 3);
 }
 
@@ -212,7 +212,7 @@ TEST(NetworkErrors, BatchnormOfWrongSize) {
   test::TestModel m;
   m.add_random("f.0.weight", {3, 2}).add_batchnorm("f.1", {1, 1, 1, 1}, {1, 1, 1, 1})
       .add_random("f.2.weight", {2, 3});
-  expect_input_error([&] { plan_network(m.model, Options{}); },
+  expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                      {m.model.path, "f.1.running_var", "size 4", "'f.0.weight' [3, 2]",
                       "3 output channels"});
 }

@@ -44,7 +44,7 @@ void add_small_vgg(test::TestModel& m) {
 TEST(LayerOrder, NumericAwareWithModulePermutation) {
   test::TestModel m;
   add_small_vgg(m);
-  const NetworkPlan plan = plan_network(m.model, Options{});
+  const NetworkPlan plan = plan_network(m.model, NetworkOptions{});
   EXPECT_EQ(names(plan), (std::vector<std::string>{"features.0.weight", "features.3.weight",
                                                    "features.10.weight", "classifier.0.weight",
                                                    "classifier.3.weight"}));
@@ -61,7 +61,7 @@ TEST(LayerOrder, LeNetStyleSiblingsFormOneModule) {
       .add_random("conv2.weight", {10, 6, 3, 3})
       .add_random("conv1.weight", {6, 1, 5, 5})
       .add_random("fc2.weight", {20, 20});
-  const NetworkPlan plan = plan_network(m.model, Options{});
+  const NetworkPlan plan = plan_network(m.model, NetworkOptions{});
   EXPECT_EQ(names(plan), (std::vector<std::string>{"conv1.weight", "conv2.weight", "fc1.weight",
                                                    "fc2.weight", "fc10.weight"}));
 }
@@ -69,7 +69,7 @@ TEST(LayerOrder, LeNetStyleSiblingsFormOneModule) {
 TEST(LayerOrder, BareSequentialIsOneModule) {
   test::TestModel m;
   m.add_random("10.weight", {3, 7}).add_random("2.weight", {7, 9}).add_random("0.weight", {9, 4});
-  EXPECT_EQ(names(plan_network(m.model, Options{})),
+  EXPECT_EQ(names(plan_network(m.model, NetworkOptions{})),
             (std::vector<std::string>{"0.weight", "2.weight", "10.weight"}));
 }
 
@@ -77,7 +77,7 @@ TEST(LayerOrder, AmbiguousModuleOrderAsksForLayers) {
   // Two modules of square layers chain in both orders.
   test::TestModel m;
   m.add_random("decoder.0.weight", {8, 8}).add_random("encoder.0.weight", {8, 8});
-  test::expect_input_error([&] { plan_network(m.model, Options{}); },
+  test::expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                            {m.model.path, "ambiguous", "--layers", "decoder.0.weight",
                             "encoder.0.weight"});
 }
@@ -85,7 +85,7 @@ TEST(LayerOrder, AmbiguousModuleOrderAsksForLayers) {
 TEST(LayerOrder, NoModuleOrderChains) {
   test::TestModel m;
   m.add_random("a.0.weight", {8, 3}).add_random("b.0.weight", {5, 7});
-  test::expect_input_error([&] { plan_network(m.model, Options{}); },
+  test::expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
                            {m.model.path, "a.0.weight", "b.0.weight", "does not feed",
                             "--layers"});
 }
@@ -94,7 +94,7 @@ TEST(LayerOrder, DeclaredOrderWins) {
   test::TestModel m;
   m.add_random("b.weight", {6, 4}).add_random("a.weight", {4, 6}).add_random("c.weight", {6, 6});
   m.model.declared_layers = std::vector<std::string>{"c.weight", "a.weight", "b.weight"};
-  EXPECT_EQ(names(plan_network(m.model, Options{})),
+  EXPECT_EQ(names(plan_network(m.model, NetworkOptions{})),
             (std::vector<std::string>{"c.weight", "a.weight", "b.weight"}));
 }
 
@@ -104,14 +104,14 @@ TEST(LayerOrder, StateDictOrderIsTheStoredOrder) {
   m.model.order_is_state_dict = true;
   // Alphabetically "head" < "stem", but the state_dict says stem first.
   m.add_random("stem.weight", {6, 4}).add_random("head.weight", {3, 6});
-  EXPECT_EQ(names(plan_network(m.model, Options{})),
+  EXPECT_EQ(names(plan_network(m.model, NetworkOptions{})),
             (std::vector<std::string>{"stem.weight", "head.weight"}));
 }
 
 TEST(LayerOrder, ExplicitLayersSelectAndOrder) {
   test::TestModel m;
   add_small_vgg(m);
-  Options options;
+  NetworkOptions options;
   // A sub-chain; "features.3" without ".weight" is accepted.
   options.layers = {"features.3", "features.10.weight", "classifier.0.weight"};
   EXPECT_EQ(names(plan_network(m.model, options)),
@@ -122,7 +122,7 @@ TEST(LayerOrder, ExplicitLayersSelectAndOrder) {
 TEST(LayerOrder, ExplicitLayersMayNameAnyFloatMatrix) {
   test::TestModel m;
   m.add_random("W1", {5, 3}).add_random("W2", {2, 5});
-  Options options;
+  NetworkOptions options;
   options.layers = {"W1", "W2"};
   EXPECT_EQ(names(plan_network(m.model, options)), (std::vector<std::string>{"W1", "W2"}));
 }
@@ -131,7 +131,7 @@ TEST(LayerOrder, IntegerAndBoolTensorsAreNeverLayers) {
   test::TestModel m;
   m.add_random("a.weight", {4, 3}).add_i64("mask.weight", {4, 4}, std::vector<std::int64_t>(16, 1));
   m.add_random("b.weight", {2, 4});
-  EXPECT_EQ(names(plan_network(m.model, Options{})),
+  EXPECT_EQ(names(plan_network(m.model, NetworkOptions{})),
             (std::vector<std::string>{"a.weight", "b.weight"}));
 }
 
@@ -148,7 +148,7 @@ TEST(LayerOrder, ConvModulesPrecedeLinearOnesWhenBothOrdersChain) {
   m.add_random("classifier.0.weight", {16, 8 * 4})
       .add_random("classifier.3.weight", {3, 16})
       .add_random("features.0.weight", {8, 3, 3, 3});
-  const NetworkPlan plan = plan_network(m.model, Options{});
+  const NetworkPlan plan = plan_network(m.model, NetworkOptions{});
   ASSERT_EQ(plan.layers.size(), 3u);
   EXPECT_EQ(plan.layers[0].name, "features.0.weight");
   EXPECT_EQ(plan.layers[2].name, "classifier.3.weight");

@@ -79,14 +79,14 @@ TEST(PairGeometry, PlanCarriesPairsForBothMethods) {
       .add_random("features.2.weight", {6, 4, 3, 3})
       .add_random("classifier.0.weight", {8, 24})
       .add_random("classifier.2.weight", {3, 8});
-  Options options;
+  NetworkOptions options;
   const NetworkPlan svr = plan_network(m.model, options);
   ASSERT_EQ(svr.layers.size(), 4u);
   ASSERT_EQ(svr.pairs.size(), 3u);
   expect_pair(svr.pairs[0], 4, 1, 9);
   expect_pair(svr.pairs[1], 6, 1, 4);
   expect_pair(svr.pairs[2], 8, 1, 1);
-  options.method = Method::Cosvr;
+  options.read.method = Method::Cosvr;
   const NetworkPlan cosvr = plan_network(m.model, options);
   expect_pair(cosvr.pairs[0], 4, 9, 1);
   expect_pair(cosvr.pairs[1], 6, 9, 4);

@@ -135,18 +135,18 @@ TEST(LayerMatrix, ReadsThroughReadTensorF32) {
   test::TestModel m;
   m.add_f32("conv.weight", {2, 2, 1, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
   const LayerSpec layer = describe_layer(m.model, m.model.tensors[0]);
-  Options options;
+  NetworkOptions options;
   Eigen::MatrixXd svr(2, 4);
   svr << 1, 2, 3, 4,
          5, 6, 7, 8;
-  EXPECT_EQ(layer_matrix(m.model, layer, options), svr);
-  options.method = Method::Cosvr;
+  EXPECT_EQ(layer_matrix(m.model, layer, options.read), svr);
+  options.read.method = Method::Cosvr;
   Eigen::MatrixXd cosvr(4, 2);
   cosvr << 1, 3,
            2, 4,
            5, 7,
            6, 8;
-  EXPECT_EQ(layer_matrix(m.model, layer, options), cosvr);
+  EXPECT_EQ(layer_matrix(m.model, layer, options.read), cosvr);
 }
 
 }  // namespace

@@ -129,7 +129,6 @@ TEST(EdgesCsv, EmptyResultGivesHeaderOnly) {
 // disk when the buffered data is flushed at close.
 TEST(Writers, IoErrorsNameThePath) {
   const SvrResult r = test::sample_result();
-  const Options o;
   test::TempDir dir;
   const std::string missing = dir / "no-such-dir/file";
   const auto expect_error = [](const std::string& path, const std::function<void()>& write,
@@ -149,7 +148,7 @@ TEST(Writers, IoErrorsNameThePath) {
     expect_error(path, [&] { write_nodes_csv(path, r); }, reason);
     expect_error(path, [&] { write_edges_csv(path, r); }, reason);
     expect_error(path, [&] { write_graphml(path, r); }, reason);
-    expect_error(path, [&] { write_summary_json(path, r, o); }, reason);
+    expect_error(path, [&] { write_summary_json(path, r, nlohmann::ordered_json::object(), Method::Svr); }, reason);
   }
 }
 

@@ -52,7 +52,7 @@ std::string attribute(const std::string& html, const std::string& element_start,
 
 TEST(ReportHtml, SelfContained) {
   SvrResult r = test::sample_result();
-  const std::string html = render_report_html(r, Options{});
+  const std::string html = render_report_html(r, PlotOptions{});
   EXPECT_EQ(html.rfind("<!DOCTYPE html>\n<html lang=\"en\">", 0), 0u);
   EXPECT_EQ(html.find("http://"), std::string::npos);
   EXPECT_EQ(html.find("https://"), std::string::npos);
@@ -65,13 +65,13 @@ TEST(ReportHtml, SelfContained) {
   EXPECT_NE(html.find("document.body.dataset.ready = \"1\""), std::string::npos);
   // A URL in the user's data (the command line) is text, never a reference.
   r.run.command_line = "svr https://example.org/m.pth -o out";
-  const std::string with_url = render_report_html(r, Options{});
+  const std::string with_url = render_report_html(r, PlotOptions{});
   EXPECT_FALSE(std::regex_search(with_url, std::regex("(src|href)\\s*=", std::regex::icase)));
 }
 
 TEST(ReportHtml, HoldsThePlotAndTheTables) {
   const SvrResult r = test::sample_result();
-  const std::string html = render_report_html(r, Options{});
+  const std::string html = render_report_html(r, PlotOptions{});
   EXPECT_EQ(count(html, "<svg class=\"svr-plot\""), 1u);
   EXPECT_EQ(count(html, "<circle class=\"node"), 8u);
   EXPECT_EQ(count(html, "<line class=\"edge\""), 2u);
@@ -101,7 +101,7 @@ TEST(ReportHtml, EscapesNames) {
   SvrResult r = test::sample_result();
   r.model_name = "<img src=x onerror=alert(1)>.pth";
   r.layers[2].name = "a&b<script>alert(1)</script>";
-  const std::string html = render_report_html(r, Options{});
+  const std::string html = render_report_html(r, PlotOptions{});
   EXPECT_EQ(html.find("<img"), std::string::npos);
   EXPECT_EQ(count(html, "<script>"), 1u);  // only the page's own
   EXPECT_NE(html.find("&lt;img src=x onerror=alert(1)&gt;.pth"), std::string::npos);
@@ -127,7 +127,7 @@ TEST(ReportHtml, HeatmapsOfLargePairsUseBlockMaxima) {
   r.pairs[0].E(5, 299) = 0.25;   // block (1, 149)
   r.pairs[1].E = Eigen::MatrixXd::Constant(2, 600, 0.5);
   r.chains.clear();
-  const std::string html = render_report_html(r, Options{});
+  const std::string html = render_report_html(r, PlotOptions{});
   const std::string start = "<canvas class=\"heatmap\" id=\"heatmap-0\"";
   EXPECT_EQ(attribute(html, start, "data-w"), "150");
   EXPECT_EQ(attribute(html, start, "data-h"), "200");
@@ -145,7 +145,7 @@ TEST(ReportHtml, HeatmapsOfLargePairsUseBlockMaxima) {
   EXPECT_EQ(attribute(html, start1, "data-w"), "200");
   EXPECT_EQ(attribute(html, start1, "data-h"), "2");
   // Small pairs keep one cell per entry and say nothing about blocks.
-  const std::string small = render_report_html(test::sample_result(), Options{});
+  const std::string small = render_report_html(test::sample_result(), PlotOptions{});
   EXPECT_EQ(attribute(small, start, "data-w"), "3");
   EXPECT_EQ(small.find("block maxima of"), std::string::npos);
   // The maps stay small: 150 x 200 + 2 x 200 bytes as base64, not 180 000 numbers.
@@ -154,12 +154,12 @@ TEST(ReportHtml, HeatmapsOfLargePairsUseBlockMaxima) {
 
 TEST(ReportHtml, SameInputSameBytesAndErrorsNameTheFile) {
   test::TempDir dir;
-  write_report_html(dir / "a.html", test::sample_result(), Options{});
-  write_report_html(dir / "b.html", test::sample_result(), Options{});
+  write_report_html(dir / "a.html", test::sample_result(), PlotOptions{});
+  write_report_html(dir / "b.html", test::sample_result(), PlotOptions{});
   EXPECT_EQ(test::read_file(dir / "a.html"), test::read_file(dir / "b.html"));
   const std::string path = dir.path() + "/missing/report.html";
   try {
-    write_report_html(path, test::sample_result(), Options{});
+    write_report_html(path, test::sample_result(), PlotOptions{});
     FAIL() << "no error";
   } catch (const OutputError& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();

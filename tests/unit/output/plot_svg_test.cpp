@@ -74,7 +74,7 @@ int run_python(const std::string& script, const std::string& argument) {
 
 TEST(PlotSvg, OneCirclePerNeuronAndOneLinePerSignificantEdge) {
   const SvrResult r = test::sample_result();
-  const std::string svg = render_svr_svg(r, Options{});
+  const std::string svg = render_svr_svg(r, PlotOptions{});
   EXPECT_EQ(svg.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
   EXPECT_EQ(count(svg, "<circle class=\"node"), 8u);
   EXPECT_EQ(count(svg, "<circle class=\"node nk\""), 4u);  // 1 + 1 + 2 near-kernel neurons
@@ -86,14 +86,14 @@ TEST(PlotSvg, OneCirclePerNeuronAndOneLinePerSignificantEdge) {
 }
 
 TEST(PlotSvg, TitleNamesModelCorrectionAndLevel) {
-  Options o;
-  o.alpha = 0.01;
-  o.correction = Correction::Holm;
+  PlotOptions o;
+  o.significance.alpha = 0.01;
+  o.significance.correction = Correction::Holm;
   const std::string svg = render_svr_svg(test::sample_result(), o);
   EXPECT_NE(svg.find(">SVR of tiny_cnn.safetensors</text>"), std::string::npos);
   EXPECT_NE(svg.find("Holm, \u03b1 = 0.01"), std::string::npos);
-  o.sigma = 3.0;
-  o.correction = Correction::None;
+  o.significance.sigma = 3.0;
+  o.significance.correction = Correction::None;
   EXPECT_NE(render_svr_svg(test::sample_result(), o).find("\u03c7\u00b2 rule \u03c3 = 3"),
             std::string::npos);
 }
@@ -102,8 +102,8 @@ TEST(PlotSvg, ParsesWithPythonXmlEtreeAndCountsMatch) {
   if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
   test::TempDir dir;
   for (bool log : {true, false}) {
-    Options o;
-    o.plot_log_scale = log;
+    PlotOptions o;
+    o.log_scale = log;
     write_svr_svg(dir / "svr.svg", test::sample_result(), o);
     test::write_file(dir / "check.py", R"(import sys
 import xml.etree.ElementTree as ET
@@ -130,8 +130,8 @@ for e in nodes:
 
 TEST(PlotSvg, CapsEdgesPerPairKeepingTheStrongestDrawnLast) {
   const SvrResult r = synthetic(3, 10, 50);
-  Options o;
-  o.plot_max_edges = 7;
+  PlotOptions o;
+  o.max_edges = 7;
   const std::string svg = render_svr_svg(r, o);
   EXPECT_EQ(count(svg, "<line class=\"edge\""), 14u);  // 7 per pair, 2 pairs
   // Pair 0 keeps the edges with log10 p = -51 ... -45 (k = 49 ... 43) and not -44.
@@ -148,15 +148,15 @@ TEST(PlotSvg, CapsEdgesPerPairKeepingTheStrongestDrawnLast) {
   EXPECT_EQ(svg.find("<line class=\"edge\"", strongest), std::string::npos);
   EXPECT_NE(svg.find("14 of 100 drawn"), std::string::npos);
 
-  o.plot_max_edges = 0;
+  o.max_edges = 0;
   EXPECT_EQ(count(render_svr_svg(r, o), "<line class=\"edge\""), 0u);
-  o.plot_max_edges = 100;
+  o.max_edges = 100;
   EXPECT_EQ(count(render_svr_svg(r, o), "<line class=\"edge\""), 100u);
 }
 
 TEST(PlotSvg, ThinsLayerLabelsAt200Layers) {
   const SvrResult r = synthetic(200, 4, 2);
-  const std::string svg = render_svr_svg(r, Options{});
+  const std::string svg = render_svr_svg(r, PlotOptions{});
   EXPECT_EQ(count(svg, "<circle class=\"node\""), 800u);
   EXPECT_EQ(count(svg, "<line class=\"edge\""), 2u * 199u);
   const std::size_t labels = count(svg, "<text class=\"xlabel\"");
@@ -180,7 +180,7 @@ TEST(PlotSvg, ThinsLayerLabelsAt200Layers) {
 
 TEST(PlotSvg, DotsStaySmallAt4096NeuronsPerLayer) {
   const SvrResult r = synthetic(2, 4096, 3);
-  const std::string svg = render_svr_svg(r, Options{});
+  const std::string svg = render_svr_svg(r, PlotOptions{});
   EXPECT_EQ(count(svg, "<circle class=\"node"), 8192u);
   const std::vector<double> radii = attribute_values(svg, "<circle class=\"node", "r");
   ASSERT_EQ(radii.size(), 8192u);
@@ -188,7 +188,7 @@ TEST(PlotSvg, DotsStaySmallAt4096NeuronsPerLayer) {
   EXPECT_EQ(svg.find(": s = "), std::string::npos);  // no per-dot tooltips
   // A small network gets bigger dots.
   const std::vector<double> small =
-      attribute_values(render_svr_svg(synthetic(3, 16, 3), Options{}), "<circle class=\"node", "r");
+      attribute_values(render_svr_svg(synthetic(3, 16, 3), PlotOptions{}), "<circle class=\"node", "r");
   ASSERT_FALSE(small.empty());
   EXPECT_GE(small.front(), 3.0);
 }
@@ -197,7 +197,7 @@ TEST(PlotSvg, EscapesNames) {
   SvrResult r = test::sample_result();
   r.model_name = "a<b>&c\".safetensors";
   r.layers[2].name = "x<script>&y.weight";
-  const std::string svg = render_svr_svg(r, Options{});
+  const std::string svg = render_svr_svg(r, PlotOptions{});
   EXPECT_EQ(svg.find("<script>"), std::string::npos);
   EXPECT_EQ(svg.find("a<b>"), std::string::npos);
   EXPECT_NE(svg.find("SVR of a&lt;b&gt;&amp;c&quot;.safetensors"), std::string::npos);
@@ -207,16 +207,16 @@ TEST(PlotSvg, EscapesNames) {
 TEST(PlotSvg, SameInputSameBytes) {
   const SvrResult r = synthetic(12, 64, 120);
   test::TempDir dir;
-  write_svr_svg(dir / "a.svg", r, Options{});
-  write_svr_svg(dir / "b.svg", r, Options{});
+  write_svr_svg(dir / "a.svg", r, PlotOptions{});
+  write_svr_svg(dir / "b.svg", r, PlotOptions{});
   const std::string a = test::read_file(dir / "a.svg");
   EXPECT_FALSE(a.empty());
   EXPECT_EQ(a, test::read_file(dir / "b.svg"));
-  EXPECT_EQ(a, render_svr_svg(r, Options{}));
+  EXPECT_EQ(a, render_svr_svg(r, PlotOptions{}));
 }
 
 TEST(PlotSvg, InlineFormHasNoDeclarationNorNamespaceUrl) {
-  const std::string svg = render_svr_svg(test::sample_result(), Options{}, false);
+  const std::string svg = render_svr_svg(test::sample_result(), PlotOptions{}, false);
   EXPECT_EQ(svg.rfind("<svg class=\"svr-plot\"", 0), 0u);
   EXPECT_EQ(svg.find("http"), std::string::npos);
 }
@@ -225,14 +225,14 @@ TEST(PlotSvg, ErrorsNameTheFile) {
   test::TempDir dir;
   const std::string path = dir.path() + "/missing/svr.svg";
   try {
-    write_svr_svg(path, test::sample_result(), Options{});
+    write_svr_svg(path, test::sample_result(), PlotOptions{});
     FAIL() << "no error";
   } catch (const OutputError& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
   }
   SvrResult bad = test::sample_result();
   bad.layers[0].intensity.pop_back();
-  EXPECT_THROW(write_svr_svg(dir / "svr.svg", bad, Options{}), OutputError);
+  EXPECT_THROW(write_svr_svg(dir / "svr.svg", bad, PlotOptions{}), OutputError);
 }
 
 }  // namespace

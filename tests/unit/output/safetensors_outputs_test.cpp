@@ -59,10 +59,8 @@ SafetensorsFile read_safetensors(const std::string& path) {
 
 TEST(Spectra, UsvPerLayerSignedAndStillAFactorisation) {
   const SvrResult r = test::sample_result();
-  Options o;
-  o.method = Method::Cosvr;
   test::TempDir dir;
-  write_spectra(dir / "spectra.safetensors", r, o);
+  write_spectra(dir / "spectra.safetensors", r, Method::Cosvr);
   const SafetensorsFile f = read_safetensors(dir / "spectra.safetensors");
   EXPECT_EQ(f.order, (std::vector<std::string>{
                          "features.0,weight.U", "features.0,weight.S", "features.0,weight.V",
@@ -110,7 +108,7 @@ TEST(Spectra, ReleasedSingularVectorsAreAnError) {
   r.layers[1].U.resize(0, 0);
   test::TempDir dir;
   try {
-    write_spectra(dir / "spectra.safetensors", r, Options{});
+    write_spectra(dir / "spectra.safetensors", r, Method::Svr);
     FAIL() << "expected OutputError";
   } catch (const OutputError& e) {
     EXPECT_NE(std::string(e.what()).find("classifier.\"1\".weight"), std::string::npos);
@@ -120,7 +118,7 @@ TEST(Spectra, ReleasedSingularVectorsAreAnError) {
 TEST(Adjacency, OneMatrixPerPairRowsAreTheLaterLayer) {
   const SvrResult r = test::sample_result();
   test::TempDir dir;
-  write_adjacency(dir / "adjacency.safetensors", r, Options{});
+  write_adjacency(dir / "adjacency.safetensors", r, Method::Svr);
   const SafetensorsFile f = read_safetensors(dir / "adjacency.safetensors");
   EXPECT_EQ(f.order, (std::vector<std::string>{"pair0.E", "pair1.E"}));
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
@@ -148,7 +146,48 @@ TEST(Adjacency, MatrixOfTheWrongShapeIsAnError) {
   SvrResult r = test::sample_result();
   r.pairs[0].E = Eigen::MatrixXd::Zero(3, 2);
   test::TempDir dir;
-  EXPECT_THROW(write_adjacency(dir / "adjacency.safetensors", r, Options{}), OutputError);
+  EXPECT_THROW(write_adjacency(dir / "adjacency.safetensors", r, Method::Svr), OutputError);
+}
+
+// The layout that lets each pair owner write its E into adjacency.safetensors itself.
+TEST(AdjacencyLayout, IsWhatWriteAdjacencyWrites) {
+  SvrResult r;
+  r.model_name = "model.safetensors";
+  const std::vector<Eigen::Index> sizes = {3, 5, 2};
+  for (std::size_t l = 0; l < sizes.size(); ++l) {
+    LayerResult layer;
+    layer.name = "layer" + std::to_string(l) + ".weight";
+    layer.sigma = Eigen::VectorXd::LinSpaced(sizes[l], 2.0, 1.0);
+    r.layers.push_back(layer);
+  }
+  for (int l = 0; l < 2; ++l) {
+    PairResult pair;
+    pair.from_layer = l;
+    pair.c = 4 + l;
+    pair.z = 1 + l;
+    pair.E = Eigen::MatrixXd::Random(sizes[l + 1], sizes[l]);
+    r.pairs.push_back(pair);
+  }
+  const Method method = Method::Svr;
+  test::TempDir dir;
+  write_adjacency(dir / "adjacency.bin", r, method);
+  const std::string bytes = test::read_file(dir / "adjacency.bin");
+
+  const AdjacencyLayout layout = adjacency_layout(r, method);
+  ASSERT_EQ(bytes.size(), layout.file_size);
+  EXPECT_EQ(bytes.substr(0, layout.head.size()), layout.head);
+  EXPECT_EQ(layout.head.size() % 8, 0u);
+  for (std::size_t k = 0; k < r.pairs.size(); ++k) {
+    EXPECT_EQ(layout.rows[k], r.pairs[k].E.rows());
+    EXPECT_EQ(layout.cols[k], r.pairs[k].E.cols());
+    const std::vector<double> data = adjacency_data(r.pairs[k].E);
+    EXPECT_EQ(
+        bytes.substr(layout.offsets[k], data.size() * sizeof(double)),
+        std::string(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(double)));
+  }
+  // The layout needs no E: every rank computes it from the singular values alone.
+  for (PairResult& pair : r.pairs) pair.E.resize(0, 0);
+  EXPECT_EQ(adjacency_layout(r, method).head, layout.head);
 }
 
 }  // namespace

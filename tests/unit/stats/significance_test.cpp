@@ -1,18 +1,15 @@
-// The serial pieces of the distributed reduction: the significance split (candidates on the pair
-// owner, correction on rank 0) against the correction over every edge, and the layout that lets
-// each pair owner write its E into adjacency.safetensors.
+// The significance split of the distributed reduction (candidates on the pair owner, correction
+// on rank 0) against the correction over every edge.
+#include "svr/stats/significance.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 #include <string>
 
-#include "svr/app/significance.hpp"
-#include "svr/output/adjacency.hpp"
 #include "svr/stats/corrections.hpp"
 #include "svr/stats/pvalues.hpp"
-#include "svr_test/files.hpp"
-#include "svr_test/temp_dir.hpp"
 
 namespace svr {
 namespace {
@@ -49,7 +46,7 @@ struct Expected {
 
 // The correction over every tested edge, from the definitions (no screening, no candidates).
 std::vector<std::vector<Expected>> full_family(const std::vector<PairResult>& pairs,
-                                               const Options& o) {
+                                               const SignificanceOptions& o) {
   std::vector<std::vector<double>> p(pairs.size());
   for (std::size_t l = 0; l < pairs.size(); ++l) {
     if (pairs[l].c <= 1) continue;
@@ -83,7 +80,7 @@ TEST(ReduceSignificance, CandidatesGiveTheFullFamilysSignificantEdges) {
       for (Correction correction : {Correction::BH, Correction::BY, Correction::Holm,
                                     Correction::Bonferroni, Correction::None}) {
         for (bool all_edges : {false, true}) {
-          Options o;
+          SignificanceOptions o;
           o.fdr_scope = scope;
           o.correction = correction;
           o.all_edges = all_edges;
@@ -132,46 +129,6 @@ TEST(ReduceSignificance, CandidatesGiveTheFullFamilysSignificantEdges) {
     }
   }
   EXPECT_GT(significant_seen, 100u);  // the data must produce significant edges
-}
-
-TEST(AdjacencyLayout, IsWhatWriteAdjacencyWrites) {
-  SvrResult r;
-  r.model_name = "model.safetensors";
-  const std::vector<Eigen::Index> sizes = {3, 5, 2};
-  for (std::size_t l = 0; l < sizes.size(); ++l) {
-    LayerResult layer;
-    layer.name = "layer" + std::to_string(l) + ".weight";
-    layer.sigma = Eigen::VectorXd::LinSpaced(sizes[l], 2.0, 1.0);
-    r.layers.push_back(layer);
-  }
-  for (int l = 0; l < 2; ++l) {
-    PairResult pair;
-    pair.from_layer = l;
-    pair.c = 4 + l;
-    pair.z = 1 + l;
-    pair.E = Eigen::MatrixXd::Random(sizes[l + 1], sizes[l]);
-    r.pairs.push_back(pair);
-  }
-  Options o;
-  test::TempDir dir;
-  write_adjacency(dir / "adjacency.bin", r, o);
-  const std::string bytes = test::read_file(dir / "adjacency.bin");
-
-  const AdjacencyLayout layout = adjacency_layout(r, o);
-  ASSERT_EQ(bytes.size(), layout.file_size);
-  EXPECT_EQ(bytes.substr(0, layout.head.size()), layout.head);
-  EXPECT_EQ(layout.head.size() % 8, 0u);
-  for (std::size_t k = 0; k < r.pairs.size(); ++k) {
-    EXPECT_EQ(layout.rows[k], r.pairs[k].E.rows());
-    EXPECT_EQ(layout.cols[k], r.pairs[k].E.cols());
-    const std::vector<double> data = adjacency_data(r.pairs[k].E);
-    EXPECT_EQ(
-        bytes.substr(layout.offsets[k], data.size() * sizeof(double)),
-        std::string(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(double)));
-  }
-  // The layout needs no E: every rank computes it from the singular values alone.
-  for (PairResult& pair : r.pairs) pair.E.resize(0, 0);
-  EXPECT_EQ(adjacency_layout(r, o).head, layout.head);
 }
 
 }  // namespace

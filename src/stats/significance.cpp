@@ -1,4 +1,4 @@
-#include "svr/app/significance.hpp"
+#include "svr/stats/significance.hpp"
 
 #include <algorithm>
 #include <boost/math/distributions/normal.hpp>
@@ -10,7 +10,7 @@
 namespace svr {
 namespace {
 
-void choose_null_law(PairResult& pair, const Options& options) {
+void choose_null_law(PairResult& pair, const SignificanceOptions& options) {
   const bool both_sides = pair.z_u > 1 && pair.z_v > 1;
   pair.z = options.method == Method::Svr ? pair.z_v : pair.z_u;
   if (pair.c <= 1) {
@@ -32,7 +32,7 @@ void choose_null_law(PairResult& pair, const Options& options) {
 }
 
 // --sigma on a simulated pair: the same one-sided level as the chi-square rule, 1 - Phi(S).
-double sigma_level(const Options& options) {
+double sigma_level(const SignificanceOptions& options) {
   return options.sigma ? boost::math::cdf(boost::math::complement(
                              boost::math::normal_distribution<double>(), *options.sigma))
                        : 0.0;
@@ -45,7 +45,7 @@ constexpr double kScreenedOut = 0.0;
 // p > alpha is never significant; unless every edge is reported, such edges need no exact p
 // (the q of the significant edges depend only on the p-values at or below alpha, and on the
 // family size, which screening keeps). 0 means: evaluate every edge.
-double exact_from(const PairResult& pair, const Options& options) {
+double exact_from(const PairResult& pair, const SignificanceOptions& options) {
   const bool beta_law = pair.null_kind == NullKind::Beta || pair.null_kind == NullKind::ChiSquare;
   if (options.all_edges || !beta_law) return 0.0;
   const double level =
@@ -69,7 +69,8 @@ bool significant_alone(const PairResult& pair, double e, double log10_p, double 
 
 }  // namespace
 
-const SimulatedNull& NullLawCache::simulated(const PairResult& pair, const Options& options) {
+const SimulatedNull& NullLawCache::simulated(const PairResult& pair,
+                                             const SignificanceOptions& options) {
   auto& sim = simulations_[{pair.c, pair.z_u, pair.z_v}];
   if (!sim)
     sim = std::make_unique<SimulatedNull>(pair.c, pair.z_u, pair.z_v, options.simulation_draws,
@@ -77,8 +78,8 @@ const SimulatedNull& NullLawCache::simulated(const PairResult& pair, const Optio
   return *sim;
 }
 
-EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E, const Options& options,
-                         NullLawCache& null_laws) {
+EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E,
+                         const SignificanceOptions& options, NullLawCache& null_laws) {
   choose_null_law(pair, options);
   const bool testable = pair.null_kind != NullKind::Untestable;
   pair.edges_tested = testable ? static_cast<std::int64_t>(E.size()) : 0;
@@ -109,7 +110,7 @@ EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E, const Optio
 }
 
 void report_edges(std::vector<PairResult>& pairs, const std::vector<EdgeCandidates>& candidates,
-                  const Options& options) {
+                  const SignificanceOptions& options) {
   if (candidates.size() != pairs.size())
     throw std::invalid_argument("report_edges: candidates of " + std::to_string(candidates.size()) +
                                 " pairs for " + std::to_string(pairs.size()));
@@ -166,7 +167,7 @@ void report_edges(std::vector<PairResult>& pairs, const std::vector<EdgeCandidat
   }
 }
 
-void test_edges(std::vector<PairResult>& pairs, const Options& options) {
+void test_edges(std::vector<PairResult>& pairs, const SignificanceOptions& options) {
   NullLawCache null_laws;
   std::vector<EdgeCandidates> candidates;
   for (PairResult& pair : pairs) candidates.push_back(test_pair(pair, pair.E, options, null_laws));

@@ -8,14 +8,28 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <vector>
 
-#include "svr/core/options.hpp"
+#include "svr/core/matrix_convention.hpp"
 #include "svr/core/results.hpp"
+#include "svr/stats/corrections.hpp"
 #include "svr/stats/pvalues.hpp"
 
 namespace svr {
+
+// How edges are tested (spec section 4; docs/options.md).
+struct SignificanceOptions {
+  Method method = Method::Svr;  // the tested side: v for svr, u for cosvr
+  double alpha = 0.05;          // level of the corrected test
+  Correction correction = Correction::BH;
+  FdrScope fdr_scope = FdrScope::Network;
+  std::optional<double> sigma;  // chi-square compatibility rule; implies Correction::None
+  bool all_edges = false;       // report every edge, not only the significant ones
+  std::int64_t simulation_draws = 1000000;  // the simulated null law (cosvr, conv -> linear)
+  std::uint64_t seed = 20230216;            // simulations are reproducible
+};
 
 // The edges of one pair that take part in the correction and may be reported, column-major
 // (from_neuron outer, to_neuron inner) like E: every edge with --all-edges, otherwise the edges
@@ -31,7 +45,7 @@ struct EdgeCandidates {
 // that geometry on this rank.
 class NullLawCache {
  public:
-  const SimulatedNull& simulated(const PairResult& pair, const Options& options);
+  const SimulatedNull& simulated(const PairResult& pair, const SignificanceOptions& options);
 
  private:
   std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::unique_ptr<SimulatedNull>>
@@ -41,16 +55,16 @@ class NullLawCache {
 // Local part, where E is: fills z, null_kind, beta_a/b, e_threshold, simulation_draws and
 // edges_tested of `pair` (from its c, z_u, z_v; the tested side is v for svr, u for cosvr) and
 // returns its candidate edges with their raw log10 p.
-EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E, const Options& options,
-                         NullLawCache& null_laws);
+EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E,
+                         const SignificanceOptions& options, NullLawCache& null_laws);
 
 // Global part: the adjusted q of every candidate over the family (--fdr-scope network: every
 // tested edge of every pair; pair: each pair alone), from the candidates and each pair's
 // edges_tested only. Fills significant and edges of every pair. candidates[l] belongs to pairs[l].
 void report_edges(std::vector<PairResult>& pairs, const std::vector<EdgeCandidates>& candidates,
-                  const Options& options);
+                  const SignificanceOptions& options);
 
 // Both parts on one rank, from each pair's E.
-void test_edges(std::vector<PairResult>& pairs, const Options& options);
+void test_edges(std::vector<PairResult>& pairs, const SignificanceOptions& options);
 
 }  // namespace svr
