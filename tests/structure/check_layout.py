@@ -29,6 +29,10 @@ IMPORTS = 'src/linalg/imports.hpp'
 SOURCES = ('.cpp', '.hpp', '.h')
 
 
+def line_of(text, match):
+    return text.count('\n', 0, match.start()) + 1
+
+
 def read_graph(path):
     graph = {}
     for line in pathlib.Path(path).read_text().splitlines():
@@ -55,7 +59,7 @@ def check(root, graph):
             rel = path.relative_to(root)
             for m in INCLUDE.finditer(text):
                 target, header = m.group(1), m.group(2)
-                line = text.count('\n', 0, m.start()) + 1
+                line = line_of(text, m)
                 if target not in graph:
                     problems.append(f'{rel}:{line}: includes "svr/{target}/{header}", '
                                     f'but there is no module {target}')
@@ -69,8 +73,7 @@ def check(root, graph):
                     problems.append(f'{rel}:{line}: includes "svr/{target}/{header}", '
                                     f'which does not exist')
             for m in FLAT_INCLUDE.finditer(text):
-                line = text.count('\n', 0, m.start()) + 1
-                problems.append(f'{rel}:{line}: includes "svr/{m.group(1)}" outside any module '
+                problems.append(f'{rel}:{line_of(text, m)}: includes "svr/{m.group(1)}" outside any module '
                                 f'folder')
     for path in sorted(p for d in ('src', 'include', 'tests') for p in (root / d).rglob('*')
                        if p.suffix in SOURCES):
@@ -79,12 +82,10 @@ def check(root, graph):
             continue
         text = path.read_text(errors='replace')
         for m in EXTERN_C.finditer(text):
-            line = text.count('\n', 0, m.start()) + 1
-            problems.append(f'{rel}:{line}: extern "C" outside {IMPORTS}: library prototypes '
+            problems.append(f'{rel}:{line_of(text, m)}: extern "C" outside {IMPORTS}: library prototypes '
                             f'belong there, behind a typed wrapper')
         for m in FORTRAN_DECL.finditer(text):
-            line = text.count('\n', 0, m.start()) + 1
-            problems.append(f'{rel}:{line}: declares the Fortran symbol {m.group(1)} outside '
+            problems.append(f'{rel}:{line_of(text, m)}: declares the Fortran symbol {m.group(1)} outside '
                             f'{IMPORTS}')
     include_root = root / 'include' / 'svr'
     if include_root.is_dir():
@@ -110,6 +111,8 @@ def self_test():
              'include/svr/stats/pvalues.hpp': '#include "svr/core/error.hpp"\n',
              'src/core/error.cpp': '#include "svr/core/error.hpp"\n',
              'src/stats/pvalues.cpp': '#include "svr/stats/pvalues.hpp"\n',
+             # A C-linkage function defined here (a signal handler) is not a library prototype.
+             'src/core/handler.cpp': 'extern "C" void on_signal(int s) { (void)s; }\n',
              IMPORTS: 'extern "C" {\nvoid dgemm_(const char* t);\n}\n'}
     cases = {
         'unlinked module': ('src/core/bad.cpp', '#include "svr/stats/pvalues.hpp"\n',
