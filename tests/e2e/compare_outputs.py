@@ -23,6 +23,17 @@ Rules
   entropy, entropy_normalized), both path metrics, layer names/ranks; the `run` block is
   skipped. Quantities that are not defined inside clusters (entropy, internal dims, path
   metrics) only warn when a cluster could explain the difference.
+- networks that are graphs (docs/graph-outputs.md): pairs are identified by index, with
+  from_layer/to_layer from summary.json (a chain's pair l is (l, l+1) when they are absent);
+  the pair lists must agree. E blocks are clusters of to_layer x from_layer; a node's
+  intensity is compared when its layer and every layer reading it are cluster-free, a pair's
+  `intensity` list (summary.json) when its two layers are. nodes.csv `group` must match
+  exactly (inside a cluster: the same multiset of groups), edges.csv `map` exactly; summary
+  pairs' from_layer, to_layer, map, channels_read exactly. A column present in one directory
+  only is a warning (outputs of an svr without it).
+- top_chains, when both summaries have them: the same number of chains, each with the same
+  layers and neurons (warnings only when a chain touches a cluster or a significance was
+  excused at the threshold) and weakest_log10_p to p-tol.
 Exit 0 with "outputs agree", 1 with a diff on mismatch, 2 on unreadable input.
 """
 
@@ -86,7 +97,18 @@ def load_dir(d):
     ed = defaultdict(dict)
     for r in edges:
         ed[int(r["pair"])][(int(r["to_neuron"]), int(r["from_neuron"]))] = r
-    return {"layers": layers, "names": names, "edges": ed, "summary": summary}
+    return {"layers": layers, "names": names, "edges": ed, "summary": summary,
+            "node_cols": list(nodes[0]) if nodes else [],
+            "edge_cols": list(edges[0]) if edges else []}
+
+
+def pair_list(summary, nl):
+    """[(from_layer, to_layer)] of every pair: from summary.json, else a chain's."""
+    pairs = summary.get("pairs")
+    if isinstance(pairs, list) and pairs and all("from_layer" in p for p in pairs):
+        return [(int(p["from_layer"]), int(p.get("to_layer", int(p["from_layer"]) + 1)))
+                for p in pairs]
+    return [(l, l + 1) for l in range(nl - 1)]
 
 
 class UnionFind:
@@ -164,8 +186,36 @@ def compare(A, B, args, rep):
         blocks[l] = blk
         singleton_layer[l] = len(set(blk)) == len(blk)
     nl = len(la_)
+    plist = pair_list(sa, nl)
+    plist_b = pair_list(sb, nl)
+    if plist != plist_b:
+        rep.err("pairs", f"pairs (from_layer, to_layer) differ: {plist} vs {plist_b}")
+        return
+    for k, (f, t) in enumerate(plist):
+        if f not in la_ or t not in la_:
+            rep.err("pairs", f"pair {k}: ({f}, {t}) names a layer that has no node")
+            return
+    readers = defaultdict(list)
+    for f, t in plist:
+        readers[f].append(t)
+    if "group" in A["node_cols"] and "group" in B["node_cols"]:
+        for l in sorted(la_):
+            by_block_a, by_block_b = defaultdict(list), defaultdict(list)
+            for i in range(len(la_[l])):
+                ga, gb = la_[l][i].get("group"), lb_[l][i].get("group")
+                by_block_a[blocks[l][i]].append(ga)
+                by_block_b[blocks[l][i]].append(gb)
+                if ga != gb and singleton_layer[l]:
+                    rep.err("group", f"layer {l} neuron {i}: {ga} vs {gb}")
+            if not singleton_layer[l]:
+                for b in by_block_a:
+                    if sorted(by_block_a[b]) != sorted(by_block_b[b]):
+                        rep.err("group", f"layer {l} cluster block {b}: groups "
+                                f"{sorted(by_block_a[b])} vs {sorted(by_block_b[b])}")
+    elif ("group" in A["node_cols"]) != ("group" in B["node_cols"]):
+        rep.warn("nodes.csv column group is in one directory only; not compared")
     for l in range(nl):
-        well = singleton_layer[l] and (l == nl - 1 or singleton_layer[l + 1])
+        well = singleton_layer[l] and all(singleton_layer[t] for t in readers[l])
         if not well:
             continue
         for i in range(len(la_[l])):
@@ -184,10 +234,30 @@ def compare(A, B, args, rep):
     for k, (pa, pb) in enumerate(zip(pairs_a, pairs_b)):
         if "sim" in str(pa.get("null", "")).lower() or "sim" in str(pb.get("null", "")).lower():
             sim.add(k)
-    for k in range(nl - 1):
-        rows, cols = blocks[k + 1], blocks[k]
+    maps_compared = "map" in A["edge_cols"] and "map" in B["edge_cols"]
+    if not maps_compared and A["edge_cols"] and B["edge_cols"] and \
+            ("map" in A["edge_cols"]) != ("map" in B["edge_cols"]):
+        rep.warn("edges.csv column map is in one directory only; not compared")
+    for k, (lf, lt) in enumerate(plist):
+        rows, cols = blocks[lt], blocks[lf]
         full = len(rows) * len(cols)
         ea, eb = A["edges"].get(k, {}), B["edges"].get(k, {})
+        if maps_compared:
+            for key in sorted(set(ea) & set(eb)):
+                if ea[key]["map"] != eb[key]["map"]:
+                    rep.err("map", f"pair {k} to {key[0]} from {key[1]}: {ea[key]['map']!r} vs "
+                            f"{eb[key]['map']!r}")
+        for ed, pairs_s in ((ea, pairs_a), (eb, pairs_b)):
+            pm = pairs_s[k].get("map") if k < len(pairs_s) else None
+            for key, r in sorted(ed.items()):
+                if maps_compared and pm is not None and r["map"] != pm:
+                    rep.err("map", f"pair {k} to {key[0]} from {key[1]}: {r['map']!r}, "
+                            f"but the pair's map is {pm!r}")
+                    break
+                if (int(r["from_layer"]), int(r["to_layer"])) != (lf, lt):
+                    rep.err("edges", f"pair {k} to {key[0]} from {key[1]}: layers "
+                            f"{r['from_layer']} -> {r['to_layer']}, the pair is {lf} -> {lt}")
+                    break
         all_a, all_b = len(ea) == full, len(eb) == full
         if args.all_edges_in_both and not (all_a and all_b):
             rep.err("edges", f"pair {k}: not every edge present ({len(ea)}, {len(eb)} of {full})")
@@ -295,7 +365,20 @@ def compare(A, B, args, rep):
     if len(pairs_a) != len(pairs_b):
         rep.err("summary", f"{len(pairs_a)} vs {len(pairs_b)} pairs")
     for k, (pa, pb) in enumerate(zip(pairs_a, pairs_b)):
-        clus = k + 1 < nl and not (singleton_layer[k] and singleton_layer[k + 1])
+        lf, lt = plist[k] if k < len(plist) else (k, k + 1)
+        clus = lt < nl and not (singleton_layer.get(lf, True) and singleton_layer.get(lt, True))
+        for f in ("from_layer", "to_layer", "map", "channels_read"):
+            if f in pa and f in pb and pa[f] != pb[f]:
+                rep.err("summary", f"pair {k} {f}: {pa[f]} vs {pb[f]}")
+        xa, xb = pa.get("intensity"), pb.get("intensity")
+        if isinstance(xa, list) and isinstance(xb, list):
+            if len(xa) != len(xb):
+                rep.err("summary", f"pair {k} intensity: {len(xa)} vs {len(xb)} entries")
+            elif not clus:
+                for i, (x, y) in enumerate(zip(xa, xb)):
+                    if (x is None) != (y is None) or \
+                            (x is not None and abs(x - y) > 1e-9):
+                        rep.err("summary", f"pair {k} intensity of neuron {i}: {x!r} vs {y!r}")
         for f in ("c", "z", "edges_tested"):
             if f == "edges_tested" and k in sim:
                 continue  # the oracle does not simulate, so it tests no edge there
@@ -330,6 +413,7 @@ def compare(A, B, args, rep):
             continue
         if not close_rel(x, y, 1e-9):
             (rep.warn if any_clus else lambda m: rep.err("summary", m))(f"{f}: {x!r} vs {y!r}")
+    compare_chains(sa, sb, blocks, args, rep)
     la, lb = sa.get("layers"), sb.get("layers")
     if isinstance(la, list) and isinstance(lb, list):
         if len(la) != len(lb):
@@ -342,6 +426,47 @@ def compare(A, B, args, rep):
             if ("folded_bn" in x and "folded_bn" in y) and fx != fy and \
                     not args.ignore_layer_names:
                 rep.err("summary", f"layer {k} folded_bn: {fx!r} vs {fy!r}")
+
+
+def compare_chains(sa, sb, blocks, args, rep):
+    """top_chains of both summaries, when both have them."""
+    ca, cb = sa.get("top_chains"), sb.get("top_chains")
+    if not (isinstance(ca, list) and isinstance(cb, list)):
+        return
+    size = {l: Counter(blk) for l, blk in blocks.items()}
+    excused = any("excused" in w for w in rep.warnings)
+
+    def layers_of(ch):
+        if isinstance(ch.get("layers"), list):
+            return [int(x) for x in ch["layers"]]
+        return list(range(int(ch["start_layer"]), int(ch["start_layer"]) + len(ch["neurons"])))
+
+    def clustered(ch):
+        return any(size.get(l, Counter()).get(blocks[l][n] if l in blocks and n < len(blocks[l])
+                                              else None, 1) > 1
+                   for l, n in zip(layers_of(ch), ch.get("neurons", [])))
+    if len(ca) != len(cb):
+        msg = f"top_chains: {len(ca)} vs {len(cb)} chains"
+        if excused or any(clustered(c) for c in ca + cb):
+            rep.warn(msg + " (clusters or excused edges)")
+        else:
+            rep.err("chains", msg)
+    for k, (x, y) in enumerate(zip(ca, cb)):
+        same = layers_of(x) == layers_of(y) and x.get("neurons") == y.get("neurons")
+        if not same:
+            msg = (f"chain {k}: layers {layers_of(x)} neurons {x.get('neurons')} vs layers "
+                   f"{layers_of(y)} neurons {y.get('neurons')}")
+            if excused or clustered(x) or clustered(y):
+                rep.warn(msg + " (clusters or excused edges)")
+            else:
+                rep.err("chains", msg)
+            continue
+        for f in ("start_layer", "end_layer", "length"):
+            if f in x and f in y and x[f] != y[f]:
+                rep.err("chains", f"chain {k} {f}: {x[f]} vs {y[f]}")
+        pa, pb = x.get("weakest_log10_p"), y.get("weakest_log10_p")
+        if pa is not None and pb is not None and not (pa == pb or close_rel(pa, pb, args.p_tol)):
+            rep.err("chains", f"chain {k} weakest_log10_p: {pa!r} vs {pb!r}")
 
 
 def main(argv=None):
