@@ -347,5 +347,484 @@ class TwinAndCompareTests(unittest.TestCase):
         self.assertIn("outputs agree", out.stdout)
 
 
+# ------------------------------------------------------------------ graphs --
+
+GRAPH = os.path.join(ROOT, "tests", "data", "graph")
+FIXTURES = ("resnet_tiny", "densenet_tiny", "branches_tiny", "grouped_tiny", "random_tiny")
+
+
+def selection_matrix(S, T, c_a, c_b):
+    """The 0/1 matrix of a channel map: Sel[pi(a), a] = 1 for a in S."""
+    sel = np.zeros((c_b, c_a))
+    for a, t in zip(S, T):
+        sel[t, a] = 1.0
+    return sel
+
+
+def hwc_to_chw(V, c, z):
+    """Rows of V from the hwc column order (p c + t) to chw (t z + p)."""
+    out = np.empty_like(V)
+    for t in range(c):
+        for p in range(z):
+            out[t * z + p] = V[p * c + t]
+    return out
+
+
+def graph_pair_pvalues(rng, U, V, S, T, c_b, z, A, B, to_group):
+    """log10 p of every edge of one pair through the oracle's graph path."""
+    E, lift = O.graph_edge_matrix(U, V, S, T, c_b, z, "chw")
+    P = {"c": c_b, "z": z, "E": E}
+    O.graph_null(P, A, B, lift, to_group)
+    lp = np.full(E.shape, np.nan)
+    if P["null"] == "beta":
+        lp[P["mask"]] = O.log10_beta_sf_array(P["X"][P["mask"]], P["a"], P["b"])
+    return lp, P
+
+
+def write_topology(path, layers):
+    with open(path, "w") as f:
+        json.dump({"format": "svr-topology", "schema_version": 1, "layers": layers}, f)
+
+
+class GraphEdgeTests(unittest.TestCase):
+    def test_concat_split_permute_equal_explicit_matrix(self):
+        rng = np.random.default_rng(11)
+        c_a, c_b, z, ra, rb = 6, 10, 4, 6, 9
+        U = orth_cols(rng, c_a, ra)
+        V = orth_cols(rng, c_b * z, rb)
+        cases = [(range(6), [4 + k for k in range(6)]),              # concat at offset 4
+                 (range(2, 5), [0, 1, 2]),                           # split [2, 3]
+                 (range(6), [9, 0, 7, 2, 5, 3])]                     # permute
+        for S, T in cases:
+            S = np.array(list(S))
+            T = np.array(T)
+            E, _ = O.graph_edge_matrix(U, V, S, T, c_b, z, "chw")
+            ref = e_gemm(selection_matrix(S, T, c_a, c_b) @ U, V, c_b, 1, z)
+            np.testing.assert_allclose(E, ref, atol=1e-14, rtol=0)
+            # hwc: the same E once V's rows are put back in chw order
+            Vh = np.empty_like(V)
+            for t in range(c_b):
+                for p in range(z):
+                    Vh[p * c_b + t] = V[t * z + p]
+            Eh, _ = O.graph_edge_matrix(U, Vh, S, T, c_b, z, "hwc")
+            np.testing.assert_allclose(Eh, E, atol=1e-14, rtol=0)
+            np.testing.assert_allclose(hwc_to_chw(Vh, c_b, z), V, atol=0, rtol=0)
+
+    def test_add_pair_equals_chain_formula(self):
+        rng = np.random.default_rng(12)
+        for c, z in [(7, 1), (5, 9), (4, 6)]:
+            U = orth_cols(rng, c, c)
+            V = orth_cols(rng, c * z, min(c * z, 8))
+            E, _ = O.graph_edge_matrix(U, V, np.arange(c), np.arange(c), c, z, "chw")
+            np.testing.assert_allclose(E, O.edge_matrix(U, V, c, 1, z), atol=1e-14, rtol=0)
+
+    def test_grouped_spectrum(self):
+        rng = np.random.default_rng(13)
+        w = rng.standard_normal((6, 2, 3, 3))               # 3 groups of 2 x (2 * 9)
+        U, s, V, grp, shape, rank = O.layer_spectrum(w, 3, "svr", None)
+        self.assertEqual(shape, [6, 54])
+        self.assertEqual(rank, 6)
+        M = np.zeros((6, 54))
+        for o in range(6):
+            g = o // 2
+            M[o, g * 18:(g + 1) * 18] = w[o].ravel()
+        np.testing.assert_allclose(U @ np.diag(s) @ V.T, M, atol=1e-13)
+        np.testing.assert_allclose(s, np.linalg.svd(M, compute_uv=False), rtol=1e-13)
+        self.assertTrue(np.all(np.diff(s) <= 0))
+        for i in range(rank):
+            g = grp[i]
+            self.assertTrue(np.all(U[[o for o in range(6) if o // 2 != g], i] == 0.0))
+            self.assertTrue(np.all(np.delete(V[:, i], np.s_[g * 18:(g + 1) * 18]) == 0.0))
+
+    def test_path_metric_brute_force(self):
+        rng = np.random.default_rng(14)
+        r = [2, 3, 2, 3, 2, 2, 3]
+        s = [np.sort(rng.uniform(0.5, 3.0, k))[::-1] for k in r]
+        s[2][-1] = 0.0                                          # a zero singular value
+        edges = [(0, 1), (0, 2), (1, 3), (2, 3), (1, 5), (4, 5)]  # layer 6 is isolated
+        pairs = [{"from_layer": a, "to_layer": b, "E": rng.uniform(0.0, 1.0, (r[b], r[a]))}
+                 for a, b in edges]
+        pairs[0]["E"][0, 1] = 0.0
+
+        def brute(w):
+            out = {b for _, b in edges}
+            srcs = [l for l in range(len(r)) if l not in out]
+            nxt = {l: [P for P in pairs if P["from_layer"] == l] for l in range(len(r))}
+            total = 0.0
+
+            def walk(l, x):                 # x: weight of the paths ending at layer l's neurons
+                nonlocal total
+                if not nxt[l]:
+                    total += float(np.sum(x * w[l]))
+                for P in nxt[l]:
+                    b = P["to_layer"]
+                    y = np.zeros(r[b])
+                    for j in range(r[b]):
+                        for i in range(r[l]):
+                            y[j] += P["E"][j, i] * x[i] * w[l][i]
+                    walk(b, y)
+            for l in srcs:
+                walk(l, np.ones(r[l]))
+            return total
+        for w in (s, [(x > 0.0).astype(float) for x in s]):
+            got = O.dag_path_metric(len(r), pairs, w)
+            self.assertAlmostEqual(got, math.log10(brute(w)), places=12)
+        # a chain: exactly the chain formula (spec section 5)
+        chain = [{"from_layer": l, "to_layer": l + 1, "E": rng.uniform(0, 1, (r[l + 1], r[l]))}
+                 for l in range(3)]
+        self.assertEqual(O.dag_path_metric(4, chain, s[:4]),
+                         O.path_metric(s[:4], [P["E"] for P in chain], s[:4]))
+
+
+class GraphCalibrationTests(unittest.TestCase):
+    """p-values of edges under the null are uniform (KS, fixed seeds): one edge
+    per independent draw of the layers' weights or singular vectors."""
+
+    def ks(self, ps):
+        from scipy import stats
+        ps = np.asarray(ps)
+        self.assertGreater(stats.kstest(ps, "uniform").pvalue, 1e-3)
+        return ps
+
+    def test_split_pair_null(self):
+        rng = np.random.default_rng(21)
+        c_a, c_b, z = 12, 5, 9
+        S, T = np.arange(3, 8), np.arange(5)                     # split [3, 5]
+        A = {"out": c_a, "groups": 1}
+        B = {"groups": 1}
+        ps, raw = [], []
+        for _ in range(400):
+            U = orth_cols(rng, c_a, 4)
+            V = orth_cols(rng, c_b * z, 3)                       # uniform singular vectors
+            lp, P = graph_pair_pvalues(rng, U, V, S, T, c_b, z, A, B, np.zeros(3, dtype=int))
+            self.assertEqual((P["a"], P["b"]), (4.5, 18.0))
+            j, i = rng.integers(3), rng.integers(4)
+            ps.append(10 ** lp[j, i])
+            raw.append(10 ** O.log10_beta_sf(P["E"][j, i], P["a"], P["b"]))
+        self.ks(ps)
+        # the test has power: without the division by ||u_S||^2 the p-values are not uniform
+        from scipy import stats
+        self.assertLess(stats.kstest(raw, "uniform").pvalue, 1e-6)
+
+    def test_grouped_consumer_null(self):
+        rng = np.random.default_rng(22)
+        c, g, z = 12, 3, 9                                          # c_g = 4
+        A = {"out": c, "groups": 1}
+        B = {"groups": g}
+        ps = []
+        for _ in range(300):
+            U = orth_cols(rng, c, 5)
+            _, _, V, grp, _, _ = O.layer_spectrum(rng.standard_normal((6, c // g, 3, 3)), g,
+                                                  "svr", None)
+            lp, P = graph_pair_pvalues(rng, U, V, np.arange(c), np.arange(c), c, z, A, B, grp)
+            self.assertEqual((P["a"], P["b"], P["side"]), (4.5, 13.5, "v"))
+            ps.append(10 ** lp[rng.integers(V.shape[1]), rng.integers(5)])
+        self.ks(ps)
+
+    def test_depthwise_consumer_null(self):
+        rng = np.random.default_rng(23)
+        c, z = 10, 9
+        A = {"out": c, "groups": 1}
+        B = {"groups": c}
+        ps = []
+        for _ in range(400):
+            U, _, _, _, _, _ = O.layer_spectrum(rng.standard_normal((c, 7, 3, 3)), 1, "svr", None)
+            _, _, V, grp, _, _ = O.layer_spectrum(rng.standard_normal((c, 1, 3, 3)), c,
+                                                  "svr", None)
+            lp, P = graph_pair_pvalues(rng, U, V, np.arange(c), np.arange(c), c, z, A, B, grp)
+            self.assertEqual((P["a"], P["b"], P["side"]), (0.5, 4.5, "u"))
+            np.testing.assert_allclose(P["E"], (U[grp, :]) ** 2, atol=1e-14)
+            self.assertTrue(P["mask"].all())
+            ps.append(10 ** lp[rng.integers(c), rng.integers(c)])
+        self.ks(ps)
+
+    def test_depthwise_producer_null(self):
+        rng = np.random.default_rng(24)
+        c, z = 8, 9
+        A = {"out": c, "groups": c}
+        B = {"groups": 1}
+        ps = []
+        for _ in range(400):
+            U, _, _, ga, _, _ = O.layer_spectrum(rng.standard_normal((c, 1, 3, 3)), c,
+                                                 "svr", None)
+            _, _, V, grp, _, _ = O.layer_spectrum(rng.standard_normal((6, c, 3, 3)), 1,
+                                                  "svr", None)
+            lp, P = graph_pair_pvalues(rng, U, V, np.arange(c), np.arange(c), c, z, A, B, grp)
+            self.assertEqual((P["a"], P["b"]), (4.5, 31.5))
+            ps.append(10 ** lp[rng.integers(6), rng.integers(c)])
+        self.ks(ps)
+
+    def test_disjoint_supports_untestable(self):
+        # grouped producer (2 groups of 3) -> grouped consumer (2 groups of 3 channels)
+        rng = np.random.default_rng(25)
+        U, _, _, ga, _, _ = O.layer_spectrum(rng.standard_normal((6, 4, 3)), 2, "svr", None)
+        _, _, V, gb, _, _ = O.layer_spectrum(rng.standard_normal((4, 3, 3)), 2, "svr", None)
+        lp, P = graph_pair_pvalues(rng, U, V, np.arange(6), np.arange(6), 6, 3,
+                                   {"out": 6, "groups": 2}, {"groups": 2}, gb)
+        for j in range(V.shape[1]):
+            for i in range(U.shape[1]):
+                if ga[i] != gb[j]:
+                    self.assertEqual(P["E"][j, i], 0.0)
+                    self.assertFalse(P["mask"][j, i])
+                    self.assertTrue(np.isnan(lp[j, i]))
+                else:
+                    self.assertTrue(P["mask"][j, i])
+
+
+class GraphRunTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = tempfile.mkdtemp()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.d)
+
+    def chain_model(self):
+        rng = np.random.default_rng(31)
+        t = {"c1.weight": rng.standard_normal((6, 3, 3, 3)),
+             "c2.weight": rng.standard_normal((8, 6, 3, 3)),
+             "fc.weight": rng.standard_normal((5, 8 * 4)),
+             "out.weight": rng.standard_normal((3, 5))}
+        m = os.path.join(self.d, "chain.safetensors")
+        write_safetensors(m, t, metadata={"svr.layers": json.dumps(list(t))})
+        return m, list(t)
+
+    def test_chain_output_unchanged_and_equal_to_direct_topology(self):
+        m, names = self.chain_model()
+        a = os.path.join(self.d, "chain")
+        s = run_oracle(m, a)
+        with open(os.path.join(a, "nodes.csv")) as f:
+            nodes = list(csv.reader(f))
+        with open(os.path.join(a, "edges.csv")) as f:
+            edges = list(csv.reader(f))
+        self.assertEqual(nodes[0], ["layer", "layer_name", "neuron", "sigma", "sigma_rel",
+                                    "cluster", "near_kernel", "intensity", "group"])
+        self.assertEqual(edges[0], ["pair", "from_layer", "from_neuron", "to_layer", "to_neuron",
+                                    "e", "ce", "p", "log10_p", "q", "significant", "map"])
+        self.assertEqual({r[-1] for r in nodes[1:]}, {"0"})
+        self.assertEqual({r[-1] for r in edges[1:]}, {"direct"})
+        for k, P in enumerate(s["pairs"]):
+            self.assertEqual((P["from_layer"], P["to_layer"], P["map"]), (k, k + 1, "direct"))
+            self.assertEqual(P["channels_read"], P["c"])
+            self.assertEqual(P["intensity"], [float(r[7]) for r in nodes[1:] if r[0] == str(k)])
+        self.assertNotIn("topology", s["options"])
+        # the chain written as a topology file gives the same outputs
+        topo = os.path.join(self.d, "chain.json")
+        write_topology(topo, [{"name": n, "kind": "conv2d" if n.startswith("c") else "linear",
+                               **({"reads_from": [{"layer": names[k - 1], "map": "direct"}]}
+                                  if k else {})} for k, n in enumerate(names)])
+        b = os.path.join(self.d, "chain_topo")
+        run_oracle(m, b, "--topology", topo)
+        rc, out = compare(a, b, "--all-edges-in-both")
+        self.assertEqual(rc, 0, out)
+
+    def test_fixtures_run(self):
+        for name in FIXTURES:
+            out = os.path.join(self.d, name)
+            s = run_oracle(os.path.join(GRAPH, name + ".safetensors"), out, "--topology",
+                           os.path.join(GRAPH, name + ".json"))
+            sig = sum(P["significant"] for P in s["pairs"])
+            if name == "random_tiny":
+                self.assertEqual(sig, 0)
+            else:
+                self.assertGreaterEqual(sig, 10, name)
+            with open(os.path.join(out, "nodes.csv")) as f:
+                nodes = list(csv.DictReader(f))
+            self.assertEqual(len(nodes), sum(L["kept"] for L in s["layers"]))
+            read = {P["from_layer"] for P in s["pairs"]}
+            for r in nodes:
+                if int(r["layer"]) not in read:
+                    self.assertEqual(r["intensity"], "1.0")
+            rc, text = compare(out, out)
+            self.assertEqual(rc, 0, text)
+
+    def test_grouped_fixture_groups_and_nulls(self):
+        out = os.path.join(self.d, "grouped")
+        s = run_oracle(os.path.join(GRAPH, "grouped_tiny.safetensors"), out, "--topology",
+                       os.path.join(GRAPH, "grouped_tiny.json"))
+        with open(os.path.join(out, "nodes.csv")) as f:
+            nodes = list(csv.DictReader(f))
+        groups = {L["name"]: L["groups"] for L in s["layers"]}
+        for r in nodes:
+            g = int(r["group"])
+            self.assertTrue(0 <= g < groups[r["layer_name"]])
+        self.assertEqual({int(r["group"]) for r in nodes if r["layer_name"] == "dw.weight"},
+                         set(range(16)))
+        sides = [P["null_beta"]["side"] for P in s["pairs"]]
+        self.assertEqual(sides, ["v", "v", "u", "v", "u", "v"])
+        self.assertEqual(s["pairs"][0]["null_beta"]["b"], (8 - 1) * 9 / 2)     # c_g = 8
+        # pw2 (rank 16, dense u) -> dw2 (48 neurons): every edge testable
+        self.assertEqual(s["pairs"][4]["edges_tested"], 16 * 48)
+        # gconv (2 groups) -> pw1: u_i lives in one group, S is every channel: all testable
+        self.assertEqual(s["pairs"][1]["edges_tested"], 16 * 16)
+
+    def test_bad_topologies(self):
+        with open(os.path.join(GRAPH, "bad", "expected.json")) as f:
+            expected = json.load(f)
+        self.assertEqual(len(expected), 9)
+        for name, e in expected.items():
+            with self.assertRaises(O.OracleError, msg=name) as cm:
+                run_oracle(os.path.join(GRAPH, e["model"]), os.path.join(self.d, "bad"),
+                           "--topology", os.path.join(GRAPH, "bad", name))
+            self.assertIn(e["oracle_error"], str(cm.exception), name)
+        # the hand-written schema check alone (no jsonschema) catches the schema failures
+        for name in ("unknown_kind.json", "missing_format.json"):
+            with open(os.path.join(GRAPH, "bad", name)) as f:
+                topo = json.load(f)
+            with self.assertRaises(O.OracleError):
+                O.check_topology_schema(topo, name)
+
+    def test_more_semantic_errors(self):
+        m = os.path.join(GRAPH, "branches_tiny.safetensors")
+        with open(os.path.join(GRAPH, "branches_tiny.json")) as f:
+            base = json.load(f)
+        cases = [
+            ("permutation of 3 entries", lambda t: t["layers"][3]["reads_from"][0].__setitem__(
+                "permutation", [0, 2, 4])),
+            ("outside its 12 output channels", lambda t: t["layers"][1]["reads_from"][0]
+             .__setitem__("source", [8, 6])),
+            ("incomplete reads", lambda t: t["layers"][3]["reads_from"].pop()),
+            ("not a layer of this file", lambda t: t["layers"][5]["reads_from"][0]
+             .__setitem__("layer", "nothing.weight")),
+            ("listed twice", lambda t: t["layers"].append(dict(t["layers"][5]))),
+            ("add reads come two or more", lambda t: t["layers"][5]["reads_from"][0]
+             .__setitem__("map", "add")),
+            ("no floating-point tensor", lambda t: t["layers"][0].__setitem__("batchnorm", "x")),
+            ("kind conv2d needs a 4-D weight", lambda t: t["layers"][4].__setitem__(
+                "kind", "conv2d")),
+            ("groups 2 on a linear layer", lambda t: t["layers"][5].__setitem__("groups", 2)),
+            ("duplicate key", None),
+        ]
+        for text, fn in cases:
+            p = os.path.join(self.d, "sem.json")
+            if fn is None:
+                with open(p, "w") as f:
+                    f.write('{"format": "svr-topology", "format": "x"}')
+            else:
+                t = json.loads(json.dumps(base))
+                fn(t)
+                with open(p, "w") as f:
+                    json.dump(t, f)
+            with self.assertRaises(O.OracleError, msg=text) as cm:
+                run_oracle(m, os.path.join(self.d, "sem"), "--topology", p)
+            self.assertIn(text, str(cm.exception))
+        with self.assertRaises(O.OracleError) as cm:
+            run_oracle(m, os.path.join(self.d, "sem"), "--topology",
+                       os.path.join(GRAPH, "branches_tiny.json"), "--method", "cosvr")
+        self.assertIn("only direct and add", str(cm.exception))
+
+    def test_cosvr_on_residual_graph(self):
+        out = os.path.join(self.d, "cos")
+        s = run_oracle(os.path.join(GRAPH, "resnet_tiny.safetensors"), out, "--topology",
+                       os.path.join(GRAPH, "resnet_tiny.json"), "--method", "cosvr",
+                       "--fdr-scope", "pair")
+        self.assertEqual([P["z_u"] for P in s["pairs"]], [9, 9, 9, 9, 9, 9, 9, 9, 1])
+        self.assertEqual(s["pairs"][0]["null_beta"]["side"], "u")
+
+    def test_flatten_order_override(self):
+        m = os.path.join(GRAPH, "branches_tiny.safetensors")
+        t = os.path.join(GRAPH, "branches_tiny.json")
+        a, b = os.path.join(self.d, "fo_a"), os.path.join(self.d, "fo_b")
+        sa = run_oracle(m, a, "--topology", t)
+        sb = run_oracle(m, b, "--topology", t, "--flatten-order", "chw")
+        # head.fc1 is chw already; aux.fc (hwc in the file) changes
+        self.assertEqual(sa["pairs"][4]["significant"], sb["pairs"][4]["significant"])
+        self.assertGreater(sa["pairs"][6]["significant"] + sa["pairs"][7]["significant"],
+                           sb["pairs"][6]["significant"] + sb["pairs"][7]["significant"])
+
+
+class GraphCompareTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = tempfile.mkdtemp()
+        cls.ref = os.path.join(cls.d, "ref")
+        run_oracle(os.path.join(GRAPH, "grouped_tiny.safetensors"), cls.ref, "--topology",
+                   os.path.join(GRAPH, "grouped_tiny.json"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.d)
+
+    def copy(self, name):
+        dst = os.path.join(self.d, name)
+        shutil.copytree(self.ref, dst)
+        return dst
+
+    def edit_csv(self, path, fn):
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        fn(rows)
+        with open(path, "w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+
+    def edit_summary(self, d, fn):
+        with open(os.path.join(d, "summary.json")) as f:
+            s = json.load(f)
+        fn(s)
+        with open(os.path.join(d, "summary.json"), "w") as f:
+            json.dump(s, f)
+
+    def test_group_and_map_columns(self):
+        d = self.copy("group")
+        self.edit_csv(os.path.join(d, "nodes.csv"),
+                      lambda r: r[20].__setitem__(8, str(1 - int(r[20][8]))))
+        rc, out = compare(self.ref, d)
+        self.assertEqual(rc, 1)
+        self.assertIn("MISMATCH group", out)
+        d = self.copy("map")
+        self.edit_csv(os.path.join(d, "edges.csv"), lambda r: r[300].__setitem__(11, "add"))
+        rc, out = compare(self.ref, d)
+        self.assertEqual(rc, 1)
+        self.assertIn("MISMATCH map", out)
+        # an output without the new columns: compared on the rest, with a warning
+        d = self.copy("old")
+        self.edit_csv(os.path.join(d, "nodes.csv"), lambda r: [x.pop() for x in r])
+        rc, out = compare(self.ref, d)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("group is in one directory only", out)
+
+    def test_pair_e_by_from_and_to_layer(self):
+        d = self.copy("e")
+        # an edge of pair 4 (layer 4 -> 5): blocks are clusters of layer 5 x layer 4
+        self.edit_csv(os.path.join(d, "edges.csv"),
+                      lambda r: [x.__setitem__(5, repr(float(x[5]) + 1e-9))
+                                 for x in r[1:] if x[0] == "4" and x[2] == "3" and x[4] == "7"])
+        rc, out = compare(self.ref, d)
+        self.assertEqual(rc, 1)
+        self.assertIn("pair 4 edge to 7 from 3", out)
+
+    def test_summary_fields(self):
+        for field, fn, text in [
+                ("channels_read", lambda s: s["pairs"][2].__setitem__("channels_read", 8),
+                 "pair 2 channels_read"),
+                ("map", lambda s: s["pairs"][1].__setitem__("map", "add"), "pair 1 map"),
+                ("to_layer", lambda s: s["pairs"][3].__setitem__("to_layer", 6), "pairs"),
+                ("intensity", lambda s: s["pairs"][3]["intensity"].__setitem__(
+                    2, s["pairs"][3]["intensity"][2] + 1e-6), "pair 3 intensity of neuron 2")]:
+            d = self.copy("s_" + field)
+            self.edit_summary(d, fn)
+            rc, out = compare(self.ref, d)
+            self.assertEqual(rc, 1, field)
+            self.assertIn(text, out)
+
+    def test_chains(self):
+        chains = [{"start_layer": 0, "end_layer": 3, "length": 3, "layers": [0, 1, 3],
+                   "neurons": [0, 0, 1], "weakest_log10_p": -7.5}]
+        a, b = self.copy("ch_a"), self.copy("ch_b")
+        self.edit_summary(a, lambda s: s.__setitem__("top_chains", chains))
+        self.edit_summary(b, lambda s: s.__setitem__("top_chains", json.loads(json.dumps(chains))))
+        self.assertEqual(compare(a, b)[0], 0)
+        self.edit_summary(b, lambda s: s["top_chains"][0]["neurons"].__setitem__(2, 2))
+        rc, out = compare(a, b)
+        self.assertEqual(rc, 1)
+        self.assertIn("MISMATCH chains", out)
+        self.edit_summary(b, lambda s: s.__setitem__("top_chains", json.loads(json.dumps(chains))))
+        self.edit_summary(b, lambda s: s["top_chains"][0].__setitem__("weakest_log10_p", -7.4))
+        rc, out = compare(a, b)
+        self.assertEqual(rc, 1)
+        self.assertIn("weakest_log10_p", out)
+
+
 if __name__ == "__main__":
     unittest.main()
