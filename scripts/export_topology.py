@@ -30,7 +30,9 @@ Rules (what the exporter decides; the C++ recogniser follows the same):
     flatten / view(N, -1) merges the channel dim with the positions (z per channel, "chw" if
     the channel dim comes first, "hwc" if last). Ops that mix channels without a weight
     (softmax over channels, reductions over channels, products of two activations: gating,
-    attention, matmul) end the flow: their output reaches no layer.
+    Q K^T) end the flow: their output reaches no layer. A @ V keeps V's channels when A
+    carries no layer (attention weights) and V's channels are not the contracted dim (spec:
+    V -> O is a pair). Sub is treated as Add; a product with a constant keeps channels.
   * the reads of a consumer from the T_c of its input (C channels):
       - every T_c empty: no reads (it reads the network input);
       - every |T_c| = 1: per producer P, its channels a -> consumer channels c; the a must be a
@@ -44,7 +46,17 @@ Rules (what the exporter decides; the C++ recogniser follows the same):
         next to channels reached by layers, a producer channel reaching two channels) is refused.
     Summands that carry no layer (the network input, constants, ended flows) add nothing; a sum
     left with one producer is "direct".
-  * flatten_order ("chw"/"hwc") on a linear layer that reads convolutions through a flatten.
+  * flatten_order ("chw"/"hwc") on a linear layer that reads convolutions through a flatten
+    (flatten/view/reshape merging the channel dim with the dims after it, even of size 1);
+    not after a mean over the positions.
+  * refused (TopologyError, one line naming the node): what torch.fx cannot trace; a weight
+    module called twice; weights that are not Linear/ConvNd modules (F.linear/conv with a
+    Parameter, matmul with a Parameter, ConvTranspose, MultiheadAttention, RNNs, other leaf
+    modules with parameters); unknown ops on layer outputs; the map cases above; a linear
+    layer reading linear layers through a flatten; a linear/conv not acting on the producers'
+    channel dim; pooling/padding over channels; cat/stack of different layers along a
+    non-channel dim; flattens with the channel dim between position dims. Linear/Conv
+    modules never called are left out with a warning.
 """
 
 import argparse
@@ -134,7 +146,6 @@ for _cat, _names in _FUNC_TABLE.items():
             _obj = getattr(_ns, _name, None)
             if callable(_obj):
                 _FUNCS.setdefault(_obj, (_cat, _name))
-_FUNCS[torch.Tensor.add] = ("addsub", "add")  # not hit normally; harmless
 
 _METHOD_TABLE = {
     "unary": ["relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_", "contiguous", "clone",
@@ -451,7 +462,6 @@ class _Analysis:
         return [dict(layer=self.layers[p]["name"], map="add") for p in producers]
 
     def one_to_one(self, node, v):
-        C = v.channels
         per = {}
         for c, s in enumerate(v.chans):
             (p, a), = s
@@ -588,13 +598,10 @@ class _Analysis:
         acts = [v for v in operands if isinstance(v, Act)]
         others = [v for v in operands if not isinstance(v, Act)]
         if len(acts) == 1 and all(isinstance(v, _Const) for v in others):
-            a = acts[0]
-            d = a.cdims[-1] + len(meta) - len(a.shape)
-            if len(meta) < len(a.shape) or any(
-                    meta[c + len(meta) - len(a.shape)] != a.shape[c] for c in a.cdims):
-                raise self.err(node, f"a product that broadcasts the channels of {self.names(a)}")
-            del d
+            a = acts[0]                 # a scale by a constant: channels kept
             off = len(meta) - len(a.shape)
+            if off < 0 or any(meta[c + off] != a.shape[c] for c in a.cdims):
+                raise self.err(node, f"a product that broadcasts the channels of {self.names(a)}")
             return a.with_(shape=meta, cdims=tuple(c + off for c in a.cdims))
         return EMPTY    # a product of two activations (gating, attention): the flow ends
 
