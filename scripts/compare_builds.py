@@ -58,6 +58,38 @@ def normalised_html(path):
     return text
 
 
+def csv_without_new_columns(old_path, new_path):
+    """The new CSV's text with the trailing columns the old one lacks left out (a change that
+    adds columns at the end keeps every other byte), and how many were dropped."""
+    old_header = old_path.read_text().split('\n', 1)[0].split(',')
+    new_text = new_path.read_text()
+    new_header = new_text.split('\n', 1)[0].split(',')
+    extra = len(new_header) - len(old_header)
+    if extra <= 0 or new_header[:len(old_header)] != old_header:
+        return new_text, 0
+    # Only simple trailing fields are added (no quoting in them): cut at the last commas.
+    lines = [line.rsplit(',', extra)[0] if line else line for line in new_text.split('\n')]
+    return '\n'.join(lines), extra
+
+
+def without_new_keys(old, new, path='', added=None):
+    """`new` with the object keys `old` lacks removed (a change that only adds fields keeps every
+    other value), and the dotted paths of what was removed."""
+    added = [] if added is None else added
+    if isinstance(old, dict) and isinstance(new, dict):
+        kept = {}
+        for key, value in new.items():
+            if key in old:
+                kept[key] = without_new_keys(old[key], value, f'{path}{key}.', added)[0]
+            else:
+                added.append(path + key)
+        return kept, added
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [without_new_keys(o, n, f'{path}{i}.', added)[0]
+                for i, (o, n) in enumerate(zip(old, new))], added
+    return new, added
+
+
 def differences(old, new):
     problems = []
     old_files = sorted(p.name for p in old.iterdir())
@@ -67,9 +99,19 @@ def differences(old, new):
     for name in sorted(set(old_files) & set(new_files)):
         a, b = old / name, new / name
         if name == 'summary.json':
-            same = normalised_summary(a) == normalised_summary(b)
+            old_summary = normalised_summary(a)
+            new_summary, added = without_new_keys(old_summary, normalised_summary(b))
+            same = old_summary == new_summary
+            if same and added:
+                fields = sorted({'.'.join(k for k in p.split('.') if not k.isdigit()) for p in added})
+                problems.append(f'(note: summary.json has new fields {", ".join(fields)})')
         elif name == 'report.html':
             same = normalised_html(a) == normalised_html(b)
+        elif name.endswith('.csv'):
+            text, dropped = csv_without_new_columns(a, b)
+            same = a.read_text() == text
+            if same and dropped:
+                problems.append(f'(note: {name} has {dropped} new last column(s), left out)')
         else:
             same = filecmp.cmp(a, b, shallow=False)
         if not same:
@@ -107,10 +149,12 @@ def main():
                 shutil.rmtree(out, ignore_errors=True)
             for binary, out in zip((args.old, args.new), outs):
                 run(binary, model, options, ranks, out)
-            problems = differences(*outs)
+            found = differences(*outs)
+            notes = [p for p in found if p.startswith('(note')]
+            problems = [p for p in found if not p.startswith('(note')]
             compared += 1
             print(f'{"DIFFERENT" if problems else "identical"}: {label}'
-                  + (': ' + '; '.join(problems) if problems else ''))
+                  + (': ' + '; '.join(problems + notes) if problems or notes else ''))
             failures += [f'{label}: {p}' for p in problems]
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)

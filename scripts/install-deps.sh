@@ -18,7 +18,7 @@ packages=(
 )
 for option in "$@"; do
   case "$option" in
-    --tests) packages+=(python3 python3-numpy python3-scipy python3-mpmath python3-networkx chromium
+    --tests) packages+=(python3 python3-numpy python3-scipy python3-mpmath python3-networkx python3-jsonschema chromium
                         slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge libpmix2) ;;
     --with-torch) packages+=(python3 python3-numpy python3-torch python3-torchvision python3-sklearn) ;;
     *) echo "install-deps: unknown option $option (see the comment at the top)" >&2; exit 2 ;;

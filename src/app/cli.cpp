@@ -96,6 +96,7 @@ struct RawValues {
   std::string plot_scale = "log";
   bool no_plot = false;
   std::string layers;
+  std::string flatten_order;
   double sigma = 0.0;
   std::int64_t max_rank = 0;
 };
@@ -143,6 +144,13 @@ void describe_network(po::options_description& group, RawValues& v) {
       ("layers", po::value(&v.layers)->value_name("A,B,..|@FILE"),
        "explicit order and selection of layers by weight tensor name: a comma list, or @FILE "
        "with names separated by commas or newlines (# starts a comment line)")
+      ("topology", po::value(&v.o.network.topology)->value_name("FILE"),
+       "a network that is not a chain (residual, branched, concatenating): the JSON file that "
+       "lists its weight layers and which reads from which, with channel maps "
+       "(docs/input-formats.md; scripts/export_topology.py writes it for a PyTorch model)")
+      ("flatten-order", po::value(&v.flatten_order)->value_name("chw|hwc"),
+       "how a linear layer after convolutions numbers its inputs: chw = channel-major "
+       "(PyTorch), hwc = channels last (Keras/TensorFlow); overrides the topology file")
       ("method", po::value(&v.method)->value_name("svr|cosvr")->default_value("svr"),
        "reshape of convolutions: svr = out x (in*k), cosvr = (out*k) x in")
       ("batchnorm", po::value(&v.batchnorm)->value_name("fold|ignore")->default_value("fold"),
@@ -234,6 +242,14 @@ void parse_choices(RawValues& v, const po::variables_map& vm) {
   o.significance.fdr_scope = parse_choice<FdrScope>(
       "fdr-scope", v.fdr_scope, {{"network", FdrScope::Network}, {"pair", FdrScope::Pair}});
   if (vm.count("layers")) o.network.layers = parse_layers(v.layers);
+  if (vm.count("layers") && vm.count("topology"))
+    throw InputError("command line: --layers and --topology exclude each other");
+  if (vm.count("topology") && o.network.topology.empty())
+    throw InputError("command line: --topology needs a file");
+  if (vm.count("flatten-order"))
+    o.network.flatten_order = parse_choice<FlattenOrder>(
+        "flatten-order", v.flatten_order,
+        {{"chw", FlattenOrder::ChannelMajor}, {"hwc", FlattenOrder::ChannelsLast}});
   o.plot = !v.no_plot;
   o.plotting.log_scale =
       parse_choice<bool>("plot-scale", v.plot_scale, {{"log", true}, {"linear", false}});

@@ -18,6 +18,8 @@ nlohmann::ordered_json options_record(const Options& o) {
   j["model_path"] = o.model_path;
   j["outdir"] = o.outdir;
   j["layers"] = o.network.layers;
+  if (!o.network.topology.empty()) j["topology"] = o.network.topology;
+  if (o.network.flatten_order) j["flatten_order"] = to_string(*o.network.flatten_order);
   j["method"] = to_string(o.network.read.method);
   j["batchnorm"] = to_string(o.network.read.batchnorm);
   j["bn_eps"] = number(o.network.read.bn_eps);

@@ -38,17 +38,61 @@ FactorPlacement placement(const LayerFactors& factors, const ExecutionPlan& exec
   return where;
 }
 
+// The rows of a factor that E of `pair` uses, as an index map (u: the producer's U; else the
+// consumer's V); empty when the pair uses the factors as they are.
+IndexMap row_map(const PairSpec& pair, bool u) {
+  if (pair.identity) return {};
+  if (u) return [pair](std::int64_t row) { return u_row_of(pair, row); };
+  return [pair](std::int64_t row) { return v_row_of(pair, row); };
+}
+
+// The rows `map` keeps, renumbered: out(map(i), :) = m(i, :), `rows` rows.
+Eigen::MatrixXd selected_rows(const Eigen::MatrixXd& m, const IndexMap& map, std::int64_t rows) {
+  Eigen::MatrixXd out = Eigen::MatrixXd::Zero(rows, m.cols());
+  for (Eigen::Index i = 0; i < m.rows(); ++i) {
+    const std::int64_t target = map(i);
+    if (target >= 0) out.row(target) = m.row(i);
+  }
+  return out;
+}
+
+// The squared norms of U's columns over its rows of each group: groups x U.cols().
+Eigen::MatrixXd grouped_squared_norms(const Eigen::MatrixXd& U, const std::vector<int>& row_group,
+                                      std::int64_t groups) {
+  Eigen::MatrixXd norm2 = Eigen::MatrixXd::Zero(groups, U.cols());
+  for (Eigen::Index a = 0; a < U.rows(); ++a)
+    norm2.row(row_group[static_cast<std::size_t>(a)]) += U.row(a).cwiseAbs2();
+  return norm2;
+}
+
+// E of a pair from whole factors on one rank; with `norms`, also norm2 (pair_null).
+Eigen::MatrixXd serial_edge_weights(const Eigen::MatrixXd& U, const Eigen::MatrixXd& V,
+                                    const PairSpec& pair, const PairNull& null,
+                                    Eigen::MatrixXd& norm2) {
+  if (pair.identity) {
+    if (null.norms) norm2 = grouped_squared_norms(U, u_row_groups(pair), null.groups);
+    return edge_weights(U, V, pair.c, pair.z_u, pair.z_v);
+  }
+  const std::int64_t count = pair.map.count;
+  const Eigen::MatrixXd U_used = selected_rows(U, row_map(pair, true), count * pair.z_u);
+  const Eigen::MatrixXd V_used = selected_rows(V, row_map(pair, false), count * pair.z_v);
+  if (null.norms) norm2 = grouped_squared_norms(U_used, u_row_groups(pair), null.groups);
+  return edge_weights(U_used, V_used, count, pair.z_u, pair.z_v);
+}
+
 }  // namespace
 
-std::vector<Eigen::MatrixXd> pair_edge_weights(const LayerFactors& factors, const NetworkPlan& plan,
-                                               const ExecutionPlan& execution,
-                                               const std::vector<LayerResult>& layers,
-                                               const mpi::Communicator& comm) {
+EdgeWeights pair_edge_weights(const LayerFactors& factors, const NetworkPlan& plan,
+                              const ExecutionPlan& execution,
+                              const std::vector<LayerResult>& layers, Method method,
+                              const mpi::Communicator& comm) {
   const int me = comm.rank();
-  std::vector<Eigen::MatrixXd> E(execution.pairs.size());
+  EdgeWeights out;
+  out.E.resize(execution.pairs.size());
+  out.u_norm2.resize(execution.pairs.size());
   // A local failure must not leave a partner waiting: the transfers and grid calls go on in
   // the same pair order on every rank, and the first local error is thrown at the end (the
-  // caller's collective phase then reports it from every rank).
+  // caller's agreed step then reports it from every rank).
   std::optional<std::string> local_error;
   auto local = [&](auto&& work) {
     if (local_error) return;
@@ -61,56 +105,71 @@ std::vector<Eigen::MatrixXd> pair_edge_weights(const LayerFactors& factors, cons
   for (std::size_t l = 0; l < execution.pairs.size(); ++l) {
     const PairExecution& how = execution.pairs[l];
     const PairSpec& geometry = plan.pairs[l];
+    const auto from = static_cast<std::size_t>(geometry.from);
+    const auto to = static_cast<std::size_t>(geometry.to);
+    const std::int64_t c = geometry.identity ? geometry.c : geometry.map.count;
+    const PairNull null = pair_null(geometry, method);
+    Eigen::MatrixXd* norms = null.norms ? &out.u_norm2[l] : nullptr;
+    const std::vector<int> row_groups = null.norms ? u_row_groups(geometry) : std::vector<int>{};
+    auto placements = [&]() {
+      FactorPlacement U = placement(factors, execution, layers, from, true, me);
+      FactorPlacement V = placement(factors, execution, layers, to, false, me);
+      U.row_map = row_map(geometry, true);
+      V.row_map = row_map(geometry, false);
+      return std::make_pair(std::move(U), std::move(V));
+    };
     if (how.distributed && how.team >= 0) {
       // Both factors on one team: collective over that team's grid only (the other ranks go
       // on to their next pair); the factors are used where they are.
-      const int first = execution.layers[l].first_rank;
-      if (me < first || me >= first + execution.layers[l].grid.size()) continue;
+      const int first = execution.layers[from].first_rank;
+      if (me < first || me >= first + execution.layers[from].grid.size()) continue;
       // The same placements as for the grid of all ranks, but on the team's own grid.
-      FactorPlacement U = placement(factors, execution, layers, l, true, me);
-      FactorPlacement V = placement(factors, execution, layers, l + 1, false, me);
+      auto [U, V] = placements();
       U.subgrid.reset();
       V.subgrid.reset();
-      E[l] = distributed_edge_weights(*factors.team_grid, U, V, geometry.c, geometry.z_u,
-                                      geometry.z_v, how.owner - first, execution.block_size);
+      out.E[l] = distributed_edge_weights(*factors.team_grid, U, V, c, geometry.z_u, geometry.z_v,
+                                          how.owner - first, execution.block_size, norms,
+                                          row_groups);
       continue;
     }
     if (how.distributed) {
       // Collective over the grid of all ranks; it agrees on its own errors (thrown on every
       // rank alike), so it needs no guard.
-      E[l] = distributed_edge_weights(
-          factors.pair_grid(), placement(factors, execution, layers, l, true, me),
-          placement(factors, execution, layers, l + 1, false, me), geometry.c, geometry.z_u,
-          geometry.z_v, how.owner, execution.block_size);
+      auto [U, V] = placements();
+      out.E[l] = distributed_edge_weights(factors.pair_grid(), U, V, c, geometry.z_u,
+                                          geometry.z_v, how.owner, execution.block_size, norms,
+                                          row_groups);
       continue;
     }
     const int tag = static_cast<int>(l % 30000);
     if (me == how.sender) {
-      comm.send(how.sends_u ? factors.local[l].U : factors.local[l + 1].V, how.owner, tag);
+      comm.send(how.sends_u ? factors.local[from].U : factors.local[to].V, how.owner, tag);
       continue;
     }
     if (me != how.owner) continue;
     Eigen::MatrixXd received;
     if (how.sender >= 0) received = comm.receive(how.sender, tag);
     local([&] {
-      const Eigen::MatrixXd& U = how.sender >= 0 && how.sends_u ? received : factors.local[l].U;
+      const Eigen::MatrixXd& U = how.sender >= 0 && how.sends_u ? received : factors.local[from].U;
       const Eigen::MatrixXd& V =
-          how.sender >= 0 && !how.sends_u ? received : factors.local[l + 1].V;
-      E[l] = edge_weights(U, V, geometry.c, geometry.z_u, geometry.z_v);
+          how.sender >= 0 && !how.sends_u ? received : factors.local[to].V;
+      Eigen::MatrixXd unused;
+      out.E[l] = serial_edge_weights(U, V, geometry, null, norms != nullptr ? *norms : unused);
     });
   }
   if (local_error) throw std::runtime_error(*local_error);
-  return E;
+  return out;
 }
 
-std::vector<Eigen::MatrixXd> edges_phase(LayerFactors&& factors, const RunPlans& plans,
-                                         const Options& options, const mpi::Communicator& comm,
-                                         SvrResult& result, const Progress& progress) {
+EdgeWeights edges_phase(LayerFactors&& factors, const RunPlans& plans, const Options& options,
+                        const mpi::Communicator& comm, SvrResult& result,
+                        const Progress& progress) {
   // The failure point first, on every rank, agreed before any rank waits for another.
   mpi::agreed(comm, [&] { inject_failure_point("edges", comm.rank()); });
-  std::vector<Eigen::MatrixXd> E;
+  EdgeWeights E;
   mpi::agreed(comm, [&] {
-    E = pair_edge_weights(factors, plans.network, plans.execution, result.layers, comm);
+    E = pair_edge_weights(factors, plans.network, plans.execution, result.layers, options.method(),
+                          comm);
   });
   if (options.save_spectra)  // the only reason for the factors to come to rank 0
     mpi::agreed(comm, [&] {

@@ -19,7 +19,10 @@ LayerResult describe_layer(const LayerSpec& spec, Method method) {
   layer.tensor_shape = spec.shape;
   layer.rows = spec.rows(method);
   layer.cols = spec.cols(method);
-  layer.full_rank = std::min(layer.rows, layer.cols);
+  layer.groups = static_cast<int>(spec.groups);
+  layer.full_rank = spec.groups > 1 ? spec.groups * std::min(layer.rows / spec.groups,
+                                                             layer.cols / spec.groups)
+                                    : std::min(layer.rows, layer.cols);
   if (spec.bn) layer.folded_bn = spec.bn->prefix;
   return layer;
 }
@@ -38,11 +41,14 @@ RunPlans read_phase(const Options& options, const mpi::Communicator& comm) {
     plans.network = plan_network(plans.model, options.network);
     std::vector<LayerShape> shapes;
     for (const LayerSpec& spec : plans.network.layers)
-      shapes.push_back({spec.rows(options.method()), spec.cols(options.method())});
-    plans.execution = plan_execution(shapes, comm.size(), options.execution.scalapack_min_dim,
-                                     options.execution.block_size,
-                                     GridPolicy{options.execution.max_grids, plans.memory_budget,
-                                                options.execution.min_local_elements});
+      shapes.push_back({spec.rows(options.method()), spec.cols(options.method()), spec.groups});
+    std::vector<PairLayers> pairs;
+    for (const PairSpec& pair : plans.network.pairs) pairs.push_back({pair.from, pair.to});
+    plans.execution =
+        plan_execution(shapes, pairs, comm.size(), options.execution.scalapack_min_dim,
+                       options.execution.block_size,
+                       GridPolicy{options.execution.max_grids, plans.memory_budget,
+                                  options.execution.min_local_elements});
     if (!plans.execution.budget_warning.empty() && options.execution.memory_per_rank_mb > 0.0)
       throw InputError("plan: " + plans.execution.budget_warning +
                        " (--memory-per-rank); run on more ranks or raise the budget");
@@ -66,11 +72,20 @@ void describe_plans(const RunPlans& plans, const Options& options, SvrResult& re
   for (std::size_t l = 0; l < plans.network.pairs.size(); ++l) {
     const PairSpec& geometry = plans.network.pairs[l];
     PairResult pair;
-    pair.from_layer = static_cast<int>(l);
+    pair.from_layer = geometry.from;
+    pair.to_layer = geometry.to;
+    pair.map = to_string(geometry.map.kind);
+    pair.channels_read = geometry.map.count;
     pair.c = geometry.c;
     pair.z_u = geometry.z_u;
     pair.z_v = geometry.z_v;
     pair.z = options.method() == Method::Svr ? pair.z_v : pair.z_u;
+    const PairNull null = pair_null(geometry, options.method());
+    if (null.c != pair.c || null.z != pair.z) {
+      pair.null_c = null.c;
+      pair.null_z = null.z;
+    }
+    pair.scaled = null.divide;
     result.pairs.push_back(std::move(pair));
   }
 }

@@ -1,6 +1,8 @@
 #include "svr/app/phase_significance.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -74,43 +76,62 @@ void unpack(const Eigen::MatrixXd& message, PairResult& pair, PairOutcome& outco
   if (k != size) throw std::runtime_error("pair outcome message too long (internal error)");
 }
 
+// The candidates as K x 6: to, from, e, log10 p, untestable (0/1), the statistic the null law
+// applies to (E / ||u_S||^2, or e).
 Eigen::MatrixXd pack_candidates(const EdgeCandidates& c) {
-  Eigen::MatrixXd m(static_cast<Eigen::Index>(c.size()), 4);
+  Eigen::MatrixXd m(static_cast<Eigen::Index>(c.size()), 6);
   for (std::size_t k = 0; k < c.size(); ++k) {
     const auto row = static_cast<Eigen::Index>(k);
     m(row, 0) = static_cast<double>(c.to_neuron[k]);
     m(row, 1) = static_cast<double>(c.from_neuron[k]);
     m(row, 2) = c.e[k];
     m(row, 3) = c.log10_p[k];
+    m(row, 4) = c.testable(k) ? 0.0 : 1.0;
+    m(row, 5) = c.x(k);
   }
   return m;
 }
 
 EdgeCandidates unpack_candidates(const Eigen::MatrixXd& m) {
-  if (m.size() > 0 && m.cols() != 4)
+  if (m.size() > 0 && m.cols() != 6)
     throw std::runtime_error("candidate edges message of the wrong shape (internal error)");
   EdgeCandidates c;
+  bool any_untestable = false, any_scaled = false;
   for (Eigen::Index row = 0; row < m.rows(); ++row) {
     c.to_neuron.push_back(static_cast<std::int64_t>(m(row, 0)));
     c.from_neuron.push_back(static_cast<std::int64_t>(m(row, 1)));
     c.e.push_back(m(row, 2));
     c.log10_p.push_back(m(row, 3));
+    c.untestable.push_back(m(row, 4) != 0.0 ? 1 : 0);
+    c.statistic.push_back(m(row, 5));
+    any_untestable = any_untestable || m(row, 4) != 0.0;
+    any_scaled = any_scaled || m(row, 5) != m(row, 2);
   }
+  if (!any_untestable) c.untestable.clear();
+  if (!any_scaled) c.statistic.clear();
   return c;
 }
 
 }  // namespace
 
 std::vector<PairOutcome> reduce_owned_pairs(std::vector<PairResult>& pairs,
-                                            const std::vector<Eigen::MatrixXd>& E,
+                                            const std::vector<LayerResult>& layers,
+                                            const EdgeWeights& E,
                                             const ExecutionPlan& execution, const Options& options,
                                             int rank) {
   std::vector<PairOutcome> outcomes(pairs.size());
   NullLawCache null_laws;
   for (std::size_t l : execution.pairs_of(rank)) {
     PairResult& pair = pairs[l];
-    const Eigen::MatrixXd& e = E[l];
-    outcomes[l].candidates = test_pair(pair, e, options.significance, null_laws);
+    const Eigen::MatrixXd& e = E.E[l];
+    std::optional<EdgeNormalisers> normalisers;
+    if (E.u_norm2[l].size() > 0) {
+      normalisers = EdgeNormalisers{E.u_norm2[l], layers[static_cast<std::size_t>(pair.to_layer)].group,
+                                    pair.scaled};
+      if (layers[static_cast<std::size_t>(pair.to_layer)].groups <= 1) normalisers->group_of_to.clear();
+    }
+    outcomes[l].candidates = test_pair(pair, e, options.significance, null_laws,
+                                       normalisers ? &*normalisers : nullptr);
     outcomes[l].intensity = intensity(e, pair.c);
     const InternalDims dims = internal_dims(e, pair.c);
     pair.internal_dim_to = dims.to;
@@ -160,14 +181,25 @@ void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
   report_edges(result.pairs, candidates, options.significance);
   candidates.clear();
 
-  const std::size_t n = result.layers.size();
-  for (std::size_t l = 0; l < n; ++l) {
+  for (std::size_t l = 0; l < result.pairs.size(); ++l)
+    result.pairs[l].intensity = std::move(outcomes[l].intensity);
+  for (std::size_t l = 0; l < result.layers.size(); ++l) {
     LayerResult& layer = result.layers[l];
     layer.cluster = clusters(layer.sigma);
     layer.near_kernel = near_kernel(layer.sigma, options.measures.near_kernel_tau);
-    // The last layer has no outgoing pair: every neuron gets intensity 1 (spec section 5).
-    layer.intensity =
-        l + 1 < n ? std::move(outcomes[l].intensity) : std::vector<double>(layer.sigma.size(), 1.0);
+    // The largest over the pairs the layer is the producer of (spec section 7); a layer that
+    // no layer reads gets 1 for every neuron (spec section 5).
+    layer.intensity.clear();
+    for (const PairResult& pair : result.pairs) {
+      if (pair.from_layer != static_cast<int>(l)) continue;
+      if (layer.intensity.empty()) {
+        layer.intensity = pair.intensity;
+      } else {
+        for (std::size_t i = 0; i < layer.intensity.size() && i < pair.intensity.size(); ++i)
+          layer.intensity[i] = std::max(layer.intensity[i], pair.intensity[i]);
+      }
+    }
+    if (layer.intensity.empty()) layer.intensity.assign(layer.sigma.size(), 1.0);
   }
 
   std::vector<std::int64_t> sizes;
@@ -177,7 +209,9 @@ void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
     for (const EdgeRecord& edge : result.pairs[l].edges)
       if (edge.significant)
         significant[l].push_back({edge.to_neuron, edge.from_neuron, edge.log10_p});
-  result.chains = top_chains(sizes, significant, options.measures.top_chains);
+  std::vector<std::pair<int, int>> pairs;
+  for (const PairResult& pair : result.pairs) pairs.emplace_back(pair.from_layer, pair.to_layer);
+  result.chains = top_chains(sizes, pairs, significant, options.measures.top_chains);
 }
 
 namespace {
@@ -190,13 +224,13 @@ std::string format_number(double value) {
 
 }  // namespace
 
-void significance_phase(const std::vector<Eigen::MatrixXd>& E, const ExecutionPlan& execution,
+void significance_phase(const EdgeWeights& E, const ExecutionPlan& execution,
                         const Options& options, const mpi::Communicator& comm, SvrResult& result,
                         const Progress& progress) {
   std::vector<PairOutcome> outcomes;
   mpi::agreed(comm, [&] {
     inject_failure_point("significance", comm.rank());
-    outcomes = reduce_owned_pairs(result.pairs, E, execution, options, comm.rank());
+    outcomes = reduce_owned_pairs(result.pairs, result.layers, E, execution, options, comm.rank());
   });
   mpi::agreed(comm, [&] {
     gather_outcomes_to_root(result.pairs, outcomes, execution, comm);

@@ -16,9 +16,13 @@ void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const N
                           const ExecutionPlan& execution, const Options& options, int rank) {
   factors.local.resize(plan.layers.size());
   factors.distributed.resize(plan.layers.size());
-  for (std::size_t l : execution.lapack_layers_of(rank))
-    factors.local[l] =
-        thin_svd(layer_matrix(model, plan.layers[l], options.network.read), options.max_rank);
+  for (std::size_t l : execution.lapack_layers_of(rank)) {
+    const LayerSpec& layer = plan.layers[l];
+    const Eigen::MatrixXd M = layer_matrix(model, layer, options.network.read);
+    // A grouped convolution's M is block diagonal: its SVD is the blocks' (spec section 7).
+    factors.local[l] = layer.groups > 1 ? block_diagonal_svd(M, layer.groups, options.max_rank)
+                                        : thin_svd(M, options.max_rank);
+  }
 }
 
 void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, const NetworkPlan& plan,
@@ -67,6 +71,14 @@ void share_singular_values(const LayerFactors& factors, const ExecutionPlan& exe
     if (comm.rank() != root) sigma.resize(count);
     mpi::check(MPI_Bcast(sigma.data(), static_cast<int>(count), MPI_DOUBLE, root, comm.get()),
                "MPI_Bcast");
+    // The group of each neuron of a grouped layer (always a LAPACK layer).
+    if (layers[l].groups > 1) {
+      std::vector<int>& group = layers[l].group;
+      if (comm.rank() == root) group = factors.local[l].group;
+      group.resize(static_cast<std::size_t>(count));
+      mpi::check(MPI_Bcast(group.data(), static_cast<int>(count), MPI_INT, root, comm.get()),
+                 "MPI_Bcast");
+    }
   }
 }
 

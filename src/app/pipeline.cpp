@@ -56,16 +56,16 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   LayerFactors factors = svd_phase(plans, options, comm, result, progress);
   clock.end("svd", result.run);
 
-  std::vector<Eigen::MatrixXd> E =
-      edges_phase(std::move(factors), plans, options, comm, result, progress);
+  EdgeWeights E = edges_phase(std::move(factors), plans, options, comm, result, progress);
   clock.end("edges", result.run);
 
   significance_phase(E, plans.execution, options, comm, result, progress);
-  path_phase(E, plans.execution, options, comm, result);
-  if (!options.save_adjacency) E.clear();  // nobody needs E any more
+  path_phase(E.E, plans.execution, options, comm, result);
+  E.u_norm2.clear();
+  if (!options.save_adjacency) E.E.clear();  // nobody needs E any more
   clock.end("significance", result.run);
 
-  output_phase(output, E, plans, options, comm, result, clock, progress);
+  output_phase(output, E.E, plans, options, comm, result, clock, progress);
   return result;
 }
 

@@ -30,7 +30,7 @@
 namespace svr {
 namespace {
 
-constexpr int kPlacementFields = 11;
+constexpr int kPlacementFields = 12;
 
 // Everything about a placement that must be the same on every rank. A sub-grid factor is
 // described by its layout alone: its matrix exists on the team's ranks only.
@@ -47,7 +47,8 @@ std::array<std::int64_t, kPlacementFields> placement_fields(const ProcessGrid& g
             l->shape.rows,
             l->shape.cols,
             l->first_rank,
-            l->block};
+            l->block,
+            f.row_map ? 1 : 0};
   const DistributedMatrix* d = f.distributed;
   return {d != nullptr ? 1 : 0,
           f.owner,
@@ -59,7 +60,8 @@ std::array<std::int64_t, kPlacementFields> placement_fields(const ProcessGrid& g
           0,
           0,
           0,
-          0};
+          0,
+          f.row_map ? 1 : 0};
 }
 
 // A problem with one factor that every rank sees alike (its fields were checked to be equal).
@@ -73,7 +75,7 @@ std::string placement_problem(const FactorPlacement& f, const ProcessGrid& grid,
   if (!f.subgrid && f.distributed == nullptr && (f.owner < 0 || f.owner >= grid_size))
     return what + "is neither distributed nor whole on a grid rank (owner " +
            std::to_string(f.owner) + " of a " + std::to_string(grid_size) + "-process grid)";
-  if (f.rows != c * z)
+  if (!f.row_map && f.rows != c * z)
     return what + "has " + std::to_string(f.rows) + " rows; c * z = " + std::to_string(c) + " * " +
            std::to_string(z) + " = " + std::to_string(c * z) + " expected";
   if (f.cols < 0) return what + "uses a negative number of columns " + std::to_string(f.cols);
@@ -172,20 +174,51 @@ void validate(const ProcessGrid& grid, const FactorPlacement& U, const FactorPla
 // sub-grid factor always is, and the test depends on agreed fields only, so every rank decides
 // alike (`distributed` is set on some ranks only for a sub-grid factor).
 bool usable_in_place(const FactorPlacement& f, std::int64_t z, std::int64_t block) {
-  return !f.subgrid && f.distributed != nullptr && z == 1 && f.distributed->block() == block;
+  return !f.subgrid && !f.row_map && f.distributed != nullptr && z == 1 &&
+         f.distributed->block() == block;
 }
 
-// Fills `target` (f.rows x f.cols on the grid) with the factor in position-major row order:
-// target row p c + a = factor row a z + p, only the leading f.cols columns.
+// Fills `target` (c z x f.cols on the grid) with the factor in position-major row order:
+// target row p c + a = factor row a z + p (after f.row_map), only the leading f.cols columns.
 void arrange_position_major(const ProcessGrid& grid, const FactorPlacement& f, std::int64_t c,
                             std::int64_t z, DistributedMatrix& target) {
   const RedistributionSource source =
       f.subgrid ? RedistributionSource::on_subgrid(f.distributed, *f.subgrid, f.rows, f.cols)
       : f.distributed != nullptr ? RedistributionSource::of(*f.distributed, f.rows, f.cols)
                                  : RedistributionSource::whole(f.whole, f.owner, f.rows, f.cols);
-  IndexMap rows;  // identity for z = 1
-  if (z > 1) rows = [c, z](std::int64_t i) { return (i % z) * c + i / z; };
+  IndexMap rows;  // identity for z = 1 without a map
+  if (f.row_map) {
+    rows = [c, z, map = f.row_map](std::int64_t i) {
+      const std::int64_t r = map(i);
+      return r < 0 ? std::int64_t{-1} : (r % z) * c + r / z;
+    };
+  } else if (z > 1) {
+    rows = [c, z](std::int64_t i) { return (i % z) * c + i / z; };
+  }
   redistribute(grid, source, RedistributionTarget::of(target), rows);
+}
+
+// Squared norms of the leading `cols` columns of `m`, summed over the rows of each group
+// (row_group[i] for global row i; empty: one group), on grid rank `dest` as groups x cols
+// (collective over the grid; 0x0 elsewhere): each rank sums its own entries, one reduce.
+Eigen::MatrixXd column_squared_norms(const DistributedMatrix& m, std::int64_t cols,
+                                     const std::vector<int>& row_group, int dest) {
+  int groups = 1;
+  for (int g : row_group) groups = std::max(groups, g + 1);
+  Eigen::MatrixXd mine = Eigen::MatrixXd::Zero(groups, cols), all = mine;
+  for (std::int64_t lj = 0; lj < m.local_cols(); ++lj) {
+    const std::int64_t j = m.global_col(lj);
+    if (j >= cols) continue;
+    for (std::int64_t li = 0; li < m.local_rows(); ++li) {
+      const std::int64_t i = m.global_row(li);
+      const int g = row_group.empty() ? 0 : row_group[static_cast<std::size_t>(i)];
+      mine(g, j) += m.local(li, lj) * m.local(li, lj);
+    }
+  }
+  mpi::check(MPI_Reduce(mine.data(), all.data(), static_cast<int>(mine.size()), MPI_DOUBLE,
+                        MPI_SUM, dest, m.grid().comm()),
+             "MPI_Reduce");
+  return m.grid().rank() == dest ? all : Eigen::MatrixXd(0, 0);
 }
 
 }  // namespace
@@ -193,21 +226,28 @@ void arrange_position_major(const ProcessGrid& grid, const FactorPlacement& f, s
 Eigen::MatrixXd distributed_edge_weights(const ProcessGrid& grid, const FactorPlacement& U_from,
                                          const FactorPlacement& V_to, std::int64_t c,
                                          std::int64_t z_u, std::int64_t z_v, int dest,
-                                         std::int64_t block) {
+                                         std::int64_t block, Eigen::MatrixXd* u_norm2,
+                                         const std::vector<int>& u_row_group) {
   if (!grid.active()) return Eigen::MatrixXd(0, 0);
   validate(grid, U_from, V_to, c, z_u, z_v, dest, block);
   const std::int64_t r_from = U_from.cols;
   const std::int64_t r_to = V_to.cols;
-  if (r_from == 0 || r_to == 0)  // nothing to multiply; every rank takes this branch alike
+  if (r_from == 0 || r_to == 0) {  // nothing to multiply; every rank takes this branch alike
+    if (u_norm2 != nullptr) {
+      int groups = 1;
+      for (int g : u_row_group) groups = std::max(groups, g + 1);
+      *u_norm2 = grid.rank() == dest ? Eigen::MatrixXd::Zero(groups, r_from) : Eigen::MatrixXd(0, 0);
+    }
     return grid.rank() == dest ? Eigen::MatrixXd::Zero(r_to, r_from) : Eigen::MatrixXd(0, 0);
+  }
 
   // Every distributed operand is allocated before the first collective, and a failure on any
   // rank (out of memory, a dimension beyond lapack_int) is agreed, so no rank is left waiting.
   std::optional<DistributedMatrix> u_copy, v_copy, E, T;
   mpi::agreed(grid.comm(), [&] {
     try {
-      if (!usable_in_place(U_from, z_u, block)) u_copy.emplace(grid, U_from.rows, r_from, block);
-      if (!usable_in_place(V_to, z_v, block)) v_copy.emplace(grid, V_to.rows, r_to, block);
+      if (!usable_in_place(U_from, z_u, block)) u_copy.emplace(grid, c * z_u, r_from, block);
+      if (!usable_in_place(V_to, z_v, block)) v_copy.emplace(grid, c * z_v, r_to, block);
       E.emplace(grid, r_to, r_from, block);
       T.emplace(grid, r_to, r_from, block);
     } catch (const std::bad_alloc&) {
@@ -220,6 +260,7 @@ Eigen::MatrixXd distributed_edge_weights(const ProcessGrid& grid, const FactorPl
   if (v_copy) arrange_position_major(grid, V_to, c, z_v, *v_copy);
   const DistributedMatrix& U = u_copy ? *u_copy : *U_from.distributed;
   const DistributedMatrix& V = v_copy ? *v_copy : *V_to.distributed;
+  if (u_norm2 != nullptr) *u_norm2 = column_squared_norms(U, r_from, u_row_group, dest);
 
   const lapack_int m = to_lapack_int(r_to), n = to_lapack_int(r_from), k = to_lapack_int(c);
   // E and T have one descriptor, so their local arrays line up entry for entry.

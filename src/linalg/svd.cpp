@@ -1,6 +1,7 @@
 #include "svr/linalg/svd.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "svr/core/error.hpp"
 #include "svr/linalg/lapack.hpp"
@@ -77,6 +78,47 @@ void truncate(Spectrum& spectrum, std::optional<std::int64_t> max_rank) {
   spectrum.s.conservativeResize(keep);
   spectrum.U.conservativeResize(Eigen::NoChange, keep);
   spectrum.V.conservativeResize(Eigen::NoChange, keep);
+  if (!spectrum.group.empty()) spectrum.group.resize(static_cast<std::size_t>(keep));
+}
+
+Spectrum block_diagonal_svd(const Eigen::MatrixXd& M, std::int64_t blocks,
+                            std::optional<std::int64_t> max_rank) {
+  if (blocks < 1 || M.rows() % blocks != 0 || M.cols() % blocks != 0)
+    throw std::invalid_argument("block_diagonal_svd: " + std::to_string(blocks) +
+                                " blocks do not divide a " + std::to_string(M.rows()) + "x" +
+                                std::to_string(M.cols()) + " matrix");
+  const Eigen::Index rows = M.rows() / blocks, cols = M.cols() / blocks;
+  std::vector<Spectrum> parts;
+  Eigen::Index total = 0;
+  for (Eigen::Index b = 0; b < blocks; ++b) {
+    parts.push_back(thin_svd(M.block(b * rows, b * cols, rows, cols)));
+    total += parts.back().s.size();
+  }
+  // (block, index in block) of every triplet, by decreasing s; a stable sort keeps the block
+  // order, then the block's own order, for equal values.
+  std::vector<std::pair<Eigen::Index, Eigen::Index>> order;
+  for (Eigen::Index b = 0; b < blocks; ++b)
+    for (Eigen::Index k = 0; k < parts[static_cast<std::size_t>(b)].s.size(); ++k)
+      order.emplace_back(b, k);
+  std::stable_sort(order.begin(), order.end(), [&](const auto& x, const auto& y) {
+    return parts[static_cast<std::size_t>(x.first)].s[x.second] >
+           parts[static_cast<std::size_t>(y.first)].s[y.second];
+  });
+  Spectrum out;
+  out.s.resize(total);
+  out.U = Eigen::MatrixXd::Zero(M.rows(), total);
+  out.V = Eigen::MatrixXd::Zero(M.cols(), total);
+  out.group.resize(static_cast<std::size_t>(total));
+  for (Eigen::Index k = 0; k < total; ++k) {
+    const auto [b, i] = order[static_cast<std::size_t>(k)];
+    const Spectrum& part = parts[static_cast<std::size_t>(b)];
+    out.s[k] = part.s[i];
+    out.U.block(b * rows, k, rows, 1) = part.U.col(i);
+    out.V.block(b * cols, k, cols, 1) = part.V.col(i);
+    out.group[static_cast<std::size_t>(k)] = static_cast<int>(b);
+  }
+  truncate(out, max_rank);
+  return out;
 }
 
 void canonical_sign(Eigen::MatrixXd& vectors) {

@@ -19,6 +19,9 @@ namespace svr {
 DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSpec& layer,
                                            const LayerReadOptions& options, const ProcessGrid& grid,
                                            std::int64_t block) {
+  if (layer.groups > 1)
+    throw Error("distributed_layer_matrix: grouped layer '" + layer.name +
+                "' is factored on one rank (internal error)");
   const std::int64_t rows = layer.rows(options.method), cols = layer.cols(options.method);
   DistributedMatrix M(grid, rows, cols, block);
   if (!grid.active()) return M;

@@ -131,6 +131,18 @@ Eigen::MatrixXd reshape_weight(const std::vector<double>& w, const LayerSpec& la
     throw Error("reshape_weight: " + std::to_string(w.size()) + " elements for layer '" +
                 layer.name + "' of shape " + shape_string(layer.shape));
   using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  if (layer.groups > 1) {
+    // Block diagonal (spec section 7): output channel o of group h = o / (out / g) reads the
+    // input channels h in .. h in + in - 1 of the layer's in g; row o = W[o] there, 0 elsewhere.
+    if (method != Method::Svr || out % layer.groups != 0)
+      throw Error("reshape_weight: grouped layer '" + layer.name + "' needs method svr and " +
+                  "groups dividing its output channels");
+    const std::int64_t out_per_group = out / layer.groups;
+    Eigen::MatrixXd M = Eigen::MatrixXd::Zero(out, in * layer.groups * z);
+    const Eigen::Map<const RowMajor> W(w.data(), out, in * z);
+    for (std::int64_t o = 0; o < out; ++o) M.block(o, (o / out_per_group) * in * z, 1, in * z) = W.row(o);
+    return M;
+  }
   if (layer.kind == LayerKind::Linear || method == Method::Svr)
     return Eigen::Map<const RowMajor>(w.data(), out, in * z);  // W[o] flattened = row o
   // cosvr: M(o*z + p, a) = W[o, a, p] = w[(o*in + a)*z + p].

@@ -8,10 +8,91 @@
 #include <set>
 #include <string_view>
 
+#include "plan_helpers.hpp"
 #include "svr/core/error.hpp"
 #include "svr/network/network_plan.hpp"
+#include "svr/network/topology.hpp"
 
 namespace svr {
+namespace detail {
+
+std::string layer_label(const LayerSpec& layer) {
+  return "'" + layer.name + "' " + shape_string(layer.shape);
+}
+
+// Resolves a name given by --layers or by the svr.layers metadata ("features.0" is accepted
+// for "features.0.weight").
+const TensorInfo& resolve_layer_name(const ModelFile& model, const std::string& name,
+                                     const std::string& source) {
+  for (const std::string& key : {name, name + ".weight"}) {
+    const auto refused = model.refused.find(key);
+    if (refused != model.refused.end())
+      throw_input(model.path, key,
+                  "was built by refused pickle global '" + refused->second +
+                      "' (never run); it cannot be used as a layer");
+    if (const TensorInfo* t = model.find(key)) return *t;
+  }
+  throw_input(model.path, "", source + " names '" + name + "' which is not in " + model.path);
+}
+
+// The batch norm `bn` that follows `layer`, checked: a refused entry is an error; a size that
+// does not match the layer's output channels is an error when `strict`, else no fold (nullopt).
+std::optional<BatchNormSpec> batchnorm_after(const ModelFile& model, const std::string& bn,
+                                             const LayerSpec& layer, bool strict) {
+  const std::string mean = bn + ".running_mean", var = bn + ".running_var";
+  for (const std::string& key : {mean, var, bn + ".weight"}) {
+    const auto refused = model.refused.find(key);
+    if (refused != model.refused.end())
+      throw_input(model.path, key,
+                  "was built by refused pickle global '" + refused->second +
+                      "' (never run); batch norm '" + bn + "' cannot be folded into layer " +
+                      layer_label(layer) + " (use --batchnorm ignore)");
+  }
+  const std::int64_t n = layer.out_channels;
+  for (const std::string& key : {var, mean, bn + ".weight", bn + ".bias"}) {
+    const TensorInfo* t = model.find(key);
+    if (!t) continue;
+    if (t->numel() == n && dtype_is_float(t->dtype)) continue;
+    if (!strict) return std::nullopt;
+    throw_input(model.path, key,
+                "batch norm '" + bn + "' has size " + std::to_string(t->numel()) + " " +
+                    shape_string(t->shape) + " (" + dtype_name(t->dtype) +
+                    ") but follows layer " + layer_label(layer) + " with " + std::to_string(n) +
+                    " output channels (--batchnorm ignore skips folding)");
+  }
+  BatchNormSpec spec;
+  spec.prefix = bn;
+  spec.running_mean = mean;
+  spec.running_var = var;
+  if (model.find(bn + ".weight")) spec.weight = bn + ".weight";
+  if (model.find(bn + ".bias")) spec.bias = bn + ".bias";
+  return spec;
+}
+
+// Prefixes P with P.running_mean and P.running_var (present, or refused by the unpickler).
+std::set<std::string> batchnorm_prefixes(const ModelFile& model) {
+  std::set<std::string> means, vars;
+  auto note = [&](const std::string& name) {
+    if (name.size() > 13 && name.compare(name.size() - 13, 13, ".running_mean") == 0)
+      means.insert(name.substr(0, name.size() - 13));
+    if (name.size() > 12 && name.compare(name.size() - 12, 12, ".running_var") == 0)
+      vars.insert(name.substr(0, name.size() - 12));
+  };
+  for (const TensorInfo& t : model.tensors) note(t.name);
+  for (const auto& [key, global] : model.refused) note(key);
+  std::set<std::string> both;
+  std::set_intersection(means.begin(), means.end(), vars.begin(), vars.end(),
+                        std::inserter(both, both.end()));
+  return both;
+}
+
+}  // namespace detail
+
+using detail::batchnorm_after;
+using detail::batchnorm_prefixes;
+using detail::layer_label;
+using detail::resolve_layer_name;
+
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -46,10 +127,6 @@ std::string module_group(const std::string& name) {
     if (!std::isdigit(static_cast<unsigned char>(ch))) group += ch;
     else if (group.empty() || group.back() != '#') group += '#';
   return group;
-}
-
-std::string layer_label(const LayerSpec& layer) {
-  return "'" + layer.name + "' " + shape_string(layer.shape);
 }
 
 // torchvision ResNet (layerN.M.convK, downsample) and the common "shortcut" naming.
@@ -116,21 +193,6 @@ PairCheck check_pair(const LayerSpec& from, const LayerSpec& to, Method method) 
   return check;
 }
 
-// Resolves a name given by --layers or by the svr.layers metadata ("features.0" is accepted
-// for "features.0.weight").
-const TensorInfo& resolve_layer_name(const ModelFile& model, const std::string& name,
-                                     const std::string& source) {
-  for (const std::string& key : {name, name + ".weight"}) {
-    const auto refused = model.refused.find(key);
-    if (refused != model.refused.end())
-      throw_input(model.path, key,
-                  "was built by refused pickle global '" + refused->second +
-                      "' (never run); it cannot be used as a layer");
-    if (const TensorInfo* t = model.find(key)) return *t;
-  }
-  throw_input(model.path, "", source + " names '" + name + "' which is not in " + model.path);
-}
-
 std::vector<LayerSpec> named_layers(const ModelFile& model, const std::vector<std::string>& names,
                                     const std::string& source) {
   std::vector<LayerSpec> layers;
@@ -147,21 +209,6 @@ std::vector<LayerSpec> named_layers(const ModelFile& model, const std::vector<st
 bool is_candidate(const TensorInfo& t) {
   return dtype_is_float(t.dtype) && t.shape.size() >= 2 && t.shape.size() <= 5 &&
          (t.name == "weight" || ends_with(t.name, ".weight"));
-}
-
-// Prefixes P with P.running_mean and P.running_var (present, or refused by the unpickler).
-std::set<std::string> batchnorm_prefixes(const ModelFile& model) {
-  std::set<std::string> means, vars;
-  auto note = [&](const std::string& name) {
-    if (ends_with(name, ".running_mean")) means.insert(module_prefix(name));
-    if (ends_with(name, ".running_var")) vars.insert(module_prefix(name));
-  };
-  for (const TensorInfo& t : model.tensors) note(t.name);
-  for (const auto& [key, global] : model.refused) note(key);
-  std::set<std::string> both;
-  std::set_intersection(means.begin(), means.end(), vars.begin(), vars.end(),
-                        std::inserter(both, both.end()));
-  return both;
 }
 
 // Order (4): numeric-aware inside each module group, groups permuted until the chain closes.
@@ -342,34 +389,9 @@ void associate_batchnorms(const ModelFile& model, NetworkPlan& plan) {
 
   auto attach = [&](const std::string& bn, int k, bool strict) -> bool {
     LayerSpec& layer = plan.layers[static_cast<std::size_t>(k)];
-    const std::string mean = bn + ".running_mean", var = bn + ".running_var";
-    for (const std::string& key : {mean, var, bn + ".weight"}) {
-      const auto refused = model.refused.find(key);
-      if (refused != model.refused.end())
-        throw_input(model.path, key,
-                    "was built by refused pickle global '" + refused->second +
-                        "' (never run); batch norm '" + bn + "' cannot be folded into layer " +
-                        layer_label(layer) + " (use --batchnorm ignore)");
-    }
-    const std::int64_t n = layer.out_channels;
-    for (const std::string& key : {var, mean, bn + ".weight", bn + ".bias"}) {
-      const TensorInfo* t = model.find(key);
-      if (!t) continue;
-      if (t->numel() == n && dtype_is_float(t->dtype)) continue;
-      if (!strict) return false;
-      throw_input(model.path, key,
-                  "batch norm '" + bn + "' has size " + std::to_string(t->numel()) + " " +
-                      shape_string(t->shape) + " (" + dtype_name(t->dtype) +
-                      ") but follows layer " + layer_label(layer) + " with " +
-                      std::to_string(n) + " output channels (--batchnorm ignore skips folding)");
-    }
-    BatchNormSpec spec;
-    spec.prefix = bn;
-    spec.running_mean = mean;
-    spec.running_var = var;
-    if (model.find(bn + ".weight")) spec.weight = bn + ".weight";
-    if (model.find(bn + ".bias")) spec.bias = bn + ".bias";
-    layer.bn = spec;
+    std::optional<BatchNormSpec> spec = batchnorm_after(model, bn, layer, strict);
+    if (!spec) return false;
+    layer.bn = std::move(spec);
     return true;
   };
 
@@ -415,6 +437,89 @@ void associate_batchnorms(const ModelFile& model, NetworkPlan& plan) {
 
 }  // namespace
 
+std::string to_string(MapKind kind) {
+  switch (kind) {
+    case MapKind::Direct:
+      return "direct";
+    case MapKind::Add:
+      return "add";
+    case MapKind::Concat:
+      return "concat";
+    case MapKind::Split:
+      return "split";
+    case MapKind::Permute:
+      return "permute";
+  }
+  return "?";
+}
+
+std::string to_string(FlattenOrder order) {
+  return order == FlattenOrder::ChannelMajor ? "chw" : "hwc";
+}
+
+void finish_pair(PairSpec& pair) {
+  const ChannelMap& map = pair.map;
+  bool same_channels = pair.producer_channels == pair.c && map.count == pair.c && map.first == 0;
+  for (std::int64_t a = 0; same_channels && a < map.count; ++a)
+    same_channels = map.target(a) == a;
+  pair.identity = same_channels && pair.flatten == FlattenOrder::ChannelMajor;
+  pair.source_of_target.clear();
+  if (pair.identity) return;
+  pair.source_of_target.assign(static_cast<std::size_t>(pair.c), -1);
+  for (std::int64_t a = map.first; a < map.first + map.count; ++a)
+    pair.source_of_target[static_cast<std::size_t>(map.target(a))] = a - map.first;
+}
+
+PairNull pair_null(const PairSpec& pair, Method method) {
+  PairNull null;
+  if (method == Method::Cosvr) {
+    null.c = pair.c;
+    null.z = pair.z_u;
+    return null;
+  }
+  const std::int64_t per_group = pair.c / std::max<std::int64_t>(1, pair.consumer_groups);
+  null.groups = pair.consumer_groups;
+  if (pair.consumer_groups <= 1) {
+    null.c = pair.c;
+    null.z = pair.z_v;
+    null.divide = null.norms = !pair.reads_all_channels();
+  } else if (per_group >= 2) {
+    null.c = per_group;
+    null.z = pair.z_v;
+    null.divide = null.norms = true;
+  } else {
+    null.c = pair.producer_channels / std::max<std::int64_t>(1, pair.producer_groups);
+    null.z = 1;
+    null.norms = true;
+  }
+  return null;
+}
+
+std::vector<int> u_row_groups(const PairSpec& pair) {
+  const std::int64_t per_group = pair.c / std::max<std::int64_t>(1, pair.consumer_groups);
+  std::vector<int> groups(static_cast<std::size_t>(pair.map.count), 0);
+  for (std::int64_t a = 0; a < pair.map.count; ++a)
+    groups[static_cast<std::size_t>(a)] =
+        static_cast<int>(pair.map.target(pair.map.first + a) / std::max<std::int64_t>(1, per_group));
+  return groups;
+}
+
+std::int64_t u_row_of(const PairSpec& pair, std::int64_t row) {
+  if (pair.identity) return row;
+  const std::int64_t a = row - pair.map.first;  // svr: a row of U is a producer channel
+  return a >= 0 && a < pair.map.count ? a : -1;
+}
+
+std::int64_t v_row_of(const PairSpec& pair, std::int64_t row) {
+  if (pair.identity) return row;
+  const std::int64_t z = pair.z_v;
+  const bool channel_major = pair.flatten == FlattenOrder::ChannelMajor;
+  const std::int64_t b = channel_major ? row / z : row % pair.c;
+  const std::int64_t p = channel_major ? row % z : row / pair.c;
+  const std::int64_t a = pair.source_of_target[static_cast<std::size_t>(b)];
+  return a < 0 ? -1 : a * z + p;
+}
+
 bool natural_less(const std::string& a, const std::string& b) {
   auto digit = [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) != 0; };
   std::size_t i = 0, j = 0;
@@ -451,7 +556,7 @@ std::int64_t LayerSpec::rows(Method method) const {
 }
 
 std::int64_t LayerSpec::cols(Method method) const {
-  return method == Method::Svr ? in_channels * kernel_size : in_channels;
+  return method == Method::Svr ? in_channels * groups * kernel_size : in_channels * groups;
 }
 
 LayerSpec describe_layer(const ModelFile& model, const TensorInfo& tensor) {
@@ -487,6 +592,7 @@ PairSpec pair_geometry(const ModelFile& model, const LayerSpec& from, const Laye
 }
 
 NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) {
+  if (!options.topology.empty()) return plan_from_topology(model, options);
   NetworkPlan plan;
   if (!options.layers.empty())
     plan.layers = named_layers(model, options.layers, "--layers");
@@ -512,7 +618,13 @@ NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) 
       throw_input(model.path, "",
                   check.problem + (automatic ? "; pass --layers to select a chain" : ""));
     }
-    plan.pairs.push_back(check.pair);
+    PairSpec pair = check.pair;
+    pair.from = static_cast<int>(k);
+    pair.to = static_cast<int>(k + 1);
+    pair.producer_channels = plan.layers[k].out_channels;
+    pair.map.count = pair.c;
+    finish_pair(pair);
+    plan.pairs.push_back(std::move(pair));
   }
   if (options.read.batchnorm == BatchNormMode::Fold) associate_batchnorms(model, plan);
   return plan;

@@ -22,7 +22,7 @@ std::map<std::string, std::string> adjacency_metadata(const SvrResult& r, Method
     const PairResult& pair = r.pairs[k];
     pairs.push_back({{"tensor", tensor_name(k)},
                      {"from_layer", pair.from_layer},
-                     {"to_layer", pair.from_layer + 1},
+                     {"to_layer", pair.to_layer},
                      {"c", pair.c},
                      {"z", pair.z}});
   }
@@ -52,10 +52,10 @@ AdjacencyLayout adjacency_layout(const SvrResult& r, Method method) {
   std::uint64_t offset = 0;
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
     const PairResult& pair = r.pairs[k];
-    if (pair.from_layer < 0 || pair.from_layer + 1 >= static_cast<int>(r.layers.size()))
+    if (pair.from_layer < 0 || pair.to_layer >= static_cast<int>(r.layers.size()))
       throw OutputError("adjacency.safetensors: pair " + std::to_string(k) +
                         " has no layers (internal error)");
-    const std::int64_t rows = r.layers[pair.from_layer + 1].sigma.size();
+    const std::int64_t rows = r.layers[pair.to_layer].sigma.size();
     const std::int64_t cols = r.layers[pair.from_layer].sigma.size();
     const std::uint64_t bytes = 8 * static_cast<std::uint64_t>(rows * cols);
     header[tensor_name(k)] = {
@@ -82,7 +82,7 @@ void write_adjacency(const std::string& path, const SvrResult& r, Method method)
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
     const PairResult& pair = r.pairs[k];
     const std::string name = tensor_name(k);
-    const Eigen::Index rows = r.layers[pair.from_layer + 1].sigma.size();
+    const Eigen::Index rows = r.layers[pair.to_layer].sigma.size();
     const Eigen::Index cols = r.layers[pair.from_layer].sigma.size();
     if (pair.E.rows() != rows || pair.E.cols() != cols) {
       throw OutputError(path + ": " + name + " is " + std::to_string(pair.E.rows()) + " x " +

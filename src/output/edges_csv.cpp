@@ -11,13 +11,15 @@ namespace svr {
 void write_edges_csv(const std::string& path, const SvrResult& r) {
   output::check_edges(r, path);
   output::TextFile file(path);
-  file.write("pair,from_layer,from_neuron,to_layer,to_neuron,e,ce,p,log10_p,q,significant\n");
+  file.write(
+      "pair,from_layer,from_neuron,to_layer,to_neuron,e,ce,p,log10_p,q,significant,map\n");
   std::string row;
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
     const PairResult& pair = r.pairs[k];
-    const bool testable = pair.null_kind != NullKind::Untestable;
+    const bool pair_testable = pair.null_kind != NullKind::Untestable;
+    const std::string suffix = "," + pair.map + "\n";
     const std::string prefix = std::to_string(k) + "," + std::to_string(pair.from_layer) + ",";
-    const std::string to_layer = "," + std::to_string(pair.from_layer + 1) + ",";
+    const std::string to_layer = "," + std::to_string(pair.to_layer) + ",";
     for (const EdgeRecord& edge : pair.edges) {
       row = prefix;
       row += std::to_string(edge.from_neuron);
@@ -28,7 +30,7 @@ void write_edges_csv(const std::string& path, const SvrResult& r) {
       row += ',';
       output::append_csv_number(row, static_cast<double>(pair.c) * edge.e);
       row += ',';
-      if (testable) {
+      if (pair_testable && edge.testable) {
         // p and q may underflow to 0 below about 1e-308; log10_p keeps the exact magnitude.
         output::append_csv_number(row, std::pow(10.0, edge.log10_p));
         row += ',';
@@ -38,7 +40,8 @@ void write_edges_csv(const std::string& path, const SvrResult& r) {
       } else {
         row += ",,";
       }
-      row += edge.significant ? ",1\n" : ",0\n";
+      row += edge.significant ? ",1" : ",0";
+      row += suffix;
       file.write(row);
     }
   }

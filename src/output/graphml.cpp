@@ -103,7 +103,7 @@ void write_graphml(const std::string& path, const SvrResult& r) {
     for (const EdgeRecord& edge : pair.edges) {
       if (!edge.significant) continue;
       line = "    <edge source=\"" + output::node_id(pair.from_layer, edge.from_neuron) +
-             "\" target=\"" + output::node_id(pair.from_layer + 1, edge.to_neuron) + "\">";
+             "\" target=\"" + output::node_id(pair.to_layer, edge.to_neuron) + "\">";
       add_data(line, "e_pair", std::to_string(k));
       add_double(line, "e_e", edge.e);
       add_double(line, "e_ce", static_cast<double>(pair.c) * edge.e);

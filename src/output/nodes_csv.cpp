@@ -9,7 +9,7 @@ namespace svr {
 void write_nodes_csv(const std::string& path, const SvrResult& r) {
   output::check_nodes(r, path);
   output::TextFile file(path);
-  file.write("layer,layer_name,neuron,sigma,sigma_rel,cluster,near_kernel,intensity\n");
+  file.write("layer,layer_name,neuron,sigma,sigma_rel,cluster,near_kernel,intensity,group\n");
   std::string row;
   for (std::size_t l = 0; l < r.layers.size(); ++l) {
     const LayerResult& layer = r.layers[l];
@@ -28,6 +28,8 @@ void write_nodes_csv(const std::string& path, const SvrResult& r) {
       row += std::to_string(layer.cluster[i]);
       row += layer.near_kernel[i] ? ",1," : ",0,";
       output::append_csv_number(row, layer.intensity[i]);
+      row += ',';
+      row += layer.group.empty() ? "0" : std::to_string(layer.group[static_cast<std::size_t>(i)]);
       row += '\n';
       file.write(row);
     }

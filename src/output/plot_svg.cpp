@@ -446,7 +446,12 @@ void draw_chains(std::string& out, const SvrResult& r, const Figure& fig) {
     std::string path_text;
     bool valid = chain.start_layer >= 0;
     for (std::size_t k = 0; valid && k < chain.neurons.size(); ++k) {
-      const std::size_t l = static_cast<std::size_t>(chain.start_layer) + k;
+      const int layer = chain.layer_at(k);
+      if (layer < 0) {
+        valid = false;
+        break;
+      }
+      const auto l = static_cast<std::size_t>(layer);
       if (l >= n || chain.neurons[k] < 0 || chain.neurons[k] >= r.layers[l].sigma.size()) {
         valid = false;
         break;
@@ -471,15 +476,16 @@ void draw_edges(std::string& out, const SvrResult& r, const Figure& fig) {
   for (const DrawnEdge& d : fig.edges.drawn) {
     const PairResult& pair = r.pairs[d.pair];
     const auto from = static_cast<std::size_t>(pair.from_layer);
+    const auto to = static_cast<std::size_t>(pair.to_layer);
     const LayerResult& a = r.layers[from];
-    const LayerResult& b = r.layers[from + 1];
+    const LayerResult& b = r.layers[to];
     const std::string tooltip =
         output::xml_escape(fig.labels[from]) + " n" + std::to_string(d.edge->from_neuron) +
-        " \u2192 " + output::xml_escape(fig.labels[from + 1]) + " n" +
+        " \u2192 " + output::xml_escape(fig.labels[to]) + " n" +
         std::to_string(d.edge->to_neuron) + ": E = " + output::short_number(d.edge->e) +
         ", p = " + output::power_of_ten(d.edge->log10_p) +
         ", q = " + output::power_of_ten(d.edge->log10_q);
-    edge_line(out, fig.lay.x(from), fig.axis.y(a.sigma[d.edge->from_neuron]), fig.lay.x(from + 1),
+    edge_line(out, fig.lay.x(from), fig.axis.y(a.sigma[d.edge->from_neuron]), fig.lay.x(to),
               fig.axis.y(b.sigma[d.edge->to_neuron]), fig.edges.shade, d.strength, "edge", tooltip);
   }
   out += "</g>\n";

@@ -258,7 +258,10 @@ void chains_table(std::string& out, const SvrResult& r) {
   for (std::size_t c = 0; c < r.chains.size(); ++c) {
     const ChainResult& chain = r.chains[c];
     const auto length = static_cast<std::int64_t>(chain.neurons.size());
-    const std::int64_t end = chain.start_layer + length - 1;
+    const std::int64_t end = length > 0 ? chain.layer_at(chain.neurons.size() - 1) : chain.start_layer;
+    bool consecutive = true;  // a chain network's chains: the neurons say it all
+    for (std::size_t k = 0; k < chain.neurons.size(); ++k)
+      consecutive = consecutive && chain.layer_at(k) == chain.start_layer + static_cast<int>(k);
     auto name_of = [&](std::int64_t l) {
       return l >= 0 && l < static_cast<std::int64_t>(r.layers.size())
                  ? r.layers[static_cast<std::size_t>(l)].name
@@ -267,6 +270,7 @@ void chains_table(std::string& out, const SvrResult& r) {
     std::string path;
     for (std::size_t k = 0; k < chain.neurons.size(); ++k) {
       path += (k ? " \u2192 n" : "n") + std::to_string(chain.neurons[k]);
+      if (!consecutive) path += " (layer " + std::to_string(chain.layer_at(k)) + ")";
     }
     out += "<tr>" + int_cell(static_cast<std::int64_t>(c + 1)) +
            text_cell(std::to_string(chain.start_layer) + " " + name_of(chain.start_layer), "name") +
@@ -322,7 +326,7 @@ void pairs_table(std::string& out, const SvrResult& r, const PlotOptions& o) {
         static_cast<std::int64_t>(output::plot_edges(pair, o.max_edges, total).size());
     out += "<tr>" + int_cell(static_cast<std::int64_t>(k)) +
            text_cell(r.layers[pair.from_layer].name, "name") +
-           text_cell(r.layers[pair.from_layer + 1].name, "name") + int_cell(pair.c) +
+           text_cell(r.layers[pair.to_layer].name, "name") + int_cell(pair.c) +
            int_cell(pair.z) + text_cell(null_text(pair), "nowrap") + int_cell(pair.edges_tested) +
            int_cell(pair.significant) + int_cell(static_cast<std::int64_t>(pair.edges.size())) +
            int_cell(drawn) + "<td class=\"num\">" + std::to_string(pair.internal_dim_to) + ", " +
@@ -344,7 +348,7 @@ void heatmaps(std::string& out, const SvrResult& r) {
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
     const PairResult& pair = r.pairs[k];
     const LayerResult& from = r.layers[pair.from_layer];
-    const LayerResult& to = r.layers[pair.from_layer + 1];
+    const LayerResult& to = r.layers[pair.to_layer];
     const EdgeHeatmap map = pair.E.size() > 0 ? edge_heatmap(pair.E) : pair.heatmap;
     const Eigen::Index rows = map.rows, cols = map.cols;
     const std::string title = "pair " + std::to_string(k) + ": " + xml_escape(from.name) +

@@ -25,6 +25,7 @@ void check_nodes(const SvrResult& r, const std::string& path) {
     check_size(path, layer, "cluster ids", layer.cluster.size());
     check_size(path, layer, "near-kernel flags", layer.near_kernel.size());
     check_size(path, layer, "intensities", layer.intensity.size());
+    if (!layer.group.empty()) check_size(path, layer, "groups", layer.group.size());
   }
 }
 
@@ -32,12 +33,13 @@ void check_edges(const SvrResult& r, const std::string& path) {
   const auto n_layers = static_cast<std::int64_t>(r.layers.size());
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
     const PairResult& pair = r.pairs[k];
-    if (pair.from_layer < 0 || pair.from_layer + 1 >= n_layers) {
-      inconsistent(path, "pair " + std::to_string(k) + " starts at layer " +
-                             std::to_string(pair.from_layer) + " of " + std::to_string(n_layers));
+    if (pair.from_layer < 0 || pair.to_layer <= pair.from_layer || pair.to_layer >= n_layers) {
+      inconsistent(path, "pair " + std::to_string(k) + " joins layers " +
+                             std::to_string(pair.from_layer) + " and " +
+                             std::to_string(pair.to_layer) + " of " + std::to_string(n_layers));
     }
     const std::int64_t r_from = r.layers[pair.from_layer].sigma.size();
-    const std::int64_t r_to = r.layers[pair.from_layer + 1].sigma.size();
+    const std::int64_t r_to = r.layers[pair.to_layer].sigma.size();
     for (const EdgeRecord& edge : pair.edges) {
       if (edge.from_neuron < 0 || edge.from_neuron >= r_from || edge.to_neuron < 0 ||
           edge.to_neuron >= r_to) {

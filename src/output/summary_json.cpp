@@ -26,6 +26,7 @@ Json layer_json(std::size_t index, const LayerResult& layer) {
   j["kind"] = layer.kind;
   j["tensor_shape"] = layer.tensor_shape;
   j["matrix_shape"] = {layer.rows, layer.cols};
+  j["groups"] = layer.groups;
   j["rank"] = layer.full_rank;
   j["kept"] = layer.sigma.size();
   const bool empty = layer.sigma.size() == 0;
@@ -63,9 +64,11 @@ Json pair_json(std::size_t index, const PairResult& pair, const SvrResult& r) {
   Json j;
   j["index"] = index;
   j["from_layer"] = pair.from_layer;
-  j["to_layer"] = pair.from_layer + 1;
+  j["to_layer"] = pair.to_layer;
   j["from_name"] = r.layers[pair.from_layer].name;
-  j["to_name"] = r.layers[pair.from_layer + 1].name;
+  j["to_name"] = r.layers[pair.to_layer].name;
+  j["map"] = pair.map;
+  j["channels_read"] = pair.channels_read;
   j["c"] = pair.c;
   j["z"] = pair.z;
   j["z_u"] = pair.z_u;
@@ -77,6 +80,9 @@ Json pair_json(std::size_t index, const PairResult& pair, const SvrResult& r) {
   j["internal_dims"] = {{"to", pair.internal_dim_to}, {"from", pair.internal_dim_from}};
   j["entropy"] = number(pair.entropy);
   j["entropy_normalized"] = number(pair.entropy_normalized);
+  Json intensity = Json::array();
+  for (double x : pair.intensity) intensity.push_back(number(x));
+  j["intensity"] = intensity;
   return j;
 }
 
@@ -84,8 +90,11 @@ Json chain_json(const ChainResult& chain) {
   Json j;
   const auto length = static_cast<std::int64_t>(chain.neurons.size());
   j["start_layer"] = chain.start_layer;
-  j["end_layer"] = chain.start_layer + length - 1;
+  std::vector<int> layers;
+  for (std::size_t k = 0; k < chain.neurons.size(); ++k) layers.push_back(chain.layer_at(k));
+  j["end_layer"] = layers.empty() ? chain.start_layer : layers.back();
   j["length"] = length;
+  j["layers"] = layers;
   j["neurons"] = chain.neurons;
   j["weakest_log10_p"] = number(chain.weakest_log10_p);
   return j;

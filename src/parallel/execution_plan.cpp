@@ -36,20 +36,21 @@ double rank_of(const LayerShape& shape) {
 // Pair owners (see PairExecution). The E entries each rank holds are counted so that pairs on
 // the grid go where the least E already is: E, its p-values and its reported edges are what
 // the owner keeps in memory.
-void plan_pairs(ExecutionPlan& plan) {
-  const std::size_t n = plan.layers.size();
+void plan_pairs(ExecutionPlan& plan, const std::vector<PairLayers>& pairs) {
   std::vector<double> entries(static_cast<std::size_t>(plan.ranks), 0.0);
-  for (std::size_t l = 0; l + 1 < n; ++l) {
-    const LayerExecution& from = plan.layers[l];
-    const LayerExecution& to = plan.layers[l + 1];
+  for (const PairLayers& layers : pairs) {
+    const LayerExecution& from = plan.layers[static_cast<std::size_t>(layers.from)];
+    const LayerExecution& to = plan.layers[static_cast<std::size_t>(layers.to)];
     PairExecution pair;
+    pair.from = layers.from;
+    pair.to = layers.to;
     pair.e_entries = rank_of(from.shape) * rank_of(to.shape);
     const bool from_lapack = from.engine == SvdEngine::Lapack;
     const bool to_lapack = to.engine == SvdEngine::Lapack;
     if (from_lapack && to_lapack) {
       pair.owner = to.rank;
       if (from.rank != to.rank) {
-        // U_l is rows(l) x r(l), V_l+1 is cols(l+1) x r(l+1): move the smaller one.
+        // U of `from` is rows x r, V of `to` is cols x r: move the smaller one.
         const double u = static_cast<double>(from.shape.rows) * rank_of(from.shape);
         const double v = static_cast<double>(to.shape.cols) * rank_of(to.shape);
         pair.sends_u = u <= v;
@@ -248,9 +249,15 @@ double ExecutionPlan::lapack_load_of(int rank) const {
   return load;
 }
 
-ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
+ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes,
+                             const std::vector<PairLayers>& pairs, int ranks,
                              std::int64_t scalapack_min_dim, std::int64_t block_size,
                              const GridPolicy& policy) {
+  for (const PairLayers& pair : pairs)
+    if (pair.from < 0 || pair.from >= pair.to || pair.to >= static_cast<int>(shapes.size()))
+      throw std::invalid_argument("plan_execution: pair (" + std::to_string(pair.from) + ", " +
+                                  std::to_string(pair.to) + ") of " +
+                                  std::to_string(shapes.size()) + " layers");
   if (ranks < 1) throw std::invalid_argument("plan_execution: ranks must be >= 1");
   if (scalapack_min_dim < 1)
     throw std::invalid_argument("plan_execution: scalapack_min_dim must be >= 1");
@@ -276,7 +283,7 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
     const double r = std::min(rows, cols);
     layer.cost = LayerPartition::svd_cost(shapes[l]);
     layer.bytes = 8.0 * (rows * cols + (rows + cols + 1.0) * r);
-    if (std::min(shapes[l].rows, shapes[l].cols) >= scalapack_min_dim) {
+    if (shapes[l].blocks <= 1 && std::min(shapes[l].rows, shapes[l].cols) >= scalapack_min_dim) {
       layer.engine = SvdEngine::Scalapack;
     } else {
       small.push_back(shapes[l]);
@@ -289,8 +296,17 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
   for (std::size_t k = 0; k < small.size(); ++k)
     plan.layers[small_index[k]].rank = partition.owner(k);
   plan_grid_teams(plan);
-  plan_pairs(plan);
+  plan_pairs(plan, pairs);
   return plan;
+}
+
+ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
+                             std::int64_t scalapack_min_dim, std::int64_t block_size,
+                             const GridPolicy& policy) {
+  std::vector<PairLayers> chain;
+  for (std::size_t l = 0; l + 1 < shapes.size(); ++l)
+    chain.push_back({static_cast<int>(l), static_cast<int>(l + 1)});
+  return plan_execution(shapes, chain, ranks, scalapack_min_dim, block_size, policy);
 }
 
 std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::string>& names) {
@@ -346,8 +362,9 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
   for (std::size_t l = 0; l < plan.pairs.size(); ++l) {
     const PairExecution& pair = plan.pairs[l];
     text += "  pair " + std::to_string(l + 1) + "/" + std::to_string(plan.pairs.size()) + "  E " +
-            number("%.0f", rank_of(plan.layers[l + 1].shape)) + "x" +
-            number("%.0f", rank_of(plan.layers[l].shape)) + " on rank " +
+            number("%.0f", rank_of(plan.layers[static_cast<std::size_t>(pair.to)].shape)) + "x" +
+            number("%.0f", rank_of(plan.layers[static_cast<std::size_t>(pair.from)].shape)) +
+            " on rank " +
             std::to_string(pair.owner);
     if (pair.distributed && pair.team >= 0) {
       text += " (ScaLAPACK grid of team " + std::to_string(pair.team) + ")\n";
@@ -356,7 +373,7 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
     } else if (pair.sender < 0) {
       text += " (LAPACK; both factors local)\n";
     } else {
-      const std::size_t layer = pair.sends_u ? l : l + 1;
+      const int layer = pair.sends_u ? pair.from : pair.to;
       text += " (LAPACK; " + std::string(pair.sends_u ? "U" : "V") + " of layer " +
               std::to_string(layer + 1) + " from rank " + std::to_string(pair.sender) + ")\n";
     }

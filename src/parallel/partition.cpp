@@ -7,9 +7,10 @@
 namespace svr {
 
 double LayerPartition::svd_cost(const LayerShape& shape) {
-  const double rows = static_cast<double>(shape.rows);
-  const double cols = static_cast<double>(shape.cols);
-  return rows * cols * std::min(rows, cols);
+  const double blocks = static_cast<double>(std::max<std::int64_t>(1, shape.blocks));
+  const double rows = static_cast<double>(shape.rows) / blocks;
+  const double cols = static_cast<double>(shape.cols) / blocks;
+  return blocks * rows * cols * std::min(rows, cols);
 }
 
 LayerPartition::LayerPartition(const std::vector<LayerShape>& layers, int ranks)

@@ -129,4 +129,105 @@ double log10_path_metric(const std::vector<Eigen::VectorXd>& s,
   return log10_scale + std::log10(sum);
 }
 
+namespace {
+
+// x * s / s_max, the scale into log10_scale (as in log10_path_metric); false when s is all 0.
+bool multiply_by_s(ScaledVector& x, const Eigen::VectorXd& s) {
+  const double s_max = s.size() > 0 ? s.cwiseAbs().maxCoeff() : 0.0;
+  if (!(s_max > 0.0)) return false;
+  x.m = x.m.cwiseProduct(s / s_max);
+  x.log10_scale += std::log10(s_max);
+  return true;
+}
+
+bool rescale(ScaledVector& x) {
+  const double m = x.m.size() > 0 ? x.m.cwiseAbs().maxCoeff() : 0.0;
+  if (!(m > 0.0)) return false;
+  x.m /= m;
+  x.log10_scale += std::log10(m);
+  return true;
+}
+
+}  // namespace
+
+ScaledVector path_step(const ScaledVector& x_from, const Eigen::VectorXd& s_from,
+                       const Eigen::MatrixXd& E) {
+  ScaledVector x = x_from;
+  if (!x.alive || !multiply_by_s(x, s_from) || !rescale(x)) return {Eigen::VectorXd(), 0.0, false};
+  x.m = E * x.m;
+  if (!rescale(x)) return {Eigen::VectorXd(), 0.0, false};
+  return x;
+}
+
+ScaledVector path_merge(const std::vector<ScaledVector>& parts, Eigen::Index size) {
+  std::vector<const ScaledVector*> alive;
+  for (const ScaledVector& part : parts)
+    if (part.alive) alive.push_back(&part);
+  if (alive.empty()) return {Eigen::VectorXd(), 0.0, false};
+  if (alive.size() == 1) return *alive.front();
+  double top = alive.front()->log10_scale;
+  for (const ScaledVector* part : alive) top = std::max(top, part->log10_scale);
+  ScaledVector sum{Eigen::VectorXd::Zero(size), top, true};
+  for (const ScaledVector* part : alive)
+    sum.m += part->m * std::pow(10.0, part->log10_scale - top);
+  if (!rescale(sum)) return {Eigen::VectorXd(), 0.0, false};
+  return sum;
+}
+
+double path_end(const ScaledVector& x, const Eigen::VectorXd& s) {
+  constexpr double minus_inf = -std::numeric_limits<double>::infinity();
+  ScaledVector y = x;
+  if (!y.alive || !multiply_by_s(y, s)) return minus_inf;
+  const double sum = y.m.sum();
+  if (!(sum > 0.0)) return minus_inf;
+  return y.log10_scale + std::log10(sum);
+}
+
+double path_total(const std::vector<double>& terms) {
+  constexpr double minus_inf = -std::numeric_limits<double>::infinity();
+  if (terms.size() == 1) return terms.front();
+  double top = minus_inf;
+  for (double t : terms) top = std::max(top, t);
+  if (!(top > minus_inf)) return minus_inf;
+  double sum = 0.0;
+  for (double t : terms) sum += std::pow(10.0, t - top);
+  return top + std::log10(sum);
+}
+
+double log10_path_metric(const std::vector<Eigen::VectorXd>& s,
+                         const std::vector<std::pair<int, int>>& pairs,
+                         const std::vector<Eigen::MatrixXd>& E) {
+  const int n = static_cast<int>(s.size());
+  if (pairs.size() != E.size())
+    throw std::invalid_argument("log10_path_metric: " + std::to_string(E.size()) + " E for " +
+                                std::to_string(pairs.size()) + " pairs");
+  std::vector<std::vector<std::size_t>> into(s.size());
+  std::vector<char> read(s.size(), 0);
+  for (std::size_t q = 0; q < pairs.size(); ++q) {
+    const auto [from, to] = pairs[q];
+    if (from < 0 || to <= from || to >= n || E[q].cols() != s[static_cast<std::size_t>(from)].size() ||
+        E[q].rows() != s[static_cast<std::size_t>(to)].size())
+      throw std::invalid_argument("log10_path_metric: pair " + std::to_string(q) +
+                                  " does not match the layers");
+    into[static_cast<std::size_t>(to)].push_back(q);
+    read[static_cast<std::size_t>(from)] = 1;
+  }
+  std::vector<ScaledVector> x(s.size());
+  std::vector<double> terms;
+  for (std::size_t b = 0; b < s.size(); ++b) {
+    if (into[b].empty()) {
+      x[b] = {Eigen::VectorXd::Ones(s[b].size()), 0.0, true};
+    } else {
+      std::vector<ScaledVector> parts;
+      for (std::size_t q : into[b]) {
+        const auto a = static_cast<std::size_t>(pairs[q].first);
+        parts.push_back(path_step(x[a], s[a], E[q]));
+      }
+      x[b] = path_merge(parts, s[b].size());
+    }
+    if (!read[b]) terms.push_back(path_end(x[b], s[b]));
+  }
+  return path_total(terms);
+}
+
 }  // namespace svr

@@ -6,6 +6,11 @@
                                                           the same SVR from every file
   svr_e2e.py --svr BIN --np N --expect TEXT [--expect TEXT ...] fails MODEL [svr options...]
                                                           bad input: clean one-line failure
+  svr_e2e.py --svr BIN --np N calibrated MODEL [svr options...]
+                                                          random weights: in every testable pair
+                                                          the raw p < 0.05 of about 5 % of the
+                                                          edges (binomial 1e-4 bounds), and no
+                                                          significant edge at all
   svr_e2e.py --svr BIN --np N --expect TEXT [--expect TEXT ...] plan MODEL [svr options...]
                                                           --plan: exit 0, one plan (rank 0's)
                                                           holding every TEXT, no OUTDIR created
@@ -154,6 +159,33 @@ def cmd_plan(a, work):
         fail("--plan left a partial OUTDIR")
 
 
+def cmd_calibrated(a, work):
+    import csv
+    import math
+    out = os.path.join(work, "svr")
+    run_svr(a.svr, a.np, a.model, out, ["--all-edges"] + a.options)
+    low, tested, significant = {}, {}, 0
+    with open(os.path.join(out, "edges.csv")) as f:
+        for row in csv.DictReader(f):
+            if row["log10_p"] == "":
+                continue
+            pair = int(row["pair"])
+            tested[pair] = tested.get(pair, 0) + 1
+            low[pair] = low.get(pair, 0) + (float(row["log10_p"]) < math.log10(0.05))
+            significant += row["significant"] == "1"
+    if not tested:
+        fail("no testable edge")
+    for pair, n in sorted(tested.items()):
+        k, mean = low[pair], 0.05 * n
+        # A normal bound at about 1e-4 two-sided per pair (3.9 sd), plus the discreteness.
+        slack = 3.9 * math.sqrt(n * 0.05 * 0.95) + 1.0
+        print("pair %d: %d of %d raw p < 0.05 (expected %.1f +- %.1f)" % (pair, k, n, mean, slack))
+        if abs(k - mean) > slack:
+            fail("pair %d is not calibrated: %d of %d raw p < 0.05" % (pair, k, n))
+    if significant:
+        fail("%d significant edges on random weights" % significant)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--svr", required=True)
@@ -167,8 +199,9 @@ def main():
                         help="oracle: E tolerance of compare_outputs.py (default there: 1e-12)")
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     a = parser.parse_args()
-    if not a.rest or a.rest[0] not in ("oracle", "same", "fails", "plan"):
-        parser.error("the mode (oracle, same, fails or plan) must follow the driver options")
+    if not a.rest or a.rest[0] not in ("oracle", "same", "fails", "plan", "calibrated"):
+        parser.error("the mode (oracle, same, fails, plan or calibrated) must follow the driver "
+                     "options")
     a.mode, a.rest = a.rest[0], a.rest[1:]
     if "--" in a.rest:
         k = a.rest.index("--")
@@ -182,7 +215,8 @@ def main():
     a.model = a.models[0]
     work = tempfile.mkdtemp(prefix="svr_e2e_")
     try:
-        {"oracle": cmd_oracle, "same": cmd_same, "fails": cmd_fails, "plan": cmd_plan}[a.mode](a, work)
+        {"oracle": cmd_oracle, "same": cmd_same, "fails": cmd_fails, "plan": cmd_plan,
+         "calibrated": cmd_calibrated}[a.mode](a, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("passed")

@@ -16,20 +16,28 @@ namespace svr {
 struct RunPlans;
 class Progress;
 
-// Collective over every rank. Returns E[l] (r(l+1) x r(l)) on execution.pairs[l].owner and 0x0
+// E of every pair on its owner, and where the pair's null needs them (network_plan.hpp
+// PairNull: a pair reading only some of its producer's channels, a grouped consumer) the
+// squared norms of its producer neurons over the channels each consumer group reads
+// (consumer groups x r(from); 0x0 for other pairs).
+struct EdgeWeights {
+  std::vector<Eigen::MatrixXd> E;
+  std::vector<Eigen::MatrixXd> u_norm2;
+};
+
+// Collective over every rank. Returns E[l] (r(to) x r(from)) on execution.pairs[l].owner and 0x0
 // elsewhere. Both layers LAPACK: the smaller factor travels point to point to the owner, which
 // calls edge_weights. A pair touching a ScaLAPACK layer: distributed_edge_weights on the grid.
 // layers[l].sigma (every rank) gives how many neurons each layer keeps.
-std::vector<Eigen::MatrixXd> pair_edge_weights(const LayerFactors& factors, const NetworkPlan& plan,
-                                               const ExecutionPlan& execution,
-                                               const std::vector<LayerResult>& layers,
-                                               const mpi::Communicator& comm);
+EdgeWeights pair_edge_weights(const LayerFactors& factors, const NetworkPlan& plan,
+                              const ExecutionPlan& execution,
+                              const std::vector<LayerResult>& layers, Method method,
+                              const mpi::Communicator& comm);
 
 // The phase, collective, one agreed step each: the failure point, E of every pair on its owner
 // (pair_edge_weights), with --save-spectra every layer's U and V into result.layers on rank 0.
 // Consumes the factors: they, and the grids they live on, are freed on every rank together.
-std::vector<Eigen::MatrixXd> edges_phase(LayerFactors&& factors, const RunPlans& plans,
-                                         const Options& options, const mpi::Communicator& comm,
-                                         SvrResult& result, const Progress& progress);
+EdgeWeights edges_phase(LayerFactors&& factors, const RunPlans& plans, const Options& options,
+                        const mpi::Communicator& comm, SvrResult& result, const Progress& progress);
 
 }  // namespace svr

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "svr/app/options.hpp"
+#include "svr/app/phase_edges.hpp"
 #include "svr/core/results.hpp"
 #include "svr/parallel/execution_plan.hpp"
 #include "svr/parallel/mpi.hpp"
@@ -19,7 +20,7 @@ class Progress;
 
 // What a pair's owner computes from E alone.
 struct PairOutcome {
-  std::vector<double> intensity;  // of layer l's neurons (spec section 5)
+  std::vector<double> intensity;  // of the producer's neurons, from this pair (spec section 7)
   EdgeCandidates candidates;
 };
 
@@ -28,7 +29,8 @@ struct PairOutcome {
 // the heatmap, into result.pairs[l]; the rest into the returned outcome (empty for pairs owned
 // elsewhere).
 std::vector<PairOutcome> reduce_owned_pairs(std::vector<PairResult>& pairs,
-                                            const std::vector<Eigen::MatrixXd>& E,
+                                            const std::vector<LayerResult>& layers,
+                                            const EdgeWeights& E,
                                             const ExecutionPlan& execution, const Options& options,
                                             int rank);
 
@@ -46,7 +48,7 @@ void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
 // (reduce_owned_pairs); the outcomes to rank 0 (gather_outcomes_to_root); rank 0 finishing the
 // SVR (finish_reduction) and saying how many edges are significant. The path metric is the next
 // phase's: it travels between other ranks, so it has its own agreement.
-void significance_phase(const std::vector<Eigen::MatrixXd>& E, const ExecutionPlan& execution,
+void significance_phase(const EdgeWeights& E, const ExecutionPlan& execution,
                         const Options& options, const mpi::Communicator& comm, SvrResult& result,
                         const Progress& progress);
 

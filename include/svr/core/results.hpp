@@ -12,26 +12,29 @@ struct LayerResult {
   std::string kind;                        // "linear", "conv1d", "conv2d", "conv3d"
   std::vector<std::int64_t> tensor_shape;  // as stored
   std::int64_t rows = 0, cols = 0;         // matrix M after the reshape of the method
-  std::int64_t full_rank = 0;              // min(rows, cols)
+  std::int64_t full_rank = 0;              // min(rows, cols), or the blocks' sum when grouped
+  int groups = 1;                          // a grouped convolution's groups (spec section 7)
   std::string folded_bn;                   // prefix of the folded BatchNorm, "" if none
   Eigen::VectorXd sigma;                   // kept singular values, decreasing
   Eigen::MatrixXd U;                       // rows x r  (in the pipeline: only with --save-spectra)
   Eigen::MatrixXd V;                       // cols x r
   std::vector<int> cluster;                // cluster id per neuron (equal s within 1e-8 s_max)
   std::vector<bool> near_kernel;           // s_i <= tau * s_max
-  std::vector<double> intensity;           // spec section 5
+  std::vector<double> intensity;           // spec section 5; the largest over the layer's pairs
+  std::vector<int> group;                  // grouped convolution: each neuron's group; else empty
   std::int64_t near_kernel_count() const;
 };
 
 enum class NullKind { Beta, Untestable, Simulated, ChiSquare };
 
 struct EdgeRecord {
-  std::int64_t to_neuron = 0;    // j, neuron of layer from_layer + 1
-  std::int64_t from_neuron = 0;  // i, neuron of layer from_layer
+  std::int64_t to_neuron = 0;    // j, neuron of the consumer layer (to_layer)
+  std::int64_t from_neuron = 0;  // i, neuron of the producer layer (from_layer)
   double e = 0.0;
   double log10_p = 0.0;  // 0 for untestable edges
   double log10_q = 0.0;  // adjusted; equals log10_p for Correction::None
   bool significant = false;
+  bool testable = true;  // false: ||u_S|| = 0 (spec section 7), E = 0 and no p (as c = 1)
 };
 
 // E of a pair reduced for display (report.html): the block maxima of at most 256 x 256 cells,
@@ -46,15 +49,22 @@ struct EdgeHeatmap {
 };
 
 struct PairResult {
-  int from_layer = 0;
-  std::int64_t c = 0;             // channels passing from layer l to l+1
+  int from_layer = 0;             // the producer layer
+  int to_layer = 0;               // the consumer layer (from_layer + 1 in a chain)
+  std::string map = "direct";     // channel map kind: direct, add, concat, split, permute
+  std::int64_t channels_read = 0;  // |S|: producer channels that reach the consumer
+  std::int64_t c = 0;             // the consumer's input channels c_B (spec section 7)
   std::int64_t z = 0;             // positions on the tested side
-  std::int64_t z_u = 1, z_v = 1;  // positions on the u side (layer l) and v side (layer l+1)
+  std::int64_t z_u = 1, z_v = 1;  // positions on the u side (producer) and v side (consumer)
   NullKind null_kind = NullKind::Beta;
+  // The null law's c and z when they are not c and z (spec section 7: grouped and depthwise
+  // consumers); 0: c and z. With `scaled` the law applies to E / ||u||^2 (docs/graph-outputs.md).
+  std::int64_t null_c = 0, null_z = 0;
+  bool scaled = false;
   double beta_a = 0.0, beta_b = 0.0;  // Beta(z/2, (N-z)/2) when null_kind == Beta
   double e_threshold = 0.0;           // chi-square rule threshold when null_kind == ChiSquare
   std::int64_t simulation_draws = 0;  // when null_kind == Simulated
-  Eigen::MatrixXd E;                  // r(l+1) x r(l); empty in the pipeline's result (E stays
+  Eigen::MatrixXd E;                  // r(to) x r(from); empty in the pipeline's result (E stays
                                       // on the pair's owner rank, docs/algorithms.md)
   EdgeHeatmap heatmap;                // for report.html (used when E is empty)
   std::int64_t edges_tested = 0;
@@ -63,13 +73,20 @@ struct PairResult {
   std::int64_t internal_dim_from = 0;  // (i+1) of the argmax
   double entropy = 0.0;
   double entropy_normalized = 0.0;
+  std::vector<double> intensity;  // of the producer's neurons, from this pair (spec section 7)
   std::vector<EdgeRecord> edges;  // reported edges (significant, or all with --all-edges)
 };
 
 struct ChainResult {
   int start_layer = 0;
-  std::vector<std::int64_t> neurons;  // one neuron per layer from start_layer on
+  std::vector<std::int64_t> neurons;  // one neuron per layer of the path
   double weakest_log10_p = 0.0;       // max log10 p along the chain
+  std::vector<int> layers;            // the layer of each neuron; empty: start_layer + k
+
+  // The layer of neuron k (layers may be left empty for a chain network: start_layer + k).
+  int layer_at(std::size_t k) const {
+    return layers.empty() ? start_layer + static_cast<int>(k) : layers[k];
+  }
 };
 
 struct PhaseTime {
@@ -104,7 +121,7 @@ struct RunInfo {
 struct SvrResult {
   std::string model_name;  // basename of the model path
   std::vector<LayerResult> layers;
-  std::vector<PairResult> pairs;  // pairs[l] joins layers[l] and layers[l+1]
+  std::vector<PairResult> pairs;  // pairs[k] joins layers[from_layer] and layers[to_layer]
   double log10_path_metric = 0.0;
   double log10_path_metric_unweighted = 0.0;
   std::vector<ChainResult> chains;

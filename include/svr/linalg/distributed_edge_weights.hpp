@@ -5,6 +5,7 @@
 #include <Eigen/Dense>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "svr/linalg/distributed_matrix.hpp"
 #include "svr/linalg/process_grid.hpp"
@@ -25,6 +26,10 @@ struct FactorPlacement {
   int owner = -1;                                  // grid rank holding `whole`; -1 if distributed
   std::int64_t rows = 0;                           // c z_u for U_from, c z_v for V_to
   std::int64_t cols = 0;                           // neurons used: r(l) for U, r(l+1) for V
+  // A pair that reads a slice, an offset or a permutation of channels (spec section 7): the
+  // factor's own `rows` rows go to the c z rows E uses (row a z + p for channel a at position
+  // p; -1: not used). A pure function, the same on every rank. Empty: rows = c z, as they are.
+  IndexMap row_map;
 };
 
 // Collective over the grid's communicator (a rank outside the grid gets 0x0 at once).
@@ -44,9 +49,14 @@ struct FactorPlacement {
 // not inside the grid or whose matrix does not match its layout (subgrid_problem, checked on
 // every rank, then agreed), or arguments that differ between ranks; svr::Error for an MPI
 // failure.
+// With u_norm2 set, also the squared norms of the columns of U_from's used rows, summed by
+// group (the consumer group its channel reaches, spec section 7): (*u_norm2)(h, i) on `dest`
+// sums U'(a, i)^2 over the used rows a with u_row_group[a] = h (z_u must be 1); an empty
+// u_row_group puts every row in group 0.
 Eigen::MatrixXd distributed_edge_weights(const ProcessGrid& grid, const FactorPlacement& U_from,
                                          const FactorPlacement& V_to, std::int64_t c,
                                          std::int64_t z_u, std::int64_t z_v, int dest,
-                                         std::int64_t block);
+                                         std::int64_t block, Eigen::MatrixXd* u_norm2 = nullptr,
+                                         const std::vector<int>& u_row_group = {});
 
 }  // namespace svr

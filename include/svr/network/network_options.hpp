@@ -1,6 +1,7 @@
 #pragma once
 // What the network module needs to know of the command line: which tensors are the layers, and
 // how each becomes its matrix.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,16 @@ struct LayerReadOptions {
   double bn_eps = 1e-5;  // gamma / sqrt(running_var + eps)
 };
 
+// Input feature of channel b at spatial position p of a linear layer reading convolutions:
+// b z + p (PyTorch's flatten) or p c + b (Keras/TensorFlow, channels last).
+enum class FlattenOrder { ChannelMajor, ChannelsLast };
+std::string to_string(FlattenOrder order);  // "chw", "hwc"
+
 // How the network is planned (network_plan.hpp).
 struct NetworkOptions {
   std::vector<std::string> layers;  // --layers: explicit order and selection; empty: automatic
+  std::string topology;             // --topology: a topology file (topology.hpp); "": none
+  std::optional<FlattenOrder> flatten_order;  // --flatten-order: overrides the topology's
   LayerReadOptions read;
 };
 

@@ -52,7 +52,13 @@ struct GridPolicy {
   static constexpr double kDefaultMinLocalElements = 1024.0 * 1024.0;
 };
 
-// Who computes the edge weights E of the pair (l, l+1), and how. Both layers LAPACK: the owner
+// The two layers of a pair: the producer `from` and the consumer `to` (from < to).
+struct PairLayers {
+  int from = 0;
+  int to = 0;
+};
+
+// Who computes the edge weights E of the pair (from, to), and how. Both layers LAPACK: the owner
 // of one of them computes E serially after receiving the other's factor (the smaller one of
 // U_l, V_l+1 travels; none if one rank owns both). A pair touching a ScaLAPACK layer: E by
 // distributed_edge_weights on the grid of all ranks, delivered whole to the owner (the LAPACK
@@ -60,6 +66,7 @@ struct GridPolicy {
 // layers are on the same team (and that team is not simply all ranks), on that team's grid
 // instead, with the owner among its ranks, so no factor leaves the team.
 struct PairExecution {
+  int from = 0, to = 0;  // the layers (PairLayers)
   int owner = 0;
   bool distributed = false;  // E computed on a ScaLAPACK grid
   int team = -1;             // distributed on this team's grid; -1: on the grid of all ranks
@@ -73,7 +80,7 @@ struct ExecutionPlan {
   std::int64_t scalapack_min_dim = 0;
   std::int64_t block_size = 0;
   std::vector<LayerExecution> layers;
-  std::vector<PairExecution> pairs;  // pairs[l] joins layers l and l+1
+  std::vector<PairExecution> pairs;  // in the order given to plan_execution
   std::vector<GridTeam> teams;       // in rank order (teams[0] starts at rank 0)
   GridPolicy policy;
   // Non-empty when no team layout met the memory budget: the plan then uses one team of all
@@ -121,6 +128,12 @@ void plan_grid_teams(ExecutionPlan& plan);
 
 // Throws std::invalid_argument for ranks < 1, scalapack_min_dim < 1, block_size < 1,
 // max_grids < 0 or a negative budget.
+// Throws std::invalid_argument for a pair whose layers do not exist or with from >= to.
+ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes,
+                             const std::vector<PairLayers>& pairs, int ranks,
+                             std::int64_t scalapack_min_dim, std::int64_t block_size,
+                             const GridPolicy& policy = {});
+// The same for a chain: pairs (l, l + 1).
 ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
                              std::int64_t scalapack_min_dim, std::int64_t block_size,
                              const GridPolicy& policy = {});

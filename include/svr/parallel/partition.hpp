@@ -9,6 +9,9 @@ namespace svr {
 struct LayerShape {
   std::int64_t rows = 0;
   std::int64_t cols = 0;
+  // A block-diagonal matrix (a grouped convolution) of `blocks` diagonal blocks: factored block
+  // by block on one rank, at the blocks' cost, never on a ScaLAPACK grid.
+  std::int64_t blocks = 1;
 };
 
 class LayerPartition {

@@ -1,7 +1,8 @@
 #pragma once
-// Dominant connections (spec section 5): maximal chains of significant edges through three or more
-// consecutive layers, found by dynamic programming over the layered graph.
+// Dominant connections (spec sections 5 and 7): maximal chains of significant edges through three
+// or more layers along the pairs of the network, found by dynamic programming.
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "svr/core/results.hpp"
@@ -9,8 +10,8 @@
 namespace svr {
 
 struct SignificantEdge {
-  std::int64_t to = 0;    // neuron j of layer l + 1
-  std::int64_t from = 0;  // neuron i of layer l
+  std::int64_t to = 0;    // neuron j of the pair's consumer layer
+  std::int64_t from = 0;  // neuron i of the pair's producer layer
   double log10_p = 0;
 };
 
@@ -22,6 +23,14 @@ struct SignificantEdge {
 // length (desc), weakest log10 p (asc), start layer (asc), then neuron indices (lexicographic).
 // Out-of-range neurons or NaN log10 p throw std::invalid_argument.
 std::vector<ChainResult> top_chains(const std::vector<std::int64_t>& layer_sizes,
+                                    const std::vector<std::vector<SignificantEdge>>& edges, int k);
+
+// The same along the pairs of a DAG: pairs[q] = (from, to) with from < to, edges[q] its
+// significant edges. Layers are processed pair by pair in consumer order; a predecessor tie goes
+// to the smaller (layer, neuron). Chains carry their layers; ranked by length, weakest log10 p,
+// start layer, layers, neurons. A pair out of range also throws std::invalid_argument.
+std::vector<ChainResult> top_chains(const std::vector<std::int64_t>& layer_sizes,
+                                    const std::vector<std::pair<int, int>>& pairs,
                                     const std::vector<std::vector<SignificantEdge>>& edges, int k);
 
 }  // namespace svr

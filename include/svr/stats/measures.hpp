@@ -3,6 +3,7 @@
 // Indices are 0-based; E is r(l+1) x r(l) (rows: neurons j of the later layer).
 #include <Eigen/Dense>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace svr {
@@ -45,5 +46,33 @@ std::vector<bool> near_kernel(const Eigen::VectorXd& s, double tau);
 // s.size() == E.size() + 1 and E_l is r(l+1) x r(l), otherwise std::invalid_argument.
 double log10_path_metric(const std::vector<Eigen::VectorXd>& s,
                          const std::vector<Eigen::MatrixXd>& E);
+
+// The path metric on a DAG (docs/graph-outputs.md): every layer that reads nothing starts with
+// x = 1; a layer B that reads from layers gets x_B = sum over its pairs (A, B) of E_AB (x_A * s_A);
+// the metric is log10 of the sum over the layers no layer reads of sum(x_B * s_B). A chain gives
+// log10_path_metric above, bit for bit. The pieces below are what the distributed pipeline
+// computes where each E is; this function strings them together on one rank.
+// pairs[q] = (from, to), from < to, E[q] is r(to) x r(from); otherwise std::invalid_argument.
+double log10_path_metric(const std::vector<Eigen::VectorXd>& s,
+                         const std::vector<std::pair<int, int>>& pairs,
+                         const std::vector<Eigen::MatrixXd>& E);
+
+// x as m * 10^log10_scale with max |m| = 1, or dead (x = 0: the metric is -inf along it).
+struct ScaledVector {
+  Eigen::VectorXd m;
+  double log10_scale = 0.0;
+  bool alive = true;
+};
+
+// One pair's contribution E (x_A * s_A), with the rescaling steps of log10_path_metric.
+ScaledVector path_step(const ScaledVector& x_from, const Eigen::VectorXd& s_from,
+                       const Eigen::MatrixXd& E);
+// The sum of a layer's incoming contributions (size entries); one contribution is returned as
+// it is. No contribution alive: dead.
+ScaledVector path_merge(const std::vector<ScaledVector>& parts, Eigen::Index size);
+// log10 sum(x * s) of one final layer, -inf when dead or zero.
+double path_end(const ScaledVector& x, const Eigen::VectorXd& s);
+// log10 of the sum of 10^t over the final layers' terms (one term is returned as it is).
+double path_total(const std::vector<double>& terms);
 
 }  // namespace svr

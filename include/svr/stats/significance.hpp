@@ -34,11 +34,16 @@ struct SignificanceOptions {
 // The edges of one pair that take part in the correction and may be reported, column-major
 // (from_neuron outer, to_neuron inner) like E: every edge with --all-edges, otherwise the edges
 // that can be significant (p <= alpha; with --sigma the edges past its rule). Untestable pairs
-// have none unless --all-edges.
+// have none unless --all-edges; an untestable edge of a testable pair (||u_S|| = 0, spec section
+// 7) likewise, marked in `untestable` (empty: every candidate is testable).
 struct EdgeCandidates {
   std::vector<std::int64_t> to_neuron, from_neuron;
   std::vector<double> e, log10_p;
+  std::vector<char> untestable;
+  std::vector<double> statistic;  // what the null applies to, E / ||u_S||^2; empty: e itself
   std::size_t size() const { return e.size(); }
+  bool testable(std::size_t k) const { return untestable.empty() || !untestable[k]; }
+  double x(std::size_t k) const { return statistic.empty() ? e[k] : statistic[k]; }
 };
 
 // Simulated null laws already drawn, one per distinct (c, z_u, z_v): shared by every pair of
@@ -52,11 +57,23 @@ class NullLawCache {
       simulations_;
 };
 
+// What a pair of a graph divides its E by before the null law (spec section 7, network_plan.hpp
+// PairNull): norm2(h, i) = the squared norm of producer neuron i over the channels it sends to
+// consumer group h, h = group_of_to[j] for consumer neuron j (empty: h = 0).
+struct EdgeNormalisers {
+  Eigen::MatrixXd norm2;         // groups x r(from)
+  std::vector<int> group_of_to;  // r(to) entries, or empty
+  bool divide = true;            // false: the law applies to E; norm2 only finds untestable edges
+};
+
 // Local part, where E is: fills z, null_kind, beta_a/b, e_threshold, simulation_draws and
-// edges_tested of `pair` (from its c, z_u, z_v; the tested side is v for svr, u for cosvr) and
-// returns its candidate edges with their raw log10 p.
+// edges_tested of `pair` (from its c, z_u, z_v, or null_c and null_z when set; the tested side
+// is v for svr, u for cosvr) and returns its candidate edges with their raw log10 p. With
+// normalisers, the null law applies to E / norm2 (or E without `divide`), and an edge with
+// norm2 = 0 is untestable (E is exactly 0; not counted in edges_tested).
 EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E,
-                         const SignificanceOptions& options, NullLawCache& null_laws);
+                         const SignificanceOptions& options, NullLawCache& null_laws,
+                         const EdgeNormalisers* normalisers = nullptr);
 
 // Global part: the adjusted q of every candidate over the family (--fdr-scope network: every
 // tested edge of every pair; pair: each pair alone), from the candidates and each pair's

@@ -85,6 +85,7 @@ inline SvrResult make_result(const ModelSpec& spec) {
   for (std::size_t l = 0; l + 1 < spec.layers.size(); ++l) {
     PairResult p;
     p.from_layer = static_cast<int>(l);
+    p.to_layer = p.from_layer + 1;
     p.c = 4;
     p.z = 1;
     p.null_kind = NullKind::Beta;

@@ -47,6 +47,7 @@ RandomChain random_vgg_like(std::uint64_t seed) {
   for (std::size_t l = 0; l + 1 < chain.layers.size(); ++l) {
     PairResult pair;
     pair.from_layer = static_cast<int>(l);
+    pair.to_layer = pair.from_layer + 1;
     pair.c = chain.layers[l].U.rows();
     pair.z_u = 1;
     pair.z_v = z_v[l];

@@ -22,14 +22,14 @@ TEST(NodesCsv, RoundTripsEveryValue) {
   ASSERT_EQ(rows.size(), 1u + 3 + 3 + 2);
   EXPECT_EQ(rows[0], (std::vector<std::string>{"layer", "layer_name", "neuron", "sigma",
                                                "sigma_rel", "cluster", "near_kernel",
-                                               "intensity"}));
+                                               "intensity", "group"}));
   std::size_t row = 1;
   for (std::size_t l = 0; l < r.layers.size(); ++l) {
     const LayerResult& layer = r.layers[l];
     const double top = layer.sigma.maxCoeff();
     for (Eigen::Index i = 0; i < layer.sigma.size(); ++i, ++row) {
       const auto& f = rows[row];
-      ASSERT_EQ(f.size(), 8u) << "row " << row;
+      ASSERT_EQ(f.size(), 9u) << "row " << row;
       EXPECT_EQ(f[0], std::to_string(l));
       EXPECT_EQ(f[1], layer.name);
       EXPECT_EQ(f[2], std::to_string(i));
@@ -38,13 +38,14 @@ TEST(NodesCsv, RoundTripsEveryValue) {
       EXPECT_EQ(f[5], std::to_string(layer.cluster[i]));
       EXPECT_EQ(f[6], layer.near_kernel[i] ? "1" : "0");
       EXPECT_EQ(to_double(f[7]), layer.intensity[i]);
+      EXPECT_EQ(f[8], layer.group.empty() ? "0" : std::to_string(layer.group[i]));
     }
   }
   // Spot checks of the awkward cases, in the file's own spelling.
   EXPECT_NE(text.find("0,\"features.0,weight\",1,0.30000000000000004,"), std::string::npos);
-  EXPECT_NE(text.find("1,\"classifier.\"\"1\"\".weight\",2,1e-300,4e-301,1,1,0\n"),
+  EXPECT_NE(text.find("1,\"classifier.\"\"1\"\".weight\",2,1e-300,4e-301,1,1,0,0\n"),
             std::string::npos);
-  EXPECT_NE(text.find("2,zero.weight,0,0,0,0,1,1\n"), std::string::npos);  // no 0/0
+  EXPECT_NE(text.find("2,zero.weight,0,0,0,0,1,1,0\n"), std::string::npos);  // no 0/0
 }
 
 TEST(NodesCsv, MismatchedVectorsAreAnErrorNotAWrongFile) {
@@ -71,17 +72,17 @@ TEST(EdgesCsv, RoundTripsEveryValue) {
   ASSERT_EQ(rows.size(), 1u + 3 + 1);
   EXPECT_EQ(rows[0], (std::vector<std::string>{"pair", "from_layer", "from_neuron", "to_layer",
                                                "to_neuron", "e", "ce", "p", "log10_p", "q",
-                                               "significant"}));
+                                               "significant", "map"}));
   std::size_t row = 1;
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
     const PairResult& pair = r.pairs[k];
     for (const EdgeRecord& edge : pair.edges) {
       const auto& f = rows[row++];
-      ASSERT_EQ(f.size(), 11u);
+      ASSERT_EQ(f.size(), 12u);
       EXPECT_EQ(f[0], std::to_string(k));
       EXPECT_EQ(f[1], std::to_string(pair.from_layer));
       EXPECT_EQ(f[2], std::to_string(edge.from_neuron));
-      EXPECT_EQ(f[3], std::to_string(pair.from_layer + 1));
+      EXPECT_EQ(f[3], std::to_string(pair.to_layer));
       EXPECT_EQ(f[4], std::to_string(edge.to_neuron));
       EXPECT_EQ(to_double(f[5]), edge.e);
       EXPECT_EQ(to_double(f[6]), static_cast<double>(pair.c) * edge.e);
@@ -95,6 +96,7 @@ TEST(EdgesCsv, RoundTripsEveryValue) {
         EXPECT_EQ(to_double(f[9]), std::pow(10.0, edge.log10_q));
       }
       EXPECT_EQ(f[10], edge.significant ? "1" : "0");
+      EXPECT_EQ(f[11], pair.map);
     }
   }
   // p underflows to 0 where log10_p keeps the magnitude; a subnormal p is kept as is.
@@ -105,7 +107,7 @@ TEST(EdgesCsv, RoundTripsEveryValue) {
   EXPECT_EQ(rows[3][8], "-310");
   EXPECT_EQ(rows[2][6], "0.8999999999999999");  // 3 * 0.3 in double, not rounded to 0.9
   EXPECT_EQ(rows[4], (std::vector<std::string>{"1", "1", "0", "2", "1", "1", "1", "", "", "",
-                                               "0"}));
+                                               "0", "direct"}));
 }
 
 TEST(EdgesCsv, EdgeOutsideTheLayerIsAnError) {
@@ -115,6 +117,7 @@ TEST(EdgesCsv, EdgeOutsideTheLayerIsAnError) {
   EXPECT_THROW(write_edges_csv(dir / "edges.csv", r), OutputError);
   r = test::sample_result();
   r.pairs[1].from_layer = 2;  // no layer 3
+  r.pairs[1].to_layer = 3;
   EXPECT_THROW(write_edges_csv(dir / "edges.csv", r), OutputError);
 }
 
@@ -122,7 +125,7 @@ TEST(EdgesCsv, EmptyResultGivesHeaderOnly) {
   test::TempDir dir;
   write_edges_csv(dir / "edges.csv", SvrResult{});
   EXPECT_EQ(test::read_file(dir / "edges.csv"),
-            "pair,from_layer,from_neuron,to_layer,to_neuron,e,ce,p,log10_p,q,significant\n");
+            "pair,from_layer,from_neuron,to_layer,to_neuron,e,ce,p,log10_p,q,significant,map\n");
 }
 
 // Every writer reports I/O failures with the path: a missing directory when opening, a full

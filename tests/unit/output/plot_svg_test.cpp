@@ -52,6 +52,7 @@ SvrResult synthetic(std::size_t layers, Eigen::Index width, int edges) {
   for (std::size_t l = 0; l + 1 < layers; ++l) {
     PairResult pair;
     pair.from_layer = static_cast<int>(l);
+    pair.to_layer = pair.from_layer + 1;
     pair.c = width;
     pair.z = 1;
     pair.E = Eigen::MatrixXd::Constant(width, width, 1.0 / width);

@@ -163,6 +163,7 @@ TEST(AdjacencyLayout, IsWhatWriteAdjacencyWrites) {
   for (int l = 0; l < 2; ++l) {
     PairResult pair;
     pair.from_layer = l;
+    pair.to_layer = l + 1;
     pair.c = 4 + l;
     pair.z = 1 + l;
     pair.E = Eigen::MatrixXd::Random(sizes[l + 1], sizes[l]);

@@ -104,6 +104,7 @@ TEST(SummaryJson, MetricsChainsRunAndNonFiniteAsNull) {
   EXPECT_EQ(j["top_chains"][0], Json({{"start_layer", 0},
                                       {"end_layer", 2},
                                       {"length", 3},
+                                      {"layers", {0, 1, 2}},
                                       {"neurons", {0, 0, 1}},
                                       {"weakest_log10_p", -700.0}}));
   const Json& run = j["run"];

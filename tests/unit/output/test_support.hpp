@@ -81,6 +81,7 @@ inline SvrResult sample_result() {
 
   PairResult p0;
   p0.from_layer = 0;
+  p0.to_layer = 1;
   p0.c = 3;
   p0.z = 1;
   p0.null_kind = NullKind::Beta;
@@ -103,6 +104,7 @@ inline SvrResult sample_result() {
 
   PairResult p1;
   p1.from_layer = 1;
+  p1.to_layer = 2;
   p1.c = 1;
   p1.z = 1;
   p1.null_kind = NullKind::Untestable;

@@ -25,6 +25,7 @@ std::vector<PairResult> random_pairs(std::uint64_t seed) {
   for (std::size_t l = 0; l < c.size(); ++l) {
     PairResult pair;
     pair.from_layer = static_cast<int>(l);
+    pair.to_layer = pair.from_layer + 1;
     pair.c = c[l];
     pair.E.resize(r[l + 1], r[l]);
     for (Eigen::Index k = 0; k < pair.E.size(); ++k) {

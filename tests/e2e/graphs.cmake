@@ -1,0 +1,89 @@
+# Networks that are graphs (spec section 7, --topology; issue 11): svr against the NumPy oracle
+# on the fixtures of tests/data/graph (residual adds, concatenations, splits, a channel shuffle,
+# chw and hwc flattens; made by tests/data/make_graph_fixtures.py), at every process count,
+# with LAPACK and with every layer forced onto ScaLAPACK (the channel maps then go through the
+# distributed redistribution), with every edge and with the significant ones only; and bad
+# topology files. Included by tests/e2e/CMakeLists.txt.
+set(graph ${PROJECT_SOURCE_DIR}/tests/data/graph)
+
+foreach(model resnet_tiny densenet_tiny branches_tiny grouped_tiny random_tiny)
+  set(files ${graph}/${model}.safetensors --topology ${graph}/${model}.json)
+  foreach(np 1 2 3 4)
+    svr_e2e(graph.${model}.np${np} ${np} oracle ${files})
+  endforeach()
+  foreach(np 2 3 4)
+    svr_e2e(graph.scalapack.${model}.np${np} ${np} --e-atol 1e-10 oracle ${files}
+      --scalapack-min-dim 1 --block-size 3)
+  endforeach()
+  svr_e2e(graph.one_grid.${model}.np4 4 --e-atol 1e-10 oracle ${files} --scalapack-min-dim 1
+    --block-size 2 --max-grids 1)
+  svr_e2e(graph.significant_only.${model} 2 --significant-only oracle ${files})
+endforeach()
+svr_e2e(graph.branches_hwc_override 2 oracle ${graph}/branches_tiny.safetensors
+  --topology ${graph}/branches_tiny.json --flatten-order hwc)
+svr_e2e(graph.resnet_ignore_bn 0 oracle ${graph}/resnet_tiny.safetensors
+  --topology ${graph}/resnet_tiny.json --batchnorm ignore)
+svr_e2e(graph.resnet_holm_pair 0 oracle ${graph}/resnet_tiny.safetensors
+  --topology ${graph}/resnet_tiny.json --correction holm --fdr-scope pair)
+svr_e2e(graph.densenet_sigma 3 oracle ${graph}/densenet_tiny.safetensors
+  --topology ${graph}/densenet_tiny.json --sigma 2.5)
+
+# Bad topology files: one line naming the file, the layer and the problem; no OUTDIR.
+set(bad ${graph}/bad)
+svr_bad(topology_cycle ${graph}/resnet_tiny.safetensors EXPECT cycle.json conv1.weight
+  "not listed before it" OPTIONS --topology ${bad}/cycle.json)
+svr_bad(topology_unknown_layer ${graph}/resnet_tiny.safetensors EXPECT unknown_layer.json
+  layer1.0.conv3.weight "not a tensor" OPTIONS --topology ${bad}/unknown_layer.json)
+svr_bad(topology_channel_mismatch ${graph}/resnet_tiny.safetensors EXPECT channel_mismatch.json
+  layer2.0.conv2.weight "channel counts do not match" OPTIONS --topology ${bad}/channel_mismatch.json)
+svr_bad(topology_overlapping_concat ${graph}/resnet_tiny.safetensors EXPECT overlapping_concat.json
+  fc.weight "overlapping reads" OPTIONS --topology ${bad}/overlapping_concat.json)
+svr_bad(topology_unknown_kind ${graph}/resnet_tiny.safetensors EXPECT unknown_kind.json conv2dd
+  OPTIONS --topology ${bad}/unknown_kind.json)
+svr_bad(topology_groups_not_dividing ${graph}/resnet_tiny.safetensors EXPECT groups_not_dividing.json
+  "groups 3 do not divide" OPTIONS --topology ${bad}/groups_not_dividing.json)
+svr_bad(topology_flatten_not_dividing ${graph}/resnet_tiny.safetensors
+  EXPECT flatten_not_dividing.json fc.weight "does not divide its 16 input features"
+  OPTIONS --topology ${bad}/flatten_not_dividing.json)
+svr_bad(topology_schema ${graph}/resnet_tiny.safetensors EXPECT missing_format.json svr-topology
+  OPTIONS --topology ${bad}/missing_format.json)
+svr_bad(topology_not_json ${graph}/resnet_tiny.safetensors EXPECT not_json.json "invalid JSON"
+  OPTIONS --topology ${bad}/not_json.json)
+svr_bad(topology_missing_file ${graph}/resnet_tiny.safetensors EXPECT no_such.json
+  "cannot read the topology file" OPTIONS --topology ${bad}/no_such.json)
+# cosvr has no channel maps nor grouped convolutions: refused with one line.
+svr_bad(topology_grouped_cosvr ${graph}/grouped_tiny.safetensors EXPECT grouped_tiny.json
+  "method cosvr" OPTIONS --topology ${graph}/grouped_tiny.json --method cosvr)
+# Random weights on every kind of pair (adds, concats, splits, a shuffle, both flattens, grouped
+# and depthwise layers on either side): raw p-values calibrated per pair, no discovery.
+foreach(np 1 3)
+  svr_e2e(graph.calibrated.random_tiny.np${np} ${np} calibrated ${graph}/random_tiny.safetensors
+    --topology ${graph}/random_tiny.json)
+endforeach()
+
+# The JSON Schema file validates every topology file the repository ships, and refuses the one
+# that breaks it (python3-jsonschema).
+add_test(NAME e2e.topology_schema COMMAND ${SVR_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/check_topology_schema.py
+  ${PROJECT_SOURCE_DIR}/docs/topology.schema.json ${graph})
+set_tests_properties(e2e.topology_schema PROPERTIES LABELS e2e)
+
+# The trained graph examples of examples/ (scripts/train_examples.py: a ResNet with batch norm,
+# a MobileNetV2-style net (depthwise convolutions) and a DenseNet-style net on the digits data
+# set, their topology files written by
+# scripts/export_topology.py) against the oracle at every process count, and the same SVR from
+# the .pth and the .safetensors file.
+foreach(model digits_resnet_bn digits_densenet digits_mobilenet)
+  set(files ${examples}/${model}.safetensors --topology ${examples}/${model}.topology.json)
+  foreach(np 1 2 3 4)
+    svr_e2e(graph.example.${model}.np${np} ${np} oracle ${files})
+  endforeach()
+  svr_e2e(graph.example.${model}.formats 2 same ${examples}/${model}.pth
+    ${examples}/${model}.safetensors -- --topology ${examples}/${model}.topology.json)
+endforeach()
+
+# scripts/export_topology.py on torchvision's families and on small modules (needs torch and
+# torchvision, scripts/install-deps.sh --with-torch; skipped, and reported as such, without).
+add_test(NAME topology.export COMMAND ${SVR_PYTHON} -m unittest -v test_export_topology
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/topology)
+set_tests_properties(topology.export PROPERTIES LABELS e2e TIMEOUT 600
+  SKIP_REGULAR_EXPRESSION "skipped 'torch is not importable'")
