@@ -45,7 +45,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export_safetensors import export_model  # noqa: E402
+from export_safetensors import export_model, export_state_dict  # noqa: E402
 
 SEED = 0
 
@@ -231,8 +231,10 @@ def train_graph_examples(data, epochs, out, ckpt_every, meta_common, min_accurac
             meta = dict(meta_common, test_accuracy=f"{te:.4f}", train_accuracy=f"{tr:.4f}",
                         epochs=str(epochs))
             path = os.path.join(out, f"{name}.safetensors")
-            layers = export_model(model, path, extra_metadata=meta)
-            print(f"  wrote {path} ({os.path.getsize(path)} bytes), {len(layers)} layers")
+            # No svr.layers metadata: it declares a chain; a graph comes from its topology file
+            # (or from the names, for a family svr recognises).
+            export_state_dict(model.state_dict(), path, layers=[], extra_metadata=meta)
+            print(f"  wrote {path} ({os.path.getsize(path)} bytes)")
             p = os.path.join(out, f"{name}.pth")
             torch.save(model.state_dict(), p)
             print(f"  wrote {p} ({os.path.getsize(p)} bytes)")

@@ -148,6 +148,9 @@ void describe_network(po::options_description& group, RawValues& v) {
        "a network that is not a chain (residual, branched, concatenating): the JSON file that "
        "lists its weight layers and which reads from which, with channel maps "
        "(docs/input-formats.md; scripts/export_topology.py writes it for a PyTorch model)")
+      ("export-topology", po::value(&v.o.export_topology)->value_name("FILE"),
+       "write the network's topology (recognised, read from --topology, or the chain) to FILE "
+       "as a topology file, which --topology reads back; with --plan, nothing else is done")
       ("flatten-order", po::value(&v.flatten_order)->value_name("chw|hwc"),
        "how a linear layer after convolutions numbers its inputs: chw = channel-major "
        "(PyTorch), hwc = channels last (Keras/TensorFlow); overrides the topology file")

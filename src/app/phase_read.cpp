@@ -1,11 +1,14 @@
 #include "svr/app/phase_read.hpp"
 
 #include <cstdio>
+#include <fstream>
+#include <map>
 #include <utility>
 #include <vector>
 
 #include "svr/core/error.hpp"
 #include "svr/core/fault_injection.hpp"
+#include "svr/network/topology.hpp"
 #include "svr/parallel/memory_budget.hpp"
 
 namespace svr {
@@ -25,6 +28,18 @@ LayerResult describe_layer(const LayerSpec& spec, Method method) {
                                     : std::min(layer.rows, layer.cols);
   if (spec.bn) layer.folded_bn = spec.bn->prefix;
   return layer;
+}
+
+// --export-topology: the network's topology file, named after where it comes from.
+void write_topology_file(const RunPlans& plans, const Options& options) {
+  const std::string source =
+      plans.network.family.empty() ? options.model_path
+                                   : options.model_path + " (" + plans.network.family + ")";
+  std::ofstream out(options.export_topology, std::ios::binary | std::ios::trunc);
+  out << topology_json(plans.network, source).dump(1) << "\n";
+  out.close();
+  if (!out)
+    throw OutputError(options.export_topology + ": cannot write the topology file (--export-topology)");
 }
 
 }  // namespace
@@ -52,6 +67,9 @@ RunPlans read_phase(const Options& options, const mpi::Communicator& comm) {
     if (!plans.execution.budget_warning.empty() && options.execution.memory_per_rank_mb > 0.0)
       throw InputError("plan: " + plans.execution.budget_warning +
                        " (--memory-per-rank); run on more ranks or raise the budget");
+  });
+  mpi::agreed(comm, [&] {
+    if (comm.is_root() && !options.export_topology.empty()) write_topology_file(plans, options);
   });
   if (comm.is_root() && !plans.execution.budget_warning.empty())
     std::fprintf(stderr, "svr: warning: %s (detected; --memory-per-rank sets it)\n",
@@ -90,10 +108,29 @@ void describe_plans(const RunPlans& plans, const Options& options, SvrResult& re
   }
 }
 
-std::string plan_text(const RunPlans& plans) {
-  std::vector<std::string> names;
-  for (const LayerSpec& spec : plans.network.layers) names.push_back(spec.name);
-  return describe_plan(plans.execution, names);
+std::string plan_text(const RunPlans& plans, const Options& options) {
+  const NetworkPlan& network = plans.network;
+  std::vector<std::string> names, labels;
+  for (const LayerSpec& spec : network.layers) names.push_back(spec.name);
+  std::map<std::string, int> kinds;
+  bool chain = true;
+  for (std::size_t k = 0; k < network.pairs.size(); ++k) {
+    const PairSpec& pair = network.pairs[k];
+    chain = chain && pair.from == static_cast<int>(k) && pair.to == static_cast<int>(k + 1);
+    ++kinds[to_string(pair.map.kind)];
+    labels.push_back(names[static_cast<std::size_t>(pair.from)] + " -> " +
+                     names[static_cast<std::size_t>(pair.to)] + " (" + to_string(pair.map.kind) +
+                     ")");
+  }
+  std::string source = !network.family.empty()       ? network.family + ", recognised from the names"
+                       : !options.network.topology.empty() ? "the topology file " + options.network.topology
+                       : chain                              ? "a chain"
+                                                            : "a graph";
+  std::string counts;
+  for (const auto& [kind, n] : kinds) counts += (counts.empty() ? "" : ", ") + kind + " " + std::to_string(n);
+  return "network: " + source + "; " + std::to_string(network.layers.size()) + " layers, " +
+         std::to_string(network.pairs.size()) + " pairs (" + counts + ")\n" +
+         describe_plan(plans.execution, names, chain ? std::vector<std::string>{} : labels);
 }
 
 }  // namespace svr

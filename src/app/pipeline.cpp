@@ -43,7 +43,7 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   describe_plans(plans, options, result);
   if (options.plan) {
     if (comm.is_root()) {
-      std::fputs(plan_text(plans).c_str(), stdout);
+      std::fputs(plan_text(plans, options).c_str(), stdout);
       std::fflush(stdout);
     }
     return result;

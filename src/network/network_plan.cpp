@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "plan_helpers.hpp"
+#include "recognise.hpp"
 #include "svr/core/error.hpp"
 #include "svr/network/network_plan.hpp"
 #include "svr/network/topology.hpp"
@@ -135,10 +136,15 @@ bool looks_residual(const std::string& name) {
   return std::regex_search(name, pattern);
 }
 
-[[noreturn]] void throw_residual(const std::string& file, const std::string& tensor) {
+// `near_miss`: why the model is not of the family whose names it has (recognise.hpp), or empty.
+[[noreturn]] void throw_residual(const std::string& file, const std::string& tensor,
+                                 const std::string& near_miss) {
   throw_input(file, tensor,
-              "looks like a residual network (torchvision ResNet): svr handles chain networks; "
-              "pass --layers to select a chain");
+              "looks like a residual network of no family svr recognises from its names" +
+                  (near_miss.empty() ? std::string() : " (" + near_miss + ")") + ": "
+              "describe it in a topology file (scripts/export_topology.py writes one for any "
+              "PyTorch module; docs/input-formats.md) and pass --topology FILE, or pass --layers "
+              "to select a chain");
 }
 
 std::string join(const std::vector<std::string>& items, std::size_t max_items = 24) {
@@ -320,7 +326,8 @@ std::vector<LayerSpec> order_by_names(const ModelFile& model, std::vector<LayerS
   return ordered;
 }
 
-std::vector<LayerSpec> discover_layers(const ModelFile& model, Method method) {
+std::vector<LayerSpec> discover_layers(const ModelFile& model, Method method,
+                                       const std::string& near_miss) {
   std::vector<LayerSpec> candidates;
   for (const TensorInfo& t : model.tensors)
     if (is_candidate(t)) candidates.push_back(describe_layer(model, t));
@@ -331,7 +338,7 @@ std::vector<LayerSpec> discover_layers(const ModelFile& model, Method method) {
                   "was built by refused pickle global '" + global +
                       "' (never run); pass --layers to select layers that do not need it");
   for (const LayerSpec& layer : candidates)
-    if (looks_residual(layer.name)) throw_residual(model.path, layer.name);
+    if (looks_residual(layer.name)) throw_residual(model.path, layer.name, near_miss);
   if (candidates.empty()) {
     bool any_multi_dim = false;
     for (const TensorInfo& t : model.tensors) any_multi_dim |= t.shape.size() >= 2;
@@ -392,6 +399,7 @@ void associate_batchnorms(const ModelFile& model, NetworkPlan& plan) {
     std::optional<BatchNormSpec> spec = batchnorm_after(model, bn, layer, strict);
     if (!spec) return false;
     layer.bn = std::move(spec);
+    layer.batchnorm_prefix = bn;
     return true;
   };
 
@@ -594,12 +602,24 @@ PairSpec pair_geometry(const ModelFile& model, const LayerSpec& from, const Laye
 NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) {
   if (!options.topology.empty()) return plan_from_topology(model, options);
   NetworkPlan plan;
-  if (!options.layers.empty())
+  std::string near_miss;  // why an automatic plan is not of the family whose names it has
+  if (!options.layers.empty()) {
     plan.layers = named_layers(model, options.layers, "--layers");
-  else if (model.declared_layers)
+  } else if (model.declared_layers) {
     plan.layers = named_layers(model, *model.declared_layers, "svr.layers metadata");
-  else
-    plan.layers = discover_layers(model, options.read.method);
+  } else {
+    detail::Recognition recognised = detail::recognise_family(model);
+    if (recognised.topology) {
+      NetworkPlan graph = detail::plan_topology(
+          model, recognised.topology->layers, options,
+          detail::TopologyProblems(model.path + " (recognised as " + recognised.topology->family +
+                                   ")"));
+      graph.family = recognised.topology->family;
+      return graph;
+    }
+    near_miss = std::move(recognised.near_miss);
+    plan.layers = discover_layers(model, options.read.method, near_miss);
+  }
 
   if (plan.layers.size() < 2)
     throw_input(model.path, plan.layers.empty() ? "" : plan.layers.front().name,
@@ -613,10 +633,11 @@ NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) 
     if (!check.ok) {
       // A chain broken at a ResNet-looking name is a residual network, whatever the order.
       for (const LayerSpec& layer : {plan.layers[k], plan.layers[k + 1]})
-        if (looks_residual(layer.name)) throw_residual(model.path, layer.name);
+        if (looks_residual(layer.name)) throw_residual(model.path, layer.name, near_miss);
       const bool automatic = options.layers.empty() && !model.declared_layers;
       throw_input(model.path, "",
-                  check.problem + (automatic ? "; pass --layers to select a chain" : ""));
+                  check.problem + (near_miss.empty() ? "" : "; " + near_miss) +
+                      (automatic ? "; pass --layers to select a chain" : ""));
     }
     PairSpec pair = check.pair;
     pair.from = static_cast<int>(k);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "plan_helpers.hpp"
+#include "raw_topology.hpp"
 #include "svr/core/error.hpp"
 #include "svr/io/strict_json.hpp"
 
@@ -23,40 +24,11 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// One read of the file, as written.
-struct RawRead {
-  std::string layer;
-  MapKind kind = MapKind::Direct;
-  std::optional<std::array<std::int64_t, 2>> source;  // [first, count]
-  std::optional<std::int64_t> offset;
-  std::optional<std::vector<std::int64_t>> permutation;
-};
-
-// One layer of the file, as written.
-struct RawLayer {
-  std::string name;
-  std::string kind;
-  std::int64_t groups = 1;
-  std::optional<std::string> batchnorm;
-  std::optional<FlattenOrder> flatten;
-  std::vector<RawRead> reads;
-};
-
-// Errors name the topology file and, once known, the layer.
-class Problems {
- public:
-  explicit Problems(std::string file) : file_(std::move(file)) {}
-  [[noreturn]] void file(const std::string& problem) const {
-    throw InputError(input_message(file_, "", problem));
-  }
-  [[noreturn]] void layer(const std::string& name, const std::string& problem) const {
-    throw InputError(input_message(file_, "", "layer '" + name + "': " + problem));
-  }
-  const std::string& path() const { return file_; }
-
- private:
-  std::string file_;
-};
+using detail::TopologyLayer;
+using detail::TopologyRead;
+using RawRead = TopologyRead;
+using RawLayer = TopologyLayer;
+using Problems = detail::TopologyProblems;
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -264,6 +236,11 @@ std::vector<Read> resolve_reads(const std::vector<RawLayer>& raws, std::size_t c
       problems.layer(raw.name, "reads channels " + std::to_string(read.first) + ".." +
                                    std::to_string(read.first + read.count - 1) + " of '" + r.layer +
                                    "', which has " + std::to_string(channels) + " output channels");
+    // Checked here, before the overlap and flatten checks index the permutation.
+    if (r.permutation && static_cast<std::int64_t>(r.permutation->size()) != read.count)
+      problems.layer(raw.name, "the permutation of '" + r.layer + "' has " +
+                                   std::to_string(r.permutation->size()) + " entries for the " +
+                                   std::to_string(read.count) + " channels read");
     reads.push_back(std::move(read));
   }
   return reads;
@@ -275,10 +252,8 @@ std::vector<std::int64_t> targets_of(const Read& r) {
   std::vector<std::int64_t> out;
   if (r.raw.kind == MapKind::Direct || r.raw.kind == MapKind::Add) return out;
   for (std::int64_t a = 0; a < r.count; ++a)
-    out.push_back(r.raw.kind == MapKind::Permute &&
-                          a < static_cast<std::int64_t>(r.raw.permutation->size())
-                      ? (*r.raw.permutation)[static_cast<std::size_t>(a)]
-                      : r.raw.offset.value_or(0) + a);
+    out.push_back(r.raw.kind == MapKind::Permute ? (*r.raw.permutation)[static_cast<std::size_t>(a)]
+                                                 : r.raw.offset.value_or(0) + a);
   return out;
 }
 
@@ -368,11 +343,6 @@ void check_coverage(const LayerSpec& consumer, std::int64_t c, const std::vector
   for (std::size_t k = 0; k < reads.size(); ++k) {
     const Read& r = reads[k];
     const RawRead& raw = r.raw;
-    if (raw.kind == MapKind::Permute &&
-        static_cast<std::int64_t>(raw.permutation->size()) != r.count)
-      problems.layer(name, "the permutation of " + producer(r) + " has " +
-                               std::to_string(raw.permutation->size()) + " entries for the " +
-                               std::to_string(r.count) + " channels read");
     for (std::int64_t a = 0; a < r.count; ++a) {
       const std::int64_t b = raw.kind == MapKind::Permute
                                  ? (*raw.permutation)[static_cast<std::size_t>(a)]
@@ -445,12 +415,10 @@ std::vector<PairSpec> pairs_of_layer(std::size_t consumer, const std::vector<Raw
 
 }  // namespace
 
-NetworkPlan plan_from_topology(const ModelFile& model, const NetworkOptions& options) {
-  const Problems problems(options.topology);
-  const Json j =
-      io::parse_strict_json(read_text(options.topology), options.topology, "topology file");
-  const std::vector<RawLayer> raws = parse_file(j, problems);
+namespace detail {
 
+NetworkPlan plan_topology(const ModelFile& model, const std::vector<TopologyLayer>& raws,
+                          const NetworkOptions& options, const TopologyProblems& problems) {
   NetworkPlan plan;
   std::map<std::string, std::size_t> index_of;
   for (std::size_t k = 0; k < raws.size(); ++k) {
@@ -462,6 +430,7 @@ NetworkPlan plan_from_topology(const ModelFile& model, const NetworkOptions& opt
     if (raws[k].batchnorm) {
       const bool fold = options.read.batchnorm == BatchNormMode::Fold;
       listed_batchnorm(model, raws[k], plan.layers[k], fold, problems);
+      plan.layers[k].batchnorm_prefix = *raws[k].batchnorm;
       if (fold) folded.insert(*raws[k].batchnorm);
     }
   for (std::size_t k = 0; k < raws.size(); ++k)
@@ -469,9 +438,67 @@ NetworkPlan plan_from_topology(const ModelFile& model, const NetworkOptions& opt
       plan.pairs.push_back(std::move(pair));
   if (plan.pairs.empty())
     problems.file("no layer reads from another: the SVR needs at least one pair");
-  for (const std::string& bn : detail::batchnorm_prefixes(model))
+  for (const std::string& bn : batchnorm_prefixes(model))
     if (!folded.count(bn)) plan.unfolded_batchnorms.push_back(bn);
   return plan;
+}
+
+}  // namespace detail
+
+NetworkPlan plan_from_topology(const ModelFile& model, const NetworkOptions& options) {
+  const Problems problems(options.topology);
+  const Json j =
+      io::parse_strict_json(read_text(options.topology), options.topology, "topology file");
+  return detail::plan_topology(model, parse_file(j, problems), options, problems);
+}
+
+nlohmann::ordered_json topology_json(const NetworkPlan& plan, const std::string& model) {
+  Json layers = Json::array();
+  for (std::size_t k = 0; k < plan.layers.size(); ++k) {
+    const LayerSpec& spec = plan.layers[k];
+    Json layer;
+    layer["name"] = spec.name;
+    layer["kind"] = spec.kind_name();
+    if (spec.groups > 1) layer["groups"] = spec.groups;
+    if (!spec.batchnorm_prefix.empty()) layer["batchnorm"] = spec.batchnorm_prefix;
+    Json reads = Json::array();
+    for (const PairSpec& pair : plan.pairs) {
+      if (pair.to != static_cast<int>(k)) continue;
+      const LayerSpec& from = plan.layers[static_cast<std::size_t>(pair.from)];
+      if (from.kind == LayerKind::Conv && spec.kind == LayerKind::Linear)
+        layer["flatten_order"] = to_string(pair.flatten);
+      Json read;
+      read["layer"] = from.name;
+      read["map"] = to_string(pair.map.kind);
+      const bool all = pair.map.first == 0 && pair.map.count == pair.producer_channels;
+      switch (pair.map.kind) {
+        case MapKind::Direct:
+        case MapKind::Add:
+          break;
+        case MapKind::Concat:
+          if (!all) read["source"] = {pair.map.first, pair.map.count};
+          read["offset"] = pair.map.offset;
+          break;
+        case MapKind::Split:
+          read["source"] = {pair.map.first, pair.map.count};
+          read["offset"] = pair.map.offset;
+          break;
+        case MapKind::Permute:
+          if (!all) read["source"] = {pair.map.first, pair.map.count};
+          read["permutation"] = pair.map.permutation;
+          break;
+      }
+      reads.push_back(std::move(read));
+    }
+    if (!reads.empty()) layer["reads_from"] = std::move(reads);
+    layers.push_back(std::move(layer));
+  }
+  Json j;
+  j["format"] = "svr-topology";
+  j["schema_version"] = 1;
+  j["model"] = model;
+  j["layers"] = std::move(layers);
+  return j;
 }
 
 }  // namespace svr

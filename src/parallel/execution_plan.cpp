@@ -309,7 +309,8 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
   return plan_execution(shapes, chain, ranks, scalapack_min_dim, block_size, policy);
 }
 
-std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::string>& names) {
+std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::string>& names,
+                          const std::vector<std::string>& pair_labels) {
   const std::size_t n = plan.layers.size();
   std::vector<std::vector<std::string>> rows;
   for (std::size_t l = 0; l < n; ++l) {
@@ -361,7 +362,8 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
   if (!plan.budget_warning.empty()) text += "warning: " + plan.budget_warning + "\n";
   for (std::size_t l = 0; l < plan.pairs.size(); ++l) {
     const PairExecution& pair = plan.pairs[l];
-    text += "  pair " + std::to_string(l + 1) + "/" + std::to_string(plan.pairs.size()) + "  E " +
+    text += "  pair " + std::to_string(l + 1) + "/" + std::to_string(plan.pairs.size()) +
+            (l < pair_labels.size() ? "  " + pair_labels[l] : std::string()) + "  E " +
             number("%.0f", rank_of(plan.layers[static_cast<std::size_t>(pair.to)].shape)) + "x" +
             number("%.0f", rank_of(plan.layers[static_cast<std::size_t>(pair.from)].shape)) +
             " on rank " +

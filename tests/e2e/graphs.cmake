@@ -28,6 +28,20 @@ svr_e2e(graph.resnet_holm_pair 0 oracle ${graph}/resnet_tiny.safetensors
 svr_e2e(graph.densenet_sigma 3 oracle ${graph}/densenet_tiny.safetensors
   --topology ${graph}/densenet_tiny.json --sigma 2.5)
 
+# Families svr recognises from a state_dict's names and shapes alone (no --topology): the
+# tiny torchvision-named ResNet against the oracle on the topology svr exports, from .pth and
+# .safetensors; and every torchvision family of tests/data/families (ResNet-18 to 152, ResNeXt,
+# Wide-ResNet, DenseNet-121, MobileNetV2/V3, EfficientNet-B0, VGG-BN, Inception-v3) recognised
+# with exactly the topology scripts/export_topology.py traces from the torchvision model.
+foreach(np 1 3)
+  svr_e2e(graph.recognised.resnet_tiny.np${np} ${np} --recognised oracle ${vgg}/resnet_tiny.safetensors)
+endforeach()
+svr_e2e(graph.recognised.resnet_tiny.formats 2 same ${vgg}/resnet_tiny.pth ${vgg}/resnet_tiny.safetensors)
+add_test(NAME topology.recogniser COMMAND ${SVR_PYTHON}
+  ${PROJECT_SOURCE_DIR}/tests/topology/check_recogniser.py $<TARGET_FILE:svr>
+  ${PROJECT_SOURCE_DIR}/tests/data/families)
+set_tests_properties(topology.recogniser PROPERTIES LABELS e2e TIMEOUT 600)
+
 # Bad topology files: one line naming the file, the layer and the problem; no OUTDIR.
 set(bad ${graph}/bad)
 svr_bad(topology_cycle ${graph}/resnet_tiny.safetensors EXPECT cycle.json conv1.weight

@@ -53,6 +53,14 @@ def cases():
     h = json.loads(good); h["fc2.weight"]["data_offsets"] = [1288, 1928]
     out["gap_in_data"] = pack(json.dumps(h), data[:1280] + b"\0" * 8 + data[1280:])
     out["trailing_bytes"] = pack(good, data + b"\0" * 16)
+    # torchvision's ResNet names but a classifier called "head": a residual network of no family
+    # svr recognises.
+    rng = np.random.default_rng(3)
+    residual = {name: rng.standard_normal(shape).astype(np.float32) for name, shape in [
+        ("conv1.weight", (8, 3, 3, 3)), ("layer1.0.conv1.weight", (8, 8, 3, 3)),
+        ("layer1.0.conv2.weight", (8, 8, 3, 3)), ("head.weight", (10, 8))]}
+    residual_header, residual_data = layout(residual)
+    out["residual_unknown"] = pack(json.dumps(residual_header), residual_data)
     return out
 
 

@@ -84,7 +84,17 @@ def cmd_oracle(a, work):
     # Significant edges only exercises svr's screening of edges that cannot be significant.
     options = a.options if a.significant_only else ["--all-edges"] + a.options
     run_svr(a.svr, a.np, a.model, ours, options)
-    proc, _ = run([sys.executable, ORACLE, a.model, "-o", theirs] + oracle_options(a.options))
+    extra = []
+    if a.recognised:
+        # The topology svr recognised from the names, written out for the oracle to follow.
+        topology = os.path.join(work, "recognised.topology.json")
+        proc, _ = run(svr_command(a.svr, a.np, [a.model, "--plan", "--export-topology", topology]
+                                  + a.options))
+        if proc.returncode != 0:
+            fail("svr --plan --export-topology failed:\n" + proc.stdout + proc.stderr)
+        extra = ["--topology", topology]
+    proc, _ = run([sys.executable, ORACLE, a.model, "-o", theirs] + oracle_options(a.options) +
+                  extra)
     if proc.returncode != 0:
         fail("oracle failed:\n" + proc.stdout + proc.stderr)
     compare(ours, theirs, ["--e-atol", str(a.e_atol)] if a.e_atol else [])
@@ -195,6 +205,9 @@ def main():
     parser.add_argument("--significant-only", action="store_true",
                         help="oracle: let svr write only significant edges")
     parser.add_argument("--outdir", help="fails: use this OUTDIR instead of a fresh one")
+    parser.add_argument("--recognised", action="store_true",
+                        help="oracle: give the oracle the topology svr recognised (svr "
+                             "--export-topology), which svr itself finds from the names")
     parser.add_argument("--e-atol", type=float,
                         help="oracle: E tolerance of compare_outputs.py (default there: 1e-12)")
     parser.add_argument("rest", nargs=argparse.REMAINDER)

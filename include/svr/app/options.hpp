@@ -46,6 +46,7 @@ struct Options {
   bool skip_complete = false;  // exit 0 at once when OUTDIR already holds this model's run
   bool quiet = false;
   bool plan = false;  // print the execution plan and exit
+  std::string export_topology;  // write the network's topology file here ("": not)
 
   // The method every module was given (the command line copies it into each struct).
   Method method() const { return network.read.method; }

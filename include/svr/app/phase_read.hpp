@@ -32,7 +32,8 @@ RunPlans read_phase(const Options& options, const mpi::Communicator& comm);
 // later by the pair's owner); the run's input format, memory budget and placements.
 void describe_plans(const RunPlans& plans, const Options& options, SvrResult& result);
 
-// --plan: the execution plan as text (per layer, per team, per pair), for rank 0 to print.
-std::string plan_text(const RunPlans& plans);
+// --plan: the network (where its topology comes from, its layers and pairs by channel map) and
+// the execution plan as text (per layer, per team, per pair), for rank 0 to print.
+std::string plan_text(const RunPlans& plans, const Options& options);
 
 }  // namespace svr

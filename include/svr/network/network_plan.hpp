@@ -33,6 +33,7 @@ struct LayerSpec {
   std::int64_t kernel_size = 1;  // z = k1*...*kd; 1 for linear
   std::int64_t groups = 1;       // grouped convolution: shape[1] = input channels / groups
   std::optional<BatchNormSpec> bn;  // folded BN (only with BatchNormMode::Fold)
+  std::string batchnorm_prefix;     // the BN that follows the layer, folded or not ("": none)
 
   std::string kind_name() const;  // "linear", "conv1d", "conv2d", "conv3d"
   // Shape of the matrix M of spec section 1: svr out x (in*z), cosvr (out*z) x in, with in the
@@ -121,12 +122,18 @@ struct NetworkPlan {
   // BatchNorm prefixes found in the model that fold into no selected layer (e.g. a BN before
   // the first layer, or after a layer left out by --layers); the summary should mention them.
   std::vector<std::string> unfolded_batchnorms;
+  // The architecture family whose topology svr recognised from the names and shapes (e.g.
+  // "torchvision ResNet"); "" for a chain, a topology file or --layers.
+  std::string family;
 };
 
-// Builds the plan from options.layers, else the model's declared order (svr.layers), else the
-// state_dict order, else numeric-aware name order with the top-level modules permuted until
-// the dimensions chain (exactly one permutation must). Throws InputError (one line naming the
-// file, the tensors and the problem) for every unsupported or malformed network.
+// Builds the plan from options.topology (a graph, topology.hpp), else options.layers, else the
+// model's declared order (svr.layers), else the topology of a recognised architecture family
+// (torchvision ResNet/ResNeXt/Wide-ResNet, DenseNet, MobileNetV2/V3, EfficientNet, Inception-v3:
+// a graph, from the names and shapes), else the state_dict order, else numeric-aware name order
+// with the top-level modules permuted until the dimensions chain (exactly one permutation
+// must). Throws InputError (one line naming the file, the tensors and the problem) for every
+// unsupported or malformed network.
 NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options);
 
 // Describes one weight tensor as a layer; throws InputError if it cannot be one.

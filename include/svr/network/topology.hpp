@@ -1,6 +1,9 @@
 #pragma once
 // A network that is a directed acyclic graph of weight layers, read from a topology file
 // (`--topology FILE`; docs/input-formats.md, docs/topology.schema.json; spec section 7).
+#include <nlohmann/json.hpp>
+#include <string>
+
 #include "svr/io/model_file.hpp"
 #include "svr/network/network_options.hpp"
 #include "svr/network/network_plan.hpp"
@@ -18,5 +21,10 @@ namespace svr {
 // a flatten that does not divide, and what svr does not support yet (grouped convolutions,
 // cosvr with a channel map other than direct or add).
 NetworkPlan plan_from_topology(const ModelFile& model, const NetworkOptions& options);
+
+// The topology file of `plan` (docs/topology.schema.json), which --topology reads back to the
+// same plan: its layers in order with kind, groups, batch norm and flatten order, and each
+// consumer's reads with their channel maps. `model` describes where it comes from.
+nlohmann::ordered_json topology_json(const NetworkPlan& plan, const std::string& model);
 
 }  // namespace svr

@@ -144,6 +144,8 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
 // after a header line, and followed by the LAPACK load of every rank, one line per team (its
 // ranks, grid, layers, cost and estimated memory per rank) and one line per pair:
 //   "  pair 2/5  E 32x16 on rank 1 (LAPACK; U of layer 2 from rank 0)"
-std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::string>& names);
+// pair_labels[k], when given, follows "pair k+1/n" (e.g. "conv1 -> layer1.0.conv1 (direct)").
+std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::string>& names,
+                          const std::vector<std::string>& pair_labels = {});
 
 }  // namespace svr

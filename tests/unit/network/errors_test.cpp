@@ -138,7 +138,10 @@ TEST(NetworkErrors, ResidualNetworkByName) {
       .add_random("layer2.0.downsample.0.weight", {16, 8, 1, 1})
       .add_random("fc.weight", {10, 16});
   expect_input_error([&] { plan_network(m.model, NetworkOptions{}); },
-                     {m.model.path, "layer1.0.conv1.weight", "residual", "ResNet", "--layers"});
+                     {m.model.path, "layer1.0.conv1.weight", "residual",
+                      "it has the names of a torchvision ResNet but 'layer2.0.conv2.weight' is "
+                      "missing",
+                      "--topology", "--layers"});
   // Selecting a chain with --layers is the way out.
   NetworkOptions options;
   options.layers = {"conv1.weight", "layer1.0.conv1.weight", "layer1.0.conv2.weight"};

@@ -692,7 +692,7 @@ TEST_F(TopologyRefusal, ChannelsOfSlicesConcatsAndPermutations) {
 // both 'a.weight' and 'a.weight'". (2) Longer, into a linear layer reading convolutions:
 // consumer_geometry takes the flatten's channels from every entry and reports "a flatten of 5
 // channels does not divide its 16 input features".
-TEST_F(TopologyRefusal, DISABLED_APermutationOfTheWrongLengthIsReportedAsSuch) {
+TEST_F(TopologyRefusal, APermutationOfTheWrongLengthIsReportedAsSuch) {
   const std::string as = a() + "," + layer("s.weight", "conv2d", read("a.weight", "direct"));
   expect_refused(m.model,
                  as + "," + layer("b.weight", "conv2d",
