@@ -83,6 +83,13 @@ std::string power_of_ten(double log10_x) {
   return text;
 }
 
+bool has_skip_pairs(const SvrResult& r) {
+  for (const PairResult& pair : r.pairs) {
+    if (pair.to_layer > pair.from_layer + 1) return true;
+  }
+  return false;
+}
+
 double edge_strength(const EdgeRecord& edge) {
   if (std::isnan(edge.log10_p)) return 0.0;
   return -edge.log10_p;  // log10 p = -inf gives +inf

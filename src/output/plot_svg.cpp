@@ -161,6 +161,15 @@ struct DrawnEdge {
   double strength;
 };
 
+// Arcs: the edges of a pair whose layers are not adjacent columns (a graph's skip pairs) bow
+// into a band above the plot area, the apex higher the more columns the pair spans.
+constexpr double kArcLowest = 12.0;   // apex of a span-2 arc above the plot area
+constexpr double kArcStep = 14.0;     // apex rise per further column spanned ...
+constexpr double kArcRiseMax = 78.0;  // ... shared out when the spans are many
+constexpr double kArcBandPad = 10.0;  // between the highest apex and the subtitle
+constexpr double kArcFoot = 0.15;     // how far (fraction of the half span) an arc leans out
+constexpr double kArcRound = 0.55;    // Bezier quarter-ellipse constant (roughly)
+
 struct Layout {
   std::size_t n = 0;
   double spacing = 0.0, pad = 0.0;
@@ -169,12 +178,27 @@ struct Layout {
   bool rotated = false;
   std::size_t step = 1;
   double label_extent = 0.0;
+  int max_span = 1;       // the most columns a pair spans; arcs when > 1
+  double arc_step = 0.0;  // apex rise per column spanned beyond 2
   double x(std::size_t l) const { return left + pad + static_cast<double>(l) * spacing; }
   double bottom() const { return top + plot_h; }
+  // The apex height of the arcs of a pair spanning `span` columns (span >= 2).
+  double arc_apex(int span) const {
+    return top - kArcLowest - arc_step * static_cast<double>(std::min(span, max_span) - 2);
+  }
 };
 
+// The band above the plot area that the arcs of pairs spanning up to max_span columns need.
+double arc_band(int max_span, double& step) {
+  step = 0.0;
+  if (max_span < 2) return 0.0;
+  const double levels = static_cast<double>(max_span - 2);
+  if (levels > 0.0) step = std::min(kArcStep, kArcRiseMax / levels);
+  return kArcLowest + step * levels + kArcBandPad;
+}
+
 Layout make_layout(const std::vector<std::string>& labels, const std::string& title,
-                   const std::string& subtitle) {
+                   const std::string& subtitle, int max_span) {
   Layout lay;
   lay.n = labels.size();
   const double gaps = lay.n > 1 ? static_cast<double>(lay.n - 1) : 1.0;
@@ -195,6 +219,8 @@ Layout make_layout(const std::vector<std::string>& labels, const std::string& ti
   lay.left = 78.0;
   if (lay.rotated) lay.left = std::max(lay.left, widest * std::sqrt(0.5) - lay.pad + 16.0);
   lay.top = 70.0;
+  lay.max_span = max_span;
+  lay.top += arc_band(max_span, lay.arc_step);
   lay.legend_x = lay.left + lay.plot_w + 28.0;
   lay.width = std::max({lay.legend_x + kLegendWidth, lay.left + text_width(title, 16.0) + 20.0,
                         lay.left + text_width(subtitle, 11.5) + 20.0});
@@ -292,7 +318,7 @@ void draw_x_axis(std::string& out, const Layout& lay, const std::vector<std::str
              "\" text-anchor=\"middle\">" + tooltip + text + "</text>\n";
     }
   }
-  std::string title = "layer (in chain order";
+  std::string title = lay.max_span >= 2 ? "layer (in topological order" : "layer (in chain order";
   if (lay.step > 1) title += "; one label per " + std::to_string(lay.step) + " layers";
   title += ")";
   text_element(out, lay.left + 0.5 * lay.plot_w, y0 + 12.0 + lay.label_extent + 18.0, title,
@@ -326,6 +352,32 @@ void edge_line(std::string& out, double x1, double y1, double x2, double y2,
     out += "/>\n";
   } else {
     out += "><title>" + tooltip + "</title></line>\n";
+  }
+}
+
+// Path data of an arc from (x0, y0) to (x3, y3) through its apex (midway, at height apex, above
+// both ends): two cubic Bezier quarter-ellipses leaning out of the columns, monotonic in x and y,
+// so that nothing of the arc lies above the apex. Starts with "C": the caller is at (x0, y0).
+std::string arc_segment(double x0, double y0, double x3, double y3, double apex) {
+  const double xm = 0.5 * (x0 + x3), h = xm - x0;
+  return "C" + px(x0 + kArcFoot * h) + "," + px(y0 + kArcRound * (apex - y0)) + " " +
+         px(xm - kArcRound * h) + "," + px(apex) + " " + px(xm) + "," + px(apex) + "S" +
+         px(x3 - kArcFoot * h) + "," + px(y3 + kArcRound * (apex - y3)) + " " + px(x3) + "," +
+         px(y3);
+}
+
+void edge_arc(std::string& out, double x0, double y0, double x3, double y3, double apex,
+              const EdgeShading& shade, double strength, const char* cls,
+              const std::string& tooltip) {
+  out += "<path";
+  if (*cls) out += std::string(" class=\"") + cls + "\"";
+  out += " d=\"M" + px(x0) + "," + px(y0) + arc_segment(x0, y0, x3, y3, apex) +
+         "\" fill=\"none\" stroke=\"" + shade.colour(strength) + "\" stroke-width=\"" +
+         px(shade.width(strength)) + "\" stroke-opacity=\"" + px(shade.opacity(strength)) + "\"";
+  if (tooltip.empty()) {
+    out += "/>\n";
+  } else {
+    out += "><title>" + tooltip + "</title></path>\n";
   }
 }
 
@@ -372,6 +424,7 @@ EdgeSelection select_edges(const SvrResult& r, int max_edges) {
 // values the parts need are copied here so that only make_figure reads Options.
 struct Figure {
   std::vector<std::string> labels, names;  // short tick labels, full layer names
+  bool graph = false;  // some pair skips columns (drawn as arcs); columns in topological order
   std::size_t total_nodes = 0, max_nodes = 0;
   EdgeSelection edges;
   std::string title, subtitle;
@@ -396,7 +449,12 @@ Figure make_figure(const SvrResult& r, const PlotOptions& o) {
                  " \u00b7 " + std::to_string(r.layers.size()) + " layers \u00b7 " +
                  std::to_string(fig.total_nodes) + " spectral neurons \u00b7 " +
                  std::to_string(fig.edges.significant_total) + " significant edges";
-  fig.lay = make_layout(fig.labels, fig.title, fig.subtitle);
+  fig.graph = output::has_skip_pairs(r);
+  int max_span = 1;
+  for (const PairResult& pair : r.pairs) {
+    max_span = std::max(max_span, pair.to_layer - pair.from_layer);
+  }
+  fig.lay = make_layout(fig.labels, fig.title, fig.subtitle, max_span);
   fig.axis = make_y_axis(r, o.log_scale, fig.lay.top + 8.0, fig.lay.bottom() - 8.0);
 
   // Dot radius from the pixel height a column offers to its neurons (4096 neurons: ~1 px), and
@@ -435,15 +493,21 @@ void draw_header(std::string& out, const Figure& fig, bool standalone) {
                " class=\"subtitle\" font-size=\"11.5\" fill=\"#444444\"");
 }
 
-// Dominant chains as wide translucent bands under the edges, the best one last (on top).
+// Dominant chains as wide translucent bands under the edges, the best one last (on top). A chain
+// along adjacent columns is a polyline; one with a step across columns a path whose such steps
+// are arcs, the same as the edges' (docs/plots.md).
 void draw_chains(std::string& out, const SvrResult& r, const Figure& fig) {
   const std::size_t n = r.layers.size();
   out += "<g class=\"chains\" fill=\"none\" stroke=\"" + std::string(kChainColour) +
          "\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n";
   for (std::size_t c = r.chains.size(); c-- > 0;) {
     const ChainResult& chain = r.chains[c];
-    std::string points;
-    std::string path_text;
+    std::string points, d;  // the polyline's points, the path's data
+    bool arcs = false;
+    std::size_t previous = 0;
+    double x_previous = 0.0, y_previous = 0.0;
+    std::string path_text, layer_text;  // "n1 → n4"; with layers "conv1 n1 → layer1.0.conv1 n4"
+    bool consecutive = true;
     bool valid = chain.start_layer >= 0;
     for (std::size_t k = 0; valid && k < chain.neurons.size(); ++k) {
       const int layer = chain.layer_at(k);
@@ -456,17 +520,35 @@ void draw_chains(std::string& out, const SvrResult& r, const Figure& fig) {
         valid = false;
         break;
       }
+      const double x = fig.lay.x(l), y = fig.axis.y(r.layers[l].sigma[chain.neurons[k]]);
       if (!points.empty()) points += ' ';
-      points += px(fig.lay.x(l)) + "," + px(fig.axis.y(r.layers[l].sigma[chain.neurons[k]]));
+      points += px(x) + "," + px(y);
+      if (k == 0) {
+        d = "M" + px(x) + "," + px(y);
+      } else if (l >= previous + 2) {
+        arcs = true;
+        consecutive = false;
+        const double apex = fig.lay.arc_apex(static_cast<int>(l - previous));
+        d += arc_segment(x_previous, y_previous, x, y, apex);
+      } else {
+        consecutive = consecutive && l == previous + 1;
+        d += "L" + px(x) + "," + px(y);
+      }
+      previous = l;
+      x_previous = x;
+      y_previous = y;
       path_text += (k ? " \u2192 " : "") + std::string("n") + std::to_string(chain.neurons[k]);
+      layer_text += (k ? " \u2192 " : "") + output::xml_escape(fig.labels[l]) + " n" +
+                    std::to_string(chain.neurons[k]);
     }
     if (!valid || chain.neurons.size() < 2) continue;
-    out += "<polyline class=\"chain\" points=\"" + points + "\" stroke-width=\"" +
-           px(fig.chain_width) + "\" stroke-opacity=\"" + (c == 0 ? "0.6" : "0.28") +
-           "\"><title>chain " + std::to_string(c + 1) + " from " +
+    out += arcs ? "<path class=\"chain\" d=\"" + d : "<polyline class=\"chain\" points=\"" + points;
+    out += "\" stroke-width=\"" + px(fig.chain_width) + "\" stroke-opacity=\"" +
+           (c == 0 ? "0.6" : "0.28") + "\"><title>chain " + std::to_string(c + 1) + " from " +
            output::xml_escape(fig.labels[static_cast<std::size_t>(chain.start_layer)]) + ": " +
-           path_text + ", weakest p = " + output::power_of_ten(chain.weakest_log10_p) +
-           "</title></polyline>\n";
+           (consecutive ? path_text : layer_text) +
+           ", weakest p = " + output::power_of_ten(chain.weakest_log10_p) + "</title>" +
+           (arcs ? "</path>\n" : "</polyline>\n");
   }
   out += "</g>\n";
 }
@@ -485,8 +567,14 @@ void draw_edges(std::string& out, const SvrResult& r, const Figure& fig) {
         std::to_string(d.edge->to_neuron) + ": E = " + output::short_number(d.edge->e) +
         ", p = " + output::power_of_ten(d.edge->log10_p) +
         ", q = " + output::power_of_ten(d.edge->log10_q);
-    edge_line(out, fig.lay.x(from), fig.axis.y(a.sigma[d.edge->from_neuron]), fig.lay.x(to),
-              fig.axis.y(b.sigma[d.edge->to_neuron]), fig.edges.shade, d.strength, "edge", tooltip);
+    const double x0 = fig.lay.x(from), y0 = fig.axis.y(a.sigma[d.edge->from_neuron]);
+    const double x3 = fig.lay.x(to), y3 = fig.axis.y(b.sigma[d.edge->to_neuron]);
+    if (to == from + 1) {
+      edge_line(out, x0, y0, x3, y3, fig.edges.shade, d.strength, "edge", tooltip);
+    } else {
+      edge_arc(out, x0, y0, x3, y3, fig.lay.arc_apex(static_cast<int>(to - from)), fig.edges.shade,
+               d.strength, "edge arc", tooltip);
+    }
   }
   out += "</g>\n";
 }
@@ -591,6 +679,15 @@ double legend_edges(std::string& out, double lx, double ly, const EdgeSelection&
   return ly;
 }
 
+// A sample arc: the edges of a pair whose layers are not neighbouring columns.
+double legend_arc(std::string& out, double lx, double ly) {
+  out += "<path d=\"M" + px(lx) + "," + px(ly) + arc_segment(lx, ly, lx + 30.0, ly, ly - 11.0) +
+         "\" fill=\"none\" stroke=\"" + hex(mix(kEdgeWeak, kEdgeStrong, 0.5)) +
+         "\" stroke-width=\"1.4\" stroke-linecap=\"round\"/>\n";
+  text_element(out, lx + 38.0, ly, "edge skipping columns (arc)");
+  return ly + 22.0;
+}
+
 double legend_chain(std::string& out, double lx, double ly, double chain_width,
                     std::size_t chains) {
   out += "<line x1=\"" + px(lx + 2) + "\" y1=\"" + px(ly - 4) + "\" x2=\"" + px(lx + 28) +
@@ -627,6 +724,7 @@ void draw_legend(std::string& out, const SvrResult& r, const Figure& fig) {
   out += "<g class=\"legend\" font-size=\"11\" fill=\"#222222\">\n";
   ly = legend_dots(out, lx, ly, fig.near_kernel_tau);
   ly = legend_edges(out, lx, ly, fig.edges);
+  if (fig.graph) ly = legend_arc(out, lx, ly + 4.0);
   ly = legend_chain(out, lx, ly, fig.chain_width, r.chains.size());
   legend_notes(out, lx, ly, fig);
   out += "</g>\n";

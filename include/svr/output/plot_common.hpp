@@ -23,6 +23,10 @@ std::string layer_label(const std::string& name);
 // 10^log10_x as "1.7e-700" (works far below the smallest double); log10_x = -inf gives "0".
 std::string power_of_ten(double log10_x);
 
+// Whether some pair joins two layers that are not neighbours in layer order: a network that is a
+// graph (spec section 7, layers in topological order). The plots draw such pairs as arcs.
+bool has_skip_pairs(const SvrResult& r);
+
 // Strength of a significant edge for shading and ordering: -log10 p, or +inf when p underflowed
 // to log10 p = -inf (never NaN).
 double edge_strength(const EdgeRecord& edge);
