@@ -204,10 +204,17 @@ information takes through the network.</li>
 <li><b>The heatmaps</b> show <i>E</i> for every pair of spectral neurons of two consecutive
 layers. A few dark cells in the top-left corner mean the strongest directions of one layer feed
 the strongest of the next; a uniform pale map means the layers are unrelated.</li>
-</ul>
-</section>
 )HTML";
-  (void)r;
+  if (output::has_skip_pairs(r)) {
+    out += R"HTML(<li><b>This network is a graph</b>, not a chain: a layer may read the output of
+several earlier layers (residual additions, concatenations, branches). The columns follow a
+topological order (every layer after the layers it reads), and "consecutive" above means a
+<em>pair</em>: a layer and a layer that reads its output. The edges of a pair whose layers are
+not neighbouring columns are drawn as <b>arcs</b> above the plot, higher the more columns they
+skip; a chain through such a pair follows the arc.</li>
+)HTML";
+  }
+  out += "</ul>\n</section>\n";
 }
 
 void cards(std::string& out, const SvrResult& r) {
@@ -242,19 +249,21 @@ void cards(std::string& out, const SvrResult& r) {
 }
 
 void chains_table(std::string& out, const SvrResult& r) {
+  // A graph's chains run along pairs, not necessarily neighbouring columns.
+  const std::string layers =
+      output::has_skip_pairs(r) ? "layers (pair by pair)" : "consecutive layers";
   out += "<section id=\"chains\">\n<h2>Dominant chains</h2>\n";
   if (r.chains.empty()) {
-    out += "<p>No chain of significant edges spans three or more consecutive layers.</p>\n";
+    out += "<p>No chain of significant edges spans three or more " + layers + ".</p>\n";
     out += "</section>\n";
     return;
   }
-  out +=
-      "<p>Paths of significant edges through three or more consecutive layers, ranked by "
-      "length, then by their weakest edge (the largest p-value along the path). "
-      "<span class=\"mono\">n3</span> is spectral neuron 3 of its layer (0 = largest "
-      "singular value).</p>\n<div class=\"table-scroll\"><table>\n<thead><tr><th>#</th>"
-      "<th>from layer</th><th>to layer</th><th>length</th><th>spectral neurons</th>"
-      "<th>weakest p</th><th>weakest log10 p</th></tr></thead>\n<tbody>\n";
+  out += "<p>Paths of significant edges through three or more " + layers +
+         ", ranked by length, then by their weakest edge (the largest p-value along the path). "
+         "<span class=\"mono\">n3</span> is spectral neuron 3 of its layer (0 = largest "
+         "singular value).</p>\n<div class=\"table-scroll\"><table>\n<thead><tr><th>#</th>"
+         "<th>from layer</th><th>to layer</th><th>length</th><th>spectral neurons</th>"
+         "<th>weakest p</th><th>weakest log10 p</th></tr></thead>\n<tbody>\n";
   for (std::size_t c = 0; c < r.chains.size(); ++c) {
     const ChainResult& chain = r.chains[c];
     const auto length = static_cast<std::int64_t>(chain.neurons.size());
@@ -283,14 +292,15 @@ void chains_table(std::string& out, const SvrResult& r) {
 }
 
 void layers_table(std::string& out, const SvrResult& r) {
-  out +=
-      "<section id=\"layers\">\n<h2>Layers</h2>\n<p>One row per layer in chain order (as "
-      "<span class=\"mono\">layers</span> in summary.json; hover a number for its exact "
-      "value). The matrix is the weight tensor reshaped to two dimensions; its rank bounds the "
-      "number of spectral neurons, of which <i>kept</i> were used.</p>\n"
-      "<div class=\"table-scroll\"><table>\n<thead><tr><th>#</th><th>name</th><th>kind</th>"
-      "<th>tensor shape</th><th>matrix</th><th>rank</th><th>kept</th><th>s_max</th>"
-      "<th>s_min</th><th>near-kernel</th><th>folded BatchNorm</th></tr></thead>\n<tbody>\n";
+  out += "<section id=\"layers\">\n<h2>Layers</h2>\n<p>One row per layer in " +
+         std::string(output::has_skip_pairs(r) ? "topological" : "chain") +
+         " order (as "
+         "<span class=\"mono\">layers</span> in summary.json; hover a number for its exact "
+         "value). The matrix is the weight tensor reshaped to two dimensions; its rank bounds the "
+         "number of spectral neurons, of which <i>kept</i> were used.</p>\n"
+         "<div class=\"table-scroll\"><table>\n<thead><tr><th>#</th><th>name</th><th>kind</th>"
+         "<th>tensor shape</th><th>matrix</th><th>rank</th><th>kept</th><th>s_max</th>"
+         "<th>s_min</th><th>near-kernel</th><th>folded BatchNorm</th></tr></thead>\n<tbody>\n";
   for (std::size_t l = 0; l < r.layers.size(); ++l) {
     const LayerResult& layer = r.layers[l];
     const bool empty = layer.sigma.size() == 0;
@@ -307,27 +317,39 @@ void layers_table(std::string& out, const SvrResult& r) {
 }
 
 void pairs_table(std::string& out, const SvrResult& r, const PlotOptions& o) {
+  const bool graph = output::has_skip_pairs(r);
+  out += "<section id=\"pairs\">\n<h2>Layer pairs</h2>\n<p>";
+  out += graph ? "One row per pair: a layer (from) and a later layer that reads its output (to), "
+                 "named by their index (the plot's column, from 0) and name "
+               : "One row per pair of consecutive layers ";
   out +=
-      "<section id=\"pairs\">\n<h2>Layer pairs</h2>\n<p>One row per pair of consecutive "
-      "layers (as <span class=\"mono\">pairs</span> in summary.json). <i>c</i>: channels "
+      "(as <span class=\"mono\">pairs</span> in summary.json). Map: how the later layer reads "
+      "the earlier one's channels (direct, add, concat, split, permute); channels read: how "
+      "many of them reach it. <i>c</i>: channels "
       "between the layers; <i>z</i>: positions per channel (kernel size, or the spatial size "
       "flattened before a linear layer); null law: the distribution of <i>E</i> if the layers "
       "were unrelated. Internal dimensions: how many leading spectral neurons of each side "
       "carry the above-chance overlap. Entropy of <i>E</i>: low when a few edges dominate "
       "(normalised: divided by its maximum, comparable across pairs).</p>\n"
       "<div class=\"table-scroll\"><table>\n<thead><tr><th>#</th><th>from</th><th>to</th>"
+      "<th>map</th><th>channels<br>read</th>"
       "<th>c</th><th>z</th><th>null law</th><th>tested</th><th>significant</th>"
       "<th>reported</th><th>drawn</th><th>internal dims<br>(to, from)</th><th>entropy</th>"
       "<th>entropy<br>(normalised)</th></tr></thead>\n<tbody>\n";
+  auto layer_name = [&](int l) {
+    const std::string& name = r.layers[static_cast<std::size_t>(l)].name;
+    return graph ? std::to_string(l) + " " + name : name;
+  };
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
     const PairResult& pair = r.pairs[k];
     std::int64_t total = 0;
     const auto drawn =
         static_cast<std::int64_t>(output::plot_edges(pair, o.max_edges, total).size());
     out += "<tr>" + int_cell(static_cast<std::int64_t>(k)) +
-           text_cell(r.layers[pair.from_layer].name, "name") +
-           text_cell(r.layers[pair.to_layer].name, "name") + int_cell(pair.c) +
-           int_cell(pair.z) + text_cell(null_text(pair), "nowrap") + int_cell(pair.edges_tested) +
+           text_cell(layer_name(pair.from_layer), "name") +
+           text_cell(layer_name(pair.to_layer), "name") + text_cell(pair.map) +
+           int_cell(pair.channels_read) + int_cell(pair.c) + int_cell(pair.z) +
+           text_cell(null_text(pair), "nowrap") + int_cell(pair.edges_tested) +
            int_cell(pair.significant) + int_cell(static_cast<std::int64_t>(pair.edges.size())) +
            int_cell(drawn) + "<td class=\"num\">" + std::to_string(pair.internal_dim_to) + ", " +
            std::to_string(pair.internal_dim_from) + "</td>" + number_cell(pair.entropy) +
@@ -463,11 +485,15 @@ std::string render_report_html(const SvrResult& r, const PlotOptions& o) {
     significant += total;
   }
   out += "</div>\n<p class=\"caption\">The same picture is in svr.svg. y axis: singular value, " +
-         std::string(o.log_scale ? "log" : "linear") + " scale. " + std::to_string(drawn) +
-         " of " + std::to_string(significant) + " significant edges drawn (at most " +
+         std::string(o.log_scale ? "log" : "linear") + " scale. " + std::to_string(drawn) + " of " +
+         std::to_string(significant) + " significant edges drawn (at most " +
          std::to_string(o.max_edges) +
          " per pair, the smallest p-values). Point at a dot "
-         "or a line for its values.</p>\n</section>\n";
+         "or a line for its values." +
+         (output::has_skip_pairs(r) ? std::string(" Arcs: edges of pairs whose layers are not "
+                                                  "neighbouring columns (the network is a graph).")
+                                    : std::string()) +
+         "</p>\n</section>\n";
   explanation(out, r, o);
   chains_table(out, r);
   layers_table(out, r);

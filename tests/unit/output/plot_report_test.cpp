@@ -97,6 +97,58 @@ TEST(ReportHtml, HoldsThePlotAndTheTables) {
   EXPECT_FALSE(test::contains_nan(html));
 }
 
+TEST(ReportHtml, GraphPairsNamedByTheirLayersWithMapAndChannelsRead) {
+  SvrResult r = test::sample_result();
+  PairResult skip;  // layer 2 also reads layer 0: a pair that skips a column
+  skip.from_layer = 0;
+  skip.to_layer = 2;
+  skip.map = "concat";
+  skip.channels_read = 2;
+  skip.c = 5;
+  skip.z = 1;
+  skip.E = Eigen::MatrixXd::Constant(2, 3, 0.2);
+  skip.edges = {{1, 0, 0.7, -5.0, -4.0, true}};
+  skip.significant = 1;
+  skip.edges_tested = 6;
+  r.pairs.push_back(skip);
+  r.pairs[0].channels_read = 3;
+  const std::string html = render_report_html(r, PlotOptions{});
+  EXPECT_EQ(count(html, "<path class=\"edge arc\""), 1u);
+
+  const std::string pairs = section(html, "pairs");
+  EXPECT_EQ(count(pairs, "<tr>"), 1u + 3u);
+  EXPECT_NE(pairs.find("<th>map</th><th>channels<br>read</th>"), std::string::npos);
+  // Each pair by its two layers (index and name), then map and channels read.
+  EXPECT_NE(pairs.find("<td class=\"name\">0 features.0,weight</td><td class=\"name\">2 "
+                       "zero.weight</td><td>concat</td><td class=\"num\">2</td>"
+                       "<td class=\"num\">5</td>"),
+            std::string::npos);
+  EXPECT_NE(pairs.find("<td class=\"name\">0 features.0,weight</td><td class=\"name\">1 "
+                       "classifier.&quot;1&quot;.weight</td><td>direct</td>"
+                       "<td class=\"num\">3</td><td class=\"num\">3</td>"),
+            std::string::npos);
+  const std::string heatmaps = section(html, "heatmaps");
+  EXPECT_NE(heatmaps.find("<h3>pair 2: features.0,weight \u2192 zero.weight</h3>"),
+            std::string::npos);
+  EXPECT_NE(section(html, "explain").find("This network is a graph"), std::string::npos);
+  EXPECT_NE(section(html, "chains").find("three or more layers (pair by pair)"), std::string::npos);
+  EXPECT_NE(section(html, "layers").find("in topological order"), std::string::npos);
+  EXPECT_NE(section(html, "plot").find("Arcs: edges of pairs"), std::string::npos);
+
+  // A chain network: the same columns, no index before the names, none of the graph's text.
+  const std::string chain = render_report_html(test::sample_result(), PlotOptions{});
+  EXPECT_NE(section(chain, "pairs")
+                .find("<td class=\"name\">features.0,weight</td>"
+                      "<td class=\"name\">classifier.&quot;1&quot;.weight"
+                      "</td><td>direct</td><td class=\"num\">0</td>"),
+            std::string::npos);
+  EXPECT_EQ(chain.find("This network is a graph"), std::string::npos);
+  EXPECT_EQ(chain.find("edge arc"), std::string::npos);
+  EXPECT_EQ(chain.find("Arcs:"), std::string::npos);
+  EXPECT_NE(section(chain, "chains").find("three or more consecutive layers"), std::string::npos);
+  EXPECT_NE(section(chain, "layers").find("in chain order"), std::string::npos);
+}
+
 TEST(ReportHtml, EscapesNames) {
   SvrResult r = test::sample_result();
   r.model_name = "<img src=x onerror=alert(1)>.pth";
