@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Render test of svr.svg and report.html (issue 5, docs/plots.md).
 
-For every MODEL: run svr, then
+For every MODEL (with --topology MODEL.topology.json when that file exists: a graph): run svr, then
 - svr.svg parses with xml.etree; its <circle class="node ..."> count equals the rows of
   nodes.csv, its near-kernel circles the near_kernel rows, its <line class="edge"> count the
-  significant edges of edges.csv capped per pair at --plot-max-edges, its <polyline class="chain">
-  count the chains of summary.json;
+  significant edges of edges.csv capped per pair at --plot-max-edges (of a graph's pairs that skip
+  columns: its <path class="edge arc"> count), its chains (<polyline class="chain">, or a path
+  along arcs) the chains of summary.json;
 - report.html holds no external reference (src=, href=, http://, https://) and the same plot;
 - headless Chromium renders svr.svg and report.html to 1400x1000 PNGs that are not blank, and the
   page's script ran to its end without an uncaught error (body data-ready="1" in --dump-dom, no
@@ -46,8 +47,14 @@ def find_chromium():
     return None
 
 
+def topology_of(model):
+    """A graph example's topology: MODEL.topology.json next to MODEL.safetensors, if any."""
+    path = re.sub(r"\.[^./]+$", "", model) + ".topology.json"
+    return ["--topology", path] if os.path.isfile(path) else []
+
+
 def run_svr(svr, model, outdir, *options):
-    command = [svr, model, "-o", outdir, "-q", *options]
+    command = [svr, model, "-o", outdir, "-q", *topology_of(model), *options]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         fail("%s exited %d: %s" % (" ".join(command), done.returncode, done.stderr.strip()))
@@ -125,7 +132,12 @@ def check_outputs(outdir, cap):
     for row in edges:
         if row["significant"] == "1":
             per_pair[row["pair"]] = per_pair.get(row["pair"], 0) + 1
-    expected_edges = sum(min(cap, n) for n in per_pair.values())
+    # A graph's pairs that skip columns are drawn as arcs, the others as lines.
+    pairs = {str(p["index"]): p for p in summary["pairs"]}
+    skips = {k for k, p in pairs.items() if p["to_layer"] > p["from_layer"] + 1}
+    expected_lines = sum(min(cap, n) for k, n in per_pair.items() if k not in skips)
+    expected_arcs = sum(min(cap, n) for k, n in per_pair.items() if k in skips)
+    expected_edges = expected_lines + expected_arcs
     expected_nk = sum(1 for row in nodes if row["near_kernel"] == "1")
 
     svg_path = os.path.join(outdir, "svr.svg")
@@ -137,14 +149,16 @@ def check_outputs(outdir, cap):
         fail("%s: root element %s" % (svg_path, root.tag))
     circles = [e for e in root.iter(SVG_NS + "circle") if "node" in classes(e)]
     lines = [e for e in root.iter(SVG_NS + "line") if "edge" in classes(e)]
-    chains = [e for e in root.iter(SVG_NS + "polyline") if "chain" in classes(e)]
+    arcs = [e for e in root.iter(SVG_NS + "path") if "edge" in classes(e) and "arc" in classes(e)]
+    chains = [e for e in root.iter() if e.tag in (SVG_NS + "polyline", SVG_NS + "path")
+              and "chain" in classes(e)]
     if len(circles) != len(nodes):
         fail("%s: %d node circles for %d rows of nodes.csv" % (svg_path, len(circles), len(nodes)))
     if sum("nk" in classes(e) for e in circles) != expected_nk:
         fail("%s: near-kernel circles differ from nodes.csv (%d)" % (svg_path, expected_nk))
-    if len(lines) != expected_edges:
-        fail("%s: %d edge lines, expected %d (significant edges capped at %d per pair)"
-             % (svg_path, len(lines), expected_edges, cap))
+    if len(lines) != expected_lines or len(arcs) != expected_arcs:
+        fail("%s: %d edge lines and %d arcs, expected %d and %d (significant edges capped at %d "
+             "per pair)" % (svg_path, len(lines), len(arcs), expected_lines, expected_arcs, cap))
     if len(chains) != len(summary["top_chains"]):
         fail("%s: %d chains, summary.json has %d" % (svg_path, len(chains), len(summary["top_chains"])))
     title = "".join(next(e for e in root.iter(SVG_NS + "text") if "title" in classes(e)).itertext())
@@ -155,7 +169,9 @@ def check_outputs(outdir, cap):
         html = f.read()
     if re.search(r"""(src|href)\s*=|https?://|<link|@import""", html, re.I):
         fail("report.html references an external resource")
-    if html.count('<circle class="node') != len(nodes) or html.count('<line class="edge"') != expected_edges:
+    if (html.count('<circle class="node') != len(nodes)
+            or html.count('<line class="edge"') != expected_lines
+            or html.count('<path class="edge arc"') != expected_arcs):
         fail("report.html: the plot differs from svr.svg")
     if html.count('<canvas class="heatmap"') != len(summary["pairs"]):
         fail("report.html: not one heatmap per pair")
