@@ -75,7 +75,7 @@ class Report:
 def num(s):
     if s is None or s == "":
         return None
-    return float(s)
+    return float(s)  # a string of nodes.csv, or an edge's number already parsed
 
 
 def read_csv(path):
@@ -83,9 +83,49 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+# The edges.csv columns compare() reads, kept per edge; numbers parsed once (None for "").
+EDGE_TEXT = ("from_layer", "to_layer", "significant", "map")
+EDGE_NUMBERS = ("e", "ce", "log10_p", "q")
+
+
+class EdgeRow(tuple):
+    """One edge as a tuple (a third of a csv.DictReader row's memory: millions of edges of a
+    DenseNet-121 fit), read by column name like a DictReader row."""
+    __slots__ = ()
+    COLUMNS = {name: k for k, name in enumerate(EDGE_TEXT + EDGE_NUMBERS)}
+
+    def __getitem__(self, name):
+        return tuple.__getitem__(self, EdgeRow.COLUMNS[name])
+
+    def get(self, name, default=None):
+        k = EdgeRow.COLUMNS.get(name)
+        return default if k is None else tuple.__getitem__(self, k)
+
+
+def read_edges(path):
+    """pair -> {(to_neuron, from_neuron): EdgeRow}, and the file's columns."""
+    edges = defaultdict(dict)
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, [])
+        at = {name: k for k, name in enumerate(header)}
+        for name in ("pair", "to_neuron", "from_neuron") + EDGE_NUMBERS + EDGE_TEXT[:3]:
+            if name not in at:
+                raise KeyError(f"{path}: no column {name}")
+        text = [at.get(name) for name in EDGE_TEXT]
+        numbers = [at[name] for name in EDGE_NUMBERS]
+        pair, to, frm = at["pair"], at["to_neuron"], at["from_neuron"]
+        intern = sys.intern
+        for r in reader:
+            row = EdgeRow([intern(r[k]) if k is not None else None for k in text] +
+                          [float(r[k]) if r[k] != "" else None for k in numbers])
+            edges[int(r[pair])][(int(r[to]), int(r[frm]))] = row
+    return edges, header
+
+
 def load_dir(d):
     nodes = read_csv(os.path.join(d, "nodes.csv"))
-    edges = read_csv(os.path.join(d, "edges.csv"))
+    ed, edge_cols = read_edges(os.path.join(d, "edges.csv"))
     with open(os.path.join(d, "summary.json")) as f:  # noqa: SIM115
         summary = json.load(f)
     layers = defaultdict(dict)
@@ -94,12 +134,9 @@ def load_dir(d):
         l, i = int(r["layer"]), int(r["neuron"])
         layers[l][i] = r
         names[l] = r["layer_name"]
-    ed = defaultdict(dict)
-    for r in edges:
-        ed[int(r["pair"])][(int(r["to_neuron"]), int(r["from_neuron"]))] = r
     return {"layers": layers, "names": names, "edges": ed, "summary": summary,
             "node_cols": list(nodes[0]) if nodes else [],
-            "edge_cols": list(edges[0]) if edges else []}
+            "edge_cols": edge_cols if ed else []}
 
 
 def pair_list(summary, nl):
