@@ -87,8 +87,13 @@ void describe_plans(const RunPlans& plans, const Options& options, SvrResult& re
             : LayerPlacement{"scalapack", how.first_rank, how.grid.rows, how.grid.cols, how.team});
   for (const LayerSpec& spec : plans.network.layers)
     result.layers.push_back(describe_layer(spec, options.method()));
+  result.network.source = plans.network.source;
+  result.network.family = plans.network.family;
+  if (plans.network.source == "topology") result.network.topology = options.network.topology;
   for (std::size_t l = 0; l < plans.network.pairs.size(); ++l) {
     const PairSpec& geometry = plans.network.pairs[l];
+    result.network.graph = result.network.graph || geometry.from != static_cast<int>(l) ||
+                           geometry.to != static_cast<int>(l + 1);
     PairResult pair;
     pair.from_layer = geometry.from;
     pair.to_layer = geometry.to;
@@ -122,14 +127,17 @@ std::string plan_text(const RunPlans& plans, const Options& options) {
                      names[static_cast<std::size_t>(pair.to)] + " (" + to_string(pair.map.kind) +
                      ")");
   }
-  std::string source = !network.family.empty()       ? network.family + ", recognised from the names"
-                       : !options.network.topology.empty() ? "the topology file " + options.network.topology
-                       : chain                              ? "a chain"
-                                                            : "a graph";
+  const std::string shape = chain ? "a chain" : "a graph";
+  std::string source = network.source == "family"     ? network.family + ", recognised from the names"
+                       : network.source == "topology" ? shape + " from the topology file " +
+                                                            options.network.topology
+                       : network.source == "layers"   ? shape + " of the layers of --layers"
+                       : network.source == "metadata" ? shape + " of the model's svr.layers metadata"
+                                                      : shape + " found from the names and shapes";
   std::string counts;
   for (const auto& [kind, n] : kinds) counts += (counts.empty() ? "" : ", ") + kind + " " + std::to_string(n);
   return "network: " + source + "; " + std::to_string(network.layers.size()) + " layers, " +
-         std::to_string(network.pairs.size()) + " pairs (" + counts + ")\n" +
+         std::to_string(network.pairs.size()) + (network.pairs.size() == 1 ? " pair (" : " pairs (") + counts + ")\n" +
          describe_plan(plans.execution, names, chain ? std::vector<std::string>{} : labels);
 }
 

@@ -136,6 +136,11 @@ bool looks_residual(const std::string& name) {
   return std::regex_search(name, pattern);
 }
 
+// What a user whose automatic chain broke can do.
+const char* const not_a_chain =
+    "if the network is not a chain (residual, concatenating or branching), describe it with "
+    "--topology FILE (scripts/export_topology.py writes one), or pass --layers to select a chain";
+
 // `near_miss`: why the model is not of the family whose names it has (recognise.hpp), or empty.
 [[noreturn]] void throw_residual(const std::string& file, const std::string& tensor,
                                  const std::string& near_miss) {
@@ -231,7 +236,7 @@ std::vector<LayerSpec> order_by_names(const ModelFile& model, std::vector<LayerS
     for (std::size_t k = 0; k + 1 < layers.size(); ++k) {
       const PairCheck check = check_pair(layers[k], layers[k + 1], method);
       if (!check.ok)
-        throw_input(model.path, "", check.problem + "; pass --layers to select a chain");
+        throw_input(model.path, "", check.problem + "; " + not_a_chain);
     }
     names.push_back(group.empty() ? "(top level)" : first_component(layers.front().name));
     groups.push_back(std::move(layers));
@@ -301,8 +306,10 @@ std::vector<LayerSpec> order_by_names(const ModelFile& model, std::vector<LayerS
   std::vector<std::string> candidate_names;
   for (const auto& group : groups)
     for (const LayerSpec& layer : group) candidate_names.push_back(layer.name);
-  const std::string ask = "pass --layers with the weight names in chain order (candidates: " +
-                          join(candidate_names) + ")";
+  const std::string ask =
+      "describe a network that is not a chain with --topology FILE, or pass --layers with the "
+      "weight names in chain order (candidates: " +
+      join(candidate_names) + ")";
   if (exhausted || found.size() > 1) {
     std::string problem = "the layer order is ambiguous: ";
     if (found.size() > 1)
@@ -605,8 +612,10 @@ NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) 
   std::string near_miss;  // why an automatic plan is not of the family whose names it has
   if (!options.layers.empty()) {
     plan.layers = named_layers(model, options.layers, "--layers");
+    plan.source = "layers";
   } else if (model.declared_layers) {
     plan.layers = named_layers(model, *model.declared_layers, "svr.layers metadata");
+    plan.source = "metadata";
   } else {
     detail::Recognition recognised = detail::recognise_family(model);
     if (recognised.topology) {
@@ -615,6 +624,7 @@ NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) 
           detail::TopologyProblems(model.path + " (recognised as " + recognised.topology->family +
                                    ")"));
       graph.family = recognised.topology->family;
+      graph.source = "family";
       return graph;
     }
     near_miss = std::move(recognised.near_miss);
@@ -637,7 +647,7 @@ NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) 
       const bool automatic = options.layers.empty() && !model.declared_layers;
       throw_input(model.path, "",
                   check.problem + (near_miss.empty() ? "" : "; " + near_miss) +
-                      (automatic ? "; pass --layers to select a chain" : ""));
+                      (automatic ? std::string("; ") + not_a_chain : std::string()));
     }
     PairSpec pair = check.pair;
     pair.from = static_cast<int>(k);

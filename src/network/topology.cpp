@@ -449,7 +449,9 @@ NetworkPlan plan_from_topology(const ModelFile& model, const NetworkOptions& opt
   const Problems problems(options.topology);
   const Json j =
       io::parse_strict_json(read_text(options.topology), options.topology, "topology file");
-  return detail::plan_topology(model, parse_file(j, problems), options, problems);
+  NetworkPlan plan = detail::plan_topology(model, parse_file(j, problems), options, problems);
+  plan.source = "topology";
+  return plan;
 }
 
 nlohmann::ordered_json topology_json(const NetworkPlan& plan, const std::string& model) {

@@ -140,6 +140,10 @@ void write_summary_json(const std::string& path, const SvrResult& r,
   j["schema_version"] = kSchemaVersion;
   j["model"] = r.model_name;
   j["method"] = to_string(method);
+  Json network{{"kind", r.network.graph ? "graph" : "chain"}, {"source", r.network.source}};
+  if (!r.network.family.empty()) network["family"] = r.network.family;
+  if (!r.network.topology.empty()) network["topology"] = r.network.topology;
+  j["network"] = network;
   j["options"] = options;
   j["layers"] = Json::array();
   for (std::size_t l = 0; l < r.layers.size(); ++l)

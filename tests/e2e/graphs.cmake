@@ -42,6 +42,27 @@ add_test(NAME topology.recogniser COMMAND ${SVR_PYTHON}
   ${PROJECT_SOURCE_DIR}/tests/data/families)
 set_tests_properties(topology.recogniser PROPERTIES LABELS e2e TIMEOUT 600)
 
+# torchvision's ResNet-18, MobileNetV2 and DenseNet-121 with random weights, made in the test
+# by tests/data/families/random_weights.py (torchvision's initialisation laws, NumPy only) and
+# recognised from their names: svr against the oracle on every edge (2.5M, 2.4M and 6.0M), and
+# random weights give about 5 % raw p < 0.05 in every pair and no discovery.
+set(torchvision_random ${CMAKE_CURRENT_BINARY_DIR}/torchvision_random)
+set(np_resnet18 2)
+set(np_mobilenet_v2 3)
+set(np_densenet121 4)
+foreach(arch resnet18 mobilenet_v2 densenet121)
+  set(model ${torchvision_random}/${arch}.safetensors)
+  add_test(NAME e2e.make_torchvision_random.${arch} COMMAND ${SVR_PYTHON}
+    ${PROJECT_SOURCE_DIR}/tests/data/families/random_weights.py
+    ${PROJECT_SOURCE_DIR}/tests/data/families ${arch} ${model})
+  set_tests_properties(e2e.make_torchvision_random.${arch} PROPERTIES
+    FIXTURES_SETUP torchvision_random_${arch} LABELS e2e)
+  svr_e2e(graph.torchvision_random.${arch}.np${np_${arch}} ${np_${arch}} --recognised
+    --calibrated oracle ${model})
+  set_tests_properties(e2e.graph.torchvision_random.${arch}.np${np_${arch}} PROPERTIES
+    FIXTURES_REQUIRED torchvision_random_${arch} TIMEOUT 1500)
+endforeach()
+
 # Bad topology files: one line naming the file, the layer and the problem; no OUTDIR.
 set(bad ${graph}/bad)
 svr_bad(topology_cycle ${graph}/resnet_tiny.safetensors EXPECT cycle.json conv1.weight
@@ -93,6 +114,31 @@ foreach(model digits_resnet_bn digits_densenet digits_mobilenet)
   endforeach()
   svr_e2e(graph.example.${model}.formats 2 same ${examples}/${model}.pth
     ${examples}/${model}.safetensors -- --topology ${examples}/${model}.topology.json)
+endforeach()
+
+# The two examples with torchvision names (digits_resnet_bn: ResNet; digits_mobilenet:
+# MobileNetV2) need no topology file: svr recognises from their names the topology the exporter
+# traced, and its SVR matches the oracle's.
+add_test(NAME topology.recogniser.examples COMMAND ${SVR_PYTHON}
+  ${PROJECT_SOURCE_DIR}/tests/topology/check_recogniser.py $<TARGET_FILE:svr> --model
+  ${examples}/digits_resnet_bn.safetensors ${examples}/digits_resnet_bn.topology.json
+  ${examples}/digits_mobilenet.safetensors ${examples}/digits_mobilenet.topology.json
+  ${examples}/digits_resnet_bn.pth ${examples}/digits_resnet_bn.topology.json)
+set_tests_properties(topology.recogniser.examples PROPERTIES LABELS e2e)
+# --plan names the network and where it comes from (a CMake argument cannot hold ";").
+svr_e2e(plan.recognised_resnet 2
+  --expect "network: torchvision ResNet, recognised from the names" --expect "9 layers, 13 pairs (add 9, direct 4)"
+  --expect "layer2.0.downsample.0.weight -> layer2.1.conv1.weight (add)"
+  plan ${examples}/digits_resnet_bn.safetensors)
+svr_e2e(plan.topology_densenet 1
+  --expect "network: a graph from the topology file ${examples}/digits_densenet.topology.json"
+  --expect "9 layers, 20 pairs (concat 18, direct 2)"
+  plan ${examples}/digits_densenet.safetensors --topology ${examples}/digits_densenet.topology.json)
+foreach(model digits_resnet_bn digits_mobilenet)
+  foreach(np 1 3)
+    svr_e2e(graph.example.${model}.recognised.np${np} ${np} --recognised oracle
+      ${examples}/${model}.safetensors)
+  endforeach()
 endforeach()
 
 # scripts/export_topology.py on torchvision's families and on small modules (needs torch and

@@ -6,6 +6,8 @@
                                                           the same SVR from every file
   svr_e2e.py --svr BIN --np N --expect TEXT [--expect TEXT ...] fails MODEL [svr options...]
                                                           bad input: clean one-line failure
+  svr_e2e.py --svr BIN --np N --calibrated oracle MODEL [svr options...]
+                                                          both: one svr run checked both ways
   svr_e2e.py --svr BIN --np N calibrated MODEL [svr options...]
                                                           random weights: in every testable pair
                                                           the raw p < 0.05 of about 5 % of the
@@ -98,6 +100,8 @@ def cmd_oracle(a, work):
     if proc.returncode != 0:
         fail("oracle failed:\n" + proc.stdout + proc.stderr)
     compare(ours, theirs, ["--e-atol", str(a.e_atol)] if a.e_atol else [])
+    if a.calibrated:
+        check_calibrated(ours)
 
 
 def cmd_same(a, work):
@@ -170,10 +174,16 @@ def cmd_plan(a, work):
 
 
 def cmd_calibrated(a, work):
-    import csv
-    import math
     out = os.path.join(work, "svr")
     run_svr(a.svr, a.np, a.model, out, ["--all-edges"] + a.options)
+    check_calibrated(out)
+
+
+def check_calibrated(out):
+    """Every edge of OUT (svr --all-edges) on random weights: raw p calibrated per pair, and no
+    significant edge."""
+    import csv
+    import math
     low, tested, significant = {}, {}, 0
     with open(os.path.join(out, "edges.csv")) as f:
         for row in csv.DictReader(f):
@@ -208,6 +218,9 @@ def main():
     parser.add_argument("--recognised", action="store_true",
                         help="oracle: give the oracle the topology svr recognised (svr "
                              "--export-topology), which svr itself finds from the names")
+    parser.add_argument("--calibrated", action="store_true",
+                        help="oracle: also check svr's edges as the calibrated mode does "
+                             "(random weights)")
     parser.add_argument("--e-atol", type=float,
                         help="oracle: E tolerance of compare_outputs.py (default there: 1e-12)")
     parser.add_argument("rest", nargs=argparse.REMAINDER)

@@ -8,6 +8,7 @@ batch norm, flatten order) and the same reads (producer, map, source, offset, pe
 Standard library only.
 
     check_recogniser.py SVR FAMILIES_DIR [ARCH ...]
+    check_recogniser.py SVR --model MODEL TOPOLOGY [MODEL TOPOLOGY ...]   real model files
 """
 import glob
 import json
@@ -55,11 +56,16 @@ def normalised(topology):
 def check(svr, directory, arch, work):
     with open(os.path.join(directory, arch + ".tensors.json")) as f:
         tensors = json.load(f)["tensors"]
-    with open(os.path.join(directory, arch + ".topology.json")) as f:
-        expected = normalised(json.load(f))
     model = os.path.join(work, arch + ".safetensors")
-    exported = os.path.join(work, arch + ".topology.json")
     write_weightless(tensors, model)
+    return check_model(svr, model, os.path.join(directory, arch + ".topology.json"), arch, work)
+
+
+def check_model(svr, model, topology_file, label, work):
+    """svr's recognised topology of MODEL against TOPOLOGY_FILE; the problems found."""
+    with open(topology_file) as f:
+        expected = normalised(json.load(f))
+    exported = os.path.join(work, label + ".exported.json")
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     proc = subprocess.run([svr, model, "--plan", "--export-topology", exported],
                           capture_output=True, text=True, env=env, timeout=300)
@@ -78,23 +84,32 @@ def check(svr, directory, arch, work):
             if a != b:
                 problems.append(f"layer {a['name']}: svr {a} vs exporter {b}")
     pairs = sum(len(l["reads_from"]) for l in got)
-    print(f"{arch}: {len(got)} layers, {pairs} pairs, recognised as {topology.get('model')}: "
+    print(f"{label}: {len(got)} layers, {pairs} pairs, recognised as {topology.get('model')}: "
           f"{'same topology' if not problems else 'DIFFERENT'}")
     return problems
 
 
 def main(svr, directory, *archs):
-    archs = archs or sorted(os.path.basename(p)[:-len(".tensors.json")]
-                            for p in glob.glob(os.path.join(directory, "*.tensors.json")))
+    if directory == "--model":  # real model files, each with its exported topology
+        if not archs or len(archs) % 2:
+            print("check_recogniser.py SVR --model MODEL TOPOLOGY [MODEL TOPOLOGY ...]")
+            return 2
+        cases = [(os.path.basename(archs[k]), archs[k], archs[k + 1])
+                 for k in range(0, len(archs), 2)]
+    else:
+        archs = archs or sorted(os.path.basename(p)[:-len(".tensors.json")]
+                                for p in glob.glob(os.path.join(directory, "*.tensors.json")))
+        cases = [(arch, None, None) for arch in archs]
     failures = 0
     with tempfile.TemporaryDirectory(prefix="svr-recognise-") as work:
-        for arch in archs:
-            problems = check(svr, directory, arch, work)
+        for label, model, topology in cases:
+            problems = (check(svr, directory, label, work) if model is None
+                        else check_model(svr, model, topology, label, work))
             for p in problems[:10]:
                 print("  " + p)
             failures += bool(problems)
-    print(f"{len(archs) - failures} of {len(archs)} families recognised as exported")
-    return 1 if failures or not archs else 0
+    print(f"{len(cases) - failures} of {len(cases)} models recognised as exported")
+    return 1 if failures or not cases else 0
 
 
 if __name__ == "__main__":

@@ -118,8 +118,17 @@ struct RunInfo {
   std::vector<PhaseTime> phase_totals() const;
 };
 
+// Where the network's layers and pairs come from (summary.json "network").
+struct NetworkSource {
+  std::string source;    // "topology", "layers", "metadata", "family" or "names"
+  std::string family;    // the recognised family ("family" only)
+  std::string topology;  // the topology file ("topology" only)
+  bool graph = false;    // some pair is not (l, l + 1)
+};
+
 struct SvrResult {
   std::string model_name;  // basename of the model path
+  NetworkSource network;
   std::vector<LayerResult> layers;
   std::vector<PairResult> pairs;  // pairs[k] joins layers[from_layer] and layers[to_layer]
   double log10_path_metric = 0.0;

@@ -125,6 +125,10 @@ struct NetworkPlan {
   // The architecture family whose topology svr recognised from the names and shapes (e.g.
   // "torchvision ResNet"); "" for a chain, a topology file or --layers.
   std::string family;
+  // Where the layers and pairs come from: "topology" (--topology), "layers" (--layers),
+  // "metadata" (svr.layers of the model file), "family" (recognised) or "names" (a chain found
+  // from the names and shapes).
+  std::string source = "names";
 };
 
 // Builds the plan from options.topology (a graph, topology.hpp), else options.layers, else the

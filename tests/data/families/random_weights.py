@@ -83,6 +83,7 @@ def main():
         value = draw(rng, family, t["name"], tuple(t["shape"]))
         tensors[t["name"]] = np.asarray(value).astype(NUMPY_DTYPES[t["dtype"]])
     # state_dict order, as torch.save and safetensors' torch writer keep it.
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     write_safetensors(a.out, tensors, dtypes=dtypes, sort=False)
     print(f"{a.out}: {len(tensors)} tensors of torchvision.models.{a.arch} with random weights")
 

@@ -29,14 +29,26 @@ TEST(SummaryJson, TopLevelAndOptions) {
   EXPECT_EQ(text.back(), '\n');
   std::vector<std::string> keys;
   for (const auto& item : j.items()) keys.push_back(item.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"schema_version", "model", "method", "options",
-                                            "layers", "pairs", "path_metric", "top_chains",
-                                            "run"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"schema_version", "model", "method", "network",
+                                            "options", "layers", "pairs", "path_metric",
+                                            "top_chains", "run"}));
   EXPECT_EQ(j["schema_version"], 1);
   EXPECT_EQ(j["model"], "tiny_cnn.safetensors");
   EXPECT_EQ(j["method"], "cosvr");
   EXPECT_EQ(j["options"], record());  // as given, in its order
   EXPECT_EQ(write_and_parse(test::sample_result())["method"], "svr");
+}
+
+TEST(SummaryJson, NetworkSource) {
+  SvrResult r = test::sample_result();
+  r.network.source = "names";
+  EXPECT_EQ(write_and_parse(r)["network"], Json({{"kind", "chain"}, {"source", "names"}}));
+  r.network = NetworkSource{"family", "torchvision ResNet", "", true};
+  EXPECT_EQ(write_and_parse(r)["network"],
+            Json({{"kind", "graph"}, {"source", "family"}, {"family", "torchvision ResNet"}}));
+  r.network = NetworkSource{"topology", "", "net.topology.json", true};
+  EXPECT_EQ(write_and_parse(r)["network"],
+            Json({{"kind", "graph"}, {"source", "topology"}, {"topology", "net.topology.json"}}));
 }
 
 TEST(SummaryJson, Layers) {
