@@ -65,7 +65,8 @@ Eigen::MatrixXd grouped_squared_norms(const Eigen::MatrixXd& U, const std::vecto
   return norm2;
 }
 
-// E of a pair from whole factors on one rank; with `norms`, also norm2 (pair_null).
+}  // namespace
+
 Eigen::MatrixXd serial_edge_weights(const Eigen::MatrixXd& U, const Eigen::MatrixXd& V,
                                     const PairSpec& pair, const PairNull& null,
                                     Eigen::MatrixXd& norm2) {
@@ -79,8 +80,6 @@ Eigen::MatrixXd serial_edge_weights(const Eigen::MatrixXd& U, const Eigen::Matri
   if (null.norms) norm2 = grouped_squared_norms(U_used, u_row_groups(pair), null.groups);
   return edge_weights(U_used, V_used, count, pair.z_u, pair.z_v);
 }
-
-}  // namespace
 
 EdgeWeights pair_edge_weights(const LayerFactors& factors, const NetworkPlan& plan,
                               const ExecutionPlan& execution,

@@ -34,6 +34,15 @@ EdgeWeights pair_edge_weights(const LayerFactors& factors, const NetworkPlan& pl
                               const std::vector<LayerResult>& layers, Method method,
                               const mpi::Communicator& comm);
 
+// E of one pair on one rank from the whole factors of its layers (U of the producer, V of the
+// consumer): what pair_edge_weights computes when both layers are LAPACK layers. The rows the
+// pair's channel map selects, then edge_weights; with null.norms (null = pair_null(pair,
+// method)) also the squared norms of the producer neurons per consumer group into `norm2`
+// (EdgeWeights::u_norm2), which is left alone otherwise.
+Eigen::MatrixXd serial_edge_weights(const Eigen::MatrixXd& U, const Eigen::MatrixXd& V,
+                                    const PairSpec& pair, const PairNull& null,
+                                    Eigen::MatrixXd& norm2);
+
 // The phase, collective, one agreed step each: the failure point, E of every pair on its owner
 // (pair_edge_weights), with --save-spectra every layer's U and V into result.layers on rank 0.
 // Consumes the factors: they, and the grids they live on, are freed on every rank together.
