@@ -37,6 +37,59 @@ TEST(Graphml, AllNodesAndOnlySignificantEdges) {
   EXPECT_EQ(text.substr(text.size() - 22), "  </graph>\n</graphml>\n");
 }
 
+// A graph: a recognised family, a grouped first layer, and pair 0 read through a residual add
+// from layer 0 to layer 1 (as a skip would be); the layer and pair attributes that Gephi and
+// networkx group by are on every node and edge.
+SvrResult graph_result() {
+  SvrResult r = test::sample_result();
+  r.network.source = "family";
+  r.network.family = "torchvision <ResNet>";
+  r.network.graph = true;
+  r.layers[0].groups = 3;
+  r.layers[0].group = {2, 0, 1};
+  r.pairs[0].map = "add";
+  return r;
+}
+
+TEST(Graphml, LayerAndPairAttributes) {
+  test::TempDir dir;
+  write_graphml(dir / "graph.graphml", graph_result());
+  const std::string text = test::read_file(dir / "graph.graphml");
+  EXPECT_NE(text.find("<data key=\"g_network\">graph</data>"
+                      "<data key=\"g_network_source\">family</data>"
+                      "<data key=\"g_family\">torchvision &lt;ResNet&gt;</data>"),
+            std::string::npos);
+  EXPECT_NE(text.find("<node id=\"l0n0\"><data key=\"n_layer\">0</data>"
+                      "<data key=\"n_layer_name\">features.0,weight</data>"
+                      "<data key=\"n_layer_kind\">conv2d</data>"
+                      "<data key=\"n_layer_groups\">3</data>"),
+            std::string::npos);
+  EXPECT_NE(text.find("<data key=\"n_group\">2</data></node>"), std::string::npos);
+  EXPECT_NE(text.find("<node id=\"l1n0\"><data key=\"n_layer\">1</data>"
+                      "<data key=\"n_layer_name\">classifier.&quot;1&quot;.weight</data>"
+                      "<data key=\"n_layer_kind\">linear</data>"
+                      "<data key=\"n_layer_groups\">1</data>"),
+            std::string::npos);
+  EXPECT_EQ(count(text, "<data key=\"n_group\">"), 8u);
+  EXPECT_NE(text.find("<edge source=\"l0n0\" target=\"l1n0\"><data key=\"e_pair\">0</data>"
+                      "<data key=\"e_from_layer\">0</data><data key=\"e_to_layer\">1</data>"
+                      "<data key=\"e_map\">add</data>"),
+            std::string::npos);
+  EXPECT_EQ(count(text, "<data key=\"e_map\">add</data>"), 2u);
+  EXPECT_NE(text.find("<key id=\"e_map\" for=\"edge\" attr.name=\"map\" attr.type=\"string\"/>"),
+            std::string::npos);
+}
+
+TEST(Graphml, ChainWithoutFamily) {
+  test::TempDir dir;
+  write_graphml(dir / "graph.graphml", test::sample_result());
+  const std::string text = test::read_file(dir / "graph.graphml");
+  EXPECT_NE(text.find("<data key=\"g_network\">chain</data>\n"), std::string::npos);
+  EXPECT_EQ(text.find("<data key=\"g_family\">"), std::string::npos);
+  EXPECT_EQ(count(text, "<data key=\"n_group\">0</data>"), 8u);
+  EXPECT_EQ(count(text, "<data key=\"e_map\">direct</data>"), 2u);
+}
+
 // Runs python3 on a script; returns its exit status (77 = module missing: skip).
 int run_python(const std::string& script_path, const std::string& graph_path) {
   const std::string command = "/usr/bin/python3 '" + script_path + "' '" + graph_path + "'";
@@ -96,6 +149,32 @@ assert e["pair"] == 0 and e["e"] == 0.9 and e["log10_p"] == -700.0 and e["p"] ==
 assert e["significant"] is True
 e = g.edges["l0n1", "l1n2"]
 assert e["log10_p"] == -310.0 and e["p"] == 10.0 ** -310 and e["ce"] == 3 * 0.1
+)");
+  const int status = run_python(dir / "check.py", dir / "graph.graphml");
+  if (status == 77) GTEST_SKIP() << "python3 has no networkx";
+  EXPECT_EQ(status, 0);
+}
+
+TEST(Graphml, NetworkxGroupsByLayerAttributes) {
+  if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
+  test::TempDir dir;
+  write_graphml(dir / "graph.graphml", graph_result());
+  test::write_file(dir / "check.py", R"(import sys
+try:
+    import networkx as nx
+except ImportError:
+    sys.exit(77)
+g = nx.read_graphml(sys.argv[1])
+assert g.graph["network"] == "graph" and g.graph["family"] == "torchvision <ResNet>", g.graph
+by_kind = {}
+for node, data in g.nodes(data=True):
+    by_kind.setdefault(data["layer_kind"], []).append(node)
+assert sorted(by_kind) == ["conv2d", "linear"], by_kind
+assert sorted(by_kind["conv2d"]) == ["l0n0", "l0n1", "l0n2"], by_kind
+assert [g.nodes["l0n%d" % i]["group"] for i in range(3)] == [2, 0, 1]
+assert g.nodes["l0n0"]["layer_groups"] == 3 and g.nodes["l2n1"]["layer_groups"] == 1
+e = g.edges["l0n1", "l1n2"]
+assert e["map"] == "add" and e["from_layer"] == 0 and e["to_layer"] == 1, e
 )");
   const int status = run_python(dir / "check.py", dir / "graph.graphml");
   if (status == 77) GTEST_SKIP() << "python3 has no networkx";
