@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -130,8 +131,8 @@ std::vector<PairOutcome> reduce_owned_pairs(std::vector<PairResult>& pairs,
                                     pair.scaled};
       if (layers[static_cast<std::size_t>(pair.to_layer)].groups <= 1) normalisers->group_of_to.clear();
     }
-    outcomes[l].candidates = test_pair(pair, e, options.significance, null_laws,
-                                       normalisers ? &*normalisers : nullptr);
+    outcomes[l].candidates = screen_pair(pair, e, options.significance, null_laws,
+                                         normalisers ? &*normalisers : nullptr);
     outcomes[l].intensity = intensity(e, pair.c);
     const InternalDims dims = internal_dims(e, pair.c);
     pair.internal_dim_to = dims.to;
@@ -142,6 +143,29 @@ std::vector<PairOutcome> reduce_owned_pairs(std::vector<PairResult>& pairs,
     if (options.plot) pair.heatmap = edge_heatmap(e);
   }
   return outcomes;
+}
+
+void narrow_owned_candidates(const std::vector<PairResult>& pairs,
+                             std::vector<PairOutcome>& outcomes, const ExecutionPlan& execution,
+                             const Options& options, const mpi::Communicator& comm) {
+  std::vector<EdgeCandidates> candidates(pairs.size());
+  const std::vector<std::size_t> owned = execution.pairs_of(comm.rank());
+  for (std::size_t l : owned) candidates[l] = std::move(outcomes[l].candidates);
+  // Each count is its own agreed step before the sum, so that a rank failing in it leaves no
+  // other waiting in the reduction.
+  const FamilySum sum = [&](const std::function<std::int64_t()>& local) {
+    std::int64_t count = 0;
+    mpi::agreed(comm, [&] { count = local(); });
+    return comm.sum(count);
+  };
+  // An error agreed inside is thrown on every rank; the caller's agreement covers the rest.
+  try {
+    narrow_candidates(pairs, candidates, owned, options.significance, sum);
+  } catch (...) {
+    for (std::size_t l : owned) outcomes[l].candidates = std::move(candidates[l]);
+    throw;
+  }
+  for (std::size_t l : owned) outcomes[l].candidates = std::move(candidates[l]);
 }
 
 void gather_outcomes_to_root(std::vector<PairResult>& pairs, std::vector<PairOutcome>& outcomes,
@@ -231,6 +255,9 @@ void significance_phase(const EdgeWeights& E, const ExecutionPlan& execution,
   mpi::agreed(comm, [&] {
     inject_failure_point("significance", comm.rank());
     outcomes = reduce_owned_pairs(result.pairs, result.layers, E, execution, options, comm.rank());
+  });
+  mpi::agreed(comm, [&] {
+    narrow_owned_candidates(result.pairs, outcomes, execution, options, comm);
   });
   mpi::agreed(comm, [&] {
     gather_outcomes_to_root(result.pairs, outcomes, execution, comm);

@@ -114,4 +114,42 @@ std::vector<double> adjust_log10_candidates(const std::vector<double>& candidate
   throw std::invalid_argument("adjust_log10: unknown correction");
 }
 
+double screening_level(Correction correction, double alpha, std::int64_t family_size,
+                       std::int64_t below) {
+  if (!(alpha > 0.0 && alpha < 1.0) || family_size < 0 || below < 0)
+    throw std::invalid_argument("screening_level: need 0 < alpha < 1, family_size >= 0, below >= 0");
+  if (family_size == 0) return alpha;
+  const double n = static_cast<double>(family_size);
+  const double k = static_cast<double>(std::min(below, family_size));
+  switch (correction) {
+    case Correction::None: return alpha;
+    case Correction::Bonferroni: return alpha / n;
+    case Correction::BH: return alpha * k / n;
+    // H_n >= ln(n + 1) and H_n >= 1: a level from the smaller bound is higher, so still safe.
+    case Correction::BY: return alpha * k / (n * std::max(1.0, std::log1p(n)));
+    case Correction::Holm: return k == 0.0 ? 0.0 : alpha / (n - k + 1.0);
+  }
+  throw std::invalid_argument("screening_level: unknown correction");
+}
+
+double narrowed_level(Correction correction, double alpha, std::int64_t family_size,
+                      const std::function<std::int64_t(double)>& count) {
+  if (correction == Correction::None || family_size == 0) return alpha;
+  if (correction == Correction::Bonferroni) return screening_level(correction, alpha, family_size, 0);
+  // K only decreases and never falls below the number of significant members (their p is at
+  // most the level of that number); a few steps reach the fixed point on real networks, and any
+  // step's level is already a valid one, hence the cap.
+  constexpr int kMaxSteps = 32;
+  std::int64_t below = count(alpha);
+  double level = alpha;
+  for (int step = 0; step < kMaxSteps; ++step) {
+    level = screening_level(correction, alpha, family_size, below);
+    if (level <= 0.0) return 0.0;
+    const std::int64_t next = count(level);
+    if (next >= below) break;
+    below = next;
+  }
+  return level;
+}
+
 }  // namespace svr

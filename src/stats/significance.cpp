@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/math/distributions/normal.hpp>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "svr/stats/corrections.hpp"
@@ -43,6 +44,8 @@ double sigma_level(const SignificanceOptions& options) {
 
 // log10 p of an edge that cannot be significant and is not reported: a stand-in for p = 1.
 constexpr double kScreenedOut = 0.0;
+// log10 p of a screened candidate whose exact p waits for narrow_candidates.
+constexpr double kDeferred = std::numeric_limits<double>::quiet_NaN();
 
 // The smallest E whose exact p-value matters. Every correction gives q >= p, so an edge with
 // p > alpha is never significant; unless every edge is reported, such edges need no exact p
@@ -81,9 +84,13 @@ const SimulatedNull& NullLawCache::simulated(const PairResult& pair,
   return *sim;
 }
 
-EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E,
-                         const SignificanceOptions& options, NullLawCache& null_laws,
-                         const EdgeNormalisers* normalisers) {
+namespace {
+
+// Both screen_pair and test_pair: with `defer`, the exact p of a Beta-law candidate waits for
+// narrow_candidates.
+EdgeCandidates screen_edges(PairResult& pair, const Eigen::MatrixXd& E,
+                            const SignificanceOptions& options, NullLawCache& null_laws,
+                            const EdgeNormalisers* normalisers, bool defer) {
   choose_null_law(pair, options);
   const bool testable = pair.null_kind != NullKind::Untestable;
   const EdgeNormalisers* n = normalisers;
@@ -111,6 +118,8 @@ EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E,
   const double cut = testable ? exact_from(pair, options) : 0.0;
   const double log10_alpha = std::log10(options.alpha);
   const double log10_sigma_level = options.sigma ? std::log10(sigma_level(options)) : 0.0;
+  // exact_from gives a cut > 0 only for these (a Beta law, neither --all-edges nor --sigma).
+  const bool defer_beta = defer && pair.null_kind == NullKind::Beta && cut > 0.0;
   for (Eigen::Index i = 0; i < E.cols(); ++i) {
     for (Eigen::Index j = 0; j < E.rows(); ++j) {
       const bool untestable = silent(j, i);
@@ -118,6 +127,18 @@ EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E,
       const double e = E(j, i);
       // The statistic the null law applies to: E, or E / norm2 (at most 1 but for rounding).
       const double x = n != nullptr && n->divide && !untestable ? std::min(1.0, e / norm2(j, i)) : e;
+      if (defer_beta) {
+        if (!(x >= cut)) continue;  // p > alpha: never significant
+        out.to_neuron.push_back(j);
+        out.from_neuron.push_back(i);
+        out.e.push_back(e);
+        out.log10_p.push_back(kDeferred);
+        if (n != nullptr) {
+          out.untestable.push_back(0);
+          out.statistic.push_back(x);
+        }
+        continue;
+      }
       const double log10_p = testable && !untestable ? raw_log10_p(pair, x, cut, sim) : 0.0;
       // q >= p for every correction, so p > alpha can never become significant.
       const bool candidate =
@@ -141,11 +162,125 @@ EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E,
   return out;
 }
 
+// The statistic from which a Beta-law edge has p <= level (with a margin below it, so that no
+// edge is missed by the quantile's rounding); +inf for level 0: only x >= 1 (p = 0) reaches it.
+double statistic_cut(const PairResult& pair, double level) {
+  if (level <= 0.0) return 1.0;
+  if (level >= 1.0) return 0.0;
+  return beta_upper_quantile(level, pair.beta_a, pair.beta_b) * (1.0 - 1e-6);
+}
+
+// log10 p <= log10 level, with room for the rounding of the logarithms (keeping an extra
+// candidate is harmless, missing one is not).
+bool within(double log10_p, double level) {
+  if (level <= 0.0) return log10_p == -std::numeric_limits<double>::infinity();
+  return log10_p <= std::log10(level) + 1e-12 * std::max(1.0, std::fabs(std::log10(level)));
+}
+
+}  // namespace
+
+EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E,
+                         const SignificanceOptions& options, NullLawCache& null_laws,
+                         const EdgeNormalisers* normalisers) {
+  return screen_edges(pair, E, options, null_laws, normalisers, false);
+}
+
+EdgeCandidates screen_pair(PairResult& pair, const Eigen::MatrixXd& E,
+                           const SignificanceOptions& options, NullLawCache& null_laws,
+                           const EdgeNormalisers* normalisers) {
+  return screen_edges(pair, E, options, null_laws, normalisers, true);
+}
+
+std::int64_t count_within(const PairResult& pair, const EdgeCandidates& candidates, double level) {
+  if (pair.null_kind == NullKind::Untestable) return 0;
+  bool any_deferred = false;
+  for (std::size_t k = 0; k < candidates.size() && !any_deferred; ++k)
+    any_deferred = candidates.deferred(k);
+  const double cut = any_deferred ? statistic_cut(pair, level) : 0.0;
+  std::int64_t count = 0;
+  for (std::size_t k = 0; k < candidates.size(); ++k) {
+    if (!candidates.testable(k)) continue;
+    count += candidates.deferred(k) ? candidates.x(k) >= cut : within(candidates.log10_p[k], level);
+  }
+  return count;
+}
+
+void finish_candidates(const PairResult& pair, EdgeCandidates& c, double level) {
+  bool any_deferred = false;
+  for (std::size_t k = 0; k < c.size() && !any_deferred; ++k) any_deferred = c.deferred(k);
+  const double cut = any_deferred ? statistic_cut(pair, level) : 0.0;
+  std::size_t kept = 0;
+  for (std::size_t k = 0; k < c.size(); ++k) {
+    if (c.deferred(k)) {
+      if (!(c.x(k) >= cut)) continue;
+      c.log10_p[k] = log10_beta_sf(c.x(k), pair.beta_a, pair.beta_b);
+    }
+    if (c.testable(k) && !within(c.log10_p[k], level)) continue;
+    c.to_neuron[kept] = c.to_neuron[k];
+    c.from_neuron[kept] = c.from_neuron[k];
+    c.e[kept] = c.e[k];
+    c.log10_p[kept] = c.log10_p[k];
+    if (!c.untestable.empty()) c.untestable[kept] = c.untestable[k];
+    if (!c.statistic.empty()) c.statistic[kept] = c.statistic[k];
+    ++kept;
+  }
+  c.to_neuron.resize(kept);
+  c.from_neuron.resize(kept);
+  c.e.resize(kept);
+  c.log10_p.resize(kept);
+  if (!c.untestable.empty()) c.untestable.resize(kept);
+  if (!c.statistic.empty()) c.statistic.resize(kept);
+}
+
+void narrow_candidates(const std::vector<PairResult>& pairs,
+                       std::vector<EdgeCandidates>& candidates,
+                       const std::vector<std::size_t>& owned, const SignificanceOptions& options,
+                       const FamilySum& sum) {
+  if (candidates.size() != pairs.size())
+    throw std::invalid_argument("narrow_candidates: candidates of " +
+                                std::to_string(candidates.size()) + " pairs for " +
+                                std::to_string(pairs.size()));
+  // Every candidate is final already: every edge is reported, or each edge decides alone.
+  if (options.all_edges || options.sigma) return;
+  auto testable = [&](std::size_t l) { return pairs[l].null_kind != NullKind::Untestable; };
+  if (options.fdr_scope == FdrScope::Pair) {
+    for (std::size_t l : owned) {
+      if (!testable(l)) continue;
+      const double level =
+          narrowed_level(options.correction, options.alpha, pairs[l].edges_tested,
+                         [&](double at) { return count_within(pairs[l], candidates[l], at); });
+      finish_candidates(pairs[l], candidates[l], level);
+    }
+    return;
+  }
+  const std::int64_t family_size = sum([&] {
+    std::int64_t n = 0;
+    for (std::size_t l : owned)
+      if (testable(l)) n += pairs[l].edges_tested;
+    return n;
+  });
+  const double level =
+      narrowed_level(options.correction, options.alpha, family_size, [&](double at) {
+        return sum([&] {
+          std::int64_t n = 0;
+          for (std::size_t l : owned) n += count_within(pairs[l], candidates[l], at);
+          return n;
+        });
+      });
+  for (std::size_t l : owned)
+    if (testable(l)) finish_candidates(pairs[l], candidates[l], level);
+}
+
 void report_edges(std::vector<PairResult>& pairs, const std::vector<EdgeCandidates>& candidates,
                   const SignificanceOptions& options) {
   if (candidates.size() != pairs.size())
     throw std::invalid_argument("report_edges: candidates of " + std::to_string(candidates.size()) +
                                 " pairs for " + std::to_string(pairs.size()));
+  for (const EdgeCandidates& c : candidates)
+    for (std::size_t k = 0; k < c.size(); ++k)
+      if (c.deferred(k))
+        throw std::invalid_argument("report_edges: a candidate's p is deferred (narrow_candidates "
+                                    "was not run)");
   auto testable = [&](std::size_t l) { return pairs[l].null_kind != NullKind::Untestable; };
   // Adjusted q over the family: every tested edge of the network, or each pair on its own.
   // The testable candidates' log10 p of pair l, and where each candidate's q will be.
@@ -212,7 +347,13 @@ void report_edges(std::vector<PairResult>& pairs, const std::vector<EdgeCandidat
 void test_edges(std::vector<PairResult>& pairs, const SignificanceOptions& options) {
   NullLawCache null_laws;
   std::vector<EdgeCandidates> candidates;
-  for (PairResult& pair : pairs) candidates.push_back(test_pair(pair, pair.E, options, null_laws));
+  std::vector<std::size_t> all(pairs.size());
+  for (std::size_t l = 0; l < pairs.size(); ++l) {
+    all[l] = l;
+    candidates.push_back(screen_pair(pairs[l], pairs[l].E, options, null_laws));
+  }
+  narrow_candidates(pairs, candidates, all, options,
+                    [](const std::function<std::int64_t()>& local) { return local(); });
   report_edges(pairs, candidates, options);
 }
 

@@ -24,8 +24,9 @@ struct PairOutcome {
   EdgeCandidates candidates;
 };
 
-// Local, on every rank for the pairs it owns (E[l] non-empty there): the null law, raw p-values
-// and candidates (significance.hpp test_pair), internal dimensions, entropy and, with --plot,
+// Local, on every rank for the pairs it owns (E[l] non-empty there): the null law and the
+// screened candidates (significance.hpp screen_pair: exact p deferred under a Beta law unless
+// every edge is reported; narrow_owned_candidates computes those that matter), internal dimensions, entropy and, with --plot,
 // the heatmap, into result.pairs[l]; the rest into the returned outcome (empty for pairs owned
 // elsewhere).
 std::vector<PairOutcome> reduce_owned_pairs(std::vector<PairResult>& pairs,
@@ -33,6 +34,12 @@ std::vector<PairOutcome> reduce_owned_pairs(std::vector<PairResult>& pairs,
                                             const EdgeWeights& E,
                                             const ExecutionPlan& execution, const Options& options,
                                             int rank);
+
+// Collective: each owner's screened candidates made final (significance.hpp narrow_candidates),
+// the family's counts summed over the ranks.
+void narrow_owned_candidates(const std::vector<PairResult>& pairs,
+                             std::vector<PairOutcome>& outcomes, const ExecutionPlan& execution,
+                             const Options& options, const mpi::Communicator& comm);
 
 // Collective: the outcome and the scalars of every pair on rank 0, sent by each owner in pair
 // order (an owner other than rank 0 drops its outcome once sent).
@@ -45,7 +52,7 @@ void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
                       const Options& options);
 
 // The phase, collective, one agreed step each: the failure point and each owner's pairs
-// (reduce_owned_pairs); the outcomes to rank 0 (gather_outcomes_to_root); rank 0 finishing the
+// (reduce_owned_pairs); the exact p of the candidates that matter (narrow_owned_candidates); the outcomes to rank 0 (gather_outcomes_to_root); rank 0 finishing the
 // SVR (finish_reduction) and saying how many edges are significant. The path metric is the next
 // phase's: it travels between other ranks, so it has its own agreement.
 void significance_phase(const EdgeWeights& E, const ExecutionPlan& execution,

@@ -1,6 +1,7 @@
 #pragma once
 // Multiple-testing corrections on log10 p-values (spec section 4), so that p = 1e-700 works.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,5 +29,21 @@ std::vector<double> adjust_log10(const std::vector<double>& log10_p, Correction 
 // than the number of candidates throws std::invalid_argument.
 std::vector<double> adjust_log10_candidates(const std::vector<double>& candidate_log10_p,
                                             std::int64_t family_size, Correction correction);
+
+// The p level above which no member of a family of `family_size` values can be significant
+// under `correction` at `alpha`, given that at most `below` members have p <= the level of the
+// previous step (docs/algorithms.md, "Exact p-values only where they matter"): BH alpha K / n,
+// BY alpha K / (n ln(n + 1)) (ln(n + 1) <= H_n), Holm alpha / (n - K + 1), Bonferroni alpha / n,
+// None alpha. Never above alpha; 0 when K = 0.
+double screening_level(Correction correction, double alpha, std::int64_t family_size,
+                       std::int64_t below);
+
+// The fixed point of K -> count(screening_level(K)) from K = count(alpha): every member with
+// p above the returned level is not significant, and (BH, BY) its adjusted value is above alpha
+// whatever the others' p, so dropping it changes neither the significant members nor their q.
+// count(level) must return how many members have p <= level, or more (never fewer); it is called
+// the same number of times for the same family.
+double narrowed_level(Correction correction, double alpha, std::int64_t family_size,
+                      const std::function<std::int64_t(double)>& count);
 
 }  // namespace svr

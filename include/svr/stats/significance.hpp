@@ -5,7 +5,9 @@
 // the pair's owner (null law, p-values, the candidate edges that can be significant) and a
 // global part on rank 0 (the correction over the family from the candidates and family sizes).
 #include <Eigen/Dense>
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,12 +40,13 @@ struct SignificanceOptions {
 // 7) likewise, marked in `untestable` (empty: every candidate is testable).
 struct EdgeCandidates {
   std::vector<std::int64_t> to_neuron, from_neuron;
-  std::vector<double> e, log10_p;
+  std::vector<double> e, log10_p;  // log10_p NaN: deferred (screen_pair), not computed yet
   std::vector<char> untestable;
   std::vector<double> statistic;  // what the null applies to, E / ||u_S||^2; empty: e itself
   std::size_t size() const { return e.size(); }
   bool testable(std::size_t k) const { return untestable.empty() || !untestable[k]; }
   double x(std::size_t k) const { return statistic.empty() ? e[k] : statistic[k]; }
+  bool deferred(std::size_t k) const { return std::isnan(log10_p[k]); }
 };
 
 // Simulated null laws already drawn, one per distinct (c, z_u, z_v): shared by every pair of
@@ -75,13 +78,46 @@ EdgeCandidates test_pair(PairResult& pair, const Eigen::MatrixXd& E,
                          const SignificanceOptions& options, NullLawCache& null_laws,
                          const EdgeNormalisers* normalisers = nullptr);
 
+// test_pair without the exact p where it may not be needed: under a Beta law (not with
+// --all-edges or --sigma), a candidate is every edge whose statistic reaches the alpha-quantile
+// of the null (less a 1e-6 relative margin), with its log10 p deferred (NaN). narrow_candidates
+// then keeps those that can still be significant and computes their exact p.
+EdgeCandidates screen_pair(PairResult& pair, const Eigen::MatrixXd& E,
+                           const SignificanceOptions& options, NullLawCache& null_laws,
+                           const EdgeNormalisers* normalisers = nullptr);
+
+// How many of a screened pair's candidates may have p <= level: an exact p is compared, a
+// deferred one is counted when its statistic reaches the level's quantile (less the margin), so
+// the count is never below the true one.
+std::int64_t count_within(const PairResult& pair, const EdgeCandidates& candidates, double level);
+
+// Keeps the candidates with p <= level, computing the exact log10 p of the deferred ones first
+// (only those whose statistic reaches the level's quantile less the margin). Level 0 keeps those
+// with p = 0 only.
+void finish_candidates(const PairResult& pair, EdgeCandidates& candidates, double level);
+
+// Sums a count over the family's processes: `local` is this process's count. On one process it
+// is local(); across ranks, an agreed step then a sum (phase_significance.cpp).
+using FamilySum = std::function<std::int64_t(const std::function<std::int64_t()>& local)>;
+
+// Between the two parts: the candidates of screen_pair made final. With --all-edges or --sigma
+// every candidate is already final. Otherwise (docs/algorithms.md, "Exact p-values only where
+// they matter") the level of the correction's fixed point (corrections.hpp narrowed_level) over
+// the family (--fdr-scope network: every tested edge of every pair, counted through `sum`; pair:
+// each pair alone), then finish_candidates at that level. Only the pairs in `owned` are read
+// (their candidates and edges_tested); `sum` is called the same number of times on every process.
+void narrow_candidates(const std::vector<PairResult>& pairs,
+                       std::vector<EdgeCandidates>& candidates,
+                       const std::vector<std::size_t>& owned, const SignificanceOptions& options,
+                       const FamilySum& sum);
+
 // Global part: the adjusted q of every candidate over the family (--fdr-scope network: every
 // tested edge of every pair; pair: each pair alone), from the candidates and each pair's
 // edges_tested only. Fills significant and edges of every pair. candidates[l] belongs to pairs[l].
 void report_edges(std::vector<PairResult>& pairs, const std::vector<EdgeCandidates>& candidates,
                   const SignificanceOptions& options);
 
-// Both parts on one rank, from each pair's E.
+// Both parts on one rank, from each pair's E (screen_pair, narrow_candidates, report_edges).
 void test_edges(std::vector<PairResult>& pairs, const SignificanceOptions& options);
 
 }  // namespace svr

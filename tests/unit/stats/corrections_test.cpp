@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -120,6 +121,75 @@ TEST(AdjustLog10, EdgeCases) {
   // A single test is its own family: q = p for every correction.
   for (auto c : {Correction::BH, Correction::BY, Correction::Holm, Correction::Bonferroni}) {
     EXPECT_NEAR(svr::adjust_log10({-4.0}, c)[0], -4.0, 1e-15);
+  }
+}
+
+TEST(ScreeningLevel, ClosedForms) {
+  EXPECT_DOUBLE_EQ(svr::screening_level(Correction::None, 0.05, 1000, 10), 0.05);
+  EXPECT_DOUBLE_EQ(svr::screening_level(Correction::Bonferroni, 0.05, 1000, 10), 0.05 / 1000);
+  EXPECT_DOUBLE_EQ(svr::screening_level(Correction::BH, 0.05, 1000, 10), 0.05 * 10 / 1000);
+  EXPECT_DOUBLE_EQ(svr::screening_level(Correction::BY, 0.05, 1000, 10),
+                   0.05 * 10 / (1000 * std::log(1001.0)));
+  EXPECT_DOUBLE_EQ(svr::screening_level(Correction::Holm, 0.05, 1000, 10), 0.05 / 991);
+  EXPECT_EQ(svr::screening_level(Correction::BH, 0.05, 1000, 0), 0.0);
+  EXPECT_EQ(svr::screening_level(Correction::Holm, 0.05, 1000, 0), 0.0);
+  EXPECT_DOUBLE_EQ(svr::screening_level(Correction::BH, 0.05, 0, 0), 0.05);
+  // BY's level is safe: ln(n + 1) <= H_n for every n
+  for (std::int64_t n : {1, 2, 3, 10, 1000}) {
+    double h = 0.0;
+    for (std::int64_t i = 1; i <= n; ++i) h += 1.0 / static_cast<double>(i);
+    EXPECT_GE(svr::screening_level(Correction::BY, 0.05, n, n), 0.05 / h * (1 - 1e-15)) << n;
+  }
+  EXPECT_THROW(svr::screening_level(Correction::BH, 0.0, 10, 1), std::invalid_argument);
+  EXPECT_THROW(svr::screening_level(Correction::BH, 0.05, -1, 1), std::invalid_argument);
+}
+
+// The fixed point against brute force: on random families, every member significant by the
+// full correction has p <= the level, and for BH the level is exactly alpha k / n.
+TEST(ScreeningLevel, FixedPointKeepsEverySignificantMember) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int trial = 0; trial < 200; ++trial) {
+    const std::size_t n = 20 + static_cast<std::size_t>(unit(rng) * 500);
+    const double strong = unit(rng) * 0.5;
+    std::vector<double> p(n), log10_p(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      p[i] = unit(rng) < strong ? std::pow(unit(rng), 8.0) * 1e-3 : unit(rng);
+      log10_p[i] = std::log10(p[i]);
+    }
+    for (Correction c : {Correction::BH, Correction::BY, Correction::Holm, Correction::Bonferroni,
+                         Correction::None}) {
+      const double alpha = 0.05;
+      const std::vector<double> q = svr::adjust_log10(log10_p, c);
+      const double level = svr::narrowed_level(c, alpha, static_cast<std::int64_t>(n), [&](double at) {
+        std::int64_t k = 0;
+        for (double x : p) k += x <= at;
+        return k;
+      });
+      EXPECT_LE(level, alpha);
+      std::int64_t significant = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (q[i] > std::log10(alpha)) continue;
+        ++significant;
+        EXPECT_LE(p[i], level) << svr::to_string(c) << " trial " << trial;
+      }
+      if (c == Correction::BH)
+        EXPECT_DOUBLE_EQ(level, alpha * static_cast<double>(significant) / static_cast<double>(n))
+            << "trial " << trial;
+      // Dropping the members above the level leaves the significant members' q unchanged.
+      std::vector<double> kept;
+      std::vector<std::size_t> where;
+      for (std::size_t i = 0; i < n; ++i)
+        if (p[i] <= level) {
+          kept.push_back(log10_p[i]);
+          where.push_back(i);
+        }
+      const std::vector<double> kept_q =
+          svr::adjust_log10_candidates(kept, static_cast<std::int64_t>(n), c);
+      for (std::size_t k = 0; k < kept.size(); ++k)
+        if (q[where[k]] <= std::log10(alpha))
+          EXPECT_NEAR(kept_q[k], q[where[k]], 1e-12) << svr::to_string(c) << " trial " << trial;
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <random>
 #include <string>
 
@@ -130,6 +131,124 @@ TEST(ReduceSignificance, CandidatesGiveTheFullFamilysSignificantEdges) {
     }
   }
   EXPECT_GT(significant_seen, 100u);  // the data must produce significant edges
+}
+
+// The pipeline's path: screen_pair (exact p deferred), narrow_candidates (exact p only at or
+// below the correction's fixed-point level), report_edges. The significant edges and their p
+// and q are those of the correction over the whole family.
+TEST(ReduceSignificance, NarrowedCandidatesGiveTheFullFamilysSignificantEdges) {
+  const FamilySum one_process = [](const std::function<std::int64_t()>& local) { return local(); };
+  std::size_t significant_seen = 0;
+  for (std::uint64_t seed : {1u, 2u, 3u, 4u, 5u, 6u}) {
+    for (FdrScope scope : {FdrScope::Network, FdrScope::Pair}) {
+      for (Correction correction : {Correction::BH, Correction::BY, Correction::Holm,
+                                    Correction::Bonferroni, Correction::None}) {
+        for (double alpha : {0.05, 1e-4}) {
+          SignificanceOptions o;
+          o.fdr_scope = scope;
+          o.correction = correction;
+          o.alpha = alpha;
+          std::vector<PairResult> pairs = random_pairs(seed);
+          const auto expected = full_family(pairs, o);
+          NullLawCache laws;
+          std::vector<EdgeCandidates> candidates;
+          std::vector<std::size_t> owned;
+          std::size_t deferred = 0, within_alpha = 0;
+          for (std::size_t l = 0; l < pairs.size(); ++l) {
+            candidates.push_back(screen_pair(pairs[l], pairs[l].E, o, laws));
+            owned.push_back(l);
+            for (std::size_t k = 0; k < candidates[l].size(); ++k)
+              deferred += candidates[l].deferred(k);
+            for (const Expected& e : expected[l]) within_alpha += e.log10_p <= std::log10(alpha);
+          }
+          EXPECT_GE(deferred, within_alpha);  // the screen misses no edge with p <= alpha
+          EXPECT_THROW(report_edges(pairs, candidates, o), std::invalid_argument);
+          narrow_candidates(pairs, candidates, owned, o, one_process);
+          std::size_t kept = 0;
+          for (const EdgeCandidates& c : candidates) {
+            kept += c.size();
+            for (std::size_t k = 0; k < c.size(); ++k) EXPECT_FALSE(c.deferred(k));
+          }
+          report_edges(pairs, candidates, o);
+          std::int64_t significant_total = 0;
+          for (std::size_t l = 0; l < pairs.size(); ++l) {
+            const PairResult& pair = pairs[l];
+            std::int64_t significant = 0;
+            for (const Expected& e : expected[l]) significant += e.significant;
+            const std::string where = "seed " + std::to_string(seed) + " " + to_string(scope) +
+                                      " " + to_string(correction) + " alpha " +
+                                      std::to_string(alpha) + " pair " + std::to_string(l);
+            EXPECT_EQ(pair.significant, significant) << where;
+            ASSERT_EQ(pair.edges.size(), static_cast<std::size_t>(significant)) << where;
+            significant_total += significant;
+            for (const EdgeRecord& edge : pair.edges) {
+              const Expected& e = expected[l][static_cast<std::size_t>(
+                  edge.from_neuron * pair.E.rows() + edge.to_neuron)];
+              EXPECT_TRUE(e.significant) << where;
+              EXPECT_NEAR(edge.log10_p, e.log10_p, 1e-12 * std::max(1.0, std::abs(e.log10_p)));
+              EXPECT_NEAR(edge.log10_q, e.log10_q, 1e-12 * std::max(1.0, std::abs(e.log10_q)));
+            }
+          }
+          significant_seen += static_cast<std::size_t>(significant_total);
+          // Correction::None needs every p <= alpha; the others need fewer.
+          if (correction == Correction::None) EXPECT_EQ(kept, within_alpha);
+          else EXPECT_LE(kept, within_alpha);
+        }
+      }
+    }
+  }
+  EXPECT_GT(significant_seen, 500u);  // the data must produce significant edges
+}
+
+// Under the null (E of random unit vectors' overlaps drawn from the Beta law itself), about
+// alpha of the edges pass the screen, and BH's fixed point leaves almost none to evaluate.
+TEST(ReduceSignificance, NarrowingOnANullFamilyLeavesFewExactPValues) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal;
+  const std::int64_t c = 64;
+  std::vector<PairResult> pairs(3);
+  for (std::size_t l = 0; l < pairs.size(); ++l) {
+    pairs[l].from_layer = static_cast<int>(l);
+    pairs[l].to_layer = static_cast<int>(l) + 1;
+    pairs[l].c = c;
+    pairs[l].E.resize(60, 50);
+    // E = (g_1^2) / sum g^2 with c Gaussians: Beta(1/2, (c - 1)/2) exactly.
+    for (Eigen::Index k = 0; k < pairs[l].E.size(); ++k) {
+      double first = 0.0, total = 0.0;
+      for (std::int64_t a = 0; a < c; ++a) {
+        const double g = normal(rng);
+        if (a == 0) first = g * g;
+        total += g * g;
+      }
+      pairs[l].E.data()[k] = first / total;
+    }
+  }
+  SignificanceOptions o;  // BH over the network, alpha 0.05
+  NullLawCache laws;
+  std::vector<EdgeCandidates> candidates;
+  std::size_t screened = 0;
+  for (PairResult& pair : pairs) {
+    candidates.push_back(screen_pair(pair, pair.E, o, laws));
+    screened += candidates.back().size();
+  }
+  const double m = 3.0 * 60 * 50;
+  EXPECT_NEAR(static_cast<double>(screened) / m, 0.05, 0.01);
+  std::int64_t calls = 0;
+  const double level = narrowed_level(o.correction, o.alpha, 9000, [&](double at) {
+    ++calls;
+    std::int64_t n = 0;
+    for (std::size_t l = 0; l < pairs.size(); ++l) n += count_within(pairs[l], candidates[l], at);
+    return n;
+  });
+  EXPECT_LT(level, 1e-4);  // alpha * K / m shrinks by about alpha per step
+  EXPECT_GE(calls, 2);
+  narrow_candidates(pairs, candidates, {0, 1, 2}, o,
+                    [](const std::function<std::int64_t()>& local) { return local(); });
+  std::size_t kept = 0;
+  for (const EdgeCandidates& cand : candidates) kept += cand.size();
+  EXPECT_LE(kept, 2u);
+  report_edges(pairs, candidates, o);
+  for (const PairResult& pair : pairs) EXPECT_EQ(pair.significant, 0);
 }
 
 }  // namespace
