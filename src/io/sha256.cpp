@@ -1,6 +1,9 @@
 #include "svr/io/sha256.hpp"
 
 #include <cstring>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <vector>
 
 #include "file_access.hpp"
@@ -21,13 +24,8 @@ constexpr std::uint32_t kRound[64] = {
 
 inline std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-}  // namespace
-
-Sha256::Sha256()
-    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19},
-      buffer_{} {}
-
-void Sha256::compress(const unsigned char* block) {
+// One 64-byte block, FIPS 180-4 section 6.2.2.
+void compress_portable(std::uint32_t* state_, const unsigned char* block) {
   std::uint32_t w[64];
   for (int i = 0; i < 16; ++i)
     w[i] = (std::uint32_t(block[4 * i]) << 24) | (std::uint32_t(block[4 * i + 1]) << 16) |
@@ -48,6 +46,81 @@ void Sha256::compress(const unsigned char* block) {
   state_[4] += e; state_[5] += f; state_[6] += g; state_[7] += h;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SVR_SHA_NI 1
+// `count` blocks with the x86 SHA extensions (Intel's SHA-NI: sha256rnds2 does two rounds,
+// sha256msg1/2 the message schedule), compiled for them only here and chosen at run time.
+__attribute__((target("sha,sse4.1,ssse3"))) void compress_sha_ni(std::uint32_t* state,
+                                                                 const unsigned char* data,
+                                                                 std::size_t count) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+  // (A B C D), (E F G H) -> the instructions' (A B E F), (C D G H) lanes.
+  __m128i dcba = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0]));
+  __m128i efgh = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4]));
+  dcba = _mm_shuffle_epi32(dcba, 0xB1);
+  efgh = _mm_shuffle_epi32(efgh, 0x1B);
+  __m128i abef = _mm_alignr_epi8(dcba, efgh, 8);
+  __m128i cdgh = _mm_blend_epi16(efgh, dcba, 0xF0);
+  for (; count > 0; --count, data += 64) {
+    const __m128i abef_in = abef, cdgh_in = cdgh;
+    __m128i w[4];
+    for (int g = 0; g < 16; ++g) {
+      __m128i& m = w[g % 4];
+      if (g < 4) {
+        m = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g)),
+                             byte_swap);
+      } else {
+        // W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], four at a time.
+        const __m128i& prev = w[(g + 3) % 4];  // W[4g-4 .. 4g-1]
+        __m128i next = _mm_sha256msg1_epu32(m, w[(g + 1) % 4]);
+        next = _mm_add_epi32(next, _mm_alignr_epi8(prev, w[(g + 2) % 4], 4));
+        m = _mm_sha256msg2_epu32(next, prev);
+      }
+      const __m128i k = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRound[4 * g]));
+      __m128i wk = _mm_add_epi32(m, k);
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
+      wk = _mm_shuffle_epi32(wk, 0x0E);
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, wk);
+    }
+    abef = _mm_add_epi32(abef, abef_in);
+    cdgh = _mm_add_epi32(cdgh, cdgh_in);
+  }
+  const __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+  const __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), _mm_blend_epi16(feba, dchg, 0xF0));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), _mm_alignr_epi8(dchg, feba, 8));
+}
+#endif
+
+}  // namespace
+
+bool Sha256::cpu_has_extensions() {
+#ifdef SVR_SHA_NI
+  static const bool has = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
+                          __builtin_cpu_supports("ssse3");
+  return has;
+#else
+  return false;
+#endif
+}
+
+bool& Sha256::use_cpu_extensions() {
+  static bool use = true;
+  return use;
+}
+
+Sha256::Sha256()
+    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19},
+      buffer_{},
+      accelerated_(use_cpu_extensions() && cpu_has_extensions()) {}
+
+void Sha256::compress(const unsigned char* blocks, std::size_t count) {
+#ifdef SVR_SHA_NI
+  if (accelerated_) return compress_sha_ni(state_, blocks, count);
+#endif
+  for (; count > 0; --count, blocks += 64) compress_portable(state_, blocks);
+}
+
 void Sha256::update(const void* data, std::size_t size) {
   const auto* p = static_cast<const unsigned char*>(data);
   total_bytes_ += size;
@@ -58,10 +131,12 @@ void Sha256::update(const void* data, std::size_t size) {
     p += take;
     size -= take;
     if (buffered_ < 64) return;
-    compress(buffer_);
+    compress(buffer_, 1);
     buffered_ = 0;
   }
-  for (; size >= 64; p += 64, size -= 64) compress(p);
+  compress(p, size / 64);
+  p += size / 64 * 64;
+  size %= 64;
   std::memcpy(buffer_, p, size);
   buffered_ = size;
 }

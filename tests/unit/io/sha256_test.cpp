@@ -19,6 +19,48 @@ TEST(IoSha256, KnownVectors) {
   EXPECT_EQ(sha256_hex(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
+// Runs `check` with the portable compression and, where the CPU has them, the SHA extensions.
+template <typename Check>
+void for_each_path(Check check) {
+  bool& use = Sha256::use_cpu_extensions();
+  const bool saved = use;
+  for (bool accelerated : {false, true}) {
+    if (accelerated && !Sha256::cpu_has_extensions()) continue;
+    use = accelerated;
+    SCOPED_TRACE(accelerated ? "SHA extensions" : "portable");
+    check();
+  }
+  use = saved;
+}
+
+TEST(IoSha256, KnownVectorsOnBothPaths) {
+  for_each_path([] {
+    EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"),
+              "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+    EXPECT_EQ(sha256_hex(std::string(1000000, 'a')),
+              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  });
+}
+
+// Every length from 0 to 300 bytes (every padding case, 0 to 4 blocks) and a long random input:
+// the accelerated path gives the portable one's digest.
+TEST(IoSha256, ExtensionsMatchPortableOnEveryLength) {
+  if (!Sha256::cpu_has_extensions()) GTEST_SKIP() << "this CPU has no SHA extensions";
+  std::mt19937 rng(3);
+  std::string data(300 + (1 << 16), '\0');
+  for (char& c : data) c = static_cast<char>(rng());
+  bool& use = Sha256::use_cpu_extensions();
+  const bool saved = use;
+  auto digest = [&](bool accelerated, std::size_t n) {
+    use = accelerated;
+    return sha256_hex(data.substr(0, n));
+  };
+  for (std::size_t n = 0; n <= 300; ++n) EXPECT_EQ(digest(true, n), digest(false, n)) << n;
+  EXPECT_EQ(digest(true, data.size()), digest(false, data.size()));
+  use = saved;
+}
+
 TEST(IoSha256, StreamingInOddChunksMatchesOneShot) {
   std::string data(100003, '\0');
   std::mt19937 rng(5);
