@@ -34,14 +34,16 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (REPO, add_launch_arguments, parse_rank_list, export_torch_model, run_baseline, first_line, fmt_load, fmt_mb,  # noqa: E402
-                          fmt_r, fmt_s, log, machine_info, ratio, read_safetensors_header,
-                          rel, run_svr, write_markdown)
+from bench_common import (REPO, add_launch_arguments, baseline_compute, build_svr,  # noqa: E402
+                          build_tables, compare_sigmas, derived_ratios, export_torch_model,
+                          fmt_mb, fmt_r, fmt_s, log, machine_info, parse_rank_list,
+                          print_ratios, ratio, ratio_table, read_safetensors_header,
+                          run_baseline_repeats, run_svr_repeats, sha256_seconds, versions,
+                          write_markdown)
 
 BEGIN = "<!-- vgg16:begin -->"
 END = "<!-- vgg16:end -->"
@@ -73,8 +75,6 @@ def export_vgg16(path):
 
 def baseline_worker(model, result_path, sigma_path):
     import numpy as np
-    import scipy
-    import scipy.linalg
 
     header, data_start = read_safetensors_header(model)
     meta = header.pop("__metadata__", {}) or {}
@@ -83,183 +83,24 @@ def baseline_worker(model, result_path, sigma_path):
     raw = np.memmap(model, dtype=np.uint8, mode="r")
 
     t = time.perf_counter()
-    mats, shapes = [], []
+    mats = []
     for name in layers:
         h = header[name]
         b, e = h["data_offsets"]
         w = np.frombuffer(raw[data_start + b:data_start + e], dtype=dtypes[h["dtype"]])
         w = w.reshape(h["shape"]).astype(np.float64)
         mats.append(np.ascontiguousarray(w.reshape(h["shape"][0], -1)))  # out x (in*k*k)
-        shapes.append(list(h["shape"]))
     t_load = time.perf_counter() - t
     del raw
 
-    res = {"layers": layers, "load_s": t_load, "numpy_svd_s": {}, "scipy_svd_s": {},
-           "matrix_shapes": [list(M.shape) for M in mats]}
-
-    # NumPy gesdd, keeping U and V^T for the edges
-    facs = []
-    for name, M in zip(layers, mats):
-        t = time.perf_counter()
-        U, s, Vt = np.linalg.svd(M, full_matrices=False)
-        res["numpy_svd_s"][name] = time.perf_counter() - t
-        facs.append((U, s, Vt))
-        print(f"  numpy  svd {name:24s} {M.shape[0]:5d} x {M.shape[1]:5d} "
-              f"{res['numpy_svd_s'][name]:8.2f} s", flush=True)
-
-    # edges E[j, i] = sum_p (sum_a V_j[a*z + p] U_i[a])^2 (spec section 3, method svr)
-    t = time.perf_counter()
+    # the chain's pairs (l, l+1): c = outputs of l, z = inputs of l+1 per channel (spec §3)
     pairs = []
     for l in range(len(layers) - 1):
-        U = facs[l][0]                     # c x r_l  (output side of layer l)
-        Vt = facs[l + 1][2]                # r_{l+1} x (c*z)
-        c = U.shape[0]
-        if Vt.shape[1] % c:
-            raise SystemExit(f"pair {l}: {Vt.shape[1]} inputs not a multiple of c = {c}")
-        z = Vt.shape[1] // c
-        V3 = Vt.reshape(Vt.shape[0], c, z)
-        E = np.zeros((Vt.shape[0], U.shape[1]))
-        for p in range(z):
-            G = np.ascontiguousarray(V3[:, :, p]) @ U
-            G *= G
-            E += G
-        pairs.append({"from": layers[l], "to": layers[l + 1], "c": c, "z": z,
-                      "shape": list(E.shape), "sum": float(E.sum())})
-        del E
-    res["edges_s"] = time.perf_counter() - t
-    res["pairs"] = pairs
-    print(f"  numpy  edges (15 pairs) {res['edges_s']:8.2f} s", flush=True)
-
-    np.savez(sigma_path, **{name: f[1] for name, f in zip(layers, facs)})
-    del facs
-
-    # SciPy gesdd (same LAPACK driver, SciPy's wrapper)
-    for name, M in zip(layers, mats):
-        t = time.perf_counter()
-        U, s, Vt = scipy.linalg.svd(M, full_matrices=False, lapack_driver="gesdd")
-        res["scipy_svd_s"][name] = time.perf_counter() - t
-        del U, s, Vt
-        print(f"  scipy  svd {name:24s} {res['scipy_svd_s'][name]:8.2f} s", flush=True)
-
-    res["numpy_version"] = np.__version__
-    res["scipy_version"] = scipy.__version__
-    with open(result_path, "w") as f:
-        json.dump(res, f, indent=1)
-
-
-def compare_sigmas(svr_outdir, sigma_path, layers):
-    """Max over layers of max_i |s_svr - s_numpy| / s_max, from nodes.csv."""
-    import csv
-
-    import numpy as np
-
-    ref = np.load(sigma_path)
-    got = {name: [] for name in layers}
-    with open(os.path.join(svr_outdir, "nodes.csv"), newline="") as f:
-        for row in csv.DictReader(f):
-            got[row["layer_name"]].append((int(row["neuron"]), float(row["sigma"])))
-    worst = 0.0
-    for name in layers:
-        s = np.array([v for _, v in sorted(got[name])])
-        r = ref[name]
-        if s.shape != r.shape:
-            return float("inf")
-        worst = max(worst, float(np.max(np.abs(s - r)) / r[0]))
-    return worst
-
-
-# --------------------------------------------------------------------------------------------
-# step 4: report
-
-
-def versions(svr, mpiexec, python):
-    svr_v = first_line([svr, "--version"])
-    v = {"svr": svr_v.split()[-1] if svr_v.startswith("svr ") else svr_v,
-         "mpi": first_line([mpiexec, "--version"]),
-         "python": first_line([python, "-c", "import sys; print(sys.version.split()[0])"])}
-    v["torch/torchvision"] = first_line(
-        [python, "-c", "import torch, torchvision; print(torch.__version__, torchvision.__version__)"])
-    blas = first_line(["dpkg-query", "-W", "-f=${Version}", "libopenblas0-pthread"])
-    v["openblas"] = blas if blas and "no packages" not in blas.lower() else "unknown"
-    return v
-
-
-def build_tables(svr_runs, base, layers):
-    """Return (markdown lines, plain text lines, derived numbers)."""
-    phase_names = []
-    for r in svr_runs.values():
-        for p in r["phases"]:
-            if p not in phase_names:
-                phase_names.append(p)
-    np_svd = sum(base["numpy_svd_s"].values())
-    sp_svd = sum(base["scipy_svd_s"].values())
-    np_edges = base["edges_s"]
-    d = {"np_svd": np_svd, "sp_svd": sp_svd, "np_edges": np_edges, "np_total": np_svd + np_edges}
-
-    md = []
-    hdr = ["configuration"] + [f"{p} (s)" for p in phase_names] + \
-        ["sum of phases (s)", "other (s)", "wall (s)", "peak memory (MiB)",
-         "load avg mean / max"]
-    md.append("| " + " | ".join(hdr) + " |")
-    md.append("|" + " --- |" * len(hdr))
-    txt = []
-    for R, r in sorted(svr_runs.items()):
-        ph = [r["phases"].get(p) for p in phase_names]
-        tot = sum(x for x in ph if x is not None)
-        per_rank = r["maxrss_mb_per_rank"]
-        mem = ", ".join(f"r{k}: {fmt_mb(v)}" for k, v in sorted(per_rank.items(),
-                                                                key=lambda kv: int(kv[0]))
-                        if v is not None)
-        mem = (mem + f" (summary max {fmt_mb(r['peak_memory_mb'])})") if mem \
-            else fmt_mb(r["peak_memory_mb"])
-        row = [f"svr, {R} rank{'s' if R > 1 else ''}"] + [fmt_s(x) for x in ph] + \
-            [fmt_s(tot), fmt_s(r["wall_s"] - tot), fmt_s(r["wall_s"]), mem, fmt_load(r["load"])]
-        md.append("| " + " | ".join(row) + " |")
-        txt.append(f"svr {R} rank(s): " + ", ".join(f"{p} {fmt_s(x)}" for p, x in
-                                                    zip(phase_names, ph))
-                   + f" | phases {fmt_s(tot)} | wall {fmt_s(r['wall_s'])} s | mem {mem} MiB"
-                   + f" | load {fmt_load(r['load'])}")
-    blank = [""] * len(phase_names)
-    for label, svd_s in (("NumPy `linalg.svd` (gesdd)", np_svd),
-                         ("SciPy `linalg.svd` (gesdd)", sp_svd)):
-        cells = list(blank)
-        if "svd" in phase_names:
-            cells[phase_names.index("svd")] = fmt_s(svd_s)
-        if label.startswith("NumPy") and "edges" in phase_names:
-            cells[phase_names.index("edges")] = fmt_s(np_edges)
-        if "read" in phase_names and label.startswith("NumPy"):
-            cells[phase_names.index("read")] = fmt_s(base["load_s"])
-        tot = svd_s + (np_edges if label.startswith("NumPy") else 0.0)
-        mem = fmt_mb(base.get("maxrss_mb")) + " (whole baseline process)"
-        md.append("| " + " | ".join([label] + cells + [fmt_s(tot), "", "", mem,
-                                                        fmt_load(base.get("load"))]) + " |")
-    txt.append(f"numpy: load {fmt_s(base['load_s'])}, svd {fmt_s(np_svd)}, edges "
-               f"{fmt_s(np_edges)}, svd+E {fmt_s(np_svd + np_edges)} s; scipy gesdd svd "
-               f"{fmt_s(sp_svd)} s; baseline peak RSS {fmt_mb(base.get('maxrss_mb'))} MiB")
-
-    # per-layer SVD times of the baseline
-    lay = ["| layer | matrix | NumPy gesdd (s) | SciPy gesdd (s) |", "| --- | --- | --- | --- |"]
-    for name, shape in zip(layers, base["matrix_shapes"]):
-        lay.append(f"| `{name}` | {shape[0]} x {shape[1]} | {fmt_s(base['numpy_svd_s'][name])} "
-                   f"| {fmt_s(base['scipy_svd_s'][name])} |")
-    biggest = max(base["numpy_svd_s"], key=base["numpy_svd_s"].get)
-    d["biggest"] = biggest
-    d["biggest_s"] = base["numpy_svd_s"][biggest]
-    return md, txt, lay, phase_names, d
-
-
-def lpt_partition(shapes, ranks):
-    """svr's LayerPartition: layers by decreasing rows*cols*min(rows, cols), each to the
-    least-loaded rank (lowest rank on ties). Returns the owner of every layer."""
-    cost = [r * c * min(r, c) for r, c in shapes]
-    order = sorted(range(len(shapes)), key=lambda i: -cost[i])  # stable, like std::stable_sort
-    load = [0.0] * ranks
-    owner = [0] * len(shapes)
-    for i in order:
-        k = min(range(ranks), key=lambda j: (load[j], j))
-        owner[i] = k
-        load[k] += cost[i]
-    return owner
+        c = mats[l].shape[0]
+        if mats[l + 1].shape[1] % c:
+            raise SystemExit(f"pair {l}: {mats[l + 1].shape[1]} inputs not a multiple of c = {c}")
+        pairs.append((l, l + 1, c, mats[l + 1].shape[1] // c))
+    baseline_compute(layers, mats, pairs, t_load, result_path, sigma_path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,21 +153,10 @@ def main(argv=None):
         baseline_worker(a.baseline_worker, a.baseline_result, a.baseline_sigma)
         return 0
 
-    svr = os.path.abspath(a.svr)
+    svr = build_svr(a.svr, a.skip_build)
     workdir = os.path.abspath(a.workdir)
     os.makedirs(workdir, exist_ok=True)
     mpiexec = shutil.which(a.mpiexec) or a.mpiexec
-
-    if not a.skip_build:
-        build_dir = os.path.dirname(svr)
-        if os.path.exists(os.path.join(build_dir, "CMakeCache.txt")):
-            log(f"cmake --build {rel(build_dir)} -j2")
-            subprocess.run(["cmake", "--build", build_dir, "-j2"], check=True,
-                           stdout=subprocess.DEVNULL)
-        else:
-            log(f"no CMakeCache.txt next to {svr}: not building")
-    if not os.access(svr, os.X_OK):
-        raise SystemExit(f"{svr}: not an executable (build svr first, or pass --svr)")
 
     model = os.path.join(workdir, "vgg16.safetensors")
     if os.path.exists(model):
@@ -340,86 +170,20 @@ def main(argv=None):
     log(f"{len(layers)} layers, {n_params / 1e6:.1f}M parameters, "
         f"{os.path.getsize(model) / 2**20:.0f} MiB file")
 
-    svr_runs, all_walls = {}, {}
-    for R in a.rank_list:
-        for i in range(a.repeat):
-            log(f"svr with {R} rank(s), run {i + 1}/{a.repeat} ...")
-            r = run_svr(svr, model, workdir, R, mpiexec)
-            log(f"  wall {r['wall_s']:.1f} s, phases " +
-                ", ".join(f"{k} {v:.2f}" for k, v in r["phases"].items()) +
-                f", peak {fmt_mb(r['peak_memory_mb'])} MiB")
-            all_walls.setdefault(R, []).append(r["wall_s"])
-            if R not in svr_runs or r["wall_s"] < svr_runs[R]["wall_s"]:
-                svr_runs[R] = r
-
-    base = None
-    base_walls = []
-    for i in range(a.repeat):
-        log(f"NumPy/SciPy baseline, run {i + 1}/{a.repeat} (one BLAS thread) ...")
-        b = run_baseline(__file__, model, workdir, a.python, "baseline-sigma.npz")
-        base_walls.append(b["wall_s"])
-        if base is None or sum(b["numpy_svd_s"].values()) < sum(base["numpy_svd_s"].values()):
-            base = b
-
-    # reference for svr's checksum phase: coreutils sha256sum of the same file
-    sha_s = None
-    if shutil.which("sha256sum"):
-        t = time.perf_counter()
-        if subprocess.run(["sha256sum", model], stdout=subprocess.DEVNULL).returncode == 0:
-            sha_s = time.perf_counter() - t
+    svr_runs, all_walls = run_svr_repeats(svr, model, workdir, a.rank_list, a.repeat, mpiexec)
+    base, base_walls = run_baseline_repeats(__file__, model, workdir, a.python, a.repeat,
+                                            "baseline-sigma.npz")
+    sha_s = sha256_seconds(model)  # reference for svr's checksum phase
 
     sigma_err = {R: compare_sigmas(r["outdir"], base["sigma_path"], layers)
                  for R, r in svr_runs.items()}
 
     md, txt, lay, phase_names, d = build_tables(svr_runs, base, layers)
-    r1 = svr_runs.get(1) or svr_runs[min(svr_runs)]
+    r1, ratios, effs, part, bound = derived_ratios(svr_runs, base, layers, d)
     R1 = r1["ranks"]
     r1_svd = r1["phases"].get("svd")
     r1_edges = r1["phases"].get("edges")
-    ratios = [
-        (f"svr ({R1} rank) wall / NumPy gesdd only", ratio(r1["wall_s"], d["np_svd"])),
-        (f"svr ({R1} rank) wall / (NumPy SVD + E)", ratio(r1["wall_s"], d["np_total"])),
-        (f"svr ({R1} rank) svd phase / NumPy gesdd", ratio(r1_svd, d["np_svd"])),
-        (f"svr ({R1} rank) svd phase / SciPy gesdd", ratio(r1_svd, d["sp_svd"])),
-        (f"svr ({R1} rank) edges phase / NumPy E", ratio(r1_edges, d["np_edges"])),
-    ]
-    effs = []
-    for R, r in sorted(svr_runs.items()):
-        if R == R1:
-            continue
-        ratios.append((f"svr ({R} ranks) wall / (NumPy SVD + E)", ratio(r["wall_s"], d["np_total"])))
-        sp = ratio(r1["wall_s"], r["wall_s"])
-        eff = None if sp is None else sp * R1 / R
-        sp_svd = ratio(r1_svd, r["phases"].get("svd"))
-        effs.append((R, sp, eff, sp_svd))
-    # best possible SVD-phase speed-up with whole layers per rank: the biggest layer alone;
-    # and the speed-up svr's own partition allows, from the baseline's per-layer times
-    bound = ratio(d["np_svd"], d["biggest_s"])
-    part = {}
-    for R in svr_runs:
-        owner = lpt_partition(base["matrix_shapes"], R)
-        per = [0.0] * R
-        for name, o in zip(layers, owner):
-            per[o] += base["numpy_svd_s"][name]
-        part[R] = {"owner": owner, "per_rank_s": per, "bound": ratio(d["np_svd"], max(per))}
-
-    print()
-    for line in txt:
-        print(line)
-    for label, x in ratios:
-        print(f"{label}: {fmt_r(x)}")
-    for R, sp, eff, sp_svd in effs:
-        print(f"{R1} -> {R} ranks: speed-up {fmt_r(sp)} (wall), parallel efficiency "
-              f"{fmt_r(eff)}; svd phase speed-up {fmt_r(sp_svd)}")
-    for R, pt in sorted(part.items()):
-        if R > 1:
-            print(f"{R} ranks: svr's partition gives per-rank NumPy SVD seconds "
-                  + ", ".join(fmt_s(x) for x in pt["per_rank_s"])
-                  + f" -> svd-phase speed-up bound {fmt_r(pt['bound'])}")
-    print(f"largest SVD: {d['biggest']} {fmt_s(d['biggest_s'])} s of NumPy's {fmt_s(d['np_svd'])} "
-          f"s -> svd-phase speed-up bound with one layer per rank: {fmt_r(bound)}")
-    for R, e in sorted(sigma_err.items()):
-        print(f"svr {R} rank(s) singular values vs NumPy: max |ds| / s_max = {e:.2e}")
+    print_ratios(txt, ratios, effs, part, d, bound, sigma_err, R1)
 
     if a.no_write:
         return 0
@@ -469,20 +233,7 @@ def main(argv=None):
              "was running on the machine).\n")
     S.extend(md)
     S.append("")
-    S.append("| ratio | value |")
-    S.append("| --- | --- |")
-    for label, x in ratios:
-        S.append(f"| {label} | {fmt_r(x)} |")
-    for R, sp, eff, sp_svd in effs:
-        S.append(f"| speed-up {R1} → {R} ranks (wall) | {fmt_r(sp)} |")
-        S.append(f"| parallel efficiency {R1} → {R} ranks (wall) | {fmt_r(eff)} |")
-        S.append(f"| speed-up {R1} → {R} ranks (svd phase) | {fmt_r(sp_svd)} |")
-    for R, pt in sorted(part.items()):
-        if R > 1:
-            S.append(f"| svd-phase speed-up allowed by svr's layer partition at {R} ranks "
-                     f"(from the NumPy per-layer times) | {fmt_r(pt['bound'])} |")
-    S.append(f"| best possible svd-phase speed-up with whole layers per rank "
-             f"(NumPy SVD total / largest layer) | {fmt_r(bound)} |")
+    S.extend(ratio_table(ratios, effs, part, bound, R1))
     S.append("")
     S.append("Singular values: svr's `nodes.csv` against NumPy's, max |Δs| / s_max over all "
              "layers: " + ", ".join(f"{R} rank{'s' if R > 1 else ''} {e:.1e}"
