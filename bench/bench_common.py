@@ -326,6 +326,31 @@ def run_baseline(script, model, workdir, python, sigma_name, extra_args=()):
     return res
 
 
+def add_comparison_arguments(ap, workdir, model_file, begin, end, out_note=""):
+    """The options of the svr-against-NumPy benchmarks (VGG16, ResNet-50): the binary, the
+    working directory (its model_file is reused), rank counts, repeats, the markdown section
+    between begin and end, building; then add_launch_arguments."""
+    ap.add_argument("--svr", default=os.path.join(REPO, "build", "svr"), metavar="PATH",
+                    help="svr binary (default: build/svr of this repository)")
+    ap.add_argument("--workdir", default=workdir, metavar="DIR",
+                    help="where the model, svr outputs and baseline results go; the model "
+                         f"WORKDIR/{model_file} is reused if present (default: %(default)s)")
+    ap.add_argument("--ranks", default="1,2", metavar="R1,R2,...",
+                    help="comma list of MPI rank counts to run svr with (default: %(default)s)")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="run every configuration and the baseline N times and report the "
+                         "fastest (default: %(default)s)")
+    ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks.md"), metavar="FILE",
+                    help=f"markdown file whose section between '{begin}' and '{end}' is "
+                         f"rewritten (created with an intro if missing{out_note}; default: "
+                         "docs/benchmarks.md)")
+    ap.add_argument("--no-write", action="store_true",
+                    help="only print the results, do not touch --out")
+    ap.add_argument("--skip-build", action="store_true",
+                    help="do not run 'cmake --build' on svr's build directory first")
+    add_launch_arguments(ap)
+
+
 def add_launch_arguments(ap):
     """The options every benchmark shares: the MPI launcher, the baseline's interpreter, and
     the hidden ones by which the script runs itself as the baseline subprocess."""

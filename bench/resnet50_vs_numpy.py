@@ -44,7 +44,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (REPO, add_launch_arguments, baseline_compute, build_svr,  # noqa: E402
+from bench_common import (REPO, add_comparison_arguments, baseline_compute, build_svr,  # noqa: E402
                           build_tables, compare_sigmas, derived_ratios, fmt_mb, fmt_r, fmt_s,
                           log, machine_info, make_random_model, parameter_count,
                           parse_rank_list, plan_first_line, print_ratios, ratio, ratio_table,
@@ -176,25 +176,8 @@ def parse_args(argv=None):
                "Needs numpy, scipy (Debian's /usr/bin/python3), mpiexec, and optionally "
                "/usr/bin/time (per-rank peak memory). About a minute per configuration. "
                "Not a test.")
-    ap.add_argument("--svr", default=os.path.join(REPO, "build", "svr"), metavar="PATH",
-                    help="svr binary (default: build/svr of this repository)")
-    ap.add_argument("--workdir", default="/tmp/svr-bench-resnet50", metavar="DIR",
-                    help="where the model, svr outputs and baseline results go; the model "
-                         "WORKDIR/resnet50.safetensors is reused if present (default: %(default)s)")
-    ap.add_argument("--ranks", default="1,2", metavar="R1,R2,...",
-                    help="comma list of MPI rank counts to run svr with (default: %(default)s)")
-    ap.add_argument("--repeat", type=int, default=1, metavar="N",
-                    help="run every configuration and the baseline N times and report the "
-                         "fastest (default: %(default)s)")
-    ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks.md"), metavar="FILE",
-                    help="markdown file whose section between '%s' and '%s' is rewritten "
-                         "(created with an intro if missing; its VGG16 section gives the "
-                         "reference ratio; default: docs/benchmarks.md)" % (BEGIN, END))
-    ap.add_argument("--no-write", action="store_true",
-                    help="only print the results, do not touch --out")
-    ap.add_argument("--skip-build", action="store_true",
-                    help="do not run 'cmake --build' on svr's build directory first")
-    add_launch_arguments(ap)
+    add_comparison_arguments(ap, "/tmp/svr-bench-resnet50", "resnet50.safetensors", BEGIN, END,
+                             "; its VGG16 section gives the reference ratio")
     a = ap.parse_args(argv)
     if a.baseline_worker:
         return a

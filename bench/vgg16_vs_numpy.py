@@ -38,7 +38,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (REPO, add_launch_arguments, baseline_compute, build_svr,  # noqa: E402
+from bench_common import (REPO, add_comparison_arguments, baseline_compute, build_svr,  # noqa: E402
                           build_tables, compare_sigmas, derived_ratios, export_torch_model,
                           fmt_mb, fmt_r, fmt_s, log, machine_info, parse_rank_list,
                           print_ratios, ratio, ratio_table, read_safetensors_header,
@@ -119,25 +119,8 @@ def parse_args(argv=None):
                "Needs torch, torchvision, numpy, scipy (Debian's /usr/bin/python3), mpiexec, "
                "and optionally /usr/bin/time (per-rank peak memory).\n"
                "Takes minutes: the SVD of classifier.0 (4096 x 25088) dominates. Not a test.")
-    ap.add_argument("--svr", default=os.path.join(REPO, "build", "svr"), metavar="PATH",
-                    help="svr binary (default: build/svr of this repository)")
-    ap.add_argument("--workdir", default="/tmp/svr-bench", metavar="DIR",
-                    help="where the model, svr outputs and baseline results go; the model "
-                         "WORKDIR/vgg16.safetensors is reused if present (default: %(default)s)")
-    ap.add_argument("--ranks", default="1,2", metavar="R1,R2,...",
-                    help="comma list of MPI rank counts to run svr with (default: %(default)s)")
-    ap.add_argument("--repeat", type=int, default=1, metavar="N",
-                    help="run every configuration and the baseline N times and report the "
-                         "fastest (default: %(default)s)")
-    ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks.md"), metavar="FILE",
-                    help="markdown file whose section between '%s' and '%s' is rewritten "
-                         "(created with an intro if missing; default: docs/benchmarks.md)"
-                         % (BEGIN, END))
-    ap.add_argument("--no-write", action="store_true",
-                    help="only print the results, do not touch --out")
-    ap.add_argument("--skip-build", action="store_true",
-                    help="do not run 'cmake --build' on svr's build directory first")
-    add_launch_arguments(ap)
+    add_comparison_arguments(ap, "/tmp/svr-bench", "vgg16.safetensors", BEGIN, END,
+                             "")
     a = ap.parse_args(argv)
     if a.baseline_worker:
         return a
