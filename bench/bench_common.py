@@ -351,6 +351,27 @@ def add_comparison_arguments(ap, workdir, model_file, begin, end, out_note=""):
     add_launch_arguments(ap)
 
 
+def parse_comparison_args(ap, argv):
+    """Parses the options of add_comparison_arguments: a.rank_list from --ranks, --repeat
+    checked; as given when the script runs as its own baseline subprocess."""
+    a = ap.parse_args(argv)
+    if a.baseline_worker:
+        return a
+    a.rank_list = parse_rank_list(ap, a.ranks)
+    if a.repeat < 1:
+        ap.error("--repeat must be >= 1")
+    return a
+
+
+def prepare_comparison(a):
+    """(svr binary, absolute work directory, MPI launcher) of a comparison run: svr rebuilt
+    unless --skip-build, the work directory created."""
+    svr = build_svr(a.svr, a.skip_build)
+    workdir = os.path.abspath(a.workdir)
+    os.makedirs(workdir, exist_ok=True)
+    return svr, workdir, shutil.which(a.mpiexec) or a.mpiexec
+
+
 def add_launch_arguments(ap):
     """The options every benchmark shares: the MPI launcher, the baseline's interpreter, and
     the hidden ones by which the script runs itself as the baseline subprocess."""

@@ -39,15 +39,15 @@ import json
 import os
 import re
 import shlex
-import shutil
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (REPO, add_comparison_arguments, baseline_compute, build_svr,  # noqa: E402
+from bench_common import (add_comparison_arguments, baseline_compute,  # noqa: E402
+                          parse_comparison_args, prepare_comparison,
                           build_tables, compare_sigmas, derived_ratios, fmt_mb, fmt_r, fmt_s,
                           log, machine_info, make_random_model, parameter_count,
-                          parse_rank_list, plan_first_line, print_ratios, ratio, ratio_table,
+                          plan_first_line, print_ratios, ratio, ratio_table,
                           read_safetensors_header, run_baseline_repeats, run_svr_repeats,
                           sha256_seconds, versions, write_markdown)
 
@@ -178,13 +178,7 @@ def parse_args(argv=None):
                "Not a test.")
     add_comparison_arguments(ap, "/tmp/svr-bench-resnet50", "resnet50.safetensors", BEGIN, END,
                              "; its VGG16 section gives the reference ratio")
-    a = ap.parse_args(argv)
-    if a.baseline_worker:
-        return a
-    a.rank_list = parse_rank_list(ap, a.ranks)
-    if a.repeat < 1:
-        ap.error("--repeat must be >= 1")
-    return a
+    return parse_comparison_args(ap, argv)
 
 
 def main(argv=None):
@@ -194,10 +188,7 @@ def main(argv=None):
                         a.baseline_sigma)
         return 0
 
-    svr = build_svr(a.svr, a.skip_build)
-    workdir = os.path.abspath(a.workdir)
-    os.makedirs(workdir, exist_ok=True)
-    mpiexec = shutil.which(a.mpiexec) or a.mpiexec
+    svr, workdir, mpiexec = prepare_comparison(a)
 
     model = os.path.join(workdir, "resnet50.safetensors")
     if os.path.exists(model):

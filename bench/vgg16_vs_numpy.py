@@ -33,14 +33,14 @@ import datetime
 import json
 import os
 import shlex
-import shutil
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (REPO, add_comparison_arguments, baseline_compute, build_svr,  # noqa: E402
+from bench_common import (add_comparison_arguments, baseline_compute,  # noqa: E402
+                          parse_comparison_args, prepare_comparison,
                           build_tables, compare_sigmas, derived_ratios, export_torch_model,
-                          fmt_mb, fmt_r, fmt_s, log, machine_info, parse_rank_list,
+                          fmt_mb, fmt_r, fmt_s, log, machine_info,
                           print_ratios, ratio, ratio_table, read_safetensors_header,
                           run_baseline_repeats, run_svr_repeats, sha256_seconds, versions,
                           write_markdown)
@@ -121,13 +121,7 @@ def parse_args(argv=None):
                "Takes minutes: the SVD of classifier.0 (4096 x 25088) dominates. Not a test.")
     add_comparison_arguments(ap, "/tmp/svr-bench", "vgg16.safetensors", BEGIN, END,
                              "")
-    a = ap.parse_args(argv)
-    if a.baseline_worker:
-        return a
-    a.rank_list = parse_rank_list(ap, a.ranks)
-    if a.repeat < 1:
-        ap.error("--repeat must be >= 1")
-    return a
+    return parse_comparison_args(ap, argv)
 
 
 def main(argv=None):
@@ -136,10 +130,7 @@ def main(argv=None):
         baseline_worker(a.baseline_worker, a.baseline_result, a.baseline_sigma)
         return 0
 
-    svr = build_svr(a.svr, a.skip_build)
-    workdir = os.path.abspath(a.workdir)
-    os.makedirs(workdir, exist_ok=True)
-    mpiexec = shutil.which(a.mpiexec) or a.mpiexec
+    svr, workdir, mpiexec = prepare_comparison(a)
 
     model = os.path.join(workdir, "vgg16.safetensors")
     if os.path.exists(model):
