@@ -12,6 +12,7 @@
 #include "svr/app/resume.hpp"
 #include "svr/app/termination.hpp"
 #include "svr/output/output_directory.hpp"
+#include "svr/output/staging_janitor.hpp"
 #include "svr/parallel/mpi.hpp"
 
 namespace {
@@ -36,9 +37,15 @@ namespace {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The staging janitor this rank's parent forked (staging_janitor.hpp): no MPI, no options.
+  if (argc == 2 && std::strcmp(argv[1], svr::kStagingJanitorArgument) == 0)
+    svr::run_staging_janitor(3);
   // `svr aggregate` reads finished runs on a login node or in a small job: no MPI.
   if (argc > 1 && std::strcmp(argv[1], "aggregate") == 0)
     return svr::aggregate_main(argc - 1, argv + 1);
+  // Forked before MPI_Init and before any thread: it removes this rank's staging directory if
+  // the rank is killed while removing it (staging_janitor.hpp).
+  svr::start_staging_janitor(svr::JanitorProcess::ExecuteSvr);
   // Before MPI_Init, so that every thread MPI starts inherits the blocked signals. Declared
   // before the environment, so it still ends the process on SIGTERM during MPI_Finalize (which
   // waits for every rank) and is joined only after it.
@@ -67,12 +74,14 @@ int main(int argc, char** argv) {
     svr::mpi::agreed(comm, [&] { command = svr::parse_command_line(argc, argv); });
     if (command.action != svr::CommandLine::Action::Run) {
       if (comm.is_root()) std::fputs(command.text.c_str(), stdout);
+      svr::janitor_disarm();
       return 0;
     }
     if (command.options.skip_complete && svr::outdir_is_complete(command.options, comm)) {
       if (comm.is_root() && !command.options.quiet)
         std::fprintf(stderr, "svr: %s is complete for this model; skipped\n",
                      command.options.outdir.c_str());
+      svr::janitor_disarm();
       return 0;
     }
     if (!command.options.plan) {
@@ -83,6 +92,9 @@ int main(int argc, char** argv) {
       svr::reserve_staging_name(command.options.outdir, suffix);
     }
     svr::run_pipeline(command.options, comm, svr::quoted_command_line(argc, argv));
+    // Rank 0 has committed OUTDIR or another rank may still be writing into the staging
+    // directory: this rank's exit is no reason to remove anything.
+    svr::janitor_disarm();
     return 0;
   } catch (const std::exception& e) {
     const auto* agreed = dynamic_cast<const svr::mpi::AgreedFailure*>(&e);

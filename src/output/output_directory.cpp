@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "svr/core/error.hpp"
+#include "svr/output/staging_janitor.hpp"
 
 namespace svr {
 
@@ -53,6 +54,7 @@ void forget_entry(StagingRegistry& r, const std::string& staging) {
   for (auto it = r.entries.begin(); it != r.entries.end(); ++it) {
     if (it->staging == staging) {
       r.entries.erase(it);
+      janitor_forget(staging);
       return;
     }
   }
@@ -142,6 +144,7 @@ void reserve_staging_name(const std::string& outdir, const std::string& suffix) 
   const std::lock_guard<std::mutex> lock(r.mutex);
   const std::string normalised = normalised_outdir(outdir);
   r.entries.push_back({normalised, normalised + ".partial" + suffix, false});
+  janitor_watch(r.entries.back().staging);
 }
 
 std::vector<std::string> abandon_staging_directories() noexcept {
@@ -155,11 +158,14 @@ std::vector<std::string> abandon_staging_directories() noexcept {
       // can add a file under the old path while the directory is being emptied.
       const std::string doomed = entry.staging + ".removing" + unique_suffix();
       std::error_code ec;
+      // If the launcher kills this process halfway, the janitor (staging_janitor.hpp) removes
+      // the rest: it watches entry.staging and its ".removing-*" siblings.
       if (std::rename(entry.staging.c_str(), doomed.c_str()) == 0) {
         fs::remove_all(doomed, ec);
       } else if (errno != ENOENT) {
         fs::remove_all(entry.staging, ec);  // cannot rename (another file system?): in place
       }
+      if (!ec) janitor_forget(entry.staging);
       if (entry.owned) lost.push_back(entry.outdir);
     }
     r.entries.clear();
@@ -230,6 +236,7 @@ OutputDirectory::OutputDirectory(const std::string& outdir, bool force)
     if (::mkdir(staging.c_str(), 0777) == 0) {
       staging_ = staging;
       r.entries.push_back({outdir_, staging_, true});
+      janitor_watch(staging_);
       break;
     }
     if (errno != EEXIST || attempt == 9) {

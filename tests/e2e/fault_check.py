@@ -85,19 +85,19 @@ def leftovers(outdir):
 
 
 def check_clean_end(outdir, marker, launcher_pid, crashed=False):
+    # A rank the launcher killed leaves its janitor (src/output/staging_janitor.cpp) to remove
+    # what the rank was removing; it runs on its own for a moment after the launcher exits.
+    deadline = time.monotonic() + 10.0
     left = leftovers(outdir)
-    if crashed:
-        # Known limitation (docs/errors.md): when a rank crashes, the MPI library may end a
-        # surviving rank while its signal thread is emptying the renamed staging directory,
-        # about once in 100 runs. What remains is named *.removing-*: never OUTDIR, never a
-        # directory that looks complete or in progress.
-        stray = [n for n in left if ".removing-" in n]
-        if stray:
-            print("known limitation, tolerated after a crash: %s" % stray)
-        left = [n for n in left if ".removing-" not in n]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = leftovers(outdir)
     if left:
         fail("left behind in %s: %s" % (os.path.dirname(outdir), left))
     survivors = svr_pids(marker, launcher_pid)
+    while survivors and time.monotonic() < deadline:
+        time.sleep(0.05)
+        survivors = svr_pids(marker, launcher_pid)
     if survivors:
         for pid in survivors:
             os.kill(pid, signal.SIGKILL)
