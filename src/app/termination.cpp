@@ -65,16 +65,23 @@ void write_stderr(const std::string& text) {
 }
 
 [[noreturn]] void terminate_process(int signo) {
-  // Clean up first: a launcher sends SIGKILL soon after SIGTERM (Open MPI: 1 s), and the main
-  // thread may be holding report_mutex while it writes to a slow stderr.
-  const std::vector<std::string> lost = abandon_staging_directories();
-  report_mutex().lock();  // never unlocked: see report_mutex
+  // A launcher sends SIGKILL soon after SIGTERM (Open MPI: 1 s). The staging directories are
+  // renamed aside first (instant, and atomic against a commit), then the line is printed, then
+  // their contents removed: what a SIGKILL cuts short, the janitor finishes.
+  bool reported = false;
+  auto report = [&](const std::vector<std::string>& lost) {
+    reported = true;
+    report_mutex().lock();  // never unlocked: see report_mutex
+    if (g_error_status.load() != 0) return;  // the rank already said why it ends
+    if (g_rank.load() == 0) {
+      std::string line = "rank 0: terminated by " + signal_name(signo);
+      if (!lost.empty()) line += "; " + lost.front() + " not written";
+      write_stderr(line + "\n");
+    }
+  };
+  const std::vector<std::string> lost = abandon_staging_directories(report);
+  if (!reported) report(lost);  // the registry failed before the renames: say it all the same
   if (const int status = g_error_status.load(); status != 0) ::_exit(status);
-  if (g_rank.load() == 0) {
-    std::string line = "rank 0: terminated by " + signal_name(signo);
-    if (!lost.empty()) line += "; " + lost.front() + " not written";
-    write_stderr(line + "\n");
-  }
   ::_exit(128 + signo);
 }
 

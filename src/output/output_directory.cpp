@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <vector>
@@ -147,28 +148,39 @@ void reserve_staging_name(const std::string& outdir, const std::string& suffix) 
   janitor_watch(r.entries.back().staging);
 }
 
-std::vector<std::string> abandon_staging_directories() noexcept {
+std::vector<std::string> abandon_staging_directories(
+    const std::function<void(const std::vector<std::string>&)>& before_removal) noexcept {
   std::vector<std::string> lost;
   try {
     StagingRegistry& r = registry();
     const std::lock_guard<std::mutex> lock(r.mutex);
     r.abandoned = true;
+    // Rename first, every one: it is atomic against rank 0's rename into OUTDIR, and afterwards
+    // no writer can add a file under the old path. Removing the contents can take longer; if
+    // the launcher kills this process halfway, the janitor (staging_janitor.hpp) removes the
+    // rest: it watches entry.staging and its ".removing-*" renames.
+    std::vector<std::pair<std::string, std::string>> doomed;  // (staging, where it is now)
     for (const StagingEntry& entry : r.entries) {
-      // Rename first: it is atomic against rank 0's rename into OUTDIR, and afterwards no writer
-      // can add a file under the old path while the directory is being emptied.
-      const std::string doomed = entry.staging + ".removing" + unique_suffix();
-      std::error_code ec;
-      // If the launcher kills this process halfway, the janitor (staging_janitor.hpp) removes
-      // the rest: it watches entry.staging and its ".removing-*" siblings.
-      if (std::rename(entry.staging.c_str(), doomed.c_str()) == 0) {
-        fs::remove_all(doomed, ec);
+      const std::string renamed = entry.staging + ".removing" + unique_suffix();
+      if (std::rename(entry.staging.c_str(), renamed.c_str()) == 0) {
+        doomed.emplace_back(entry.staging, renamed);
       } else if (errno != ENOENT) {
-        fs::remove_all(entry.staging, ec);  // cannot rename (another file system?): in place
+        doomed.emplace_back(entry.staging, entry.staging);  // another file system?: in place
       }
-      if (!ec) janitor_forget(entry.staging);
       if (entry.owned) lost.push_back(entry.outdir);
     }
     r.entries.clear();
+    if (before_removal) {
+      try {
+        before_removal(lost);
+      } catch (...) {
+      }
+    }
+    for (const auto& [staging, now] : doomed) {
+      std::error_code ec;
+      fs::remove_all(now, ec);
+      if (!ec) janitor_forget(staging);
+    }
   } catch (...) {
     // Out of memory or a broken mutex while exiting: nothing better to do than exit anyway.
   }

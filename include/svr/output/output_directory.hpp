@@ -8,6 +8,7 @@
 // even when the rank that owns it is the one that died. So every staging directory, and the one
 // rank 0 is about to create, is kept in a process-wide registry that the signal thread empties
 // with abandon_staging_directories() just before the process exits.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -63,8 +64,12 @@ void reserve_staging_name(const std::string& outdir, const std::string& suffix);
 // directory this process knows of, its own or reserved, is renamed aside (atomically: a
 // concurrent commit on another rank either completed or now cannot) and removed. Returns the
 // OUTDIRs of this process's own uncommitted staging directories, i.e. the outputs that will not
-// appear. Thread-safe; waits while a commit or discard holds the registry.
-std::vector<std::string> abandon_staging_directories() noexcept;
+// appear. `before_removal`, if given, is called with that list once every directory is renamed
+// aside and before their contents are removed (the signal thread prints its line then: a
+// launcher's SIGKILL may follow soon, and the janitor finishes a removal cut short). Thread-safe;
+// waits while a commit or discard holds the registry.
+std::vector<std::string> abandon_staging_directories(
+    const std::function<void(const std::vector<std::string>&)>& before_removal = {}) noexcept;
 
 // Returns once no abandon_staging_directories() call is in progress (the signal thread's), so
 // that a main thread about to leave the process does not cut a removal short. Removes nothing.
