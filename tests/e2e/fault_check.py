@@ -33,8 +33,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
 MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-FAIL_LIMIT_S = 10.0
-SIGNAL_LIMIT_S = 5.0
+from test_timing import scaled  # noqa: E402
+
+FAIL_LIMIT_S = scaled(10.0)
+SIGNAL_LIMIT_S = scaled(5.0)
 
 
 def fail(message):
@@ -87,7 +89,7 @@ def leftovers(outdir):
 def check_clean_end(outdir, marker, launcher_pid, crashed=False):
     # A rank the launcher killed leaves its janitor (src/output/staging_janitor.cpp) to remove
     # what the rank was removing; it runs on its own for a moment after the launcher exits.
-    deadline = time.monotonic() + 10.0
+    deadline = time.monotonic() + scaled(10.0)
     left = leftovers(outdir)
     while left and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -118,7 +120,7 @@ def cmd_inject(a, work):
     env["SVR_INJECT_FAILURE"] = a.spec
     start = time.monotonic()
     proc = subprocess.run(svr_command(a.svr, a.np, [a.model, "-o", outdir, "--quiet"]),
-                          capture_output=True, text=True, env=env, timeout=120)
+                          capture_output=True, text=True, env=env, timeout=scaled(120))
     seconds = time.monotonic() - start
     print("exit %d after %.2f s; stderr:\n%s" % (proc.returncode, seconds, proc.stderr))
     print("time-to-exit: %.2f s (%s, np %d)" % (seconds, a.spec, a.np))
@@ -184,9 +186,9 @@ def cmd_signal(a, work):
     while not any(".partial-" in n for n in leftovers(outdir)):
         if proc.poll() is not None:
             fail("svr ended (status %d) before creating its staging directory" % proc.returncode)
-        if time.monotonic() - start > 60:
+        if time.monotonic() - start > scaled(60):
             proc.kill()
-            fail("no staging directory after 60 s")
+            fail("no staging directory after %.0f s" % scaled(60))
         time.sleep(0.05)
     time.sleep(max(0.0, start + 1.5 - time.monotonic()))
     if proc.poll() is not None:
@@ -210,10 +212,10 @@ def cmd_signal(a, work):
     for pid in targets:
         os.kill(pid, signo)
     try:
-        status = proc.wait(timeout=60)
+        status = proc.wait(timeout=scaled(60))
     except subprocess.TimeoutExpired:
         proc.kill()
-        fail("svr still running 60 s after %s" % a.signal)
+        fail("svr still running %.0f s after %s" % (scaled(60), a.signal))
     seconds = time.monotonic() - sent
     errors.seek(0)
     stderr = errors.read()

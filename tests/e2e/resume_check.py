@@ -7,12 +7,14 @@ import subprocess
 import sys
 import tempfile
 
+from test_timing import scaled
+
 
 def run(svr, model, outdir, *extra):
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OPENBLAS_NUM_THREADS="1")
     proc = subprocess.run([svr, model, "-o", outdir, "--skip-complete", "--force", *extra],
-                          capture_output=True, text=True, env=env, timeout=300)
+                          capture_output=True, text=True, env=env, timeout=scaled(300))
     if proc.returncode != 0:
         sys.exit("svr failed (%d): %s" % (proc.returncode, proc.stderr))
     return "skipped" in proc.stderr

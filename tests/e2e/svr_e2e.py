@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 
+from test_timing import scaled
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ORACLE = os.path.join(HERE, "..", "oracle", "svr_oracle.py")
 COMPARE = os.path.join(HERE, "compare_outputs.py")
@@ -40,6 +42,7 @@ def svr_command(svr, np_, args):
 
 
 def run(cmd, timeout=600):
+    timeout = scaled(timeout)
     env = dict(os.environ, **MPI_ENV)
     start = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
