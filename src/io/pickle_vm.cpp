@@ -12,6 +12,8 @@ constexpr std::uint64_t kMaxStack = 50'000'000;
 constexpr std::size_t kMaxObjects = 20'000'000;  // ~2.5 GB at worst; real state_dicts need far fewer
 constexpr std::uint64_t kMaxLine = 4096;
 constexpr int kMaxDims = 64;
+constexpr std::size_t kMaxMarks = 10'000;      // MARK nesting; real checkpoints use a handful
+constexpr std::size_t kMaxTensors = 1'000'000;  // as strict_json's kMaxKeys
 
 std::string hex_byte(unsigned char b) {
   const char* digits = "0123456789abcdef";
@@ -152,7 +154,11 @@ PyObj* PickleVm::make(PyKind kind) {
   o.kind = kind;
   if (kind == PyKind::Dict) o.dict_index = std::make_unique<std::unordered_map<std::string, std::size_t>>();
   if (kind == PyKind::Storage) o.storage = std::make_unique<StorageRef>();
-  if (kind == PyKind::Tensor) o.tensor = std::make_unique<TensorRef>();
+  if (kind == PyKind::Tensor) {
+    if (++tensors_ > kMaxTensors)
+      fail("more than " + std::to_string(kMaxTensors) + " tensors (refused: no model has that many)");
+    o.tensor = std::make_unique<TensorRef>();
+  }
   return &o;
 }
 
@@ -354,7 +360,11 @@ PyObj* PickleVm::load(PickleInput& in) {
         PyObj* result = pop();
         return result;
       }
-      case '(': marks_.push_back(stack_.size()); break;  // MARK
+      case '(':  // MARK
+        if (marks_.size() >= kMaxMarks)
+          fail("nested deeper than " + std::to_string(kMaxMarks) + " levels (MARK)");
+        marks_.push_back(stack_.size());
+        break;
       case '0': pop(); break;                            // POP
       case '1': pop_to_mark(); break;                    // POP_MARK
       case '2': push(top()); break;                      // DUP

@@ -105,6 +105,7 @@ class PickleVm {
 
   std::string file_, context_;
   std::deque<PyObj> arena_;  // owns every object; raw pointers stay valid (deque never moves)
+  std::size_t tensors_ = 0;  // Tensor objects built (a bomb declares millions)
   std::vector<PyObj*> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, PyObj*> memo_;

@@ -221,6 +221,15 @@ ModelFile open_sharded_safetensors(const std::string& index_path) {
     if (shard_name.front() == '/')
       throw_input(index_path, name,
                   "shard file name '" + shard_name + "' must be relative to the index");
+    // Shards live in the index's folder (or below it): a name that climbs out of it could make
+    // svr read, and hash into its run record, any file the user can read.
+    for (std::size_t begin = 0; begin <= shard_name.size();) {
+      const std::size_t end = std::min(shard_name.find('/', begin), shard_name.size());
+      if (shard_name.compare(begin, end - begin, "..") == 0)
+        throw_input(index_path, name,
+                    "shard file name '" + shard_name + "' points outside the index's folder");
+      begin = end + 1;
+    }
     const std::string shard = dir + shard_name;
     if (!shards.count(shard)) {
       SafetensorsHeader header = read_safetensors_header(shard);

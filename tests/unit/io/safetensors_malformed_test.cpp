@@ -1,6 +1,9 @@
 // Every malformed safetensors case: one-line InputError naming the file, tensor and problem.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+
 #include "io_test_helpers.hpp"
 #include "svr/io/model_file.hpp"
 
@@ -51,6 +54,20 @@ TEST_F(IoSafetensorsMalformed, DuplicateNestedKey) {
 }
 TEST_F(IoSafetensorsMalformed, DeepNesting) {
   refuse_header(R"({"__metadata__":)" + std::string(100, '[') + std::string(100, ']') + "}", "", {"nested"});
+}
+// A header that declares more tensors than any model has is refused before the DOM, the tensor
+// list or any check of the entries is built (it used to take minutes: quadratic key insertion).
+TEST_F(IoSafetensorsMalformed, MillionsOfTensors) {
+  std::string header = "{";
+  for (int i = 0; i <= 1'000'000; ++i) {
+    if (i > 0) header += ',';
+    header += "\"" + std::to_string(i) + "\":0";
+  }
+  header += "}";
+  const auto start = std::chrono::steady_clock::now();
+  refuse_header(header, "", {"more than 1000000 keys"});
+  // Generous (a loaded machine, sanitizers): linear work on 8 MB, where the old parse took minutes.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
 }
 TEST_F(IoSafetensorsMalformed, EntryNotObject) { refuse_header(R"({"w": 3})", "", {"tensor 'w'", "not a JSON object"}); }
 TEST_F(IoSafetensorsMalformed, MissingField) {
@@ -190,6 +207,18 @@ TEST_F(IoShardedMalformed, BadIndexJson) {
   expect_input_error([&] { open_model(index_); }, {index_, "weight_map"});
   write_index(R"({"weight_map":{"a":3}})");
   expect_input_error([&] { open_model(index_); }, {index_, "tensor 'a'", "shard file name"});
+}
+TEST_F(IoShardedMalformed, ShardOutsideTheIndexFolder) {
+  // A real safetensors file one folder up: read, it would be hashed and analysed.
+  std::filesystem::create_directories(dir_ / "inner");
+  test::write_file(dir_ / "inner/model.safetensors.index.json",
+                   R"({"weight_map":{"a":"../s1.safetensors"}})");
+  expect_input_error([&] { open_model(dir_ / "inner/model.safetensors.index.json"); },
+                     {"tensor 'a'", "'../s1.safetensors'", "points outside the index's folder"});
+  write_index(R"({"weight_map":{"a":"sub/../../etc/passwd"}})");
+  expect_input_error([&] { open_model(index_); }, {index_, "points outside the index's folder"});
+  write_index(R"({"weight_map":{"a":"..\u002fs1.safetensors"}})");  // JSON escapes decoded first
+  expect_input_error([&] { open_model(index_); }, {index_, "points outside the index's folder"});
 }
 TEST_F(IoShardedMalformed, SvrLayersInIndex) {
   const std::string map = R"("weight_map":{"a":"s1.safetensors","b":"s2.safetensors","c":"s2.safetensors"})";

@@ -114,6 +114,28 @@ TEST_F(IoTorchMalformed, TruncatedPickle) {
   expect_input_error([&] { open_model(path_); }, {path_, "truncated"});
 }
 
+TEST_F(IoTorchMalformed, DeepNestingIsRefused) {
+  // 10,001 MARKs then as many LISTs: nested lists, refused at the first MARK past the limit.
+  write_checkpoint("\x80\x02" + std::string(10'001, '(') + std::string(10'001, 'l') + ".");
+  expect_input_error([&] { open_model(path_); }, {path_, "nested deeper than 10000 levels"});
+  // 10,000 levels are allowed (and end as a list, not a state_dict).
+  write_checkpoint("\x80\x02" + std::string(10'000, '(') + std::string(10'000, 'l') + ".");
+  expect_input_error([&] { open_model(path_); }, {path_, "holds a list"});
+}
+
+TEST_F(IoTorchMalformed, MillionsOfTensorsAreRefused) {
+  // One _rebuild_tensor_v2 and its arguments, memoised, then REDUCE 1,000,001 times (5 bytes
+  // each): a small pickle that would build a million tensor objects.
+  const std::string rebuild = test::pk_global("torch._utils", "_rebuild_tensor_v2");
+  const std::string one = test::pk_tensor("0", 2, 0, {2}, {1});
+  const std::string args = one.substr(rebuild.size(), one.size() - rebuild.size() - 1);
+  std::string pickle = "\x80\x02" + rebuild + "q\x01" + args + "q\x02";
+  for (int i = 0; i <= 1'000'000; ++i) pickle += "h\x01h\x02R0";
+  pickle += "}.";
+  write_checkpoint(pickle, {{"0", test::float_bytes({1, 2})}});
+  expect_input_error([&] { open_model(path_); }, {path_, "more than 1000000 tensors"});
+}
+
 TEST_F(IoTorchMalformed, StackUnderflowAndBadMemo) {
   write_checkpoint(std::string("\x80\x02R.", 4));
   expect_input_error([&] { open_model(path_); }, {path_, "stack underflow"});
