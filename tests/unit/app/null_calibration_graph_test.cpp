@@ -29,6 +29,7 @@
 #include "svr/network/topology.hpp"
 #include "svr/stats/pvalues.hpp"
 #include "svr_test/temp_dir.hpp"
+#include "svr_test/topology_json.hpp"
 
 namespace svr {
 namespace {
@@ -114,17 +115,14 @@ struct Weight {
   std::vector<std::int64_t> shape;
 };
 
+// Every layer of these networks is a convolution.
 std::string layer(const std::string& name, const std::string& reads,
                   const std::string& extra = "") {
-  std::string out = R"({"name": ")" + name + R"(", "kind": "conv2d")";
-  if (!extra.empty()) out += ", " + extra;
-  if (!reads.empty()) out += R"(, "reads_from": [)" + reads + "]";
-  return out + "}";
+  return test::topology_layer(name, "conv2d", reads, extra);
 }
 
 std::string read(const std::string& from, const std::string& map, const std::string& extra = "") {
-  return R"({"layer": ")" + from + R"(", "map": ")" + map + "\"" +
-         (extra.empty() ? "" : ", " + extra) + "}";
+  return test::topology_read(from, map, extra);
 }
 
 // Every edge of every pair of one draw: e and log10 p (all edges, column-major like E).

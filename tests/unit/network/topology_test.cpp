@@ -12,6 +12,7 @@
 
 #include "svr/network/network_plan.hpp"
 #include "svr_test/temp_dir.hpp"
+#include "svr_test/topology_json.hpp"
 #include "test_model.hpp"
 
 namespace svr {
@@ -59,15 +60,11 @@ void expect_refused(const ModelFile& model, const std::string& layers,
 
 std::string layer(const std::string& name, const std::string& kind,
                   const std::string& reads = "", const std::string& extra = "") {
-  std::string out = R"({"name": ")" + name + R"(", "kind": ")" + kind + "\"";
-  if (!extra.empty()) out += ", " + extra;
-  if (!reads.empty()) out += R"(, "reads_from": [)" + reads + "]";
-  return out + "}";
+  return test::topology_layer(name, kind, reads, extra);
 }
 
 std::string read(const std::string& from, const std::string& map, const std::string& extra = "") {
-  return R"({"layer": ")" + from + R"(", "map": ")" + map + "\"" +
-         (extra.empty() ? "" : ", " + extra) + "}";
+  return test::topology_read(from, map, extra);
 }
 
 // ---------------------------------------------------------------------------------------------
