@@ -158,13 +158,9 @@ void narrow_owned_candidates(const std::vector<PairResult>& pairs,
     mpi::agreed(comm, [&] { count = local(); });
     return comm.sum(count);
   };
-  // An error agreed inside is thrown on every rank; the caller's agreement covers the rest.
-  try {
-    narrow_candidates(pairs, candidates, owned, options.significance, sum);
-  } catch (...) {
-    for (std::size_t l : owned) outcomes[l].candidates = std::move(candidates[l]);
-    throw;
-  }
+  // An error agreed inside is thrown on every rank and ends the phase; the caller's agreement
+  // covers the rest.
+  narrow_candidates(pairs, candidates, owned, options.significance, sum);
   for (std::size_t l : owned) outcomes[l].candidates = std::move(candidates[l]);
 }
 

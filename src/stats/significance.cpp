@@ -127,25 +127,18 @@ EdgeCandidates screen_edges(PairResult& pair, const Eigen::MatrixXd& E,
       const double e = E(j, i);
       // The statistic the null law applies to: E, or E / norm2 (at most 1 but for rounding).
       const double x = n != nullptr && n->divide && !untestable ? std::min(1.0, e / norm2(j, i)) : e;
+      double log10_p = kDeferred;
+      bool candidate = false;
       if (defer_beta) {
-        if (!(x >= cut)) continue;  // p > alpha: never significant
-        out.to_neuron.push_back(j);
-        out.from_neuron.push_back(i);
-        out.e.push_back(e);
-        out.log10_p.push_back(kDeferred);
-        if (n != nullptr) {
-          out.untestable.push_back(0);
-          out.statistic.push_back(x);
-        }
-        continue;
+        candidate = x >= cut;  // below: p > alpha, never significant
+      } else {
+        log10_p = testable && !untestable ? raw_log10_p(pair, x, cut, sim) : 0.0;
+        // q >= p for every correction, so p > alpha can never become significant.
+        candidate = options.all_edges ||
+                    (options.sigma || pair.null_kind == NullKind::ChiSquare
+                         ? significant_alone(pair, x, log10_p, log10_sigma_level)
+                         : log10_p <= log10_alpha);
       }
-      const double log10_p = testable && !untestable ? raw_log10_p(pair, x, cut, sim) : 0.0;
-      // q >= p for every correction, so p > alpha can never become significant.
-      const bool candidate =
-          options.all_edges ||
-          (options.sigma || pair.null_kind == NullKind::ChiSquare
-               ? significant_alone(pair, x, log10_p, log10_sigma_level)
-               : log10_p <= log10_alpha);
       if (!candidate) continue;
       out.to_neuron.push_back(j);
       out.from_neuron.push_back(i);
@@ -168,6 +161,13 @@ double statistic_cut(const PairResult& pair, double level) {
   if (level <= 0.0) return 1.0;
   if (level >= 1.0) return 0.0;
   return beta_upper_quantile(level, pair.beta_a, pair.beta_b) * (1.0 - 1e-6);
+}
+
+// statistic_cut for the pair's deferred candidates; 0 (and no quantile computed) if none is.
+double deferred_cut(const PairResult& pair, const EdgeCandidates& candidates, double level) {
+  for (std::size_t k = 0; k < candidates.size(); ++k)
+    if (candidates.deferred(k)) return statistic_cut(pair, level);
+  return 0.0;
 }
 
 // log10 p <= log10 level, with room for the rounding of the logarithms (keeping an extra
@@ -193,10 +193,7 @@ EdgeCandidates screen_pair(PairResult& pair, const Eigen::MatrixXd& E,
 
 std::int64_t count_within(const PairResult& pair, const EdgeCandidates& candidates, double level) {
   if (pair.null_kind == NullKind::Untestable) return 0;
-  bool any_deferred = false;
-  for (std::size_t k = 0; k < candidates.size() && !any_deferred; ++k)
-    any_deferred = candidates.deferred(k);
-  const double cut = any_deferred ? statistic_cut(pair, level) : 0.0;
+  const double cut = deferred_cut(pair, candidates, level);
   std::int64_t count = 0;
   for (std::size_t k = 0; k < candidates.size(); ++k) {
     if (!candidates.testable(k)) continue;
@@ -206,9 +203,7 @@ std::int64_t count_within(const PairResult& pair, const EdgeCandidates& candidat
 }
 
 void finish_candidates(const PairResult& pair, EdgeCandidates& c, double level) {
-  bool any_deferred = false;
-  for (std::size_t k = 0; k < c.size() && !any_deferred; ++k) any_deferred = c.deferred(k);
-  const double cut = any_deferred ? statistic_cut(pair, level) : 0.0;
+  const double cut = deferred_cut(pair, c, level);
   std::size_t kept = 0;
   for (std::size_t k = 0; k < c.size(); ++k) {
     if (c.deferred(k)) {

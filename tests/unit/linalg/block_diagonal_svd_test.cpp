@@ -6,23 +6,16 @@
 #include <Eigen/SVD>
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "svr/linalg/svd.hpp"
+#include "svr_test/random_matrix.hpp"
 
 namespace {
 
-Eigen::MatrixXd random_matrix(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  Eigen::MatrixXd m(rows, cols);
-  for (Eigen::Index j = 0; j < cols; ++j)
-    for (Eigen::Index i = 0; i < rows; ++i) m(i, j) = normal(rng);
-  return m;
-}
+using svr::test::random_matrix;
 
 // Only the diagonal blocks of M (what block_diagonal_svd factors).
 Eigen::MatrixXd block_part(const Eigen::MatrixXd& M, Eigen::Index blocks) {

@@ -3,21 +3,14 @@
 
 #include <Eigen/SVD>
 #include <cmath>
-#include <random>
 
 #include "svr/core/error.hpp"
 #include "svr/linalg/svd.hpp"
+#include "svr_test/random_matrix.hpp"
 
 namespace {
 
-Eigen::MatrixXd random_matrix(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  Eigen::MatrixXd m(rows, cols);
-  for (Eigen::Index j = 0; j < cols; ++j)
-    for (Eigen::Index i = 0; i < rows; ++i) m(i, j) = normal(rng);
-  return m;
-}
+using svr::test::random_matrix;
 
 // Everything a thin SVD promises, checked against an independent Eigen SVD.
 void expect_valid_svd(const Eigen::MatrixXd& M, const svr::Spectrum& sp) {
