@@ -31,7 +31,9 @@ bool range_inside(std::uint64_t offset, std::uint64_t size, std::uint64_t limit)
 }
 
 RandomAccessFile::RandomAccessFile(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO (a model path, or a shard an index names) must not wait for a
+  // writer; it is refused below as not a regular file. Regular files ignore the flag.
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd_ < 0) {
     const int err = errno;
     throw_input(path, "", err == ENOENT ? "no such file" : "cannot open (" + std::string(std::strerror(err)) + ")");

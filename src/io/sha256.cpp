@@ -2,6 +2,7 @@
 
 #include <cstring>
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 #include <vector>
@@ -96,8 +97,15 @@ __attribute__((target("sha,sse4.1,ssse3"))) void compress_sha_ni(std::uint32_t* 
 
 bool Sha256::cpu_has_extensions() {
 #ifdef SVR_SHA_NI
-  static const bool has = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
-                          __builtin_cpu_supports("ssse3");
+  // CPUID itself: GCC's __builtin_cpu_supports knows "sha", clang 14's does not.
+  static const bool has = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    const bool ssse3 = (c >> 9) & 1u, sse41 = (c >> 19) & 1u;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    const bool sha = (b >> 29) & 1u;
+    return sha && ssse3 && sse41;
+  }();
   return has;
 #else
   return false;

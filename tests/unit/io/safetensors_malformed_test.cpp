@@ -1,5 +1,6 @@
 // Every malformed safetensors case: one-line InputError naming the file, tensor and problem.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -219,6 +220,14 @@ TEST_F(IoShardedMalformed, ShardOutsideTheIndexFolder) {
   expect_input_error([&] { open_model(index_); }, {index_, "points outside the index's folder"});
   write_index(R"({"weight_map":{"a":"..\u002fs1.safetensors"}})");  // JSON escapes decoded first
   expect_input_error([&] { open_model(index_); }, {index_, "points outside the index's folder"});
+}
+TEST_F(IoShardedMalformed, FifoIsRefusedWithoutWaitingForAWriter) {
+  // Opening a FIFO for reading blocks until someone writes: svr must refuse it at once.
+  ASSERT_EQ(::mkfifo((dir_ / "pipe.safetensors").c_str(), 0600), 0);
+  write_index(R"({"weight_map":{"a":"pipe.safetensors"}})");
+  expect_input_error([&] { open_model(index_); }, {"pipe.safetensors", "not a regular file"});
+  expect_input_error([&] { open_model(dir_ / "pipe.safetensors"); },
+                     {"pipe.safetensors", "not a regular file"});
 }
 TEST_F(IoShardedMalformed, SvrLayersInIndex) {
   const std::string map = R"("weight_map":{"a":"s1.safetensors","b":"s2.safetensors","c":"s2.safetensors"})";

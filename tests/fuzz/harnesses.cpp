@@ -1,0 +1,269 @@
+#include "harnesses.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "file_access.hpp"
+#include "pickle_vm.hpp"
+#include "safetensors_reader.hpp"
+#include "svr/core/error.hpp"
+#include "svr/io/model_file.hpp"
+#include "svr/io/strict_json.hpp"
+#include "svr/network/topology.hpp"
+#include "torch_checkpoint.hpp"
+#include "zip_reader.hpp"
+
+namespace svr::fuzz {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Tensors up to this many elements are read back (a larger one would only cost time: the
+// reads are bounded by the file, which the fuzzer keeps small).
+constexpr std::uint64_t kMaxReadElements = 1u << 16;
+
+// One scratch folder per process (in memory when /dev/shm is there), removed at exit. Each
+// harness writes its input as a file in its own subfolder, since the readers read files.
+class Scratch {
+ public:
+  Scratch() {
+    const char* shm = "/dev/shm";
+    const char* tmp = std::getenv("TMPDIR");
+    std::string base = ::access(shm, W_OK) == 0 ? shm : (tmp && *tmp ? tmp : "/tmp");
+    std::string pattern = base + "/svr-fuzz-XXXXXX";
+    if (!::mkdtemp(pattern.data()))
+      throw std::runtime_error("fuzz: cannot create a scratch folder in " + base);
+    root_ = pattern;
+  }
+  ~Scratch() {
+    std::error_code ignored;
+    fs::remove_all(root_, ignored);
+  }
+  std::string folder(const std::string& harness) const {
+    const std::string dir = root_ + "/" + harness;
+    fs::create_directories(dir);
+    return dir;
+  }
+
+ private:
+  std::string root_;
+};
+
+const Scratch& scratch() {
+  static const Scratch instance;
+  return instance;
+}
+
+void write_bytes(const std::string& path, const std::uint8_t* data, std::size_t size) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("fuzz: cannot write " + path + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(fd, data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      throw std::runtime_error("fuzz: short write to " + path);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+}
+
+std::string input_file(const std::string& harness, const std::string& name,
+                       const std::uint8_t* data, std::size_t size) {
+  const std::string path = scratch().folder(harness) + "/" + name;
+  write_bytes(path, data, size);
+  return path;
+}
+
+// A refusal must be one printable, non-empty line (docs/errors.md).
+void check_refusal(const InputError& error) {
+  const std::string message = error.what();
+  if (message.empty()) throw Finding("an InputError with an empty message");
+  for (unsigned char ch : message)
+    if (ch < 0x20 || ch == 0x7f)
+      throw Finding("an InputError message that is not one printable line: " + message);
+}
+
+// Runs `step`; a refusal (InputError) is a correct outcome and returns false.
+template <class Step>
+bool accepted(Step&& step) {
+  try {
+    step();
+    return true;
+  } catch (const InputError& error) {
+    check_refusal(error);
+    return false;
+  }
+}
+
+std::uint64_t element_count(const TensorInfo& t) {
+  std::uint64_t n = 1;
+  for (std::int64_t d : t.shape) {
+    if (d < 0) throw Finding("tensor '" + t.name + "' accepted with a negative dimension");
+    if (d != 0 && n > UINT64_MAX / static_cast<std::uint64_t>(d))
+      throw Finding("tensor '" + t.name + "' accepted with a shape product that overflows");
+    n *= static_cast<std::uint64_t>(d);
+  }
+  return n;
+}
+
+// What every accepted tensor must satisfy: its bytes lie inside its file, a contiguous tensor
+// holds exactly its elements, and a small one reads back with as many values as elements.
+void check_tensors(const std::vector<TensorInfo>& tensors) {
+  for (const TensorInfo& t : tensors) {
+    const std::uint64_t numel = element_count(t);
+    const io::RandomAccessFile file(t.file);
+    if (!io::range_inside(t.offset, t.nbytes, file.size()))
+      throw Finding("tensor '" + t.name + "' accepted with bytes outside its file");
+    if (t.strides.empty() && numel != 0 && t.nbytes / dtype_size(t.dtype) < numel)
+      throw Finding("contiguous tensor '" + t.name + "' accepted with fewer bytes than elements");
+    if (numel > kMaxReadElements) continue;
+    std::vector<double> values;
+    if (accepted([&] { values = read_tensor(t); }) && values.size() != numel)
+      throw Finding("tensor '" + t.name + "' read back " + std::to_string(values.size()) +
+                    " values for " + std::to_string(numel) + " elements");
+  }
+}
+
+void check_model(const ModelFile& model) {
+  check_tensors(model.tensors);
+  for (const TensorInfo& t : model.tensors)
+    if (model.find(t.name) == nullptr) throw Finding("tensor '" + t.name + "' cannot be found");
+}
+
+}  // namespace
+
+void safetensors_header(const std::uint8_t* data, std::size_t size) {
+  const std::string path = input_file("safetensors_header", "input.safetensors", data, size);
+  io::SafetensorsHeader header;
+  if (!accepted([&] { header = io::read_safetensors_header(path); })) return;
+  if (header.svr_layers)
+    accepted([&] { io::parse_declared_layers(*header.svr_layers, path, header.tensors); });
+  check_tensors(header.tensors);
+}
+
+void sharded_index(const std::uint8_t* data, std::size_t size) {
+  // The two valid shards of tests/data/io/sharded beside the index, copied once; the index is
+  // the fuzzed input (that folder's index is its seed).
+  static const std::string folder = [] {
+    const std::string dir = scratch().folder("sharded_index");
+    const fs::path source = fs::path(SVR_SOURCE_DIR) / "tests/data/io/sharded";
+    for (const char* shard : {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"})
+      fs::copy_file(source / shard, fs::path(dir) / shard, fs::copy_options::overwrite_existing);
+    return dir;
+  }();
+  const std::string path = folder + "/model.safetensors.index.json";
+  write_bytes(path, data, size);
+  ModelFile model;
+  if (!accepted([&] { model = io::open_sharded_safetensors(path); })) return;
+  for (const TensorInfo& t : model.tensors)
+    if (fs::path(t.file).parent_path() != fs::path(folder))
+      throw Finding("tensor '" + t.name + "' accepted from a file outside the index's folder: " +
+                    t.file);
+  check_model(model);
+}
+
+void zip_reader(const std::uint8_t* data, std::size_t size) {
+  const std::string path = input_file("zip_reader", "input.pth", data, size);
+  accepted([&] {
+    const io::RandomAccessFile file(path);
+    const io::ZipArchive zip(file);
+    std::size_t visited = 0;
+    for (const io::ZipEntry& entry : zip.entries()) {
+      if (++visited > 256) break;
+      if (zip.find(entry.name) == nullptr)
+        throw Finding("zip entry '" + entry.name + "' listed but not found by name");
+      accepted([&] {
+        const io::ZipEntry located = zip.locate(entry);
+        if (!io::range_inside(located.data_offset, located.size, file.size()))
+          throw Finding("zip entry '" + entry.name + "' located outside the file");
+        const std::string bytes = zip.read(entry, 1u << 20);
+        if (bytes.size() != located.size)
+          throw Finding("zip entry '" + entry.name + "' read " + std::to_string(bytes.size()) +
+                        " bytes of " + std::to_string(located.size));
+      });
+    }
+  });
+  ModelFile model;
+  if (accepted([&] { model = io::open_torch_zip(path); })) check_model(model);
+}
+
+void pickle_machine(const std::uint8_t* data, std::size_t size) {
+  const std::string path = input_file("pickle_machine", "input.pkl", data, size);
+  accepted([&] {
+    const io::RandomAccessFile file(path);
+    io::PickleVm vm(path, "data.pkl");
+    io::PickleInput in(file, 0, file.size());
+    vm.load(in);
+  });
+  ModelFile model;
+  if (accepted([&] { model = io::open_torch_legacy(path); })) check_model(model);
+}
+
+void strict_json(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  nlohmann::ordered_json document;
+  if (!accepted([&] { document = io::parse_strict_json(text, "fuzz.json", "document"); })) return;
+  // What svr itself writes (summary.json) must read back: serialising is stable.
+  const std::string once = document.dump();
+  nlohmann::ordered_json again;
+  if (!accepted([&] { again = io::parse_strict_json(once, "fuzz.json", "re-serialised"); }))
+    throw Finding("a document accepted once is refused after dump(): " + once.substr(0, 200));
+  if (again.dump() != once) throw Finding("dump() of the re-read document differs");
+}
+
+void topology_file(const std::uint8_t* data, std::size_t size) {
+  // The graph fixtures (tests/data/graph), opened once: a topology is planned over each.
+  static const std::vector<ModelFile> models = [] {
+    std::vector<std::string> paths;
+    for (const auto& entry : fs::directory_iterator(std::string(SVR_SOURCE_DIR) + "/tests/data/graph"))
+      if (entry.path().extension() == ".safetensors") paths.push_back(entry.path().string());
+    std::sort(paths.begin(), paths.end());
+    std::vector<ModelFile> opened;
+    for (const std::string& p : paths) opened.push_back(open_model(p));
+    if (opened.empty()) throw std::runtime_error("fuzz: no model in tests/data/graph");
+    return opened;
+  }();
+  const std::string path = input_file("topology_file", "input.topology.json", data, size);
+  const std::string exported = scratch().folder("topology_file") + "/exported.topology.json";
+  for (const ModelFile& model : models) {
+    NetworkOptions options;
+    options.topology = path;
+    NetworkPlan plan;
+    if (!accepted([&] { plan = plan_from_topology(model, options); })) continue;
+    // --export-topology of an accepted plan reads back to the same plan.
+    const std::string text = topology_json(plan, model.path).dump(1);
+    write_bytes(exported, reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+    options.topology = exported;
+    NetworkPlan again;
+    try {
+      again = plan_from_topology(model, options);
+    } catch (const InputError& error) {
+      throw Finding(std::string("the exported topology of an accepted one is refused: ") +
+                    error.what());
+    }
+    if (topology_json(again, model.path).dump(1) != text)
+      throw Finding("the exported topology reads back to a different plan");
+  }
+}
+
+const std::vector<Harness>& harnesses() {
+  static const std::vector<Harness> all{
+      {"safetensors_header", safetensors_header}, {"sharded_index", sharded_index},
+      {"zip_reader", zip_reader},                 {"pickle_machine", pickle_machine},
+      {"strict_json", strict_json},               {"topology_file", topology_file}};
+  return all;
+}
+
+}  // namespace svr::fuzz
