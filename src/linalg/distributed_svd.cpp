@@ -116,7 +116,7 @@ bool padded_svd(const DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatri
   const auto keep_first = [](std::int64_t limit) {
     return [limit](std::int64_t i) { return i < limit ? i : -1; };
   };
-  const auto drop_padding = [p](std::int64_t i) { return i >= p ? i - p : -1; };
+  const auto drop_padding = [pad = p](std::int64_t i) { return i >= pad ? i - pad : -1; };
   // U and VT are allocated here, each right after the padded factor it comes from is no longer
   // needed by the other, so the peak stays that of the unpadded path.
   U = DistributedMatrix(grid, m, k, nb);

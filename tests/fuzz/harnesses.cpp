@@ -167,10 +167,14 @@ void sharded_index(const std::uint8_t* data, std::size_t size) {
   write_bytes(path, data, size);
   ModelFile model;
   if (!accepted([&] { model = io::open_sharded_safetensors(path); })) return;
-  for (const TensorInfo& t : model.tensors)
-    if (fs::path(t.file).parent_path() != fs::path(folder))
+  for (const TensorInfo& t : model.tensors) {
+    // In the folder or below it ("./x" and "sub/x" are fine), never above.
+    const fs::path inside =
+        fs::path(t.file).lexically_normal().lexically_relative(fs::path(folder).lexically_normal());
+    if (inside.empty() || *inside.begin() == "..")
       throw Finding("tensor '" + t.name + "' accepted from a file outside the index's folder: " +
                     t.file);
+  }
   check_model(model);
 }
 

@@ -390,8 +390,8 @@ TEST(RedistributeSubgrid, BetweenDisjointSubgridsAndWithinOne) {
           RedistributionSource::on_subgrid(S.get(), {A.shape, A.first_rank, nb, rows, cols}, rows,
                                            cols),
           RedistributionTarget::on_subgrid(T.get(), {B.shape, B.first_rank, nb2, rows, cols - 2}),
-          [half](std::int64_t i) { return i % 2 == 0 ? i / 2 : half + i / 2; },
-          [cols](std::int64_t j) -> std::int64_t { return j < cols - 2 ? j : -1; });
+          [h = half](std::int64_t i) { return i % 2 == 0 ? i / 2 : h + i / 2; },
+          [n = cols](std::int64_t j) -> std::int64_t { return j < n - 2 ? j : -1; });
       int bad = 0;
       if (T)
         bad = local_mismatches(*T, [&](std::int64_t i, std::int64_t j) {
