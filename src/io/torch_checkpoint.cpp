@@ -113,6 +113,8 @@ void fill_from_state_dict(ModelFile& model, const PyObj* root, const StorageReso
     model.tensors.push_back(make_tensor_info(path, key->text, *value->tensor, resolve));
   }
   if (model.tensors.empty()) {
+    // Tensors only under keys that are not strings (a state_dict's keys are parameter names).
+    if (model.refused.empty()) throw_input(path, "", "the state_dict has no tensor under a string key");
     const auto& [key, global] = *model.refused.begin();
     throw_input(path, key, refusal(global));
   }

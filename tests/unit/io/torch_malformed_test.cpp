@@ -201,5 +201,13 @@ TEST_F(IoTorchMalformed, NotADict) {
   expect_input_error([&] { open_model(path_); }, {path_, "no dict of tensors"});
 }
 
+// Found by the pickle_machine fuzzer (tests/data/fuzz/): a legacy checkpoint whose only tensor is
+// not under a string key used to dereference an empty map of refused globals.
+TEST(IoTorchFuzzFound, NoTensorUnderAStringKey) {
+  const std::string path =
+      std::string(SVR_TEST_DATA_DIR) + "/fuzz/pickle_machine/no_tensor_under_a_string_key.pth";
+  expect_input_error([&] { open_model(path); }, {path, "no tensor under a string key"});
+}
+
 }  // namespace
 }  // namespace svr
