@@ -159,7 +159,8 @@ void sharded_index(const std::uint8_t* data, std::size_t size) {
   static const std::string folder = [] {
     const std::string dir = scratch().folder("sharded_index");
     const fs::path source = fs::path(SVR_SOURCE_DIR) / "tests/data/io/sharded";
-    for (const char* shard : {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"})
+    for (const char* shard :
+         {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"})
       fs::copy_file(source / shard, fs::path(dir) / shard, fs::copy_options::overwrite_existing);
     return dir;
   }();
@@ -172,8 +173,8 @@ void sharded_index(const std::uint8_t* data, std::size_t size) {
     const fs::path inside =
         fs::path(t.file).lexically_normal().lexically_relative(fs::path(folder).lexically_normal());
     if (inside.empty() || *inside.begin() == "..")
-      throw Finding("tensor '" + t.name + "' accepted from a file outside the index's folder: " +
-                    t.file);
+      throw Finding("tensor '" + t.name +
+                    "' accepted from a file outside the index's folder: " + t.file);
   }
   check_model(model);
 }
@@ -231,7 +232,8 @@ void topology_file(const std::uint8_t* data, std::size_t size) {
   // The graph fixtures (tests/data/graph), opened once: a topology is planned over each.
   static const std::vector<ModelFile> models = [] {
     std::vector<std::string> paths;
-    for (const auto& entry : fs::directory_iterator(std::string(SVR_SOURCE_DIR) + "/tests/data/graph"))
+    for (const auto& entry :
+         fs::directory_iterator(std::string(SVR_SOURCE_DIR) + "/tests/data/graph"))
       if (entry.path().extension() == ".safetensors") paths.push_back(entry.path().string());
     std::sort(paths.begin(), paths.end());
     std::vector<ModelFile> opened;
@@ -263,10 +265,12 @@ void topology_file(const std::uint8_t* data, std::size_t size) {
 }
 
 const std::vector<Harness>& harnesses() {
-  static const std::vector<Harness> all{
-      {"safetensors_header", safetensors_header}, {"sharded_index", sharded_index},
-      {"zip_reader", zip_reader},                 {"pickle_machine", pickle_machine},
-      {"strict_json", strict_json},               {"topology_file", topology_file}};
+  static const std::vector<Harness> all{{"safetensors_header", safetensors_header},
+                                        {"sharded_index", sharded_index},
+                                        {"zip_reader", zip_reader},
+                                        {"pickle_machine", pickle_machine},
+                                        {"strict_json", strict_json},
+                                        {"topology_file", topology_file}};
   return all;
 }
 
