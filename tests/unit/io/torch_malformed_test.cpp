@@ -182,6 +182,20 @@ TEST_F(IoTorchMalformed, CorruptPickleCrc) {
   expect_input_error([&] { open_model(path_); }, {path_, "CRC"});
 }
 
+TEST_F(IoTorchMalformed, ZipEntrySizesThatLie) {
+  // The central directory and the local header say data.pkl holds 4 GB: refused before any
+  // allocation, as lying outside the file.
+  std::string bytes = test::zip_bytes({{"archive/data.pkl", pk_state_dict({})}});
+  const std::string huge = test::le(0xFFFFFFF0u, 4);
+  bytes.replace(18, 4, huge).replace(22, 4, huge);  // local header: compressed, uncompressed
+  const std::size_t central = bytes.find("PK\x01\x02");
+  ASSERT_NE(central, std::string::npos);
+  bytes.replace(central + 20, 4, huge).replace(central + 24, 4, huge);
+  test::write_file(path_, bytes);
+  expect_input_error([&] { open_model(path_); },
+                     {path_, "archive/data.pkl", "4294967280 bytes", "extends past the end"});
+}
+
 TEST_F(IoTorchMalformed, TruncatedZip) {
   const std::string good = test::read_file(test::data_dir() + "/small_zip.pth");
   test::write_file(path_, good.substr(0, good.size() / 2));
