@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Compare two svr output directories (nodes.csv, edges.csv, summary.json) with
-the tolerances of SVR-SPEC.md section 6. Standard library only.
+the tolerances of SVR-SPEC.md section 6. Standard library, and NumPy when it is there: the
+edges.csv of millions of edges (a DenseNet-121) are then parsed and compared as arrays, pair by
+pair, wherever both directories hold every edge of a pair and no cluster touches it; the rules
+are the same on both paths (tests/oracle/test_oracle.py checks them).
 
     python3 tests/e2e/compare_outputs.py DIR_A DIR_B [--all-edges-in-both]
             [--sigma-rtol 1e-10] [--e-atol 1e-12] [--p-tol 1e-9] [--threshold-window 1e-12]
@@ -42,6 +45,7 @@ import csv
 import json
 import math
 import os
+import re
 import sys
 from collections import Counter, defaultdict
 
@@ -123,9 +127,118 @@ def read_edges(path):
     return edges, header
 
 
+try:
+    import numpy as np
+except ImportError:  # the standard-library path does everything, only slower
+    np = None
+
+MAP_NAMES = ("direct", "add", "concat", "split", "permute")
+FAST_COLUMNS = ("pair", "from_layer", "from_neuron", "to_layer", "to_neuron") + EDGE_NUMBERS + \
+    ("significant",)
+
+
+class FastPair:
+    """One pair's edges as NumPy arrays (NaN for an empty field), in file order."""
+    __slots__ = ("to", "frm", "e", "ce", "log10_p", "q", "sig", "map", "from_layer", "to_layer")
+
+
+def read_edges_fast(path):
+    """pair -> FastPair, and the header; None when the file holds anything but numbers, empty
+    fields and the map names (then the standard-library reader reads it)."""
+    if np is None:
+        return None
+    with open(path, "rb") as f:
+        header_line = f.readline().decode().rstrip("\r\n")
+        header = header_line.split(",")
+        at = {name: k for k, name in enumerate(header)}
+        if any(name not in at for name in FAST_COLUMNS):
+            return None
+        map_col = at.get("map")
+        if map_col is not None and map_col != len(header) - 1:
+            return None
+        chunks = []
+        while True:
+            block = f.read(1 << 26)
+            if not block:
+                break
+            if not block.endswith(b"\n"):
+                block += f.readline()
+            # One pass per map name present: "...,q,significant,add\n" becomes "...,1,\n", so
+            # that every value ends with a comma (np.fromstring takes ",\n" as a separator).
+            if map_col is not None:
+                for code, name in enumerate(MAP_NAMES):
+                    token = b"," + name.encode() + b"\n"
+                    if token in block:
+                        block = block.replace(token, b",%d,\n" % code)
+            else:
+                block = block.replace(b"\n", b",\n")
+            if re.search(rb"[^0-9eE+\-.,\n]", block):
+                return None  # text this reader does not know, or "nan"/"inf": the slow path
+            rows = block.count(b"\n")
+            if b",," in block:  # empty fields (p of an untestable pair)
+                block = block.replace(b",,", b",nan,").replace(b",,", b",nan,")
+            # A trailing separator would read as one more value (-1).
+            block = block.rstrip(b",\n")
+            values = np.fromstring(block, dtype=np.float64, sep=",") if block else np.empty(0)
+            if values.size != rows * len(header):
+                return None
+            chunks.append(values.reshape(rows, len(header)))
+    table = np.concatenate(chunks) if chunks else np.empty((0, len(header)))
+    pairs = {}
+    pair_col = table[:, at["pair"]].astype(np.int64)
+    order = np.argsort(pair_col, kind="stable")
+    bounds = np.flatnonzero(np.diff(pair_col[order])) + 1
+    for idx in np.split(order, bounds) if order.size else []:
+        t = table[idx]
+        fp = FastPair()
+        fp.to = t[:, at["to_neuron"]].astype(np.int64)
+        fp.frm = t[:, at["from_neuron"]].astype(np.int64)
+        for name in EDGE_NUMBERS:
+            setattr(fp, name, t[:, at[name]])
+        fp.sig = t[:, at["significant"]] == 1
+        fp.map = t[:, map_col].astype(np.int64) if map_col is not None else None
+        fp.from_layer = t[:, at["from_layer"]].astype(np.int64)
+        fp.to_layer = t[:, at["to_layer"]].astype(np.int64)
+        pairs[int(pair_col[idx[0]])] = fp
+    return pairs, header
+
+
+class EdgeStore:
+    """pair -> {(to_neuron, from_neuron): EdgeRow} as read_edges gives, built on demand from
+    the arrays of read_edges_fast (only the pairs the standard-library path compares)."""
+
+    def __init__(self, fast):
+        self.fast = fast
+        self.built = {}
+
+    def __bool__(self):
+        return bool(self.fast)
+
+    def get(self, k, default=None):
+        if k not in self.fast:
+            return default
+        if k not in self.built:
+            fp = self.fast[k]
+            intern = sys.intern
+            maps = [MAP_NAMES[int(m)] for m in fp.map] if fp.map is not None else None
+            rows = {}
+            for n in range(fp.to.size):
+                text = [intern(str(int(fp.from_layer[n]))), intern(str(int(fp.to_layer[n]))),
+                        "1" if fp.sig[n] else "0", maps[n] if maps is not None else None]
+                numbers = [None if math.isnan(x) else float(x) for x in
+                           (fp.e[n], fp.ce[n], fp.log10_p[n], fp.q[n])]
+                rows[(int(fp.to[n]), int(fp.frm[n]))] = EdgeRow(text + numbers)
+            self.built[k] = rows
+        return self.built[k]
+
+
 def load_dir(d):
     nodes = read_csv(os.path.join(d, "nodes.csv"))
-    ed, edge_cols = read_edges(os.path.join(d, "edges.csv"))
+    fast = read_edges_fast(os.path.join(d, "edges.csv"))
+    if fast is not None:
+        ed, edge_cols = EdgeStore(fast[0]), fast[1]
+    else:
+        ed, edge_cols = read_edges(os.path.join(d, "edges.csv"))
     with open(os.path.join(d, "summary.json")) as f:  # noqa: SIM115
         summary = json.load(f)
     layers = defaultdict(dict)
@@ -179,6 +292,109 @@ def partition(la, lb):
 
 def close_rel(a, b, tol):
     return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+
+
+def compare_pair_fast(k, lf, lt, A, B, rows, cols, sim, maps_compared, log_alpha, args, rep):
+    """The rules of compare() for pair k, on arrays: True when done, False when they do not apply
+    (a side read without NumPy, an edge missing on a side, a cluster in either layer), and then
+    compare() applies them edge by edge."""
+    store_a, store_b = A["edges"], B["edges"]
+    if not (isinstance(store_a, EdgeStore) and isinstance(store_b, EdgeStore)):
+        return False
+    fa, fb = store_a.fast.get(k), store_b.fast.get(k)
+    nr, nc = len(rows), len(cols)
+    full = nr * nc
+    if fa is None or fb is None or full == 0 or fa.to.size != full or fb.to.size != full:
+        return False
+    if len(set(rows)) != nr or len(set(cols)) != nc:
+        return False
+    if maps_compared and (fa.map is None or fb.map is None):
+        return False
+    orders = []
+    for f in (fa, fb):
+        if f.to.min() < 0 or f.to.max() >= nr or f.frm.min() < 0 or f.frm.max() >= nc:
+            return False
+        key = f.to * nc + f.frm
+        order = np.argsort(key, kind="stable")
+        if not np.array_equal(key[order], np.arange(full)):
+            return False  # a duplicate edge: compare() reports what it finds
+        orders.append(order)
+    oa, ob = orders
+    to, frm = fa.to[oa], fa.frm[oa]
+    pairs_a, pairs_b = A["summary"].get("pairs", []), B["summary"].get("pairs", [])
+
+    def value(x):
+        return None if math.isnan(x) else float(x)
+
+    if maps_compared:
+        ma, mb = fa.map[oa], fb.map[ob]
+        for n in np.flatnonzero(ma != mb):
+            rep.err("map", f"pair {k} to {to[n]} from {frm[n]}: {MAP_NAMES[ma[n]]!r} vs "
+                    f"{MAP_NAMES[mb[n]]!r}")
+    for f, pairs_s in ((fa, pairs_a), (fb, pairs_b)):
+        pm = pairs_s[k].get("map") if k < len(pairs_s) else None
+        bad_map = np.zeros(full, dtype=bool)
+        if maps_compared and pm is not None:
+            bad_map = f.map != (MAP_NAMES.index(pm) if pm in MAP_NAMES else -1)
+        bad_layer = (f.from_layer != lf) | (f.to_layer != lt)
+        bad = np.flatnonzero(bad_map | bad_layer)
+        if bad.size:  # the first in file order, as compare() reports it
+            n = bad[0]
+            if bad_map[n]:
+                rep.err("map", f"pair {k} to {f.to[n]} from {f.frm[n]}: "
+                        f"{MAP_NAMES[f.map[n]]!r}, but the pair's map is {pm!r}")
+            else:
+                rep.err("edges", f"pair {k} to {f.to[n]} from {f.frm[n]}: layers "
+                        f"{f.from_layer[n]} -> {f.to_layer[n]}, the pair is {lf} -> {lt}")
+    ea, eb = fa.e[oa], fb.e[ob]
+    for n in np.flatnonzero((np.abs(ea - eb) > args.e_atol) | (np.isnan(ea) != np.isnan(eb))):
+        rep.err("E", f"pair {k} edge to {to[n]} from {frm[n]}: {value(ea[n])!r} vs "
+                f"{value(eb[n])!r}")
+    c = (pairs_a[k] if k < len(pairs_a) else {}).get("c")
+    thr = (pairs_a[k] if k < len(pairs_a) else {}).get("e_threshold")
+    if c is not None:
+        ca, cb = fa.ce[oa], fb.ce[ob]
+        for n in np.flatnonzero(np.abs(ca - cb) > args.e_atol * c):
+            rep.err("ce", f"pair {k} to {to[n]} from {frm[n]}: {value(ca[n])} vs {value(cb[n])}")
+    if k in sim:
+        return True
+    pa, pb = fa.log10_p[oa], fb.log10_p[ob]
+    na, nb = np.isnan(pa), np.isnan(pb)
+    for n in np.flatnonzero(na != nb):
+        rep.err("log10_p", f"pair {k} to {to[n]} from {frm[n]}: {value(pa[n])!r} vs "
+                f"{value(pb[n])!r}")
+    with np.errstate(invalid="ignore"):
+        scale = np.maximum(1.0, np.maximum(np.abs(pa), np.abs(pb)))
+        close = (pa == pb) | (np.abs(pa - pb) <= args.p_tol * scale)
+    for n in np.flatnonzero(~na & ~nb & ~close):
+        rep.err("log10_p", f"pair {k} to {to[n]} from {frm[n]}: {float(pa[n])!r} vs "
+                f"{float(pb[n])!r} (diff {abs(pa[n] - pb[n]):.3g})")
+    qa, qb = fa.q[oa], fb.q[ob]
+    qna, qnb = np.isnan(qa), np.isnan(qb)
+    for n in np.flatnonzero(qna != qnb):
+        rep.err("q", f"pair {k} to {to[n]} from {frm[n]}: {value(qa[n])!r} vs {value(qb[n])!r}")
+    with np.errstate(invalid="ignore"):
+        top = np.maximum(qa, qb)
+        far = (np.abs(qa - qb) > 1e-8 * top) & (top > 1e-300)
+    for n in np.flatnonzero(~qna & ~qnb & far):
+        rep.err("q", f"pair {k} to {to[n]} from {frm[n]}: {float(qa[n])!r} vs {float(qb[n])!r}")
+    sig_a, sig_b = fa.sig[oa], fb.sig[ob]
+    for n in np.flatnonzero(sig_a != sig_b):
+        excused = False
+        for e, q in ((ea[n], qa[n]), (eb[n], qb[n])):
+            if thr is not None:
+                excused = excused or abs(e - thr) <= args.threshold_window
+            elif not math.isnan(q) and q > 0 and \
+                    abs(math.log10(q) - log_alpha) <= args.threshold_window:
+                excused = True
+        if excused:
+            rep.warn(f"pair {k} to {to[n]} from {frm[n]}: significance differs at the threshold "
+                     "(excused)")
+        else:
+            side = "A" if sig_a[n] else "B"
+            rep.err("significant", f"pair {k} to {to[n]} from {frm[n]}: significant only in "
+                    f"{side} (e={value(ea[n])}, log10_p={value(pa[n])}, q={value(qa[n])})")
+    return True
 
 
 def compare(A, B, args, rep):
@@ -278,6 +494,8 @@ def compare(A, B, args, rep):
     for k, (lf, lt) in enumerate(plist):
         rows, cols = blocks[lt], blocks[lf]
         full = len(rows) * len(cols)
+        if compare_pair_fast(k, lf, lt, A, B, rows, cols, sim, maps_compared, log_alpha, args, rep):
+            continue
         ea, eb = A["edges"].get(k, {}), B["edges"].get(k, {})
         if maps_compared:
             for key in set(ea) & set(eb):
