@@ -60,19 +60,29 @@ endfunction()
 # svr_add_mpi_test(NAME COMMAND cmd... PROCS n1 n2 ... [TIMEOUT seconds] [LABELS l...]): the same
 # command under mpiexec -n N for every N, registered as NAME.npN with label "mpi" (and LABELS).
 # Runs oversubscribed, so N may exceed the cores, as root where needed (the tests only: users on
-# clusters are not root), one BLAS thread per rank. TIMEOUT (default 120 s) is per run: a hang in
-# a collective is a failure, not a wait.
+# clusters are not root), one BLAS thread per rank. TIMEOUT (default 120 s) is per run, times
+# ceil(N / cores) when N ranks oversubscribe the cores: a hang in a collective is a failure, not a
+# wait.
 function(svr_add_mpi_test name)
   cmake_parse_arguments(arg "" "TIMEOUT" "COMMAND;PROCS;LABELS" ${ARGN})
   if(NOT arg_TIMEOUT)
     set(arg_TIMEOUT 120)
   endif()
+  include(ProcessorCount)
+  ProcessorCount(cores)
+  if(cores LESS 1)
+    set(cores 1)
+  endif()
   foreach(n IN LISTS arg_PROCS)
+    # More ranks than cores take turns (oversubscribed), and on a loaded machine each turn comes
+    # later: the limit grows with ranks per core (6 ranks on 2 cores: 3x), so load slows such a
+    # test without failing it, and a hang still fails.
+    math(EXPR timeout "${arg_TIMEOUT} * ((${n} + ${cores} - 1) / ${cores})")
     add_test(NAME ${name}.np${n}
       COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${n} --oversubscribe ${MPIEXEC_PREFLAGS}
               ${arg_COMMAND} ${MPIEXEC_POSTFLAGS})
     set_tests_properties(${name}.np${n} PROPERTIES LABELS "mpi;${arg_LABELS}" PROCESSORS 1
-      TIMEOUT ${arg_TIMEOUT}
+      TIMEOUT ${timeout}
       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
   endforeach()
 endfunction()
