@@ -57,6 +57,13 @@ function(svr_add_unit_tests module)
   gtest_discover_tests(unit_${module} PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
 endfunction()
 
+# The cores of the configuring machine, counted once, for svr_add_mpi_test's time limits.
+include(ProcessorCount)
+ProcessorCount(svr_cores)
+if(svr_cores LESS 1)
+  set(svr_cores 1)
+endif()
+
 # svr_add_mpi_test(NAME COMMAND cmd... PROCS n1 n2 ... [TIMEOUT seconds] [LABELS l...]): the same
 # command under mpiexec -n N for every N, registered as NAME.npN with label "mpi" (and LABELS).
 # Runs oversubscribed, so N may exceed the cores, as root where needed (the tests only: users on
@@ -68,16 +75,11 @@ function(svr_add_mpi_test name)
   if(NOT arg_TIMEOUT)
     set(arg_TIMEOUT 120)
   endif()
-  include(ProcessorCount)
-  ProcessorCount(cores)
-  if(cores LESS 1)
-    set(cores 1)
-  endif()
   foreach(n IN LISTS arg_PROCS)
     # More ranks than cores take turns (oversubscribed), and on a loaded machine each turn comes
     # later: the limit grows with ranks per core (6 ranks on 2 cores: 3x), so load slows such a
     # test without failing it, and a hang still fails.
-    math(EXPR timeout "${arg_TIMEOUT} * ((${n} + ${cores} - 1) / ${cores})")
+    math(EXPR timeout "${arg_TIMEOUT} * ((${n} + ${svr_cores} - 1) / ${svr_cores})")
     add_test(NAME ${name}.np${n}
       COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${n} --oversubscribe ${MPIEXEC_PREFLAGS}
               ${arg_COMMAND} ${MPIEXEC_POSTFLAGS})
