@@ -6,8 +6,8 @@
 #
 # Usage: scripts/fuzz.sh HOURS [HARNESS...]          a campaign of HOURS of wall time in all
 #        scripts/fuzz.sh --seconds-each S [HARNESS...]  each harness for S seconds (CI: 30)
-#   HARNESS: safetensors_header sharded_index zip_reader pickle_machine strict_json
-#            topology_file (default: all)
+#   HARNESS: a harness tests/fuzz/CMakeLists.txt builds (safetensors_header, sharded_index,
+#            zip_reader, pickle_machine, strict_json, topology_file); default: all of them
 #   BUILD_DIR=... to build elsewhere; FUZZ_JOBS=... harnesses at once (default: nproc).
 #
 # The corpus each harness grows is kept in BUILD_DIR/corpus/NAME, so campaigns build on each
@@ -19,7 +19,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${BUILD_DIR:-$root/build-fuzz}"
-all=(safetensors_header sharded_index zip_reader pickle_machine strict_json topology_file)
 
 usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 (( $# >= 1 )) || usage
@@ -32,6 +31,20 @@ else
   hours="$1"
   shift
 fi
+if [[ -n $seconds_each ]] && ! { [[ $seconds_each =~ ^[0-9]+$ ]] && (( seconds_each > 0 )); }; then
+  echo "fuzz.sh: seconds must be a positive integer, got '$seconds_each'" >&2
+  exit 2
+fi
+
+command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (scripts/install-deps.sh --fuzz)" >&2; exit 2; }
+CC=clang CXX=clang++ cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DSVR_FUZZ=ON >/dev/null
+cmake --build "$build_dir" --target fuzzers -j"$(nproc)" >/dev/null
+/usr/bin/env python3 "$root/tests/fuzz/make_seed_corpus.py" "$root" "$build_dir/seeds" >/dev/null
+
+# The harnesses are the fuzz_NAME binaries the build made.
+all=()
+for binary in "$build_dir"/tests/fuzz/fuzz_*; do all+=("${binary##*/fuzz_}"); done
 harnesses=("$@")
 (( ${#harnesses[@]} > 0 )) || harnesses=("${all[@]}")
 for h in "${harnesses[@]}"; do
@@ -44,15 +57,9 @@ if [[ -z $seconds_each ]]; then
   seconds_each=$(awk -v h="$hours" -v r="$rounds" 'BEGIN { s = int(h * 3600 / r); print (s > 0 ? s : 0) }')
   (( seconds_each > 0 )) || { echo "fuzz.sh: HOURS must be a positive number, got '$hours'" >&2; exit 2; }
 fi
-[[ $seconds_each =~ ^[0-9]+$ ]] && (( seconds_each > 0 )) ||
-  { echo "fuzz.sh: seconds must be a positive integer, got '$seconds_each'" >&2; exit 2; }
 
-command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (scripts/install-deps.sh --fuzz)" >&2; exit 2; }
-CC=clang CXX=clang++ cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DSVR_FUZZ=ON >/dev/null
-cmake --build "$build_dir" --target fuzzers -j"$(nproc)" >/dev/null
-/usr/bin/env python3 "$root/tests/fuzz/make_seed_corpus.py" "$root" "$build_dir/seeds" >/dev/null
-
+# The harnesses write each input to a file: in memory when /dev/shm is there.
+if [[ -w /dev/shm ]]; then export TMPDIR=/dev/shm; fi
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 logs="$build_dir/logs"

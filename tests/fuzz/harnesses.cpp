@@ -1,14 +1,7 @@
 #include "harnesses.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +12,8 @@
 #include "svr/io/model_file.hpp"
 #include "svr/io/strict_json.hpp"
 #include "svr/network/topology.hpp"
+#include "svr_test/files.hpp"
+#include "svr_test/temp_dir.hpp"
 #include "torch_checkpoint.hpp"
 #include "zip_reader.hpp"
 
@@ -31,58 +26,25 @@ namespace fs = std::filesystem;
 // reads are bounded by the file, which the fuzzer keeps small).
 constexpr std::uint64_t kMaxReadElements = 1u << 16;
 
-// One scratch folder per process (in memory when /dev/shm is there), removed at exit. Each
-// harness writes its input as a file in its own subfolder, since the readers read files.
-class Scratch {
- public:
-  Scratch() {
-    const char* shm = "/dev/shm";
-    const char* tmp = std::getenv("TMPDIR");
-    std::string base = ::access(shm, W_OK) == 0 ? shm : (tmp && *tmp ? tmp : "/tmp");
-    std::string pattern = base + "/svr-fuzz-XXXXXX";
-    if (!::mkdtemp(pattern.data()))
-      throw std::runtime_error("fuzz: cannot create a scratch folder in " + base);
-    root_ = pattern;
-  }
-  ~Scratch() {
-    std::error_code ignored;
-    fs::remove_all(root_, ignored);
-  }
-  std::string folder(const std::string& harness) const {
-    const std::string dir = root_ + "/" + harness;
-    fs::create_directories(dir);
-    return dir;
-  }
-
- private:
-  std::string root_;
-};
-
-const Scratch& scratch() {
-  static const Scratch instance;
-  return instance;
+// One scratch folder per process, removed at exit (under TMPDIR: scripts/fuzz.sh points it at
+// /dev/shm). The readers read files: each harness writes its input into its own subfolder.
+const test::TempDir& scratch() {
+  static const test::TempDir dir;
+  return dir;
 }
 
-void write_bytes(const std::string& path, const std::uint8_t* data, std::size_t size) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::runtime_error("fuzz: cannot write " + path + ": " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::write(fd, data + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      throw std::runtime_error("fuzz: short write to " + path);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
+// The subfolder of `harness`; each harness asks once, into a static.
+std::string folder(const std::string& harness) {
+  const std::string dir = scratch() / harness;
+  fs::create_directories(dir);
+  return dir;
 }
 
-std::string input_file(const std::string& harness, const std::string& name,
-                       const std::uint8_t* data, std::size_t size) {
-  const std::string path = scratch().folder(harness) + "/" + name;
-  write_bytes(path, data, size);
+// Writes the input as `name` in `dir` and returns its path.
+std::string input_file(const std::string& dir, const std::string& name, const std::uint8_t* data,
+                       std::size_t size) {
+  const std::string path = dir + "/" + name;
+  test::write_file(path, std::string(reinterpret_cast<const char*>(data), size));
   return path;
 }
 
@@ -145,7 +107,8 @@ void check_model(const ModelFile& model) {
 }  // namespace
 
 void safetensors_header(const std::uint8_t* data, std::size_t size) {
-  const std::string path = input_file("safetensors_header", "input.safetensors", data, size);
+  static const std::string dir = folder("safetensors_header");
+  const std::string path = input_file(dir, "input.safetensors", data, size);
   io::SafetensorsHeader header;
   if (!accepted([&] { header = io::read_safetensors_header(path); })) return;
   if (header.svr_layers)
@@ -156,22 +119,21 @@ void safetensors_header(const std::uint8_t* data, std::size_t size) {
 void sharded_index(const std::uint8_t* data, std::size_t size) {
   // The two valid shards of tests/data/io/sharded beside the index, copied once; the index is
   // the fuzzed input (that folder's index is its seed).
-  static const std::string folder = [] {
-    const std::string dir = scratch().folder("sharded_index");
+  static const std::string dir = [] {
+    const std::string made = folder("sharded_index");
     const fs::path source = fs::path(SVR_SOURCE_DIR) / "tests/data/io/sharded";
     for (const char* shard :
          {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"})
-      fs::copy_file(source / shard, fs::path(dir) / shard, fs::copy_options::overwrite_existing);
-    return dir;
+      fs::copy_file(source / shard, fs::path(made) / shard, fs::copy_options::overwrite_existing);
+    return made;
   }();
-  const std::string path = folder + "/model.safetensors.index.json";
-  write_bytes(path, data, size);
+  const std::string path = input_file(dir, "model.safetensors.index.json", data, size);
   ModelFile model;
   if (!accepted([&] { model = io::open_sharded_safetensors(path); })) return;
   for (const TensorInfo& t : model.tensors) {
     // In the folder or below it ("./x" and "sub/x" are fine), never above.
     const fs::path inside =
-        fs::path(t.file).lexically_normal().lexically_relative(fs::path(folder).lexically_normal());
+        fs::path(t.file).lexically_normal().lexically_relative(fs::path(dir).lexically_normal());
     if (inside.empty() || *inside.begin() == "..")
       throw Finding("tensor '" + t.name +
                     "' accepted from a file outside the index's folder: " + t.file);
@@ -180,7 +142,8 @@ void sharded_index(const std::uint8_t* data, std::size_t size) {
 }
 
 void zip_reader(const std::uint8_t* data, std::size_t size) {
-  const std::string path = input_file("zip_reader", "input.pth", data, size);
+  static const std::string dir = folder("zip_reader");
+  const std::string path = input_file(dir, "input.pth", data, size);
   accepted([&] {
     const io::RandomAccessFile file(path);
     const io::ZipArchive zip(file);
@@ -205,7 +168,8 @@ void zip_reader(const std::uint8_t* data, std::size_t size) {
 }
 
 void pickle_machine(const std::uint8_t* data, std::size_t size) {
-  const std::string path = input_file("pickle_machine", "input.pkl", data, size);
+  static const std::string dir = folder("pickle_machine");
+  const std::string path = input_file(dir, "input.pkl", data, size);
   accepted([&] {
     const io::RandomAccessFile file(path);
     io::PickleVm vm(path, "data.pkl");
@@ -241,8 +205,9 @@ void topology_file(const std::uint8_t* data, std::size_t size) {
     if (opened.empty()) throw std::runtime_error("fuzz: no model in tests/data/graph");
     return opened;
   }();
-  const std::string path = input_file("topology_file", "input.topology.json", data, size);
-  const std::string exported = scratch().folder("topology_file") + "/exported.topology.json";
+  static const std::string dir = folder("topology_file");
+  const std::string path = input_file(dir, "input.topology.json", data, size);
+  const std::string exported = dir + "/exported.topology.json";
   for (const ModelFile& model : models) {
     NetworkOptions options;
     options.topology = path;
@@ -250,7 +215,7 @@ void topology_file(const std::uint8_t* data, std::size_t size) {
     if (!accepted([&] { plan = plan_from_topology(model, options); })) continue;
     // --export-topology of an accepted plan reads back to the same plan.
     const std::string text = topology_json(plan, model.path).dump(1);
-    write_bytes(exported, reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+    test::write_file(exported, text);
     options.topology = exported;
     NetworkPlan again;
     try {
