@@ -162,7 +162,14 @@ void describe_network(po::options_description& group, RawValues& v) {
                      ->default_value(1e-5, "1e-5"),
        "epsilon of the folded BatchNorm: gamma / sqrt(running_var + eps)")
       ("max-rank", po::value(&v.max_rank)->value_name("K"),
-       "keep only the top K spectral neurons of layers with min(rows, cols) > K");
+       "keep only the top K spectral neurons of layers with min(rows, cols) > K; a layer on one "
+       "rank computes just those K by a block Krylov method (docs/algorithms.md)")
+      ("svd-tolerance", po::value(&v.o.svd_tolerance)->value_name("TOL")
+                            ->default_value(1e-10, "1e-10"),
+       "with --max-rank: the truncated SVD runs until every kept triplet has "
+       "max(||M v - s u||, ||M^T u - s v||) <= TOL s_max, else falls back to the full SVD")
+      ("full-svd", po::bool_switch(&v.o.full_svd),
+       "with --max-rank: compute every layer's full SVD and keep its top K (no Krylov method)");
 }
 
 void describe_significance(po::options_description& group, RawValues& v) {
@@ -281,6 +288,8 @@ void check_values(RawValues& v, const po::variables_map& vm) {
     throw InputError("command line: --min-local-elements must be a finite number >= 0");
   if (!(e.memory_per_rank_mb >= 0.0) || !std::isfinite(e.memory_per_rank_mb))
     throw InputError("command line: --memory-per-rank must be a finite number >= 0");
+  if (!(o.svd_tolerance > 0.0 && o.svd_tolerance < 1.0))
+    throw InputError("command line: --svd-tolerance must lie in (0, 1)");
   if (vm.count("max-rank")) {
     if (v.max_rank < 1) throw InputError("command line: --max-rank must be >= 1");
     o.max_rank = v.max_rank;

@@ -29,6 +29,8 @@ nlohmann::ordered_json options_record(const Options& o) {
   j["sigma"] = s.sigma ? number(*s.sigma) : Json(nullptr);
   j["reference"] = o.reference;
   j["max_rank"] = o.max_rank ? Json(*o.max_rank) : Json(nullptr);
+  j["svd_tolerance"] = number(o.svd_tolerance);
+  j["full_svd"] = o.full_svd;
   j["near_kernel_tau"] = number(o.measures.near_kernel_tau);
   j["path_threshold"] = number(o.measures.path_threshold);
   j["top_chains"] = o.measures.top_chains;

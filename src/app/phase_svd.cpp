@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "svr/app/phase_read.hpp"
 #include "svr/app/progress.hpp"
 #include "svr/core/fault_injection.hpp"
+#include "svr/linalg/truncated_svd.hpp"
 #include "svr/network/distributed_layer.hpp"
 #include "svr/network/layer_matrix.hpp"
 
@@ -16,12 +18,22 @@ void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const N
                           const ExecutionPlan& execution, const Options& options, int rank) {
   factors.local.resize(plan.layers.size());
   factors.distributed.resize(plan.layers.size());
+  factors.reports.resize(plan.layers.size());
   for (std::size_t l : execution.lapack_layers_of(rank)) {
     const LayerSpec& layer = plan.layers[l];
     const Eigen::MatrixXd M = layer_matrix(model, layer, options.network.read);
-    // A grouped convolution's M is block diagonal: its SVD is the blocks' (spec section 7).
-    factors.local[l] = layer.groups > 1 ? block_diagonal_svd(M, layer.groups, options.max_rank)
-                                        : thin_svd(M, options.max_rank);
+    if (layer.groups > 1) {
+      // A grouped convolution's M is block diagonal: its SVD is the blocks' (spec section 7).
+      factors.local[l] = block_diagonal_svd(M, layer.groups, options.max_rank);
+      factors.reports[l].method = "lapack-full";
+    } else if (options.full_svd) {
+      factors.local[l] = thin_svd(M, options.max_rank);
+      factors.reports[l].method = "lapack-full";
+    } else {
+      TruncatedSvdResult svd = truncated_or_full_svd(M, options.max_rank, options.svd_tolerance);
+      factors.local[l] = std::move(svd.spectrum);
+      factors.reports[l] = std::move(svd.report);
+    }
   }
 }
 
@@ -31,6 +43,7 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
                              const std::function<void(std::size_t)>& on_layer_start) {
   factors.local.resize(plan.layers.size());
   factors.distributed.resize(plan.layers.size());
+  factors.reports.resize(plan.layers.size());
   if (execution.teams.empty()) return;
   // Every rank calls both constructors (they are collective over comm), in the same order.
   const int team = execution.team_of(comm.rank());
@@ -49,6 +62,7 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
     const DistributedMatrix M = distributed_layer_matrix(
         model, plan.layers[l], options.network.read, *factors.team_grid, execution.block_size);
     factors.distributed[l] = std::make_unique<DistributedSpectrum>(distributed_svd(M));
+    factors.reports[l].method = "scalapack-full";
   }
 }
 
@@ -71,6 +85,16 @@ void share_singular_values(const LayerFactors& factors, const ExecutionPlan& exe
     if (comm.rank() != root) sigma.resize(count);
     mpi::check(MPI_Bcast(sigma.data(), static_cast<int>(count), MPI_DOUBLE, root, comm.get()),
                "MPI_Bcast");
+    // How they were computed, for summary.json and the fallback warning.
+    SvdReport& report = layers[l].svd;
+    if (comm.rank() == root) report = factors.reports[l];
+    double numbers[2] = {static_cast<double>(report.iterations),
+                         report.residual ? *report.residual : -1.0};
+    mpi::check(MPI_Bcast(numbers, 2, MPI_DOUBLE, root, comm.get()), "MPI_Bcast");
+    report.iterations = static_cast<std::int64_t>(numbers[0]);
+    report.residual = numbers[1] >= 0.0 ? std::optional<double>(numbers[1]) : std::nullopt;
+    comm.broadcast(report.method, root);
+    comm.broadcast(report.fallback, root);
     // The group of each neuron of a grouped layer (always a LAPACK layer).
     if (layers[l].groups > 1) {
       std::vector<int>& group = layers[l].group;
@@ -137,7 +161,12 @@ std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t
               : "a " + std::to_string(how.grid.rows) + "x" + std::to_string(how.grid.cols) +
                     " ScaLAPACK grid (team " + std::to_string(how.team) + ", ranks " +
                     std::to_string(how.first_rank) + "-" +
-                    std::to_string(how.first_rank + how.grid.size() - 1) + ")");
+                    std::to_string(how.first_rank + how.grid.size() - 1) + ")") +
+         (layer.svd.method == "lapack-krylov"
+              ? ", top " + std::to_string(layer.sigma.size()) + " by Krylov in " +
+                    std::to_string(layer.svd.iterations) +
+                    (layer.svd.iterations == 1 ? " iteration" : " iterations")
+              : "");
 }
 
 }  // namespace
@@ -157,8 +186,13 @@ LayerFactors svd_phase(const RunPlans& plans, const Options& options, const mpi:
     });
   mpi::agreed(
       comm, [&] { share_singular_values(factors, plans.execution, options, comm, result.layers); });
-  for (std::size_t l = 0; l < plans.network.layers.size(); ++l)
+  for (std::size_t l = 0; l < plans.network.layers.size(); ++l) {
     progress.say(svd_line(plans, result, l));
+    const SvdReport& report = result.layers[l].svd;
+    if (comm.is_root() && !report.fallback.empty())
+      std::fprintf(stderr, "svr: warning: %s: the truncated SVD fell back to the full SVD: %s\n",
+                   result.layers[l].name.c_str(), report.fallback.c_str());
+  }
   return factors;
 }
 

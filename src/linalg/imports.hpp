@@ -40,6 +40,11 @@ void dgesvd_(const char* jobu, const char* jobvt, const svr::lapack_int* m,
              const svr::lapack_int* lwork, svr::lapack_int* info, std::size_t jobu_len,
              std::size_t jobvt_len);
 
+void dsyevd_(const char* jobz, const char* uplo, const svr::lapack_int* n, double* a,
+             const svr::lapack_int* lda, double* w, double* work, const svr::lapack_int* lwork,
+             svr::lapack_int* iwork, const svr::lapack_int* liwork, svr::lapack_int* info,
+             std::size_t jobz_len, std::size_t uplo_len);
+
 // ===== BLACS =================================================================================
 // A "system handle" wraps an MPI communicator; Cblacs_gridmap turns it into a grid context with
 // an explicit rank map (column-major usermap, leading dimension ldumap).

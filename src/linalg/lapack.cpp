@@ -63,5 +63,19 @@ void gesvd(char jobu, char jobvt, lapack_int m, lapack_int n, double* a, lapack_
   if (info != 0) throw LapackError("dgesvd", info);
 }
 
+void syevd(char jobz, char uplo, lapack_int n, double* a, lapack_int lda, double* w) {
+  lapack_int info = 0;
+  lapack_int lwork = -1, liwork = -1, iquery = 0;
+  double query = 0.0;
+  dsyevd_(&jobz, &uplo, &n, a, &lda, w, &query, &lwork, &iquery, &liwork, &info, 1, 1);
+  if (info != 0) throw LapackError("dsyevd (workspace query)", info);
+  lwork = workspace_size(query);
+  liwork = std::max<lapack_int>(1, iquery);
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  std::vector<lapack_int> iwork(static_cast<std::size_t>(liwork));
+  dsyevd_(&jobz, &uplo, &n, a, &lda, w, work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
+  if (info != 0) throw LapackError("dsyevd", info);
+}
+
 }  // namespace lapack
 }  // namespace svr

@@ -34,6 +34,12 @@ Json layer_json(std::size_t index, const LayerResult& layer) {
   j["s_min"] = empty ? Json(nullptr) : number(layer.sigma.minCoeff());
   j["near_kernel_count"] = layer.near_kernel_count();
   j["folded_bn"] = layer.folded_bn.empty() ? Json(nullptr) : Json(layer.folded_bn);
+  Json svd;
+  svd["method"] = layer.svd.method.empty() ? Json(nullptr) : Json(layer.svd.method);
+  svd["iterations"] = layer.svd.iterations;
+  svd["residual"] = layer.svd.residual ? number(*layer.svd.residual) : Json(nullptr);
+  svd["fallback"] = layer.svd.fallback.empty() ? Json(nullptr) : Json(layer.svd.fallback);
+  j["svd"] = svd;
   return j;
 }
 
@@ -148,6 +154,15 @@ void write_summary_json(const std::string& path, const SvrResult& r,
   j["layers"] = Json::array();
   for (std::size_t l = 0; l < r.layers.size(); ++l)
     j["layers"].push_back(layer_json(l, r.layers[l]));
+  // The multiple-testing family is the edges that were computed: with --max-rank, only those
+  // between kept neurons (the per-edge null does not change).
+  std::int64_t truncated = 0;
+  for (const LayerResult& layer : r.layers) truncated += layer.sigma.size() < layer.full_rank;
+  j["tested_family"] =
+      truncated == 0 ? "every testable edge between the layers' spectral neurons"
+                     : "every testable edge between the kept spectral neurons (" +
+                           std::to_string(truncated) + " of " + std::to_string(r.layers.size()) +
+                           " layers kept only their top singular triplets, --max-rank)";
   j["pairs"] = Json::array();
   for (std::size_t k = 0; k < r.pairs.size(); ++k)
     j["pairs"].push_back(pair_json(k, r.pairs[k], r));

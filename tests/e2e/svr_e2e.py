@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end checks of the svr binary, run by ctest (see tests/e2e/CMakeLists.txt).
 
-  svr_e2e.py --svr BIN --np N oracle MODEL [svr options...]    svr vs the NumPy oracle
+  svr_e2e.py --svr BIN --np N [--expect-svd METHOD=N ...] oracle MODEL [svr options...]
+                                                          svr vs the NumPy oracle
   svr_e2e.py --svr BIN --np N same MODEL_A MODEL_B ... [-- svr options...]
                                                           the same SVR from every file
   svr_e2e.py --svr BIN --np N --expect TEXT [--expect TEXT ...] fails MODEL [svr options...]
@@ -67,9 +68,11 @@ def compare(dir_a, dir_b, extra=()):
         fail("outputs differ: %s vs %s" % (dir_a, dir_b))
 
 
-# svr options that change only how svr runs, never its results: not passed to the oracle.
+# svr options that change only how svr runs, never its results beyond rounding (the truncated
+# SVD meets --svd-tolerance): not passed to the oracle. The first take a value.
 EXECUTION_OPTIONS = ("--scalapack-min-dim", "--block-size", "--max-grids", "--memory-per-rank",
-                     "--min-local-elements")
+                     "--min-local-elements", "--svd-tolerance")
+EXECUTION_FLAGS = ("--full-svd",)
 
 
 def oracle_options(options):
@@ -79,9 +82,35 @@ def oracle_options(options):
             skip = False
         elif opt in EXECUTION_OPTIONS:
             skip = True
-        elif not opt.startswith(tuple(o + "=" for o in EXECUTION_OPTIONS)):
+        elif opt not in EXECUTION_FLAGS and not opt.startswith(
+                tuple(o + "=" for o in EXECUTION_OPTIONS)):
             kept.append(opt)
     return kept
+
+
+def check_svd_methods(outdir, expected):
+    """expected: "METHOD=N" strings. summary.json must have exactly N layers computed by METHOD,
+    and every truncated one a residual within the run's --svd-tolerance and no fallback."""
+    import json
+    with open(os.path.join(outdir, "summary.json")) as f:
+        summary = json.load(f)
+    tolerance = summary["options"]["svd_tolerance"]
+    counts = {}
+    for layer in summary["layers"]:
+        svd = layer["svd"]
+        counts[svd["method"]] = counts.get(svd["method"], 0) + 1
+        if svd["method"] == "lapack-krylov":
+            if svd["residual"] is None or not svd["residual"] <= tolerance:
+                fail("%s: truncated SVD residual %s above %g" % (layer["name"], svd["residual"],
+                                                                 tolerance))
+            if svd["iterations"] < 0 or svd["fallback"] is not None:
+                fail("%s: implausible svd record %s" % (layer["name"], svd))
+            if layer["kept"] != summary["options"]["max_rank"]:
+                fail("%s: kept %d, not --max-rank" % (layer["name"], layer["kept"]))
+    for item in expected:
+        method, count = item.split("=")
+        if counts.get(method, 0) != int(count):
+            fail("expected %s layers by %s, summary.json has %s" % (count, method, counts))
 
 
 def cmd_oracle(a, work):
@@ -103,6 +132,8 @@ def cmd_oracle(a, work):
     if proc.returncode != 0:
         fail("oracle failed:\n" + proc.stdout + proc.stderr)
     compare(ours, theirs, ["--e-atol", str(a.e_atol)] if a.e_atol else [])
+    if a.expect_svd:
+        check_svd_methods(ours, a.expect_svd)
     if a.calibrated:
         check_calibrated(ours)
 
@@ -226,6 +257,10 @@ def main():
                              "(random weights)")
     parser.add_argument("--e-atol", type=float,
                         help="oracle: E tolerance of compare_outputs.py (default there: 1e-12)")
+    parser.add_argument("--expect-svd", action="append", default=[], metavar="METHOD=N",
+                        help="oracle: summary.json has N layers whose SVD was computed by METHOD "
+                             "(lapack-krylov, lapack-full, scalapack-full), each truncated one "
+                             "within --svd-tolerance")
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     a = parser.parse_args()
     if not a.rest or a.rest[0] not in ("oracle", "same", "fails", "plan", "calibrated"):

@@ -33,6 +33,7 @@ struct LayerFactors {
   std::vector<Spectrum> local;  // [l]: U, s, V of a LAPACK layer this rank owns (truncated)
   std::vector<std::unique_ptr<DistributedSpectrum>> distributed;  // [l]: a ScaLAPACK layer's
                                                                   // (all r columns, its team)
+  std::vector<SvdReport> reports;  // [l]: how the layers this rank factored were computed
 
   // The grid for the pairs: all_ranks_grid, or team_grid when that covers all ranks.
   const ProcessGrid& pair_grid() const { return all_ranks_grid ? *all_ranks_grid : *team_grid; }

@@ -2,10 +2,21 @@
 // The SVR of a network as computed by the pipeline: what the output writers serialise.
 #include <Eigen/Dense>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace svr {
+
+// How a layer's singular triplets were computed (summary.json's layers[].svd).
+struct SvdReport {
+  std::string method;           // "lapack-full", "scalapack-full" or "lapack-krylov"
+  std::int64_t iterations = 0;  // Krylov expansions (0 for a full SVD)
+  // max_i max(||M v_i - s_i u_i||, ||M^T u_i - s_i v_i||) / s_max over the kept triplets, as
+  // computed after the fact; empty when it was not computed (a full SVD).
+  std::optional<double> residual;
+  std::string fallback;  // why a truncated SVD fell back to the full one; "" when it did not
+};
 
 struct LayerResult {
   std::string name;                        // weight tensor name, e.g. "features.0.weight"
@@ -22,6 +33,7 @@ struct LayerResult {
   std::vector<bool> near_kernel;           // s_i <= tau * s_max
   std::vector<double> intensity;           // spec section 5; the largest over the layer's pairs
   std::vector<int> group;                  // grouped convolution: each neuron's group; else empty
+  SvdReport svd;                           // how sigma, U and V were computed
   std::int64_t near_kernel_count() const;
 };
 

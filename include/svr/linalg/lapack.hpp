@@ -50,4 +50,8 @@ void gesdd(char jobz, lapack_int m, lapack_int n, double* a, lapack_int lda, dou
 void gesvd(char jobu, char jobvt, lapack_int m, lapack_int n, double* a, lapack_int lda,
            double* s, double* u, lapack_int ldu, double* vt, lapack_int ldvt);
 
+// Eigenvalues (ascending, in w) and, with jobz 'V', eigenvectors (overwriting a) of a symmetric
+// n x n matrix whose `uplo` triangle is referenced; divide and conquer.
+void syevd(char jobz, char uplo, lapack_int n, double* a, lapack_int lda, double* w);
+
 }  // namespace svr::lapack

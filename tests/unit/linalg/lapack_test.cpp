@@ -69,3 +69,35 @@ TEST(LapackWrappers, IllegalArgumentThrowsLapackErrorWithNegativeInfo) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(LapackWrappers, SyevdDecomposesASymmetricMatrix) {
+  Eigen::MatrixXd S(4, 4);
+  S << 4, 1, -2, 0.5,
+       1, 3, 0, 1,
+       -2, 0, 5, -1,
+       0.5, 1, -1, 2;
+  Eigen::MatrixXd a = S;
+  Eigen::VectorXd w(4);
+  svr::lapack::syevd('V', 'L', 4, a.data(), 4, w.data());
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> reference(S);
+  EXPECT_LE((w - reference.eigenvalues()).cwiseAbs().maxCoeff(), 1e-12 * w.cwiseAbs().maxCoeff());
+  for (int i = 0; i < 3; ++i) EXPECT_LE(w(i), w(i + 1));  // ascending
+  EXPECT_LE((S * a - a * w.asDiagonal()).norm(), 1e-12 * S.norm());
+  EXPECT_LE((a.transpose() * a - Eigen::MatrixXd::Identity(4, 4)).norm(), 1e-12);
+}
+
+TEST(LapackWrappers, SyevdRejectsABadLeadingDimension) {
+  Eigen::MatrixXd a = Eigen::MatrixXd::Identity(3, 3);
+  Eigen::VectorXd w(3);
+  try {
+    svr::lapack::syevd('V', 'L', 3, a.data(), 2, w.data());
+    FAIL() << "no error for lda < n";
+  } catch (const svr::LapackError& error) {
+    EXPECT_LT(error.info(), 0);
+    EXPECT_NE(std::string(error.what()).find("dsyevd"), std::string::npos);
+  }
+}
+
+}  // namespace

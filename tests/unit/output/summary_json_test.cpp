@@ -30,8 +30,8 @@ TEST(SummaryJson, TopLevelAndOptions) {
   std::vector<std::string> keys;
   for (const auto& item : j.items()) keys.push_back(item.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"schema_version", "model", "method", "network",
-                                            "options", "layers", "pairs", "path_metric",
-                                            "top_chains", "run"}));
+                                            "options", "layers", "tested_family", "pairs",
+                                            "path_metric", "top_chains", "run"}));
   EXPECT_EQ(j["schema_version"], 1);
   EXPECT_EQ(j["model"], "tiny_cnn.safetensors");
   EXPECT_EQ(j["method"], "cosvr");
@@ -72,6 +72,29 @@ TEST(SummaryJson, Layers) {
   EXPECT_EQ(layers[1]["s_min"].get<double>(), 1e-300);
   EXPECT_EQ(layers[2]["s_max"].get<double>(), 0.0);
   EXPECT_EQ(layers[2]["near_kernel_count"], 2);
+  // How the SVD was computed: a full SVD has no residual and no fallback.
+  EXPECT_EQ(a["svd"], Json({{"method", nullptr}, {"iterations", 0}, {"residual", nullptr},
+                            {"fallback", nullptr}}));
+}
+
+TEST(SummaryJson, SvdRecordAndTestedFamily) {
+  SvrResult r = test::sample_result();
+  r.layers[0].svd = {"lapack-krylov", 7, 3.5e-13, ""};
+  r.layers[1].svd = {"lapack-full", 0, std::nullopt, "the matrix is zero"};
+  r.layers[2].svd.method = "scalapack-full";
+  const Json j = write_and_parse(r);
+  EXPECT_EQ(j["layers"][0]["svd"], Json({{"method", "lapack-krylov"}, {"iterations", 7},
+                                         {"residual", 3.5e-13}, {"fallback", nullptr}}));
+  EXPECT_EQ(j["layers"][1]["svd"], Json({{"method", "lapack-full"}, {"iterations", 0},
+                                         {"residual", nullptr},
+                                         {"fallback", "the matrix is zero"}}));
+  EXPECT_EQ(j["layers"][2]["svd"]["method"], "scalapack-full");
+  // Every layer kept all its triplets in the sample; keeping fewer (--max-rank) says so.
+  EXPECT_EQ(j["tested_family"], "every testable edge between the layers' spectral neurons");
+  r.layers[0].full_rank = 5;
+  EXPECT_EQ(write_and_parse(r)["tested_family"],
+            "every testable edge between the kept spectral neurons (1 of 3 layers kept only "
+            "their top singular triplets, --max-rank)");
 }
 
 TEST(SummaryJson, PairsAndNullLaws) {

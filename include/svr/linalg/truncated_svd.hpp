@@ -1,0 +1,54 @@
+#pragma once
+// The top K singular triplets of a layer matrix on one rank, without a full SVD: a block
+// Krylov method with thick restarts, run until every wanted triplet meets a residual tolerance
+// (docs/algorithms.md, "Truncated SVD"). The cost follows K: a few products of M with blocks of
+// about K columns, instead of the O(rows cols min(rows, cols)) of a full SVD.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "svr/core/results.hpp"
+#include "svr/linalg/svd.hpp"
+
+namespace svr {
+
+struct TruncatedSvdSettings {
+  std::int64_t rank = 0;              // K, the number of top triplets wanted (>= 1)
+  double tolerance = 1e-10;           // on the residual of SvdReport, relative to s_max
+  std::int64_t max_iterations = 400;  // Krylov expansions before giving up
+  // Give up once the products with M have cost max_cost times the operation count of the full
+  // SVD (a rough model, docs/algorithms.md): on a slowly decaying spectrum the full SVD is
+  // cheaper, and the fallback then wastes at most this fraction. Infinity: never.
+  double max_cost = 1.0;
+};
+
+struct TruncatedSvdResult {
+  Spectrum spectrum;  // K triplets (U rows x K, V cols x K), s decreasing
+  SvdReport report;
+};
+
+// The top settings.rank triplets of M, each with residual <= tolerance * s_max. The start block
+// is a fixed pseudo-random one, so the result depends on M and the settings only (the same on
+// every rank and at every process count). Returns nothing, with the reason in *why, when the
+// method cannot deliver: the tolerance not reached within max_iterations, or M of numerical rank
+// below K (zero singular values have no unique vectors to converge to). Callers then run the
+// full SVD (truncated_or_full_svd does).
+// Throws std::invalid_argument for rank < 1 or rank >= min(rows, cols) (use the full SVD),
+// NumericalError for non-finite entries.
+std::optional<TruncatedSvdResult> krylov_svd(const Eigen::MatrixXd& M,
+                                             const TruncatedSvdSettings& settings,
+                                             std::string* why = nullptr);
+
+// The layer SVD of the LAPACK path: krylov_svd when max_rank = K < min(rows, cols), falling
+// back to the full SVD (with the reason in the report) when it cannot deliver; otherwise
+// thin_svd truncated to max_rank.
+TruncatedSvdResult truncated_or_full_svd(const Eigen::MatrixXd& M,
+                                         std::optional<std::int64_t> max_rank,
+                                         double tolerance = 1e-10,
+                                         std::int64_t max_iterations = 400);
+
+// max_i max(||M v_i - s_i u_i||, ||M^T u_i - s_i v_i||) / s_max over the columns of the
+// spectrum (0 for an empty one or s_max = 0), through two BLAS products.
+double svd_residual(const Eigen::MatrixXd& M, const Spectrum& spectrum);
+
+}  // namespace svr

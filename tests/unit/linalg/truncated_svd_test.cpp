@@ -1,0 +1,218 @@
+// krylov_svd and truncated_or_full_svd against the full LAPACK SVD (thin_svd) and against
+// matrices built with a known spectrum: well separated, clustered, slowly decaying (Gaussian),
+// rank deficient; tall and wide.
+#include "svr/linalg/truncated_svd.hpp"
+
+#include <gtest/gtest.h>
+
+#include <Eigen/QR>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "svr/core/error.hpp"
+#include "svr/linalg/svd.hpp"
+#include "svr_test/random_matrix.hpp"
+
+namespace {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+using svr::test::random_matrix;
+
+// rows x cols with singular values s (decreasing) and random orthonormal singular vectors.
+MatrixXd with_spectrum(Eigen::Index rows, Eigen::Index cols, const VectorXd& s, unsigned seed) {
+  const Eigen::Index r = s.size();
+  const MatrixXd U = Eigen::HouseholderQR<MatrixXd>(random_matrix(rows, r, seed)).householderQ() *
+                     MatrixXd::Identity(rows, r);
+  const MatrixXd V =
+      Eigen::HouseholderQR<MatrixXd>(random_matrix(cols, r, seed + 1)).householderQ() *
+      MatrixXd::Identity(cols, r);
+  return U * s.asDiagonal() * V.transpose();
+}
+
+// Everything the truncated result promises, against the full SVD of the same matrix: K values
+// to 1e-10 s_max, orthonormal vectors, the residual it reports (and that it is true), and the
+// projector onto the span of each complete cluster of equal values among the top K (the
+// vectors inside a cluster are any basis of it, as in the full SVD).
+void expect_matches_full(const MatrixXd& M, const svr::TruncatedSvdResult& got, Eigen::Index K) {
+  const svr::Spectrum full = svr::thin_svd(M);
+  const svr::Spectrum& sp = got.spectrum;
+  ASSERT_EQ(sp.s.size(), K);
+  ASSERT_EQ(sp.U.rows(), M.rows());
+  ASSERT_EQ(sp.U.cols(), K);
+  ASSERT_EQ(sp.V.rows(), M.cols());
+  ASSERT_EQ(sp.V.cols(), K);
+  const double s_max = full.s[0];
+  for (Eigen::Index i = 0; i < K; ++i) {
+    EXPECT_LE(std::abs(sp.s[i] - full.s[i]), 1e-10 * s_max) << "i = " << i;
+    if (i > 0) EXPECT_LE(sp.s[i], sp.s[i - 1]);
+  }
+  const MatrixXd I = MatrixXd::Identity(K, K);
+  EXPECT_LE((sp.U.transpose() * sp.U - I).norm(), 1e-9);
+  EXPECT_LE((sp.V.transpose() * sp.V - I).norm(), 1e-9);
+  ASSERT_TRUE(got.report.residual.has_value());
+  EXPECT_LE(*got.report.residual, 1e-10);
+  EXPECT_NEAR(svr::svd_residual(M, sp), *got.report.residual, 1e-14);
+
+  // Clusters: runs of values equal within 1e-8 s_max (the pipeline's rule), complete within K.
+  Eigen::Index start = 0;
+  while (start < K) {
+    Eigen::Index end = start + 1;
+    while (end < full.s.size() && full.s[end - 1] - full.s[end] <= 1e-8 * s_max) ++end;
+    if (end <= K) {
+      const Eigen::Index w = end - start;
+      const MatrixXd Pu = sp.U.middleCols(start, w) * sp.U.middleCols(start, w).transpose();
+      const MatrixXd Pu_full =
+          full.U.middleCols(start, w) * full.U.middleCols(start, w).transpose();
+      const MatrixXd Pv = sp.V.middleCols(start, w) * sp.V.middleCols(start, w).transpose();
+      const MatrixXd Pv_full =
+          full.V.middleCols(start, w) * full.V.middleCols(start, w).transpose();
+      // A vector's error is about residual / gap; the spectra here have gaps >= 1e-3 s_max.
+      EXPECT_LE((Pu - Pu_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
+      EXPECT_LE((Pv - Pv_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
+    }
+    start = end;
+  }
+}
+
+svr::TruncatedSvdResult krylov(const MatrixXd& M, std::int64_t K) {
+  std::string why;
+  // No cost limit: these tests are about accuracy (CostLimit tests the limit).
+  auto result = svr::krylov_svd(M, {K, 1e-10, 400, std::numeric_limits<double>::infinity()}, &why);
+  if (!result) ADD_FAILURE() << "krylov_svd gave up: " << why;
+  return result ? *result : svr::TruncatedSvdResult{};
+}
+
+VectorXd geometric(Eigen::Index n, double ratio) {
+  VectorXd s(n);
+  for (Eigen::Index i = 0; i < n; ++i) s[i] = std::pow(ratio, static_cast<double>(i));
+  return s;
+}
+
+TEST(KrylovSvd, SeparatedSpectrumTall) {
+  const MatrixXd M = with_spectrum(300, 120, geometric(120, 0.97), 11);
+  const auto got = krylov(M, 10);
+  expect_matches_full(M, got, 10);
+  EXPECT_EQ(got.report.method, "lapack-krylov");
+  EXPECT_GT(got.report.iterations, 0);
+}
+
+TEST(KrylovSvd, SeparatedSpectrumWide) {
+  const MatrixXd M = with_spectrum(90, 400, geometric(90, 0.95), 13);
+  expect_matches_full(M, krylov(M, 7), 7);
+}
+
+TEST(KrylovSvd, GaussianMatrixSlowDecay) {
+  // Marchenko-Pastur: the top values crowd together, the hard case for a Krylov method.
+  const MatrixXd M = random_matrix(300, 120, 17);
+  expect_matches_full(M, krylov(M, 12), 12);
+  const MatrixXd wide = random_matrix(100, 400, 19);
+  expect_matches_full(wide, krylov(wide, 15), 15);
+}
+
+TEST(KrylovSvd, ClusteredSpectrum) {
+  // Clusters of exactly equal values: 3 at the top, 4 in the middle of the wanted range and 3
+  // ending exactly at K = 12 (values 9-11).
+  VectorXd s = geometric(80, 0.96);
+  s.segment(0, 3).setConstant(2.0);
+  s.segment(5, 4).setConstant(s[5]);
+  s.segment(9, 3).setConstant(s[9]);
+  const MatrixXd M = with_spectrum(200, 80, s, 23);
+  expect_matches_full(M, krylov(M, 12), 12);
+}
+
+TEST(KrylovSvd, ClusterCutByK) {
+  // K = 6 cuts a cluster of 4 (values 4-7): the kept values are right and the kept vectors lie
+  // in the cluster's span, as the full SVD's truncation does.
+  VectorXd s = geometric(60, 0.9);
+  s.segment(4, 4).setConstant(s[4]);
+  const MatrixXd M = with_spectrum(150, 60, s, 29);
+  const auto got = krylov(M, 6);
+  expect_matches_full(M, got, 6);
+  const svr::Spectrum full = svr::thin_svd(M);
+  const MatrixXd cluster_u = full.U.middleCols(4, 4);
+  const MatrixXd outside = got.spectrum.U.middleCols(4, 2) -
+                           cluster_u * (cluster_u.transpose() * got.spectrum.U.middleCols(4, 2));
+  EXPECT_LE(outside.norm(), 1e-8);
+}
+
+TEST(KrylovSvd, RankBelowKGivesUp) {
+  const MatrixXd M = random_matrix(100, 3, 31) * random_matrix(3, 50, 37);
+  std::string why;
+  EXPECT_FALSE(svr::krylov_svd(M, {5, 1e-10, 400}, &why).has_value());
+  EXPECT_NE(why.find("numerical rank is below 5"), std::string::npos) << why;
+  const svr::TruncatedSvdResult fell_back = svr::truncated_or_full_svd(M, 5);
+  EXPECT_EQ(fell_back.report.method, "lapack-full");
+  EXPECT_EQ(fell_back.report.fallback, why);
+  EXPECT_EQ(fell_back.spectrum.s.size(), 5);
+}
+
+TEST(KrylovSvd, ZeroMatrixGivesUp) {
+  std::string why;
+  EXPECT_FALSE(svr::krylov_svd(MatrixXd::Zero(40, 30), {4, 1e-10, 400}, &why).has_value());
+  EXPECT_EQ(why, "the matrix is zero");
+}
+
+TEST(KrylovSvd, IterationLimitFallsBackToTheFullSvd) {
+  const MatrixXd M = random_matrix(400, 200, 41);
+  std::string why;
+  EXPECT_FALSE(svr::krylov_svd(M, {20, 1e-10, 1}, &why).has_value());
+  EXPECT_NE(why.find("after 1 iterations"), std::string::npos) << why;
+  const svr::TruncatedSvdResult fell_back = svr::truncated_or_full_svd(M, 20, 1e-10, 1);
+  EXPECT_EQ(fell_back.report.method, "lapack-full");
+  EXPECT_EQ(fell_back.report.fallback, why);
+  const svr::Spectrum full = svr::thin_svd(M, 20);
+  EXPECT_EQ(fell_back.spectrum.s, full.s);  // the same routine, bit for bit
+}
+
+TEST(KrylovSvd, CostLimit) {
+  // A Gaussian matrix's crowded top values need more products than a fifth of the full SVD.
+  const MatrixXd M = random_matrix(250, 100, 43);
+  std::string why;
+  EXPECT_FALSE(svr::krylov_svd(M, {9, 1e-10, 400, 0.2}, &why).has_value());
+  EXPECT_NE(why.find("which cost as much as the full SVD"), std::string::npos) << why;
+  EXPECT_THROW(svr::krylov_svd(M, {9, 1e-10, 400, 0.0}), std::invalid_argument);
+}
+
+TEST(KrylovSvd, Deterministic) {
+  const MatrixXd M = random_matrix(250, 100, 43);
+  const auto a = krylov(M, 9);
+  const auto b = krylov(M, 9);
+  EXPECT_EQ(a.spectrum.s, b.spectrum.s);
+  EXPECT_EQ(a.spectrum.U, b.spectrum.U);
+  EXPECT_EQ(a.spectrum.V, b.spectrum.V);
+  EXPECT_EQ(a.report.iterations, b.report.iterations);
+}
+
+TEST(KrylovSvd, BadArguments) {
+  const MatrixXd M = random_matrix(30, 20, 47);
+  EXPECT_THROW(svr::krylov_svd(M, {0, 1e-10, 10}), std::invalid_argument);
+  EXPECT_THROW(svr::krylov_svd(M, {20, 1e-10, 10}), std::invalid_argument);
+  EXPECT_THROW(svr::krylov_svd(M, {5, 0.0, 10}), std::invalid_argument);
+  MatrixXd bad = M;
+  bad(3, 4) = std::nan("");
+  EXPECT_THROW(svr::krylov_svd(bad, {5, 1e-10, 10}), svr::NumericalError);
+}
+
+TEST(TruncatedOrFullSvd, FullWhenKIsNotBelowTheRank) {
+  const MatrixXd M = random_matrix(30, 20, 53);
+  for (std::optional<std::int64_t> K :
+       {std::optional<std::int64_t>{}, std::optional<std::int64_t>{20},
+        std::optional<std::int64_t>{50}}) {
+    const svr::TruncatedSvdResult got = svr::truncated_or_full_svd(M, K);
+    EXPECT_EQ(got.report.method, "lapack-full");
+    EXPECT_TRUE(got.report.fallback.empty());
+    EXPECT_EQ(got.spectrum.s, svr::thin_svd(M).s);
+  }
+}
+
+TEST(TruncatedOrFullSvd, KrylovWhenKIsBelowTheRank) {
+  const MatrixXd M = with_spectrum(120, 80, geometric(80, 0.9), 59);
+  const svr::TruncatedSvdResult got = svr::truncated_or_full_svd(M, 8);
+  EXPECT_EQ(got.report.method, "lapack-krylov");
+  EXPECT_TRUE(got.report.fallback.empty());
+  expect_matches_full(M, got, 8);
+}
+
+}  // namespace
