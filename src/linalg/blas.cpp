@@ -32,4 +32,30 @@ void gemm(char trans_a, char trans_b, std::int64_t m, std::int64_t n, std::int64
   dgemm_(&trans_a, &trans_b, &mm, &nn, &kk, &alpha, a, &la, b, &lb, &beta, c, &lc, 1, 1);
 }
 
+void gemm(char trans_a, const Eigen::MatrixXd& A, char trans_b, const Eigen::MatrixXd& B,
+          Eigen::MatrixXd& C) {
+  const std::int64_t m = trans_a == 'N' ? A.rows() : A.cols();
+  const std::int64_t k = trans_a == 'N' ? A.cols() : A.rows();
+  const std::int64_t k_b = trans_b == 'N' ? B.rows() : B.cols();
+  const std::int64_t n = trans_b == 'N' ? B.cols() : B.rows();
+  if (k != k_b)
+    throw std::invalid_argument("blas::gemm: inner dimensions " + std::to_string(k) + " and " +
+                                std::to_string(k_b) + " differ");
+  C.resize(m, n);
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    C.setZero();
+    return;
+  }
+  gemm(trans_a, trans_b, m, n, k, 1.0, A.data(), std::max<std::int64_t>(1, A.rows()), B.data(),
+       std::max<std::int64_t>(1, B.rows()), 0.0, C.data(), std::max<std::int64_t>(1, m));
+}
+
+Eigen::MatrixXd gemm(char trans_a, const Eigen::MatrixXd& A, char trans_b,
+                     const Eigen::MatrixXd& B) {
+  Eigen::MatrixXd C;
+  gemm(trans_a, A, trans_b, B, C);
+  return C;
+}
+
 }  // namespace svr::blas

@@ -10,42 +10,29 @@
 //      span(Q) they are B^T B x: the basis is a block Krylov space of B^T B (block Lanczos, with
 //      soft locking of the converged triplets);
 //   4. when the basis is full, it restarts from its best Ritz vectors (thick restart).
-// Every product with M is one BLAS gemm.
+// Every product with M is one BLAS gemm (blas::gemm).
 #include "svr/linalg/truncated_svd.hpp"
 
 #include <Eigen/QR>
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <limits>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "svr/core/error.hpp"
+#include "svr/core/random_variates.hpp"
 #include "svr/linalg/blas.hpp"
 #include "svr/linalg/lapack.hpp"
 
 namespace svr {
 namespace {
 
+using blas::gemm;
 using Eigen::Index;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
-
-// op(A) op(B) through the BLAS (Eigen's own kernels are ~3.5x slower without -march flags).
-MatrixXd gemm(char trans_a, const MatrixXd& A, char trans_b, const MatrixXd& B) {
-  const Index m = trans_a == 'N' ? A.rows() : A.cols();
-  const Index k = trans_a == 'N' ? A.cols() : A.rows();
-  const Index n = trans_b == 'N' ? B.cols() : B.rows();
-  MatrixXd C(m, n);
-  if (m == 0 || n == 0) return C;
-  if (k == 0) return MatrixXd::Zero(m, n);
-  blas::gemm(trans_a, trans_b, m, n, k, 1.0, A.data(), std::max<Index>(1, A.rows()), B.data(),
-             std::max<Index>(1, B.rows()), 0.0, C.data(), std::max<Index>(1, m));
-  return C;
-}
 
 // The matrix B of the method: M when M is tall (cols <= rows), M^T when it is wide, so that the
 // basis lives on the short side. Never stored: every product is a gemm with a transpose flag.
@@ -58,21 +45,12 @@ struct Operator {
   MatrixXd transpose_times(const MatrixXd& Y) const { return gemm(wide ? 'N' : 'T', M, 'N', Y); }
 };
 
-// A fixed pseudo-random Gaussian block: Box-Muller on mt19937_64, both fully specified by the
-// C++ standard, so every platform and every rank draws the same start.
+// A fixed pseudo-random Gaussian block (RandomVariates: the same draws on every platform and
+// every rank).
 MatrixXd gaussian_block(Index rows, Index cols, std::uint64_t seed) {
-  std::mt19937_64 engine(seed);
-  const auto uniform = [&engine] {  // in (0, 1]
-    return (static_cast<double>(engine() >> 11) + 1.0) * 0x1.0p-53;
-  };
+  RandomVariates variates(seed);
   MatrixXd X(rows, cols);
-  const double two_pi = 6.283185307179586476925;
-  for (Index k = 0; k < X.size(); k += 2) {
-    const double radius = std::sqrt(-2.0 * std::log(uniform()));
-    const double angle = two_pi * uniform();
-    X.data()[k] = radius * std::cos(angle);
-    if (k + 1 < X.size()) X.data()[k + 1] = radius * std::sin(angle);
-  }
+  for (Index k = 0; k < X.size(); ++k) X.data()[k] = variates.normal();
   return X;
 }
 
@@ -167,8 +145,8 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     const MatrixXd Z = ritz.leftCols(tracked);
     const MatrixXd X = gemm('N', Q, 'N', Z);
     MatrixXd Y = gemm('N', W, 'N', Z);  // B X
+    // s = ||B x||, more accurate than the square roots of G's eigenvalues.
     VectorXd s = Y.colwise().norm().transpose();
-    // Sorted by the norms themselves (they are more accurate than the eigenvalues of G).
     const double s_max = s.maxCoeff();
     if (!(s_max > 0)) return give_up("the matrix is zero");
     if (s[K - 1] <= static_cast<double>(n) * std::numeric_limits<double>::epsilon() * s_max)
@@ -179,22 +157,22 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     const VectorXd residual = R.colwise().norm().transpose() / s_max;
 
     if (residual.head(K).maxCoeff() <= settings.tolerance) {
-      Spectrum& out = result.spectrum;
-      out.s = s.head(K);
-      out.U = (B.wide ? X : Y).leftCols(K);
-      out.V = (B.wide ? Y : X).leftCols(K);
-      // Ritz values come out of the eigensolver nearly sorted; make it exact.
+      // The norms come in the eigenvalues' order up to rounding; sort them by s exactly.
       std::vector<Index> order(static_cast<std::size_t>(K));
       for (Index j = 0; j < K; ++j) order[static_cast<std::size_t>(j)] = j;
       std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return s[a] > s[b]; });
-      Spectrum sorted = out;
+      const MatrixXd& left = B.wide ? X : Y;
+      const MatrixXd& right = B.wide ? Y : X;
+      Spectrum& out = result.spectrum;
+      out.s.resize(K);
+      out.U.resize(left.rows(), K);
+      out.V.resize(right.rows(), K);
       for (Index j = 0; j < K; ++j) {
         const Index from = order[static_cast<std::size_t>(j)];
-        sorted.s[j] = out.s[from];
-        sorted.U.col(j) = out.U.col(from);
-        sorted.V.col(j) = out.V.col(from);
+        out.s[j] = s[from];
+        out.U.col(j) = left.col(from);
+        out.V.col(j) = right.col(from);
       }
-      out = std::move(sorted);
       result.report.method = "lapack-krylov";
       result.report.iterations = iteration;
       result.report.residual = svd_residual(M, out);

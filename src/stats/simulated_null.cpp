@@ -14,71 +14,18 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <stdexcept>
 #include <string>
 
+#include "svr/core/random_variates.hpp"
 #include "svr/stats/pvalues.hpp"
 
 namespace svr {
 namespace {
 
-// Normal and gamma variates from std::mt19937_64 alone (its output is fixed by the standard),
-// so the sample does not depend on the standard library's distribution algorithms.
-class Sampler {
- public:
-  explicit Sampler(std::uint64_t seed) : engine_(seed) {}
-
-  // Uniform on (0, 1].
-  double uniform() { return (static_cast<double>(engine_() >> 11) + 1.0) * 0x1.0p-53; }
-
-  // Marsaglia's polar method.
-  double normal() {
-    if (has_spare_) {
-      has_spare_ = false;
-      return spare_;
-    }
-    double x, y, r2;
-    do {
-      x = 2.0 * uniform() - 1.0;
-      y = 2.0 * uniform() - 1.0;
-      r2 = x * x + y * y;
-    } while (r2 >= 1.0 || r2 == 0.0);
-    const double f = std::sqrt(-2.0 * std::log(r2) / r2);
-    spare_ = y * f;
-    has_spare_ = true;
-    return x * f;
-  }
-
-  // Gamma(shape, 1), Marsaglia-Tsang; shape < 1 through Gamma(shape + 1) * U^(1/shape).
-  double gamma(double shape) {
-    if (shape < 1.0) return gamma(shape + 1.0) * std::pow(uniform(), 1.0 / shape);
-    const double d = shape - 1.0 / 3.0;
-    const double c = 1.0 / std::sqrt(9.0 * d);
-    for (;;) {
-      double x, v;
-      do {
-        x = normal();
-        v = 1.0 + c * x;
-      } while (v <= 0.0);
-      v = v * v * v;
-      const double u = uniform();
-      if (std::log(u) < 0.5 * x * x + d - d * v + d * std::log(v)) return d * v;
-    }
-  }
-
-  double chi_squared(double dof) { return 2.0 * gamma(0.5 * dof); }
-  double chi(double dof) { return std::sqrt(chi_squared(dof)); }
-
- private:
-  std::mt19937_64 engine_;
-  double spare_ = 0.0;
-  bool has_spare_ = false;
-};
-
 // Lower-triangular Bartlett factor of a k x n Gaussian matrix (n >= k): L_ii ~ chi(n - i), normals
 // below the diagonal.
-void draw_lower_bartlett(Sampler& sampler, std::int64_t n, Eigen::MatrixXd& L) {
+void draw_lower_bartlett(RandomVariates& sampler, std::int64_t n, Eigen::MatrixXd& L) {
   const Eigen::Index k = L.rows();
   for (Eigen::Index i = 0; i < k; ++i) {
     for (Eigen::Index j = 0; j < i; ++j) L(i, j) = sampler.normal();
@@ -102,7 +49,7 @@ SimulatedNull::SimulatedNull(std::int64_t c, std::int64_t z_u, std::int64_t z_v,
   Eigen::MatrixXd P = Eigen::MatrixXd::Zero(k, k), Q = Eigen::MatrixXd::Zero(k, k);
   const double rest_dof = static_cast<double>(zl) * static_cast<double>(c - zs);
 
-  Sampler sampler(seed);
+  RandomVariates sampler(seed);
   sample_.resize(static_cast<std::size_t>(draws));
   for (auto& e : sample_) {
     double rest = 0.0, product = 0.0;

@@ -3,6 +3,7 @@
 // std::int64_t and narrowed to lapack_int with a check; arguments the reference BLAS would
 // reject (and answer by aborting the process in xerbla) are checked first and thrown as
 // std::invalid_argument.
+#include <Eigen/Dense>
 #include <cstdint>
 
 namespace svr::blas {
@@ -15,5 +16,13 @@ namespace svr::blas {
 void gemm(char trans_a, char trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
           const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta,
           double* c, std::int64_t ldc);
+
+// C := op(A) op(B) for Eigen matrices (C resized to fit, its storage reused when it already
+// fits: a loop of products allocates once). Eigen's own kernels, built for baseline x86-64, are
+// ~3.5x slower than the BLAS (4096^3: 12.8 s against 3.5 s on one core).
+void gemm(char trans_a, const Eigen::MatrixXd& A, char trans_b, const Eigen::MatrixXd& B,
+          Eigen::MatrixXd& C);
+Eigen::MatrixXd gemm(char trans_a, const Eigen::MatrixXd& A, char trans_b,
+                     const Eigen::MatrixXd& B);
 
 }  // namespace svr::blas

@@ -75,4 +75,26 @@ TEST(BlasGemm, SizesBeyondTheLibraryIntegerThrowBeforeTheCall) {
   EXPECT_THROW(gemm('T', 'N', 1, 1, huge, 1.0, x, huge, x, huge, 0.0, x, 1), svr::NumericalError);
 }
 
+TEST(BlasGemmOfEigenMatrices, EveryTransposeAgainstEigen) {
+  const Eigen::MatrixXd A = Eigen::MatrixXd::Random(5, 3), B = Eigen::MatrixXd::Random(5, 4);
+  const Eigen::MatrixXd C = Eigen::MatrixXd::Random(4, 3), D = Eigen::MatrixXd::Random(3, 5);
+  EXPECT_LE((gemm('T', A, 'N', B) - A.transpose() * B).norm(), 1e-14);
+  EXPECT_LE((gemm('N', A, 'T', C) - A * C.transpose()).norm(), 1e-14);
+  EXPECT_LE((gemm('T', B, 'T', D) - B.transpose() * D.transpose()).norm(), 1e-14);
+  // The output is resized and overwritten, whatever it held.
+  Eigen::MatrixXd out = Eigen::MatrixXd::Constant(9, 9, 7.0);
+  gemm('N', B.transpose(), 'N', A, out);
+  EXPECT_EQ(out.rows(), 4);
+  EXPECT_EQ(out.cols(), 3);
+  EXPECT_LE((out - B.transpose() * A).norm(), 1e-14);
+}
+
+TEST(BlasGemmOfEigenMatrices, EmptyAndMismatchedOperands) {
+  // An empty inner dimension gives zeros; an empty outer one an empty matrix.
+  const Eigen::MatrixXd zeros = gemm('N', Eigen::MatrixXd(3, 0), 'N', Eigen::MatrixXd(0, 2));
+  EXPECT_EQ(zeros, Eigen::MatrixXd::Zero(3, 2));
+  EXPECT_EQ(gemm('T', Eigen::MatrixXd(4, 0), 'N', Eigen::MatrixXd(4, 2)).rows(), 0);
+  EXPECT_THROW(gemm('N', Eigen::MatrixXd(3, 2), 'N', Eigen::MatrixXd(3, 2)), std::invalid_argument);
+}
+
 }  // namespace
