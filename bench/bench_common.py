@@ -55,6 +55,36 @@ def read_safetensors_header(path):
     return header, 8 + n
 
 
+def safetensors_tensors(path):
+    """(tensor, metadata) of a safetensors file: tensor(name) is the named tensor as a float64
+    array of its shape, read through a memory map; metadata is the header's __metadata__."""
+    import numpy as np
+
+    header, data_start = read_safetensors_header(path)
+    metadata = header.pop("__metadata__", {}) or {}
+    dtypes = {"F64": "<f8", "F32": "<f4", "F16": "<f2"}
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+
+    def tensor(name):
+        h = header[name]
+        b, e = h["data_offsets"]
+        w = np.frombuffer(raw[data_start + b:data_start + e], dtype=dtypes[h["dtype"]])
+        return w.reshape(h["shape"]).astype(np.float64)
+
+    return tensor, metadata
+
+
+def svr_sigmas(outdir):
+    """{layer name: its singular values by neuron} from svr's OUTDIR/nodes.csv."""
+    import csv
+
+    got = {}
+    with open(os.path.join(outdir, "nodes.csv"), newline="") as f:
+        for row in csv.DictReader(f):
+            got.setdefault(row["layer_name"], []).append((int(row["neuron"]), float(row["sigma"])))
+    return {name: [s for _, s in sorted(values)] for name, values in got.items()}
+
+
 def parse_time_v(path):
     """Maximum resident set (MiB) and elapsed seconds from a /usr/bin/time -v report."""
     out = {}
@@ -506,18 +536,16 @@ def numpy_edges(factors, pairs, verbose=False):
 def compare_sigmas(svr_outdir, sigma_path, layers):
     """Max over layers of max_i |s_svr - s_numpy| / s_max, from svr's nodes.csv and the
     baseline's .npz of singular values by layer name."""
-    import csv
-
     import numpy as np
 
     ref = np.load(sigma_path)
-    got = {name: [] for name in layers}
-    with open(os.path.join(svr_outdir, "nodes.csv"), newline="") as f:
-        for row in csv.DictReader(f):
-            got[row["layer_name"]].append((int(row["neuron"]), float(row["sigma"])))
+    got = svr_sigmas(svr_outdir)
+    unexpected = sorted(set(got) - set(layers))
+    if unexpected:
+        raise SystemExit(f"{svr_outdir}/nodes.csv: layers the baseline does not have: {unexpected}")
     worst = 0.0
     for name in layers:
-        s = np.array([v for _, v in sorted(got[name])])
+        s = np.array(got.get(name, []))
         r = ref[name]
         if s.shape != r.shape:
             return float("inf")

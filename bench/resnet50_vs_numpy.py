@@ -49,6 +49,7 @@ from bench_common import (add_comparison_arguments, baseline_compute,  # noqa: E
                           log, machine_info, make_random_model, parameter_count,
                           plan_first_line, print_ratios, ratio, ratio_table,
                           read_safetensors_header, run_baseline_repeats, run_svr_repeats,
+                          safetensors_tensors,
                           sha256_seconds, versions, write_markdown)
 
 BEGIN = "<!-- resnet50:begin -->"
@@ -73,16 +74,7 @@ def baseline_worker(model, summary_path, result_path, sigma_path):
     opts = summary.get("options", {})
     fold = opts.get("batchnorm", "fold") == "fold"
     eps = float(opts.get("bn_eps", 1e-5))
-    header, data_start = read_safetensors_header(model)
-    header.pop("__metadata__", None)
-    dtypes = {"F64": "<f8", "F32": "<f4", "F16": "<f2"}
-    raw = np.memmap(model, dtype=np.uint8, mode="r")
-
-    def tensor(name):
-        h = header[name]
-        b, e = h["data_offsets"]
-        w = np.frombuffer(raw[data_start + b:data_start + e], dtype=dtypes[h["dtype"]])
-        return w.reshape(h["shape"]).astype(np.float64)
+    tensor, _ = safetensors_tensors(model)
 
     t = time.perf_counter()
     names, mats = [], []

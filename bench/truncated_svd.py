@@ -27,7 +27,6 @@ A benchmark, not a test: it never fails on slow numbers.
 """
 
 import argparse
-import csv
 import datetime
 import json
 import os
@@ -38,8 +37,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import (SINGLE_THREAD_ENV, build_svr, export_torch_model,  # noqa: E402
-                          log, machine_info, parse_rank_list, read_safetensors_header, run_svr,
-                          write_markdown)
+                          log, machine_info, parse_rank_list, run_svr, safetensors_tensors,
+                          svr_sigmas, write_markdown)
 
 BEGIN = "<!-- truncated:begin -->"
 END = "<!-- truncated:end -->"
@@ -80,14 +79,10 @@ def layer_matrices(model):
     """(name, float64 matrix out x rest) of every svr layer of a safetensors file."""
     import numpy as np
 
-    header, data_start = read_safetensors_header(model)
-    meta = header.pop("__metadata__", {}) or {}
-    raw = np.memmap(model, dtype=np.uint8, mode="r")
+    tensor, meta = safetensors_tensors(model)
     for name in json.loads(meta["svr.layers"]):
-        h = header[name]
-        b, e = h["data_offsets"]
-        w = np.frombuffer(raw[data_start + b:data_start + e], dtype="<f4").astype(np.float64)
-        yield name, np.ascontiguousarray(w.reshape(h["shape"][0], -1))
+        w = tensor(name)
+        yield name, np.ascontiguousarray(w.reshape(w.shape[0], -1))
 
 
 def baseline_worker(model, k, result_path):
@@ -109,14 +104,6 @@ def baseline_worker(model, k, result_path):
                      "scipy_svds_s": t_svds})
     with open(result_path, "w") as f:
         json.dump({"layers": rows, "scipy": scipy.__version__, "numpy": np.__version__}, f)
-
-
-def sigmas(outdir):
-    out = {}
-    with open(os.path.join(outdir, "nodes.csv")) as f:
-        for row in csv.DictReader(f):
-            out.setdefault(row["layer_name"], []).append(float(row["sigma"]))
-    return out
 
 
 def fmt(x, digits=2):
@@ -172,7 +159,7 @@ def main(argv=None):
                                      tag=f"-{model_name}-{mode}")
             with open(os.path.join(runs["krylov"]["outdir"], "summary.json")) as f:
                 layers = json.load(f)["layers"]
-            s_kry, s_full = sigmas(runs["krylov"]["outdir"]), sigmas(runs["full"]["outdir"])
+            s_kry, s_full = svr_sigmas(runs["krylov"]["outdir"]), svr_sigmas(runs["full"]["outdir"])
             worst = 0.0
             for name, values in s_full.items():
                 top = max(values)

@@ -42,6 +42,7 @@ from bench_common import (add_comparison_arguments, baseline_compute,  # noqa: E
                           build_tables, compare_sigmas, derived_ratios, export_torch_model,
                           fmt_mb, fmt_r, fmt_s, log, machine_info,
                           print_ratios, ratio, ratio_table, read_safetensors_header,
+                          safetensors_tensors,
                           run_baseline_repeats, run_svr_repeats, sha256_seconds, versions,
                           write_markdown)
 
@@ -76,22 +77,16 @@ def export_vgg16(path):
 def baseline_worker(model, result_path, sigma_path):
     import numpy as np
 
-    header, data_start = read_safetensors_header(model)
-    meta = header.pop("__metadata__", {}) or {}
+    tensor, meta = safetensors_tensors(model)
     layers = json.loads(meta["svr.layers"])
-    dtypes = {"F64": "<f8", "F32": "<f4", "F16": "<f2"}
-    raw = np.memmap(model, dtype=np.uint8, mode="r")
 
     t = time.perf_counter()
     mats = []
     for name in layers:
-        h = header[name]
-        b, e = h["data_offsets"]
-        w = np.frombuffer(raw[data_start + b:data_start + e], dtype=dtypes[h["dtype"]])
-        w = w.reshape(h["shape"]).astype(np.float64)
-        mats.append(np.ascontiguousarray(w.reshape(h["shape"][0], -1)))  # out x (in*k*k)
+        w = tensor(name)
+        mats.append(np.ascontiguousarray(w.reshape(w.shape[0], -1)))  # out x (in*k*k)
     t_load = time.perf_counter() - t
-    del raw
+    del tensor
 
     # the chain's pairs (l, l+1): c = outputs of l, z = inputs of l+1 per channel (spec §3)
     pairs = []
