@@ -168,6 +168,10 @@ void describe_network(po::options_description& group, RawValues& v) {
                             ->default_value(1e-10, "1e-10"),
        "with --max-rank: the truncated SVD runs until every kept triplet has "
        "max(||M v - s u||, ||M^T u - s v||) <= TOL s_max, else falls back to the full SVD")
+      ("svd-max-cost", po::value(&v.o.svd_max_cost)->value_name("C")->default_value(1.0, "1"),
+       "with --max-rank: a layer's truncated SVD gives up (and runs the full SVD) once it has "
+       "cost C times the full SVD, or its convergence rate projects well above that; a large C "
+       "keeps it on crowded spectra, where it is slower but needs about half the memory")
       ("full-svd", po::bool_switch(&v.o.full_svd),
        "with --max-rank: compute every layer's full SVD and keep its top K (no Krylov method)");
 }
@@ -290,6 +294,8 @@ void check_values(RawValues& v, const po::variables_map& vm) {
     throw InputError("command line: --memory-per-rank must be a finite number >= 0");
   if (!(o.svd_tolerance > 0.0 && o.svd_tolerance < 1.0))
     throw InputError("command line: --svd-tolerance must lie in (0, 1)");
+  if (!(o.svd_max_cost > 0.0))
+    throw InputError("command line: --svd-max-cost must be a positive number");
   if (vm.count("max-rank")) {
     if (v.max_rank < 1) throw InputError("command line: --max-rank must be >= 1");
     o.max_rank = v.max_rank;

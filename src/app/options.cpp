@@ -30,6 +30,7 @@ nlohmann::ordered_json options_record(const Options& o) {
   j["reference"] = o.reference;
   j["max_rank"] = o.max_rank ? Json(*o.max_rank) : Json(nullptr);
   j["svd_tolerance"] = number(o.svd_tolerance);
+  j["svd_max_cost"] = number(o.svd_max_cost);
   j["full_svd"] = o.full_svd;
   j["near_kernel_tau"] = number(o.measures.near_kernel_tau);
   j["path_threshold"] = number(o.measures.path_threshold);

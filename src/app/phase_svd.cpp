@@ -30,7 +30,10 @@ void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const N
       factors.local[l] = thin_svd(M, options.max_rank);
       factors.reports[l].method = "lapack-full";
     } else {
-      TruncatedSvdResult svd = truncated_or_full_svd(M, options.max_rank, options.svd_tolerance);
+      TruncatedSvdSettings limits;
+      limits.tolerance = options.svd_tolerance;
+      limits.max_cost = options.svd_max_cost;
+      TruncatedSvdResult svd = truncated_or_full_svd(M, options.max_rank, limits);
       factors.local[l] = std::move(svd.spectrum);
       factors.reports[l] = std::move(svd.report);
     }

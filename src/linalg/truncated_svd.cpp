@@ -15,6 +15,7 @@
 
 #include <Eigen/QR>
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
@@ -73,11 +74,49 @@ MatrixXd orthonormal_extension(const MatrixXd& Q, MatrixXd X) {
   return Eigen::HouseholderQR<MatrixXd>(basis).householderQ() * MatrixXd::Identity(X.rows(), rank);
 }
 
-// A rough operation count of the full SVD (dgesdd, job 'S') of a long x short matrix: the QR or
-// bidiagonal reduction and the accumulation of both factors. Only used to stop the Krylov method
-// once it has cost as much as the SVD it is meant to avoid.
-double full_svd_flops(double long_dim, double short_dim) {
-  return 4.0 * long_dim * short_dim * short_dim + 8.0 * short_dim * short_dim * short_dim;
+// Operation counts in flops of BLAS gemm, the unit of every step of the method. The full SVD
+// (dgesdd, job 'S') of a long x short matrix does about 4 long short^2 + 8 short^3 flops (QR or
+// bidiagonal reduction, and accumulating both factors), but half of its bidiagonal reduction is
+// matrix-vector work: measured against this method's counts on one core (OpenBLAS; 4096 x 4096,
+// 4096 x 25088 and 2048 x 10000 Gaussian-like matrices), dgesdd took 1.1-1.3 times as long as
+// its count would at this method's rate, hence the factor 1.25 (docs/algorithms.md). Only used
+// to decide when the Krylov method costs more than the SVD it is meant to avoid.
+constexpr double full_svd_slowdown = 1.25;
+double full_svd_cost(double long_dim, double short_dim) {
+  return full_svd_slowdown *
+         (4.0 * long_dim * short_dim * short_dim + 8.0 * short_dim * short_dim * short_dim);
+}
+// The projection below overestimated the final cost by up to 1.8x on the same matrices (most
+// just before the first restart), so it gives up only when it projects more than this many
+// times the budget.
+constexpr double projection_margin = 1.6;
+double gemm_cost(Index rows, Index inner, Index cols) {
+  return 2.0 * static_cast<double>(rows) * static_cast<double>(inner) * static_cast<double>(cols);
+}
+// dsyevd with vectors on an m x m matrix: tridiagonal reduction, divide and conquer and the back
+// transformation, measured at about 8 m^3 gemm flops.
+double eigensolver_cost(Index m) { return 8.0 * static_cast<double>(m) * m * m; }
+// orthonormal_extension of b columns against an n x m basis: two Gram-Schmidt passes and one
+// correction (2 gemms each), and Eigen's unblocked QRs of the n x b block (counted twice).
+double extension_cost(Index n, Index m, Index b) {
+  return 6.0 * gemm_cost(n, m, b) + 4.0 * gemm_cost(n, b, b);
+}
+
+// How many more iterations until the largest wanted residual reaches the tolerance, if it keeps
+// falling at the fastest geometric mean rate it has shown over `window` consecutive iterations;
+// infinity when it never fell. The fastest rate, not the latest: Krylov methods often stall for a
+// few iterations (before the first restart, measured on Marchenko-Pastur spectra) and then
+// speed up, so the latest rate would give up on layers that converge in 0.7 times the full SVD's
+// cost (docs/algorithms.md).
+double projected_iterations(const std::vector<double>& history, double tolerance, int window) {
+  const auto w = static_cast<std::size_t>(window);
+  if (history.size() <= w) return 0.0;
+  double best_rate = 1.0;
+  for (std::size_t i = w; i < history.size(); ++i)
+    if (history[i] > 0 && history[i] < history[i - w])
+      best_rate = std::min(best_rate, std::pow(history[i] / history[i - w], 1.0 / window));
+  if (!(best_rate < 1.0)) return std::numeric_limits<double>::infinity();
+  return std::max(0.0, std::log(tolerance / history.back()) / std::log(best_rate));
 }
 
 }  // namespace
@@ -112,20 +151,24 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
 
   const Operator B{M, M.cols() > M.rows()};
   const Index n = B.short_dim();
+  const Index L = B.long_dim();
   // Ritz triplets tracked and extended: K plus a margin, so that the K-th converges at the rate
   // of its gap to the (keep+1)-th value rather than to the (K+1)-th.
   const Index keep = std::min(n, K + std::max<Index>(10, K / 4));
   // A large basis needs fewer products in all (measured: 8 blocks of `keep` columns took ~20 %
-  // fewer than 6 and ~40 % fewer than 3 on Gaussian and power-law spectra).
+  // fewer than 6 and ~40 % fewer than 3 on Gaussian and power-law spectra). A restart keeps half
+  // of it, so that restarts (two products with the whole basis) come every few iterations.
   const Index max_basis = std::min(n, 8 * keep);
-  const double flop_budget =
-      settings.max_cost * full_svd_flops(static_cast<double>(B.long_dim()), static_cast<double>(n));
-  const double flops_per_column = 2.0 * static_cast<double>(B.long_dim()) * static_cast<double>(n);
+  const Index restart_size = std::max(keep, max_basis / 2);
+  const double budget =
+      settings.max_cost * full_svd_cost(static_cast<double>(L), static_cast<double>(n));
 
   MatrixXd Q = orthonormal_extension(MatrixXd(n, 0), gaussian_block(n, keep, 0x5356'5221u + n));
   MatrixXd W = B.times(Q);
   MatrixXd G = gemm('T', W, 'N', W);
-  double flops = flops_per_column * static_cast<double>(Q.cols());
+  double cost = extension_cost(n, 0, keep) + gemm_cost(L, n, keep) + gemm_cost(keep, L, keep);
+  std::vector<double> residual_history;  // the largest wanted residual, per iteration
+  std::vector<double> cost_history;      // the cost spent, per iteration
 
   TruncatedSvdResult result;
   for (std::int64_t iteration = 0;; ++iteration) {
@@ -141,6 +184,7 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
       return give_up("the Rayleigh-Ritz eigensolver did not converge");
     }
     ritz = ritz.rowwise().reverse().eval();
+    eigenvalues.reverseInPlace();
     const Index tracked = std::min(keep, m);
     const MatrixXd Z = ritz.leftCols(tracked);
     const MatrixXd X = gemm('N', Q, 'N', Z);
@@ -153,10 +197,12 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
       return give_up("its numerical rank is below " + std::to_string(K));
     for (Index j = 0; j < tracked; ++j) Y.col(j) /= s[j] > 0 ? s[j] : 1.0;
     const MatrixXd R = B.transpose_times(Y) - X * s.asDiagonal();
-    flops += flops_per_column * static_cast<double>(tracked);
     const VectorXd residual = R.colwise().norm().transpose() / s_max;
+    cost += eigensolver_cost(m) + gemm_cost(n, m, tracked) + gemm_cost(L, m, tracked) +
+            gemm_cost(n, L, tracked);
+    const double worst = residual.head(K).maxCoeff();
 
-    if (residual.head(K).maxCoeff() <= settings.tolerance) {
+    if (worst <= settings.tolerance) {
       // The norms come in the eigenvalues' order up to rounding; sort them by s exactly.
       std::vector<Index> order(static_cast<std::size_t>(K));
       for (Index j = 0; j < K; ++j) order[static_cast<std::size_t>(j)] = j;
@@ -181,13 +227,21 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
                        " is above the tolerance");
       return result;
     }
-    if (iteration >= settings.max_iterations)
-      return give_up("the residual is still " + std::to_string(residual.head(K).maxCoeff()) +
-                     " after " + std::to_string(iteration) + " iterations");
-    if (flops > flop_budget)
-      return give_up("the residual is still " + std::to_string(residual.head(K).maxCoeff()) +
-                     " after " + std::to_string(iteration) +
-                     " iterations, which cost as much as the full SVD");
+    const std::string progress = "the residual is still " + std::to_string(worst) + " after " +
+                                 std::to_string(iteration) + " iterations";
+    if (iteration >= settings.max_iterations) return give_up(progress);
+    if (cost > budget) return give_up(progress + ", which cost as much as the full SVD");
+    // Give up early when the rate so far says the tolerance would cost more than the full SVD.
+    residual_history.push_back(worst);
+    cost_history.push_back(cost);
+    constexpr int window = 3;
+    const double remaining = projected_iterations(residual_history, settings.tolerance, window);
+    if (remaining > 0) {
+      const double per_iteration =
+          (cost - cost_history[cost_history.size() - 1 - window]) / window;
+      if (cost + remaining * per_iteration > projection_margin * budget)
+        return give_up(progress + ", falling at a rate that would cost more than the full SVD");
+    }
 
     // Extend the basis with the residuals that are not small yet (all tracked triplets: the
     // margin's convergence speeds up the K-th).
@@ -198,24 +252,27 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     for (std::size_t a = 0; a < active.size(); ++a)
       directions.col(static_cast<Index>(a)) = R.col(active[a]);
     MatrixXd block = orthonormal_extension(Q, directions);
-    if (block.cols() == 0)  // residuals inside the basis (rounding): a fresh direction instead
-      block = orthonormal_extension(
-          Q, gaussian_block(n, std::max<Index>(1, active.size()), 0x5356'5222u + iteration));
+    cost += extension_cost(n, m, directions.cols());
+    if (block.cols() == 0) {  // residuals inside the basis (rounding): a fresh direction instead
+      const Index fresh = std::max<Index>(1, static_cast<Index>(active.size()));
+      block = orthonormal_extension(Q, gaussian_block(n, fresh, 0x5356'5222u + iteration));
+      cost += extension_cost(n, m, fresh);
+    }
     if (m + block.cols() > max_basis) {
-      // Thick restart: keep the best Ritz vectors (block stays orthogonal: it is to all of Q).
-      const Index restart = std::max(keep, max_basis - block.cols());
-      if (restart < m) {
-        const MatrixXd best = ritz.leftCols(restart);
+      // Thick restart from the best Ritz vectors, for which G becomes diagonal (block stays
+      // orthogonal: it is to all of Q).
+      if (restart_size < m) {
+        const MatrixXd best = ritz.leftCols(restart_size);
         Q = gemm('N', Q, 'N', best);
         W = gemm('N', W, 'N', best);
-        G = gemm('T', W, 'N', W);
+        G = eigenvalues.head(restart_size).asDiagonal();
+        cost += gemm_cost(n, m, restart_size) + gemm_cost(L, m, restart_size);
       }
       const Index room = max_basis - Q.cols();
       if (room <= 0) return give_up("the Krylov basis has no room left");
       if (block.cols() > room) block.conservativeResize(Eigen::NoChange, room);
     }
     const MatrixXd W_block = B.times(block);
-    flops += flops_per_column * static_cast<double>(block.cols());
     const Index old = Q.cols();
     Q.conservativeResize(Eigen::NoChange, old + block.cols());
     Q.rightCols(block.cols()) = block;
@@ -225,16 +282,17 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     G.conservativeResize(old + block.cols(), old + block.cols());
     G.rightCols(block.cols()) = cross;
     G.bottomLeftCorner(block.cols(), old) = cross.topRows(old).transpose();
+    cost += gemm_cost(L, n, block.cols()) + gemm_cost(old + block.cols(), L, block.cols());
   }
 }
 
 TruncatedSvdResult truncated_or_full_svd(const MatrixXd& M, std::optional<std::int64_t> max_rank,
-                                         double tolerance, std::int64_t max_iterations) {
+                                         TruncatedSvdSettings limits) {
   TruncatedSvdResult result;
   if (max_rank && *max_rank >= 1 && *max_rank < std::min(M.rows(), M.cols())) {
+    limits.rank = *max_rank;
     std::string why;
-    if (auto krylov = krylov_svd(M, {*max_rank, tolerance, max_iterations}, &why))
-      return std::move(*krylov);
+    if (auto krylov = krylov_svd(M, limits, &why)) return std::move(*krylov);
     result.report.fallback = why;
   }
   result.spectrum = thin_svd(M, max_rank);

@@ -59,6 +59,7 @@ def run_svr(svr, np_, model, outdir, options):
     proc, _ = run(svr_command(svr, np_, [model, "-o", outdir, "--quiet"] + options))
     if proc.returncode != 0:
         fail("svr failed on %s (exit %d):\n%s%s" % (model, proc.returncode, proc.stdout, proc.stderr))
+    return proc
 
 
 def compare(dir_a, dir_b, extra=()):
@@ -71,7 +72,7 @@ def compare(dir_a, dir_b, extra=()):
 # svr options that change only how svr runs, never its results beyond rounding (the truncated
 # SVD meets --svd-tolerance): not passed to the oracle. The first take a value.
 EXECUTION_OPTIONS = ("--scalapack-min-dim", "--block-size", "--max-grids", "--memory-per-rank",
-                     "--min-local-elements", "--svd-tolerance")
+                     "--min-local-elements", "--svd-tolerance", "--svd-max-cost")
 EXECUTION_FLAGS = ("--full-svd",)
 
 
@@ -88,9 +89,11 @@ def oracle_options(options):
     return kept
 
 
-def check_svd_methods(outdir, expected):
-    """expected: "METHOD=N" strings. summary.json must have exactly N layers computed by METHOD,
-    and every truncated one a residual within the run's --svd-tolerance and no fallback."""
+def check_svd_methods(outdir, expected, stderr):
+    """expected: "METHOD=N" strings, METHOD a summary.json svd method or "fallback". summary.json
+    must have exactly N layers computed by METHOD (or whose truncated SVD fell back to the full
+    one), every truncated one a residual within the run's --svd-tolerance, and every fallback a
+    full SVD announced by one warning line on stderr."""
     import json
     with open(os.path.join(outdir, "summary.json")) as f:
         summary = json.load(f)
@@ -107,6 +110,13 @@ def check_svd_methods(outdir, expected):
                 fail("%s: implausible svd record %s" % (layer["name"], svd))
             if layer["kept"] != summary["options"]["max_rank"]:
                 fail("%s: kept %d, not --max-rank" % (layer["name"], layer["kept"]))
+        if svd["fallback"] is not None:
+            counts["fallback"] = counts.get("fallback", 0) + 1
+            warning = "svr: warning: %s: the truncated SVD fell back to the full SVD: %s" % (
+                layer["name"], svd["fallback"])
+            if svd["method"] != "lapack-full" or stderr.splitlines().count(warning) != 1:
+                fail("%s: fallback %s without a full SVD and one warning line %r" %
+                     (layer["name"], svd, warning))
     for item in expected:
         method, count = item.split("=")
         if counts.get(method, 0) != int(count):
@@ -117,7 +127,8 @@ def cmd_oracle(a, work):
     ours, theirs = os.path.join(work, "svr"), os.path.join(work, "oracle")
     # Significant edges only exercises svr's screening of edges that cannot be significant.
     options = a.options if a.significant_only else ["--all-edges"] + a.options
-    run_svr(a.svr, a.np, a.model, ours, options)
+    proc = run_svr(a.svr, a.np, a.model, ours, options)
+    svr_stderr = proc.stderr
     extra = []
     if a.recognised:
         # The topology svr recognised from the names, written out for the oracle to follow.
@@ -133,7 +144,7 @@ def cmd_oracle(a, work):
         fail("oracle failed:\n" + proc.stdout + proc.stderr)
     compare(ours, theirs, ["--e-atol", str(a.e_atol)] if a.e_atol else [])
     if a.expect_svd:
-        check_svd_methods(ours, a.expect_svd)
+        check_svd_methods(ours, a.expect_svd, svr_stderr)
     if a.calibrated:
         check_calibrated(ours)
 
@@ -259,8 +270,9 @@ def main():
                         help="oracle: E tolerance of compare_outputs.py (default there: 1e-12)")
     parser.add_argument("--expect-svd", action="append", default=[], metavar="METHOD=N",
                         help="oracle: summary.json has N layers whose SVD was computed by METHOD "
-                             "(lapack-krylov, lapack-full, scalapack-full), each truncated one "
-                             "within --svd-tolerance")
+                             "(lapack-krylov, lapack-full, scalapack-full; fallback: whose "
+                             "truncated SVD fell back to the full one), each truncated one "
+                             "within --svd-tolerance, each fallback announced on stderr")
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     a = parser.parse_args()
     if not a.rest or a.rest[0] not in ("oracle", "same", "fails", "plan", "calibrated"):

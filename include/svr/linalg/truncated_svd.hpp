@@ -16,9 +16,10 @@ struct TruncatedSvdSettings {
   std::int64_t rank = 0;              // K, the number of top triplets wanted (>= 1)
   double tolerance = 1e-10;           // on the residual of SvdReport, relative to s_max
   std::int64_t max_iterations = 400;  // Krylov expansions before giving up
-  // Give up once the products with M have cost max_cost times the operation count of the full
-  // SVD (a rough model, docs/algorithms.md): on a slowly decaying spectrum the full SVD is
-  // cheaper, and the fallback then wastes at most this fraction. Infinity: never.
+  // Give up once the method has cost max_cost times the full SVD (an operation count of every
+  // step against a measured model of dgesdd, docs/algorithms.md), or as soon as the residual's
+  // rate so far projects a total well above that: on crowded spectra the full SVD is cheaper,
+  // and the fallback then wastes at most this fraction. Infinity: never.
   double max_cost = 1.0;
 };
 
@@ -30,22 +31,21 @@ struct TruncatedSvdResult {
 // The top settings.rank triplets of M, each with residual <= tolerance * s_max. The start block
 // is a fixed pseudo-random one, so the result depends on M and the settings only (the same on
 // every rank and at every process count). Returns nothing, with the reason in *why, when the
-// method cannot deliver: the tolerance not reached within max_iterations, or M of numerical rank
-// below K (zero singular values have no unique vectors to converge to). Callers then run the
-// full SVD (truncated_or_full_svd does).
+// method cannot deliver: the tolerance not reached within max_iterations or max_cost, or M of
+// numerical rank below K (zero singular values have no unique vectors to converge
+// to). Callers then run the full SVD (truncated_or_full_svd does).
 // Throws std::invalid_argument for rank < 1 or rank >= min(rows, cols) (use the full SVD),
 // NumericalError for non-finite entries.
 std::optional<TruncatedSvdResult> krylov_svd(const Eigen::MatrixXd& M,
                                              const TruncatedSvdSettings& settings,
                                              std::string* why = nullptr);
 
-// The layer SVD of the LAPACK path: krylov_svd when max_rank = K < min(rows, cols), falling
-// back to the full SVD (with the reason in the report) when it cannot deliver; otherwise
-// thin_svd truncated to max_rank.
+// The layer SVD of the LAPACK path: krylov_svd with `limits` (its rank is max_rank) when
+// max_rank = K < min(rows, cols), falling back to the full SVD (with the reason in the report)
+// when it cannot deliver; otherwise thin_svd truncated to max_rank.
 TruncatedSvdResult truncated_or_full_svd(const Eigen::MatrixXd& M,
                                          std::optional<std::int64_t> max_rank,
-                                         double tolerance = 1e-10,
-                                         std::int64_t max_iterations = 400);
+                                         TruncatedSvdSettings limits = {});
 
 // max_i max(||M v_i - s_i u_i||, ||M^T u_i - s_i v_i||) / s_max over the columns of the
 // spectrum (0 for an empty one or s_max = 0), through two BLAS products.

@@ -42,6 +42,7 @@ TEST(CommandLine, DefaultsFollowTheSpec) {
   EXPECT_FALSE(o.max_rank.has_value());
   EXPECT_DOUBLE_EQ(o.measures.near_kernel_tau, 1e-2);
   EXPECT_DOUBLE_EQ(o.svd_tolerance, 1e-10);
+  EXPECT_DOUBLE_EQ(o.svd_max_cost, 1.0);
   EXPECT_FALSE(o.full_svd);
   EXPECT_FALSE(o.significance.all_edges || o.save_spectra || o.save_adjacency || o.force || o.quiet);
 }
@@ -53,7 +54,7 @@ TEST(CommandLine, ParsesEveryOption) {
                            "--all-edges", "--save-spectra", "--save-adjacency", "--force",
                            "--quiet", "--layers", "a.weight, b.weight,c.weight", "--top-chains",
                            "3", "--path-threshold", "0.5", "--svd-tolerance", "1e-12",
-                           "--full-svd"})
+                           "--svd-max-cost", "4.5", "--full-svd"})
                         .options;
   EXPECT_EQ(o.network.read.method, Method::Cosvr);
   EXPECT_EQ(o.network.read.batchnorm, BatchNormMode::Ignore);
@@ -68,6 +69,7 @@ TEST(CommandLine, ParsesEveryOption) {
   EXPECT_EQ(o.measures.top_chains, 3);
   EXPECT_DOUBLE_EQ(o.measures.path_threshold, 0.5);
   EXPECT_DOUBLE_EQ(o.svd_tolerance, 1e-12);
+  EXPECT_DOUBLE_EQ(o.svd_max_cost, 4.5);
   EXPECT_TRUE(o.full_svd);
 }
 
@@ -110,6 +112,8 @@ TEST(CommandLine, RejectsBadValuesWithOneLine) {
            {"m", "-o", "o", "--svd-tolerance", "0"},
            {"m", "-o", "o", "--svd-tolerance", "1"},
            {"m", "-o", "o", "--svd-tolerance", "nan"},
+           {"m", "-o", "o", "--svd-max-cost", "0"},
+           {"m", "-o", "o", "--svd-max-cost", "nan"},
            {"m", "-o", "o", "--sigma", "-1"},
            {"m", "-o", "o", "--no-such-option"},
            {"m", "-o", "o", "--layers", ","},
@@ -135,7 +139,7 @@ TEST(CommandLine, HelpListsEveryOption) {
         "--fdr-scope", "--sigma", "--reference", "--max-rank", "--near-kernel-tau", "--all-edges",
         "--save-spectra", "--save-adjacency", "--force", "--quiet", "--output", "--version",
         "--scalapack-min-dim", "--block-size", "--max-grids", "--memory-per-rank", "--min-local-elements",
-        "--plan", "--svd-tolerance", "--full-svd"})
+        "--plan", "--svd-tolerance", "--svd-max-cost", "--full-svd"})
     EXPECT_NE(help.text.find(name), std::string::npos) << name;
   EXPECT_EQ(parse({"--version"}).action, CommandLine::Action::Version);
 }
@@ -200,7 +204,7 @@ TEST(OptionsRecord, HoldsEveryResultDecidingOptionInItsOrder) {
   EXPECT_EQ(keys, (std::vector<std::string>{
                       "model_path", "outdir", "layers", "method", "batchnorm", "bn_eps", "alpha",
                       "correction", "fdr_scope", "sigma", "reference", "max_rank",
-                      "svd_tolerance", "full_svd", "near_kernel_tau", "path_threshold", "top_chains", "all_edges",
+                      "svd_tolerance", "svd_max_cost", "full_svd", "near_kernel_tau", "path_threshold", "top_chains", "all_edges",
                       "save_spectra", "save_adjacency", "force", "quiet", "simulation_draws",
                       "seed"}));
   EXPECT_EQ(opt["model_path"], "models/tiny_cnn.safetensors");

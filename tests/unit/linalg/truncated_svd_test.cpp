@@ -159,7 +159,7 @@ TEST(KrylovSvd, IterationLimitFallsBackToTheFullSvd) {
   std::string why;
   EXPECT_FALSE(svr::krylov_svd(M, {20, 1e-10, 1}, &why).has_value());
   EXPECT_NE(why.find("after 1 iterations"), std::string::npos) << why;
-  const svr::TruncatedSvdResult fell_back = svr::truncated_or_full_svd(M, 20, 1e-10, 1);
+  const svr::TruncatedSvdResult fell_back = svr::truncated_or_full_svd(M, 20, {0, 1e-10, 1});
   EXPECT_EQ(fell_back.report.method, "lapack-full");
   EXPECT_EQ(fell_back.report.fallback, why);
   const svr::Spectrum full = svr::thin_svd(M, 20);
@@ -167,12 +167,41 @@ TEST(KrylovSvd, IterationLimitFallsBackToTheFullSvd) {
 }
 
 TEST(KrylovSvd, CostLimit) {
-  // A Gaussian matrix's crowded top values need more products than a fifth of the full SVD.
+  // A Gaussian matrix's crowded top values need more work than a fifth of the full SVD.
   const MatrixXd M = random_matrix(250, 100, 43);
   std::string why;
   EXPECT_FALSE(svr::krylov_svd(M, {9, 1e-10, 400, 0.2}, &why).has_value());
   EXPECT_NE(why.find("which cost as much as the full SVD"), std::string::npos) << why;
   EXPECT_THROW(svr::krylov_svd(M, {9, 1e-10, 400, 0.0}), std::invalid_argument);
+}
+
+TEST(KrylovSvd, GivesUpEarlyWhenTheRateProjectsMoreThanTheFullSvd) {
+  // On this Gaussian matrix the top 20 would take more than the full SVD: the residual's rate
+  // over the first iterations says so, long before the cost itself reaches the budget.
+  const MatrixXd M = random_matrix(400, 200, 59);
+  std::string why;
+  EXPECT_FALSE(svr::krylov_svd(M, {20, 1e-10, 400}, &why).has_value());
+  EXPECT_NE(why.find("falling at a rate that would cost more than the full SVD"),
+            std::string::npos)
+      << why;
+  EXPECT_NE(why.find("after 3 iterations"), std::string::npos) << why;
+  // Without the cost rule it does converge (the decision was the cost's, not a failure).
+  expect_matches_full(M, krylov(M, 20), 20);
+  const svr::TruncatedSvdResult fell_back = svr::truncated_or_full_svd(M, 20);
+  EXPECT_EQ(fell_back.report.method, "lapack-full");
+  EXPECT_EQ(fell_back.report.fallback, why);
+}
+
+TEST(KrylovSvd, DecayingSpectrumStaysWellUnderTheBudget) {
+  // Trained layers' top values decay (s_i = (i + 1)^-0.7 here): the default cost rule keeps the
+  // Krylov method.
+  VectorXd s(400);
+  for (Eigen::Index i = 0; i < s.size(); ++i) s[i] = std::pow(static_cast<double>(i) + 1.0, -0.7);
+  const MatrixXd M = with_spectrum(2000, 400, s, 61);
+  std::string why;
+  const auto result = svr::krylov_svd(M, {10, 1e-10, 400}, &why);
+  ASSERT_TRUE(result.has_value()) << why;
+  expect_matches_full(M, *result, 10);
 }
 
 TEST(KrylovSvd, Deterministic) {
@@ -208,7 +237,8 @@ TEST(TruncatedOrFullSvd, FullWhenKIsNotBelowTheRank) {
 }
 
 TEST(TruncatedOrFullSvd, KrylovWhenKIsBelowTheRank) {
-  const MatrixXd M = with_spectrum(120, 80, geometric(80, 0.9), 59);
+  // Large enough for the Krylov method to cost less than the full SVD.
+  const MatrixXd M = with_spectrum(1500, 300, geometric(300, 0.9), 59);
   const svr::TruncatedSvdResult got = svr::truncated_or_full_svd(M, 8);
   EXPECT_EQ(got.report.method, "lapack-krylov");
   EXPECT_TRUE(got.report.fallback.empty());
