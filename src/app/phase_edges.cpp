@@ -160,7 +160,7 @@ EdgeWeights pair_edge_weights(const LayerFactors& factors, const NetworkPlan& pl
   return out;
 }
 
-EdgeWeights edges_phase(LayerFactors&& factors, const RunPlans& plans, const Options& options,
+EdgeWeights edges_phase(const LayerFactors& factors, const RunPlans& plans, const Options& options,
                         const mpi::Communicator& comm, SvrResult& result,
                         const Progress& progress) {
   // The failure point first, on every rank, agreed before any rank waits for another.
@@ -170,13 +170,6 @@ EdgeWeights edges_phase(LayerFactors&& factors, const RunPlans& plans, const Opt
     E = pair_edge_weights(factors, plans.network, plans.execution, result.layers, options.method(),
                           comm);
   });
-  if (options.save_spectra)  // the only reason for the factors to come to rank 0
-    mpi::agreed(comm, [&] {
-      gather_factors_to_root(factors, plans.execution, options, comm, result.layers);
-    });
-  // Freed on every rank together: the grid's destructor frees its communicator (collective),
-  // after the distributed factors that point at it (LayerFactors' member order).
-  { const LayerFactors freed = std::move(factors); }
   progress.say("edges: " + std::to_string(result.pairs.size()) + " pairs");
   return E;
 }

@@ -3,14 +3,19 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
 #include <limits>
 #include <optional>
+#include <utility>
 
 #include "svr/app/phase_read.hpp"
+#include "svr/app/phase_svd.hpp"
 #include "svr/app/progress.hpp"
 #include "svr/core/error.hpp"
 #include "svr/core/fault_injection.hpp"
 #include "svr/io/sha256.hpp"
+#include "svr/linalg/distributed_matrix.hpp"
 #include "svr/output/adjacency.hpp"
 #include "svr/output/edges_csv.hpp"
 #include "svr/output/graphml.hpp"
@@ -50,21 +55,174 @@ void write_bytes_at(MPI_File file, MPI_Offset offset, const char* data, std::uin
   }
 }
 
+// Bytes for one file, gathered into runs of consecutive offsets so that neighbouring pieces
+// (the rows of a row block of a one-column grid, say) go out in one write.
+class RunWriter {
+ public:
+  RunWriter(MPI_File file, const std::string& path) : file_(file), path_(path) {}
+  void put(std::uint64_t offset, const double* data, std::size_t count) {
+    if (!buffer_.empty() && offset != start_ + 8 * buffer_.size()) flush();
+    if (buffer_.empty()) start_ = offset;
+    buffer_.insert(buffer_.end(), data, data + count);
+    if (buffer_.size() >= kFlushDoubles) flush();
+  }
+  void flush() {
+    if (buffer_.empty()) return;
+    write_bytes_at(file_, static_cast<MPI_Offset>(start_),
+                   reinterpret_cast<const char*>(buffer_.data()), 8 * buffer_.size(), path_);
+    buffer_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kFlushDoubles = std::size_t{1} << 20;  // 8 MB
+  MPI_File file_;
+  const std::string& path_;
+  std::uint64_t start_ = 0;
+  std::vector<double> buffer_;
+};
+
+// canonical_signs (output/spectra.hpp) of the first `count` columns of a distributed U,
+// collective over its grid: the largest magnitude of each column, then the first row holding
+// it, then that entry's sign, each agreed by one reduction.
+std::vector<double> distributed_canonical_signs(const DistributedMatrix& U, std::int64_t count) {
+  const auto n = static_cast<std::size_t>(count);
+  std::vector<double> largest(n, 0.0);
+  for (std::int64_t lj = 0; lj < U.local_cols(); ++lj) {
+    const std::int64_t j = U.global_col(lj);
+    if (j >= count) continue;
+    for (std::int64_t li = 0; li < U.local_rows(); ++li)
+      largest[static_cast<std::size_t>(j)] =
+          std::max(largest[static_cast<std::size_t>(j)], std::abs(U.local(li, lj)));
+  }
+  const MPI_Comm comm = U.grid().comm();
+  const int size = static_cast<int>(count);
+  mpi::check(MPI_Allreduce(MPI_IN_PLACE, largest.data(), size, MPI_DOUBLE, MPI_MAX, comm),
+             "MPI_Allreduce");
+  std::vector<std::int64_t> first(n, std::numeric_limits<std::int64_t>::max());
+  for (std::int64_t lj = 0; lj < U.local_cols(); ++lj) {
+    const std::int64_t j = U.global_col(lj);
+    if (j >= count) continue;
+    for (std::int64_t li = 0; li < U.local_rows(); ++li)
+      if (std::abs(U.local(li, lj)) == largest[static_cast<std::size_t>(j)])
+        first[static_cast<std::size_t>(j)] =
+            std::min(first[static_cast<std::size_t>(j)], U.global_row(li));
+  }
+  mpi::check(MPI_Allreduce(MPI_IN_PLACE, first.data(), size, MPI_INT64_T, MPI_MIN, comm),
+             "MPI_Allreduce");
+  std::vector<double> entry(n, 0.0);  // only the owner of (first[j], j) contributes
+  for (std::size_t j = 0; j < n; ++j) {
+    const auto column = static_cast<std::int64_t>(j);
+    if (first[j] < U.rows() && U.owns(first[j], column)) {
+      const std::int64_t li =
+          block_cyclic::global_to_local(first[j], U.block(), U.grid().shape().rows);
+      const std::int64_t lj =
+          block_cyclic::global_to_local(column, U.block(), U.grid().shape().cols);
+      entry[j] = U.local(li, lj);
+    }
+  }
+  mpi::check(MPI_Allreduce(MPI_IN_PLACE, entry.data(), size, MPI_DOUBLE, MPI_SUM, comm),
+             "MPI_Allreduce");
+  std::vector<double> sign(n, 1.0);
+  for (std::size_t j = 0; j < n; ++j)
+    if (entry[j] < 0.0) sign[j] = -1.0;
+  return sign;
+}
+
+// This rank's blocks of the first sign.size() columns of a distributed factor, signed, into the
+// row-major array at `base`.
+void put_distributed(RunWriter& out, std::uint64_t base, const DistributedMatrix& M,
+                     const std::vector<double>& sign) {
+  const auto count = static_cast<std::int64_t>(sign.size());
+  std::vector<double> piece;
+  for (const RowRun& run : M.row_runs()) {
+    if (run.col >= count) continue;
+    const std::int64_t length = std::min(run.count, count - run.col);
+    const std::int64_t li =
+        block_cyclic::global_to_local(run.row, M.block(), M.grid().shape().rows);
+    const std::int64_t lj =
+        block_cyclic::global_to_local(run.col, M.block(), M.grid().shape().cols);
+    piece.resize(static_cast<std::size_t>(length));
+    for (std::int64_t k = 0; k < length; ++k)
+      piece[static_cast<std::size_t>(k)] =
+          sign[static_cast<std::size_t>(run.col + k)] * M.local(li, lj + k);
+    out.put(base + 8 * static_cast<std::uint64_t>(run.row * count + run.col), piece.data(),
+            piece.size());
+  }
+}
+
+// Opens `path` on every rank of comm, runs write(file) and closes the file on every rank even
+// when write throws; then throws the OutputError (naming `path`) of this rank, if any.
+void with_shared_file(const std::string& path, const mpi::Communicator& comm,
+                      const std::function<void(MPI_File)>& write) {
+  MPI_File file = MPI_FILE_NULL;
+  // Collective; MPI reports an open failure on every rank alike.
+  check_io(MPI_File_open(comm.get(), path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL,
+                         &file),
+           "MPI_File_open", path);
+  std::optional<OutputError> error;
+  try {
+    write(file);
+  } catch (const OutputError& e) {
+    error = e;
+  } catch (const std::exception& e) {
+    error = OutputError(path + ": " + e.what());
+  }
+  const int closed = MPI_File_close(&file);
+  if (error) throw *error;
+  check_io(closed, "MPI_File_close", path);
+}
+
 }  // namespace
+
+void write_spectra_distributed(const std::string& path, const SvrResult& result,
+                               const LayerFactors& factors, const ExecutionPlan& execution,
+                               const Options& options, const mpi::Communicator& comm) {
+  const SafetensorsLayout layout = spectra_layout(result, options.method());
+  // The signs of the team's layers first: collective over each team's grid, so no rank of a
+  // team may skip one because an earlier write failed.
+  std::vector<std::vector<double>> team_signs(result.layers.size());
+  const int team = execution.team_of(comm.rank());
+  if (team >= 0)
+    for (std::size_t l : execution.teams[static_cast<std::size_t>(team)].layers)
+      team_signs[l] =
+          distributed_canonical_signs(factors.distributed[l]->U, result.layers[l].sigma.size());
+  with_shared_file(path, comm, [&](MPI_File file) {
+    RunWriter out(file, path);
+    if (comm.is_root()) {
+      write_bytes_at(file, 0, layout.head.data(), layout.head.size(), path);
+      for (std::size_t l = 0; l < result.layers.size(); ++l) {
+        const Eigen::VectorXd& s = result.layers[l].sigma;
+        out.put(layout.offsets[3 * l + 1], s.data(), static_cast<std::size_t>(s.size()));
+      }
+    }
+    for (std::size_t l : execution.lapack_layers_of(comm.rank())) {
+      const Spectrum& spectrum = factors.local[l];
+      const auto kept = result.layers[l].sigma.size();
+      if (spectrum.U.cols() != kept || spectrum.V.cols() != kept)
+        throw OutputError(path + ": layer '" + result.layers[l].name + "' has " +
+                          std::to_string(spectrum.U.cols()) + " singular vectors for " +
+                          std::to_string(kept) + " kept singular values (internal error)");
+      const std::vector<double> sign = canonical_signs(spectrum.U);
+      const std::vector<double> U = signed_row_major(spectrum.U, sign);
+      const std::vector<double> V = signed_row_major(spectrum.V, sign);
+      out.put(layout.offsets[3 * l], U.data(), U.size());
+      out.put(layout.offsets[3 * l + 2], V.data(), V.size());
+    }
+    if (team >= 0)
+      for (std::size_t l : execution.teams[static_cast<std::size_t>(team)].layers) {
+        put_distributed(out, layout.offsets[3 * l], factors.distributed[l]->U, team_signs[l]);
+        put_distributed(out, layout.offsets[3 * l + 2], factors.distributed[l]->V, team_signs[l]);
+      }
+    out.flush();
+  });
+}
 
 void write_adjacency_distributed(const std::string& path, const SvrResult& result,
                                  const std::vector<Eigen::MatrixXd>& E,
                                  const ExecutionPlan& execution, const Options& options,
                                  const mpi::Communicator& comm) {
   const AdjacencyLayout layout = adjacency_layout(result, options.method());
-  MPI_File file = MPI_FILE_NULL;
-  // Collective; MPI reports an open failure on every rank alike.
-  check_io(MPI_File_open(comm.get(), path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL,
-                         &file),
-           "MPI_File_open", path);
-  // Once open, every rank must reach the collective close, whatever happens to its writes.
-  std::optional<OutputError> error;
-  try {
+  with_shared_file(path, comm, [&](MPI_File file) {
     if (comm.is_root()) write_bytes_at(file, 0, layout.head.data(), layout.head.size(), path);
     for (std::size_t l : execution.pairs_of(comm.rank())) {
       if (E[l].rows() != layout.rows[l] || E[l].cols() != layout.cols[l])
@@ -77,19 +235,12 @@ void write_adjacency_distributed(const std::string& path, const SvrResult& resul
                      reinterpret_cast<const char*>(data.data()), data.size() * sizeof(double),
                      path);
     }
-  } catch (const OutputError& e) {
-    error = e;
-  } catch (const std::exception& e) {
-    error = OutputError(path + ": " + e.what());
-  }
-  const int closed = MPI_File_close(&file);
-  if (error) throw *error;
-  check_io(closed, "MPI_File_close", path);
+  });
 }
 
 namespace {
 
-// Rank 0's files, from what rank 0 holds (no E, no factors unless --save-spectra).
+// Rank 0's files, from what rank 0 holds (no E, no factors).
 // adjacency.safetensors is written by every rank, summary.json after everything else.
 void write_root_outputs(const SvrResult& result, const Options& options,
                         const std::string& staging) {
@@ -97,7 +248,6 @@ void write_root_outputs(const SvrResult& result, const Options& options,
   write_nodes_csv(file("nodes.csv"), result);
   write_edges_csv(file("edges.csv"), result);
   write_graphml(file("graph.graphml"), result);
-  if (options.save_spectra) write_spectra(file("spectra.safetensors"), result, options.method());
   if (options.plot) {
     write_svr_svg(file("svr.svg"), result, options.plotting);
     write_report_html(file("report.html"), result, options.plotting);
@@ -127,9 +277,9 @@ OutputTarget open_output(const Options& options, const mpi::Communicator& comm) 
   return target;
 }
 
-void output_phase(OutputTarget& target, std::vector<Eigen::MatrixXd>& E, const RunPlans& plans,
-                  const Options& options, const mpi::Communicator& comm, SvrResult& result,
-                  PhaseClock& clock, const Progress& progress) {
+void output_phase(OutputTarget& target, std::vector<Eigen::MatrixXd>& E, LayerFactors& factors,
+                  const RunPlans& plans, const Options& options, const mpi::Communicator& comm,
+                  SvrResult& result, PhaseClock& clock, const Progress& progress) {
   const std::string& staging = target.staging;
   mpi::agreed(comm, [&] {
     const std::vector<double> peak = gather_peak_memory(comm);  // collective: before any throw
@@ -141,6 +291,14 @@ void output_phase(OutputTarget& target, std::vector<Eigen::MatrixXd>& E, const R
     clock.end("checksum", result.run);
     write_root_outputs(result, options, staging);
   });
+  if (options.save_spectra)
+    mpi::agreed(comm, [&] {
+      write_spectra_distributed(staging + "/spectra.safetensors", result, factors, plans.execution,
+                                options, comm);
+    });
+  {  // freed on every rank together (the grids' communicators: edges_phase's caller)
+    const LayerFactors freed = std::move(factors);
+  }
   if (options.save_adjacency)
     mpi::agreed(comm, [&] {
       write_adjacency_distributed(staging + "/adjacency.safetensors", result, E, plans.execution,

@@ -109,46 +109,6 @@ void share_singular_values(const LayerFactors& factors, const ExecutionPlan& exe
   }
 }
 
-void gather_factors_to_root(const LayerFactors& factors, const ExecutionPlan& execution,
-                            const Options& options, const mpi::Communicator& comm,
-                            std::vector<LayerResult>& layers) {
-  // Layer order on every rank, so the point-to-point transfers and the grid gathers interleave
-  // the same way everywhere.
-  for (std::size_t l = 0; l < layers.size(); ++l) {
-    const LayerExecution& how = execution.layers[l];
-    const int tag = static_cast<int>(l % 30000);
-    if (how.engine == SvdEngine::Scalapack) {
-      // Collective over the team; the result is on the team's first rank.
-      Spectrum spectrum;
-      if (factors.distributed[l])
-        spectrum = gather_spectrum(*factors.distributed[l], 0, options.max_rank);
-      if (how.first_rank == 0) {
-        if (comm.is_root()) {
-          layers[l].U = std::move(spectrum.U);
-          layers[l].V = std::move(spectrum.V);
-        }
-      } else if (comm.rank() == how.first_rank) {
-        comm.send(spectrum.U, 0, tag);
-        comm.send(spectrum.V, 0, tag);
-      } else if (comm.is_root()) {
-        layers[l].U = comm.receive(how.first_rank, tag);
-        layers[l].V = comm.receive(how.first_rank, tag);
-      }
-    } else if (how.rank == 0) {
-      if (comm.is_root()) {
-        layers[l].U = factors.local[l].U;
-        layers[l].V = factors.local[l].V;
-      }
-    } else if (comm.rank() == how.rank) {
-      comm.send(factors.local[l].U, 0, tag);
-      comm.send(factors.local[l].V, 0, tag);
-    } else if (comm.is_root()) {
-      layers[l].U = comm.receive(how.rank, tag);
-      layers[l].V = comm.receive(how.rank, tag);
-    }
-  }
-}
-
 namespace {
 
 // "svd 3/16 features.10.weight (512x4608) on rank 1", or on a team's grid.

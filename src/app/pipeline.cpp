@@ -56,7 +56,14 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   LayerFactors factors = svd_phase(plans, options, comm, result, progress);
   clock.end("svd", result.run);
 
-  EdgeWeights E = edges_phase(std::move(factors), plans, options, comm, result, progress);
+  EdgeWeights E = edges_phase(factors, plans, options, comm, result, progress);
+  // --save-spectra: the factors stay on their owners, who write them in the output phase.
+  // Otherwise they are freed now, on every rank together: a grid's destructor frees its
+  // communicator (collective), after the distributed factors that point at it (LayerFactors'
+  // member order).
+  if (!options.save_spectra) {
+    const LayerFactors freed = std::move(factors);
+  }
   clock.end("edges", result.run);
 
   significance_phase(E, plans.execution, options, comm, result, progress);
@@ -65,7 +72,7 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   if (!options.save_adjacency) E.E.clear();  // nobody needs E any more
   clock.end("significance", result.run);
 
-  output_phase(output, E.E, plans, options, comm, result, clock, progress);
+  output_phase(output, E.E, factors, plans, options, comm, result, clock, progress);
   return result;
 }
 

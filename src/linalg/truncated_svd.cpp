@@ -237,8 +237,7 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     constexpr int window = 3;
     const double remaining = projected_iterations(residual_history, settings.tolerance, window);
     if (remaining > 0) {
-      const double per_iteration =
-          (cost - cost_history[cost_history.size() - 1 - window]) / window;
+      const double per_iteration = (cost - cost_history[cost_history.size() - 1 - window]) / window;
       if (cost + remaining * per_iteration > projection_margin * budget)
         return give_up(progress + ", falling at a rate that would cost more than the full SVD");
     }

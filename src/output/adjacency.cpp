@@ -42,37 +42,22 @@ std::vector<double> adjacency_data(const Eigen::MatrixXd& E) {
   return data;
 }
 
-// The same bytes as write_safetensors (safetensors_writer.cpp) writes before the data: the
-// metadata first, then every array in order, offsets relative to the data section, the JSON
-// padded with spaces so that the data starts 8-byte aligned.
 AdjacencyLayout adjacency_layout(const SvrResult& r, Method method) {
+  const std::string path = "adjacency.safetensors";
   AdjacencyLayout layout;
-  nlohmann::ordered_json header = nlohmann::ordered_json::object();
-  header["__metadata__"] = adjacency_metadata(r, method);
-  std::uint64_t offset = 0;
+  std::vector<ArraySlot> slots;
   for (std::size_t k = 0; k < r.pairs.size(); ++k) {
     const PairResult& pair = r.pairs[k];
     if (pair.from_layer < 0 || pair.to_layer >= static_cast<int>(r.layers.size()))
-      throw OutputError("adjacency.safetensors: pair " + std::to_string(k) +
-                        " has no layers (internal error)");
-    const std::int64_t rows = r.layers[pair.to_layer].sigma.size();
-    const std::int64_t cols = r.layers[pair.from_layer].sigma.size();
-    const std::uint64_t bytes = 8 * static_cast<std::uint64_t>(rows * cols);
-    header[tensor_name(k)] = {
-        {"dtype", "F64"}, {"shape", {rows, cols}}, {"data_offsets", {offset, offset + bytes}}};
-    layout.offsets.push_back(offset);
-    layout.rows.push_back(rows);
-    layout.cols.push_back(cols);
-    offset += bytes;
+      throw OutputError(path + ": pair " + std::to_string(k) + " has no layers (internal error)");
+    layout.rows.push_back(r.layers[pair.to_layer].sigma.size());
+    layout.cols.push_back(r.layers[pair.from_layer].sigma.size());
+    slots.push_back({tensor_name(k), {layout.rows.back(), layout.cols.back()}});
   }
-  std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');
-  const std::uint64_t n = text.size();
-  layout.head.resize(8);
-  for (int i = 0; i < 8; ++i) layout.head[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-  layout.head += text;
-  for (std::uint64_t& start : layout.offsets) start += layout.head.size();
-  layout.file_size = layout.head.size() + offset;
+  SafetensorsLayout file = safetensors_layout(path, slots, adjacency_metadata(r, method));
+  layout.head = std::move(file.head);
+  layout.offsets = std::move(file.offsets);
+  layout.file_size = file.file_size;
   return layout;
 }
 

@@ -1,43 +1,64 @@
 // spectra.safetensors (--save-spectra): U, S, V of every layer.
+#include "svr/output/spectra.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "svr/core/error.hpp"
-#include "svr/io/safetensors_writer.hpp"
-#include "svr/output/spectra.hpp"
 
 namespace svr {
 
 namespace {
 
-// Row-major copy of `m` with column i multiplied by sign[i].
-std::vector<double> row_major(const Eigen::MatrixXd& m, const std::vector<double>& sign) {
-  std::vector<double> data(static_cast<std::size_t>(m.rows() * m.cols()));
-  std::size_t k = 0;
-  for (Eigen::Index row = 0; row < m.rows(); ++row) {
-    for (Eigen::Index col = 0; col < m.cols(); ++col) data[k++] = sign[col] * m(row, col);
+std::map<std::string, std::string> spectra_metadata(const SvrResult& r, Method method) {
+  nlohmann::ordered_json names = nlohmann::ordered_json::array();
+  for (const LayerResult& layer : r.layers) names.push_back(layer.name);
+  return {{"format", "svr-spectra"},
+          {"schema_version", "1"},
+          {"model", r.model_name},
+          {"method", to_string(method)},
+          {"layers", names.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)},
+          {"sign_convention", "largest-magnitude entry of each u_i positive"}};
+}
+
+std::vector<ArraySlot> spectra_slots(const SvrResult& r) {
+  std::vector<ArraySlot> slots;
+  for (const LayerResult& layer : r.layers) {
+    const std::int64_t rank = layer.sigma.size();
+    slots.push_back({layer.name + ".U", {layer.rows, rank}});
+    slots.push_back({layer.name + ".S", {rank}});
+    slots.push_back({layer.name + ".V", {layer.cols, rank}});
   }
+  return slots;
+}
+
+}  // namespace
+
+std::vector<double> signed_row_major(const Eigen::MatrixXd& m, const std::vector<double>& sign) {
+  const auto cols = static_cast<Eigen::Index>(sign.size());
+  std::vector<double> data(static_cast<std::size_t>(m.rows() * cols));
+  std::size_t k = 0;
+  for (Eigen::Index row = 0; row < m.rows(); ++row)
+    for (Eigen::Index col = 0; col < cols; ++col) data[k++] = sign[col] * m(row, col);
   return data;
 }
 
-// +1 or -1 per column of U: the sign that makes the column's largest-magnitude entry (the first
-// one on a tie) positive. SVD signs are arbitrary; this makes the file reproducible across
-// LAPACK builds and rank counts. v_i takes the same sign so U diag(S) V^T is unchanged.
 std::vector<double> canonical_signs(const Eigen::MatrixXd& u) {
   std::vector<double> sign(static_cast<std::size_t>(u.cols()), 1.0);
+  if (u.rows() == 0) return sign;
   for (Eigen::Index col = 0; col < u.cols(); ++col) {
     Eigen::Index arg = 0;
-    if (u.rows() == 0) continue;
     u.col(col).cwiseAbs().maxCoeff(&arg);
     if (u(arg, col) < 0.0) sign[col] = -1.0;
   }
   return sign;
 }
 
-}  // namespace
+SafetensorsLayout spectra_layout(const SvrResult& r, Method method) {
+  return safetensors_layout("spectra.safetensors", spectra_slots(r), spectra_metadata(r, method));
+}
 
 void write_spectra(const std::string& path, const SvrResult& r, Method method) {
   std::vector<NamedArray> arrays;
-  nlohmann::ordered_json names = nlohmann::ordered_json::array();
   for (const LayerResult& layer : r.layers) {
     const Eigen::Index rank = layer.sigma.size();
     if (layer.U.rows() != layer.rows || layer.U.cols() != rank || layer.V.rows() != layer.cols ||
@@ -49,22 +70,12 @@ void write_spectra(const std::string& path, const SvrResult& r, Method method) {
                         " kept singular values; internal error)");
     }
     const std::vector<double> sign = canonical_signs(layer.U);
-    arrays.push_back({layer.name + ".U", {layer.rows, rank}, row_major(layer.U, sign)});
+    arrays.push_back({layer.name + ".U", {layer.rows, rank}, signed_row_major(layer.U, sign)});
     arrays.push_back({layer.name + ".S", {rank},
                       std::vector<double>(layer.sigma.data(), layer.sigma.data() + rank)});
-    arrays.push_back({layer.name + ".V", {layer.cols, rank}, row_major(layer.V, sign)});
-    names.push_back(layer.name);
+    arrays.push_back({layer.name + ".V", {layer.cols, rank}, signed_row_major(layer.V, sign)});
   }
-  const auto dump = [](const nlohmann::ordered_json& j) {
-    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  };
-  write_safetensors(path, arrays,
-                    {{"format", "svr-spectra"},
-                     {"schema_version", "1"},
-                     {"model", r.model_name},
-                     {"method", to_string(method)},
-                     {"layers", dump(names)},
-                     {"sign_convention", "largest-magnitude entry of each u_i positive"}});
+  write_safetensors(path, arrays, spectra_metadata(r, method));
 }
 
 }  // namespace svr

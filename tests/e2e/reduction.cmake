@@ -26,6 +26,12 @@ reduction_check(adjacency_cosvr.np3 3 --e-atol 1e-10 ${examples}/digits_cnn_bn.s
   --method cosvr --fdr-scope pair --scalapack-min-dim 20)
 reduction_check(adjacency_max_rank.np2 2 --e-atol 1e-10 ${examples}/digits_cnn_bn.safetensors
   --scalapack-min-dim 1 --max-rank 8)
+# spectra.safetensors written by the ranks of one grid of all ranks (1x3, 2x2), each its own
+# blocks of U and V, with the signs agreed over the grid.
+foreach(np 3 4)
+  reduction_check(spectra_one_grid.np${np} ${np} --e-atol 1e-10 ${vgg}/vgg_bn.safetensors
+    --scalapack-min-dim 1 --block-size 3 --max-grids 1)
+endforeach()
 reduction_check(significant_only_adjacency.np3 3 --significant-only --e-atol 1e-10
   ${vgg}/vgg_bn.safetensors --scalapack-min-dim 1 --block-size 3)
 

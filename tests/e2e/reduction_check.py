@@ -10,7 +10,7 @@ Runs svr at N ranks with --save-spectra --save-adjacency (and --all-edges unless
   nothing;
 - adjacency.safetensors, written by every pair's owner into one shared file, holds exactly
   the E of edges.csv (with --all-edges), is a valid safetensors file of the expected size, and
-  spectra.safetensors (gathered to rank 0) factors the layer matrices
+  spectra.safetensors (written by the owners of the factors) factors the layer matrices
   (check_saved_outputs.check);
 - summary.json's run block has peak_memory_mb_per_rank: one positive entry per rank, whose
   maximum is peak_memory_mb, and execution.layers: one placement per layer within the ranks.

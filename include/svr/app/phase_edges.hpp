@@ -44,9 +44,9 @@ Eigen::MatrixXd serial_edge_weights(const Eigen::MatrixXd& U, const Eigen::Matri
                                     Eigen::MatrixXd& norm2);
 
 // The phase, collective, one agreed step each: the failure point, E of every pair on its owner
-// (pair_edge_weights), with --save-spectra every layer's U and V into result.layers on rank 0.
-// Consumes the factors: they, and the grids they live on, are freed on every rank together.
-EdgeWeights edges_phase(LayerFactors&& factors, const RunPlans& plans, const Options& options,
+// (pair_edge_weights). The factors are left to the caller (the pipeline frees them at once, or
+// keeps them for --save-spectra, which their owners write in the output phase).
+EdgeWeights edges_phase(const LayerFactors& factors, const RunPlans& plans, const Options& options,
                         const mpi::Communicator& comm, SvrResult& result, const Progress& progress);
 
 }  // namespace svr

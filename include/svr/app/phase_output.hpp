@@ -19,6 +19,7 @@ namespace svr {
 
 class PhaseClock;
 class Progress;
+struct LayerFactors;
 struct RunPlans;
 
 // Where this run writes: the staging directory (every rank knows its path) that becomes OUTDIR.
@@ -33,12 +34,25 @@ struct OutputTarget {
 OutputTarget open_output(const Options& options, const mpi::Communicator& comm);
 
 // The phase, collective, one agreed step each: every rank's peak memory to rank 0, the failure
-// point, the model's checksum and rank 0's files (nodes.csv, edges.csv, graph.graphml, spectra,
-// svr.svg, report.html); with --save-adjacency the pairs' E (then E is freed); summary.json;
-// the rename into OUTDIR. Records the "checksum" and "write" phases on `clock`.
-void output_phase(OutputTarget& target, std::vector<Eigen::MatrixXd>& E, const RunPlans& plans,
-                  const Options& options, const mpi::Communicator& comm, SvrResult& result,
-                  PhaseClock& clock, const Progress& progress);
+// point, the model's checksum and rank 0's files (nodes.csv, edges.csv, graph.graphml,
+// svr.svg, report.html); with --save-spectra the factors, written by their owners (then the
+// factors and their grids are freed); with --save-adjacency the pairs' E (then E is freed);
+// summary.json; the rename into OUTDIR. Records the "checksum" and "write" phases on `clock`.
+void output_phase(OutputTarget& target, std::vector<Eigen::MatrixXd>& E, LayerFactors& factors,
+                  const RunPlans& plans, const Options& options, const mpi::Communicator& comm,
+                  SvrResult& result, PhaseClock& clock, const Progress& progress);
+
+// --save-spectra without bringing the factors to rank 0: every rank computes the same file
+// layout (output/spectra.hpp spectra_layout); rank 0 writes the header and every S, the owner
+// of each LAPACK layer its U and V, and every rank of a ScaLAPACK team its blocks of its team's
+// layers (the sign of each singular pair agreed over the team's grid first), all through MPI-IO
+// into the one file in the staging directory. The same bytes as write_spectra.
+// Collective over every rank. `result` needs the layer names, shapes and kept singular values
+// on every rank; `factors` what svd_phase left on each rank. Throws OutputError naming `path`
+// (on the rank where it happened) after the file is closed on every rank.
+void write_spectra_distributed(const std::string& path, const SvrResult& result,
+                               const LayerFactors& factors, const ExecutionPlan& execution,
+                               const Options& options, const mpi::Communicator& comm);
 
 // --save-adjacency without bringing E to rank 0: every rank computes the same file layout
 // (output/adjacency.hpp adjacency_layout), rank 0 writes the header and each pair's owner writes

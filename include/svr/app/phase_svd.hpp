@@ -59,13 +59,6 @@ void share_singular_values(const LayerFactors& factors, const ExecutionPlan& exe
                            const Options& options, const mpi::Communicator& comm,
                            std::vector<LayerResult>& layers);
 
-// Collective (--save-spectra): U and V of every layer into layers[l] on rank 0, the LAPACK
-// layers' from their owners, the ScaLAPACK layers' gathered on their team's first rank and
-// sent on from there.
-void gather_factors_to_root(const LayerFactors& factors, const ExecutionPlan& execution,
-                            const Options& options, const mpi::Communicator& comm,
-                            std::vector<LayerResult>& layers);
-
 // The phase, collective, one agreed step each: the LAPACK layers, the ScaLAPACK teams, the
 // singular values (into result.layers[l].sigma on every rank). Says one progress line per layer.
 LayerFactors svd_phase(const RunPlans& plans, const Options& options, const mpi::Communicator& comm,

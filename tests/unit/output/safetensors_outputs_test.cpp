@@ -1,4 +1,5 @@
 // spectra.safetensors and adjacency.safetensors, read back with a minimal independent parser.
+#include <array>
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -189,6 +190,63 @@ TEST(AdjacencyLayout, IsWhatWriteAdjacencyWrites) {
   // The layout needs no E: every rank computes it from the singular values alone.
   for (PairResult& pair : r.pairs) pair.E.resize(0, 0);
   EXPECT_EQ(adjacency_layout(r, method).head, layout.head);
+}
+
+// The layout that lets each layer's owner write its factors into spectra.safetensors itself.
+TEST(SpectraLayout, IsWhatWriteSpectraWrites) {
+  SvrResult r;
+  r.model_name = "model.safetensors";
+  const std::vector<std::array<Eigen::Index, 3>> shapes = {{6, 4, 3}, {5, 9, 2}, {7, 3, 3}};
+  for (std::size_t l = 0; l < shapes.size(); ++l) {
+    const auto [rows, cols, kept] = shapes[l];
+    LayerResult layer;
+    layer.name = "layer" + std::to_string(l) + ".weight";
+    layer.rows = rows;
+    layer.cols = cols;
+    layer.sigma = Eigen::VectorXd::LinSpaced(kept, 2.0, 1.0);
+    layer.U = Eigen::MatrixXd::Random(rows, kept);
+    layer.V = Eigen::MatrixXd::Random(cols, kept);
+    r.layers.push_back(layer);
+  }
+  const Method method = Method::Svr;
+  test::TempDir dir;
+  write_spectra(dir / "spectra.bin", r, method);
+  const std::string bytes = test::read_file(dir / "spectra.bin");
+
+  const SafetensorsLayout layout = spectra_layout(r, method);
+  ASSERT_EQ(bytes.size(), layout.file_size);
+  ASSERT_EQ(layout.offsets.size(), 3 * r.layers.size());
+  EXPECT_EQ(bytes.substr(0, layout.head.size()), layout.head);
+  EXPECT_EQ(layout.head.size() % 8, 0u);
+  const auto as_bytes = [](const std::vector<double>& v) {
+    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
+  };
+  for (std::size_t l = 0; l < r.layers.size(); ++l) {
+    const LayerResult& layer = r.layers[l];
+    const std::vector<double> sign = canonical_signs(layer.U);
+    const std::vector<double> U = signed_row_major(layer.U, sign);
+    const std::vector<double> S(layer.sigma.data(), layer.sigma.data() + layer.sigma.size());
+    const std::vector<double> V = signed_row_major(layer.V, sign);
+    EXPECT_EQ(bytes.substr(layout.offsets[3 * l], U.size() * 8), as_bytes(U)) << l;
+    EXPECT_EQ(bytes.substr(layout.offsets[3 * l + 1], S.size() * 8), as_bytes(S)) << l;
+    EXPECT_EQ(bytes.substr(layout.offsets[3 * l + 2], V.size() * 8), as_bytes(V)) << l;
+  }
+  // The layout needs no factors: every rank computes it from the shapes and singular values.
+  for (LayerResult& layer : r.layers) {
+    layer.U.resize(0, 0);
+    layer.V.resize(0, 0);
+  }
+  EXPECT_EQ(spectra_layout(r, method).head, layout.head);
+}
+
+TEST(SpectraLayout, SignsMakeTheLargestEntryPositiveFirstOnATie) {
+  Eigen::MatrixXd u(3, 3);
+  u << 0.5, -0.7, 0.0,  //
+      -0.5, 0.7, 0.0,   //
+      0.1, 0.2, 0.0;
+  EXPECT_EQ(canonical_signs(u), (std::vector<double>{1.0, -1.0, 1.0}));
+  // Only the first sign.size() columns are stored.
+  EXPECT_EQ(signed_row_major(u, {-1.0}), (std::vector<double>{-0.5, 0.5, -0.1}));
 }
 
 }  // namespace
