@@ -91,11 +91,13 @@ void share_singular_values(const LayerFactors& factors, const ExecutionPlan& exe
     // How they were computed, for summary.json and the fallback warning.
     SvdReport& report = layers[l].svd;
     if (comm.rank() == root) report = factors.reports[l];
-    double numbers[2] = {static_cast<double>(report.iterations),
-                         report.residual ? *report.residual : -1.0};
-    mpi::check(MPI_Bcast(numbers, 2, MPI_DOUBLE, root, comm.get()), "MPI_Bcast");
+    double numbers[3] = {static_cast<double>(report.iterations),
+                         report.residual ? *report.residual : -1.0,
+                         report.fallback_cost ? 1.0 : 0.0};
+    mpi::check(MPI_Bcast(numbers, 3, MPI_DOUBLE, root, comm.get()), "MPI_Bcast");
     report.iterations = static_cast<std::int64_t>(numbers[0]);
     report.residual = numbers[1] >= 0.0 ? std::optional<double>(numbers[1]) : std::nullopt;
+    report.fallback_cost = numbers[2] != 0.0;
     comm.broadcast(report.method, root);
     comm.broadcast(report.fallback, root);
     // The group of each neuron of a grouped layer (always a LAPACK layer).
@@ -129,6 +131,9 @@ std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t
               ? ", top " + std::to_string(layer.sigma.size()) + " by Krylov in " +
                     std::to_string(layer.svd.iterations) +
                     (layer.svd.iterations == 1 ? " iteration" : " iterations")
+          : layer.svd.fallback_cost
+              ? ", full SVD: the top " + std::to_string(layer.sigma.size()) +
+                    " by Krylov would cost more (" + layer.svd.fallback + ")"
               : "");
 }
 
@@ -152,7 +157,8 @@ LayerFactors svd_phase(const RunPlans& plans, const Options& options, const mpi:
   for (std::size_t l = 0; l < plans.network.layers.size(); ++l) {
     progress.say(svd_line(plans, result, l));
     const SvdReport& report = result.layers[l].svd;
-    if (comm.is_root() && !report.fallback.empty())
+    // A failure of the truncated SVD is worth a warning; the cost rule's choice is not.
+    if (comm.is_root() && !report.fallback.empty() && !report.fallback_cost)
       std::fprintf(stderr, "svr: warning: %s: the truncated SVD fell back to the full SVD: %s\n",
                    result.layers[l].name.c_str(), report.fallback.c_str());
   }

@@ -102,6 +102,22 @@ double extension_cost(Index n, Index m, Index b) {
   return 6.0 * gemm_cost(n, m, b) + 4.0 * gemm_cost(n, b, b);
 }
 
+// What the start block and the first `count` iterations cost, each extending the basis by a
+// block of `keep` columns (the loop below, counted the same way).
+double first_iterations_cost(Index L, Index n, Index keep, Index max_basis, int count) {
+  double cost = extension_cost(n, 0, keep) + gemm_cost(L, n, keep) + gemm_cost(keep, L, keep);
+  Index m = keep;
+  for (int i = 0; i < count; ++i) {
+    cost += eigensolver_cost(m) + gemm_cost(n, m, keep) + gemm_cost(L, m, keep) +
+            gemm_cost(n, L, keep) + extension_cost(n, m, keep);
+    const Index block = std::min(keep, max_basis - m);
+    if (block <= 0) break;
+    cost += gemm_cost(L, n, block) + gemm_cost(m + block, L, block);
+    m += block;
+  }
+  return cost;
+}
+
 // How many more iterations until the largest wanted residual reaches the tolerance, if it keeps
 // falling at the fastest geometric mean rate it has shown over `window` consecutive iterations;
 // infinity when it never fell. The fastest rate, not the latest: Krylov methods often stall for a
@@ -132,7 +148,7 @@ double svd_residual(const MatrixXd& M, const Spectrum& spectrum) {
 
 std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
                                              const TruncatedSvdSettings& settings,
-                                             std::string* why) {
+                                             KrylovGiveUp* why) {
   const Index short_dim = std::min(M.rows(), M.cols());
   const Index K = static_cast<Index>(settings.rank);
   if (settings.rank < 1 || K >= short_dim)
@@ -144,8 +160,9 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     throw std::invalid_argument(
         "krylov_svd: the tolerance, max_iterations and max_cost must be positive");
   if (!M.allFinite()) throw NumericalError("krylov_svd: the matrix contains NaN or Inf");
-  const auto give_up = [why](const std::string& reason) -> std::optional<TruncatedSvdResult> {
-    if (why != nullptr) *why = reason;
+  const auto give_up = [why](const std::string& reason,
+                             bool cost = false) -> std::optional<TruncatedSvdResult> {
+    if (why != nullptr) *why = {reason, cost};
     return std::nullopt;
   };
 
@@ -162,6 +179,13 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
   const Index restart_size = std::max(keep, max_basis / 2);
   const double budget =
       settings.max_cost * full_svd_cost(static_cast<double>(L), static_cast<double>(n));
+  // No Krylov method converges in fewer than a few iterations on anything but a trivial
+  // spectrum: when K is so large a part of n that two would cost more than the budget, the full
+  // SVD is cheaper from the start.
+  if (first_iterations_cost(L, n, keep, max_basis, 2) > budget)
+    return give_up("K = " + std::to_string(K) + " is too large a part of min(rows, cols) = " +
+                       std::to_string(n) + ": two iterations would cost more than the full SVD",
+                   true);
 
   MatrixXd Q = orthonormal_extension(MatrixXd(n, 0), gaussian_block(n, keep, 0x5356'5221u + n));
   MatrixXd W = B.times(Q);
@@ -230,7 +254,7 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     const std::string progress = "the residual is still " + std::to_string(worst) + " after " +
                                  std::to_string(iteration) + " iterations";
     if (iteration >= settings.max_iterations) return give_up(progress);
-    if (cost > budget) return give_up(progress + ", which cost as much as the full SVD");
+    if (cost > budget) return give_up(progress + ", which cost as much as the full SVD", true);
     // Give up early when the rate so far says the tolerance would cost more than the full SVD.
     residual_history.push_back(worst);
     cost_history.push_back(cost);
@@ -239,7 +263,8 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     if (remaining > 0) {
       const double per_iteration = (cost - cost_history[cost_history.size() - 1 - window]) / window;
       if (cost + remaining * per_iteration > projection_margin * budget)
-        return give_up(progress + ", falling at a rate that would cost more than the full SVD");
+        return give_up(progress + ", falling at a rate that would cost more than the full SVD",
+                       true);
     }
 
     // Extend the basis with the residuals that are not small yet (all tracked triplets: the
@@ -290,9 +315,10 @@ TruncatedSvdResult truncated_or_full_svd(const MatrixXd& M, std::optional<std::i
   TruncatedSvdResult result;
   if (max_rank && *max_rank >= 1 && *max_rank < std::min(M.rows(), M.cols())) {
     limits.rank = *max_rank;
-    std::string why;
+    KrylovGiveUp why;
     if (auto krylov = krylov_svd(M, limits, &why)) return std::move(*krylov);
-    result.report.fallback = why;
+    result.report.fallback = why.reason;
+    result.report.fallback_cost = why.cost;
   }
   result.spectrum = thin_svd(M, max_rank);
   result.report.method = "lapack-full";

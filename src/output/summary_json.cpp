@@ -39,6 +39,7 @@ Json layer_json(std::size_t index, const LayerResult& layer) {
   svd["iterations"] = layer.svd.iterations;
   svd["residual"] = layer.svd.residual ? number(*layer.svd.residual) : Json(nullptr);
   svd["fallback"] = layer.svd.fallback.empty() ? Json(nullptr) : Json(layer.svd.fallback);
+  svd["fallback_cost"] = layer.svd.fallback_cost;
   j["svd"] = svd;
   return j;
 }

@@ -16,6 +16,9 @@ struct SvdReport {
   // computed after the fact; empty when it was not computed (a full SVD).
   std::optional<double> residual;
   std::string fallback;  // why a truncated SVD fell back to the full one; "" when it did not
+  // The fallback was the cost rule's choice (the full SVD is cheaper), not a failure to
+  // converge: no warning, just the progress line.
+  bool fallback_cost = false;
 };
 
 struct LayerResult {

@@ -23,6 +23,14 @@ struct TruncatedSvdSettings {
   double max_cost = 1.0;
 };
 
+// Why krylov_svd gave up: `cost` when the full SVD is cheaper (the budget spent, projected to
+// be exceeded, or too large a K to start), otherwise a failure (the iteration limit, a rank
+// below K, a zero matrix, the eigensolver).
+struct KrylovGiveUp {
+  std::string reason;
+  bool cost = false;
+};
+
 struct TruncatedSvdResult {
   Spectrum spectrum;  // K triplets (U rows x K, V cols x K), s decreasing
   SvdReport report;
@@ -38,7 +46,7 @@ struct TruncatedSvdResult {
 // NumericalError for non-finite entries.
 std::optional<TruncatedSvdResult> krylov_svd(const Eigen::MatrixXd& M,
                                              const TruncatedSvdSettings& settings,
-                                             std::string* why = nullptr);
+                                             KrylovGiveUp* why = nullptr);
 
 // The layer SVD of the LAPACK path: krylov_svd with `limits` (its rank is max_rank) when
 // max_rank = K < min(rows, cols), falling back to the full SVD (with the reason in the report)

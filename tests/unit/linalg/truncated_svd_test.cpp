@@ -77,10 +77,10 @@ void expect_matches_full(const MatrixXd& M, const svr::TruncatedSvdResult& got, 
 }
 
 svr::TruncatedSvdResult krylov(const MatrixXd& M, std::int64_t K) {
-  std::string why;
+  svr::KrylovGiveUp why;
   // No cost limit: these tests are about accuracy (CostLimit tests the limit).
   auto result = svr::krylov_svd(M, {K, 1e-10, 400, std::numeric_limits<double>::infinity()}, &why);
-  if (!result) ADD_FAILURE() << "krylov_svd gave up: " << why;
+  if (!result) ADD_FAILURE() << "krylov_svd gave up: " << why.reason;
   return result ? *result : svr::TruncatedSvdResult{};
 }
 
@@ -139,39 +139,47 @@ TEST(KrylovSvd, ClusterCutByK) {
 
 TEST(KrylovSvd, RankBelowKGivesUp) {
   const MatrixXd M = random_matrix(100, 3, 31) * random_matrix(3, 50, 37);
-  std::string why;
+  svr::KrylovGiveUp why;
   EXPECT_FALSE(svr::krylov_svd(M, {5, 1e-10, 400}, &why).has_value());
-  EXPECT_NE(why.find("numerical rank is below 5"), std::string::npos) << why;
+  EXPECT_NE(why.reason.find("numerical rank is below 5"), std::string::npos) << why.reason;
+  EXPECT_FALSE(why.cost);
   const svr::TruncatedSvdResult fell_back = svr::truncated_or_full_svd(M, 5);
   EXPECT_EQ(fell_back.report.method, "lapack-full");
-  EXPECT_EQ(fell_back.report.fallback, why);
+  EXPECT_EQ(fell_back.report.fallback, why.reason);
+  EXPECT_EQ(fell_back.report.fallback_cost, why.cost);
   EXPECT_EQ(fell_back.spectrum.s.size(), 5);
 }
 
 TEST(KrylovSvd, ZeroMatrixGivesUp) {
-  std::string why;
-  EXPECT_FALSE(svr::krylov_svd(MatrixXd::Zero(40, 30), {4, 1e-10, 400}, &why).has_value());
-  EXPECT_EQ(why, "the matrix is zero");
+  svr::KrylovGiveUp why;
+  const double no_limit = std::numeric_limits<double>::infinity();
+  EXPECT_FALSE(
+      svr::krylov_svd(MatrixXd::Zero(40, 30), {4, 1e-10, 400, no_limit}, &why).has_value());
+  EXPECT_EQ(why.reason, "the matrix is zero");
+  EXPECT_FALSE(why.cost);
 }
 
 TEST(KrylovSvd, IterationLimitFallsBackToTheFullSvd) {
   const MatrixXd M = random_matrix(400, 200, 41);
-  std::string why;
+  svr::KrylovGiveUp why;
   EXPECT_FALSE(svr::krylov_svd(M, {20, 1e-10, 1}, &why).has_value());
-  EXPECT_NE(why.find("after 1 iterations"), std::string::npos) << why;
+  EXPECT_NE(why.reason.find("after 1 iterations"), std::string::npos) << why.reason;
+  EXPECT_FALSE(why.cost);
   const svr::TruncatedSvdResult fell_back = svr::truncated_or_full_svd(M, 20, {0, 1e-10, 1});
   EXPECT_EQ(fell_back.report.method, "lapack-full");
-  EXPECT_EQ(fell_back.report.fallback, why);
+  EXPECT_EQ(fell_back.report.fallback, why.reason);
+  EXPECT_EQ(fell_back.report.fallback_cost, why.cost);
   const svr::Spectrum full = svr::thin_svd(M, 20);
   EXPECT_EQ(fell_back.spectrum.s, full.s);  // the same routine, bit for bit
 }
 
 TEST(KrylovSvd, CostLimit) {
-  // A Gaussian matrix's crowded top values need more work than a fifth of the full SVD.
-  const MatrixXd M = random_matrix(250, 100, 43);
-  std::string why;
-  EXPECT_FALSE(svr::krylov_svd(M, {9, 1e-10, 400, 0.2}, &why).has_value());
-  EXPECT_NE(why.find("which cost as much as the full SVD"), std::string::npos) << why;
+  // A Gaussian matrix's crowded top values need more work than a tenth of the full SVD.
+  const MatrixXd M = random_matrix(1000, 400, 43);
+  svr::KrylovGiveUp why;
+  EXPECT_FALSE(svr::krylov_svd(M, {9, 1e-10, 400, 0.1}, &why).has_value());
+  EXPECT_NE(why.reason.find("which cost as much as the full SVD"), std::string::npos) << why.reason;
+  EXPECT_TRUE(why.cost);
   EXPECT_THROW(svr::krylov_svd(M, {9, 1e-10, 400, 0.0}), std::invalid_argument);
 }
 
@@ -179,17 +187,33 @@ TEST(KrylovSvd, GivesUpEarlyWhenTheRateProjectsMoreThanTheFullSvd) {
   // On this Gaussian matrix the top 20 would take more than the full SVD: the residual's rate
   // over the first iterations says so, long before the cost itself reaches the budget.
   const MatrixXd M = random_matrix(400, 200, 59);
-  std::string why;
+  svr::KrylovGiveUp why;
   EXPECT_FALSE(svr::krylov_svd(M, {20, 1e-10, 400}, &why).has_value());
-  EXPECT_NE(why.find("falling at a rate that would cost more than the full SVD"),
+  EXPECT_NE(why.reason.find("falling at a rate that would cost more than the full SVD"),
             std::string::npos)
-      << why;
-  EXPECT_NE(why.find("after 3 iterations"), std::string::npos) << why;
+      << why.reason;
+  EXPECT_NE(why.reason.find("after 3 iterations"), std::string::npos) << why.reason;
+  EXPECT_TRUE(why.cost);
   // Without the cost rule it does converge (the decision was the cost's, not a failure).
   expect_matches_full(M, krylov(M, 20), 20);
   const svr::TruncatedSvdResult fell_back = svr::truncated_or_full_svd(M, 20);
   EXPECT_EQ(fell_back.report.method, "lapack-full");
-  EXPECT_EQ(fell_back.report.fallback, why);
+  EXPECT_EQ(fell_back.report.fallback, why.reason);
+  EXPECT_EQ(fell_back.report.fallback_cost, why.cost);
+}
+
+TEST(KrylovSvd, TooLargeAPartOfTheRankDoesNotStart) {
+  // K = 100 of 160: the basis is nearly the whole space after one expansion, and two would
+  // cost more than the full SVD.
+  const MatrixXd M = random_matrix(400, 160, 67);
+  svr::KrylovGiveUp why;
+  EXPECT_FALSE(svr::krylov_svd(M, {100, 1e-10, 400}, &why).has_value());
+  EXPECT_NE(why.reason.find("K = 100 is too large a part of min(rows, cols) = 160"),
+            std::string::npos)
+      << why.reason;
+  EXPECT_TRUE(why.cost);
+  // A generous budget lets it run (and converge: the basis becomes the whole space).
+  EXPECT_TRUE(svr::krylov_svd(M, {100, 1e-10, 400, 1e6}, &why).has_value()) << why.reason;
 }
 
 TEST(KrylovSvd, DecayingSpectrumStaysWellUnderTheBudget) {
@@ -198,9 +222,9 @@ TEST(KrylovSvd, DecayingSpectrumStaysWellUnderTheBudget) {
   VectorXd s(400);
   for (Eigen::Index i = 0; i < s.size(); ++i) s[i] = std::pow(static_cast<double>(i) + 1.0, -0.7);
   const MatrixXd M = with_spectrum(2000, 400, s, 61);
-  std::string why;
+  svr::KrylovGiveUp why;
   const auto result = svr::krylov_svd(M, {10, 1e-10, 400}, &why);
-  ASSERT_TRUE(result.has_value()) << why;
+  ASSERT_TRUE(result.has_value()) << why.reason;
   expect_matches_full(M, *result, 10);
 }
 
