@@ -113,28 +113,30 @@ void share_singular_values(const LayerFactors& factors, const ExecutionPlan& exe
 
 namespace {
 
-// "svd 3/16 features.10.weight (512x4608) on rank 1", or on a team's grid.
+// "svd 3/16 features.10.weight (512x4608) on rank 1", or on a team's grid, and how the
+// truncated SVD went.
 std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t l) {
   const std::size_t n = plans.network.layers.size();
   const LayerExecution& how = plans.execution.layers[l];
   const LayerResult& layer = result.layers[l];
-  return "svd " + std::to_string(l + 1) + "/" + std::to_string(n) + " " +
-         plans.network.layers[l].name + " (" + std::to_string(layer.rows) + "x" +
-         std::to_string(layer.cols) + ") on " +
-         (how.engine == SvdEngine::Lapack
-              ? "rank " + std::to_string(how.rank)
-              : "a " + std::to_string(how.grid.rows) + "x" + std::to_string(how.grid.cols) +
-                    " ScaLAPACK grid (team " + std::to_string(how.team) + ", ranks " +
-                    std::to_string(how.first_rank) + "-" +
-                    std::to_string(how.first_rank + how.grid.size() - 1) + ")") +
-         (layer.svd.method == "lapack-krylov"
-              ? ", top " + std::to_string(layer.sigma.size()) + " by Krylov in " +
-                    std::to_string(layer.svd.iterations) +
-                    (layer.svd.iterations == 1 ? " iteration" : " iterations")
-          : layer.svd.fallback_cost
-              ? ", full SVD: the top " + std::to_string(layer.sigma.size()) +
-                    " by Krylov would cost more (" + layer.svd.fallback + ")"
-              : "");
+  std::string line = "svd " + std::to_string(l + 1) + "/" + std::to_string(n) + " " +
+                     plans.network.layers[l].name + " (" + std::to_string(layer.rows) + "x" +
+                     std::to_string(layer.cols) + ") on ";
+  if (how.engine == SvdEngine::Lapack)
+    line += "rank " + std::to_string(how.rank);
+  else
+    line += "a " + std::to_string(how.grid.rows) + "x" + std::to_string(how.grid.cols) +
+            " ScaLAPACK grid (team " + std::to_string(how.team) + ", ranks " +
+            std::to_string(how.first_rank) + "-" +
+            std::to_string(how.first_rank + how.grid.size() - 1) + ")";
+  const std::string kept = std::to_string(layer.sigma.size());
+  if (layer.svd.method == "lapack-krylov")
+    line += ", top " + kept + " by Krylov in " + std::to_string(layer.svd.iterations) +
+            (layer.svd.iterations == 1 ? " iteration" : " iterations");
+  else if (layer.svd.fallback_cost)
+    line +=
+        ", full SVD: the top " + kept + " by Krylov would cost more (" + layer.svd.fallback + ")";
+  return line;
 }
 
 }  // namespace

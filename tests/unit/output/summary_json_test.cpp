@@ -73,8 +73,11 @@ TEST(SummaryJson, Layers) {
   EXPECT_EQ(layers[2]["s_max"].get<double>(), 0.0);
   EXPECT_EQ(layers[2]["near_kernel_count"], 2);
   // How the SVD was computed: a full SVD has no residual and no fallback.
-  EXPECT_EQ(a["svd"], Json({{"method", nullptr}, {"iterations", 0}, {"residual", nullptr},
-                            {"fallback", nullptr}, {"fallback_cost", false}}));
+  EXPECT_EQ(a["svd"], Json({{"method", nullptr},
+                            {"iterations", 0},
+                            {"residual", nullptr},
+                            {"fallback", nullptr},
+                            {"fallback_cost", false}}));
 }
 
 TEST(SummaryJson, SvdRecordAndTestedFamily) {
@@ -83,12 +86,16 @@ TEST(SummaryJson, SvdRecordAndTestedFamily) {
   r.layers[1].svd = {"lapack-full", 0, std::nullopt, "the matrix is zero", false};
   r.layers[2].svd = {"lapack-full", 0, std::nullopt, "K = 9 is too large a part", true};
   const Json j = write_and_parse(r);
-  EXPECT_EQ(j["layers"][0]["svd"],
-            Json({{"method", "lapack-krylov"}, {"iterations", 7}, {"residual", 3.5e-13},
-                  {"fallback", nullptr}, {"fallback_cost", false}}));
-  EXPECT_EQ(j["layers"][1]["svd"],
-            Json({{"method", "lapack-full"}, {"iterations", 0}, {"residual", nullptr},
-                  {"fallback", "the matrix is zero"}, {"fallback_cost", false}}));
+  EXPECT_EQ(j["layers"][0]["svd"], Json({{"method", "lapack-krylov"},
+                                         {"iterations", 7},
+                                         {"residual", 3.5e-13},
+                                         {"fallback", nullptr},
+                                         {"fallback_cost", false}}));
+  EXPECT_EQ(j["layers"][1]["svd"], Json({{"method", "lapack-full"},
+                                         {"iterations", 0},
+                                         {"residual", nullptr},
+                                         {"fallback", "the matrix is zero"},
+                                         {"fallback_cost", false}}));
   EXPECT_EQ(j["layers"][2]["svd"]["fallback"], "K = 9 is too large a part");
   EXPECT_EQ(j["layers"][2]["svd"]["fallback_cost"], true);
   // Every layer kept all its triplets in the sample; keeping fewer (--max-rank) says so.
