@@ -102,17 +102,31 @@ double extension_cost(Index n, Index m, Index b) {
   return 6.0 * gemm_cost(n, m, b) + 4.0 * gemm_cost(n, b, b);
 }
 
+// The steps of the method on an L x n operator, in these units. Appending a block of b columns
+// to a basis of `old`: its product with M and its column of the Gram matrix.
+double append_cost(Index L, Index n, Index old, Index b) {
+  return gemm_cost(L, n, b) + gemm_cost(old + b, L, b);
+}
+// The start block of `keep` columns: orthonormalised and appended to an empty basis.
+double start_cost(Index L, Index n, Index keep) {
+  return extension_cost(n, 0, keep) + append_cost(L, n, 0, keep);
+}
+// Rayleigh-Ritz on a basis of m columns, `tracked` Ritz triplets and their residuals.
+double rayleigh_ritz_cost(Index L, Index n, Index m, Index tracked) {
+  return eigensolver_cost(m) + gemm_cost(n, m, tracked) + gemm_cost(L, m, tracked) +
+         gemm_cost(n, L, tracked);
+}
+
 // What the start block and the first `count` iterations cost, each extending the basis by a
 // block of `keep` columns (the loop below, counted the same way).
 double first_iterations_cost(Index L, Index n, Index keep, Index max_basis, int count) {
-  double cost = extension_cost(n, 0, keep) + gemm_cost(L, n, keep) + gemm_cost(keep, L, keep);
+  double cost = start_cost(L, n, keep);
   Index m = keep;
   for (int i = 0; i < count; ++i) {
-    cost += eigensolver_cost(m) + gemm_cost(n, m, keep) + gemm_cost(L, m, keep) +
-            gemm_cost(n, L, keep) + extension_cost(n, m, keep);
+    cost += rayleigh_ritz_cost(L, n, m, keep) + extension_cost(n, m, keep);
     const Index block = std::min(keep, max_basis - m);
     if (block <= 0) break;
-    cost += gemm_cost(L, n, block) + gemm_cost(m + block, L, block);
+    cost += append_cost(L, n, m, block);
     m += block;
   }
   return cost;
@@ -190,7 +204,7 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
   MatrixXd Q = orthonormal_extension(MatrixXd(n, 0), gaussian_block(n, keep, 0x5356'5221u + n));
   MatrixXd W = B.times(Q);
   MatrixXd G = gemm('T', W, 'N', W);
-  double cost = extension_cost(n, 0, keep) + gemm_cost(L, n, keep) + gemm_cost(keep, L, keep);
+  double cost = start_cost(L, n, keep);
   std::vector<double> residual_history;  // the largest wanted residual, per iteration
   std::vector<double> cost_history;      // the cost spent, per iteration
 
@@ -222,8 +236,7 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     for (Index j = 0; j < tracked; ++j) Y.col(j) /= s[j] > 0 ? s[j] : 1.0;
     const MatrixXd R = B.transpose_times(Y) - X * s.asDiagonal();
     const VectorXd residual = R.colwise().norm().transpose() / s_max;
-    cost += eigensolver_cost(m) + gemm_cost(n, m, tracked) + gemm_cost(L, m, tracked) +
-            gemm_cost(n, L, tracked);
+    cost += rayleigh_ritz_cost(L, n, m, tracked);
     const double worst = residual.head(K).maxCoeff();
 
     if (worst <= settings.tolerance) {
@@ -306,7 +319,7 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     G.conservativeResize(old + block.cols(), old + block.cols());
     G.rightCols(block.cols()) = cross;
     G.bottomLeftCorner(block.cols(), old) = cross.topRows(old).transpose();
-    cost += gemm_cost(L, n, block.cols()) + gemm_cost(old + block.cols(), L, block.cols());
+    cost += append_cost(L, n, old, block.cols());
   }
 }
 
