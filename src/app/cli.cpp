@@ -94,6 +94,7 @@ struct RawValues {
   Options o;
   std::string method = "svr", batchnorm = "fold", correction = "bh", fdr_scope = "network";
   std::string plot_scale = "log";
+  std::string precision = "double";
   bool no_plot = false;
   std::string layers;
   std::string flatten_order;
@@ -173,7 +174,12 @@ void describe_network(po::options_description& group, RawValues& v) {
        "cost C times the full SVD, or its convergence rate projects well above that; a large C "
        "keeps it on crowded spectra, where it is slower but needs about half the memory")
       ("full-svd", po::bool_switch(&v.o.full_svd),
-       "with --max-rank: compute every layer's full SVD and keep its top K (no Krylov method)");
+       "with --max-rank: compute every layer's full SVD and keep its top K (no Krylov method)")
+      ("precision", po::value(&v.precision)->value_name("double|single")
+                        ->default_value("double"),
+       "the precision of the full SVDs (dgesdd/pdgesvd or sgesdd/psgesvd); single is about "
+       "twice as fast, s and E are then accurate to about 1e-5 (docs/algorithms.md); E and p "
+       "are always computed in double, the Krylov method of --max-rank always runs in double");
 }
 
 void describe_significance(po::options_description& group, RawValues& v) {
@@ -255,6 +261,8 @@ void parse_choices(RawValues& v, const po::variables_map& vm) {
        {"bonferroni", Correction::Bonferroni}, {"none", Correction::None}});
   o.significance.fdr_scope = parse_choice<FdrScope>(
       "fdr-scope", v.fdr_scope, {{"network", FdrScope::Network}, {"pair", FdrScope::Pair}});
+  o.precision = parse_choice<SvdPrecision>(
+      "precision", v.precision, {{"double", SvdPrecision::Double}, {"single", SvdPrecision::Single}});
   if (vm.count("layers")) o.network.layers = parse_layers(v.layers);
   if (vm.count("layers") && vm.count("topology"))
     throw InputError("command line: --layers and --topology exclude each other");
@@ -314,6 +322,9 @@ void apply_presets(Options& o, const po::variables_map& vm) {
     if (!vm["batchnorm"].defaulted() && o.network.read.batchnorm != BatchNormMode::Ignore)
       throw InputError("command line: --reference implies --batchnorm ignore");
     o.network.read.batchnorm = BatchNormMode::Ignore;
+    if (o.precision != SvdPrecision::Double)
+      throw InputError("command line: --reference computes in double precision; drop "
+                       "--precision single");
     if (!o.max_rank) o.max_rank = 128;
     if (!o.significance.sigma) o.significance.sigma = 3.0;
   }

@@ -32,6 +32,7 @@ nlohmann::ordered_json options_record(const Options& o) {
   j["svd_tolerance"] = number(o.svd_tolerance);
   j["svd_max_cost"] = number(o.svd_max_cost);
   j["full_svd"] = o.full_svd;
+  j["precision"] = to_string(o.precision);
   j["near_kernel_tau"] = number(o.measures.near_kernel_tau);
   j["path_threshold"] = number(o.measures.path_threshold);
   j["top_chains"] = o.measures.top_chains;

@@ -9,6 +9,7 @@
 
 #include "svr/app/progress.hpp"
 #include "svr/core/fault_injection.hpp"
+#include "svr/linalg/svd.hpp"
 #include "svr/output/report_html.hpp"
 #include "svr/stats/chains.hpp"
 #include "svr/stats/measures.hpp"
@@ -205,7 +206,9 @@ void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
     result.pairs[l].intensity = std::move(outcomes[l].intensity);
   for (std::size_t l = 0; l < result.layers.size(); ++l) {
     LayerResult& layer = result.layers[l];
-    layer.cluster = clusters(layer.sigma);
+    layer.cluster = clusters(
+        layer.sigma, cluster_tolerance(layer.svd.precision == "single" ? SvdPrecision::Single
+                                                                       : SvdPrecision::Double));
     layer.near_kernel = near_kernel(layer.sigma, options.measures.near_kernel_tau);
     // The largest over the pairs the layer is the producer of (spec section 7); a layer that
     // no layer reads gets 1 for every neuron (spec section 5).

@@ -14,6 +14,21 @@
 
 namespace svr {
 
+namespace {
+
+// A numerical failure of one layer's SVD (both LAPACK routines failed, or an entry beyond
+// single precision's range) names the model and the layer, as input errors do.
+template <typename Factor>
+auto naming_the_layer(const ModelFile& model, const LayerSpec& layer, Factor&& factor) {
+  try {
+    return factor();
+  } catch (const NumericalError& error) {
+    throw NumericalError(model.path + ": " + layer.name + ": " + error.what());
+  }
+}
+
+}  // namespace
+
 void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const NetworkPlan& plan,
                           const ExecutionPlan& execution, const Options& options, int rank) {
   factors.local.resize(plan.layers.size());
@@ -22,21 +37,26 @@ void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const N
   for (std::size_t l : execution.lapack_layers_of(rank)) {
     const LayerSpec& layer = plan.layers[l];
     const Eigen::MatrixXd M = layer_matrix(model, layer, options.network.read);
-    if (layer.groups > 1) {
-      // A grouped convolution's M is block diagonal: its SVD is the blocks' (spec section 7).
-      factors.local[l] = block_diagonal_svd(M, layer.groups, options.max_rank);
-      factors.reports[l].method = "lapack-full";
-    } else if (options.full_svd) {
-      factors.local[l] = thin_svd(M, options.max_rank);
-      factors.reports[l].method = "lapack-full";
-    } else {
-      TruncatedSvdSettings limits;
-      limits.tolerance = options.svd_tolerance;
-      limits.max_cost = options.svd_max_cost;
-      TruncatedSvdResult svd = truncated_or_full_svd(M, options.max_rank, limits);
-      factors.local[l] = std::move(svd.spectrum);
-      factors.reports[l] = std::move(svd.report);
-    }
+    naming_the_layer(model, layer, [&] {
+      if (layer.groups > 1) {
+        // A grouped convolution's M is block diagonal: its SVD is the blocks' (spec section 7).
+        factors.local[l] = block_diagonal_svd(M, layer.groups, options.max_rank, options.precision);
+        factors.reports[l].method = "lapack-full";
+        factors.reports[l].precision = to_string(options.precision);
+      } else if (options.full_svd) {
+        factors.local[l] = thin_svd(M, options.max_rank, options.precision);
+        factors.reports[l].method = "lapack-full";
+        factors.reports[l].precision = to_string(options.precision);
+      } else {
+        TruncatedSvdSettings limits;
+        limits.tolerance = options.svd_tolerance;
+        limits.max_cost = options.svd_max_cost;
+        limits.full_svd_precision = options.precision;
+        TruncatedSvdResult svd = truncated_or_full_svd(M, options.max_rank, limits);
+        factors.local[l] = std::move(svd.spectrum);
+        factors.reports[l] = std::move(svd.report);
+      }
+    });
   }
 }
 
@@ -64,8 +84,12 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
     if (on_layer_start) on_layer_start(l);
     const DistributedMatrix M = distributed_layer_matrix(
         model, plan.layers[l], options.network.read, *factors.team_grid, execution.block_size);
-    factors.distributed[l] = std::make_unique<DistributedSpectrum>(distributed_svd(M));
+    DistributedSvdOptions svd_options;
+    svd_options.precision = options.precision;
+    factors.distributed[l] = std::make_unique<DistributedSpectrum>(
+        naming_the_layer(model, plan.layers[l], [&] { return distributed_svd(M, svd_options); }));
     factors.reports[l].method = "scalapack-full";
+    factors.reports[l].precision = to_string(options.precision);
   }
 }
 
@@ -99,6 +123,7 @@ void share_singular_values(const LayerFactors& factors, const ExecutionPlan& exe
     report.residual = numbers[1] >= 0.0 ? std::optional<double>(numbers[1]) : std::nullopt;
     report.fallback_cost = numbers[2] != 0.0;
     comm.broadcast(report.method, root);
+    comm.broadcast(report.precision, root);
     comm.broadcast(report.fallback, root);
     // The group of each neuron of a grouped layer (always a LAPACK layer).
     if (layers[l].groups > 1) {
@@ -130,6 +155,7 @@ std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t
             std::to_string(how.first_rank) + "-" +
             std::to_string(how.first_rank + how.grid.size() - 1) + ")";
   const std::string kept = std::to_string(layer.sigma.size());
+  if (layer.svd.precision == "single") line += ", single precision";
   if (layer.svd.method == "lapack-krylov")
     line += ", top " + kept + " by Krylov in " + std::to_string(layer.svd.iterations) +
             (layer.svd.iterations == 1 ? " iteration" : " iterations");

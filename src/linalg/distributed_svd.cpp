@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "svr/core/error.hpp"
@@ -23,13 +25,68 @@ DistributedMatrix transposed(const DistributedMatrix& a) {
   return t;
 }
 
-// pdgesvd of a (destroyed): s, U (m x k) and VT (k x n).
+// The local blocks of a distributed matrix in another precision T, with the same layout and
+// descriptor: how the single-precision path hands float arrays to ScaLAPACK without a float
+// DistributedMatrix. For double it is a plain copy.
+template <typename T>
+struct LocalBlocks {
+  std::vector<T> data;
+  Descriptor descriptor{};
+
+  // A copy of x's entries, rounded to T.
+  static LocalBlocks narrowed(const DistributedMatrix& x) {
+    LocalBlocks out = zeros_like(x);
+    const std::int64_t count = x.local_rows() * x.local_cols();
+    for (std::int64_t i = 0; i < count; ++i) out.data[static_cast<std::size_t>(i)] = T(x.data()[i]);
+    return out;
+  }
+  // Zeros with x's layout.
+  static LocalBlocks zeros_like(const DistributedMatrix& x) {
+    const std::int64_t count = std::max<std::int64_t>(1, x.local_rows() * x.local_cols());
+    return {std::vector<T>(static_cast<std::size_t>(count), T(0)), x.descriptor()};
+  }
+  // x := these entries, widened to double (x has the layout these came from).
+  void widen_into(DistributedMatrix& x) const {
+    const std::int64_t count = x.local_rows() * x.local_cols();
+    for (std::int64_t i = 0; i < count; ++i)
+      x.data()[i] = double(data[static_cast<std::size_t>(i)]);
+  }
+};
+
+// Single precision refuses what float cannot hold, on every rank alike.
+void check_single_range(const DistributedMatrix& a) {
+  bool fits = true;
+  const double largest = static_cast<double>(std::numeric_limits<float>::max());
+  const std::int64_t count = a.local_rows() * a.local_cols();
+  for (std::int64_t i = 0; i < count && fits; ++i) fits = std::abs(a.data()[i]) <= largest;
+  mpi::agreed(a.grid().comm(), [&] {
+    if (!fits)
+      throw NumericalError(
+          "distributed_svd: the matrix has an entry beyond single precision's range; run it "
+          "with --precision double");
+  });
+}
+
+// pdgesvd (or psgesvd) of a (destroyed): s, U (m x k) and VT (k x n).
 void direct_svd(DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatrix& U,
-                DistributedMatrix& VT) {
+                DistributedMatrix& VT, SvdPrecision precision) {
   const MPI_Comm comm = a.grid().comm();
-  scalapack::pdgesvd(comm, 'V', 'V', to_lapack_int(a.rows()), to_lapack_int(a.cols()), a.data(),
-                     a.descriptor(), s.data(), U.data(), U.descriptor(), VT.data(),
-                     VT.descriptor());
+  const lapack_int m = to_lapack_int(a.rows()), n = to_lapack_int(a.cols());
+  if (precision == SvdPrecision::Double) {
+    scalapack::pdgesvd(comm, 'V', 'V', m, n, a.data(), a.descriptor(), s.data(), U.data(),
+                       U.descriptor(), VT.data(), VT.descriptor());
+    return;
+  }
+  LocalBlocks<float> af = LocalBlocks<float>::narrowed(a);
+  a = DistributedMatrix(a.grid(), 0, 0, a.block());  // its memory, while psgesvd runs
+  LocalBlocks<float> uf = LocalBlocks<float>::zeros_like(U),
+                     vtf = LocalBlocks<float>::zeros_like(VT);
+  Eigen::VectorXf sf(s.size());
+  scalapack::psgesvd(comm, 'V', 'V', m, n, af.data.data(), af.descriptor, sf.data(), uf.data.data(),
+                     uf.descriptor, vtf.data.data(), vtf.descriptor);
+  s = sf.cast<double>();
+  uf.widen_into(U);
+  vtf.widen_into(VT);
 }
 
 constexpr std::int64_t kPadding = 8;
@@ -94,7 +151,7 @@ bool padded_svd(const DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatri
       if (padded.owns(m + d, n + d))
         padded.local(block_cyclic::global_to_local(m + d, nb, grid.shape().rows),
                      block_cyclic::global_to_local(n + d, nb, grid.shape().cols)) = c;
-    direct_svd(padded, sp, Up, VTp);
+    direct_svd(padded, sp, Up, VTp, options.precision);
   }
   // The padding's vectors: columns 0..p-1 of Up live in rows m.., rows 0..p-1 of VTp in
   // columns n..; anything else means a's own triplets got mixed in.
@@ -108,7 +165,9 @@ bool padded_svd(const DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatri
     const double v = x.local(li, lj);
     return x.global_row(li) < p && x.global_col(lj) >= n ? v * v : 0.0;
   });
-  const double tolerance = 1e-10 * static_cast<double>(p);
+  // Vectors computed in float are orthonormal to about 1e-6 only.
+  const double tolerance =
+      (options.precision == SvdPrecision::Single ? 1e-4 : 1e-10) * static_cast<double>(p);
   if (!(std::abs(u_mass - p) <= tolerance && std::abs(v_mass - p) <= tolerance &&
         sp(p - 1) > 1.25 * sp(p)))
     return false;
@@ -135,17 +194,106 @@ bool factor(DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatrix& U, Dist
             const DistributedSvdOptions& options) {
   if (pads_dimension(std::min(a.rows(), a.cols()), options) && padded_svd(a, s, U, VT, options))
     return true;
-  direct_svd(a, s, U, VT);
+  direct_svd(a, s, U, VT, options.precision);
   return false;
 }
 
-// The local tau array of pdgeqrf (LOCc(k)) or pdgelqf (LOCr(k)).
-std::vector<double> tau_for(const DistributedMatrix& a, std::int64_t k, bool columns) {
-  const ProcessGrid& grid = a.grid();
-  const std::int64_t count =
-      columns ? block_cyclic::local_count(k, a.block(), grid.my_col(), grid.shape().cols)
-              : block_cyclic::local_count(k, a.block(), grid.my_row(), grid.shape().rows);
-  return std::vector<double>(static_cast<std::size_t>(std::max<std::int64_t>(1, count)), 0.0);
+// M = Q [R; 0] (tall: QR, pdgeqrf) or M = [L 0] Q (wide: LQ, pdgelqf), computed in the real
+// type T (double, or float for --precision single): the reflectors stay in M's blocks and tau,
+// in T, until Q is applied.
+template <typename T>
+class Reduction {
+ public:
+  // Factors M and writes the k x k triangular factor (R or L) to `triangle`.
+  Reduction(const DistributedMatrix& M, DistributedMatrix& triangle)
+      : a_(LocalBlocks<T>::narrowed(M)),
+        tall_(M.rows() >= M.cols()),
+        m_(to_lapack_int(M.rows())),
+        n_(to_lapack_int(M.cols())),
+        k_(to_lapack_int(std::min(M.rows(), M.cols()))),
+        comm_(M.grid().comm()) {
+    // tau has LOCc(k) entries for geqrf, LOCr(k) for gelqf.
+    const ProcessGrid& grid = M.grid();
+    const std::int64_t count =
+        tall_ ? block_cyclic::local_count(k_, M.block(), grid.my_col(), grid.shape().cols)
+              : block_cyclic::local_count(k_, M.block(), grid.my_row(), grid.shape().rows);
+    tau_.assign(static_cast<std::size_t>(std::max<std::int64_t>(1, count)), T(0));
+    LocalBlocks<T> t = LocalBlocks<T>::zeros_like(triangle);
+    const char part = tall_ ? 'U' : 'L';
+    if constexpr (std::is_same_v<T, double>) {
+      if (tall_)
+        scalapack::pdgeqrf(comm_, m_, n_, a(), a_.descriptor, tau_.data());
+      else
+        scalapack::pdgelqf(comm_, m_, n_, a(), a_.descriptor, tau_.data());
+      scalapack::pdlacpy(part, k_, k_, a(), a_.descriptor, t.data.data(), t.descriptor);
+    } else {
+      if (tall_)
+        scalapack::psgeqrf(comm_, m_, n_, a(), a_.descriptor, tau_.data());
+      else
+        scalapack::psgelqf(comm_, m_, n_, a(), a_.descriptor, tau_.data());
+      scalapack::pslacpy(part, k_, k_, a(), a_.descriptor, t.data.data(), t.descriptor);
+    }
+    t.widen_into(triangle);
+  }
+
+  // Tall: C (m x k) := Q C. Wide: C (k x n) := C Q.
+  void apply(DistributedMatrix& C) const {
+    LocalBlocks<T> c = LocalBlocks<T>::narrowed(C);
+    const lapack_int rows = tall_ ? m_ : k_, cols = tall_ ? k_ : n_;
+    if constexpr (std::is_same_v<T, double>) {
+      if (tall_)
+        scalapack::pdormqr(comm_, 'L', 'N', rows, cols, k_, a_.data.data(), a_.descriptor,
+                           tau_.data(), c.data.data(), c.descriptor);
+      else
+        scalapack::pdormlq(comm_, 'R', 'N', rows, cols, k_, a_.data.data(), a_.descriptor,
+                           tau_.data(), c.data.data(), c.descriptor);
+    } else {
+      if (tall_)
+        scalapack::psormqr(comm_, 'L', 'N', rows, cols, k_, a_.data.data(), a_.descriptor,
+                           tau_.data(), c.data.data(), c.descriptor);
+      else
+        scalapack::psormlq(comm_, 'R', 'N', rows, cols, k_, a_.data.data(), a_.descriptor,
+                           tau_.data(), c.data.data(), c.descriptor);
+    }
+    c.widen_into(C);
+  }
+
+ private:
+  T* a() { return a_.data.data(); }
+
+  LocalBlocks<T> a_;
+  std::vector<T> tau_;
+  bool tall_;
+  lapack_int m_, n_, k_;
+  MPI_Comm comm_;
+};
+
+// QR (tall) or LQ (wide) first, the SVD of the k x k triangular factor, then Q applied to the
+// factor on the long side.
+template <typename T>
+void reduce_first_svd(const DistributedMatrix& M, DistributedSpectrum& out,
+                      const DistributedSvdOptions& options) {
+  const ProcessGrid& grid = M.grid();
+  const std::int64_t m = M.rows(), n = M.cols(), k = std::min(m, n), nb = M.block();
+  const lapack_int lk = to_lapack_int(k);
+  DistributedMatrix triangle(grid, k, k, nb);
+  const Reduction<T> reduction(M, triangle);
+  DistributedMatrix Ut(grid, k, k, nb), VTt(grid, k, k, nb);
+  out.padded = factor(triangle, out.s, Ut, VTt, options);
+  if (m >= n) {
+    // A = Q [R; 0] = (Q [Ut; 0]) diag(s) VTt.
+    out.U = DistributedMatrix(grid, m, k, nb);
+    scalapack::pdlacpy('A', lk, lk, Ut.data(), Ut.descriptor(), out.U.data(), out.U.descriptor());
+    reduction.apply(out.U);
+    out.V = transposed(VTt);
+  } else {
+    // A = [L 0] Q = Ut diag(s) ([VTt 0] Q).
+    out.U = std::move(Ut);
+    DistributedMatrix VT(grid, k, n, nb);
+    scalapack::pdlacpy('A', lk, lk, VTt.data(), VTt.descriptor(), VT.data(), VT.descriptor());
+    reduction.apply(VT);
+    out.V = transposed(VT);
+  }
 }
 
 }  // namespace
@@ -179,14 +327,11 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
   out.V = DistributedMatrix(grid, 0, 0, nb);
 
   out.s.setZero(k);
-  const bool tall = m >= n;
+  if (options.precision == SvdPrecision::Single) check_single_range(M);
   const bool reduce =
       options.path == SvdPath::ReduceFirst ||
       (options.path == SvdPath::Auto &&
        static_cast<double>(std::max(m, n)) >= options.reduce_aspect * static_cast<double>(k));
-  const MPI_Comm comm = grid.comm();
-  const lapack_int lm = to_lapack_int(m), ln = to_lapack_int(n), lk = to_lapack_int(k);
-
   if (!reduce || m == n) {
     DistributedMatrix VT(grid, 0, 0, nb);
     out.padded = pads_dimension(k, options) && padded_svd(M, out.s, out.U, VT, options);
@@ -194,41 +339,16 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
       out.U = DistributedMatrix(grid, m, k, nb);
       VT = DistributedMatrix(grid, k, n, nb);
       DistributedMatrix a = M;  // pdgesvd destroys its input
-      direct_svd(a, out.s, out.U, VT);
+      direct_svd(a, out.s, out.U, VT, options.precision);
     }
     out.V = transposed(VT);
     return out;
   }
 
-  DistributedMatrix a = M;
-  DistributedMatrix T(grid, k, k, nb);  // the triangular factor R (tall) or L (wide)
-  std::vector<double> tau = tau_for(a, k, tall);
-  if (tall) {
-    scalapack::pdgeqrf(comm, lm, ln, a.data(), a.descriptor(), tau.data());
-    scalapack::pdlacpy('U', lk, lk, a.data(), a.descriptor(), T.data(), T.descriptor());
-  } else {
-    scalapack::pdgelqf(comm, lm, ln, a.data(), a.descriptor(), tau.data());
-    scalapack::pdlacpy('L', lk, lk, a.data(), a.descriptor(), T.data(), T.descriptor());
-  }
-  DistributedMatrix Ut(grid, k, k, nb), VTt(grid, k, k, nb);
-  out.padded = factor(T, out.s, Ut, VTt, options);
-  if (tall) {
-    // A = Q [R; 0] = (Q [Ut; 0]) diag(s) VTt.
-    out.U = DistributedMatrix(grid, m, k, nb);
-    scalapack::pdlacpy('A', lk, lk, Ut.data(), Ut.descriptor(), out.U.data(),
-                       out.U.descriptor());
-    scalapack::pdormqr(comm, 'L', 'N', lm, lk, lk, a.data(), a.descriptor(), tau.data(),
-                       out.U.data(), out.U.descriptor());
-    out.V = transposed(VTt);
-  } else {
-    // A = [L 0] Q = Ut diag(s) ([VTt 0] Q).
-    out.U = std::move(Ut);
-    DistributedMatrix VT(grid, k, n, nb);
-    scalapack::pdlacpy('A', lk, lk, VTt.data(), VTt.descriptor(), VT.data(), VT.descriptor());
-    scalapack::pdormlq(comm, 'R', 'N', lk, ln, lk, a.data(), a.descriptor(), tau.data(),
-                       VT.data(), VT.descriptor());
-    out.V = transposed(VT);
-  }
+  if (options.precision == SvdPrecision::Single)
+    reduce_first_svd<float>(M, out, options);
+  else
+    reduce_first_svd<double>(M, out, options);
   return out;
 }
 

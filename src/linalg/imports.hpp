@@ -40,6 +40,18 @@ void dgesvd_(const char* jobu, const char* jobvt, const svr::lapack_int* m,
              const svr::lapack_int* lwork, svr::lapack_int* info, std::size_t jobu_len,
              std::size_t jobvt_len);
 
+// Single precision (--precision single): the same routines on float.
+void sgesdd_(const char* jobz, const svr::lapack_int* m, const svr::lapack_int* n, float* a,
+             const svr::lapack_int* lda, float* s, float* u, const svr::lapack_int* ldu, float* vt,
+             const svr::lapack_int* ldvt, float* work, const svr::lapack_int* lwork,
+             svr::lapack_int* iwork, svr::lapack_int* info, std::size_t jobz_len);
+
+void sgesvd_(const char* jobu, const char* jobvt, const svr::lapack_int* m,
+             const svr::lapack_int* n, float* a, const svr::lapack_int* lda, float* s, float* u,
+             const svr::lapack_int* ldu, float* vt, const svr::lapack_int* ldvt, float* work,
+             const svr::lapack_int* lwork, svr::lapack_int* info, std::size_t jobu_len,
+             std::size_t jobvt_len);
+
 void dsyevd_(const char* jobz, const char* uplo, const svr::lapack_int* n, double* a,
              const svr::lapack_int* lda, double* w, double* work, const svr::lapack_int* lwork,
              svr::lapack_int* iwork, const svr::lapack_int* liwork, svr::lapack_int* info,
@@ -91,6 +103,37 @@ void pdormlq_(const char* side, const char* trans, const svr::lapack_int* m,
               const double* tau, double* c, const svr::lapack_int* ic, const svr::lapack_int* jc,
               const svr::lapack_int* descc, double* work, const svr::lapack_int* lwork,
               svr::lapack_int* info, std::size_t side_len, std::size_t trans_len);
+
+// Single precision (--precision single): the same routines on float.
+void psgesvd_(const char* jobu, const char* jobvt, const svr::lapack_int* m,
+              const svr::lapack_int* n, float* a, const svr::lapack_int* ia,
+              const svr::lapack_int* ja, const svr::lapack_int* desca, float* s, float* u,
+              const svr::lapack_int* iu, const svr::lapack_int* ju, const svr::lapack_int* descu,
+              float* vt, const svr::lapack_int* ivt, const svr::lapack_int* jvt,
+              const svr::lapack_int* descvt, float* work, const svr::lapack_int* lwork,
+              svr::lapack_int* info, std::size_t jobu_len, std::size_t jobvt_len);
+void psgeqrf_(const svr::lapack_int* m, const svr::lapack_int* n, float* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              float* tau, float* work, const svr::lapack_int* lwork, svr::lapack_int* info);
+void psgelqf_(const svr::lapack_int* m, const svr::lapack_int* n, float* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              float* tau, float* work, const svr::lapack_int* lwork, svr::lapack_int* info);
+void psormqr_(const char* side, const char* trans, const svr::lapack_int* m,
+              const svr::lapack_int* n, const svr::lapack_int* k, const float* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              const float* tau, float* c, const svr::lapack_int* ic, const svr::lapack_int* jc,
+              const svr::lapack_int* descc, float* work, const svr::lapack_int* lwork,
+              svr::lapack_int* info, std::size_t side_len, std::size_t trans_len);
+void psormlq_(const char* side, const char* trans, const svr::lapack_int* m,
+              const svr::lapack_int* n, const svr::lapack_int* k, const float* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              const float* tau, float* c, const svr::lapack_int* ic, const svr::lapack_int* jc,
+              const svr::lapack_int* descc, float* work, const svr::lapack_int* lwork,
+              svr::lapack_int* info, std::size_t side_len, std::size_t trans_len);
+void pslacpy_(const char* uplo, const svr::lapack_int* m, const svr::lapack_int* n, const float* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              float* b, const svr::lapack_int* ib, const svr::lapack_int* jb,
+              const svr::lapack_int* descb, std::size_t uplo_len);
 
 // C := beta*C + alpha*A^T, C m x n (PBLAS; no info argument).
 void pdtran_(const svr::lapack_int* m, const svr::lapack_int* n, const double* alpha,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "imports.hpp"
@@ -33,34 +34,86 @@ lapack_int workspace_size(double query) {
   return to_lapack_int(std::max<std::int64_t>(1, static_cast<std::int64_t>(rounded)));
 }
 
-void gesdd(char jobz, lapack_int m, lapack_int n, double* a, lapack_int lda, double* s,
-           double* u, lapack_int ldu, double* vt, lapack_int ldvt) {
-  lapack_int info = 0;
-  lapack_int lwork = -1;
-  double query = 0.0;
-  std::vector<lapack_int> iwork(
-      static_cast<std::size_t>(std::max<std::int64_t>(1, 8 * std::int64_t{std::min(m, n)})));
-  dgesdd_(&jobz, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, &query, &lwork, iwork.data(), &info, 1);
-  if (info != 0) throw LapackError("dgesdd (workspace query)", info);
-  lwork = workspace_size(query);
-  std::vector<double> work(static_cast<std::size_t>(lwork));
-  dgesdd_(&jobz, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, work.data(), &lwork, iwork.data(), &info,
-          1);
-  if (info != 0) throw LapackError("dgesdd", info);
+lapack_int workspace_size(float query) {
+  return workspace_size(static_cast<double>(query) *
+                        (1.0 + 2.0 * std::numeric_limits<float>::epsilon()));
 }
 
-void gesvd(char jobu, char jobvt, lapack_int m, lapack_int n, double* a, lapack_int lda,
-           double* s, double* u, lapack_int ldu, double* vt, lapack_int ldvt) {
+namespace {
+
+// The routines of one precision, so that each wrapper is written once for both.
+struct DoubleRoutines {
+  static constexpr auto gesdd = dgesdd_;
+  static constexpr auto gesvd = dgesvd_;
+  static constexpr const char* prefix = "d";
+};
+struct SingleRoutines {
+  static constexpr auto gesdd = sgesdd_;
+  static constexpr auto gesvd = sgesvd_;
+  static constexpr const char* prefix = "s";
+};
+template <typename T>
+struct RoutinesOf;
+template <>
+struct RoutinesOf<double> : DoubleRoutines {};
+template <>
+struct RoutinesOf<float> : SingleRoutines {};
+
+template <typename T>
+void gesdd_impl(char jobz, lapack_int m, lapack_int n, T* a, lapack_int lda, T* s, T* u,
+                lapack_int ldu, T* vt, lapack_int ldvt) {
+  using R = RoutinesOf<T>;
+  const std::string name = std::string(R::prefix) + "gesdd";
   lapack_int info = 0;
   lapack_int lwork = -1;
-  double query = 0.0;
-  dgesvd_(&jobu, &jobvt, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, &query, &lwork, &info, 1, 1);
-  if (info != 0) throw LapackError("dgesvd (workspace query)", info);
+  T query = 0;
+  std::vector<lapack_int> iwork(
+      static_cast<std::size_t>(std::max<std::int64_t>(1, 8 * std::int64_t{std::min(m, n)})));
+  R::gesdd(&jobz, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, &query, &lwork, iwork.data(), &info, 1);
+  if (info != 0) throw LapackError(name + " (workspace query)", info);
   lwork = workspace_size(query);
-  std::vector<double> work(static_cast<std::size_t>(lwork));
-  dgesvd_(&jobu, &jobvt, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, work.data(), &lwork, &info, 1,
-          1);
-  if (info != 0) throw LapackError("dgesvd", info);
+  std::vector<T> work(static_cast<std::size_t>(lwork));
+  R::gesdd(&jobz, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, work.data(), &lwork, iwork.data(), &info,
+           1);
+  if (info != 0) throw LapackError(name, info);
+}
+
+template <typename T>
+void gesvd_impl(char jobu, char jobvt, lapack_int m, lapack_int n, T* a, lapack_int lda, T* s, T* u,
+                lapack_int ldu, T* vt, lapack_int ldvt) {
+  using R = RoutinesOf<T>;
+  const std::string name = std::string(R::prefix) + "gesvd";
+  lapack_int info = 0;
+  lapack_int lwork = -1;
+  T query = 0;
+  R::gesvd(&jobu, &jobvt, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, &query, &lwork, &info, 1, 1);
+  if (info != 0) throw LapackError(name + " (workspace query)", info);
+  lwork = workspace_size(query);
+  std::vector<T> work(static_cast<std::size_t>(lwork));
+  R::gesvd(&jobu, &jobvt, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, work.data(), &lwork, &info, 1, 1);
+  if (info != 0) throw LapackError(name, info);
+}
+
+}  // namespace
+
+void gesdd(char jobz, lapack_int m, lapack_int n, double* a, lapack_int lda, double* s, double* u,
+           lapack_int ldu, double* vt, lapack_int ldvt) {
+  gesdd_impl(jobz, m, n, a, lda, s, u, ldu, vt, ldvt);
+}
+
+void gesdd(char jobz, lapack_int m, lapack_int n, float* a, lapack_int lda, float* s, float* u,
+           lapack_int ldu, float* vt, lapack_int ldvt) {
+  gesdd_impl(jobz, m, n, a, lda, s, u, ldu, vt, ldvt);
+}
+
+void gesvd(char jobu, char jobvt, lapack_int m, lapack_int n, double* a, lapack_int lda, double* s,
+           double* u, lapack_int ldu, double* vt, lapack_int ldvt) {
+  gesvd_impl(jobu, jobvt, m, n, a, lda, s, u, ldu, vt, ldvt);
+}
+
+void gesvd(char jobu, char jobvt, lapack_int m, lapack_int n, float* a, lapack_int lda, float* s,
+           float* u, lapack_int ldu, float* vt, lapack_int ldvt) {
+  gesvd_impl(jobu, jobvt, m, n, a, lda, s, u, ldu, vt, ldvt);
 }
 
 void syevd(char jobz, char uplo, lapack_int n, double* a, lapack_int lda, double* w) {

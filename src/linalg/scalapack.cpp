@@ -16,14 +16,15 @@ namespace {
 constexpr lapack_int kOne = 1;
 
 // Allocates the workspace on every rank; an allocation failure anywhere fails everywhere.
-std::vector<double> allocate_agreed(MPI_Comm comm, const std::string& routine, lapack_int size) {
-  std::vector<double> work;
+template <typename T>
+std::vector<T> allocate_agreed(MPI_Comm comm, const std::string& routine, lapack_int size) {
+  std::vector<T> work;
   mpi::agreed(comm, [&] {
     try {
       work.resize(static_cast<std::size_t>(size));
     } catch (const std::bad_alloc&) {
       throw Error(routine + ": cannot allocate a workspace of " + std::to_string(size) +
-                  " doubles");
+                  (sizeof(T) == sizeof(float) ? " floats" : " doubles"));
     }
   });
   return work;
@@ -60,15 +61,16 @@ namespace {
 // The workspace protocol every ScaLAPACK routine here shares: a query call (lwork = -1), an
 // allocation agreed by the grid, the real call; `info` agreed after each. `call(work, lwork,
 // info)` runs the routine with the given workspace.
-template <typename Call>
+// T is the routine's real type (float: the query is rounded up, lapack::workspace_size).
+template <typename T = double, typename Call>
 void with_workspace(MPI_Comm comm, const std::string& routine, Call&& call) {
   lapack_int info = 0;
   lapack_int lwork = -1;
-  double query = 0.0;
+  T query = 0;
   call(&query, &lwork, &info);
   agree_info(comm, routine + " (workspace query)", info);
   lwork = lapack::workspace_size(query);
-  std::vector<double> work = allocate_agreed(comm, routine, lwork);
+  std::vector<T> work = allocate_agreed<T>(comm, routine, lwork);
   call(work.data(), &lwork, &info);
   agree_info(comm, routine, info);
 }
@@ -114,6 +116,52 @@ void pdormlq(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, l
     pdormlq_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
              descc.data(), work, lwork, info, 1, 1);
   });
+}
+
+void psgesvd(MPI_Comm comm, char jobu, char jobvt, lapack_int m, lapack_int n, float* a,
+             const Descriptor& desca, float* s, float* u, const Descriptor& descu, float* vt,
+             const Descriptor& descvt) {
+  with_workspace<float>(comm, "psgesvd", [&](float* work, lapack_int* lwork, lapack_int* info) {
+    psgesvd_(&jobu, &jobvt, &m, &n, a, &kOne, &kOne, desca.data(), s, u, &kOne, &kOne, descu.data(),
+             vt, &kOne, &kOne, descvt.data(), work, lwork, info, 1, 1);
+  });
+}
+
+void psgeqrf(MPI_Comm comm, lapack_int m, lapack_int n, float* a, const Descriptor& desca,
+             float* tau) {
+  with_workspace<float>(comm, "psgeqrf", [&](float* work, lapack_int* lwork, lapack_int* info) {
+    psgeqrf_(&m, &n, a, &kOne, &kOne, desca.data(), tau, work, lwork, info);
+  });
+}
+
+void psgelqf(MPI_Comm comm, lapack_int m, lapack_int n, float* a, const Descriptor& desca,
+             float* tau) {
+  with_workspace<float>(comm, "psgelqf", [&](float* work, lapack_int* lwork, lapack_int* info) {
+    psgelqf_(&m, &n, a, &kOne, &kOne, desca.data(), tau, work, lwork, info);
+  });
+}
+
+void psormqr(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, lapack_int k,
+             const float* a, const Descriptor& desca, const float* tau, float* c,
+             const Descriptor& descc) {
+  with_workspace<float>(comm, "psormqr", [&](float* work, lapack_int* lwork, lapack_int* info) {
+    psormqr_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
+             descc.data(), work, lwork, info, 1, 1);
+  });
+}
+
+void psormlq(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, lapack_int k,
+             const float* a, const Descriptor& desca, const float* tau, float* c,
+             const Descriptor& descc) {
+  with_workspace<float>(comm, "psormlq", [&](float* work, lapack_int* lwork, lapack_int* info) {
+    psormlq_(&side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
+             descc.data(), work, lwork, info, 1, 1);
+  });
+}
+
+void pslacpy(char uplo, lapack_int m, lapack_int n, const float* a, const Descriptor& desca,
+             float* b, const Descriptor& descb) {
+  pslacpy_(&uplo, &m, &n, a, &kOne, &kOne, desca.data(), b, &kOne, &kOne, descb.data(), 1);
 }
 
 void pdtran(lapack_int m, lapack_int n, double alpha, const double* a, const Descriptor& desca,

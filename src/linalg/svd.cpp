@@ -1,7 +1,10 @@
 #include "svr/linalg/svd.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
+#include <string>
+#include <type_traits>
 
 #include "svr/core/error.hpp"
 #include "svr/linalg/lapack.hpp"
@@ -11,9 +14,13 @@ namespace {
 
 enum class Routine { Gesdd, Gesvd };
 
-// Thin SVD of a matrix with at least as many rows as columns: A = U diag(s) Vt.
-void tall_svd(Eigen::MatrixXd& a, Routine routine, Eigen::VectorXd& s, Eigen::MatrixXd& u,
-              Eigen::MatrixXd& vt) {
+// Thin SVD of a matrix with at least as many rows as columns: A = U diag(s) Vt, in the
+// precision of T.
+template <typename T>
+void tall_svd(Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& a, Routine routine,
+              Eigen::Matrix<T, Eigen::Dynamic, 1>& s,
+              Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& u,
+              Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& vt) {
   const lapack_int m = to_lapack_int(a.rows());
   const lapack_int n = to_lapack_int(a.cols());
   s.resize(n);
@@ -27,28 +34,62 @@ void tall_svd(Eigen::MatrixXd& a, Routine routine, Eigen::VectorXd& s, Eigen::Ma
     lapack::gesvd('S', 'S', m, n, a.data(), lda, s.data(), u.data(), lda, vt.data(), ldvt);
 }
 
+template <typename T>
 Spectrum lapack_svd(const Eigen::MatrixXd& M, Routine routine) {
+  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
   // OpenBLAS's LAPACK is markedly faster on the QR path of a tall matrix than on the LQ path of
   // the same matrix stored wide (1.4-1.6x on 1024 x 6272 here), so a wide M is factored as M^T,
   // whose factors are those of M with U and V exchanged. The copy is needed anyway: LAPACK
-  // destroys its input.
-  Spectrum out;
-  Eigen::MatrixXd vt;
-  if (M.rows() >= M.cols()) {
-    Eigen::MatrixXd a = M;
-    tall_svd(a, routine, out.s, out.U, vt);
-    out.V = vt.transpose();
-  } else {
-    Eigen::MatrixXd a = M.transpose();
-    tall_svd(a, routine, out.s, out.V, vt);
-    out.U = vt.transpose();
+  // destroys its input (and in single precision it is the narrowing).
+  const bool tall = M.rows() >= M.cols();
+  Matrix a;
+  if (tall)
+    a = M.template cast<T>();
+  else
+    a = M.transpose().template cast<T>();
+  if constexpr (!std::is_same_v<T, double>) {
+    if (!a.allFinite()) {
+      char largest[32];
+      std::snprintf(largest, sizeof largest, "%.3g", M.cwiseAbs().maxCoeff());
+      throw NumericalError(
+          std::string("thin_svd: the matrix has an entry beyond single precision's range "
+                      "(largest magnitude ") +
+          largest + "); run it with --precision double");
+    }
   }
+  Eigen::Matrix<T, Eigen::Dynamic, 1> s;
+  Matrix u, vt;
+  tall_svd(a, routine, s, u, vt);
+  a.resize(0, 0);
+  Spectrum out;
+  out.s = s.template cast<double>();
+  if constexpr (std::is_same_v<T, double>) {
+    (tall ? out.U : out.V) = std::move(u);  // no copy of a factor in double
+  } else {
+    (tall ? out.U : out.V) = u.template cast<double>();
+    u.resize(0, 0);
+  }
+  (tall ? out.V : out.U) = vt.transpose().template cast<double>();
   return out;
+}
+
+Spectrum lapack_svd(const Eigen::MatrixXd& M, Routine routine, SvdPrecision precision) {
+  return precision == SvdPrecision::Single ? lapack_svd<float>(M, routine)
+                                           : lapack_svd<double>(M, routine);
 }
 
 }  // namespace
 
-Spectrum thin_svd(const Eigen::MatrixXd& M, std::optional<std::int64_t> max_rank) {
+const char* to_string(SvdPrecision precision) {
+  return precision == SvdPrecision::Single ? "single" : "double";
+}
+
+double cluster_tolerance(SvdPrecision precision) {
+  return precision == SvdPrecision::Single ? 1e-5 : 1e-8;
+}
+
+Spectrum thin_svd(const Eigen::MatrixXd& M, std::optional<std::int64_t> max_rank,
+                  SvdPrecision precision) {
   if (max_rank && *max_rank < 1)
     throw Error("thin_svd: max_rank must be at least 1, got " + std::to_string(*max_rank));
   if (M.rows() == 0 || M.cols() == 0) {
@@ -62,10 +103,10 @@ Spectrum thin_svd(const Eigen::MatrixXd& M, std::optional<std::int64_t> max_rank
 
   Spectrum out;
   try {
-    out = lapack_svd(M, Routine::Gesdd);
+    out = lapack_svd(M, Routine::Gesdd, precision);
   } catch (const LapackError& error) {
     if (error.info() < 0) throw;  // a bad argument is a bug, not a convergence failure
-    out = lapack_svd(M, Routine::Gesvd);  // slower but more robust QR iteration
+    out = lapack_svd(M, Routine::Gesvd, precision);  // slower but more robust QR iteration
   }
 
   truncate(out, max_rank);
@@ -82,7 +123,7 @@ void truncate(Spectrum& spectrum, std::optional<std::int64_t> max_rank) {
 }
 
 Spectrum block_diagonal_svd(const Eigen::MatrixXd& M, std::int64_t blocks,
-                            std::optional<std::int64_t> max_rank) {
+                            std::optional<std::int64_t> max_rank, SvdPrecision precision) {
   if (blocks < 1 || M.rows() % blocks != 0 || M.cols() % blocks != 0)
     throw std::invalid_argument("block_diagonal_svd: " + std::to_string(blocks) +
                                 " blocks do not divide a " + std::to_string(M.rows()) + "x" +
@@ -91,7 +132,7 @@ Spectrum block_diagonal_svd(const Eigen::MatrixXd& M, std::int64_t blocks,
   std::vector<Spectrum> parts;
   Eigen::Index total = 0;
   for (Eigen::Index b = 0; b < blocks; ++b) {
-    parts.push_back(thin_svd(M.block(b * rows, b * cols, rows, cols)));
+    parts.push_back(thin_svd(M.block(b * rows, b * cols, rows, cols), {}, precision));
     total += parts.back().s.size();
   }
   // (block, index in block) of every triplet, by decreasing s; a stable sort keeps the block

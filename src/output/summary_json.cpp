@@ -36,6 +36,7 @@ Json layer_json(std::size_t index, const LayerResult& layer) {
   j["folded_bn"] = layer.folded_bn.empty() ? Json(nullptr) : Json(layer.folded_bn);
   Json svd;
   svd["method"] = layer.svd.method.empty() ? Json(nullptr) : Json(layer.svd.method);
+  svd["precision"] = layer.svd.precision;
   svd["iterations"] = layer.svd.iterations;
   svd["residual"] = layer.svd.residual ? number(*layer.svd.residual) : Json(nullptr);
   svd["fallback"] = layer.svd.fallback.empty() ? Json(nullptr) : Json(layer.svd.fallback);

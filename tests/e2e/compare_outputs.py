@@ -7,18 +7,23 @@ are the same on both paths (tests/oracle/test_oracle.py checks them).
 
     python3 tests/e2e/compare_outputs.py DIR_A DIR_B [--all-edges-in-both]
             [--sigma-rtol 1e-10] [--e-atol 1e-12] [--p-tol 1e-9] [--threshold-window 1e-12]
+            [--derived-tol 0]
 
 Rules
 - nodes: same layers, names and neuron counts; |s_A - s_B| <= sigma-rtol * s_max of the
   layer; near_kernel flags equal (unless s is within sigma-rtol of the tau threshold);
   intensity to 1e-9 where it is well defined (no cluster in the layer or the next one).
-- clusters: the partition used is the union of both directories' `cluster` columns. E is
+- clusters: the partition used is the union of both directories' `cluster` columns (and,
+  with --cluster-rtol R, of runs of singular values less than R s_max apart). E is
   compared as sums over blocks (cluster of layer l+1) x (cluster of layer l), to
   e-atol * block size; a block of one edge is just that edge. With only the significant
   edges in one directory, clustered blocks are skipped (their sums are incomplete).
 - p: log10_p to p-tol absolute, or p-tol relative when |log10_p| > 1; empty fields must
   match (untestable pairs); pairs marked "simulated" in either summary are exempt from p,
-  q and significance checks. q to 1e-8 relative (or both below 1e-300).
+  q and significance checks. q to 1e-8 relative, or ln(10) p-tol if larger (or both below
+  1e-300).
+- --derived-tol raises the tolerances of intensity, q, entropy and the path metrics (1e-9 or
+  1e-8 by default) to its value: for a run with --precision single against one in double.
 - significance: the same set of significant edges, except edges whose log10 q lies within
   threshold-window of log10(alpha) (or, with --sigma, E within it of the pair's
   e_threshold), and edges inside clustered blocks (compared as counts per block).
@@ -75,6 +80,17 @@ class Report:
             if len(msgs) > MAX_SHOW:
                 print(f"  ... {len(msgs) - MAX_SHOW} more")
 
+
+
+def derived(args, default):
+    """The tolerance of a quantity derived from s and E: its default, or --derived-tol."""
+    return max(default, getattr(args, "derived_tol", 0.0))
+
+
+def q_tol(args):
+    """q, relative: 1e-8, or what --derived-tol or --p-tol allow (q moves with p, whose relative
+    change is ln(10) times that of log10 p)."""
+    return max(derived(args, 1e-8), math.log(10.0) * args.p_tol)
 
 def num(s):
     if s is None or s == "":
@@ -275,10 +291,18 @@ class UnionFind:
         self.p[self.find(a)] = self.find(b)
 
 
-def partition(la, lb):
-    """Union of the two cluster partitions of a layer: list of block id per neuron."""
+def partition(la, lb, cluster_rtol=0.0):
+    """Union of the two cluster partitions of a layer: list of block id per neuron. With
+    cluster_rtol > 0, consecutive neurons whose singular values (la's) differ by at most
+    cluster_rtol * s_max also share a block."""
     n = len(la)
     uf = UnionFind(n)
+    if cluster_rtol > 0 and n:
+        sig = [float(r["sigma"]) for r in la]
+        smax = max(sig)
+        for i in range(1, n):
+            if abs(sig[i - 1] - sig[i]) <= cluster_rtol * smax:
+                uf.union(i, i - 1)
     for rows in (la, lb):
         first = {}
         for i in range(n):
@@ -375,7 +399,7 @@ def compare_pair_fast(k, lf, lt, A, B, rows, cols, sim, maps_compared, log_alpha
         rep.err("q", f"pair {k} to {to[n]} from {frm[n]}: {value(qa[n])!r} vs {value(qb[n])!r}")
     with np.errstate(invalid="ignore"):
         top = np.maximum(qa, qb)
-        far = (np.abs(qa - qb) > 1e-8 * top) & (top > 1e-300)
+        far = (np.abs(qa - qb) > q_tol(args) * top) & (top > 1e-300)
     for n in np.flatnonzero(~qna & ~qnb & far):
         rep.err("q", f"pair {k} to {to[n]} from {frm[n]}: {float(qa[n])!r} vs {float(qb[n])!r}")
     sig_a, sig_b = fa.sig[oa], fb.sig[ob]
@@ -431,7 +455,7 @@ def compare(A, B, args, rep):
                     abs(x - tau * smax) > args.sigma_rtol * smax:
                 rep.err("near_kernel", f"layer {l} neuron {i}: {ra[i]['near_kernel']} vs "
                         f"{rb[i]['near_kernel']}")
-        blk = partition(ra, rb)
+        blk = partition(ra, rb, args.cluster_rtol)
         pa = [r["cluster"] for r in ra]
         pb = [r["cluster"] for r in rb]
         if [pa.index(c) for c in pa] != [pb.index(c) for c in pb]:
@@ -477,7 +501,7 @@ def compare(A, B, args, rep):
                 if (x is None) != (y is None):
                     rep.err("intensity", f"layer {l} neuron {i}: {x} vs {y}")
                 continue
-            if abs(x - y) > 1e-9:
+            if abs(x - y) > derived(args, 1e-9):
                 rep.err("intensity", f"layer {l} neuron {i}: {x!r} vs {y!r}")
 
     # ---------------------------------------------------------------- edges
@@ -591,7 +615,8 @@ def compare(A, B, args, rep):
             qa, qb = num(ra["q"]), num(rb["q"])
             if (qa is None) != (qb is None):
                 rep.err("q", f"pair {k} to {j} from {i}: {ra['q']!r} vs {rb['q']!r}")
-            elif qa is not None and abs(qa - qb) > 1e-8 * max(qa, qb) and max(qa, qb) > 1e-300:
+            elif qa is not None and abs(qa - qb) > q_tol(args) * max(qa, qb) and \
+                    max(qa, qb) > 1e-300:
                 rep.err("q", f"pair {k} to {j} from {i}: {qa!r} vs {qb!r}")
         if k in sim:
             continue
@@ -644,7 +669,7 @@ def compare(A, B, args, rep):
             elif not clus:
                 for i, (x, y) in enumerate(zip(xa, xb)):
                     if (x is None) != (y is None) or \
-                            (x is not None and abs(x - y) > 1e-9):
+                            (x is not None and abs(x - y) > derived(args, 1e-9)):
                         rep.err("summary", f"pair {k} intensity of neuron {i}: {x!r} vs {y!r}")
         for f in ("c", "z", "edges_tested"):
             if f == "edges_tested" and k in sim:
@@ -668,7 +693,7 @@ def compare(A, B, args, rep):
                 if (x is None) != (y is None) and f in pa and f in pb:
                     rep.err("summary", f"pair {k} {f}: {x} vs {y}")
                 continue
-            if not close_rel(x, y, 1e-9):
+            if not close_rel(x, y, derived(args, 1e-9)):
                 (rep.warn if clus else lambda m: rep.err("summary", m))(
                     f"pair {k} {f}: {x!r} vs {y!r}")
     any_clus = not all(singleton_layer.values())
@@ -678,7 +703,7 @@ def compare(A, B, args, rep):
         if x is None or y is None:
             rep.err("summary", f"path_metric.{f} missing: {x} vs {y}")
             continue
-        if not close_rel(x, y, 1e-9):
+        if not close_rel(x, y, derived(args, 1e-9)):
             (rep.warn if any_clus else lambda m: rep.err("summary", m))(f"{f}: {x!r} vs {y!r}")
     compare_chains(sa, sb, blocks, args, rep)
     la, lb = sa.get("layers"), sb.get("layers")
@@ -752,6 +777,14 @@ def main(argv=None):
     ap.add_argument("--threshold-window", type=float, default=1e-12,
                     help="edges with |log10 q - log10 alpha| (or |E - e_threshold|) below "
                          "this may differ in significance (default 1e-12)")
+    ap.add_argument("--cluster-rtol", type=float, default=0.0,
+                    help="also treat neurons whose singular values are within this times "
+                         "s_max as one cluster block (default 0: the cluster columns only); "
+                         "single precision moves the vectors of close values by ~1e-7 / gap")
+    ap.add_argument("--derived-tol", type=float, default=0.0,
+                    help="raises the tolerances of the quantities derived from s and E "
+                         "(intensity 1e-9, q 1e-8 relative, entropy and path metrics 1e-9 "
+                         "relative) to this, e.g. for an svr run with --precision single")
     ap.add_argument("--ignore-layer-names", action="store_true",
                     help="do not compare layer names and folded BN names (e.g. a BN net with "
                          "--batchnorm ignore against its plain twin)")

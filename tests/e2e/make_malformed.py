@@ -21,7 +21,7 @@ def layout(arrays):
     header, blobs, offset = {}, [], 0
     for name, a in arrays.items():
         raw = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape),
+        header[name] = {"dtype": "F64" if a.dtype == np.float64 else "F32", "shape": list(a.shape),
                         "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
         offset += len(raw)
@@ -61,6 +61,12 @@ def cases():
         ("layer1.0.conv2.weight", (8, 8, 3, 3)), ("head.weight", (10, 8))]}
     residual_header, residual_data = layout(residual)
     out["residual_unknown"] = pack(json.dumps(residual_header), residual_data)
+    # F64 weights with one entry beyond float's range: fine in double, refused by
+    # --precision single.
+    wide = {name: a.astype(np.float64) for name, a in tensors().items()}
+    wide["fc2.weight"][3, 5] = 1e39
+    wide_header, wide_data = layout(wide)
+    out["beyond_float"] = pack(json.dumps(wide_header), wide_data)
     return out
 
 

@@ -7,6 +7,10 @@
                                                           the same SVR from every file
   svr_e2e.py --svr BIN --np N --expect TEXT [--expect TEXT ...] fails MODEL [svr options...]
                                                           bad input: clean one-line failure
+  svr_e2e.py --svr BIN --np N --single oracle MODEL --precision single [svr options...]
+                                                          svr in single precision vs the oracle
+                                                          (in double), within the documented
+                                                          bounds
   svr_e2e.py --svr BIN --np N --calibrated oracle MODEL [svr options...]
                                                           both: one svr run checked both ways
   svr_e2e.py --svr BIN --np N calibrated MODEL [svr options...]
@@ -70,9 +74,10 @@ def compare(dir_a, dir_b, extra=()):
 
 
 # svr options that change only how svr runs, never its results beyond rounding (the truncated
-# SVD meets --svd-tolerance): not passed to the oracle. The first take a value.
+# SVD meets --svd-tolerance; --precision single is compared with --single's bounds): not passed
+# to the oracle. The first take a value.
 EXECUTION_OPTIONS = ("--scalapack-min-dim", "--block-size", "--max-grids", "--memory-per-rank",
-                     "--min-local-elements", "--svd-tolerance", "--svd-max-cost")
+                     "--min-local-elements", "--svd-tolerance", "--svd-max-cost", "--precision")
 EXECUTION_FLAGS = ("--full-svd",)
 
 
@@ -127,6 +132,28 @@ def check_svd_methods(outdir, expected, stderr):
             fail("expected %s layers by %s, summary.json has %s" % (count, method, counts))
 
 
+# The bounds docs/algorithms.md ("Single precision") states for svr --precision single against
+# the double-precision SVR: s to 1e-5 s_max; E to 1e-5 per edge, except among neurons whose
+# singular values lie within 1e-3 s_max (their vectors move by ~1e-7 / gap), compared as block
+# sums; log10 p to 1e-3 (relative above 1); intensity, q, entropy and path metrics to 1e-4.
+SINGLE_TOLERANCES = ["--sigma-rtol", "1e-5", "--e-atol", "1e-5", "--cluster-rtol", "1e-3",
+                     "--p-tol", "1e-3", "--derived-tol", "1e-4"]
+
+
+def check_single_precision(outdir):
+    """summary.json records --precision single, and every full SVD as computed in single (the
+    Krylov method of --max-rank runs in double)."""
+    import json
+    with open(os.path.join(outdir, "summary.json")) as f:
+        summary = json.load(f)
+    if summary["options"].get("precision") != "single":
+        fail("summary.json options.precision is %r" % summary["options"].get("precision"))
+    for layer in summary["layers"]:
+        want = "double" if layer["svd"]["method"] == "lapack-krylov" else "single"
+        if layer["svd"].get("precision") != want:
+            fail("%s: svd %s, expected precision %s" % (layer["name"], layer["svd"], want))
+
+
 def cmd_oracle(a, work):
     ours, theirs = os.path.join(work, "svr"), os.path.join(work, "oracle")
     # Significant edges only exercises svr's screening of edges that cannot be significant.
@@ -146,7 +173,11 @@ def cmd_oracle(a, work):
                   extra)
     if proc.returncode != 0:
         fail("oracle failed:\n" + proc.stdout + proc.stderr)
-    compare(ours, theirs, ["--e-atol", str(a.e_atol)] if a.e_atol else [])
+    tolerances = ["--e-atol", str(a.e_atol)] if a.e_atol else []
+    if a.single:
+        tolerances = SINGLE_TOLERANCES
+        check_single_precision(ours)
+    compare(ours, theirs, tolerances)
     if a.expect_svd:
         check_svd_methods(ours, a.expect_svd, svr_stderr)
     if a.calibrated:
@@ -272,6 +303,9 @@ def main():
                              "(random weights)")
     parser.add_argument("--e-atol", type=float,
                         help="oracle: E tolerance of compare_outputs.py (default there: 1e-12)")
+    parser.add_argument("--single", action="store_true",
+                        help="oracle: svr runs with --precision single; compare with the "
+                             "documented single-precision bounds, check the svd records")
     parser.add_argument("--expect-svd", action="append", default=[], metavar="METHOD=N",
                         help="oracle: summary.json has N layers whose SVD was computed by METHOD "
                              "(lapack-krylov, lapack-full, scalapack-full; fallback: whose "

@@ -26,8 +26,9 @@ struct Case {
 };
 
 // Checks a gathered spectrum of random_matrix(rows, cols, seed) on the grid root.
+// tol bounds the errors relative to s_max (and of U^T U, V^T V); kTol unless single precision.
 void check_spectrum(const svr::Spectrum& got, std::int64_t rows, std::int64_t cols,
-                    std::uint64_t seed, const std::string& what) {
+                    std::uint64_t seed, const std::string& what, double tol = kTol) {
   const Eigen::MatrixXd M = random_matrix(rows, cols, seed);
   const svr::Spectrum ref = svr::thin_svd(M);
   const Eigen::Index r = std::min(rows, cols);
@@ -37,13 +38,13 @@ void check_spectrum(const svr::Spectrum& got, std::int64_t rows, std::int64_t co
   ASSERT_EQ(got.V.rows(), cols) << what;
   ASSERT_EQ(got.V.cols(), r) << what;
   const double smax = ref.s(0);
-  EXPECT_LE((got.s - ref.s).cwiseAbs().maxCoeff(), kTol * smax) << what;
+  EXPECT_LE((got.s - ref.s).cwiseAbs().maxCoeff(), tol * smax) << what;
   for (Eigen::Index i = 1; i < r; ++i) EXPECT_GE(got.s(i - 1), got.s(i)) << what;
   const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(r, r);
-  EXPECT_LE((got.U.transpose() * got.U - I).cwiseAbs().maxCoeff(), kTol) << what << " U";
-  EXPECT_LE((got.V.transpose() * got.V - I).cwiseAbs().maxCoeff(), kTol) << what << " V";
+  EXPECT_LE((got.U.transpose() * got.U - I).cwiseAbs().maxCoeff(), tol) << what << " U";
+  EXPECT_LE((got.V.transpose() * got.V - I).cwiseAbs().maxCoeff(), tol) << what << " V";
   const Eigen::MatrixXd back = got.U * got.s.asDiagonal() * got.V.transpose();
-  EXPECT_LE((back - M).cwiseAbs().maxCoeff(), kTol * smax) << what << " reconstruction";
+  EXPECT_LE((back - M).cwiseAbs().maxCoeff(), tol * smax) << what << " reconstruction";
 }
 
 svr::Spectrum run(const svr::ProcessGrid& grid, const Case& c, std::uint64_t seed,
@@ -204,6 +205,51 @@ TEST(DistributedSvd, PaddingWithZeroSingularValuesAndTheFallback) {
     const Eigen::MatrixXd back = got.U * got.s.asDiagonal() * got.V.transpose();
     EXPECT_LE((back - A).cwiseAbs().maxCoeff(), kTol * ref.s(0)) << what;
   }
+}
+
+// --precision single: every path (direct, QR and LQ first, padded) in float, within the float
+// bound of double; and really in float (errors far above double's).
+TEST(DistributedSvd, SinglePrecisionOnEveryPath) {
+  struct PathCase {
+    Case c;
+    svr::SvdPath path;
+    std::int64_t pad_min_dim;
+  };
+  const PathCase cases[] = {{{131, 70, 3}, svr::SvdPath::Direct, 0},
+                            {{250, 60, 3}, svr::SvdPath::ReduceFirst, 0},
+                            {{60, 250, 2}, svr::SvdPath::ReduceFirst, 0},
+                            {{128, 128, 5}, svr::SvdPath::Direct, 64},
+                            {{300, 128, 64}, svr::SvdPath::ReduceFirst, 64}};
+  constexpr double kSingleTol = 2e-5;
+  std::uint64_t seed = 300;
+  for (const svr::GridShape shape : svr_test::world_shapes()) {
+    svr::ProcessGrid grid(MPI_COMM_WORLD, shape);
+    for (const PathCase& pc : cases) {
+      svr::DistributedSvdOptions options;
+      options.path = pc.path;
+      options.pad_min_dim = pc.pad_min_dim;
+      options.precision = svr::SvdPrecision::Single;
+      const svr::Spectrum got = run(grid, pc.c, ++seed, options);
+      if (grid.rank() != 0) continue;
+      const std::string what = "single " + describe(shape, pc.c);
+      check_spectrum(got, pc.c.rows, pc.c.cols, seed, what, kSingleTol);
+      const svr::Spectrum ref = svr::thin_svd(random_matrix(pc.c.rows, pc.c.cols, seed));
+      EXPECT_GE((got.s - ref.s).cwiseAbs().maxCoeff(), 1e-9 * ref.s(0)) << what << ": not float";
+    }
+  }
+}
+
+TEST(DistributedSvd, SinglePrecisionRefusesWhatFloatCannotHold) {
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  svr::DistributedMatrix M(grid, 30, 20, 2);
+  M.fill([](std::int64_t i, std::int64_t j) {
+    return i == 29 && j == 19 ? 1e300 : random_entry(i, j);
+  });
+  svr::DistributedSvdOptions options;
+  options.precision = svr::SvdPrecision::Single;
+  EXPECT_THROW(svr::distributed_svd(M, options), svr::NumericalError);
+  EXPECT_NO_THROW(svr::distributed_svd(M));  // double holds it
+  MPI_Barrier(MPI_COMM_WORLD);               // still in step
 }
 
 TEST(DistributedSvd, GatherSpectrumTruncatesLikeThinSvd) {

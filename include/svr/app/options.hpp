@@ -8,6 +8,7 @@
 #include <string>
 
 #include "svr/core/matrix_convention.hpp"
+#include "svr/linalg/svd.hpp"
 #include "svr/network/network_options.hpp"
 #include "svr/output/plot_options.hpp"
 #include "svr/stats/measures.hpp"
@@ -37,6 +38,7 @@ struct Options {
   double svd_tolerance = 1e-10;          // --svd-tolerance: the truncated SVD's residual bound
   double svd_max_cost = 1.0;             // --svd-max-cost: the truncated SVD's cost limit
   bool full_svd = false;                 // --full-svd: full SVD then truncation, never Krylov
+  SvdPrecision precision = SvdPrecision::Double;  // --precision: of the full SVDs
   bool reference = false;                // --reference (a preset; recorded in summary.json)
   SignificanceOptions significance;      // --alpha, --correction, --fdr-scope, --sigma, ...
   MeasureOptions measures;               // --near-kernel-tau, --top-chains, --path-threshold

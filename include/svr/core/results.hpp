@@ -19,6 +19,7 @@ struct SvdReport {
   // The fallback was the cost rule's choice (the full SVD is cheaper), not a failure to
   // converge: no warning, just the progress line.
   bool fallback_cost = false;
+  std::string precision = "double";  // of the SVD: "double" or "single" (--precision)
 };
 
 struct LayerResult {

@@ -36,12 +36,16 @@ struct DistributedSvdOptions {
   // columns); if not, the matrix is factored unpadded. 0 turns padding off.
   std::int64_t pad_min_dim = 256;
   double pad_scale = 2.0;  // c = pad_scale x the estimate; below 1 only to test the fallback
+  // Single: the QR/LQ, pdgesvd and the application of Q run in float (psgeqrf, psgesvd,
+  // psormqr) on float copies of the local blocks; the factors come back widened to double.
+  SvdPrecision precision = SvdPrecision::Double;
 };
 
 // Whether distributed_svd pads a matrix whose pdgesvd has min dimension k (see above).
 bool pads_dimension(std::int64_t k, const DistributedSvdOptions& options);
 
-// Collective over M's grid; on an inactive grid it returns empty factors at once. M is not
+// Collective over M's grid; on an inactive grid it returns empty factors at once. In single
+// precision an entry beyond float's range is a NumericalError, as NaN and Inf are. M is not
 // modified (pdgesvd works on a copy). Throws, on every rank of the grid alike, NumericalError
 // when M has a NaN or Inf anywhere and LapackError (routine, info) when a ScaLAPACK routine
 // fails (info > 0: bdsqr did not converge, or min(m,n)+1: singular values differ across the

@@ -41,14 +41,22 @@ namespace svr::lapack {
 // The lwork a workspace query (lwork = -1) returned as a double, rounded up so that a value just
 // below an integer never under-allocates; at least 1. Throws NumericalError beyond lapack_int.
 lapack_int workspace_size(double query);
+// The same for a float query (single precision routines), which rounded a large lwork to 24
+// bits, possibly down: a float ulp is added first.
+lapack_int workspace_size(float query);
 
 // Column-major, LAPACK argument order. `a` is destroyed. Query, allocate, call; throws
 // LapackError (naming the routine and info) when info != 0.
+// The float overloads call sgesdd / sgesvd (--precision single).
 void gesdd(char jobz, lapack_int m, lapack_int n, double* a, lapack_int lda, double* s,
            double* u, lapack_int ldu, double* vt, lapack_int ldvt);
+void gesdd(char jobz, lapack_int m, lapack_int n, float* a, lapack_int lda, float* s, float* u,
+           lapack_int ldu, float* vt, lapack_int ldvt);
 
 void gesvd(char jobu, char jobvt, lapack_int m, lapack_int n, double* a, lapack_int lda,
            double* s, double* u, lapack_int ldu, double* vt, lapack_int ldvt);
+void gesvd(char jobu, char jobvt, lapack_int m, lapack_int n, float* a, lapack_int lda, float* s,
+           float* u, lapack_int ldu, float* vt, lapack_int ldvt);
 
 // Eigenvalues (ascending, in w) and, with jobz 'V', eigenvectors (overwriting a) of a symmetric
 // n x n matrix whose `uplo` triangle is referenced; divide and conquer.

@@ -55,6 +55,24 @@ void pdormlq(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, l
              const double* a, const Descriptor& desca, const double* tau, double* c,
              const Descriptor& descc);
 
+// Single precision (--precision single): psgesvd, psgeqrf, psgelqf, psormqr, psormlq and
+// pslacpy, as their double counterparts above (float arrays with the same descriptors).
+void psgesvd(MPI_Comm comm, char jobu, char jobvt, lapack_int m, lapack_int n, float* a,
+             const Descriptor& desca, float* s, float* u, const Descriptor& descu, float* vt,
+             const Descriptor& descvt);
+void psgeqrf(MPI_Comm comm, lapack_int m, lapack_int n, float* a, const Descriptor& desca,
+             float* tau);
+void psgelqf(MPI_Comm comm, lapack_int m, lapack_int n, float* a, const Descriptor& desca,
+             float* tau);
+void psormqr(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, lapack_int k,
+             const float* a, const Descriptor& desca, const float* tau, float* c,
+             const Descriptor& descc);
+void psormlq(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, lapack_int k,
+             const float* a, const Descriptor& desca, const float* tau, float* c,
+             const Descriptor& descc);
+void pslacpy(char uplo, lapack_int m, lapack_int n, const float* a, const Descriptor& desca,
+             float* b, const Descriptor& descb);
+
 // C (m x n) := beta C + alpha A^T (collective over the grid; no info).
 void pdtran(lapack_int m, lapack_int n, double alpha, const double* a, const Descriptor& desca,
             double beta, double* c, const Descriptor& descc);

@@ -8,6 +8,19 @@
 
 namespace svr {
 
+// The floating-point type the SVD itself runs in (--precision). Single factors a float copy of
+// the matrix (sgesdd, psgesvd): about twice as fast and half the memory, singular values and
+// vectors accurate to about 1e-6 relative to s_max instead of 1e-15 (docs/algorithms.md,
+// "Single precision"). The factors are widened to double: E and p are computed in double.
+enum class SvdPrecision { Double, Single };
+
+const char* to_string(SvdPrecision precision);  // "double" or "single"
+
+// Singular values closer than this times s_max form a cluster (nodes.csv): the spec's 1e-8 in
+// double; in single, 1e-5, above the float SVD's error in s (measured up to ~1e-6 s_max on
+// VGG16, docs/algorithms.md), so that a value repeated in exact arithmetic stays one cluster.
+double cluster_tolerance(SvdPrecision precision);
+
 struct Spectrum {
   Eigen::VectorXd s;  // r singular values, decreasing
   Eigen::MatrixXd U;  // rows x r, left singular vectors (output space)
@@ -22,7 +35,9 @@ struct Spectrum {
 // Keeps the top max_rank triplets when there are more (no-op without max_rank).
 void truncate(Spectrum& spectrum, std::optional<std::int64_t> max_rank);
 
-Spectrum thin_svd(const Eigen::MatrixXd& M, std::optional<std::int64_t> max_rank = {});
+// In single precision a matrix with an entry beyond float's range is a NumericalError.
+Spectrum thin_svd(const Eigen::MatrixXd& M, std::optional<std::int64_t> max_rank = {},
+                  SvdPrecision precision = SvdPrecision::Double);
 
 // Flips each column so that its largest-magnitude entry is positive (ties: the first index);
 // an all-zero column is left alone. For --save-spectra: a reproducible sign per singular vector.
@@ -35,6 +50,7 @@ void canonical_sign(Eigen::MatrixXd& vectors);
 // to max_rank. Entries outside the blocks are ignored. Throws std::invalid_argument when
 // `blocks` does not divide both dimensions; otherwise as thin_svd.
 Spectrum block_diagonal_svd(const Eigen::MatrixXd& M, std::int64_t blocks,
-                            std::optional<std::int64_t> max_rank = {});
+                            std::optional<std::int64_t> max_rank = {},
+                            SvdPrecision precision = SvdPrecision::Double);
 
 }  // namespace svr

@@ -21,6 +21,10 @@ struct TruncatedSvdSettings {
   // rate so far projects a total well above that: on crowded spectra the full SVD is cheaper,
   // and the fallback then wastes at most this fraction. Infinity: never.
   double max_cost = 1.0;
+  // The precision of the full SVD the method competes with and falls back to. The method
+  // itself always runs in double; a single-precision full SVD (sgesdd) is about twice as fast,
+  // which halves the budget.
+  SvdPrecision full_svd_precision = SvdPrecision::Double;
 };
 
 // Why krylov_svd gave up: `cost` when the full SVD is cheaper (the budget spent, projected to

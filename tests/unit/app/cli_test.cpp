@@ -44,6 +44,7 @@ TEST(CommandLine, DefaultsFollowTheSpec) {
   EXPECT_DOUBLE_EQ(o.svd_tolerance, 1e-10);
   EXPECT_DOUBLE_EQ(o.svd_max_cost, 1.0);
   EXPECT_FALSE(o.full_svd);
+  EXPECT_EQ(o.precision, svr::SvdPrecision::Double);
   EXPECT_FALSE(o.significance.all_edges || o.save_spectra || o.save_adjacency || o.force || o.quiet);
 }
 
@@ -54,7 +55,7 @@ TEST(CommandLine, ParsesEveryOption) {
                            "--all-edges", "--save-spectra", "--save-adjacency", "--force",
                            "--quiet", "--layers", "a.weight, b.weight,c.weight", "--top-chains",
                            "3", "--path-threshold", "0.5", "--svd-tolerance", "1e-12",
-                           "--svd-max-cost", "4.5", "--full-svd"})
+                           "--svd-max-cost", "4.5", "--full-svd", "--precision", "single"})
                         .options;
   EXPECT_EQ(o.network.read.method, Method::Cosvr);
   EXPECT_EQ(o.network.read.batchnorm, BatchNormMode::Ignore);
@@ -71,6 +72,7 @@ TEST(CommandLine, ParsesEveryOption) {
   EXPECT_DOUBLE_EQ(o.svd_tolerance, 1e-12);
   EXPECT_DOUBLE_EQ(o.svd_max_cost, 4.5);
   EXPECT_TRUE(o.full_svd);
+  EXPECT_EQ(o.precision, svr::SvdPrecision::Single);
 }
 
 TEST(CommandLine, LayersFromFile) {
@@ -98,6 +100,11 @@ TEST(CommandLine, ReferencePresetAndSigma) {
             std::string::npos);
   EXPECT_NE(error_of({"m", "-o", "o", "--reference", "--batchnorm", "fold"}).find("--reference"),
             std::string::npos);
+  // The reference preset is the double-precision computation.
+  EXPECT_EQ(error_of({"m", "-o", "o", "--reference", "--precision", "single"}),
+            "command line: --reference computes in double precision; drop --precision single");
+  EXPECT_EQ(parse({"m", "-o", "o", "--reference", "--precision", "double"}).options.precision,
+            svr::SvdPrecision::Double);
 }
 
 TEST(CommandLine, RejectsBadValuesWithOneLine) {
@@ -114,6 +121,7 @@ TEST(CommandLine, RejectsBadValuesWithOneLine) {
            {"m", "-o", "o", "--svd-tolerance", "nan"},
            {"m", "-o", "o", "--svd-max-cost", "0"},
            {"m", "-o", "o", "--svd-max-cost", "nan"},
+           {"m", "-o", "o", "--precision", "half"},
            {"m", "-o", "o", "--sigma", "-1"},
            {"m", "-o", "o", "--no-such-option"},
            {"m", "-o", "o", "--layers", ","},
@@ -204,7 +212,7 @@ TEST(OptionsRecord, HoldsEveryResultDecidingOptionInItsOrder) {
   EXPECT_EQ(keys, (std::vector<std::string>{
                       "model_path", "outdir", "layers", "method", "batchnorm", "bn_eps", "alpha",
                       "correction", "fdr_scope", "sigma", "reference", "max_rank",
-                      "svd_tolerance", "svd_max_cost", "full_svd", "near_kernel_tau", "path_threshold", "top_chains", "all_edges",
+                      "svd_tolerance", "svd_max_cost", "full_svd", "precision", "near_kernel_tau", "path_threshold", "top_chains", "all_edges",
                       "save_spectra", "save_adjacency", "force", "quiet", "simulation_draws",
                       "seed"}));
   EXPECT_EQ(opt["model_path"], "models/tiny_cnn.safetensors");

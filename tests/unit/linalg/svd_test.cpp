@@ -140,6 +140,54 @@ TEST(ThinSvd, NonFiniteInputThrowsNumericalError) {
   EXPECT_THROW(svr::thin_svd(M), svr::NumericalError);
 }
 
+// --precision single: sgesdd on a float copy, within float's accuracy of the double SVD (tall
+// and wide, the wide one factored as its transpose), and really in float.
+TEST(ThinSvd, SinglePrecisionIsWithinFloatAccuracy) {
+  for (const auto& [rows, cols] : {std::pair{90, 40}, std::pair{40, 90}}) {
+    const Eigen::MatrixXd M = random_matrix(rows, cols, 21);
+    const svr::Spectrum d = svr::thin_svd(M);
+    const svr::Spectrum f = svr::thin_svd(M, {}, svr::SvdPrecision::Single);
+    const Eigen::Index r = std::min(rows, cols);
+    ASSERT_EQ(f.s.size(), r);
+    ASSERT_EQ(f.U.rows(), rows);
+    ASSERT_EQ(f.V.rows(), cols);
+    const double error = (f.s - d.s).cwiseAbs().maxCoeff() / d.s(0);
+    EXPECT_LE(error, 1e-5) << rows << "x" << cols;
+    EXPECT_GE(error, 1e-10) << rows << "x" << cols << ": computed in double?";
+    const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(r, r);
+    EXPECT_LE((f.U.transpose() * f.U - I).cwiseAbs().maxCoeff(), 1e-5);
+    EXPECT_LE((f.V.transpose() * f.V - I).cwiseAbs().maxCoeff(), 1e-5);
+    const Eigen::MatrixXd rebuilt = f.U * f.s.asDiagonal() * f.V.transpose();
+    EXPECT_LE((rebuilt - M).cwiseAbs().maxCoeff(), 1e-5 * d.s(0));
+  }
+  // Truncation and the grouped (block-diagonal) SVD take the precision too.
+  const Eigen::MatrixXd M = random_matrix(40, 60, 22);
+  EXPECT_EQ(svr::thin_svd(M, 5, svr::SvdPrecision::Single).s.size(), 5);
+  const svr::Spectrum blocks = svr::block_diagonal_svd(M, 2, {}, svr::SvdPrecision::Single);
+  const svr::Spectrum blocks_double = svr::block_diagonal_svd(M, 2);
+  EXPECT_LE((blocks.s - blocks_double.s).cwiseAbs().maxCoeff(), 1e-5 * blocks_double.s(0));
+  EXPECT_GE((blocks.s - blocks_double.s).cwiseAbs().maxCoeff(), 1e-10 * blocks_double.s(0));
+}
+
+TEST(ThinSvd, SinglePrecisionRefusesWhatFloatCannotHold) {
+  Eigen::MatrixXd M = random_matrix(6, 4, 23);
+  M(1, 2) = 1e39;  // finite in double, infinite in float
+  EXPECT_NO_THROW(svr::thin_svd(M));
+  try {
+    svr::thin_svd(M, {}, svr::SvdPrecision::Single);
+    FAIL() << "no error";
+  } catch (const svr::NumericalError& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision double"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ClusterTolerance, FollowsThePrecision) {
+  EXPECT_EQ(svr::cluster_tolerance(svr::SvdPrecision::Double), 1e-8);
+  EXPECT_EQ(svr::cluster_tolerance(svr::SvdPrecision::Single), 1e-5);
+  EXPECT_STREQ(svr::to_string(svr::SvdPrecision::Single), "single");
+  EXPECT_STREQ(svr::to_string(svr::SvdPrecision::Double), "double");
+}
+
 TEST(CanonicalSign, LargestMagnitudeEntryBecomesPositive) {
   Eigen::MatrixXd V(3, 3);
   V << 0.1, 0.5, 0.0,

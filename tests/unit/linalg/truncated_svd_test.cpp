@@ -173,6 +173,25 @@ TEST(KrylovSvd, IterationLimitFallsBackToTheFullSvd) {
   EXPECT_EQ(fell_back.spectrum.s, full.s);  // the same routine, bit for bit
 }
 
+// --precision single: the fallback is the single-precision full SVD, and says so; the Krylov
+// method itself stays in double.
+TEST(KrylovSvd, SinglePrecisionFallsBackToTheSingleFullSvd) {
+  const MatrixXd M = random_matrix(400, 200, 41);
+  svr::TruncatedSvdSettings limits{0, 1e-10, 1};
+  limits.full_svd_precision = svr::SvdPrecision::Single;
+  const svr::TruncatedSvdResult fell_back = svr::truncated_or_full_svd(M, 20, limits);
+  EXPECT_EQ(fell_back.report.method, "lapack-full");
+  EXPECT_EQ(fell_back.report.precision, "single");
+  EXPECT_EQ(fell_back.spectrum.s, svr::thin_svd(M, 20, svr::SvdPrecision::Single).s);
+  limits.max_iterations = 400;
+  limits.max_cost = std::numeric_limits<double>::infinity();
+  const svr::TruncatedSvdResult krylov = svr::truncated_or_full_svd(M, 20, limits);
+  EXPECT_EQ(krylov.report.method, "lapack-krylov");
+  EXPECT_EQ(krylov.report.precision, "double");
+  EXPECT_LE((krylov.spectrum.s - svr::thin_svd(M, 20).s).cwiseAbs().maxCoeff(),
+            1e-10 * krylov.spectrum.s(0));
+}
+
 TEST(KrylovSvd, CostLimit) {
   // A Gaussian matrix's crowded top values need more work than a tenth of the full SVD.
   const MatrixXd M = random_matrix(1000, 400, 43);

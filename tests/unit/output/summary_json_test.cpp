@@ -74,6 +74,7 @@ TEST(SummaryJson, Layers) {
   EXPECT_EQ(layers[2]["near_kernel_count"], 2);
   // How the SVD was computed: a full SVD has no residual and no fallback.
   EXPECT_EQ(a["svd"], Json({{"method", nullptr},
+                            {"precision", "double"},
                             {"iterations", 0},
                             {"residual", nullptr},
                             {"fallback", nullptr},
@@ -84,20 +85,23 @@ TEST(SummaryJson, SvdRecordAndTestedFamily) {
   SvrResult r = test::sample_result();
   r.layers[0].svd = {"lapack-krylov", 7, 3.5e-13, "", false};
   r.layers[1].svd = {"lapack-full", 0, std::nullopt, "the matrix is zero", false};
-  r.layers[2].svd = {"lapack-full", 0, std::nullopt, "K = 9 is too large a part", true};
+  r.layers[2].svd = {"lapack-full", 0, std::nullopt, "K = 9 is too large a part", true, "single"};
   const Json j = write_and_parse(r);
   EXPECT_EQ(j["layers"][0]["svd"], Json({{"method", "lapack-krylov"},
+                                         {"precision", "double"},
                                          {"iterations", 7},
                                          {"residual", 3.5e-13},
                                          {"fallback", nullptr},
                                          {"fallback_cost", false}}));
   EXPECT_EQ(j["layers"][1]["svd"], Json({{"method", "lapack-full"},
+                                         {"precision", "double"},
                                          {"iterations", 0},
                                          {"residual", nullptr},
                                          {"fallback", "the matrix is zero"},
                                          {"fallback_cost", false}}));
   EXPECT_EQ(j["layers"][2]["svd"]["fallback"], "K = 9 is too large a part");
   EXPECT_EQ(j["layers"][2]["svd"]["fallback_cost"], true);
+  EXPECT_EQ(j["layers"][2]["svd"]["precision"], "single");
   // Every layer kept all its triplets in the sample; keeping fewer (--max-rank) says so.
   EXPECT_EQ(j["tested_family"], "every testable edge between the layers' spectral neurons");
   r.layers[0].full_rank = 5;
