@@ -162,19 +162,4 @@ Spectrum block_diagonal_svd(const Eigen::MatrixXd& M, std::int64_t blocks,
   return out;
 }
 
-void canonical_sign(Eigen::MatrixXd& vectors) {
-  for (Eigen::Index j = 0; j < vectors.cols(); ++j) {
-    Eigen::Index best = 0;
-    double best_abs = -1.0;
-    for (Eigen::Index i = 0; i < vectors.rows(); ++i) {
-      const double a = std::abs(vectors(i, j));
-      if (a > best_abs) {  // strict: ties keep the first index
-        best_abs = a;
-        best = i;
-      }
-    }
-    if (vectors.rows() > 0 && vectors(best, j) < 0) vectors.col(j) *= -1.0;
-  }
-}
-
 }  // namespace svr

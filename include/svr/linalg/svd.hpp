@@ -39,10 +39,6 @@ void truncate(Spectrum& spectrum, std::optional<std::int64_t> max_rank);
 Spectrum thin_svd(const Eigen::MatrixXd& M, std::optional<std::int64_t> max_rank = {},
                   SvdPrecision precision = SvdPrecision::Double);
 
-// Flips each column so that its largest-magnitude entry is positive (ties: the first index);
-// an all-zero column is left alone. For --save-spectra: a reproducible sign per singular vector.
-void canonical_sign(Eigen::MatrixXd& vectors);
-
 // The SVD of a block-diagonal M (a grouped convolution, spec section 7): `blocks` diagonal
 // blocks of (rows / blocks) x (cols / blocks), each factored by thin_svd, every singular vector
 // zero outside its block; the triplets of all blocks sorted by s (decreasing; ties: the lower

@@ -188,38 +188,4 @@ TEST(ClusterTolerance, FollowsThePrecision) {
   EXPECT_STREQ(svr::to_string(svr::SvdPrecision::Double), "double");
 }
 
-TEST(CanonicalSign, LargestMagnitudeEntryBecomesPositive) {
-  Eigen::MatrixXd V(3, 3);
-  V << 0.1, 0.5, 0.0,
-      -0.9, -0.5, 0.0,
-       0.2, 0.3, 0.0;
-  svr::canonical_sign(V);
-  // Column 0: -0.9 is largest -> flipped.
-  EXPECT_EQ(V(1, 0), 0.9);
-  EXPECT_EQ(V(0, 0), -0.1);
-  // Column 1: tie between 0.5 and -0.5 -> first index (0.5) decides: unchanged.
-  EXPECT_EQ(V(0, 1), 0.5);
-  EXPECT_EQ(V(1, 1), -0.5);
-  // Column 2: all zero, untouched.
-  EXPECT_EQ(V.col(2).norm(), 0.0);
-}
-
-TEST(CanonicalSign, IsIdempotentAndSignInvariant) {
-  const Eigen::MatrixXd M = random_matrix(12, 8, 12);
-  svr::Spectrum sp = svr::thin_svd(M);
-  Eigen::MatrixXd a = sp.U;
-  Eigen::MatrixXd b = -sp.U;
-  svr::canonical_sign(a);
-  svr::canonical_sign(b);
-  EXPECT_EQ(a, b);
-  Eigen::MatrixXd c = a;
-  svr::canonical_sign(c);
-  EXPECT_EQ(a, c);
-  for (Eigen::Index j = 0; j < a.cols(); ++j) {
-    Eigen::Index i;
-    a.col(j).cwiseAbs().maxCoeff(&i);
-    EXPECT_GT(a(i, j), 0.0);
-  }
-}
-
 }  // namespace

@@ -256,5 +256,24 @@ TEST(SpectraLayout, SignsMakeTheLargestEntryPositiveFirstOnATie) {
   EXPECT_EQ(signed_row_major(u, {-1.0}), (std::vector<double>{-0.5, 0.5, -0.1}));
 }
 
+TEST(SpectraLayout, SignsDoNotDependOnTheSignsLapackChose) {
+  // Orthonormal columns, as a factor of an SVD has.
+  const Eigen::MatrixXd M = Eigen::MatrixXd::Random(12, 8);
+  const Eigen::MatrixXd u =
+      Eigen::HouseholderQR<Eigen::MatrixXd>(M).householderQ() * Eigen::MatrixXd::Identity(12, 8);
+  const std::vector<double> sign = canonical_signs(u);
+  Eigen::MatrixXd signed_u = u;
+  for (Eigen::Index j = 0; j < u.cols(); ++j) signed_u.col(j) *= sign[static_cast<std::size_t>(j)];
+  // The same columns, whichever sign they came with; then every sign is +1.
+  EXPECT_EQ(signed_row_major(-u, canonical_signs(-u)), signed_row_major(u, sign));
+  EXPECT_EQ(canonical_signs(signed_u),
+            std::vector<double>(static_cast<std::size_t>(u.cols()), 1.0));
+  for (Eigen::Index j = 0; j < u.cols(); ++j) {
+    Eigen::Index i = 0;
+    signed_u.col(j).cwiseAbs().maxCoeff(&i);
+    EXPECT_GT(signed_u(i, j), 0.0);
+  }
+}
+
 }  // namespace
 }  // namespace svr
