@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "svr/core/error.hpp"
@@ -67,26 +68,32 @@ void check_single_range(const DistributedMatrix& a) {
   });
 }
 
-// pdgesvd (or psgesvd) of a (destroyed): s, U (m x k) and VT (k x n).
-void direct_svd(DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatrix& U,
-                DistributedMatrix& VT, SvdPrecision precision) {
-  const MPI_Comm comm = a.grid().comm();
-  const lapack_int m = to_lapack_int(a.rows()), n = to_lapack_int(a.cols());
-  if (precision == SvdPrecision::Double) {
-    scalapack::pdgesvd(comm, 'V', 'V', m, n, a.data(), a.descriptor(), s.data(), U.data(),
-                       U.descriptor(), VT.data(), VT.descriptor());
-    return;
-  }
-  LocalBlocks<float> af = LocalBlocks<float>::narrowed(a);
-  a = DistributedMatrix(a.grid(), 0, 0, a.block());  // its memory, while psgesvd runs
+// psgesvd of af, the float copy of an m x n matrix on U's grid (destroyed): s, U (m x k) and
+// VT (k x n), widened.
+void single_svd(LocalBlocks<float> af, lapack_int m, lapack_int n, Eigen::VectorXd& s,
+                DistributedMatrix& U, DistributedMatrix& VT) {
   LocalBlocks<float> uf = LocalBlocks<float>::zeros_like(U),
                      vtf = LocalBlocks<float>::zeros_like(VT);
   Eigen::VectorXf sf(s.size());
-  scalapack::psgesvd(comm, 'V', 'V', m, n, af.data.data(), af.descriptor, sf.data(), uf.data.data(),
-                     uf.descriptor, vtf.data.data(), vtf.descriptor);
+  scalapack::psgesvd(U.grid().comm(), 'V', 'V', m, n, af.data.data(), af.descriptor, sf.data(),
+                     uf.data.data(), uf.descriptor, vtf.data.data(), vtf.descriptor);
   s = sf.cast<double>();
   uf.widen_into(U);
   vtf.widen_into(VT);
+}
+
+// pdgesvd of a (destroyed), or psgesvd of a float copy (a freed first): s, U (m x k), VT (k x n).
+void direct_svd(DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatrix& U,
+                DistributedMatrix& VT, SvdPrecision precision) {
+  const lapack_int m = to_lapack_int(a.rows()), n = to_lapack_int(a.cols());
+  if (precision == SvdPrecision::Single) {
+    LocalBlocks<float> af = LocalBlocks<float>::narrowed(a);
+    a = DistributedMatrix(a.grid(), 0, 0, a.block());  // its memory, while psgesvd runs
+    single_svd(std::move(af), m, n, s, U, VT);
+    return;
+  }
+  scalapack::pdgesvd(a.grid().comm(), 'V', 'V', m, n, a.data(), a.descriptor(), s.data(), U.data(),
+                     U.descriptor(), VT.data(), VT.descriptor());
 }
 
 constexpr std::int64_t kPadding = 8;
@@ -338,8 +345,13 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
     if (!out.padded) {
       out.U = DistributedMatrix(grid, m, k, nb);
       VT = DistributedMatrix(grid, k, n, nb);
-      DistributedMatrix a = M;  // pdgesvd destroys its input
-      direct_svd(a, out.s, out.U, VT, options.precision);
+      if (options.precision == SvdPrecision::Single) {
+        single_svd(LocalBlocks<float>::narrowed(M), to_lapack_int(m), to_lapack_int(n), out.s,
+                   out.U, VT);  // a float copy of M, no double one
+      } else {
+        DistributedMatrix a = M;  // pdgesvd destroys its input
+        direct_svd(a, out.s, out.U, VT, options.precision);
+      }
     }
     out.V = transposed(VT);
     return out;
