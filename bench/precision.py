@@ -37,8 +37,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (SINGLE_THREAD_ENV, build_svr, log, machine_info,  # noqa: E402
-                          numpy_edges, parse_rank_list, run_svr, safetensors_tensors,
+from bench_common import (SINGLE_THREAD_ENV, add_launch_arguments, build_svr,  # noqa: E402
+                          log, machine_info, numpy_edges, parse_rank_list, run_svr, safetensors_tensors,
                           write_markdown)
 from truncated_svd import MODELS  # noqa: E402
 
@@ -158,17 +158,14 @@ def main(argv=None):
     ap.add_argument("--ranks", default="1,2", help="comma list of rank counts (default 1,2)")
     ap.add_argument("--workdir", default="/tmp/svr-bench",
                     help="models and outputs (default %(default)s)")
-    ap.add_argument("--mpiexec", default="mpiexec", help="MPI launcher (default %(default)s)")
-    ap.add_argument("--python", default=sys.executable,
-                    help="interpreter of the baseline (default: this one)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the NumPy/SciPy baseline")
     ap.add_argument("--no-write", action="store_true", help="print only, leave the docs alone")
     ap.add_argument("--doc", default=os.path.join(REPO, "docs", "benchmarks.md"),
                     help="the markdown file whose section is rewritten (default %(default)s)")
-    ap.add_argument("--baseline-worker", nargs=2, help=argparse.SUPPRESS)
+    add_launch_arguments(ap)
     a = ap.parse_args(argv)
     if a.baseline_worker:
-        baseline_worker(*a.baseline_worker)
+        baseline_worker(a.baseline_worker, a.baseline_result)
         return 0
     ranks = parse_rank_list(ap, a.ranks)
     svr = build_svr(a.svr, a.skip_build)
@@ -223,7 +220,8 @@ def main(argv=None):
     if not a.no_baseline:
         log("baseline: NumPy gesdd + E (float64), SciPy sgesdd + E (float32 SVD)")
         result = os.path.join(workdir, "baseline-precision.json")
-        subprocess.run([a.python, os.path.abspath(__file__), "--baseline-worker", model, result],
+        subprocess.run([a.python, os.path.abspath(__file__), "--baseline-worker", model,
+                        "--baseline-result", result],
                        check=True, env=dict(os.environ, **SINGLE_THREAD_ENV))
         with open(result) as f:
             base = json.load(f)

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -205,6 +204,22 @@ bool factor(DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatrix& U, Dist
   return false;
 }
 
+// The ScaLAPACK routines of the reduction in one real type.
+template <typename T>
+struct ReductionRoutines;
+template <>
+struct ReductionRoutines<double> {
+  static constexpr auto geqrf = scalapack::pdgeqrf, gelqf = scalapack::pdgelqf;
+  static constexpr auto ormqr = scalapack::pdormqr, ormlq = scalapack::pdormlq;
+  static constexpr auto lacpy = scalapack::pdlacpy;
+};
+template <>
+struct ReductionRoutines<float> {
+  static constexpr auto geqrf = scalapack::psgeqrf, gelqf = scalapack::psgelqf;
+  static constexpr auto ormqr = scalapack::psormqr, ormlq = scalapack::psormlq;
+  static constexpr auto lacpy = scalapack::pslacpy;
+};
+
 // M = Q [R; 0] (tall: QR, pdgeqrf) or M = [L 0] Q (wide: LQ, pdgelqf), computed in the real
 // type T (double, or float for --precision single): the reflectors stay in M's blocks and tau,
 // in T, until Q is applied.
@@ -226,20 +241,9 @@ class Reduction {
               : block_cyclic::local_count(k_, M.block(), grid.my_row(), grid.shape().rows);
     tau_.assign(static_cast<std::size_t>(std::max<std::int64_t>(1, count)), T(0));
     LocalBlocks<T> t = LocalBlocks<T>::zeros_like(triangle);
-    const char part = tall_ ? 'U' : 'L';
-    if constexpr (std::is_same_v<T, double>) {
-      if (tall_)
-        scalapack::pdgeqrf(comm_, m_, n_, a(), a_.descriptor, tau_.data());
-      else
-        scalapack::pdgelqf(comm_, m_, n_, a(), a_.descriptor, tau_.data());
-      scalapack::pdlacpy(part, k_, k_, a(), a_.descriptor, t.data.data(), t.descriptor);
-    } else {
-      if (tall_)
-        scalapack::psgeqrf(comm_, m_, n_, a(), a_.descriptor, tau_.data());
-      else
-        scalapack::psgelqf(comm_, m_, n_, a(), a_.descriptor, tau_.data());
-      scalapack::pslacpy(part, k_, k_, a(), a_.descriptor, t.data.data(), t.descriptor);
-    }
+    using R = ReductionRoutines<T>;
+    (tall_ ? R::geqrf : R::gelqf)(comm_, m_, n_, a(), a_.descriptor, tau_.data());
+    R::lacpy(tall_ ? 'U' : 'L', k_, k_, a(), a_.descriptor, t.data.data(), t.descriptor);
     t.widen_into(triangle);
   }
 
@@ -247,21 +251,13 @@ class Reduction {
   void apply(DistributedMatrix& C) const {
     LocalBlocks<T> c = LocalBlocks<T>::narrowed(C);
     const lapack_int rows = tall_ ? m_ : k_, cols = tall_ ? k_ : n_;
-    if constexpr (std::is_same_v<T, double>) {
-      if (tall_)
-        scalapack::pdormqr(comm_, 'L', 'N', rows, cols, k_, a_.data.data(), a_.descriptor,
-                           tau_.data(), c.data.data(), c.descriptor);
-      else
-        scalapack::pdormlq(comm_, 'R', 'N', rows, cols, k_, a_.data.data(), a_.descriptor,
-                           tau_.data(), c.data.data(), c.descriptor);
-    } else {
-      if (tall_)
-        scalapack::psormqr(comm_, 'L', 'N', rows, cols, k_, a_.data.data(), a_.descriptor,
-                           tau_.data(), c.data.data(), c.descriptor);
-      else
-        scalapack::psormlq(comm_, 'R', 'N', rows, cols, k_, a_.data.data(), a_.descriptor,
-                           tau_.data(), c.data.data(), c.descriptor);
-    }
+    using R = ReductionRoutines<T>;
+    if (tall_)
+      R::ormqr(comm_, 'L', 'N', rows, cols, k_, a_.data.data(), a_.descriptor, tau_.data(),
+               c.data.data(), c.descriptor);
+    else
+      R::ormlq(comm_, 'R', 'N', rows, cols, k_, a_.data.data(), a_.descriptor, tau_.data(),
+               c.data.data(), c.descriptor);
     c.widen_into(C);
   }
 
