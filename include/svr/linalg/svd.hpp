@@ -17,7 +17,7 @@ enum class SvdPrecision { Double, Single };
 const char* to_string(SvdPrecision precision);  // "double" or "single"
 
 // Singular values closer than this times s_max form a cluster (nodes.csv): the spec's 1e-8 in
-// double; in single, 1e-5, above the float SVD's error in s (measured up to ~1e-6 s_max on
+// double; in single, 1e-5, above the float SVD's error in s (measured up to 1.5e-6 s_max on
 // VGG16, docs/algorithms.md), so that a value repeated in exact arithmetic stays one cluster.
 double cluster_tolerance(SvdPrecision precision);
 
