@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -240,29 +241,38 @@ class Reduction {
         tall_ ? block_cyclic::local_count(k_, M.block(), grid.my_col(), grid.shape().cols)
               : block_cyclic::local_count(k_, M.block(), grid.my_row(), grid.shape().rows);
     tau_.assign(static_cast<std::size_t>(std::max<std::int64_t>(1, count)), T(0));
-    LocalBlocks<T> t = LocalBlocks<T>::zeros_like(triangle);
     using R = ReductionRoutines<T>;
     (tall_ ? R::geqrf : R::gelqf)(comm_, m_, n_, a(), a_.descriptor, tau_.data());
-    R::lacpy(tall_ ? 'U' : 'L', k_, k_, a(), a_.descriptor, t.data.data(), t.descriptor);
-    t.widen_into(triangle);
+    in_precision(triangle, [&](T* t, const Descriptor& descriptor) {
+      R::lacpy(tall_ ? 'U' : 'L', k_, k_, a(), a_.descriptor, t, descriptor);
+    });
   }
 
   // Tall: C (m x k) := Q C. Wide: C (k x n) := C Q.
   void apply(DistributedMatrix& C) const {
-    LocalBlocks<T> c = LocalBlocks<T>::narrowed(C);
     const lapack_int rows = tall_ ? m_ : k_, cols = tall_ ? k_ : n_;
     using R = ReductionRoutines<T>;
-    if (tall_)
-      R::ormqr(comm_, 'L', 'N', rows, cols, k_, a_.data.data(), a_.descriptor, tau_.data(),
-               c.data.data(), c.descriptor);
-    else
-      R::ormlq(comm_, 'R', 'N', rows, cols, k_, a_.data.data(), a_.descriptor, tau_.data(),
-               c.data.data(), c.descriptor);
-    c.widen_into(C);
+    in_precision(C, [&](T* c, const Descriptor& descriptor) {
+      (tall_ ? R::ormqr : R::ormlq)(comm_, tall_ ? 'L' : 'R', 'N', rows, cols, k_, a_.data.data(),
+                                    a_.descriptor, tau_.data(), c, descriptor);
+    });
   }
 
  private:
   T* a() { return a_.data.data(); }
+
+  // Runs `write(local array, descriptor)` on x's entries in T: in place for double, on a
+  // float copy widened back for float.
+  template <typename Write>
+  static void in_precision(DistributedMatrix& x, Write&& write) {
+    if constexpr (std::is_same_v<T, double>) {
+      write(x.data(), x.descriptor());
+    } else {
+      LocalBlocks<T> copy = LocalBlocks<T>::narrowed(x);
+      write(copy.data.data(), copy.descriptor);
+      copy.widen_into(x);
+    }
+  }
 
   LocalBlocks<T> a_;
   std::vector<T> tau_;
@@ -346,7 +356,7 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
                    out.U, VT);  // a float copy of M, no double one
       } else {
         DistributedMatrix a = M;  // pdgesvd destroys its input
-        direct_svd(a, out.s, out.U, VT, options.precision);
+        direct_svd(a, out.s, out.U, VT, SvdPrecision::Double);
       }
     }
     out.V = transposed(VT);
