@@ -28,7 +28,26 @@ void dgemm_(const char* transa, const char* transb, const svr::lapack_int* m,
             const svr::lapack_int* ldb, const double* beta, double* c, const svr::lapack_int* ldc,
             std::size_t transa_len, std::size_t transb_len);
 
+// B := alpha op(A)^{-1} B (side 'L') or alpha B op(A)^{-1} (side 'R'), A triangular.
+void dtrsm_(const char* side, const char* uplo, const char* transa, const char* diag,
+            const svr::lapack_int* m, const svr::lapack_int* n, const double* alpha,
+            const double* a, const svr::lapack_int* lda, double* b, const svr::lapack_int* ldb,
+            std::size_t side_len, std::size_t uplo_len, std::size_t transa_len,
+            std::size_t diag_len);
+
 // ===== LAPACK ================================================================================
+// Householder QR: R in the upper triangle of a, the reflectors below it and in tau.
+void dgeqrf_(const svr::lapack_int* m, const svr::lapack_int* n, double* a,
+             const svr::lapack_int* lda, double* tau, double* work, const svr::lapack_int* lwork,
+             svr::lapack_int* info);
+
+// C := op(Q) C or C op(Q), Q the product of dgeqrf's k reflectors.
+void dormqr_(const char* side, const char* trans, const svr::lapack_int* m,
+             const svr::lapack_int* n, const svr::lapack_int* k, const double* a,
+             const svr::lapack_int* lda, const double* tau, double* c, const svr::lapack_int* ldc,
+             double* work, const svr::lapack_int* lwork, svr::lapack_int* info,
+             std::size_t side_len, std::size_t trans_len);
+
 void dgesdd_(const char* jobz, const svr::lapack_int* m, const svr::lapack_int* n, double* a,
              const svr::lapack_int* lda, double* s, double* u, const svr::lapack_int* ldu,
              double* vt, const svr::lapack_int* ldvt, double* work, const svr::lapack_int* lwork,

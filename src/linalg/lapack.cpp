@@ -130,5 +130,30 @@ void syevd(char jobz, char uplo, lapack_int n, double* a, lapack_int lda, double
   if (info != 0) throw LapackError("dsyevd", info);
 }
 
+void geqrf(lapack_int m, lapack_int n, double* a, lapack_int lda, double* tau) {
+  lapack_int info = 0;
+  lapack_int lwork = -1;
+  double query = 0.0;
+  dgeqrf_(&m, &n, a, &lda, tau, &query, &lwork, &info);
+  if (info != 0) throw LapackError("dgeqrf (workspace query)", info);
+  lwork = workspace_size(query);
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  dgeqrf_(&m, &n, a, &lda, tau, work.data(), &lwork, &info);
+  if (info != 0) throw LapackError("dgeqrf", info);
+}
+
+void ormqr(char side, char trans, lapack_int m, lapack_int n, lapack_int k, const double* a,
+           lapack_int lda, const double* tau, double* c, lapack_int ldc) {
+  lapack_int info = 0;
+  lapack_int lwork = -1;
+  double query = 0.0;
+  dormqr_(&side, &trans, &m, &n, &k, a, &lda, tau, c, &ldc, &query, &lwork, &info, 1, 1);
+  if (info != 0) throw LapackError("dormqr (workspace query)", info);
+  lwork = workspace_size(query);
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  dormqr_(&side, &trans, &m, &n, &k, a, &lda, tau, c, &ldc, work.data(), &lwork, &info, 1, 1);
+  if (info != 0) throw LapackError("dormqr", info);
+}
+
 }  // namespace lapack
 }  // namespace svr

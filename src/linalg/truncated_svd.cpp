@@ -35,16 +35,43 @@ using Eigen::Index;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
 
-// The matrix B of the method: M when M is tall (cols <= rows), M^T when it is wide, so that the
-// basis lives on the short side. Never stored: every product is a gemm with a transpose flag.
-struct Operator {
+// The operator B of the method, never stored as a matrix: the basis lives on its input side
+// (dimension short_dim()), its products with blocks are BLAS calls. column_cost() is the flops of
+// one product (with B or B^T) with one column, in the units of the cost model below.
+//
+// The layer matrix: M when M is tall (cols <= rows), M^T when it is wide, so that the basis lives
+// on the short side; every product is a gemm with a transpose flag.
+struct MatrixOperator {
   const MatrixXd& M;
   bool wide;
   Index short_dim() const { return wide ? M.rows() : M.cols(); }
   Index long_dim() const { return wide ? M.cols() : M.rows(); }
   MatrixXd times(const MatrixXd& X) const { return gemm(wide ? 'T' : 'N', M, 'N', X); }
   MatrixXd transpose_times(const MatrixXd& Y) const { return gemm(wide ? 'N' : 'T', M, 'N', Y); }
+  double column_cost() const { return 2.0 * static_cast<double>(M.rows()) * M.cols(); }
 };
+
+// R^{-1}, R the n x n upper triangular factor of a QR: its top triplets are R's bottom ones
+// (values inverted, input and output sides swapped). Each product is a triangular solve.
+struct InverseTriangularOperator {
+  const MatrixXd& R;
+  Index short_dim() const { return R.rows(); }
+  Index long_dim() const { return R.rows(); }
+  MatrixXd times(MatrixXd X) const {
+    blas::trsm_upper_left('N', R, X);
+    return X;
+  }
+  MatrixXd transpose_times(MatrixXd Y) const {
+    blas::trsm_upper_left('T', R, Y);
+    return Y;
+  }
+  double column_cost() const { return static_cast<double>(R.rows()) * R.rows(); }
+};
+
+// What a residual is relative to: the largest singular value of the operator (the top-K
+// tolerance), or each triplet's own value (the inverse operator of the bottom K, where
+// ||R^{-1} u - sigma v|| <= tol sigma gives ||R v - s u|| <= tol s_max(R)).
+enum class ResidualScale { LargestValue, OwnValue };
 
 // A fixed pseudo-random Gaussian block (RandomVariates: the same draws on every platform and
 // every rank).
@@ -105,31 +132,33 @@ double extension_cost(Index n, Index m, Index b) {
   return 6.0 * gemm_cost(n, m, b) + 4.0 * gemm_cost(n, b, b);
 }
 
-// The steps of the method on an L x n operator, in these units. Appending a block of b columns
-// to a basis of `old`: its product with M and its column of the Gram matrix.
-double append_cost(Index L, Index n, Index old, Index b) {
-  return gemm_cost(L, n, b) + gemm_cost(old + b, L, b);
+// The steps of the method on an L x n operator whose product with one column costs `column`
+// flops, in these units. Appending a block of b columns to a basis of `old`: its product with B
+// and its column of the Gram matrix.
+double append_cost(Index L, double column, Index old, Index b) {
+  return column * b + gemm_cost(old + b, L, b);
 }
 // The start block of `keep` columns: orthonormalised and appended to an empty basis.
-double start_cost(Index L, Index n, Index keep) {
-  return extension_cost(n, 0, keep) + append_cost(L, n, 0, keep);
+double start_cost(Index L, Index n, double column, Index keep) {
+  return extension_cost(n, 0, keep) + append_cost(L, column, 0, keep);
 }
 // Rayleigh-Ritz on a basis of m columns, `tracked` Ritz triplets and their residuals.
-double rayleigh_ritz_cost(Index L, Index n, Index m, Index tracked) {
+double rayleigh_ritz_cost(Index L, Index n, double column, Index m, Index tracked) {
   return eigensolver_cost(m) + gemm_cost(n, m, tracked) + gemm_cost(L, m, tracked) +
-         gemm_cost(n, L, tracked);
+         column * tracked;
 }
 
 // What the start block and the first `count` iterations cost, each extending the basis by a
 // block of `keep` columns (the loop below, counted the same way).
-double first_iterations_cost(Index L, Index n, Index keep, Index max_basis, int count) {
-  double cost = start_cost(L, n, keep);
+double first_iterations_cost(Index L, Index n, double column, Index keep, Index max_basis,
+                             int count) {
+  double cost = start_cost(L, n, column, keep);
   Index m = keep;
   for (int i = 0; i < count; ++i) {
-    cost += rayleigh_ritz_cost(L, n, m, keep) + extension_cost(n, m, keep);
+    cost += rayleigh_ritz_cost(L, n, column, m, keep) + extension_cost(n, m, keep);
     const Index block = std::min(keep, max_basis - m);
     if (block <= 0) break;
-    cost += append_cost(L, n, m, block);
+    cost += append_cost(L, column, m, block);
     m += block;
   }
   return cost;
@@ -152,40 +181,35 @@ double projected_iterations(const std::vector<double>& history, double tolerance
   return std::max(0.0, std::log(tolerance / history.back()) / std::log(best_rate));
 }
 
-}  // namespace
+// The converged top triplets of an operator B: B X = Y diag(s), s decreasing.
+struct KrylovRun {
+  VectorXd s;
+  MatrixXd X;  // short_dim x K: the input side
+  MatrixXd Y;  // long_dim x K: B X diag(s)^{-1}
+  std::int64_t iterations = 0;
+  double cost = 0;  // what was spent, the caller's `spent` included
+};
 
-double svd_residual(const MatrixXd& M, const Spectrum& spectrum) {
-  if (spectrum.s.size() == 0) return 0.0;
-  const double s_max = spectrum.s.maxCoeff();
-  if (!(s_max > 0)) return 0.0;
-  const MatrixXd MV = gemm('N', M, 'N', spectrum.V) - spectrum.U * spectrum.s.asDiagonal();
-  const MatrixXd MtU = gemm('T', M, 'N', spectrum.U) - spectrum.V * spectrum.s.asDiagonal();
-  return std::max(MV.colwise().norm().maxCoeff(), MtU.colwise().norm().maxCoeff()) / s_max;
-}
-
-std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
-                                             const TruncatedSvdSettings& settings,
-                                             KrylovGiveUp* why) {
-  const Index short_dim = std::min(M.rows(), M.cols());
-  const Index K = static_cast<Index>(settings.rank);
-  if (settings.rank < 1 || K >= short_dim)
-    throw std::invalid_argument("krylov_svd: rank " + std::to_string(settings.rank) +
-                                " must be in [1, min(rows, cols) - 1] for a " +
-                                std::to_string(M.rows()) + "x" + std::to_string(M.cols()) +
-                                " matrix");
-  if (!(settings.tolerance > 0) || settings.max_iterations < 1 || !(settings.max_cost > 0))
-    throw std::invalid_argument(
-        "krylov_svd: the tolerance, max_iterations and max_cost must be positive");
-  if (!M.allFinite()) throw NumericalError("krylov_svd: the matrix contains NaN or Inf");
-  const auto give_up = [why](const std::string& reason,
-                             bool cost = false) -> std::optional<TruncatedSvdResult> {
+// Records why the method gave up (when `why` asks) and returns nothing.
+struct GiveUp {
+  KrylovGiveUp* why;
+  std::nullopt_t operator()(const std::string& reason, bool cost = false) const {
     if (why != nullptr) *why = {reason, cost};
     return std::nullopt;
-  };
+  }
+};
 
-  const Operator B{M, M.cols() > M.rows()};
+// The top K triplets of B, each with residual ||B^T y - s x|| <= tolerance times the scale
+// (B x = s y holds by construction). `budget` is in the cost model's flops and `spent` what the
+// caller has spent already (a QR); `seed` fixes the start block.
+template <class Operator>
+std::optional<KrylovRun> krylov_top(const Operator& B, Index K,
+                                    const TruncatedSvdSettings& settings, double budget,
+                                    double spent, ResidualScale scale, std::uint64_t seed,
+                                    const GiveUp& give_up) {
   const Index n = B.short_dim();
   const Index L = B.long_dim();
+  const double column = B.column_cost();
   // Ritz triplets tracked and extended: K plus a margin, so that the K-th converges at the rate
   // of its gap to the (keep+1)-th value rather than to the (K+1)-th.
   const Index keep = std::min(n, K + std::max<Index>(10, K / 4));
@@ -194,25 +218,25 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
   // of it, so that restarts (two products with the whole basis) come every few iterations.
   const Index max_basis = std::min(n, 8 * keep);
   const Index restart_size = std::max(keep, max_basis / 2);
-  const double budget =
-      settings.max_cost * full_svd_cost(static_cast<double>(L), static_cast<double>(n)) /
-      (settings.full_svd_precision == SvdPrecision::Single ? single_precision_speedup : 1.0);
   // No Krylov method converges in fewer than a few iterations on anything but a trivial
   // spectrum: when K is so large a part of n that two would cost more than the budget, the full
   // SVD is cheaper from the start.
-  if (first_iterations_cost(L, n, keep, max_basis, 2) > budget)
+  if (spent + first_iterations_cost(L, n, column, keep, max_basis, 2) > budget)
     return give_up("K = " + std::to_string(K) + " is too large a part of min(rows, cols) = " +
                        std::to_string(n) + ": two iterations would cost more than the full SVD",
                    true);
+  const std::string singular = scale == ResidualScale::OwnValue
+                                   ? "the matrix is numerically singular"
+                                   : "its numerical rank is below " + std::to_string(K);
 
-  MatrixXd Q = orthonormal_extension(MatrixXd(n, 0), gaussian_block(n, keep, 0x5356'5221u + n));
+  MatrixXd Q = orthonormal_extension(MatrixXd(n, 0), gaussian_block(n, keep, seed));
   MatrixXd W = B.times(Q);
+  if (!W.allFinite()) return give_up(singular);
   MatrixXd G = gemm('T', W, 'N', W);
-  double cost = start_cost(L, n, keep);
+  double cost = spent + start_cost(L, n, column, keep);
   std::vector<double> residual_history;  // the largest wanted residual, per iteration
   std::vector<double> cost_history;      // the cost spent, per iteration
 
-  TruncatedSvdResult result;
   for (std::int64_t iteration = 0;; ++iteration) {
     // Rayleigh-Ritz on the basis: the eigenvectors of G by decreasing eigenvalue.
     const Index m = Q.cols();
@@ -236,11 +260,14 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     const double s_max = s.maxCoeff();
     if (!(s_max > 0)) return give_up("the matrix is zero");
     if (s[K - 1] <= static_cast<double>(n) * std::numeric_limits<double>::epsilon() * s_max)
-      return give_up("its numerical rank is below " + std::to_string(K));
+      return give_up(singular);
     for (Index j = 0; j < tracked; ++j) Y.col(j) /= s[j] > 0 ? s[j] : 1.0;
     const MatrixXd R = B.transpose_times(Y) - X * s.asDiagonal();
-    const VectorXd residual = R.colwise().norm().transpose() / s_max;
-    cost += rayleigh_ritz_cost(L, n, m, tracked);
+    if (!R.allFinite()) return give_up(singular);
+    VectorXd residual = R.colwise().norm().transpose();
+    for (Index j = 0; j < tracked; ++j)
+      residual[j] /= scale == ResidualScale::LargestValue ? s_max : s[j];
+    cost += rayleigh_ritz_cost(L, n, column, m, tracked);
     const double worst = residual.head(K).maxCoeff();
 
     if (worst <= settings.tolerance) {
@@ -248,25 +275,19 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
       std::vector<Index> order(static_cast<std::size_t>(K));
       for (Index j = 0; j < K; ++j) order[static_cast<std::size_t>(j)] = j;
       std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return s[a] > s[b]; });
-      const MatrixXd& left = B.wide ? X : Y;
-      const MatrixXd& right = B.wide ? Y : X;
-      Spectrum& out = result.spectrum;
-      out.s.resize(K);
-      out.U.resize(left.rows(), K);
-      out.V.resize(right.rows(), K);
+      KrylovRun run;
+      run.s.resize(K);
+      run.X.resize(n, K);
+      run.Y.resize(L, K);
       for (Index j = 0; j < K; ++j) {
         const Index from = order[static_cast<std::size_t>(j)];
-        out.s[j] = s[from];
-        out.U.col(j) = left.col(from);
-        out.V.col(j) = right.col(from);
+        run.s[j] = s[from];
+        run.X.col(j) = X.col(from);
+        run.Y.col(j) = Y.col(from);
       }
-      result.report.method = "lapack-krylov";
-      result.report.iterations = iteration;
-      result.report.residual = svd_residual(M, out);
-      if (*result.report.residual > settings.tolerance)
-        return give_up("its final residual " + std::to_string(*result.report.residual) +
-                       " is above the tolerance");
-      return result;
+      run.iterations = iteration;
+      run.cost = cost;
+      return run;
     }
     const std::string progress = "the residual is still " + std::to_string(worst) + " after " +
                                  std::to_string(iteration) + " iterations";
@@ -296,7 +317,7 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     cost += extension_cost(n, m, directions.cols());
     if (block.cols() == 0) {  // residuals inside the basis (rounding): a fresh direction instead
       const Index fresh = std::max<Index>(1, static_cast<Index>(active.size()));
-      block = orthonormal_extension(Q, gaussian_block(n, fresh, 0x5356'5222u + iteration));
+      block = orthonormal_extension(Q, gaussian_block(n, fresh, seed + 1 + iteration));
       cost += extension_cost(n, m, fresh);
     }
     if (m + block.cols() > max_basis) {
@@ -314,6 +335,7 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
       if (block.cols() > room) block.conservativeResize(Eigen::NoChange, room);
     }
     const MatrixXd W_block = B.times(block);
+    if (!W_block.allFinite()) return give_up(singular);
     const Index old = Q.cols();
     Q.conservativeResize(Eigen::NoChange, old + block.cols());
     Q.rightCols(block.cols()) = block;
@@ -323,8 +345,133 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
     G.conservativeResize(old + block.cols(), old + block.cols());
     G.rightCols(block.cols()) = cross;
     G.bottomLeftCorner(block.cols(), old) = cross.topRows(old).transpose();
-    cost += append_cost(L, n, old, block.cols());
+    cost += append_cost(L, column, old, block.cols());
   }
+}
+
+// The checks both public methods make on their arguments.
+void check_arguments(const char* method, const MatrixXd& M, const TruncatedSvdSettings& settings) {
+  const Index short_dim = std::min(M.rows(), M.cols());
+  if (settings.rank < 1 || settings.rank >= short_dim)
+    throw std::invalid_argument(std::string(method) + ": rank " + std::to_string(settings.rank) +
+                                " must be in [1, min(rows, cols) - 1] for a " +
+                                std::to_string(M.rows()) + "x" + std::to_string(M.cols()) +
+                                " matrix");
+  if (!(settings.tolerance > 0) || settings.max_iterations < 1 || !(settings.max_cost > 0))
+    throw std::invalid_argument(std::string(method) +
+                                ": the tolerance, max_iterations and max_cost must be positive");
+  if (!M.allFinite()) throw NumericalError(std::string(method) + ": the matrix contains NaN or Inf");
+}
+
+// The budget: max_cost times the full SVD the method competes with.
+double budget_of(const MatrixXd& M, const TruncatedSvdSettings& settings) {
+  const auto L = static_cast<double>(std::max(M.rows(), M.cols()));
+  const auto n = static_cast<double>(std::min(M.rows(), M.cols()));
+  return settings.max_cost * full_svd_cost(L, n) /
+         (settings.full_svd_precision == SvdPrecision::Single ? single_precision_speedup : 1.0);
+}
+
+}  // namespace
+
+double svd_residual(const MatrixXd& M, const Spectrum& spectrum, double s_max) {
+  if (spectrum.s.size() == 0 || !(s_max > 0)) return 0.0;
+  const MatrixXd MV = gemm('N', M, 'N', spectrum.V) - spectrum.U * spectrum.s.asDiagonal();
+  const MatrixXd MtU = gemm('T', M, 'N', spectrum.U) - spectrum.V * spectrum.s.asDiagonal();
+  return std::max(MV.colwise().norm().maxCoeff(), MtU.colwise().norm().maxCoeff()) / s_max;
+}
+
+double svd_residual(const MatrixXd& M, const Spectrum& spectrum) {
+  return svd_residual(M, spectrum, spectrum.s.size() == 0 ? 0.0 : spectrum.s.maxCoeff());
+}
+
+std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
+                                             const TruncatedSvdSettings& settings,
+                                             KrylovGiveUp* why) {
+  check_arguments("krylov_svd", M, settings);
+  const GiveUp give_up{why};
+  const MatrixOperator B{M, M.cols() > M.rows()};
+  const Index K = static_cast<Index>(settings.rank);
+  std::optional<KrylovRun> run =
+      krylov_top(B, K, settings, budget_of(M, settings), 0.0, ResidualScale::LargestValue,
+                 0x5356'5221u + static_cast<std::uint64_t>(B.short_dim()), give_up);
+  if (!run) return std::nullopt;
+  TruncatedSvdResult result;
+  Spectrum& out = result.spectrum;
+  out.s = std::move(run->s);
+  out.U = std::move(B.wide ? run->X : run->Y);
+  out.V = std::move(B.wide ? run->Y : run->X);
+  result.report.method = "lapack-krylov";
+  result.report.iterations = run->iterations;
+  result.report.residual = svd_residual(M, out);
+  if (*result.report.residual > settings.tolerance)
+    return give_up("its final residual " + std::to_string(*result.report.residual) +
+                   " is above the tolerance");
+  return result;
+}
+
+std::optional<BottomSvdResult> krylov_bottom_svd(const MatrixXd& M,
+                                                 const TruncatedSvdSettings& settings,
+                                                 KrylovGiveUp* why) {
+  check_arguments("krylov_bottom_svd", M, settings);
+  const GiveUp give_up{why};
+  const bool wide = M.cols() > M.rows();
+  const Index n = std::min(M.rows(), M.cols());
+  const Index L = std::max(M.rows(), M.cols());
+  const Index K = static_cast<Index>(settings.rank);
+  const double budget = budget_of(M, settings);
+  // dgeqrf's 2 L n^2 - 2 n^3 / 3 flops at the full SVD's rate, and dormqr's 4 L n K.
+  const double qr_cost = full_svd_slowdown * (2.0 * static_cast<double>(L) * n * n -
+                                              2.0 / 3.0 * static_cast<double>(n) * n * n) +
+                         4.0 * static_cast<double>(L) * n * K;
+  if (qr_cost > budget)
+    return give_up("the QR factorisation alone would cost more than the full SVD", true);
+
+  // A = Q R, A the tall orientation of M: R has M's singular values and right vectors (of A).
+  MatrixXd A = wide ? MatrixXd(M.transpose()) : M;
+  VectorXd tau(n);
+  lapack::geqrf(to_lapack_int(L), to_lapack_int(n), A.data(), to_lapack_int(L), tau.data());
+  const MatrixXd R = A.topRows(n).triangularView<Eigen::Upper>();
+
+  // s_max (the scale of the tolerance and of every relative measure): R's top triplet.
+  TruncatedSvdSettings top_settings = settings;
+  top_settings.rank = 1;
+  const std::optional<KrylovRun> top =
+      krylov_top(MatrixOperator{R, false}, 1, top_settings, budget, qr_cost,
+                 ResidualScale::LargestValue, 0x5356'5223u + static_cast<std::uint64_t>(n), give_up);
+  if (!top) return std::nullopt;
+  const double s_max = top->s[0];
+
+  // R's bottom K: the top K of R^{-1}, each to its own value's scale, which bounds the residual
+  // of R v - s u by the tolerance times s_max.
+  const std::optional<KrylovRun> inverse =
+      krylov_top(InverseTriangularOperator{R}, K, settings, budget, top->cost,
+                 ResidualScale::OwnValue, 0x5356'5224u + static_cast<std::uint64_t>(n), give_up);
+  if (!inverse) return std::nullopt;
+  // R^{-1} u = (1/s) v: its input side holds R's left vectors u, its output side R's right v.
+  // A's left vectors are Q u, its right vectors v; M = A^T swaps them when M is wide.
+  MatrixXd left(L, K);
+  left.setZero();
+  left.topRows(n) = inverse->X;
+  lapack::ormqr('L', 'N', to_lapack_int(L), to_lapack_int(K), to_lapack_int(n), A.data(),
+                to_lapack_int(L), tau.data(), left.data(), to_lapack_int(L));
+  BottomSvdResult result;
+  Spectrum& out = result.spectrum;
+  // Decreasing s: 1 / sigma with sigma decreasing is increasing, so the columns turn around.
+  out.s = inverse->s.cwiseInverse().reverse();
+  const MatrixXd right = inverse->Y.rowwise().reverse();
+  left = left.rowwise().reverse().eval();
+  out.U = wide ? right : left;
+  out.V = wide ? left : right;
+  if (out.s[K - 1] <= static_cast<double>(n) * std::numeric_limits<double>::epsilon() * s_max)
+    return give_up("the matrix is numerically singular");
+  result.s_max = s_max;
+  result.report.method = "lapack-qr-krylov";
+  result.report.iterations = inverse->iterations;
+  result.report.residual = svd_residual(M, out, s_max);
+  if (*result.report.residual > settings.tolerance)
+    return give_up("its final residual " + std::to_string(*result.report.residual) +
+                   " is above the tolerance");
+  return result;
 }
 
 TruncatedSvdResult truncated_or_full_svd(const MatrixXd& M, std::optional<std::int64_t> max_rank,

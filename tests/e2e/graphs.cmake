@@ -59,8 +59,10 @@ foreach(arch resnet18 mobilenet_v2 densenet121)
     FIXTURES_SETUP torchvision_random_${arch} LABELS e2e)
   svr_e2e(graph.torchvision_random.${arch}.np${np_${arch}} ${np_${arch}} --recognised
     --calibrated oracle ${model})
+  # COST: ctest starts the longest tests first on a fresh clone (no timing data yet), so that
+  # they do not run alone at the end of `ctest -j` (DenseNet-121 takes about 3 minutes).
   set_tests_properties(e2e.graph.torchvision_random.${arch}.np${np_${arch}} PROPERTIES
-    FIXTURES_REQUIRED torchvision_random_${arch} TIMEOUT 1500)
+    FIXTURES_REQUIRED torchvision_random_${arch} TIMEOUT 1500 COST 1000)
 endforeach()
 
 # Bad topology files: one line naming the file, the layer and the problem; no OUTDIR.
@@ -145,5 +147,5 @@ endforeach()
 # torchvision, scripts/install-deps.sh --with-torch; skipped, and reported as such, without).
 add_test(NAME topology.export COMMAND ${SVR_PYTHON} -m unittest -v test_export_topology
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/topology)
-set_tests_properties(topology.export PROPERTIES LABELS e2e TIMEOUT 600
+set_tests_properties(topology.export PROPERTIES LABELS e2e TIMEOUT 600 COST 500
   SKIP_REGULAR_EXPRESSION "skipped 'torch is not importable'")

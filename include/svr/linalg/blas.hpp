@@ -25,4 +25,9 @@ void gemm(char trans_a, const Eigen::MatrixXd& A, char trans_b, const Eigen::Mat
 Eigen::MatrixXd gemm(char trans_a, const Eigen::MatrixXd& A, char trans_b,
                      const Eigen::MatrixXd& B);
 
+// B := op(A)^{-1} B in place, A an n x n upper triangular matrix (its strictly lower part is
+// ignored), B n x k; trans_a 'N' or 'T'. A zero on A's diagonal gives Inf or NaN in B, not an
+// error: callers check.
+void trsm_upper_left(char trans_a, const Eigen::MatrixXd& A, Eigen::MatrixXd& B);
+
 }  // namespace svr::blas

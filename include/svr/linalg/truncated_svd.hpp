@@ -52,6 +52,24 @@ std::optional<TruncatedSvdResult> krylov_svd(const Eigen::MatrixXd& M,
                                              const TruncatedSvdSettings& settings,
                                              KrylovGiveUp* why = nullptr);
 
+struct BottomSvdResult {
+  Spectrum spectrum;  // the bottom K triplets (U rows x K, V cols x K), s decreasing
+  double s_max = 0;   // M's largest singular value (the scale of every relative measure)
+  SvdReport report;   // the residual relative to s_max
+};
+
+// The bottom settings.rank triplets of M (the smallest singular values, the near-kernel), each
+// with residual <= tolerance * s_max, without a full SVD: a Householder QR of M's tall
+// orientation, s_max from the top triplet of R, then the same Krylov method on R^{-1} (two
+// triangular solves per product; docs/algorithms.md, "Bottom K"). The absolute accuracy of the
+// values is that of the full SVD (the QR is backward stable: about eps s_max); their relative
+// accuracy falls as s / s_max does, as the full SVD's. Returns nothing, with the reason in *why,
+// when it cannot deliver (its budget, R numerically singular: zero singular values have no
+// unique vectors). The same argument checks as krylov_svd.
+std::optional<BottomSvdResult> krylov_bottom_svd(const Eigen::MatrixXd& M,
+                                                 const TruncatedSvdSettings& settings,
+                                                 KrylovGiveUp* why = nullptr);
+
 // The layer SVD of the LAPACK path: krylov_svd with `limits` (its rank is max_rank) when
 // max_rank = K < min(rows, cols), falling back to the full SVD (with the reason in the report)
 // when it cannot deliver; otherwise thin_svd truncated to max_rank.
@@ -62,5 +80,7 @@ TruncatedSvdResult truncated_or_full_svd(const Eigen::MatrixXd& M,
 // max_i max(||M v_i - s_i u_i||, ||M^T u_i - s_i v_i||) / s_max over the columns of the
 // spectrum (0 for an empty one or s_max = 0), through two BLAS products.
 double svd_residual(const Eigen::MatrixXd& M, const Spectrum& spectrum);
+// The same relative to a given s_max (the bottom K's spectrum does not hold it).
+double svd_residual(const Eigen::MatrixXd& M, const Spectrum& spectrum, double s_max);
 
 }  // namespace svr

@@ -288,4 +288,131 @@ TEST(TruncatedOrFullSvd, KrylovWhenKIsBelowTheRank) {
   expect_matches_full(M, got, 8);
 }
 
+// ----- the bottom K (krylov_bottom_svd) -----------------------------------------------------
+
+// The bottom K against the full SVD's last K columns: values to 1e-10 s_max (the full SVD's own
+// absolute accuracy is ~1e-15 s_max), s_max itself, orthonormal vectors, the true residual
+// relative to s_max, and the projector of every complete cluster of equal values (a vector's
+// error is about residual / gap, hence 1e-6 for gaps >= 1e-3 s_max).
+void expect_matches_full_bottom(const MatrixXd& M, const svr::BottomSvdResult& got,
+                                Eigen::Index K) {
+  const svr::Spectrum full = svr::thin_svd(M);
+  const Eigen::Index n = full.s.size();
+  const svr::Spectrum& sp = got.spectrum;
+  ASSERT_EQ(sp.s.size(), K);
+  ASSERT_EQ(sp.U.rows(), M.rows());
+  ASSERT_EQ(sp.U.cols(), K);
+  ASSERT_EQ(sp.V.rows(), M.cols());
+  ASSERT_EQ(sp.V.cols(), K);
+  const double s_max = full.s[0];
+  EXPECT_NEAR(got.s_max, s_max, 1e-12 * s_max);
+  for (Eigen::Index i = 0; i < K; ++i) {
+    EXPECT_LE(std::abs(sp.s[i] - full.s[n - K + i]), 1e-10 * s_max) << "i = " << i;
+    if (i > 0) EXPECT_LE(sp.s[i], sp.s[i - 1]);
+  }
+  const MatrixXd I = MatrixXd::Identity(K, K);
+  EXPECT_LE((sp.U.transpose() * sp.U - I).norm(), 1e-9);
+  EXPECT_LE((sp.V.transpose() * sp.V - I).norm(), 1e-9);
+  ASSERT_TRUE(got.report.residual.has_value());
+  EXPECT_LE(*got.report.residual, 1e-10);
+  EXPECT_NEAR(svr::svd_residual(M, sp, s_max), *got.report.residual, 1e-14);
+  EXPECT_EQ(got.report.method, "lapack-qr-krylov");
+
+  // Clusters of the full spectrum (within 1e-8 s_max) that lie entirely in the bottom K.
+  Eigen::Index start = n - K;
+  while (start > 0 && full.s[start - 1] - full.s[start] <= 1e-8 * s_max) ++start;
+  while (start < n) {
+    Eigen::Index end = start + 1;
+    while (end < n && full.s[end - 1] - full.s[end] <= 1e-8 * s_max) ++end;
+    const Eigen::Index w = end - start, at = start - (n - K);
+    const MatrixXd Pu = sp.U.middleCols(at, w) * sp.U.middleCols(at, w).transpose();
+    const MatrixXd Pu_full = full.U.middleCols(start, w) * full.U.middleCols(start, w).transpose();
+    const MatrixXd Pv = sp.V.middleCols(at, w) * sp.V.middleCols(at, w).transpose();
+    const MatrixXd Pv_full = full.V.middleCols(start, w) * full.V.middleCols(start, w).transpose();
+    EXPECT_LE((Pu - Pu_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
+    EXPECT_LE((Pv - Pv_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
+    start = end;
+  }
+}
+
+svr::BottomSvdResult bottom(const MatrixXd& M, std::int64_t K) {
+  svr::KrylovGiveUp why;
+  auto result =
+      svr::krylov_bottom_svd(M, {K, 1e-10, 400, std::numeric_limits<double>::infinity()}, &why);
+  if (!result) ADD_FAILURE() << "krylov_bottom_svd gave up: " << why.reason;
+  return result ? *result : svr::BottomSvdResult{};
+}
+
+TEST(KrylovBottomSvd, SeparatedSpectrumTall) {
+  const MatrixXd M = with_spectrum(300, 120, geometric(120, 0.95), 71);
+  expect_matches_full_bottom(M, bottom(M, 10), 10);
+}
+
+TEST(KrylovBottomSvd, SeparatedSpectrumWide) {
+  const MatrixXd M = with_spectrum(90, 260, geometric(90, 0.93), 73);
+  expect_matches_full_bottom(M, bottom(M, 7), 7);
+}
+
+TEST(KrylovBottomSvd, GaussianMatrix) {
+  // The smallest values of a Gaussian matrix are its most crowded relative to their size.
+  const MatrixXd M = random_matrix(320, 200, 79);
+  expect_matches_full_bottom(M, bottom(M, 12), 12);
+}
+
+TEST(KrylovBottomSvd, NearKernelCluster) {
+  // Batch normalisation's near-kernel: a few values equal and far below the rest. K takes the
+  // whole cluster and the value above it.
+  VectorXd s = geometric(150, 0.98);
+  s.tail(6).setConstant(2e-4);
+  const MatrixXd M = with_spectrum(400, 150, s, 83);
+  expect_matches_full_bottom(M, bottom(M, 7), 7);
+}
+
+TEST(KrylovBottomSvd, SquareMatrixAtEveryK) {
+  const MatrixXd M = with_spectrum(120, 120, geometric(120, 0.96), 89);
+  for (std::int64_t K : {1, 2, 30, 119}) {
+    SCOPED_TRACE(K);
+    svr::KrylovGiveUp why;
+    const auto got = svr::krylov_bottom_svd(M, {K, 1e-10, 400, 8.0}, &why);
+    ASSERT_TRUE(got.has_value()) << why.reason;
+    expect_matches_full_bottom(M, *got, K);
+  }
+}
+
+TEST(KrylovBottomSvd, SingularMatrixGivesUp) {
+  // Rank 40 of 60: zero singular values have no unique vectors (the full SVD picks a basis).
+  const MatrixXd M = random_matrix(100, 40, 97) * random_matrix(40, 60, 101);
+  svr::KrylovGiveUp why;
+  const double no_limit = std::numeric_limits<double>::infinity();
+  EXPECT_FALSE(svr::krylov_bottom_svd(M, {5, 1e-10, 400, no_limit}, &why).has_value());
+  EXPECT_NE(why.reason.find("numerically singular"), std::string::npos) << why.reason;
+  EXPECT_FALSE(why.cost);
+}
+
+TEST(KrylovBottomSvd, CostsLessThanTheFullSvdOnALongMatrix) {
+  // dgeqrf is about 2.5 times cheaper than dgesdd on a long matrix: the default budget (the
+  // full SVD's cost) holds, a tenth of it does not.
+  const MatrixXd M = with_spectrum(2000, 200, geometric(200, 0.97), 103);
+  svr::KrylovGiveUp why;
+  const auto got = svr::krylov_bottom_svd(M, {8, 1e-10, 400, 1.0}, &why);
+  ASSERT_TRUE(got.has_value()) << why.reason;
+  expect_matches_full_bottom(M, *got, 8);
+  EXPECT_FALSE(svr::krylov_bottom_svd(M, {8, 1e-10, 400, 0.1}, &why).has_value());
+  EXPECT_TRUE(why.cost) << why.reason;
+}
+
+TEST(KrylovBottomSvd, DeterministicAndBadArguments) {
+  const MatrixXd M = with_spectrum(200, 80, geometric(80, 0.9), 107);
+  const auto a = bottom(M, 5), b = bottom(M, 5);
+  EXPECT_EQ(a.spectrum.s, b.spectrum.s);
+  EXPECT_EQ(a.spectrum.U, b.spectrum.U);
+  EXPECT_EQ(a.spectrum.V, b.spectrum.V);
+  EXPECT_THROW(svr::krylov_bottom_svd(M, {0, 1e-10, 10}), std::invalid_argument);
+  EXPECT_THROW(svr::krylov_bottom_svd(M, {80, 1e-10, 10}), std::invalid_argument);
+  EXPECT_THROW(svr::krylov_bottom_svd(M, {5, -1.0, 10}), std::invalid_argument);
+  MatrixXd bad = M;
+  bad(7, 2) = std::numeric_limits<double>::infinity();
+  EXPECT_THROW(svr::krylov_bottom_svd(bad, {5, 1e-10, 10}), svr::NumericalError);
+}
+
 }  // namespace
