@@ -100,6 +100,7 @@ struct RawValues {
   std::string flatten_order;
   double sigma = 0.0;
   std::int64_t max_rank = 0;
+  std::int64_t min_rank = 0;
 };
 
 // The options, in the groups --help shows, bound to `v`.
@@ -165,21 +166,29 @@ void describe_network(po::options_description& group, RawValues& v) {
       ("max-rank", po::value(&v.max_rank)->value_name("K"),
        "keep only the top K spectral neurons of layers with min(rows, cols) > K; a layer on one "
        "rank computes just those K by a block Krylov method (docs/algorithms.md)")
+      ("min-rank", po::value(&v.min_rank)->value_name("K"),
+       "keep only the bottom K spectral neurons (the smallest singular values: the near-kernel) "
+       "of layers with min(rows, cols) > K, numbered as in the full spectrum; a layer on one rank "
+       "computes just those K by a QR and a Krylov method on R^-1 (docs/algorithms.md); "
+       "excludes --max-rank and --reference")
       ("svd-tolerance", po::value(&v.o.svd_tolerance)->value_name("TOL")
                             ->default_value(1e-10, "1e-10"),
-       "with --max-rank: the truncated SVD runs until every kept triplet has "
+       "with --max-rank or --min-rank: the truncated SVD runs until every kept triplet has "
        "max(||M v - s u||, ||M^T u - s v||) <= TOL s_max, else falls back to the full SVD")
       ("svd-max-cost", po::value(&v.o.svd_max_cost)->value_name("C")->default_value(1.0, "1"),
-       "with --max-rank: a layer's truncated SVD gives up (and runs the full SVD) once it has "
-       "cost C times the full SVD, or its convergence rate projects well above that; a large C "
-       "keeps it on crowded spectra, where it is slower but needs about half the memory")
+       "with --max-rank or --min-rank: a layer's truncated SVD gives up (and runs the full SVD) "
+       "once it has cost C times the full SVD, or its convergence rate projects well above that; "
+       "a large C keeps it on crowded spectra, where it is slower but needs about half the "
+       "memory")
       ("full-svd", po::bool_switch(&v.o.full_svd),
-       "with --max-rank: compute every layer's full SVD and keep its top K (no Krylov method)")
+       "with --max-rank or --min-rank: compute every layer's full SVD and keep its top or bottom "
+       "K (no Krylov method)")
       ("precision", po::value(&v.precision)->value_name("double|single")
                         ->default_value("double"),
        "the precision of the full SVDs (dgesdd/pdgesvd or sgesdd/psgesvd); single is about "
        "twice as fast, s and E are then accurate to about 1e-5 (docs/algorithms.md); E and p "
-       "are always computed in double, the Krylov method of --max-rank always runs in double");
+       "are always computed in double, the Krylov methods of --max-rank and --min-rank always run "
+       "in double");
 }
 
 void describe_significance(po::options_description& group, RawValues& v) {
@@ -308,6 +317,13 @@ void check_values(RawValues& v, const po::variables_map& vm) {
     if (v.max_rank < 1) throw InputError("command line: --max-rank must be >= 1");
     o.max_rank = v.max_rank;
   }
+  if (vm.count("min-rank")) {
+    if (v.min_rank < 1) throw InputError("command line: --min-rank must be >= 1");
+    if (vm.count("max-rank"))
+      throw InputError("command line: --min-rank and --max-rank exclude each other (the bottom "
+                       "or the top K spectral neurons: run svr twice for both)");
+    o.min_rank = v.min_rank;
+  }
   if (vm.count("sigma")) {
     if (!(v.sigma > 0.0) || !std::isfinite(v.sigma))
       throw InputError("command line: --sigma must be a positive number");
@@ -325,6 +341,9 @@ void apply_presets(Options& o, const po::variables_map& vm) {
     if (o.precision != SvdPrecision::Double)
       throw InputError("command line: --reference computes in double precision; drop "
                        "--precision single");
+    if (o.min_rank)
+      throw InputError("command line: --reference keeps the top 128 spectral neurons (the "
+                       "public implementation's preset); drop --min-rank");
     if (!o.max_rank) o.max_rank = 128;
     if (!o.significance.sigma) o.significance.sigma = 3.0;
   }

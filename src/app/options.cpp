@@ -29,6 +29,7 @@ nlohmann::ordered_json options_record(const Options& o) {
   j["sigma"] = s.sigma ? number(*s.sigma) : Json(nullptr);
   j["reference"] = o.reference;
   j["max_rank"] = o.max_rank ? Json(*o.max_rank) : Json(nullptr);
+  j["min_rank"] = o.min_rank ? Json(*o.min_rank) : Json(nullptr);
   j["svd_tolerance"] = number(o.svd_tolerance);
   j["svd_max_cost"] = number(o.svd_max_cost);
   j["full_svd"] = o.full_svd;

@@ -28,7 +28,8 @@ FactorPlacement placement(const LayerFactors& factors, const ExecutionPlan& exec
     if (const DistributedSpectrum* spectrum = factors.distributed[l].get())
       where.distributed = u ? &spectrum->U : &spectrum->V;
     if (!execution.one_grid_of_all_ranks()) {
-      const std::int64_t r = std::min(layers[l].rows, layers[l].cols);  // before --max-rank
+      // The columns it holds: all r before --max-rank, the K of --min-rank (keep_bottom).
+      const std::int64_t r = std::min(layers[l].rows, layers[l].cols) - layers[l].first_neuron;
       where.subgrid = SubgridLayout{how.grid, how.first_rank, execution.block_size, where.rows, r};
     }
   } else {

@@ -1,5 +1,6 @@
 #include "svr/app/phase_read.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -57,6 +58,18 @@ RunPlans read_phase(const Options& options, const mpi::Communicator& comm) {
     std::vector<LayerShape> shapes;
     for (const LayerSpec& spec : plans.network.layers)
       shapes.push_back({spec.rows(options.method()), spec.cols(options.method()), spec.groups});
+    if (options.min_rank) {
+      // A K that no layer's rank exceeds keeps every spectral neuron: surely not what was meant.
+      std::int64_t largest = 0;
+      for (const LayerShape& shape : shapes)
+        largest = std::max(largest, shape.blocks * std::min(shape.rows / shape.blocks,
+                                                            shape.cols / shape.blocks));
+      if (*options.min_rank >= largest)
+        throw InputError("command line: --min-rank " + std::to_string(*options.min_rank) +
+                         " is not below the rank of any layer of " + options.model_path +
+                         " (the largest is " + std::to_string(largest) +
+                         "): it would keep every spectral neuron");
+    }
     std::vector<PairLayers> pairs;
     for (const PairSpec& pair : plans.network.pairs) pairs.push_back({pair.from, pair.to});
     plans.execution =

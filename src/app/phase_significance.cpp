@@ -206,10 +206,15 @@ void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
     result.pairs[l].intensity = std::move(outcomes[l].intensity);
   for (std::size_t l = 0; l < result.layers.size(); ++l) {
     LayerResult& layer = result.layers[l];
+    // Relative to the layer's largest value, also when only its bottom ones are kept.
+    const double s_max =
+        std::max(layer.s_max, layer.sigma.size() == 0 ? 0.0 : layer.sigma.cwiseAbs().maxCoeff());
     layer.cluster = clusters(
-        layer.sigma, cluster_tolerance(layer.svd.precision == "single" ? SvdPrecision::Single
-                                                                       : SvdPrecision::Double));
-    layer.near_kernel = near_kernel(layer.sigma, options.measures.near_kernel_tau);
+        layer.sigma,
+        cluster_tolerance(layer.svd.precision == "single" ? SvdPrecision::Single
+                                                          : SvdPrecision::Double),
+        s_max);
+    layer.near_kernel = near_kernel(layer.sigma, options.measures.near_kernel_tau, s_max);
     // The largest over the pairs the layer is the producer of (spec section 7); a layer that
     // no layer reads gets 1 for every neuron (spec section 5).
     layer.intensity.clear();

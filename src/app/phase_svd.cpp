@@ -27,34 +27,57 @@ auto naming_the_layer(const ModelFile& model, const LayerSpec& layer, Factor&& f
   }
 }
 
+// One slot per layer in every per-layer vector of `factors`.
+void resize_slots(LayerFactors& factors, std::size_t layers) {
+  factors.local.resize(layers);
+  factors.distributed.resize(layers);
+  factors.reports.resize(layers);
+  factors.s_max.resize(layers, 0.0);
+  factors.first_neuron.resize(layers, 0);
+}
+
 }  // namespace
 
 void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const NetworkPlan& plan,
                           const ExecutionPlan& execution, const Options& options, int rank) {
-  factors.local.resize(plan.layers.size());
-  factors.distributed.resize(plan.layers.size());
-  factors.reports.resize(plan.layers.size());
+  resize_slots(factors, plan.layers.size());
+  TruncatedSvdSettings limits;
+  limits.tolerance = options.svd_tolerance;
+  limits.max_cost = options.svd_max_cost;
+  limits.full_svd_precision = options.precision;
   for (std::size_t l : execution.lapack_layers_of(rank)) {
     const LayerSpec& layer = plan.layers[l];
     const Eigen::MatrixXd M = layer_matrix(model, layer, options.network.read);
+    Spectrum& kept = factors.local[l];
+    SvdReport& report = factors.reports[l];
     naming_the_layer(model, layer, [&] {
+      if (options.min_rank && layer.groups == 1 && !options.full_svd) {
+        BottomSvdResult svd = bottom_or_full_svd(M, *options.min_rank, limits);
+        kept = std::move(svd.spectrum);
+        report = std::move(svd.report);
+        factors.s_max[l] = svd.s_max;
+        factors.first_neuron[l] = std::min(M.rows(), M.cols()) - kept.s.size();
+        return;
+      }
       if (layer.groups > 1) {
         // A grouped convolution's M is block diagonal: its SVD is the blocks' (spec section 7).
-        factors.local[l] = block_diagonal_svd(M, layer.groups, options.max_rank, options.precision);
-        factors.reports[l].method = "lapack-full";
-        factors.reports[l].precision = to_string(options.precision);
-      } else if (options.full_svd) {
-        factors.local[l] = thin_svd(M, options.max_rank, options.precision);
-        factors.reports[l].method = "lapack-full";
-        factors.reports[l].precision = to_string(options.precision);
+        kept = block_diagonal_svd(M, layer.groups, options.max_rank, options.precision);
+        report.method = "lapack-full";
+        report.precision = to_string(options.precision);
+      } else if (options.full_svd || options.min_rank) {
+        kept = thin_svd(M, options.max_rank, options.precision);
+        report.method = "lapack-full";
+        report.precision = to_string(options.precision);
       } else {
-        TruncatedSvdSettings limits;
-        limits.tolerance = options.svd_tolerance;
-        limits.max_cost = options.svd_max_cost;
-        limits.full_svd_precision = options.precision;
         TruncatedSvdResult svd = truncated_or_full_svd(M, options.max_rank, limits);
-        factors.local[l] = std::move(svd.spectrum);
-        factors.reports[l] = std::move(svd.report);
+        kept = std::move(svd.spectrum);
+        report = std::move(svd.report);
+      }
+      factors.s_max[l] = kept.s.size() > 0 ? kept.s[0] : 0.0;
+      if (options.min_rank) {
+        const std::int64_t all = kept.s.size();
+        keep_bottom(kept, *options.min_rank);
+        factors.first_neuron[l] = all - kept.s.size();
       }
     });
   }
@@ -64,9 +87,7 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
                              const ExecutionPlan& execution, const Options& options,
                              const mpi::Communicator& comm,
                              const std::function<void(std::size_t)>& on_layer_start) {
-  factors.local.resize(plan.layers.size());
-  factors.distributed.resize(plan.layers.size());
-  factors.reports.resize(plan.layers.size());
+  resize_slots(factors, plan.layers.size());
   if (execution.teams.empty()) return;
   // Every rank calls both constructors (they are collective over comm), in the same order.
   const int team = execution.team_of(comm.rank());
@@ -88,6 +109,15 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
     svd_options.precision = options.precision;
     factors.distributed[l] = std::make_unique<DistributedSpectrum>(
         naming_the_layer(model, plan.layers[l], [&] { return distributed_svd(M, svd_options); }));
+    DistributedSpectrum& spectrum = *factors.distributed[l];
+    factors.s_max[l] = spectrum.s.size() > 0 ? spectrum.s[0] : 0.0;
+    if (options.min_rank) {
+      // The bottom K move into factors of K columns, which the rest of svr uses as it uses the
+      // leading columns.
+      const std::int64_t all = spectrum.s.size();
+      keep_bottom(spectrum, *options.min_rank);
+      factors.first_neuron[l] = all - spectrum.s.size();
+    }
     factors.reports[l].method = "scalapack-full";
     factors.reports[l].precision = to_string(options.precision);
   }
@@ -115,13 +145,17 @@ void share_singular_values(const LayerFactors& factors, const ExecutionPlan& exe
     // How they were computed, for summary.json and the fallback warning.
     SvdReport& report = layers[l].svd;
     if (comm.rank() == root) report = factors.reports[l];
-    double numbers[3] = {static_cast<double>(report.iterations),
+    const bool at_root = comm.rank() == root;
+    double numbers[5] = {static_cast<double>(report.iterations),
                          report.residual ? *report.residual : -1.0,
-                         report.fallback_cost ? 1.0 : 0.0};
-    mpi::check(MPI_Bcast(numbers, 3, MPI_DOUBLE, root, comm.get()), "MPI_Bcast");
+                         report.fallback_cost ? 1.0 : 0.0, at_root ? factors.s_max[l] : 0.0,
+                         at_root ? static_cast<double>(factors.first_neuron[l]) : 0.0};
+    mpi::check(MPI_Bcast(numbers, 5, MPI_DOUBLE, root, comm.get()), "MPI_Bcast");
     report.iterations = static_cast<std::int64_t>(numbers[0]);
     report.residual = numbers[1] >= 0.0 ? std::optional<double>(numbers[1]) : std::nullopt;
     report.fallback_cost = numbers[2] != 0.0;
+    layers[l].s_max = numbers[3];
+    layers[l].first_neuron = static_cast<std::int64_t>(numbers[4]);
     comm.broadcast(report.method, root);
     comm.broadcast(report.precision, root);
     comm.broadcast(report.fallback, root);
@@ -156,12 +190,16 @@ std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t
             std::to_string(how.first_rank + how.grid.size() - 1) + ")";
   const std::string kept = std::to_string(layer.sigma.size());
   if (layer.svd.precision == "single") line += ", single precision";
+  const std::string end = layer.first_neuron > 0 ? "bottom " : "top ";
+  const std::string iterations = std::to_string(layer.svd.iterations) +
+                                 (layer.svd.iterations == 1 ? " iteration" : " iterations");
   if (layer.svd.method == "lapack-krylov")
-    line += ", top " + kept + " by Krylov in " + std::to_string(layer.svd.iterations) +
-            (layer.svd.iterations == 1 ? " iteration" : " iterations");
+    line += ", top " + kept + " by Krylov in " + iterations;
+  else if (layer.svd.method == "lapack-qr-krylov")
+    line += ", bottom " + kept + " by QR and Krylov on R^-1 in " + iterations;
   else if (layer.svd.fallback_cost)
-    line +=
-        ", full SVD: the top " + kept + " by Krylov would cost more (" + layer.svd.fallback + ")";
+    line += ", full SVD: the " + end + kept + " by Krylov would cost more (" +
+            layer.svd.fallback + ")";
   return line;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -368,6 +369,26 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
   else
     reduce_first_svd<double>(M, out, options);
   return out;
+}
+
+void keep_bottom(DistributedSpectrum& spectrum, std::int64_t count) {
+  if (count < 1)
+    throw std::invalid_argument("keep_bottom: count must be at least 1, got " +
+                                std::to_string(count));
+  const ProcessGrid& grid = spectrum.U.grid();
+  const std::int64_t r = spectrum.U.cols();
+  if (!grid.active() || r <= count) return;
+  const std::int64_t first = r - count;
+  const IndexMap drop_leading = [first](std::int64_t j) { return j >= first ? j - first : -1; };
+  const auto bottom_of = [&](const DistributedMatrix& factor) {
+    DistributedMatrix kept(grid, factor.rows(), count, factor.block());
+    redistribute(grid, RedistributionSource::of(factor), RedistributionTarget::of(kept), {},
+                 drop_leading);
+    return kept;
+  };
+  spectrum.U = bottom_of(spectrum.U);
+  spectrum.V = bottom_of(spectrum.V);
+  spectrum.s = spectrum.s.tail(count).eval();
 }
 
 Spectrum gather_spectrum(const DistributedSpectrum& spectrum, int root,

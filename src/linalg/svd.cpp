@@ -122,6 +122,19 @@ void truncate(Spectrum& spectrum, std::optional<std::int64_t> max_rank) {
   if (!spectrum.group.empty()) spectrum.group.resize(static_cast<std::size_t>(keep));
 }
 
+void keep_bottom(Spectrum& spectrum, std::int64_t count) {
+  if (count < 1)
+    throw std::invalid_argument("keep_bottom: count must be at least 1, got " +
+                                std::to_string(count));
+  const Eigen::Index r = spectrum.s.size();
+  if (r <= count) return;
+  const Eigen::Index first = r - static_cast<Eigen::Index>(count);
+  spectrum.s = spectrum.s.tail(count).eval();
+  spectrum.U = spectrum.U.rightCols(count).eval();
+  spectrum.V = spectrum.V.rightCols(count).eval();
+  if (!spectrum.group.empty()) spectrum.group.erase(spectrum.group.begin(), spectrum.group.begin() + first);
+}
+
 Spectrum block_diagonal_svd(const Eigen::MatrixXd& M, std::int64_t blocks,
                             std::optional<std::int64_t> max_rank, SvdPrecision precision) {
   if (blocks < 1 || M.rows() % blocks != 0 || M.cols() % blocks != 0)

@@ -181,6 +181,19 @@ double projected_iterations(const std::vector<double>& history, double tolerance
   return std::max(0.0, std::log(tolerance / history.back()) / std::log(best_rate));
 }
 
+// The Ritz triplets tracked and extended: K plus a margin, so that the K-th converges at the rate
+// of its gap to the (keep+1)-th value rather than to the (K+1)-th. A large basis needs fewer
+// products in all (measured: 8 blocks of `keep` columns took ~20 % fewer than 6 and ~40 % fewer
+// than 3 on Gaussian and power-law spectra).
+Index tracked_count(Index n, Index K) { return std::min(n, K + std::max<Index>(10, K / 4)); }
+Index basis_limit(Index n, Index K) { return std::min(n, 8 * tracked_count(n, K)); }
+
+// No Krylov method converges in fewer than a few iterations on anything but a trivial spectrum:
+// what two cost on an L x n operator, for K triplets.
+double two_iterations_cost(Index L, Index n, double column, Index K) {
+  return first_iterations_cost(L, n, column, tracked_count(n, K), basis_limit(n, K), 2);
+}
+
 // The converged top triplets of an operator B: B X = Y diag(s), s decreasing.
 struct KrylovRun {
   VectorXd s;
@@ -210,18 +223,14 @@ std::optional<KrylovRun> krylov_top(const Operator& B, Index K,
   const Index n = B.short_dim();
   const Index L = B.long_dim();
   const double column = B.column_cost();
-  // Ritz triplets tracked and extended: K plus a margin, so that the K-th converges at the rate
-  // of its gap to the (keep+1)-th value rather than to the (K+1)-th.
-  const Index keep = std::min(n, K + std::max<Index>(10, K / 4));
-  // A large basis needs fewer products in all (measured: 8 blocks of `keep` columns took ~20 %
-  // fewer than 6 and ~40 % fewer than 3 on Gaussian and power-law spectra). A restart keeps half
-  // of it, so that restarts (two products with the whole basis) come every few iterations.
-  const Index max_basis = std::min(n, 8 * keep);
+  const Index keep = tracked_count(n, K);
+  const Index max_basis = basis_limit(n, K);
+  // A restart keeps half of the basis, so that restarts (two products with the whole basis) come
+  // every few iterations.
   const Index restart_size = std::max(keep, max_basis / 2);
-  // No Krylov method converges in fewer than a few iterations on anything but a trivial
-  // spectrum: when K is so large a part of n that two would cost more than the budget, the full
+  // When K is so large a part of n that two iterations would cost more than the budget, the full
   // SVD is cheaper from the start.
-  if (spent + first_iterations_cost(L, n, column, keep, max_basis, 2) > budget)
+  if (spent + two_iterations_cost(L, n, column, K) > budget)
     return give_up("K = " + std::to_string(K) + " is too large a part of min(rows, cols) = " +
                        std::to_string(n) + ": two iterations would cost more than the full SVD",
                    true);
@@ -423,8 +432,15 @@ std::optional<BottomSvdResult> krylov_bottom_svd(const MatrixXd& M,
   const double qr_cost = full_svd_slowdown * (2.0 * static_cast<double>(L) * n * n -
                                               2.0 / 3.0 * static_cast<double>(n) * n * n) +
                          4.0 * static_cast<double>(L) * n * K;
+  // The QR, then at least two iterations for s_max and two on R^{-1}.
+  const double nn = static_cast<double>(n) * n;
   if (qr_cost > budget)
     return give_up("the QR factorisation alone would cost more than the full SVD", true);
+  if (qr_cost + two_iterations_cost(n, n, 2 * nn, 1) + two_iterations_cost(n, n, nn, K) > budget)
+    return give_up("K = " + std::to_string(K) + " is too large a part of min(rows, cols) = " +
+                       std::to_string(n) + ": the QR and two iterations would cost more than the " +
+                       "full SVD",
+                   true);
 
   // A = Q R, A the tall orientation of M: R has M's singular values and right vectors (of A).
   MatrixXd A = wide ? MatrixXd(M.transpose()) : M;
@@ -485,6 +501,24 @@ TruncatedSvdResult truncated_or_full_svd(const MatrixXd& M, std::optional<std::i
     result.report.fallback_cost = why.cost;
   }
   result.spectrum = thin_svd(M, max_rank, limits.full_svd_precision);
+  result.report.method = "lapack-full";
+  result.report.precision = to_string(limits.full_svd_precision);
+  return result;
+}
+
+BottomSvdResult bottom_or_full_svd(const MatrixXd& M, std::int64_t min_rank,
+                                   TruncatedSvdSettings limits) {
+  BottomSvdResult result;
+  if (min_rank >= 1 && min_rank < std::min(M.rows(), M.cols())) {
+    limits.rank = min_rank;
+    KrylovGiveUp why;
+    if (auto krylov = krylov_bottom_svd(M, limits, &why)) return std::move(*krylov);
+    result.report.fallback = why.reason;
+    result.report.fallback_cost = why.cost;
+  }
+  result.spectrum = thin_svd(M, {}, limits.full_svd_precision);
+  result.s_max = result.spectrum.s.size() > 0 ? result.spectrum.s[0] : 0.0;
+  keep_bottom(result.spectrum, std::max<std::int64_t>(1, min_rank));
   result.report.method = "lapack-full";
   result.report.precision = to_string(limits.full_svd_precision);
   return result;

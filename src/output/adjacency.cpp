@@ -29,8 +29,11 @@ std::map<std::string, std::string> adjacency_metadata(const SvrResult& r, Method
   const auto dump = [](const Json& j) {
     return j.dump(-1, ' ', false, Json::error_handler_t::replace);
   };
-  return {{"format", "svr-adjacency"},     {"schema_version", "1"}, {"model", r.model_name},
-          {"method", to_string(method)}, {"layers", dump(names)}, {"pairs", dump(pairs)}};
+  std::map<std::string, std::string> metadata{
+      {"format", "svr-adjacency"},   {"schema_version", "1"}, {"model", r.model_name},
+      {"method", to_string(method)}, {"layers", dump(names)}, {"pairs", dump(pairs)}};
+  output::add_first_neurons(metadata, r);
+  return metadata;
 }
 
 }  // namespace

@@ -20,11 +20,13 @@ void write_edges_csv(const std::string& path, const SvrResult& r) {
     const std::string suffix = "," + pair.map + "\n";
     const std::string prefix = std::to_string(k) + "," + std::to_string(pair.from_layer) + ",";
     const std::string to_layer = "," + std::to_string(pair.to_layer) + ",";
+    const LayerResult& from = r.layers[static_cast<std::size_t>(pair.from_layer)];
+    const LayerResult& to = r.layers[static_cast<std::size_t>(pair.to_layer)];
     for (const EdgeRecord& edge : pair.edges) {
       row = prefix;
-      row += std::to_string(edge.from_neuron);
+      row += std::to_string(from.first_neuron + edge.from_neuron);
       row += to_layer;
-      row += std::to_string(edge.to_neuron);
+      row += std::to_string(to.first_neuron + edge.to_neuron);
       row += ',';
       output::append_csv_number(row, edge.e);
       row += ',';

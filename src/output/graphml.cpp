@@ -99,12 +99,13 @@ void write_graphml(const std::string& path, const SvrResult& r) {
     const std::string layer_kind = output::xml_escape(layer.kind);
     const std::string layer_groups = std::to_string(layer.groups);
     for (Eigen::Index i = 0; i < layer.sigma.size(); ++i) {
-      line = "    <node id=\"" + output::node_id(l, i) + "\">";
+      const std::int64_t id = output::neuron_id(layer, i);
+      line = "    <node id=\"" + output::node_id(l, id) + "\">";
       add_data(line, "n_layer", std::to_string(l));
       add_data(line, "n_layer_name", layer_name);
       add_data(line, "n_layer_kind", layer_kind);
       add_data(line, "n_layer_groups", layer_groups);
-      add_data(line, "n_neuron", std::to_string(i));
+      add_data(line, "n_neuron", std::to_string(id));
       add_double(line, "n_sigma", layer.sigma[i]);
       add_double(line, "n_sigma_rel", output::sigma_rel(layer.sigma[i], top));
       add_data(line, "n_cluster", std::to_string(layer.cluster[i]));
@@ -124,10 +125,12 @@ void write_graphml(const std::string& path, const SvrResult& r) {
     const std::string from_layer = std::to_string(pair.from_layer);
     const std::string to_layer = std::to_string(pair.to_layer);
     const std::string map = output::xml_escape(pair.map);
+    const LayerResult& from = r.layers[static_cast<std::size_t>(pair.from_layer)];
+    const LayerResult& to = r.layers[static_cast<std::size_t>(pair.to_layer)];
     for (const EdgeRecord& edge : pair.edges) {
       if (!edge.significant) continue;
-      line = "    <edge source=\"" + output::node_id(pair.from_layer, edge.from_neuron) +
-             "\" target=\"" + output::node_id(pair.to_layer, edge.to_neuron) + "\">";
+      line = "    <edge source=\"" + output::node_id(pair.from_layer, from.first_neuron + edge.from_neuron) +
+             "\" target=\"" + output::node_id(pair.to_layer, to.first_neuron + edge.to_neuron) + "\">";
       add_data(line, "e_pair", std::to_string(k));
       add_data(line, "e_from_layer", from_layer);
       add_data(line, "e_to_layer", to_layer);

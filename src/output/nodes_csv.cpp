@@ -19,7 +19,7 @@ void write_nodes_csv(const std::string& path, const SvrResult& r) {
     prefix += ',';
     for (Eigen::Index i = 0; i < layer.sigma.size(); ++i) {
       row = prefix;
-      row += std::to_string(i);
+      row += std::to_string(output::neuron_id(layer, i));
       row += ',';
       output::append_csv_number(row, layer.sigma[i]);
       row += ',';

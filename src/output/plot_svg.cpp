@@ -537,9 +537,9 @@ void draw_chains(std::string& out, const SvrResult& r, const Figure& fig) {
       previous = l;
       x_previous = x;
       y_previous = y;
-      path_text += (k ? " \u2192 " : "") + std::string("n") + std::to_string(chain.neurons[k]);
-      layer_text += (k ? " \u2192 " : "") + output::xml_escape(fig.labels[l]) + " n" +
-                    std::to_string(chain.neurons[k]);
+      const std::string id = std::to_string(output::neuron_id(r.layers[l], chain.neurons[k]));
+      path_text += (k ? " \u2192 " : "") + std::string("n") + id;
+      layer_text += (k ? " \u2192 " : "") + output::xml_escape(fig.labels[l]) + " n" + id;
     }
     if (!valid || chain.neurons.size() < 2) continue;
     out += arcs ? "<path class=\"chain\" d=\"" + d : "<polyline class=\"chain\" points=\"" + points;
@@ -562,9 +562,11 @@ void draw_edges(std::string& out, const SvrResult& r, const Figure& fig) {
     const LayerResult& a = r.layers[from];
     const LayerResult& b = r.layers[to];
     const std::string tooltip =
-        output::xml_escape(fig.labels[from]) + " n" + std::to_string(d.edge->from_neuron) +
-        " \u2192 " + output::xml_escape(fig.labels[to]) + " n" +
-        std::to_string(d.edge->to_neuron) + ": E = " + output::short_number(d.edge->e) +
+        output::xml_escape(fig.labels[from]) + " n" +
+        std::to_string(output::neuron_id(a, d.edge->from_neuron)) + " \u2192 " +
+        output::xml_escape(fig.labels[to]) + " n" +
+        std::to_string(output::neuron_id(b, d.edge->to_neuron)) +
+        ": E = " + output::short_number(d.edge->e) +
         ", p = " + output::power_of_ten(d.edge->log10_p) +
         ", q = " + output::power_of_ten(d.edge->log10_q);
     const double x0 = fig.lay.x(from), y0 = fig.axis.y(a.sigma[d.edge->from_neuron]);
@@ -609,7 +611,8 @@ void draw_layer_nodes(std::string& out, const LayerResult& layer, std::size_t l,
       out += " fill=\"" + intensity_colour(layer.intensity[i]) + "\"" + dot_outline;
     }
     if (node_titles) {
-      out += "><title>" + output::xml_escape(fig.labels[l]) + " n" + std::to_string(i) +
+      out += "><title>" + output::xml_escape(fig.labels[l]) + " n" +
+             std::to_string(output::neuron_id(layer, i)) +
              ": s = " + output::short_number(layer.sigma[i]) +
              " (s/s_max = " + output::short_number(output::sigma_rel(layer.sigma[i], s_top)) +
              "), intensity " + output::short_number(layer.intensity[i], 3) +

@@ -1,5 +1,7 @@
 #include "result_checks.hpp"
 
+#include <algorithm>
+
 #include "svr/core/error.hpp"
 
 namespace svr::output {
@@ -53,7 +55,20 @@ void check_edges(const SvrResult& r, const std::string& path) {
 }
 
 double s_max(const LayerResult& layer) {
-  return layer.sigma.size() == 0 ? 0.0 : layer.sigma.maxCoeff();
+  const double kept = layer.sigma.size() == 0 ? 0.0 : layer.sigma.maxCoeff();
+  return std::max(layer.s_max, kept);
+}
+
+std::int64_t neuron_id(const LayerResult& layer, std::int64_t i) { return layer.first_neuron + i; }
+
+void add_first_neurons(std::map<std::string, std::string>& metadata, const SvrResult& r) {
+  bool any = false;
+  std::string list = "[";
+  for (std::size_t l = 0; l < r.layers.size(); ++l) {
+    any = any || r.layers[l].first_neuron > 0;
+    list += (l ? "," : "") + std::to_string(r.layers[l].first_neuron);
+  }
+  if (any) metadata["first_neurons"] = list + "]";
 }
 
 double sigma_rel(double s, double s_max) { return s_max > 0.0 ? s / s_max : 0.0; }

@@ -3,6 +3,7 @@
 // the pipeline, reported as an OutputError naming the file being written rather than as a crash
 // or a silently wrong file. Private to svr_output.
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "svr/core/results.hpp"
@@ -16,6 +17,12 @@ void check_edges(const SvrResult& r, const std::string& path);
 
 // Largest singular value of the layer, 0 for a layer without any.
 double s_max(const LayerResult& layer);
+// The number of kept neuron i in the layer's full spectrum (i + first_neuron; --min-rank), as
+// every output file names neurons.
+std::int64_t neuron_id(const LayerResult& layer, std::int64_t i);
+// With --min-rank: metadata["first_neurons"], the JSON array of every layer's first_neuron (the
+// full-spectrum number of its first kept neuron); nothing when every layer starts at 0.
+void add_first_neurons(std::map<std::string, std::string>& metadata, const SvrResult& r);
 // s / s_max, and 0 (not 0/0) for an all-zero layer (s_max == 0).
 double sigma_rel(double s, double s_max);
 

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "result_checks.hpp"
 #include "svr/core/error.hpp"
 
 namespace svr {
@@ -12,12 +13,15 @@ namespace {
 std::map<std::string, std::string> spectra_metadata(const SvrResult& r, Method method) {
   nlohmann::ordered_json names = nlohmann::ordered_json::array();
   for (const LayerResult& layer : r.layers) names.push_back(layer.name);
-  return {{"format", "svr-spectra"},
-          {"schema_version", "1"},
-          {"model", r.model_name},
-          {"method", to_string(method)},
-          {"layers", names.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)},
-          {"sign_convention", "largest-magnitude entry of each u_i positive"}};
+  std::map<std::string, std::string> metadata{
+      {"format", "svr-spectra"},
+      {"schema_version", "1"},
+      {"model", r.model_name},
+      {"method", to_string(method)},
+      {"layers", names.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)},
+      {"sign_convention", "largest-magnitude entry of each u_i positive"}};
+  output::add_first_neurons(metadata, r);
+  return metadata;
 }
 
 std::vector<ArraySlot> spectra_slots(const SvrResult& r) {

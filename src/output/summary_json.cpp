@@ -29,8 +29,9 @@ Json layer_json(std::size_t index, const LayerResult& layer) {
   j["groups"] = layer.groups;
   j["rank"] = layer.full_rank;
   j["kept"] = layer.sigma.size();
+  j["first_neuron"] = layer.first_neuron;
   const bool empty = layer.sigma.size() == 0;
-  j["s_max"] = empty ? Json(nullptr) : number(layer.sigma.maxCoeff());
+  j["s_max"] = empty ? Json(nullptr) : number(output::s_max(layer));
   j["s_min"] = empty ? Json(nullptr) : number(layer.sigma.minCoeff());
   j["near_kernel_count"] = layer.near_kernel_count();
   j["folded_bn"] = layer.folded_bn.empty() ? Json(nullptr) : Json(layer.folded_bn);
@@ -94,7 +95,7 @@ Json pair_json(std::size_t index, const PairResult& pair, const SvrResult& r) {
   return j;
 }
 
-Json chain_json(const ChainResult& chain) {
+Json chain_json(const ChainResult& chain, const std::vector<LayerResult>& all_layers) {
   Json j;
   const auto length = static_cast<std::int64_t>(chain.neurons.size());
   j["start_layer"] = chain.start_layer;
@@ -103,7 +104,14 @@ Json chain_json(const ChainResult& chain) {
   j["end_layer"] = layers.empty() ? chain.start_layer : layers.back();
   j["length"] = length;
   j["layers"] = layers;
-  j["neurons"] = chain.neurons;
+  // As the neurons are numbered in nodes.csv (--min-rank: in the full spectrum).
+  std::vector<std::int64_t> neurons;
+  for (std::size_t k = 0; k < chain.neurons.size(); ++k) {
+    const auto l = static_cast<std::size_t>(chain.layer_at(k));
+    neurons.push_back(l < all_layers.size() ? output::neuron_id(all_layers[l], chain.neurons[k])
+                                            : chain.neurons[k]);
+  }
+  j["neurons"] = neurons;
   j["weakest_log10_p"] = number(chain.weakest_log10_p);
   return j;
 }
@@ -156,22 +164,28 @@ void write_summary_json(const std::string& path, const SvrResult& r,
   j["layers"] = Json::array();
   for (std::size_t l = 0; l < r.layers.size(); ++l)
     j["layers"].push_back(layer_json(l, r.layers[l]));
-  // The multiple-testing family is the edges that were computed: with --max-rank, only those
-  // between kept neurons (the per-edge null does not change).
-  std::int64_t truncated = 0;
-  for (const LayerResult& layer : r.layers) truncated += layer.sigma.size() < layer.full_rank;
+  // The multiple-testing family is the edges that were computed: with --max-rank or --min-rank,
+  // only those between kept neurons (the per-edge null does not change).
+  std::int64_t truncated = 0, bottom = 0;
+  for (const LayerResult& layer : r.layers) {
+    truncated += layer.sigma.size() < layer.full_rank;
+    bottom += layer.first_neuron > 0;
+  }
   j["tested_family"] =
       truncated == 0 ? "every testable edge between the layers' spectral neurons"
                      : "every testable edge between the kept spectral neurons (" +
                            std::to_string(truncated) + " of " + std::to_string(r.layers.size()) +
-                           " layers kept only their top singular triplets, --max-rank)";
+                           (bottom > 0 ? " layers kept only their bottom singular triplets, "
+                                         "--min-rank)"
+                                       : " layers kept only their top singular triplets, "
+                                         "--max-rank)");
   j["pairs"] = Json::array();
   for (std::size_t k = 0; k < r.pairs.size(); ++k)
     j["pairs"].push_back(pair_json(k, r.pairs[k], r));
   j["path_metric"] = {{"log10_weighted", number(r.log10_path_metric)},
                       {"log10_unweighted", number(r.log10_path_metric_unweighted)}};
   j["top_chains"] = Json::array();
-  for (const ChainResult& chain : r.chains) j["top_chains"].push_back(chain_json(chain));
+  for (const ChainResult& chain : r.chains) j["top_chains"].push_back(chain_json(chain, r.layers));
   j["run"] = run_json(r.run);
 
   output::TextFile file(path);

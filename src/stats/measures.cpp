@@ -67,9 +67,13 @@ Entropy entropy(const Eigen::MatrixXd& E) {
 }
 
 std::vector<int> clusters(const Eigen::VectorXd& s, double rel_tol) {
+  return clusters(s, rel_tol, s.size() == 0 ? 0.0 : s.cwiseAbs().maxCoeff());
+}
+
+std::vector<int> clusters(const Eigen::VectorXd& s, double rel_tol, double s_max) {
   std::vector<int> id(static_cast<std::size_t>(s.size()), 0);
   if (s.size() == 0) return id;
-  const double tol = rel_tol * s.cwiseAbs().maxCoeff();
+  const double tol = rel_tol * s_max;
   int current = 0;
   for (Eigen::Index i = 1; i < s.size(); ++i) {
     // Chained: a run of values each within tol of its predecessor is one cluster.
@@ -80,9 +84,13 @@ std::vector<int> clusters(const Eigen::VectorXd& s, double rel_tol) {
 }
 
 std::vector<bool> near_kernel(const Eigen::VectorXd& s, double tau) {
+  return near_kernel(s, tau, s.size() == 0 ? 0.0 : s.maxCoeff());
+}
+
+std::vector<bool> near_kernel(const Eigen::VectorXd& s, double tau, double s_max) {
   std::vector<bool> out(static_cast<std::size_t>(s.size()), false);
   if (s.size() == 0) return out;
-  const double cut = tau * s.maxCoeff();
+  const double cut = tau * s_max;
   for (Eigen::Index i = 0; i < s.size(); ++i) out[static_cast<std::size_t>(i)] = s(i) <= cut;
   return out;
 }

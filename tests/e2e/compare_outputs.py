@@ -248,6 +248,22 @@ class EdgeStore:
         return self.built[k]
 
 
+def renumber_edges(ed, first):
+    """Neuron numbers of every edge relative to its layers' first kept neuron."""
+    if isinstance(ed, EdgeStore):
+        for fp in ed.fast.values():
+            if fp.to.size:
+                fp.to = fp.to - first.get(int(fp.to_layer[0]), 0)
+                fp.frm = fp.frm - first.get(int(fp.from_layer[0]), 0)
+        return
+    for k, rows in ed.items():
+        renumbered = {}
+        for (to, frm), row in rows.items():
+            a, b = int(row.get("from_layer")), int(row.get("to_layer"))
+            renumbered[(to - first.get(b, 0), frm - first.get(a, 0))] = row
+        ed[k] = renumbered
+
+
 def load_dir(d):
     nodes = read_csv(os.path.join(d, "nodes.csv"))
     fast = read_edges_fast(os.path.join(d, "edges.csv"))
@@ -257,13 +273,21 @@ def load_dir(d):
         ed, edge_cols = read_edges(os.path.join(d, "edges.csv"))
     with open(os.path.join(d, "summary.json")) as f:  # noqa: SIM115
         summary = json.load(f)
+    # Neurons are numbered in the layer's full spectrum (--min-rank keeps the bottom K, from
+    # rank - K): compared from each layer's first kept neuron, which must agree.
+    first = {}
+    for r in nodes:
+        l, i = int(r["layer"]), int(r["neuron"])
+        first[l] = min(first.get(l, i), i)
     layers = defaultdict(dict)
     names = {}
     for r in nodes:
         l, i = int(r["layer"]), int(r["neuron"])
-        layers[l][i] = r
+        layers[l][i - first[l]] = r
         names[l] = r["layer_name"]
-    return {"layers": layers, "names": names, "edges": ed, "summary": summary,
+    if any(first.values()):
+        renumber_edges(ed, first)
+    return {"layers": layers, "names": names, "edges": ed, "summary": summary, "first": first,
             "node_cols": list(nodes[0]) if nodes else [],
             "edge_cols": edge_cols if ed else []}
 
@@ -289,6 +313,16 @@ class UnionFind:
 
     def union(self, a, b):
         self.p[self.find(a)] = self.find(b)
+
+
+def layer_s_max(summary, l):
+    """The layer's s_max from summary.json (--min-rank: above every kept value), else 0."""
+    layers = summary.get("layers")
+    if isinstance(layers, list) and l < len(layers) and isinstance(layers[l], dict):
+        x = layers[l].get("s_max")
+        if isinstance(x, (int, float)) and math.isfinite(x):
+            return abs(float(x))
+    return 0.0
 
 
 def partition(la, lb, cluster_rtol=0.0):
@@ -437,6 +471,10 @@ def compare(A, B, args, rep):
         return
     blocks, singleton_layer = {}, {}
     for l in sorted(la_):
+        if A["first"].get(l, 0) != B["first"].get(l, 0):
+            rep.err("layers", f"layer {l}: first neuron {A['first'].get(l, 0)} vs "
+                    f"{B['first'].get(l, 0)}")
+            return
         if A["names"][l] != B["names"][l] and not args.ignore_layer_names:
             rep.err("layers", f"layer {l}: name {A['names'][l]} vs {B['names'][l]}")
         na, nb = la_[l], lb_[l]
@@ -445,7 +483,8 @@ def compare(A, B, args, rep):
             return
         ra = [na[i] for i in range(len(na))]
         rb = [nb[i] for i in range(len(nb))]
-        smax = max(abs(num(ra[0]["sigma"])), abs(num(rb[0]["sigma"])))
+        smax = max(abs(num(ra[0]["sigma"])), abs(num(rb[0]["sigma"])),
+                   layer_s_max(sa, l), layer_s_max(sb, l))
         for i in range(len(ra)):
             x, y = num(ra[i]["sigma"]), num(rb[i]["sigma"])
             if abs(x - y) > args.sigma_rtol * smax:

@@ -143,6 +143,11 @@ foreach(model digits_resnet_bn digits_mobilenet)
   endforeach()
 endforeach()
 
+# --min-rank on a graph with depthwise (grouped) convolutions: each layer's bottom K of the
+# blocks' spectra, numbered from rank - K.
+svr_e2e(graph.example.digits_mobilenet.min_rank 2 --recognised oracle
+  ${examples}/digits_mobilenet.safetensors --min-rank 3)
+
 # scripts/export_topology.py on torchvision's families and on small modules (needs torch and
 # torchvision, scripts/install-deps.sh --with-torch; skipped, and reported as such, without).
 add_test(NAME topology.export COMMAND ${SVR_PYTHON} -m unittest -v test_export_topology

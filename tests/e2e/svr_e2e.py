@@ -107,14 +107,20 @@ def check_svd_methods(outdir, expected, stderr):
     for layer in summary["layers"]:
         svd = layer["svd"]
         counts[svd["method"]] = counts.get(svd["method"], 0) + 1
-        if svd["method"] == "lapack-krylov":
+        if svd["method"] in ("lapack-krylov", "lapack-qr-krylov"):
             if svd["residual"] is None or not svd["residual"] <= tolerance:
                 fail("%s: truncated SVD residual %s above %g" % (layer["name"], svd["residual"],
                                                                  tolerance))
             if svd["iterations"] < 0 or svd["fallback"] is not None:
                 fail("%s: implausible svd record %s" % (layer["name"], svd))
-            if layer["kept"] != summary["options"]["max_rank"]:
-                fail("%s: kept %d, not --max-rank" % (layer["name"], layer["kept"]))
+            # The top K (--max-rank) or the bottom K (--min-rank), numbered from rank - K.
+            bottom = svd["method"] == "lapack-qr-krylov"
+            wanted = summary["options"]["min_rank" if bottom else "max_rank"]
+            if layer["kept"] != wanted or \
+                    layer["first_neuron"] != (layer["rank"] - wanted if bottom else 0):
+                fail("%s: kept %d from %d, not the %s %s" % (
+                    layer["name"], layer["kept"], layer["first_neuron"],
+                    "bottom" if bottom else "top", wanted))
         if svd["fallback"] is not None:
             counts["fallback"] = counts.get("fallback", 0) + 1
             # A failure is announced by one warning line; the cost rule's choice by none.
@@ -142,14 +148,15 @@ SINGLE_TOLERANCES = ["--sigma-rtol", "1e-5", "--e-atol", "1e-5", "--cluster-rtol
 
 def check_single_precision(outdir):
     """summary.json records --precision single, and every full SVD as computed in single (the
-    Krylov method of --max-rank runs in double)."""
+    Krylov methods of --max-rank and --min-rank run in double)."""
     import json
     with open(os.path.join(outdir, "summary.json")) as f:
         summary = json.load(f)
     if summary["options"].get("precision") != "single":
         fail("summary.json options.precision is %r" % summary["options"].get("precision"))
     for layer in summary["layers"]:
-        want = "double" if layer["svd"]["method"] == "lapack-krylov" else "single"
+        want = "double" if layer["svd"]["method"] in ("lapack-krylov", "lapack-qr-krylov") \
+            else "single"
         if layer["svd"].get("precision") != want:
             fail("%s: svd %s, expected precision %s" % (layer["name"], layer["svd"], want))
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "mpi_test_support.hpp"
 #include "svr/core/error.hpp"
@@ -267,6 +268,31 @@ TEST(DistributedSvd, GatherSpectrumTruncatesLikeThinSvd) {
     EXPECT_EQ(got.V.cols(), 7);
     EXPECT_LE((got.s - ref.s).cwiseAbs().maxCoeff(), kTol * ref.s(0));
   }
+}
+
+TEST(DistributedSvd, KeepBottomMovesTheLastColumnsLikeTheSerialOne) {
+  // Block size 3 and K = 7 of 30: the kept columns start inside a block, on any process column.
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  svr::DistributedMatrix M(grid, 40, 30, 3);
+  M.fill([](std::int64_t i, std::int64_t j) { return random_entry(i, j, 79); });
+  svr::DistributedSpectrum spectrum = svr::distributed_svd(M);
+  const Eigen::MatrixXd U_all = spectrum.U.gather(0), V_all = spectrum.V.gather(0);
+  svr::keep_bottom(spectrum, 7);
+  EXPECT_EQ(spectrum.s.size(), 7);
+  EXPECT_EQ(spectrum.U.cols(), 7);
+  EXPECT_EQ(spectrum.V.cols(), 7);
+  EXPECT_EQ(spectrum.U.block(), 3);
+  const Eigen::MatrixXd U = spectrum.U.gather(0), V = spectrum.V.gather(0);
+  if (grid.rank() == 0) {
+    // Moved exactly (a copy, no arithmetic), and the serial keep_bottom of the same factors.
+    EXPECT_EQ(U, U_all.rightCols(7));
+    EXPECT_EQ(V, V_all.rightCols(7));
+    const svr::Spectrum ref = svr::thin_svd(random_matrix(40, 30, 79));
+    EXPECT_LE((spectrum.s - ref.s.tail(7)).cwiseAbs().maxCoeff(), kTol * ref.s(0));
+  }
+  svr::keep_bottom(spectrum, 10);  // more than it holds: unchanged
+  EXPECT_EQ(spectrum.U.cols(), 7);
+  EXPECT_THROW(svr::keep_bottom(spectrum, 0), std::invalid_argument);
 }
 
 TEST(DistributedSvd, EmptyMatrix) {

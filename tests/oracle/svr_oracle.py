@@ -302,8 +302,11 @@ def edge_matrix(U, V, c, z_u, z_v):
     return E
 
 
-def clusters(s):
-    smax = s[0] if len(s) else 0.0
+def clusters(s, smax=None):
+    """Runs of values within 1e-8 s_max; s_max is the layer's (--min-rank keeps
+    only its bottom values)."""
+    if smax is None:
+        smax = s[0] if len(s) else 0.0
     ids, cur = [], 0
     for k in range(len(s)):
         if k > 0 and s[k - 1] - s[k] > 1e-8 * smax:
@@ -654,8 +657,18 @@ def load_graph(model_path, topo_path, args):
 
 # ----------------------------------------------------- graph spectra, E -----
 
-def layer_spectrum(w, groups, method, max_rank):
-    """(U, s, V, group, matrix_shape, rank) of a layer. Grouped convolutions are
+def kept_range(rank, max_rank, min_rank):
+    """(first, count) of the kept triplets among `rank`: the top max_rank, the
+    bottom min_rank, or all."""
+    if max_rank and rank > max_rank:
+        return 0, max_rank
+    if min_rank and rank > min_rank:
+        return rank - min_rank, min_rank
+    return 0, rank
+
+
+def layer_spectrum(w, groups, method, max_rank, min_rank=None):
+    """(U, s, V, group, matrix_shape, rank, first, s_max) of a layer. Grouped convolutions are
     factored block by block; the blocks' singular vectors are embedded in zero
     vectors of the full spaces and the triplets sorted by s (stable: ties keep
     group order)."""
@@ -690,10 +703,10 @@ def layer_spectrum(w, groups, method, max_rank):
         s = s_all[order]
         grp = np.concatenate(gs)[order]
     rank = len(s)
-    r = rank
-    if max_rank and rank > max_rank:
-        r = max_rank
-    return U[:, :r], s[:r], V[:, :r].copy(), grp[:r], shape, rank
+    f, r = kept_range(rank, max_rank, min_rank)
+    s_max = float(s[0]) if rank else 0.0
+    return (U[:, f:f + r], s[f:f + r], V[:, f:f + r].copy(), grp[f:f + r], shape, rank, f,
+            s_max)
 
 
 def lift_u(U, S, T, c_b):
@@ -834,11 +847,10 @@ def chain_network(args):
     for L in layers:
         M = layer_matrix(L["W"], args.method)
         U, s, Vt = np.linalg.svd(M, full_matrices=False)
-        r = len(s)
-        if args.max_rank and min(M.shape) > args.max_rank:
-            r = args.max_rank
-        L.update(M_shape=list(M.shape), full_rank=min(M.shape), U=U[:, :r], s=s[:r],
-                 V=Vt[:r, :].T.copy(), group=np.zeros(r, dtype=np.int64))
+        f, r = kept_range(len(s), args.max_rank, args.min_rank)
+        L.update(M_shape=list(M.shape), full_rank=min(M.shape), U=U[:, f:f + r],
+                 s=s[f:f + r], V=Vt[f:f + r, :].T.copy(), group=np.zeros(r, dtype=np.int64),
+                 first=f, s_max=float(s[0]))
     svd_time = time.time() - t
     t = time.time()
     pairs = []
@@ -873,9 +885,10 @@ def graph_network(args):
     layers, pairs = load_graph(args.model, args.topology, args)
     t = time.time()
     for L in layers:
-        U, s, V, grp, shape, rank = layer_spectrum(L["W"], L["groups"], args.method,
-                                                   args.max_rank)
-        L.update(M_shape=shape, full_rank=rank, U=U, s=s, V=V, group=grp)
+        U, s, V, grp, shape, rank, first, s_max = layer_spectrum(
+            L["W"], L["groups"], args.method, args.max_rank, args.min_rank)
+        L.update(M_shape=shape, full_rank=rank, U=U, s=s, V=V, group=grp, first=first,
+                 s_max=s_max)
     svd_time = time.time() - t
     t = time.time()
     out = []
@@ -907,6 +920,8 @@ def run(args):
     timings = OrderedDict()
     if args.reference:
         args.batchnorm = "ignore"
+        if args.min_rank:
+            raise OracleError("--reference keeps the top 128; drop --min-rank")
         args.max_rank = args.max_rank or 128
         args.sigma = 3.0 if args.sigma is None else args.sigma
     if args.sigma is not None:
@@ -976,10 +991,10 @@ def run(args):
         P["entropy"], P["entropy_normalized"] = entropy(P["E"])
     for l, L in enumerate(layers):
         s = L["s"]
-        smax = float(s[0]) if len(s) else 0.0
+        smax = L["s_max"]
         L["sigma_rel"] = s / smax if smax > 0 else np.zeros_like(s)
         L["near_kernel"] = s <= args.near_kernel_tau * smax
-        L["cluster"] = clusters(s)
+        L["cluster"] = clusters(s, smax)
         outgoing = [P["intensity"] for P in pairs if P["from_layer"] == l]
         if not outgoing:
             L["intensity"] = np.ones(len(s))
@@ -997,7 +1012,8 @@ def run(args):
         f.write("layer,layer_name,neuron,sigma,sigma_rel,cluster,near_kernel,intensity,group\n")
         for l, L in enumerate(layers):
             for i in range(len(L["s"])):
-                f.write(f"{l},{L['name']},{i},{fmt(L['s'][i])},{fmt(L['sigma_rel'][i])},"
+                f.write(f"{l},{L['name']},{L['first'] + i},{fmt(L['s'][i])},"
+                        f"{fmt(L['sigma_rel'][i])},"
                         f"{L['cluster'][i]},{int(L['near_kernel'][i])},{fmt(L['intensity'][i])},"
                         f"{int(L['group'][i])}\n")
     with open(os.path.join(args.outdir, "edges.csv"), "w") as f:
@@ -1007,6 +1023,7 @@ def run(args):
             E, mask = P["E"], P["mask"]
             testable = P["null"] in ("beta", "chi2")
             a, b = P["from_layer"], P["to_layer"]
+            fa, fb = layers[a]["first"], layers[b]["first"]
             rows = []
             for i in range(E.shape[1]):
                 for j in range(E.shape[0]):
@@ -1016,7 +1033,7 @@ def run(args):
                         ptxt = f"{fmt(10.0 ** lp)},{fmt(lp)},{fmt(10.0 ** lq)}"
                     else:
                         ptxt = ",,"
-                    rows.append(f"{k},{a},{i},{b},{j},{fmt(e)},{fmt(P['c'] * e)},{ptxt},"
+                    rows.append(f"{k},{a},{fa + i},{b},{fb + j},{fmt(e)},{fmt(P['c'] * e)},{ptxt},"
                                 f"{int(P['sig'][j, i])},{P['map']}\n")
             f.write("".join(rows))
     summary = OrderedDict()
@@ -1026,7 +1043,8 @@ def run(args):
     summary["options"] = OrderedDict(
         method=args.method, batchnorm=args.batchnorm, bn_eps=args.bn_eps, alpha=args.alpha,
         correction=args.correction, fdr_scope=args.fdr_scope, sigma=args.sigma,
-        reference=args.reference, max_rank=args.max_rank, near_kernel_tau=args.near_kernel_tau,
+        reference=args.reference, max_rank=args.max_rank, min_rank=args.min_rank,
+        near_kernel_tau=args.near_kernel_tau,
         path_threshold=args.path_threshold)
     if graph:
         summary["options"]["topology"] = args.topology
@@ -1035,7 +1053,7 @@ def run(args):
     for L in layers:
         d = OrderedDict(
             name=L["name"], kind=L["kind"], tensor_shape=L["shape"], matrix_shape=L["M_shape"],
-            rank=L["full_rank"], kept=len(L["s"]), s_max=float(L["s"][0]),
+            rank=L["full_rank"], kept=len(L["s"]), first_neuron=L["first"], s_max=L["s_max"],
             s_min=float(L["s"][-1]), near_kernel=int(L["near_kernel"].sum()),
             folded_bn=L["folded_bn"] or None)
         if graph:
@@ -1102,6 +1120,9 @@ def parse_args(argv=None):
                          "--max-rank 128 --sigma 3")
     ap.add_argument("--max-rank", type=int, default=None, metavar="K",
                     help="keep the top K triplets of layers with min(rows, cols) > K")
+    ap.add_argument("--min-rank", type=int, default=None, metavar="K",
+                    help="keep the bottom K triplets of layers with min(rows, cols) > K, "
+                         "numbered as in the full spectrum (first = rank - K)")
     ap.add_argument("--near-kernel-tau", type=float, default=1e-2,
                     help="near-kernel flag: s <= tau * s_max (default 1e-2)")
     ap.add_argument("--path-threshold", type=float, default=0.0,

@@ -35,6 +35,7 @@ struct Options {
   std::string outdir;
   NetworkOptions network;                // --layers, --method, --batchnorm, --bn-eps
   std::optional<std::int64_t> max_rank;  // --max-rank: keep the top K spectral neurons
+  std::optional<std::int64_t> min_rank;  // --min-rank: keep the bottom K spectral neurons
   double svd_tolerance = 1e-10;          // --svd-tolerance: the truncated SVD's residual bound
   double svd_max_cost = 1.0;             // --svd-max-cost: the truncated SVD's cost limit
   bool full_svd = false;                 // --full-svd: full SVD then truncation, never Krylov

@@ -34,6 +34,9 @@ struct LayerFactors {
   std::vector<std::unique_ptr<DistributedSpectrum>> distributed;  // [l]: a ScaLAPACK layer's
                                                                   // (all r columns, its team)
   std::vector<SvdReport> reports;  // [l]: how the layers this rank factored were computed
+  std::vector<double> s_max;       // [l]: their largest singular value (kept or not)
+  // [l]: the full-spectrum index of their first kept triplet (--min-rank: full rank - K)
+  std::vector<std::int64_t> first_neuron;
 
   // The grid for the pairs: all_ranks_grid, or team_grid when that covers all ranks.
   const ProcessGrid& pair_grid() const { return all_ranks_grid ? *all_ranks_grid : *team_grid; }

@@ -31,6 +31,9 @@ struct LayerResult {
   int groups = 1;                          // a grouped convolution's groups (spec section 7)
   std::string folded_bn;                   // prefix of the folded BatchNorm, "" if none
   Eigen::VectorXd sigma;                   // kept singular values, decreasing
+  double s_max = 0.0;                      // the largest singular value, kept or not
+  std::int64_t first_neuron = 0;           // full-spectrum index of sigma[0]: 0, or with
+                                           // --min-rank K, full_rank - K
   Eigen::MatrixXd U;                       // rows x r  (in the pipeline: only with --save-spectra)
   Eigen::MatrixXd V;                       // cols x r
   std::vector<int> cluster;                // cluster id per neuron (equal s within 1e-8 s_max)

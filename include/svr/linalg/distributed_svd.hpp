@@ -53,6 +53,12 @@ bool pads_dimension(std::int64_t k, const DistributedSvdOptions& options);
 DistributedSpectrum distributed_svd(const DistributedMatrix& M,
                                     const DistributedSvdOptions& options = {});
 
+// Collective over the spectrum's grid (no-op on an inactive one): keeps the last `count` triplets,
+// the smallest values (--min-rank), when there are more. The kept columns of U and V move into
+// matrices of `count` columns on the same grid and block size (redistribute.hpp), so that the
+// rest of svr uses them as it uses leading columns. Throws std::invalid_argument for count < 1.
+void keep_bottom(DistributedSpectrum& spectrum, std::int64_t count);
+
 // Collective over the grid: the Spectrum on grid rank `root` (U and V gathered, optionally
 // truncated to the top max_rank triplets as in thin_svd); an empty Spectrum elsewhere.
 Spectrum gather_spectrum(const DistributedSpectrum& spectrum, int root = 0,

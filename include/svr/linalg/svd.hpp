@@ -34,6 +34,9 @@ struct Spectrum {
 // Throws NumericalError on non-finite input or when both routines fail.
 // Keeps the top max_rank triplets when there are more (no-op without max_rank).
 void truncate(Spectrum& spectrum, std::optional<std::int64_t> max_rank);
+// Keeps the last `count` triplets, the smallest values (--min-rank), when there are more.
+// Throws std::invalid_argument for count < 1.
+void keep_bottom(Spectrum& spectrum, std::int64_t count);
 
 // In single precision a matrix with an entry beyond float's range is a NumericalError.
 Spectrum thin_svd(const Eigen::MatrixXd& M, std::optional<std::int64_t> max_rank = {},

@@ -77,6 +77,12 @@ TruncatedSvdResult truncated_or_full_svd(const Eigen::MatrixXd& M,
                                          std::optional<std::int64_t> max_rank,
                                          TruncatedSvdSettings limits = {});
 
+// The layer SVD of the LAPACK path with --min-rank K: krylov_bottom_svd with `limits` when
+// K < min(rows, cols), falling back to the full SVD (then its bottom K, with the reason in the
+// report) when it cannot deliver; otherwise every triplet of the full SVD.
+BottomSvdResult bottom_or_full_svd(const Eigen::MatrixXd& M, std::int64_t min_rank,
+                                   TruncatedSvdSettings limits = {});
+
 // max_i max(||M v_i - s_i u_i||, ||M^T u_i - s_i v_i||) / s_max over the columns of the
 // spectrum (0 for an empty one or s_max = 0), through two BLAS products.
 double svd_residual(const Eigen::MatrixXd& M, const Spectrum& spectrum);

@@ -36,10 +36,14 @@ Entropy entropy(const Eigen::MatrixXd& E);
 
 // Cluster id per singular value (sorted decreasing): consecutive values closer than
 // rel_tol * s_max share an id; ids 0, 1, 2, ... in order. s_max == 0: all in cluster 0.
+// s_max is the largest of s, or given: the layer's, when s holds only its bottom values
+// (--min-rank).
 std::vector<int> clusters(const Eigen::VectorXd& s, double rel_tol = 1e-8);
+std::vector<int> clusters(const Eigen::VectorXd& s, double rel_tol, double s_max);
 
-// s_i <= tau * s_max.
+// s_i <= tau * s_max, s_max as for clusters.
 std::vector<bool> near_kernel(const Eigen::VectorXd& s, double tau);
+std::vector<bool> near_kernel(const Eigen::VectorXd& s, double tau, double s_max);
 
 // log10(sum(x)) for x = 1 (length r0); per pair l: x = x * s_l, x = E_l x; finally x = x * s_last.
 // Rescaled at every step, so it neither overflows nor underflows; -inf if the sum is 0.

@@ -73,6 +73,19 @@ TEST(CommandLine, ParsesEveryOption) {
   EXPECT_DOUBLE_EQ(o.svd_max_cost, 4.5);
   EXPECT_TRUE(o.full_svd);
   EXPECT_EQ(o.precision, svr::SvdPrecision::Single);
+  EXPECT_FALSE(o.min_rank.has_value());
+}
+
+TEST(CommandLine, MinRankAndWhatItExcludes) {
+  EXPECT_EQ(parse({"m", "-o", "o", "--min-rank", "12"}).options.min_rank, 12);
+  EXPECT_FALSE(parse({"m", "-o", "o", "--min-rank", "12"}).options.max_rank.has_value());
+  EXPECT_EQ(error_of({"m", "-o", "o", "--min-rank", "0"}), "command line: --min-rank must be >= 1");
+  EXPECT_EQ(error_of({"m", "-o", "o", "--min-rank", "4", "--max-rank", "8"}),
+            "command line: --min-rank and --max-rank exclude each other (the bottom or the top K "
+            "spectral neurons: run svr twice for both)");
+  EXPECT_EQ(error_of({"m", "-o", "o", "--min-rank", "4", "--reference"}),
+            "command line: --reference keeps the top 128 spectral neurons (the public "
+            "implementation's preset); drop --min-rank");
 }
 
 TEST(CommandLine, LayersFromFile) {
@@ -116,6 +129,7 @@ TEST(CommandLine, RejectsBadValuesWithOneLine) {
            {"m", "-o", "o", "--alpha", "1.5"},
            {"m", "-o", "o", "--alpha", "zero"},
            {"m", "-o", "o", "--max-rank", "0"},
+           {"m", "-o", "o", "--min-rank", "-2"},
            {"m", "-o", "o", "--svd-tolerance", "0"},
            {"m", "-o", "o", "--svd-tolerance", "1"},
            {"m", "-o", "o", "--svd-tolerance", "nan"},
@@ -211,7 +225,7 @@ TEST(OptionsRecord, HoldsEveryResultDecidingOptionInItsOrder) {
   for (const auto& item : opt.items()) keys.push_back(item.key());
   EXPECT_EQ(keys, (std::vector<std::string>{
                       "model_path", "outdir", "layers", "method", "batchnorm", "bn_eps", "alpha",
-                      "correction", "fdr_scope", "sigma", "reference", "max_rank",
+                      "correction", "fdr_scope", "sigma", "reference", "max_rank", "min_rank",
                       "svd_tolerance", "svd_max_cost", "full_svd", "precision", "near_kernel_tau", "path_threshold", "top_chains", "all_edges",
                       "save_spectra", "save_adjacency", "force", "quiet", "simulation_draws",
                       "seed"}));
@@ -234,6 +248,8 @@ TEST(OptionsRecord, HoldsEveryResultDecidingOptionInItsOrder) {
   const nlohmann::ordered_json defaults = options_record(parse({"m", "-o", "o"}).options);
   EXPECT_TRUE(defaults["sigma"].is_null());
   EXPECT_TRUE(defaults["max_rank"].is_null());
+  EXPECT_TRUE(defaults["min_rank"].is_null());
+  EXPECT_EQ(options_record(parse({"m", "-o", "o", "--min-rank", "9"}).options)["min_rank"], 9);
   // JSON has no NaN: a non-finite value is recorded as null.
   Options odd = o;
   odd.measures.path_threshold = std::numeric_limits<double>::infinity();

@@ -3,6 +3,7 @@
 
 #include <Eigen/SVD>
 #include <cmath>
+#include <stdexcept>
 
 #include "svr/core/error.hpp"
 #include "svr/linalg/svd.hpp"
@@ -114,6 +115,23 @@ TEST(ThinSvd, TruncationIsNoOpWhenRankIsSmall) {
   const Eigen::MatrixXd M = random_matrix(6, 4, 9);
   EXPECT_EQ(svr::thin_svd(M, 4).s.size(), 4);
   EXPECT_EQ(svr::thin_svd(M, 128).s.size(), 4);
+}
+
+TEST(KeepBottom, KeepsTheLastTripletsAndTheirGroups) {
+  const Eigen::MatrixXd M = random_matrix(30, 20, 8);
+  const svr::Spectrum full = svr::thin_svd(M);
+  svr::Spectrum bottom = full;
+  bottom.group.assign(20, 0);
+  for (int k = 0; k < 20; ++k) bottom.group[static_cast<std::size_t>(k)] = k % 3;
+  svr::keep_bottom(bottom, 6);
+  ASSERT_EQ(bottom.s.size(), 6);
+  EXPECT_EQ(bottom.s, full.s.tail(6));
+  EXPECT_EQ(bottom.U, full.U.rightCols(6));
+  EXPECT_EQ(bottom.V, full.V.rightCols(6));
+  EXPECT_EQ(bottom.group, (std::vector<int>{14 % 3, 15 % 3, 16 % 3, 17 % 3, 18 % 3, 19 % 3}));
+  svr::keep_bottom(bottom, 50);  // fewer than asked: unchanged
+  EXPECT_EQ(bottom.s.size(), 6);
+  EXPECT_THROW(svr::keep_bottom(bottom, 0), std::invalid_argument);
 }
 
 TEST(ThinSvd, RejectsNonPositiveMaxRank) {

@@ -102,6 +102,19 @@ TEST(NearKernel, RelativeToLargest) {
   EXPECT_EQ(svr::near_kernel(s, 1e-2), (std::vector<bool>{false, false, true, true, true}));
 }
 
+TEST(BottomValues, MeasuredAgainstTheLayersLargest) {
+  // --min-rank keeps 0.2, 0.1, 0.09, 0.0 of a layer whose s_max is 10: relative to the kept
+  // largest (0.2), none would be near-kernel and 1e-8 * 0.2 would split what 1e-8 * 10 joins.
+  Eigen::VectorXd s(4);
+  s << 0.2, 0.1, 0.09, 0.0;
+  EXPECT_EQ(svr::near_kernel(s, 1e-2, 10.0), (std::vector<bool>{false, true, true, true}));
+  EXPECT_EQ(svr::near_kernel(s, 1e-2), (std::vector<bool>{false, false, false, true}));
+  Eigen::VectorXd close(3);
+  close << 0.2, 0.2 - 5e-8, 0.1;
+  EXPECT_EQ(svr::clusters(close, 1e-8, 10.0), (std::vector<int>{0, 0, 1}));
+  EXPECT_EQ(svr::clusters(close, 1e-8), (std::vector<int>{0, 1, 2}));
+}
+
 TEST(PathMetric, MatchesDirectComputation) {
   std::vector<Eigen::VectorXd> s = {Eigen::Vector3d(3.0, 2.0, 0.5), Eigen::Vector2d(4.0, 1.0),
                                     Eigen::Vector4d(2.0, 1.0, 1.0, 0.1)};
