@@ -28,8 +28,11 @@ FactorPlacement placement(const LayerFactors& factors, const ExecutionPlan& exec
     if (const DistributedSpectrum* spectrum = factors.distributed[l].get())
       where.distributed = u ? &spectrum->U : &spectrum->V;
     if (!execution.one_grid_of_all_ranks()) {
-      // The columns it holds: all r before --max-rank, the K of --min-rank (keep_bottom).
-      const std::int64_t r = std::min(layers[l].rows, layers[l].cols) - layers[l].first_neuron;
+      // The columns it holds: all r of the full SVD (before --max-rank), the K of --min-rank
+      // (keep_bottom) or of the Krylov method.
+      const std::int64_t r = layers[l].svd.method == "scalapack-krylov"
+                                 ? layers[l].sigma.size()
+                                 : std::min(layers[l].rows, layers[l].cols) - layers[l].first_neuron;
       where.subgrid = SubgridLayout{how.grid, how.first_rank, execution.block_size, where.rows, r};
     }
   } else {

@@ -62,8 +62,8 @@ RunPlans read_phase(const Options& options, const mpi::Communicator& comm) {
       // A K that no layer's rank exceeds keeps every spectral neuron: surely not what was meant.
       std::int64_t largest = 0;
       for (const LayerShape& shape : shapes)
-        largest = std::max(largest, shape.blocks * std::min(shape.rows / shape.blocks,
-                                                            shape.cols / shape.blocks));
+        largest = std::max(
+            largest, shape.blocks * std::min(shape.rows / shape.blocks, shape.cols / shape.blocks));
       if (*options.min_rank >= largest)
         throw InputError("command line: --min-rank " + std::to_string(*options.min_rank) +
                          " is not below the rank of any layer of " + options.model_path +

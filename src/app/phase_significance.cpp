@@ -209,11 +209,11 @@ void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
     // Relative to the layer's largest value, also when only its bottom ones are kept.
     const double s_max =
         std::max(layer.s_max, layer.sigma.size() == 0 ? 0.0 : layer.sigma.cwiseAbs().maxCoeff());
-    layer.cluster = clusters(
-        layer.sigma,
-        cluster_tolerance(layer.svd.precision == "single" ? SvdPrecision::Single
-                                                          : SvdPrecision::Double),
-        s_max);
+    layer.cluster =
+        clusters(layer.sigma,
+                 cluster_tolerance(layer.svd.precision == "single" ? SvdPrecision::Single
+                                                                   : SvdPrecision::Double),
+                 s_max);
     layer.near_kernel = near_kernel(layer.sigma, options.measures.near_kernel_tau, s_max);
     // The largest over the pairs the layer is the producer of (spec section 7); a layer that
     // no layer reads gets 1 for every neuron (spec section 5).

@@ -8,6 +8,7 @@
 #include "svr/app/phase_read.hpp"
 #include "svr/app/progress.hpp"
 #include "svr/core/fault_injection.hpp"
+#include "svr/linalg/distributed_truncated_svd.hpp"
 #include "svr/linalg/truncated_svd.hpp"
 #include "svr/network/distributed_layer.hpp"
 #include "svr/network/layer_matrix.hpp"
@@ -105,6 +106,27 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
     if (on_layer_start) on_layer_start(l);
     const DistributedMatrix M = distributed_layer_matrix(
         model, plan.layers[l], options.network.read, *factors.team_grid, execution.block_size);
+    SvdReport& report = factors.reports[l];
+    if (options.max_rank && *options.max_rank < std::min(M.rows(), M.cols()) &&
+        !options.full_svd) {
+      // The top K by the Krylov method on the team's grid; the full SVD when it cannot deliver.
+      TruncatedSvdSettings limits;
+      limits.rank = *options.max_rank;
+      limits.tolerance = options.svd_tolerance;
+      limits.max_cost = options.svd_max_cost;
+      limits.full_svd_precision = options.precision;
+      KrylovGiveUp why;
+      std::optional<DistributedTruncatedSvd> krylov = naming_the_layer(
+          model, plan.layers[l], [&] { return distributed_krylov_svd(M, limits, &why); });
+      if (krylov) {
+        factors.distributed[l] = std::make_unique<DistributedSpectrum>(std::move(krylov->spectrum));
+        factors.s_max[l] = factors.distributed[l]->s[0];
+        report = std::move(krylov->report);
+        continue;
+      }
+      report.fallback = why.reason;
+      report.fallback_cost = why.cost;
+    }
     DistributedSvdOptions svd_options;
     svd_options.precision = options.precision;
     factors.distributed[l] = std::make_unique<DistributedSpectrum>(
@@ -118,8 +140,8 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
       keep_bottom(spectrum, *options.min_rank);
       factors.first_neuron[l] = all - spectrum.s.size();
     }
-    factors.reports[l].method = "scalapack-full";
-    factors.reports[l].precision = to_string(options.precision);
+    report.method = "scalapack-full";
+    report.precision = to_string(options.precision);
   }
 }
 
@@ -193,13 +215,13 @@ std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t
   const std::string end = layer.first_neuron > 0 ? "bottom " : "top ";
   const std::string iterations = std::to_string(layer.svd.iterations) +
                                  (layer.svd.iterations == 1 ? " iteration" : " iterations");
-  if (layer.svd.method == "lapack-krylov")
+  if (layer.svd.method == "lapack-krylov" || layer.svd.method == "scalapack-krylov")
     line += ", top " + kept + " by Krylov in " + iterations;
   else if (layer.svd.method == "lapack-qr-krylov")
     line += ", bottom " + kept + " by QR and Krylov on R^-1 in " + iterations;
   else if (layer.svd.fallback_cost)
-    line += ", full SVD: the " + end + kept + " by Krylov would cost more (" +
-            layer.svd.fallback + ")";
+    line +=
+        ", full SVD: the " + end + kept + " by Krylov would cost more (" + layer.svd.fallback + ")";
   return line;
 }
 

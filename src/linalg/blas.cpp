@@ -62,8 +62,8 @@ void trsm_upper_left(char trans_a, const Eigen::MatrixXd& A, Eigen::MatrixXd& B)
   if (!valid_trans(trans_a) || A.rows() != A.cols() || B.rows() != A.rows())
     throw std::invalid_argument(std::string("blas::trsm_upper_left: bad arguments (trans ") +
                                 trans_a + ", A " + std::to_string(A.rows()) + "x" +
-                                std::to_string(A.cols()) + ", B " + std::to_string(B.rows()) +
-                                "x" + std::to_string(B.cols()) + ")");
+                                std::to_string(A.cols()) + ", B " + std::to_string(B.rows()) + "x" +
+                                std::to_string(B.cols()) + ")");
   if (B.size() == 0) return;
   const lapack_int m = to_lapack_int(B.rows()), n = to_lapack_int(B.cols());
   const double one = 1.0;

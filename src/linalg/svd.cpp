@@ -132,7 +132,8 @@ void keep_bottom(Spectrum& spectrum, std::int64_t count) {
   spectrum.s = spectrum.s.tail(count).eval();
   spectrum.U = spectrum.U.rightCols(count).eval();
   spectrum.V = spectrum.V.rightCols(count).eval();
-  if (!spectrum.group.empty()) spectrum.group.erase(spectrum.group.begin(), spectrum.group.begin() + first);
+  if (!spectrum.group.empty())
+    spectrum.group.erase(spectrum.group.begin(), spectrum.group.begin() + first);
 }
 
 Spectrum block_diagonal_svd(const Eigen::MatrixXd& M, std::int64_t blocks,

@@ -129,8 +129,10 @@ void write_graphml(const std::string& path, const SvrResult& r) {
     const LayerResult& to = r.layers[static_cast<std::size_t>(pair.to_layer)];
     for (const EdgeRecord& edge : pair.edges) {
       if (!edge.significant) continue;
-      line = "    <edge source=\"" + output::node_id(pair.from_layer, from.first_neuron + edge.from_neuron) +
-             "\" target=\"" + output::node_id(pair.to_layer, to.first_neuron + edge.to_neuron) + "\">";
+      line = "    <edge source=\"" +
+             output::node_id(pair.from_layer, from.first_neuron + edge.from_neuron) +
+             "\" target=\"" + output::node_id(pair.to_layer, to.first_neuron + edge.to_neuron) +
+             "\">";
       add_data(line, "e_pair", std::to_string(k));
       add_data(line, "e_from_layer", from_layer);
       add_data(line, "e_to_layer", to_layer);

@@ -561,14 +561,13 @@ void draw_edges(std::string& out, const SvrResult& r, const Figure& fig) {
     const auto to = static_cast<std::size_t>(pair.to_layer);
     const LayerResult& a = r.layers[from];
     const LayerResult& b = r.layers[to];
-    const std::string tooltip =
-        output::xml_escape(fig.labels[from]) + " n" +
-        std::to_string(output::neuron_id(a, d.edge->from_neuron)) + " \u2192 " +
-        output::xml_escape(fig.labels[to]) + " n" +
-        std::to_string(output::neuron_id(b, d.edge->to_neuron)) +
-        ": E = " + output::short_number(d.edge->e) +
-        ", p = " + output::power_of_ten(d.edge->log10_p) +
-        ", q = " + output::power_of_ten(d.edge->log10_q);
+    const std::string tooltip = output::xml_escape(fig.labels[from]) + " n" +
+                                std::to_string(output::neuron_id(a, d.edge->from_neuron)) +
+                                " \u2192 " + output::xml_escape(fig.labels[to]) + " n" +
+                                std::to_string(output::neuron_id(b, d.edge->to_neuron)) +
+                                ": E = " + output::short_number(d.edge->e) +
+                                ", p = " + output::power_of_ten(d.edge->log10_p) +
+                                ", q = " + output::power_of_ten(d.edge->log10_q);
     const double x0 = fig.lay.x(from), y0 = fig.axis.y(a.sigma[d.edge->from_neuron]);
     const double x3 = fig.lay.x(to), y3 = fig.axis.y(b.sigma[d.edge->to_neuron]);
     if (to == from + 1) {

@@ -107,7 +107,7 @@ def check_svd_methods(outdir, expected, stderr):
     for layer in summary["layers"]:
         svd = layer["svd"]
         counts[svd["method"]] = counts.get(svd["method"], 0) + 1
-        if svd["method"] in ("lapack-krylov", "lapack-qr-krylov"):
+        if svd["method"] in ("lapack-krylov", "lapack-qr-krylov", "scalapack-krylov"):
             if svd["residual"] is None or not svd["residual"] <= tolerance:
                 fail("%s: truncated SVD residual %s above %g" % (layer["name"], svd["residual"],
                                                                  tolerance))
@@ -127,7 +127,8 @@ def check_svd_methods(outdir, expected, stderr):
             warning = "svr: warning: %s: the truncated SVD fell back to the full SVD: %s" % (
                 layer["name"], svd["fallback"])
             warnings = 0 if svd["fallback_cost"] else 1
-            if svd["method"] != "lapack-full" or stderr.splitlines().count(warning) != warnings:
+            if svd["method"] not in ("lapack-full", "scalapack-full") or \
+                    stderr.splitlines().count(warning) != warnings:
                 fail("%s: fallback %s without a full SVD and %d warning line(s) %r" %
                      (layer["name"], svd, warnings, warning))
         elif svd["fallback_cost"]:
@@ -155,7 +156,8 @@ def check_single_precision(outdir):
     if summary["options"].get("precision") != "single":
         fail("summary.json options.precision is %r" % summary["options"].get("precision"))
     for layer in summary["layers"]:
-        want = "double" if layer["svd"]["method"] in ("lapack-krylov", "lapack-qr-krylov") \
+        want = "double" if layer["svd"]["method"] in ("lapack-krylov", "lapack-qr-krylov",
+                                                      "scalapack-krylov") \
             else "single"
         if layer["svd"].get("precision") != want:
             fail("%s: svd %s, expected precision %s" % (layer["name"], layer["svd"], want))

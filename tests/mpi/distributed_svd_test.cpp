@@ -1,6 +1,8 @@
 // distributed_svd against LAPACK's thin_svd on the same matrix, on every grid shape the process
 // count allows, for tall, wide and square matrices, block sizes 2, 3, 64, sub-grids, disjoint
 // concurrent grids, and the QR/LQ-first path.
+#include "svr/linalg/distributed_svd.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 
 #include "mpi_test_support.hpp"
 #include "svr/core/error.hpp"
-#include "svr/linalg/distributed_svd.hpp"
 #include "svr/linalg/lapack.hpp"
 #include "svr/linalg/svd.hpp"
 

@@ -1,4 +1,6 @@
 // thin_svd against Eigen's own SVDs, plus the properties the pipeline relies on.
+#include "svr/linalg/svd.hpp"
+
 #include <gtest/gtest.h>
 
 #include <Eigen/SVD>
@@ -6,7 +8,6 @@
 #include <stdexcept>
 
 #include "svr/core/error.hpp"
-#include "svr/linalg/svd.hpp"
 #include "svr_test/random_matrix.hpp"
 
 namespace {

@@ -1,0 +1,335 @@
+// The top K on a process grid: the Krylov method of krylov_method.hpp with distributed blocks.
+//
+// Blocks are DistributedMatrix on M's grid with M's block size, so that every product with M is
+// one pdgemm without redistribution. What the method decides from (the Gram matrices, column
+// norms, finiteness) is made the same on every rank: the owners' entries are summed onto grid
+// rank 0 and broadcast (bitwise the same everywhere, whatever the reduction order), and the
+// eigensolver runs on rank 0 and is broadcast (ranks on different CPUs may round differently).
+// The block orthonormalisation is SVQB (Stathopoulos and Wu, 2002): the eigenvectors of the
+// block's Gram matrix, directions below 1e-6 of the largest dropped, applied twice, which needs
+// only pdgemm and small replicated matrices (no distributed QR).
+#include "svr/linalg/distributed_truncated_svd.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "krylov_method.hpp"
+#include "svr/core/error.hpp"
+#include "svr/core/random_variates.hpp"
+#include "svr/linalg/lapack.hpp"
+#include "svr/linalg/redistribute.hpp"
+#include "svr/linalg/scalapack.hpp"
+#include "svr/parallel/mpi.hpp"
+
+namespace svr {
+namespace {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+// Directions of a block whose singular value is below this fraction of the largest are dropped
+// by the orthonormalisation: SVQB squares the condition number, and two passes make a block
+// orthonormal to rounding only while cond^2 eps < 1 (here 1e12 * 2.2e-16).
+constexpr double kDropBelow = 1e-6;
+
+// The operator B (M, or M^T for a wide M) and the algebra of distributed blocks.
+class GridOperator {
+ public:
+  using Block = DistributedMatrix;
+
+  explicit GridOperator(const DistributedMatrix& M)
+      : M_(M), grid_(M.grid()), wide_(M.cols() > M.rows()), nb_(M.block()) {}
+
+  bool wide() const { return wide_; }
+  Index short_dim() const { return wide_ ? M_.rows() : M_.cols(); }
+  Index long_dim() const { return wide_ ? M_.cols() : M_.rows(); }
+  double column_cost() const { return 2.0 * static_cast<double>(M_.rows()) * M_.cols(); }
+
+  Block times(const Block& X) const { return multiply(wide_ ? 'T' : 'N', M_, X, long_dim()); }
+  Block transpose_times(const Block& Y) const {
+    return multiply(wide_ ? 'N' : 'T', M_, Y, short_dim());
+  }
+
+  // The Gaussian block of the LAPACK path (the same variates in the same column-major order),
+  // orthonormalised.
+  Block start_block(Index cols, std::uint64_t seed) const {
+    const Index n = short_dim();
+    std::vector<double> values(static_cast<std::size_t>(n * cols));
+    RandomVariates variates(seed);
+    for (double& x : values) x = variates.normal();
+    Block X(grid_, n, cols, nb_);
+    X.fill([&](std::int64_t i, std::int64_t j) { return values[static_cast<std::size_t>(j * n + i)]; });
+    return extension(Block(grid_, n, 0, nb_), X);
+  }
+
+  // An orthonormal basis of the part of span(X) orthogonal to span(Q): X's columns scaled to
+  // unit norm, Gram-Schmidt twice against Q, SVQB (dropping what is numerically in span(Q) or in
+  // the other columns' span), once more against Q and SVQB again.
+  Block extension(const Block& Q, Block X) const {
+    if (X.cols() == 0) return X;
+    VectorXd norms = column_norms(X);
+    for (Index j = 0; j < norms.size(); ++j)
+      if (!(norms[j] > 0)) norms[j] = 1.0;
+    divide_columns(X, norms);
+    for (int pass = 0; pass < 2 && Q.cols() > 0; ++pass) subtract_projection(Q, X);
+    X = orthonormalised(X, true);
+    if (X.cols() == 0) return X;
+    if (Q.cols() > 0) subtract_projection(Q, X);
+    return orthonormalised(X, false);
+  }
+
+  MatrixXd gram(const Block& A, const Block& B) const {
+    if (A.cols() == 0 || B.cols() == 0) return MatrixXd::Zero(A.cols(), B.cols());
+    const Block C = multiply_blocks('T', A, B);
+    MatrixXd out = MatrixXd::Zero(A.cols(), B.cols());
+    for (std::int64_t lj = 0; lj < C.local_cols(); ++lj)
+      for (std::int64_t li = 0; li < C.local_rows(); ++li)
+        out(C.global_row(li), C.global_col(lj)) = C.local(li, lj);
+    replicate_sum(out.data(), out.size());
+    return out;
+  }
+
+  Block product(const Block& A, const MatrixXd& Z) const {
+    Block out(grid_, A.rows(), Z.cols(), nb_);
+    if (Z.cols() == 0 || A.rows() == 0) return out;
+    if (A.cols() == 0) return out;  // zero
+    Block Zd(grid_, Z.rows(), Z.cols(), nb_);
+    Zd.fill([&](std::int64_t i, std::int64_t j) { return Z(i, j); });
+    scalapack::pdgemm('N', 'N', to_lapack_int(A.rows()), to_lapack_int(Z.cols()),
+                      to_lapack_int(A.cols()), 1.0, A.data(), 1, 1, A.descriptor(), Zd.data(), 1,
+                      1, Zd.descriptor(), 0.0, out.data(), 1, 1, out.descriptor());
+    return out;
+  }
+
+  VectorXd column_norms(const Block& A) const {
+    VectorXd squares = VectorXd::Zero(A.cols());
+    for (std::int64_t lj = 0; lj < A.local_cols(); ++lj) {
+      double sum = 0.0;
+      for (std::int64_t li = 0; li < A.local_rows(); ++li) sum += A.local(li, lj) * A.local(li, lj);
+      squares[A.global_col(lj)] = sum;
+    }
+    replicate_sum(squares.data(), squares.size());
+    return squares.cwiseSqrt();
+  }
+
+  void divide_columns(Block& A, const VectorXd& d) const {
+    for (std::int64_t lj = 0; lj < A.local_cols(); ++lj) {
+      const double by = d[A.global_col(lj)];
+      for (std::int64_t li = 0; li < A.local_rows(); ++li) A.local(li, lj) /= by;
+    }
+  }
+
+  Block minus_scaled(Block A, const Block& X, const VectorXd& s) const {
+    for (std::int64_t lj = 0; lj < A.local_cols(); ++lj) {
+      const double by = s[A.global_col(lj)];
+      for (std::int64_t li = 0; li < A.local_rows(); ++li) A.local(li, lj) -= X.local(li, lj) * by;
+    }
+    return A;
+  }
+
+  Block columns(const Block& A, const std::vector<Index>& which) const {
+    std::vector<std::int64_t> target(static_cast<std::size_t>(A.cols()), -1);
+    for (std::size_t k = 0; k < which.size(); ++k)
+      target[static_cast<std::size_t>(which[k])] = static_cast<std::int64_t>(k);
+    Block out(grid_, A.rows(), static_cast<std::int64_t>(which.size()), nb_);
+    if (which.empty()) return out;
+    redistribute(grid_, RedistributionSource::of(A), RedistributionTarget::of(out), {},
+                 [target](std::int64_t j) { return target[static_cast<std::size_t>(j)]; });
+    return out;
+  }
+
+  Block leading(const Block& A, Index count) const {
+    Block out(grid_, A.rows(), count, nb_);
+    if (count > 0)
+      redistribute(grid_, RedistributionSource::of(A, A.rows(), count),
+                   RedistributionTarget::of(out));
+    return out;
+  }
+
+  Block append(const Block& A, const Block& X) const {
+    Block out(grid_, A.rows(), A.cols() + X.cols(), nb_);
+    if (A.cols() > 0)
+      redistribute(grid_, RedistributionSource::of(A), RedistributionTarget::of(out));
+    const std::int64_t offset = A.cols();
+    if (X.cols() > 0)
+      redistribute(grid_, RedistributionSource::of(X), RedistributionTarget::of(out), {},
+                   [offset](std::int64_t j) { return j + offset; });
+    return out;
+  }
+
+  Index cols(const Block& A) const { return A.cols(); }
+
+  bool all_finite(const Block& A) const {
+    int finite = 1;
+    for (std::int64_t lj = 0; lj < A.local_cols() && finite; ++lj)
+      for (std::int64_t li = 0; li < A.local_rows(); ++li)
+        if (!std::isfinite(A.local(li, lj))) {
+          finite = 0;
+          break;
+        }
+    mpi::check(MPI_Allreduce(MPI_IN_PLACE, &finite, 1, MPI_INT, MPI_MIN, grid_.comm()),
+               "MPI_Allreduce");
+    return finite == 1;
+  }
+
+  // dsyevd on grid rank 0, broadcast: G (vectors) and w (ascending values), and whether it
+  // converged.
+  bool symmetric_eigen(MatrixXd& G, VectorXd& w) const {
+    int converged = 1;
+    if (grid_.rank() == 0) {
+      try {
+        lapack::syevd('V', 'L', to_lapack_int(G.rows()), G.data(),
+                      to_lapack_int(std::max<Index>(1, G.rows())), w.data());
+      } catch (const LapackError& error) {
+        if (error.info() < 0) throw;
+        converged = 0;
+      }
+    }
+    mpi::check(MPI_Bcast(&converged, 1, MPI_INT, 0, grid_.comm()), "MPI_Bcast");
+    broadcast(G.data(), G.size());
+    broadcast(w.data(), w.size());
+    return converged == 1;
+  }
+
+ private:
+  // op(A) X for the m x k matrix op(A) (A is M), X k x b: rows x b on the grid.
+  Block multiply(char trans, const DistributedMatrix& A, const Block& X, Index rows) const {
+    Block out(grid_, rows, X.cols(), nb_);
+    if (X.cols() == 0 || rows == 0) return out;
+    const Index inner = trans == 'N' ? A.cols() : A.rows();
+    scalapack::pdgemm(trans, 'N', to_lapack_int(rows), to_lapack_int(X.cols()),
+                      to_lapack_int(inner), 1.0, A.data(), 1, 1, A.descriptor(), X.data(), 1, 1,
+                      X.descriptor(), 0.0, out.data(), 1, 1, out.descriptor());
+    return out;
+  }
+
+  // A^T B (trans 'T') for blocks of the same rows: a.cols x b.cols on the grid.
+  Block multiply_blocks(char trans, const Block& A, const Block& B) const {
+    Block out(grid_, A.cols(), B.cols(), nb_);
+    scalapack::pdgemm(trans, 'N', to_lapack_int(A.cols()), to_lapack_int(B.cols()),
+                      to_lapack_int(A.rows()), 1.0, A.data(), 1, 1, A.descriptor(), B.data(), 1,
+                      1, B.descriptor(), 0.0, out.data(), 1, 1, out.descriptor());
+    return out;
+  }
+
+  // X := X - Q (Q^T X).
+  void subtract_projection(const Block& Q, Block& X) const {
+    const MatrixXd C = gram(Q, X);
+    Block Cd(grid_, C.rows(), C.cols(), nb_);
+    Cd.fill([&](std::int64_t i, std::int64_t j) { return C(i, j); });
+    scalapack::pdgemm('N', 'N', to_lapack_int(X.rows()), to_lapack_int(X.cols()),
+                      to_lapack_int(Q.cols()), -1.0, Q.data(), 1, 1, Q.descriptor(), Cd.data(), 1,
+                      1, Cd.descriptor(), 1.0, X.data(), 1, 1, X.descriptor());
+  }
+
+  // SVQB: X V diag(lambda)^{-1/2} over the eigenpairs of X^T X, twice; with `drop`, directions
+  // whose singular value is below kDropBelow of the largest (or zero) are left out.
+  Block orthonormalised(Block X, bool drop) const {
+    for (int pass = 0; pass < 2 && X.cols() > 0; ++pass) {
+      MatrixXd G = gram(X, X);
+      VectorXd lambda(G.rows());
+      if (!symmetric_eigen(G, lambda))
+        throw NumericalError("distributed_krylov_svd: the block orthonormalisation's "
+                             "eigensolver did not converge");
+      const double largest = std::max(0.0, lambda.maxCoeff());
+      std::vector<Index> kept;
+      for (Index i = lambda.size() - 1; i >= 0; --i)
+        if (lambda[i] > 0 &&
+            (!(drop && pass == 0) || lambda[i] > kDropBelow * kDropBelow * largest))
+          kept.push_back(i);
+      if (largest == 0) kept.clear();
+      MatrixXd T(G.rows(), static_cast<Index>(kept.size()));
+      for (std::size_t k = 0; k < kept.size(); ++k)
+        T.col(static_cast<Index>(k)) = G.col(kept[k]) / std::sqrt(lambda[kept[k]]);
+      X = product(X, T);
+    }
+    return X;
+  }
+
+  // Sums the entries every rank holds onto grid rank 0 and broadcasts them: the same bits on
+  // every rank.
+  void replicate_sum(double* data, Index count) const {
+    if (count == 0) return;
+    const int n = static_cast<int>(count);
+    if (grid_.rank() == 0)
+      mpi::check(MPI_Reduce(MPI_IN_PLACE, data, n, MPI_DOUBLE, MPI_SUM, 0, grid_.comm()),
+                 "MPI_Reduce");
+    else
+      mpi::check(MPI_Reduce(data, nullptr, n, MPI_DOUBLE, MPI_SUM, 0, grid_.comm()),
+                 "MPI_Reduce");
+    broadcast(data, count);
+  }
+
+  void broadcast(double* data, Index count) const {
+    if (count == 0) return;
+    mpi::check(MPI_Bcast(data, static_cast<int>(count), MPI_DOUBLE, 0, grid_.comm()),
+               "MPI_Bcast");
+  }
+
+  const DistributedMatrix& M_;
+  const ProcessGrid& grid_;
+  bool wide_;
+  std::int64_t nb_;
+};
+
+}  // namespace
+
+std::optional<DistributedTruncatedSvd> distributed_krylov_svd(const DistributedMatrix& M,
+                                                              const TruncatedSvdSettings& settings,
+                                                              KrylovGiveUp* why) {
+  const Index short_dim = std::min(M.rows(), M.cols());
+  if (settings.rank < 1 || settings.rank >= short_dim)
+    throw std::invalid_argument("distributed_krylov_svd: rank " + std::to_string(settings.rank) +
+                                " must be in [1, min(rows, cols) - 1] for a " +
+                                std::to_string(M.rows()) + "x" + std::to_string(M.cols()) +
+                                " matrix");
+  if (!(settings.tolerance > 0) || settings.max_iterations < 1 || !(settings.max_cost > 0))
+    throw std::invalid_argument(
+        "distributed_krylov_svd: the tolerance, max_iterations and max_cost must be positive");
+  const ProcessGrid& grid = M.grid();
+  if (!grid.active()) return std::nullopt;
+  const GridOperator B(M);
+  if (!B.all_finite(M)) throw NumericalError("distributed_krylov_svd: the matrix contains NaN or Inf");
+
+  const krylov::GiveUp give_up{why};
+  const Index K = static_cast<Index>(settings.rank);
+  const double budget = krylov::budget_of(static_cast<double>(B.long_dim()),
+                                          static_cast<double>(short_dim), settings);
+  std::optional<krylov::Run<DistributedMatrix>> run = krylov::top_triplets(
+      B, K, settings, budget, 0.0, krylov::ResidualScale::LargestValue,
+      0x5356'5221u + static_cast<std::uint64_t>(short_dim), give_up);
+  if (!run) return std::nullopt;
+
+  const double s_max = run->s.maxCoeff();
+  DistributedTruncatedSvd out{
+      DistributedSpectrum{run->s, B.wide() ? std::move(run->X) : std::move(run->Y),
+                          B.wide() ? std::move(run->Y) : std::move(run->X)},
+      SvdReport{}};
+  // The residual of the returned factors against M itself: max over the triplets of
+  // max(||M v - s u||, ||M^T u - s v||) / s_max.
+  const DistributedSpectrum& sp = out.spectrum;
+  const auto residual_of = [&](char trans, const DistributedMatrix& from,
+                               const DistributedMatrix& to) {
+    DistributedMatrix image(grid, to.rows(), from.cols(), M.block());
+    scalapack::pdgemm(trans, 'N', to_lapack_int(to.rows()), to_lapack_int(from.cols()),
+                      to_lapack_int(from.rows()), 1.0, M.data(), 1, 1, M.descriptor(),
+                      from.data(), 1, 1, from.descriptor(), 0.0, image.data(), 1, 1,
+                      image.descriptor());
+    return B.column_norms(B.minus_scaled(std::move(image), to, sp.s)).maxCoeff();
+  };
+  const double residual =
+      std::max(residual_of('N', sp.V, sp.U), residual_of('T', sp.U, sp.V)) / s_max;
+  out.report.method = "scalapack-krylov";
+  out.report.iterations = run->iterations;
+  out.report.residual = residual;
+  if (!(residual <= settings.tolerance))
+    return give_up("its final residual " + std::to_string(residual) + " is above the tolerance");
+  return out;
+}
+
+}  // namespace svr

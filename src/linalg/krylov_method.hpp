@@ -1,0 +1,309 @@
+#pragma once
+// The block Krylov method with thick restarts shared by the truncated SVDs (docs/algorithms.md,
+// "Truncated SVD"): on one rank (truncated_svd.cpp: M, or R^-1 for the bottom K) and on a
+// ScaLAPACK grid (distributed_truncated_svd.cpp). Private to src/linalg/.
+//
+// The basis Q lives on the input side of an operator B (dimension n = short_dim()), W = B Q on
+// its output side (L = long_dim()). Each iteration:
+//   1. Rayleigh-Ritz: the eigenvectors Z of G = W^T W = Q^T B^T B Q give the Ritz vectors
+//      x = Q z, y = W z / s, s = ||W z||;
+//   2. the residuals R = B^T Y - X diag(s) of the wanted Ritz triplets decide convergence
+//      (B x - s y = 0 holds by construction);
+//   3. the residuals that are not small yet, orthonormalised against Q, extend the basis. Mod
+//      span(Q) they are B^T B x: the basis is a block Krylov space of B^T B (block Lanczos, with
+//      soft locking of the converged triplets);
+//   4. when the basis is full, it restarts from its best Ritz vectors (thick restart).
+//
+// The operator supplies the products and the algebra of its blocks (tall matrices of n or L
+// rows), so that the same iteration runs on Eigen matrices and on distributed ones:
+//   using Block;                                  n x b or L x b
+//   Index short_dim(), long_dim(); double column_cost();   flops of one product per column
+//   Block times(const Block& X), transpose_times(const Block& Y);
+//   Block start_block(Index cols, uint64_t seed);  orthonormal, fixed pseudo-random
+//   Block extension(const Block& Q, const Block& X);  orthonormal basis of span(X) mod span(Q)
+//   MatrixXd gram(const Block& A, const Block& B);    A^T B, the same on every rank
+//   Block product(const Block& A, const MatrixXd& Z); A Z
+//   VectorXd column_norms(const Block& A);            the same on every rank
+//   void divide_columns(Block& A, const VectorXd& d); A(:, j) /= d[j]
+//   Block minus_scaled(const Block& A, const Block& X, const VectorXd& s);  A - X diag(s)
+//   Block columns(const Block& A, const std::vector<Index>& which);
+//   Block leading(const Block& A, Index count);
+//   Block append(const Block& A, const Block& X);    [A X]
+//   Index cols(const Block& A); bool all_finite(const Block& A);  (the same on every rank)
+//   bool symmetric_eigen(MatrixXd& G, VectorXd& w);   dsyevd, ascending; false: no convergence
+// Every decision below is taken on values that are the same on every rank (the operator makes
+// sure), so the ranks of a grid always take the same branch.
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "svr/linalg/truncated_svd.hpp"
+
+namespace svr::krylov {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+// Operation counts in flops of BLAS gemm, the unit of every step of the method. The full SVD
+// (dgesdd, job 'S') of a long x short matrix does about 4 long short^2 + 8 short^3 flops (QR or
+// bidiagonal reduction, and accumulating both factors), but half of its bidiagonal reduction is
+// matrix-vector work: measured against this method's counts on one core (OpenBLAS; 4096 x 4096,
+// 4096 x 25088 and 2048 x 10000 Gaussian-like matrices), dgesdd took 1.1-1.3 times as long as
+// its count would at this method's rate, hence the factor 1.25 (docs/algorithms.md). Only used
+// to decide when the Krylov method costs more than the SVD it is meant to avoid.
+constexpr double full_svd_slowdown = 1.25;
+inline double full_svd_cost(double long_dim, double short_dim) {
+  return full_svd_slowdown *
+         (4.0 * long_dim * short_dim * short_dim + 8.0 * short_dim * short_dim * short_dim);
+}
+// sgesdd against dgesdd on the same matrices (OpenBLAS, one core): 2.3x as fast on 2048 x 2048
+// Gaussian; the budget assumes 2 (docs/algorithms.md, "Single precision").
+constexpr double single_precision_speedup = 2.0;
+// The projection below overestimated the final cost by up to 1.8x on the same matrices (most
+// just before the first restart), so it gives up only when it projects more than this many
+// times the budget.
+constexpr double projection_margin = 1.6;
+inline double gemm_cost(Index rows, Index inner, Index cols) {
+  return 2.0 * static_cast<double>(rows) * static_cast<double>(inner) * static_cast<double>(cols);
+}
+// dsyevd with vectors on an m x m matrix: tridiagonal reduction, divide and conquer and the back
+// transformation, measured at about 8 m^3 gemm flops.
+inline double eigensolver_cost(Index m) { return 8.0 * static_cast<double>(m) * m * m; }
+// The extension of b columns against an n x m basis: two Gram-Schmidt passes and one
+// correction (2 gemms each), and the orthonormalisations of the n x b block (counted twice).
+inline double extension_cost(Index n, Index m, Index b) {
+  return 6.0 * gemm_cost(n, m, b) + 4.0 * gemm_cost(n, b, b);
+}
+
+// The steps of the method on an L x n operator whose product with one column costs `column`
+// flops, in these units. Appending a block of b columns to a basis of `old`: its product with B
+// and its column of the Gram matrix.
+inline double append_cost(Index L, double column, Index old, Index b) {
+  return column * b + gemm_cost(old + b, L, b);
+}
+// The start block of `keep` columns: orthonormalised and appended to an empty basis.
+inline double start_cost(Index L, Index n, double column, Index keep) {
+  return extension_cost(n, 0, keep) + append_cost(L, column, 0, keep);
+}
+// Rayleigh-Ritz on a basis of m columns, `tracked` Ritz triplets and their residuals.
+inline double rayleigh_ritz_cost(Index L, Index n, double column, Index m, Index tracked) {
+  return eigensolver_cost(m) + gemm_cost(n, m, tracked) + gemm_cost(L, m, tracked) +
+         column * tracked;
+}
+
+// What the start block and the first `count` iterations cost, each extending the basis by a
+// block of `keep` columns (the loop below, counted the same way).
+inline double first_iterations_cost(Index L, Index n, double column, Index keep, Index max_basis,
+                                    int count) {
+  double cost = start_cost(L, n, column, keep);
+  Index m = keep;
+  for (int i = 0; i < count; ++i) {
+    cost += rayleigh_ritz_cost(L, n, column, m, keep) + extension_cost(n, m, keep);
+    const Index block = std::min(keep, max_basis - m);
+    if (block <= 0) break;
+    cost += append_cost(L, column, m, block);
+    m += block;
+  }
+  return cost;
+}
+
+// How many more iterations until the largest wanted residual reaches the tolerance, if it keeps
+// falling at the fastest geometric mean rate it has shown over `window` consecutive iterations;
+// infinity when it never fell. The fastest rate, not the latest: Krylov methods often stall for a
+// few iterations (before the first restart, measured on Marchenko-Pastur spectra) and then
+// speed up, so the latest rate would give up on layers that converge in 0.7 times the full SVD's
+// cost (docs/algorithms.md).
+inline double projected_iterations(const std::vector<double>& history, double tolerance,
+                                   int window) {
+  const auto w = static_cast<std::size_t>(window);
+  if (history.size() <= w) return 0.0;
+  double best_rate = 1.0;
+  for (std::size_t i = w; i < history.size(); ++i)
+    if (history[i] > 0 && history[i] < history[i - w])
+      best_rate = std::min(best_rate, std::pow(history[i] / history[i - w], 1.0 / window));
+  if (!(best_rate < 1.0)) return std::numeric_limits<double>::infinity();
+  return std::max(0.0, std::log(tolerance / history.back()) / std::log(best_rate));
+}
+
+// The Ritz triplets tracked and extended: K plus a margin, so that the K-th converges at the rate
+// of its gap to the (keep+1)-th value rather than to the (K+1)-th. A large basis needs fewer
+// products in all (measured: 8 blocks of `keep` columns took ~20 % fewer than 6 and ~40 % fewer
+// than 3 on Gaussian and power-law spectra).
+inline Index tracked_count(Index n, Index K) { return std::min(n, K + std::max<Index>(10, K / 4)); }
+inline Index basis_limit(Index n, Index K) { return std::min(n, 8 * tracked_count(n, K)); }
+
+// No Krylov method converges in fewer than a few iterations on anything but a trivial spectrum:
+// what two cost on an L x n operator, for K triplets.
+inline double two_iterations_cost(Index L, Index n, double column, Index K) {
+  return first_iterations_cost(L, n, column, tracked_count(n, K), basis_limit(n, K), 2);
+}
+
+// The budget: max_cost times the full SVD of an L x n matrix the method competes with.
+inline double budget_of(double L, double n, const TruncatedSvdSettings& settings) {
+  return settings.max_cost * full_svd_cost(L, n) /
+         (settings.full_svd_precision == SvdPrecision::Single ? single_precision_speedup : 1.0);
+}
+
+// What a residual is relative to: the largest singular value of the operator (the top-K
+// tolerance), or each triplet's own value (the inverse operator of the bottom K, where
+// ||R^{-1} u - sigma v|| <= tol sigma gives ||R v - s u|| <= tol s_max(R)).
+enum class ResidualScale { LargestValue, OwnValue };
+
+// Records why the method gave up (when `why` asks) and returns nothing.
+struct GiveUp {
+  KrylovGiveUp* why;
+  std::nullopt_t operator()(const std::string& reason, bool cost = false) const {
+    if (why != nullptr) *why = {reason, cost};
+    return std::nullopt;
+  }
+};
+
+// The converged top triplets of an operator B: B X = Y diag(s), s decreasing.
+template <class Block>
+struct Run {
+  VectorXd s;
+  Block X;  // short_dim x K: the input side
+  Block Y;  // long_dim x K: B X diag(s)^{-1}
+  std::int64_t iterations = 0;
+  double cost = 0;  // what was spent, the caller's `spent` included
+};
+
+// The top K triplets of B, each with residual ||B^T y - s x|| <= tolerance times the scale.
+// `budget` is in the cost model's flops and `spent` what the caller has spent already (a QR);
+// `seed` fixes the start block.
+template <class Operator>
+std::optional<Run<typename Operator::Block>> top_triplets(const Operator& B, Index K,
+                                                          const TruncatedSvdSettings& settings,
+                                                          double budget, double spent,
+                                                          ResidualScale scale, std::uint64_t seed,
+                                                          const GiveUp& give_up) {
+  using Block = typename Operator::Block;
+  const Index n = B.short_dim();
+  const Index L = B.long_dim();
+  const double column = B.column_cost();
+  const Index keep = tracked_count(n, K);
+  const Index max_basis = basis_limit(n, K);
+  // A restart keeps half of the basis, so that restarts (two products with the whole basis) come
+  // every few iterations.
+  const Index restart_size = std::max(keep, max_basis / 2);
+  // When K is so large a part of n that two iterations would cost more than the budget, the full
+  // SVD is cheaper from the start.
+  if (spent + two_iterations_cost(L, n, column, K) > budget)
+    return give_up("K = " + std::to_string(K) + " is too large a part of min(rows, cols) = " +
+                       std::to_string(n) + ": two iterations would cost more than the full SVD",
+                   true);
+  const std::string singular = scale == ResidualScale::OwnValue
+                                   ? "the matrix is numerically singular"
+                                   : "its numerical rank is below " + std::to_string(K);
+
+  Block Q = B.start_block(keep, seed);
+  Block W = B.times(Q);
+  if (!B.all_finite(W)) return give_up(singular);
+  MatrixXd G = B.gram(W, W);
+  double cost = spent + start_cost(L, n, column, keep);
+  std::vector<double> residual_history;  // the largest wanted residual, per iteration
+  std::vector<double> cost_history;      // the cost spent, per iteration
+
+  for (std::int64_t iteration = 0;; ++iteration) {
+    // Rayleigh-Ritz on the basis: the eigenvectors of G by decreasing eigenvalue.
+    const Index m = B.cols(Q);
+    MatrixXd ritz = G;
+    VectorXd eigenvalues(m);
+    if (!B.symmetric_eigen(ritz, eigenvalues))
+      return give_up("the Rayleigh-Ritz eigensolver did not converge");
+    ritz = ritz.rowwise().reverse().eval();
+    eigenvalues.reverseInPlace();
+    const Index tracked = std::min(keep, m);
+    const MatrixXd Z = ritz.leftCols(tracked);
+    const Block X = B.product(Q, Z);
+    Block Y = B.product(W, Z);  // B X
+    // s = ||B x||, more accurate than the square roots of G's eigenvalues.
+    const VectorXd s = B.column_norms(Y);
+    const double s_max = s.maxCoeff();
+    if (!(s_max > 0)) return give_up("the matrix is zero");
+    if (s[K - 1] <= static_cast<double>(n) * std::numeric_limits<double>::epsilon() * s_max)
+      return give_up(singular);
+    VectorXd divisors = s;
+    for (Index j = 0; j < tracked; ++j)
+      if (!(divisors[j] > 0)) divisors[j] = 1.0;
+    B.divide_columns(Y, divisors);
+    const Block R = B.minus_scaled(B.transpose_times(Y), X, s);
+    if (!B.all_finite(R)) return give_up(singular);
+    VectorXd residual = B.column_norms(R);
+    for (Index j = 0; j < tracked; ++j)
+      residual[j] /= scale == ResidualScale::LargestValue ? s_max : s[j];
+    cost += rayleigh_ritz_cost(L, n, column, m, tracked);
+    const double worst = residual.head(K).maxCoeff();
+
+    if (worst <= settings.tolerance) {
+      // The norms come in the eigenvalues' order up to rounding; sort them by s exactly.
+      std::vector<Index> order(static_cast<std::size_t>(K));
+      for (Index j = 0; j < K; ++j) order[static_cast<std::size_t>(j)] = j;
+      std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return s[a] > s[b]; });
+      VectorXd sorted(K);
+      for (Index j = 0; j < K; ++j) sorted[j] = s[order[static_cast<std::size_t>(j)]];
+      return Run<Block>{sorted, B.columns(X, order), B.columns(Y, order), iteration, cost};
+    }
+    const std::string progress = "the residual is still " + std::to_string(worst) + " after " +
+                                 std::to_string(iteration) + " iterations";
+    if (iteration >= settings.max_iterations) return give_up(progress);
+    if (cost > budget) return give_up(progress + ", which cost as much as the full SVD", true);
+    // Give up early when the rate so far says the tolerance would cost more than the full SVD.
+    residual_history.push_back(worst);
+    cost_history.push_back(cost);
+    constexpr int window = 3;
+    const double remaining = projected_iterations(residual_history, settings.tolerance, window);
+    if (remaining > 0) {
+      const double per_iteration = (cost - cost_history[cost_history.size() - 1 - window]) / window;
+      if (cost + remaining * per_iteration > projection_margin * budget)
+        return give_up(progress + ", falling at a rate that would cost more than the full SVD",
+                       true);
+    }
+
+    // Extend the basis with the residuals that are not small yet (all tracked triplets: the
+    // margin's convergence speeds up the K-th).
+    std::vector<Index> active;
+    for (Index j = 0; j < tracked; ++j)
+      if (residual[j] > settings.tolerance) active.push_back(j);
+    Block block = B.extension(Q, B.columns(R, active));
+    cost += extension_cost(n, m, static_cast<Index>(active.size()));
+    if (B.cols(block) == 0) {  // residuals inside the basis (rounding): a fresh direction instead
+      const Index fresh = std::max<Index>(1, static_cast<Index>(active.size()));
+      block = B.extension(Q, B.start_block(fresh, seed + 1 + static_cast<std::uint64_t>(iteration)));
+      cost += extension_cost(n, m, fresh);
+    }
+    if (m + B.cols(block) > max_basis) {
+      // Thick restart from the best Ritz vectors, for which G becomes diagonal (block stays
+      // orthogonal: it is to all of Q).
+      if (restart_size < m) {
+        const MatrixXd best = ritz.leftCols(restart_size);
+        Q = B.product(Q, best);
+        W = B.product(W, best);
+        G = eigenvalues.head(restart_size).asDiagonal();
+        cost += gemm_cost(n, m, restart_size) + gemm_cost(L, m, restart_size);
+      }
+      const Index room = max_basis - B.cols(Q);
+      if (room <= 0) return give_up("the Krylov basis has no room left");
+      if (B.cols(block) > room) block = B.leading(block, room);
+    }
+    const Block W_block = B.times(block);
+    if (!B.all_finite(W_block)) return give_up(singular);
+    const Index old = B.cols(Q);
+    const Index b = B.cols(block);
+    Q = B.append(Q, block);
+    W = B.append(W, W_block);
+    const MatrixXd cross = B.gram(W, W_block);  // (old + b) x b
+    G.conservativeResize(old + b, old + b);
+    G.rightCols(b) = cross;
+    G.bottomLeftCorner(b, old) = cross.topRows(old).transpose();
+    cost += append_cost(L, column, old, b);
+  }
+}
+
+}  // namespace svr::krylov

@@ -1,0 +1,162 @@
+// distributed_krylov_svd against LAPACK's full SVD (thin_svd) of the same matrix and against the
+// serial krylov_svd, on every grid the process count gives: well separated and clustered top
+// values, tall and wide, block sizes that divide nothing; the same values on every rank; the
+// give-ups on every rank alike.
+#include "svr/linalg/distributed_truncated_svd.hpp"
+
+#include <gtest/gtest.h>
+
+#include <Eigen/QR>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "mpi_test_support.hpp"
+#include "svr/core/error.hpp"
+#include "svr/linalg/svd.hpp"
+
+using svr_test::random_matrix;
+using svr_test::world_size;
+
+namespace {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+// rows x cols with singular values s (decreasing) and random orthonormal singular vectors: the
+// same matrix on every rank.
+MatrixXd with_spectrum(Eigen::Index rows, Eigen::Index cols, const VectorXd& s, unsigned seed) {
+  const Eigen::Index r = s.size();
+  const MatrixXd U = Eigen::HouseholderQR<MatrixXd>(random_matrix(rows, r, seed)).householderQ() *
+                     MatrixXd::Identity(rows, r);
+  const MatrixXd V =
+      Eigen::HouseholderQR<MatrixXd>(random_matrix(cols, r, seed + 1)).householderQ() *
+      MatrixXd::Identity(cols, r);
+  return U * s.asDiagonal() * V.transpose();
+}
+
+VectorXd geometric(Eigen::Index n, double ratio) {
+  VectorXd s(n);
+  for (Eigen::Index i = 0; i < n; ++i) s[i] = std::pow(ratio, static_cast<double>(i));
+  return s;
+}
+
+svr::TruncatedSvdSettings settings(std::int64_t K, double max_cost = 1e6) {
+  svr::TruncatedSvdSettings out;
+  out.rank = K;
+  out.max_cost = max_cost;  // these matrices are small: the full SVD would be cheaper
+  return out;
+}
+
+// The top K of A on a grid of all ranks with block size nb, checked on every rank (the values,
+// bitwise equal everywhere) and on rank 0 (the gathered vectors) against thin_svd.
+void expect_top(const MatrixXd& A, std::int64_t K, std::int64_t nb) {
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  svr::DistributedMatrix M(grid, A.rows(), A.cols(), nb);
+  M.fill([&](std::int64_t i, std::int64_t j) { return A(i, j); });
+  svr::KrylovGiveUp why;
+  const auto got = svr::distributed_krylov_svd(M, settings(K), &why);
+  ASSERT_TRUE(got.has_value()) << why.reason;
+  const svr::DistributedSpectrum& sp = got->spectrum;
+  ASSERT_EQ(sp.s.size(), K);
+  EXPECT_EQ(sp.U.rows(), A.rows());
+  EXPECT_EQ(sp.U.cols(), K);
+  EXPECT_EQ(sp.V.rows(), A.cols());
+  EXPECT_EQ(sp.V.cols(), K);
+  EXPECT_EQ(sp.U.block(), nb);
+  EXPECT_EQ(got->report.method, "scalapack-krylov");
+  ASSERT_TRUE(got->report.residual.has_value());
+  EXPECT_LE(*got->report.residual, 1e-10);
+  // The same values and report on every rank.
+  double first = sp.s[0], lowest = 0, highest = 0;
+  MPI_Allreduce(&first, &lowest, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(&first, &highest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  EXPECT_EQ(lowest, highest);
+
+  const svr::Spectrum full = svr::thin_svd(A);
+  const double s_max = full.s[0];
+  for (Eigen::Index i = 0; i < K; ++i)
+    EXPECT_LE(std::abs(sp.s[i] - full.s[i]), 1e-10 * s_max) << "i = " << i;
+  const MatrixXd U = sp.U.gather(0), V = sp.V.gather(0);
+  if (grid.rank() != 0) return;
+  const MatrixXd I = MatrixXd::Identity(K, K);
+  EXPECT_LE((U.transpose() * U - I).norm(), 1e-9);
+  EXPECT_LE((V.transpose() * V - I).norm(), 1e-9);
+  // The residual it reports is the true one.
+  const double residual = std::max((A * V - U * sp.s.asDiagonal()).colwise().norm().maxCoeff(),
+                                   (A.transpose() * U - V * sp.s.asDiagonal()).colwise().norm().maxCoeff()) /
+                          sp.s[0];
+  EXPECT_NEAR(residual, *got->report.residual, 1e-13);
+  // Each complete cluster of equal values (within 1e-8 s_max) spans the full SVD's subspace.
+  Eigen::Index start = 0;
+  while (start < K) {
+    Eigen::Index end = start + 1;
+    while (end < full.s.size() && full.s[end - 1] - full.s[end] <= 1e-8 * s_max) ++end;
+    if (end <= K) {
+      const Eigen::Index w = end - start;
+      const MatrixXd Pu = U.middleCols(start, w) * U.middleCols(start, w).transpose();
+      const MatrixXd Pu_full = full.U.middleCols(start, w) * full.U.middleCols(start, w).transpose();
+      const MatrixXd Pv = V.middleCols(start, w) * V.middleCols(start, w).transpose();
+      const MatrixXd Pv_full = full.V.middleCols(start, w) * full.V.middleCols(start, w).transpose();
+      EXPECT_LE((Pu - Pu_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
+      EXPECT_LE((Pv - Pv_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
+    }
+    start = end;
+  }
+}
+
+TEST(DistributedKrylovSvd, SeparatedSpectrumTall) {
+  expect_top(with_spectrum(300, 120, geometric(120, 0.97), 11), 10, 7);
+}
+
+TEST(DistributedKrylovSvd, SeparatedSpectrumWide) {
+  expect_top(with_spectrum(90, 260, geometric(90, 0.95), 13), 7, 5);
+}
+
+TEST(DistributedKrylovSvd, GaussianMatrixSlowDecay) {
+  expect_top(random_matrix(200, 150, 17), 6, 16);
+}
+
+TEST(DistributedKrylovSvd, ClusteredSpectrum) {
+  VectorXd s = geometric(100, 0.96);
+  s.segment(2, 4).setConstant(s[2]);  // a cluster of 4 inside the top 8
+  expect_top(with_spectrum(160, 100, s, 19), 8, 3);
+}
+
+TEST(DistributedKrylovSvd, AgreesWithTheSerialMethod) {
+  const MatrixXd A = with_spectrum(220, 140, geometric(140, 0.93), 23);
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  svr::DistributedMatrix M(grid, A.rows(), A.cols(), 9);
+  M.fill([&](std::int64_t i, std::int64_t j) { return A(i, j); });
+  const auto distributed = svr::distributed_krylov_svd(M, settings(12));
+  const auto serial = svr::krylov_svd(A, settings(12));
+  ASSERT_TRUE(distributed.has_value());
+  ASSERT_TRUE(serial.has_value());
+  // The same start block and iteration: the same values up to rounding.
+  EXPECT_LE((distributed->spectrum.s - serial->spectrum.s).cwiseAbs().maxCoeff(), 1e-12);
+}
+
+TEST(DistributedKrylovSvd, GivesUpOnEveryRankAlike) {
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  // Rank 3 < K = 5: zero singular values have no vectors to converge to.
+  const MatrixXd low = random_matrix(100, 3, 29) * random_matrix(3, 50, 31);
+  svr::DistributedMatrix M(grid, 100, 50, 4);
+  M.fill([&](std::int64_t i, std::int64_t j) { return low(i, j); });
+  svr::KrylovGiveUp why;
+  EXPECT_FALSE(svr::distributed_krylov_svd(M, settings(5), &why).has_value());
+  EXPECT_NE(why.reason.find("numerical rank is below 5"), std::string::npos) << why.reason;
+  EXPECT_FALSE(why.cost);
+  // A budget below two iterations: the cost rule, before any product.
+  const MatrixXd A = random_matrix(100, 50, 37);
+  M.fill([&](std::int64_t i, std::int64_t j) { return A(i, j); });
+  EXPECT_FALSE(svr::distributed_krylov_svd(M, settings(20, 1.0), &why).has_value());
+  EXPECT_TRUE(why.cost) << why.reason;
+  EXPECT_THROW(svr::distributed_krylov_svd(M, settings(0)), std::invalid_argument);
+  EXPECT_THROW(svr::distributed_krylov_svd(M, settings(50)), std::invalid_argument);
+  M.fill([](std::int64_t i, std::int64_t j) {
+    return i == 7 && j == 3 ? std::numeric_limits<double>::quiet_NaN() : 1.0;
+  });
+  EXPECT_THROW(svr::distributed_krylov_svd(M, settings(4)), svr::NumericalError);
+}
+
+}  // namespace
