@@ -29,6 +29,9 @@ s_max, and the section is <!-- bottom:begin --> .. <!-- bottom:end -->.
     /usr/bin/python3 bench/truncated_svd.py --ranks 1 --max-rank 128
     /usr/bin/python3 bench/truncated_svd.py --ranks 1 --min-rank 64
 
+With --scalapack-min-dim D, layers with min(rows, cols) >= D run on ScaLAPACK teams (the
+distributed Krylov method against pdgesvd) and the section's markers end in "-grid".
+
 A benchmark, not a test: it never fails on slow numbers.
 """
 
@@ -132,6 +135,8 @@ def main(argv=None):
                     help="the K of --max-rank (default %(default)s)")
     ap.add_argument("--min-rank", type=int, default=None, metavar="K",
                     help="benchmark --min-rank K (the bottom K) instead of --max-rank")
+    ap.add_argument("--scalapack-min-dim", type=int, default=None, metavar="D",
+                    help="passed to svr: layers this large run on ScaLAPACK teams")
     ap.add_argument("--models", default="powerlaw_mlp,vgg16",
                     help="comma list of powerlaw_mlp, vgg16 (default %(default)s)")
     ap.add_argument("--workdir", default="/tmp/svr-bench",
@@ -157,6 +162,8 @@ def main(argv=None):
     bottom = a.min_rank is not None
     k = a.min_rank if bottom else a.max_rank
     option = "--min-rank" if bottom else "--max-rank"
+    grid = [] if a.scalapack_min_dim is None else ["--scalapack-min-dim", str(a.scalapack_min_dim)]
+    marker = ("bottom" if bottom else "truncated") + ("-grid" if grid else "")
 
     summary_rows, layer_rows = [], []
     for model_name in a.models.split(","):
@@ -169,7 +176,7 @@ def main(argv=None):
             for mode, extra in (("krylov", []), ("full", ["--full-svd"])):
                 log(f"{model_name}: svr {option} {k} {' '.join(extra)} at {R} rank(s)")
                 runs[mode] = run_svr(svr, model, workdir, R, mpiexec,
-                                     [option, str(k), "--no-plot"] + extra,
+                                     [option, str(k), "--no-plot"] + grid + extra,
                                      tag=f"-{model_name}-{mode}")
             with open(os.path.join(runs["krylov"]["outdir"], "summary.json")) as f:
                 layers = json.load(f)["layers"]
@@ -241,10 +248,11 @@ def main(argv=None):
     mi = machine_info()
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     repro = ["/usr/bin/python3", "bench/truncated_svd.py", "--ranks", a.ranks,
-             option, str(k), "--models", a.models]
-    if bottom:
-        section = bottom_section(a, k, ranks, repro, lines, per_layer, mi, today)
-        write_markdown(a.doc, "\n".join(section), BOTTOM_BEGIN, BOTTOM_END)
+             option, str(k), "--models", a.models] + grid
+    if bottom or grid:
+        section = bottom_section(a, k, ranks, repro, lines, per_layer, mi, today, option, grid)
+        write_markdown(a.doc, "\n".join(section), f"<!-- {marker}:begin -->",
+                       f"<!-- {marker}:end -->")
         log(f"wrote the section of {a.doc}")
         return 0
     section = [
@@ -274,10 +282,26 @@ def main(argv=None):
     return 0
 
 
-def bottom_section(a, k, ranks, repro, lines, per_layer, mi, today):
-    """The docs/benchmarks.md section of a --min-rank run."""
+def bottom_section(a, k, ranks, repro, lines, per_layer, mi, today, option, grid):
+    """The docs/benchmarks.md section of a --min-rank run, or of any run on ScaLAPACK teams."""
+    if grid:
+        title = (f"## On ScaLAPACK teams: {option} {k} by the Krylov method on the grid against "
+                 "pdgesvd\n")
+        runs = (f"- **Runs**: `svr MODEL {option} {k} --no-plot {' '.join(grid)}` (layers with "
+                f"min(rows, cols) >= {grid[1]} on ScaLAPACK teams, the distributed Krylov method "
+                "with pdgemm products, or pdtrsm for the bottom K; the other layers as on one "
+                "rank) and the same with `--full-svd` (pdgesvd on the teams), one BLAS thread "
+                "per rank.\n")
+    else:
+        title = f"## Bottom K: --min-rank {k} by QR and Krylov on R^-1 against the full SVD\n"
+        runs = (f"- **Runs**: `svr MODEL --min-rank {k} --no-plot` (a Householder QR and the "
+                f"Krylov method on R^-1 on every layer held by one rank with min(rows, cols) > {k}, "
+                "tolerance 1e-10 s_max, falling back to the full SVD by the cost rule) and the same "
+                "with `--full-svd` (every layer's full SVD, then its bottom K), one BLAS thread per "
+                "rank. The s-difference column compares the kept values of the two runs, relative "
+                "to each layer's s_max.\n")
     return [
-        f"## Bottom K: --min-rank {k} by QR and Krylov on R^-1 against the full SVD\n",
+        title,
         f"Written by `bench/truncated_svd.py` on {today}. Reproduce with:\n",
         "    " + " ".join(shlex.quote(x) for x in repro) + "\n",
         f"- **Machine**: {mi['nproc']} cores ({mi['cpu']}), a shared, noisy machine; the load "
@@ -286,12 +310,7 @@ def bottom_section(a, k, ranks, repro, lines, per_layer, mi, today):
         "are well apart relative to their size (the hard edge of Marchenko-Pastur: s_k ~ k / "
         "sqrt(n)), a rectangular one's crowd together (the soft edge), and the power law's "
         "bottom values are within 2e-4 of each other relative to their size.",
-        f"- **Runs**: `svr MODEL --min-rank {k} --no-plot` (a Householder QR and the Krylov method "
-        f"on R^-1 on every layer held by one rank with min(rows, cols) > {k}, tolerance 1e-10 "
-        "s_max, falling back to the full SVD by the cost rule) and the same with `--full-svd` "
-        "(every layer's full SVD, then its bottom K), one BLAS thread per rank. The "
-        "s-difference column compares the kept values of the two runs, relative to each "
-        "layer's s_max.\n",
+        runs,
         *lines, "",
         "Per layer with min(rows, cols) > K (summary.json's `layers[].svd` of the Krylov run at "
         f"{ranks[0]} rank{'s' if ranks[0] > 1 else ''}), next to NumPy's full `svd` (gesdd) of "

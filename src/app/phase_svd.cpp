@@ -107,22 +107,37 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
     const DistributedMatrix M = distributed_layer_matrix(
         model, plan.layers[l], options.network.read, *factors.team_grid, execution.block_size);
     SvdReport& report = factors.reports[l];
-    if (options.max_rank && *options.max_rank < std::min(M.rows(), M.cols()) &&
-        !options.full_svd) {
-      // The top K by the Krylov method on the team's grid; the full SVD when it cannot deliver.
+    const std::int64_t rank_of_m = std::min(M.rows(), M.cols());
+    const std::optional<std::int64_t> K = options.max_rank ? options.max_rank : options.min_rank;
+    if (K && *K < rank_of_m && !options.full_svd) {
+      // The top (bottom) K by the Krylov method on the team's grid; the full SVD when it cannot
+      // deliver.
       TruncatedSvdSettings limits;
-      limits.rank = *options.max_rank;
+      limits.rank = *K;
       limits.tolerance = options.svd_tolerance;
       limits.max_cost = options.svd_max_cost;
       limits.full_svd_precision = options.precision;
       KrylovGiveUp why;
-      std::optional<DistributedTruncatedSvd> krylov = naming_the_layer(
-          model, plan.layers[l], [&] { return distributed_krylov_svd(M, limits, &why); });
-      if (krylov) {
-        factors.distributed[l] = std::make_unique<DistributedSpectrum>(std::move(krylov->spectrum));
-        factors.s_max[l] = factors.distributed[l]->s[0];
-        report = std::move(krylov->report);
-        continue;
+      if (options.max_rank) {
+        std::optional<DistributedTruncatedSvd> top = naming_the_layer(
+            model, plan.layers[l], [&] { return distributed_krylov_svd(M, limits, &why); });
+        if (top) {
+          factors.distributed[l] = std::make_unique<DistributedSpectrum>(std::move(top->spectrum));
+          factors.s_max[l] = factors.distributed[l]->s[0];
+          report = std::move(top->report);
+          continue;
+        }
+      } else {
+        std::optional<DistributedBottomSvd> bottom = naming_the_layer(
+            model, plan.layers[l], [&] { return distributed_krylov_bottom_svd(M, limits, &why); });
+        if (bottom) {
+          factors.distributed[l] =
+              std::make_unique<DistributedSpectrum>(std::move(bottom->spectrum));
+          factors.s_max[l] = bottom->s_max;
+          factors.first_neuron[l] = rank_of_m - *K;
+          report = std::move(bottom->report);
+          continue;
+        }
       }
       report.fallback = why.reason;
       report.fallback_cost = why.cost;
@@ -217,7 +232,7 @@ std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t
                                  (layer.svd.iterations == 1 ? " iteration" : " iterations");
   if (layer.svd.method == "lapack-krylov" || layer.svd.method == "scalapack-krylov")
     line += ", top " + kept + " by Krylov in " + iterations;
-  else if (layer.svd.method == "lapack-qr-krylov")
+  else if (layer.svd.method == "lapack-qr-krylov" || layer.svd.method == "scalapack-qr-krylov")
     line += ", bottom " + kept + " by QR and Krylov on R^-1 in " + iterations;
   else if (layer.svd.fallback_cost)
     line +=

@@ -2,9 +2,12 @@
 //
 // Blocks are DistributedMatrix on M's grid with M's block size, so that every product with M is
 // one pdgemm without redistribution. What the method decides from (the Gram matrices, column
-// norms, finiteness) is made the same on every rank: the owners' entries are summed onto grid
-// rank 0 and broadcast (bitwise the same everywhere, whatever the reduction order), and the
-// eigensolver runs on rank 0 and is broadcast (ranks on different CPUs may round differently).
+// norms, finiteness) is made the same bits on every rank: a Gram matrix's entries each have one
+// owner (an MPI_Allreduce of them and zeros is exact in any order), a column norm's partial sums
+// are gathered and added in rank order everywhere, and the eigensolver runs on grid rank 0 and
+// is broadcast (ranks on different CPUs may round differently). The bottom K
+// (distributed_krylov_bottom_svd) runs the same method on T^-1 after pdgeqrf or pdgelqf, each
+// product a pdtrsm.
 // The block orthonormalisation is SVQB (Stathopoulos and Wu, 2002): the eigenvectors of the
 // block's Gram matrix, directions below 1e-6 of the largest dropped, applied twice, which needs
 // only pdgemm and small replicated matrices (no distributed QR).
@@ -13,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,33 +41,23 @@ using Eigen::VectorXd;
 // orthonormal to rounding only while cond^2 eps < 1 (here 1e12 * 2.2e-16).
 constexpr double kDropBelow = 1e-6;
 
-// The operator B (M, or M^T for a wide M) and the algebra of distributed blocks.
-class GridOperator {
+// The algebra of distributed blocks on one grid with one block size (krylov_method.hpp).
+class GridBlocks {
  public:
   using Block = DistributedMatrix;
 
-  explicit GridOperator(const DistributedMatrix& M)
-      : M_(M), grid_(M.grid()), wide_(M.cols() > M.rows()), nb_(M.block()) {}
-
-  bool wide() const { return wide_; }
-  Index short_dim() const { return wide_ ? M_.rows() : M_.cols(); }
-  Index long_dim() const { return wide_ ? M_.cols() : M_.rows(); }
-  double column_cost() const { return 2.0 * static_cast<double>(M_.rows()) * M_.cols(); }
-
-  Block times(const Block& X) const { return multiply(wide_ ? 'T' : 'N', M_, X, long_dim()); }
-  Block transpose_times(const Block& Y) const {
-    return multiply(wide_ ? 'N' : 'T', M_, Y, short_dim());
-  }
+  GridBlocks(const ProcessGrid& grid, std::int64_t block) : grid_(grid), nb_(block) {}
 
   // The Gaussian block of the LAPACK path (the same variates in the same column-major order),
-  // orthonormalised.
-  Block start_block(Index cols, std::uint64_t seed) const {
-    const Index n = short_dim();
+  // orthonormalised, n x cols.
+  Block gaussian_start(Index n, Index cols, std::uint64_t seed) const {
     std::vector<double> values(static_cast<std::size_t>(n * cols));
     RandomVariates variates(seed);
     for (double& x : values) x = variates.normal();
     Block X(grid_, n, cols, nb_);
-    X.fill([&](std::int64_t i, std::int64_t j) { return values[static_cast<std::size_t>(j * n + i)]; });
+    X.fill([&](std::int64_t i, std::int64_t j) {
+      return values[static_cast<std::size_t>(j * n + i)];
+    });
     return extension(Block(grid_, n, 0, nb_), X);
   }
 
@@ -90,7 +84,7 @@ class GridOperator {
     for (std::int64_t lj = 0; lj < C.local_cols(); ++lj)
       for (std::int64_t li = 0; li < C.local_rows(); ++li)
         out(C.global_row(li), C.global_col(lj)) = C.local(li, lj);
-    replicate_sum(out.data(), out.size());
+    replicate_owned(out.data(), out.size());
     return out;
   }
 
@@ -101,8 +95,8 @@ class GridOperator {
     Block Zd(grid_, Z.rows(), Z.cols(), nb_);
     Zd.fill([&](std::int64_t i, std::int64_t j) { return Z(i, j); });
     scalapack::pdgemm('N', 'N', to_lapack_int(A.rows()), to_lapack_int(Z.cols()),
-                      to_lapack_int(A.cols()), 1.0, A.data(), 1, 1, A.descriptor(), Zd.data(), 1,
-                      1, Zd.descriptor(), 0.0, out.data(), 1, 1, out.descriptor());
+                      to_lapack_int(A.cols()), 1.0, A.data(), 1, 1, A.descriptor(), Zd.data(), 1, 1,
+                      Zd.descriptor(), 0.0, out.data(), 1, 1, out.descriptor());
     return out;
   }
 
@@ -196,8 +190,8 @@ class GridOperator {
     return converged == 1;
   }
 
- private:
-  // op(A) X for the m x k matrix op(A) (A is M), X k x b: rows x b on the grid.
+ protected:
+  // op(A) X for the m x k matrix op(A), X k x b: rows x b on the grid.
   Block multiply(char trans, const DistributedMatrix& A, const Block& X, Index rows) const {
     Block out(grid_, rows, X.cols(), nb_);
     if (X.cols() == 0 || rows == 0) return out;
@@ -212,8 +206,8 @@ class GridOperator {
   Block multiply_blocks(char trans, const Block& A, const Block& B) const {
     Block out(grid_, A.cols(), B.cols(), nb_);
     scalapack::pdgemm(trans, 'N', to_lapack_int(A.cols()), to_lapack_int(B.cols()),
-                      to_lapack_int(A.rows()), 1.0, A.data(), 1, 1, A.descriptor(), B.data(), 1,
-                      1, B.descriptor(), 0.0, out.data(), 1, 1, out.descriptor());
+                      to_lapack_int(A.rows()), 1.0, A.data(), 1, 1, A.descriptor(), B.data(), 1, 1,
+                      B.descriptor(), 0.0, out.data(), 1, 1, out.descriptor());
     return out;
   }
 
@@ -234,8 +228,9 @@ class GridOperator {
       MatrixXd G = gram(X, X);
       VectorXd lambda(G.rows());
       if (!symmetric_eigen(G, lambda))
-        throw NumericalError("distributed_krylov_svd: the block orthonormalisation's "
-                             "eigensolver did not converge");
+        throw NumericalError(
+            "distributed_krylov_svd: the block orthonormalisation's "
+            "eigensolver did not converge");
       const double largest = std::max(0.0, lambda.maxCoeff());
       std::vector<Index> kept;
       for (Index i = lambda.size() - 1; i >= 0; --i)
@@ -251,58 +246,138 @@ class GridOperator {
     return X;
   }
 
-  // Sums the entries every rank holds onto grid rank 0 and broadcasts them: the same bits on
-  // every rank.
+  // Entries that exactly one rank holds (the others hold 0): one MPI_Allreduce, exact whatever
+  // its order, so the same bits on every rank.
+  void replicate_owned(double* data, Index count) const {
+    if (count == 0) return;
+    mpi::check(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count), MPI_DOUBLE, MPI_SUM,
+                             grid_.comm()),
+               "MPI_Allreduce");
+  }
+
+  // Partial sums that several ranks hold: gathered to every rank and added in rank order, so the
+  // same bits on every rank (an MPI_Allreduce may add in a different order on each).
   void replicate_sum(double* data, Index count) const {
     if (count == 0) return;
-    const int n = static_cast<int>(count);
-    if (grid_.rank() == 0)
-      mpi::check(MPI_Reduce(MPI_IN_PLACE, data, n, MPI_DOUBLE, MPI_SUM, 0, grid_.comm()),
-                 "MPI_Reduce");
-    else
-      mpi::check(MPI_Reduce(data, nullptr, n, MPI_DOUBLE, MPI_SUM, 0, grid_.comm()),
-                 "MPI_Reduce");
-    broadcast(data, count);
+    int ranks = 1;
+    mpi::check(MPI_Comm_size(grid_.comm(), &ranks), "MPI_Comm_size");
+    std::vector<double> all(static_cast<std::size_t>(count * ranks));
+    mpi::check(MPI_Allgather(data, static_cast<int>(count), MPI_DOUBLE, all.data(),
+                             static_cast<int>(count), MPI_DOUBLE, grid_.comm()),
+               "MPI_Allgather");
+    for (Index k = 0; k < count; ++k) {
+      double sum = 0.0;
+      for (int r = 0; r < ranks; ++r) sum += all[static_cast<std::size_t>(r * count + k)];
+      data[k] = sum;
+    }
   }
 
   void broadcast(double* data, Index count) const {
     if (count == 0) return;
-    mpi::check(MPI_Bcast(data, static_cast<int>(count), MPI_DOUBLE, 0, grid_.comm()),
-               "MPI_Bcast");
+    mpi::check(MPI_Bcast(data, static_cast<int>(count), MPI_DOUBLE, 0, grid_.comm()), "MPI_Bcast");
   }
 
-  const DistributedMatrix& M_;
   const ProcessGrid& grid_;
-  bool wide_;
   std::int64_t nb_;
 };
+
+// The operator B: M, or M^T for a wide M.
+class GridOperator : public GridBlocks {
+ public:
+  explicit GridOperator(const DistributedMatrix& M)
+      : GridBlocks(M.grid(), M.block()), M_(M), wide_(M.cols() > M.rows()) {}
+
+  bool wide() const { return wide_; }
+  Index short_dim() const { return wide_ ? M_.rows() : M_.cols(); }
+  Index long_dim() const { return wide_ ? M_.cols() : M_.rows(); }
+  double column_cost() const { return 2.0 * static_cast<double>(M_.rows()) * M_.cols(); }
+  Block start_block(Index cols, std::uint64_t seed) const {
+    return gaussian_start(short_dim(), cols, seed);
+  }
+  Block times(const Block& X) const { return multiply(wide_ ? 'T' : 'N', M_, X, long_dim()); }
+  Block transpose_times(const Block& Y) const {
+    return multiply(wide_ ? 'N' : 'T', M_, Y, short_dim());
+  }
+
+ private:
+  const DistributedMatrix& M_;
+  bool wide_;
+};
+
+// T^-1, T the n x n triangular factor of a QR (upper) or LQ (lower): its top triplets are T's
+// bottom ones, values inverted. Each product is a pdtrsm.
+class GridInverseTriangular : public GridBlocks {
+ public:
+  GridInverseTriangular(const DistributedMatrix& T, char uplo)
+      : GridBlocks(T.grid(), T.block()), T_(T), uplo_(uplo) {}
+
+  Index short_dim() const { return T_.rows(); }
+  Index long_dim() const { return T_.rows(); }
+  double column_cost() const { return static_cast<double>(T_.rows()) * T_.rows(); }
+  Block start_block(Index cols, std::uint64_t seed) const {
+    return gaussian_start(short_dim(), cols, seed);
+  }
+  Block times(Block X) const { return solve('N', std::move(X)); }
+  Block transpose_times(Block Y) const { return solve('T', std::move(Y)); }
+
+ private:
+  Block solve(char trans, Block X) const {
+    if (X.cols() > 0)
+      scalapack::pdtrsm_left(uplo_, trans, to_lapack_int(T_.rows()), to_lapack_int(X.cols()),
+                             T_.data(), T_.descriptor(), X.data(), X.descriptor());
+    return X;
+  }
+
+  const DistributedMatrix& T_;
+  char uplo_;
+};
+
+// max over the triplets of max(||M v - s u||, ||M^T u - s v||) / s_max, from the returned
+// factors (two pdgemm), the same on every rank.
+double residual_against(const DistributedMatrix& M, const DistributedSpectrum& sp, double s_max) {
+  const GridOperator B(M);
+  const auto worst = [&](char trans, const DistributedMatrix& from, const DistributedMatrix& to) {
+    DistributedMatrix image(M.grid(), to.rows(), from.cols(), M.block());
+    scalapack::pdgemm(trans, 'N', to_lapack_int(to.rows()), to_lapack_int(from.cols()),
+                      to_lapack_int(from.rows()), 1.0, M.data(), 1, 1, M.descriptor(), from.data(),
+                      1, 1, from.descriptor(), 0.0, image.data(), 1, 1, image.descriptor());
+    return B.column_norms(B.minus_scaled(std::move(image), to, sp.s)).maxCoeff();
+  };
+  return std::max(worst('N', sp.V, sp.U), worst('T', sp.U, sp.V)) / s_max;
+}
+
+// The argument checks of both methods; NaN or Inf anywhere is a NumericalError on every rank.
+void check_arguments(const char* method, const DistributedMatrix& M,
+                     const TruncatedSvdSettings& settings) {
+  const Index short_dim = std::min(M.rows(), M.cols());
+  if (settings.rank < 1 || settings.rank >= short_dim)
+    throw std::invalid_argument(std::string(method) + ": rank " + std::to_string(settings.rank) +
+                                " must be in [1, min(rows, cols) - 1] for a " +
+                                std::to_string(M.rows()) + "x" + std::to_string(M.cols()) +
+                                " matrix");
+  if (!(settings.tolerance > 0) || settings.max_iterations < 1 || !(settings.max_cost > 0))
+    throw std::invalid_argument(std::string(method) +
+                                ": the tolerance, max_iterations and max_cost must be positive");
+  if (M.grid().active() && !GridOperator(M).all_finite(M))
+    throw NumericalError(std::string(method) + ": the matrix contains NaN or Inf");
+}
 
 }  // namespace
 
 std::optional<DistributedTruncatedSvd> distributed_krylov_svd(const DistributedMatrix& M,
                                                               const TruncatedSvdSettings& settings,
                                                               KrylovGiveUp* why) {
-  const Index short_dim = std::min(M.rows(), M.cols());
-  if (settings.rank < 1 || settings.rank >= short_dim)
-    throw std::invalid_argument("distributed_krylov_svd: rank " + std::to_string(settings.rank) +
-                                " must be in [1, min(rows, cols) - 1] for a " +
-                                std::to_string(M.rows()) + "x" + std::to_string(M.cols()) +
-                                " matrix");
-  if (!(settings.tolerance > 0) || settings.max_iterations < 1 || !(settings.max_cost > 0))
-    throw std::invalid_argument(
-        "distributed_krylov_svd: the tolerance, max_iterations and max_cost must be positive");
-  const ProcessGrid& grid = M.grid();
-  if (!grid.active()) return std::nullopt;
+  check_arguments("distributed_krylov_svd", M, settings);
+  if (!M.grid().active()) return std::nullopt;
   const GridOperator B(M);
-  if (!B.all_finite(M)) throw NumericalError("distributed_krylov_svd: the matrix contains NaN or Inf");
-
+  const Index short_dim = B.short_dim();
   const krylov::GiveUp give_up{why};
-  const Index K = static_cast<Index>(settings.rank);
   const double budget = krylov::budget_of(static_cast<double>(B.long_dim()),
                                           static_cast<double>(short_dim), settings);
-  std::optional<krylov::Run<DistributedMatrix>> run = krylov::top_triplets(
-      B, K, settings, budget, 0.0, krylov::ResidualScale::LargestValue,
-      0x5356'5221u + static_cast<std::uint64_t>(short_dim), give_up);
+  std::optional<krylov::Run<DistributedMatrix>> run =
+      krylov::top_triplets(B, static_cast<Index>(settings.rank), settings, budget, 0.0,
+                           krylov::ResidualScale::LargestValue,
+                           0x5356'5221u + static_cast<std::uint64_t>(short_dim), give_up);
   if (!run) return std::nullopt;
 
   const double s_max = run->s.maxCoeff();
@@ -310,22 +385,99 @@ std::optional<DistributedTruncatedSvd> distributed_krylov_svd(const DistributedM
       DistributedSpectrum{run->s, B.wide() ? std::move(run->X) : std::move(run->Y),
                           B.wide() ? std::move(run->Y) : std::move(run->X)},
       SvdReport{}};
-  // The residual of the returned factors against M itself: max over the triplets of
-  // max(||M v - s u||, ||M^T u - s v||) / s_max.
-  const DistributedSpectrum& sp = out.spectrum;
-  const auto residual_of = [&](char trans, const DistributedMatrix& from,
-                               const DistributedMatrix& to) {
-    DistributedMatrix image(grid, to.rows(), from.cols(), M.block());
-    scalapack::pdgemm(trans, 'N', to_lapack_int(to.rows()), to_lapack_int(from.cols()),
-                      to_lapack_int(from.rows()), 1.0, M.data(), 1, 1, M.descriptor(),
-                      from.data(), 1, 1, from.descriptor(), 0.0, image.data(), 1, 1,
-                      image.descriptor());
-    return B.column_norms(B.minus_scaled(std::move(image), to, sp.s)).maxCoeff();
-  };
-  const double residual =
-      std::max(residual_of('N', sp.V, sp.U), residual_of('T', sp.U, sp.V)) / s_max;
+  const double residual = residual_against(M, out.spectrum, s_max);
   out.report.method = "scalapack-krylov";
   out.report.iterations = run->iterations;
+  out.report.residual = residual;
+  if (!(residual <= settings.tolerance))
+    return give_up("its final residual " + std::to_string(residual) + " is above the tolerance");
+  return out;
+}
+
+std::optional<DistributedBottomSvd> distributed_krylov_bottom_svd(
+    const DistributedMatrix& M, const TruncatedSvdSettings& settings, KrylovGiveUp* why) {
+  check_arguments("distributed_krylov_bottom_svd", M, settings);
+  const ProcessGrid& grid = M.grid();
+  if (!grid.active()) return std::nullopt;
+  const krylov::GiveUp give_up{why};
+  const bool wide = M.cols() > M.rows();
+  const Index n = std::min(M.rows(), M.cols());
+  const Index L = std::max(M.rows(), M.cols());
+  const Index K = static_cast<Index>(settings.rank);
+  const std::int64_t nb = M.block();
+  const double budget = krylov::budget_of(static_cast<double>(L), static_cast<double>(n), settings);
+  // pdgeqrf's (pdgelqf's) 2 L n^2 - 2 n^3 / 3 flops at the full SVD's rate, pdormqr's 4 L n K.
+  const double nn = static_cast<double>(n) * n;
+  const double qr_cost =
+      krylov::full_svd_slowdown * (2.0 * static_cast<double>(L) * nn - 2.0 / 3.0 * nn * n) +
+      4.0 * static_cast<double>(L) * n * K;
+  if (qr_cost > budget)
+    return give_up("the QR factorisation alone would cost more than the full SVD", true);
+  if (qr_cost + krylov::two_iterations_cost(n, n, 2 * nn, 1) +
+          krylov::two_iterations_cost(n, n, nn, K) >
+      budget)
+    return give_up("K = " + std::to_string(K) +
+                       " is too large a part of min(rows, cols) = " + std::to_string(n) +
+                       ": the QR and two iterations would cost more than the full SVD",
+                   true);
+
+  // Tall: M = Q R (R n x n upper); wide: M = L Q (L n x n lower). T has M's singular values.
+  DistributedMatrix A(grid, M.rows(), M.cols(), nb);
+  scalapack::pdlacpy('A', to_lapack_int(M.rows()), to_lapack_int(M.cols()), M.data(),
+                     M.descriptor(), A.data(), A.descriptor());
+  const std::int64_t tau_count = wide ? A.local_rows() : A.local_cols();
+  std::vector<double> tau(static_cast<std::size_t>(std::max<std::int64_t>(1, tau_count)));
+  if (wide)
+    scalapack::pdgelqf(grid.comm(), to_lapack_int(M.rows()), to_lapack_int(M.cols()), A.data(),
+                       A.descriptor(), tau.data());
+  else
+    scalapack::pdgeqrf(grid.comm(), to_lapack_int(M.rows()), to_lapack_int(M.cols()), A.data(),
+                       A.descriptor(), tau.data());
+  const char uplo = wide ? 'L' : 'U';
+  DistributedMatrix T(grid, n, n, nb);
+  scalapack::pdlacpy(uplo, to_lapack_int(n), to_lapack_int(n), A.data(), A.descriptor(), T.data(),
+                     T.descriptor());
+
+  // s_max: T's top triplet.
+  TruncatedSvdSettings top_settings = settings;
+  top_settings.rank = 1;
+  const std::optional<krylov::Run<DistributedMatrix>> top = krylov::top_triplets(
+      GridOperator(T), 1, top_settings, budget, qr_cost, krylov::ResidualScale::LargestValue,
+      0x5356'5223u + static_cast<std::uint64_t>(n), give_up);
+  if (!top) return std::nullopt;
+  const double s_max = top->s[0];
+
+  // T's bottom K: the top K of T^-1, each to its own value's scale.
+  const GridInverseTriangular inverse_of_T(T, uplo);
+  std::optional<krylov::Run<DistributedMatrix>> inverse = krylov::top_triplets(
+      inverse_of_T, K, settings, budget, top->cost, krylov::ResidualScale::OwnValue,
+      0x5356'5224u + static_cast<std::uint64_t>(n), give_up);
+  if (!inverse) return std::nullopt;
+  // T^-1 u = (1/s) v: the input side X holds T's left vectors, the output side Y its right ones.
+  // Tall: M's left vectors are Q [u; 0], its right vectors v. Wide: M's left vectors are u, its
+  // right vectors Q^T [v; 0].
+  std::vector<Index> reversed(static_cast<std::size_t>(K));
+  for (Index j = 0; j < K; ++j) reversed[static_cast<std::size_t>(j)] = K - 1 - j;
+  DistributedMatrix t_left = inverse_of_T.columns(inverse->X, reversed);
+  DistributedMatrix t_right = inverse_of_T.columns(inverse->Y, reversed);
+  DistributedMatrix& short_side = wide ? t_right : t_left;  // the side Q applies to
+  DistributedMatrix lifted(grid, L, K, nb);
+  redistribute(grid, RedistributionSource::of(short_side), RedistributionTarget::of(lifted));
+  if (wide)
+    scalapack::pdormlq(grid.comm(), 'L', 'T', to_lapack_int(L), to_lapack_int(K), to_lapack_int(n),
+                       A.data(), A.descriptor(), tau.data(), lifted.data(), lifted.descriptor());
+  else
+    scalapack::pdormqr(grid.comm(), 'L', 'N', to_lapack_int(L), to_lapack_int(K), to_lapack_int(n),
+                       A.data(), A.descriptor(), tau.data(), lifted.data(), lifted.descriptor());
+  Eigen::VectorXd s = inverse->s.cwiseInverse().reverse();
+  DistributedBottomSvd out{DistributedSpectrum{s, wide ? std::move(t_left) : std::move(lifted),
+                                               wide ? std::move(lifted) : std::move(t_right)},
+                           s_max, SvdReport{}};
+  if (s[K - 1] <= static_cast<double>(n) * std::numeric_limits<double>::epsilon() * s_max)
+    return give_up("the matrix is numerically singular");
+  const double residual = residual_against(M, out.spectrum, s_max);
+  out.report.method = "scalapack-qr-krylov";
+  out.report.iterations = inverse->iterations;
   out.report.residual = residual;
   if (!(residual <= settings.tolerance))
     return give_up("its final residual " + std::to_string(residual) + " is above the tolerance");

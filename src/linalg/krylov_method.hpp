@@ -275,7 +275,8 @@ std::optional<Run<typename Operator::Block>> top_triplets(const Operator& B, Ind
     cost += extension_cost(n, m, static_cast<Index>(active.size()));
     if (B.cols(block) == 0) {  // residuals inside the basis (rounding): a fresh direction instead
       const Index fresh = std::max<Index>(1, static_cast<Index>(active.size()));
-      block = B.extension(Q, B.start_block(fresh, seed + 1 + static_cast<std::uint64_t>(iteration)));
+      block =
+          B.extension(Q, B.start_block(fresh, seed + 1 + static_cast<std::uint64_t>(iteration)));
       cost += extension_cost(n, m, fresh);
     }
     if (m + B.cols(block) > max_basis) {

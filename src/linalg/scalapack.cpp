@@ -182,4 +182,12 @@ void pdgemm(char transa, char transb, lapack_int m, lapack_int n, lapack_int k, 
           descb.data(), &beta, c, &ic, &jc, descc.data(), 1, 1);
 }
 
+void pdtrsm_left(char uplo, char trans, lapack_int m, lapack_int n, const double* a,
+                 const Descriptor& desca, double* b, const Descriptor& descb) {
+  const char side = 'L', diag = 'N';
+  const double one = 1.0;
+  pdtrsm_(&side, &uplo, &trans, &diag, &m, &n, &one, a, &kOne, &kOne, desca.data(), b, &kOne, &kOne,
+          descb.data(), 1, 1, 1, 1);
+}
+
 }  // namespace svr::scalapack

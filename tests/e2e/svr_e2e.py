@@ -94,6 +94,10 @@ def oracle_options(options):
     return kept
 
 
+# The truncated SVDs' summary.json methods (docs/output-formats.md); they always run in double.
+KRYLOV_METHODS = ("lapack-krylov", "lapack-qr-krylov", "scalapack-krylov", "scalapack-qr-krylov")
+
+
 def check_svd_methods(outdir, expected, stderr):
     """expected: "METHOD=N" strings, METHOD a summary.json svd method or "fallback". summary.json
     must have exactly N layers computed by METHOD (or whose truncated SVD fell back to the full
@@ -107,14 +111,14 @@ def check_svd_methods(outdir, expected, stderr):
     for layer in summary["layers"]:
         svd = layer["svd"]
         counts[svd["method"]] = counts.get(svd["method"], 0) + 1
-        if svd["method"] in ("lapack-krylov", "lapack-qr-krylov", "scalapack-krylov"):
+        if svd["method"] in KRYLOV_METHODS:
             if svd["residual"] is None or not svd["residual"] <= tolerance:
                 fail("%s: truncated SVD residual %s above %g" % (layer["name"], svd["residual"],
                                                                  tolerance))
             if svd["iterations"] < 0 or svd["fallback"] is not None:
                 fail("%s: implausible svd record %s" % (layer["name"], svd))
             # The top K (--max-rank) or the bottom K (--min-rank), numbered from rank - K.
-            bottom = svd["method"] == "lapack-qr-krylov"
+            bottom = svd["method"] in ("lapack-qr-krylov", "scalapack-qr-krylov")
             wanted = summary["options"]["min_rank" if bottom else "max_rank"]
             if layer["kept"] != wanted or \
                     layer["first_neuron"] != (layer["rank"] - wanted if bottom else 0):
@@ -156,9 +160,7 @@ def check_single_precision(outdir):
     if summary["options"].get("precision") != "single":
         fail("summary.json options.precision is %r" % summary["options"].get("precision"))
     for layer in summary["layers"]:
-        want = "double" if layer["svd"]["method"] in ("lapack-krylov", "lapack-qr-krylov",
-                                                      "scalapack-krylov") \
-            else "single"
+        want = "double" if layer["svd"]["method"] in KRYLOV_METHODS else "single"
         if layer["svd"].get("precision") != want:
             fail("%s: svd %s, expected precision %s" % (layer["name"], layer["svd"], want))
 

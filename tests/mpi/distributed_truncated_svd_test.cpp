@@ -1,12 +1,11 @@
-// distributed_krylov_svd against LAPACK's full SVD (thin_svd) of the same matrix and against the
-// serial krylov_svd, on every grid the process count gives: well separated and clustered top
-// values, tall and wide, block sizes that divide nothing; the same values on every rank; the
-// give-ups on every rank alike.
+// distributed_krylov_svd and distributed_krylov_bottom_svd against LAPACK's full SVD (thin_svd)
+// of the same matrix and against the serial methods, on every grid the process count gives: well
+// separated and clustered top values, tall and wide, block sizes that divide nothing; the same
+// values on every rank; the give-ups on every rank alike.
 #include "svr/linalg/distributed_truncated_svd.hpp"
 
 #include <gtest/gtest.h>
 
-#include <Eigen/QR>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -14,32 +13,18 @@
 #include "mpi_test_support.hpp"
 #include "svr/core/error.hpp"
 #include "svr/linalg/svd.hpp"
+#include "svr/linalg/truncated_svd.hpp"
+#include "svr_test/spectra.hpp"
 
-using svr_test::random_matrix;
+using svr::test::geometric;
+using svr::test::random_matrix;
+using svr::test::with_spectrum;
 using svr_test::world_size;
 
 namespace {
 
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
-
-// rows x cols with singular values s (decreasing) and random orthonormal singular vectors: the
-// same matrix on every rank.
-MatrixXd with_spectrum(Eigen::Index rows, Eigen::Index cols, const VectorXd& s, unsigned seed) {
-  const Eigen::Index r = s.size();
-  const MatrixXd U = Eigen::HouseholderQR<MatrixXd>(random_matrix(rows, r, seed)).householderQ() *
-                     MatrixXd::Identity(rows, r);
-  const MatrixXd V =
-      Eigen::HouseholderQR<MatrixXd>(random_matrix(cols, r, seed + 1)).householderQ() *
-      MatrixXd::Identity(cols, r);
-  return U * s.asDiagonal() * V.transpose();
-}
-
-VectorXd geometric(Eigen::Index n, double ratio) {
-  VectorXd s(n);
-  for (Eigen::Index i = 0; i < n; ++i) s[i] = std::pow(ratio, static_cast<double>(i));
-  return s;
-}
 
 svr::TruncatedSvdSettings settings(std::int64_t K, double max_cost = 1e6) {
   svr::TruncatedSvdSettings out;
@@ -83,9 +68,10 @@ void expect_top(const MatrixXd& A, std::int64_t K, std::int64_t nb) {
   EXPECT_LE((U.transpose() * U - I).norm(), 1e-9);
   EXPECT_LE((V.transpose() * V - I).norm(), 1e-9);
   // The residual it reports is the true one.
-  const double residual = std::max((A * V - U * sp.s.asDiagonal()).colwise().norm().maxCoeff(),
-                                   (A.transpose() * U - V * sp.s.asDiagonal()).colwise().norm().maxCoeff()) /
-                          sp.s[0];
+  const double residual =
+      std::max((A * V - U * sp.s.asDiagonal()).colwise().norm().maxCoeff(),
+               (A.transpose() * U - V * sp.s.asDiagonal()).colwise().norm().maxCoeff()) /
+      sp.s[0];
   EXPECT_NEAR(residual, *got->report.residual, 1e-13);
   // Each complete cluster of equal values (within 1e-8 s_max) spans the full SVD's subspace.
   Eigen::Index start = 0;
@@ -95,9 +81,11 @@ void expect_top(const MatrixXd& A, std::int64_t K, std::int64_t nb) {
     if (end <= K) {
       const Eigen::Index w = end - start;
       const MatrixXd Pu = U.middleCols(start, w) * U.middleCols(start, w).transpose();
-      const MatrixXd Pu_full = full.U.middleCols(start, w) * full.U.middleCols(start, w).transpose();
+      const MatrixXd Pu_full =
+          full.U.middleCols(start, w) * full.U.middleCols(start, w).transpose();
       const MatrixXd Pv = V.middleCols(start, w) * V.middleCols(start, w).transpose();
-      const MatrixXd Pv_full = full.V.middleCols(start, w) * full.V.middleCols(start, w).transpose();
+      const MatrixXd Pv_full =
+          full.V.middleCols(start, w) * full.V.middleCols(start, w).transpose();
       EXPECT_LE((Pu - Pu_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
       EXPECT_LE((Pv - Pv_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
     }
@@ -157,6 +145,103 @@ TEST(DistributedKrylovSvd, GivesUpOnEveryRankAlike) {
     return i == 7 && j == 3 ? std::numeric_limits<double>::quiet_NaN() : 1.0;
   });
   EXPECT_THROW(svr::distributed_krylov_svd(M, settings(4)), svr::NumericalError);
+}
+
+// ----- the bottom K (distributed_krylov_bottom_svd) ------------------------------------------
+
+// The bottom K of A against thin_svd's last K: values to 1e-10 s_max (the same on every rank),
+// s_max, orthonormal vectors, the true residual relative to s_max, complete clusters as
+// projectors.
+void expect_bottom(const MatrixXd& A, std::int64_t K, std::int64_t nb) {
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  svr::DistributedMatrix M(grid, A.rows(), A.cols(), nb);
+  M.fill([&](std::int64_t i, std::int64_t j) { return A(i, j); });
+  svr::KrylovGiveUp why;
+  const auto got = svr::distributed_krylov_bottom_svd(M, settings(K), &why);
+  ASSERT_TRUE(got.has_value()) << why.reason;
+  const svr::DistributedSpectrum& sp = got->spectrum;
+  ASSERT_EQ(sp.s.size(), K);
+  EXPECT_EQ(sp.U.rows(), A.rows());
+  EXPECT_EQ(sp.U.cols(), K);
+  EXPECT_EQ(sp.V.rows(), A.cols());
+  EXPECT_EQ(sp.V.cols(), K);
+  EXPECT_EQ(got->report.method, "scalapack-qr-krylov");
+  ASSERT_TRUE(got->report.residual.has_value());
+  EXPECT_LE(*got->report.residual, 1e-10);
+  double last = sp.s[K - 1], lowest = 0, highest = 0;
+  MPI_Allreduce(&last, &lowest, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(&last, &highest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  EXPECT_EQ(lowest, highest);
+
+  const svr::Spectrum full = svr::thin_svd(A);
+  const Eigen::Index n = full.s.size();
+  const double s_max = full.s[0];
+  EXPECT_NEAR(got->s_max, s_max, 1e-12 * s_max);
+  for (Eigen::Index i = 0; i < K; ++i) {
+    EXPECT_LE(std::abs(sp.s[i] - full.s[n - K + i]), 1e-10 * s_max) << "i = " << i;
+    if (i > 0) {
+      EXPECT_LE(sp.s[i], sp.s[i - 1]);
+    }
+  }
+  const MatrixXd U = sp.U.gather(0), V = sp.V.gather(0);
+  if (grid.rank() != 0) return;
+  const MatrixXd I = MatrixXd::Identity(K, K);
+  EXPECT_LE((U.transpose() * U - I).norm(), 1e-9);
+  EXPECT_LE((V.transpose() * V - I).norm(), 1e-9);
+  const double residual =
+      std::max((A * V - U * sp.s.asDiagonal()).colwise().norm().maxCoeff(),
+               (A.transpose() * U - V * sp.s.asDiagonal()).colwise().norm().maxCoeff()) /
+      s_max;
+  EXPECT_NEAR(residual, *got->report.residual, 1e-13);
+  Eigen::Index start = n - K;
+  while (start > 0 && full.s[start - 1] - full.s[start] <= 1e-8 * s_max) ++start;
+  while (start < n) {
+    Eigen::Index end = start + 1;
+    while (end < n && full.s[end - 1] - full.s[end] <= 1e-8 * s_max) ++end;
+    const Eigen::Index w = end - start, at = start - (n - K);
+    const MatrixXd Pu = U.middleCols(at, w) * U.middleCols(at, w).transpose();
+    const MatrixXd Pu_full = full.U.middleCols(start, w) * full.U.middleCols(start, w).transpose();
+    const MatrixXd Pv = V.middleCols(at, w) * V.middleCols(at, w).transpose();
+    const MatrixXd Pv_full = full.V.middleCols(start, w) * full.V.middleCols(start, w).transpose();
+    EXPECT_LE((Pu - Pu_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
+    EXPECT_LE((Pv - Pv_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
+    start = end;
+  }
+}
+
+TEST(DistributedKrylovBottomSvd, TallQrFirst) {
+  expect_bottom(with_spectrum(260, 110, geometric(110, 0.95), 41), 9, 7);
+}
+
+TEST(DistributedKrylovBottomSvd, WideLqFirst) {
+  expect_bottom(with_spectrum(80, 230, geometric(80, 0.93), 43), 6, 5);
+}
+
+TEST(DistributedKrylovBottomSvd, NearKernelClusterOnASquareMatrix) {
+  VectorXd s = geometric(120, 0.98);
+  s.tail(5).setConstant(3e-4);
+  expect_bottom(with_spectrum(120, 120, s, 47), 6, 16);
+}
+
+TEST(DistributedKrylovBottomSvd, AgreesWithTheSerialMethodAndGivesUpAlike) {
+  const MatrixXd A = with_spectrum(200, 90, geometric(90, 0.94), 53);
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  svr::DistributedMatrix M(grid, A.rows(), A.cols(), 4);
+  M.fill([&](std::int64_t i, std::int64_t j) { return A(i, j); });
+  const auto distributed = svr::distributed_krylov_bottom_svd(M, settings(5));
+  const auto serial = svr::krylov_bottom_svd(A, settings(5));
+  ASSERT_TRUE(distributed.has_value());
+  ASSERT_TRUE(serial.has_value());
+  EXPECT_LE((distributed->spectrum.s - serial->spectrum.s).cwiseAbs().maxCoeff(),
+            1e-12 * serial->s_max);
+  // Rank 30 of 90: zero singular values, on every rank alike.
+  const MatrixXd low = random_matrix(200, 30, 59) * random_matrix(30, 90, 61);
+  M.fill([&](std::int64_t i, std::int64_t j) { return low(i, j); });
+  svr::KrylovGiveUp why;
+  EXPECT_FALSE(svr::distributed_krylov_bottom_svd(M, settings(5), &why).has_value());
+  EXPECT_NE(why.reason.find("numerically singular"), std::string::npos) << why.reason;
+  EXPECT_FALSE(why.cost);
+  EXPECT_THROW(svr::distributed_krylov_bottom_svd(M, settings(90)), std::invalid_argument);
 }
 
 }  // namespace

@@ -667,8 +667,15 @@ def kept_range(rank, max_rank, min_rank):
     return 0, rank
 
 
-def layer_spectrum(w, groups, method, max_rank, min_rank=None):
-    """(U, s, V, group, matrix_shape, rank, first, s_max) of a layer. Grouped convolutions are
+def layer_spectrum(w, groups, method, max_rank):
+    """(U, s, V, group, matrix_shape, rank) of a layer, the top max_rank triplets kept."""
+    U, s, V, grp, shape, rank, _, _ = layer_spectrum_kept(w, groups, method, max_rank, None)
+    return U, s, V, grp, shape, rank
+
+
+def layer_spectrum_kept(w, groups, method, max_rank, min_rank):
+    """(U, s, V, group, matrix_shape, rank, first, s_max) of a layer: the kept triplets
+    (kept_range), the number of the first and the layer's largest singular value. Grouped convolutions are
     factored block by block; the blocks' singular vectors are embedded in zero
     vectors of the full spaces and the triplets sorted by s (stable: ties keep
     group order)."""
@@ -885,7 +892,7 @@ def graph_network(args):
     layers, pairs = load_graph(args.model, args.topology, args)
     t = time.time()
     for L in layers:
-        U, s, V, grp, shape, rank, first, s_max = layer_spectrum(
+        U, s, V, grp, shape, rank, first, s_max = layer_spectrum_kept(
             L["W"], L["groups"], args.method, args.max_rank, args.min_rank)
         L.update(M_shape=shape, full_rank=rank, U=U, s=s, V=V, group=grp, first=first,
                  s_max=s_max)

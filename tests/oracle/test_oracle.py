@@ -254,6 +254,41 @@ class TwinAndCompareTests(unittest.TestCase):
         rc, out = compare(self.bn, d)
         self.assertEqual(rc, 0, out)
 
+    def test_min_rank_is_the_full_runs_bottom(self):
+        # --min-rank K: each layer's last K neurons of the full run, numbered from rank - K, with
+        # sigma_rel, near_kernel and s_max of the whole layer; the comparator matches them and
+        # refuses a renumbering.
+        full = os.path.join(self.d, "full_all")
+        bottom = os.path.join(self.d, "bottom")
+        run_oracle(os.path.join(VGG, "vgg_bn.safetensors"), full, "--near-kernel-tau", "0.5")
+        run_oracle(os.path.join(VGG, "vgg_bn.safetensors"), bottom, "--min-rank", "3",
+                   "--near-kernel-tau", "0.5")
+        with open(os.path.join(full, "nodes.csv")) as f:
+            full_rows = list(csv.DictReader(f))
+        with open(os.path.join(bottom, "nodes.csv")) as f:
+            bottom_rows = list(csv.DictReader(f))
+        with open(os.path.join(bottom, "summary.json")) as f:
+            layers = json.load(f)["layers"]
+        by_id = {(r["layer"], r["neuron"]): r for r in full_rows}
+        for layer in layers:
+            rank, kept = layer["rank"], layer["kept"]
+            self.assertEqual(kept, min(3, rank))
+            self.assertEqual(layer["first_neuron"], rank - kept)
+        self.assertTrue(any(layer["first_neuron"] > 0 for layer in layers))
+        for r in bottom_rows:
+            twin = by_id[(r["layer"], r["neuron"])]
+            for column in ("sigma", "sigma_rel", "near_kernel"):
+                self.assertEqual(r[column], twin[column], (r, twin))
+        again = os.path.join(self.d, "bottom_again")
+        shutil.copytree(bottom, again)
+        self.assertEqual(compare(bottom, again)[0], 0)
+        self.edit_csv(os.path.join(again, "nodes.csv"),
+                      lambda rows: [row.__setitem__(2, str(int(row[2]) + 1)) for row in rows[1:]
+                                    if row[0] == "0"])
+        rc, out = compare(bottom, again)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("first neuron", out)
+
     def test_wrong_sigma_fails(self):
         d = self.copy("sigma")
         self.edit_csv(os.path.join(d, "nodes.csv"),

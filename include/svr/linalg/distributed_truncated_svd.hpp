@@ -29,4 +29,17 @@ std::optional<DistributedTruncatedSvd> distributed_krylov_svd(const DistributedM
                                                               const TruncatedSvdSettings& settings,
                                                               KrylovGiveUp* why = nullptr);
 
+struct DistributedBottomSvd {
+  DistributedSpectrum spectrum;  // the bottom K: U rows x K, V cols x K, s decreasing
+  double s_max = 0;              // M's largest singular value
+  SvdReport report;              // method "scalapack-qr-krylov", iterations, residual / s_max
+};
+
+// Collective over M's grid: the bottom settings.rank triplets as krylov_bottom_svd finds them on
+// one rank, on the grid: a distributed QR (pdgeqrf; pdgelqf for a wide M), s_max from the
+// triangular factor's top triplet, the Krylov method on its inverse (pdtrsm), the left (right)
+// vectors by pdormqr (pdormlq). The same give-ups, argument checks and exceptions.
+std::optional<DistributedBottomSvd> distributed_krylov_bottom_svd(
+    const DistributedMatrix& M, const TruncatedSvdSettings& settings, KrylovGiveUp* why = nullptr);
+
 }  // namespace svr

@@ -91,4 +91,10 @@ void pdgemm(char transa, char transb, lapack_int m, lapack_int n, lapack_int k, 
             lapack_int ib, lapack_int jb, const Descriptor& descb, double beta, double* c,
             lapack_int ic, lapack_int jc, const Descriptor& descc);
 
+// B (m x n) := op(A)^{-1} B, A the m x m triangular matrix of `uplo` ('U' or 'L'; its other
+// part ignored), trans 'N' or 'T', non-unit diagonal; whole matrices on one grid. Collective over
+// the grid; no info (a zero on A's diagonal gives Inf or NaN in B: callers check).
+void pdtrsm_left(char uplo, char trans, lapack_int m, lapack_int n, const double* a,
+                 const Descriptor& desca, double* b, const Descriptor& descb);
+
 }  // namespace svr::scalapack

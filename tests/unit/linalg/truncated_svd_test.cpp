@@ -13,23 +13,15 @@
 #include "svr/core/error.hpp"
 #include "svr/linalg/svd.hpp"
 #include "svr_test/random_matrix.hpp"
+#include "svr_test/spectra.hpp"
 
 namespace {
 
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
+using svr::test::geometric;
 using svr::test::random_matrix;
-
-// rows x cols with singular values s (decreasing) and random orthonormal singular vectors.
-MatrixXd with_spectrum(Eigen::Index rows, Eigen::Index cols, const VectorXd& s, unsigned seed) {
-  const Eigen::Index r = s.size();
-  const MatrixXd U = Eigen::HouseholderQR<MatrixXd>(random_matrix(rows, r, seed)).householderQ() *
-                     MatrixXd::Identity(rows, r);
-  const MatrixXd V =
-      Eigen::HouseholderQR<MatrixXd>(random_matrix(cols, r, seed + 1)).householderQ() *
-      MatrixXd::Identity(cols, r);
-  return U * s.asDiagonal() * V.transpose();
-}
+using svr::test::with_spectrum;
 
 // Everything the truncated result promises, against the full SVD of the same matrix: K values
 // to 1e-10 s_max, orthonormal vectors, the residual it reports (and that it is true), and the
@@ -82,12 +74,6 @@ svr::TruncatedSvdResult krylov(const MatrixXd& M, std::int64_t K) {
   auto result = svr::krylov_svd(M, {K, 1e-10, 400, std::numeric_limits<double>::infinity()}, &why);
   if (!result) ADD_FAILURE() << "krylov_svd gave up: " << why.reason;
   return result ? *result : svr::TruncatedSvdResult{};
-}
-
-VectorXd geometric(Eigen::Index n, double ratio) {
-  VectorXd s(n);
-  for (Eigen::Index i = 0; i < n; ++i) s[i] = std::pow(ratio, static_cast<double>(i));
-  return s;
 }
 
 TEST(KrylovSvd, SeparatedSpectrumTall) {
