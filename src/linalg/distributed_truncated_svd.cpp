@@ -346,18 +346,19 @@ double residual_against(const DistributedMatrix& M, const DistributedSpectrum& s
   return std::max(worst('N', sp.V, sp.U), worst('T', sp.U, sp.V)) / s_max;
 }
 
+// The report of a converged run: the method, its iterations and the residual of its factors.
+SvdReport checked_report(const char* method, std::int64_t iterations, double residual) {
+  SvdReport report;
+  report.method = method;
+  report.iterations = iterations;
+  report.residual = residual;
+  return report;
+}
+
 // The argument checks of both methods; NaN or Inf anywhere is a NumericalError on every rank.
 void check_arguments(const char* method, const DistributedMatrix& M,
                      const TruncatedSvdSettings& settings) {
-  const Index short_dim = std::min(M.rows(), M.cols());
-  if (settings.rank < 1 || settings.rank >= short_dim)
-    throw std::invalid_argument(std::string(method) + ": rank " + std::to_string(settings.rank) +
-                                " must be in [1, min(rows, cols) - 1] for a " +
-                                std::to_string(M.rows()) + "x" + std::to_string(M.cols()) +
-                                " matrix");
-  if (!(settings.tolerance > 0) || settings.max_iterations < 1 || !(settings.max_cost > 0))
-    throw std::invalid_argument(std::string(method) +
-                                ": the tolerance, max_iterations and max_cost must be positive");
+  krylov::check_settings(method, M.rows(), M.cols(), settings);
   if (M.grid().active() && !GridOperator(M).all_finite(M))
     throw NumericalError(std::string(method) + ": the matrix contains NaN or Inf");
 }
@@ -385,12 +386,11 @@ std::optional<DistributedTruncatedSvd> distributed_krylov_svd(const DistributedM
       DistributedSpectrum{run->s, B.wide() ? std::move(run->X) : std::move(run->Y),
                           B.wide() ? std::move(run->Y) : std::move(run->X)},
       SvdReport{}};
-  const double residual = residual_against(M, out.spectrum, s_max);
-  out.report.method = "scalapack-krylov";
-  out.report.iterations = run->iterations;
-  out.report.residual = residual;
-  if (!(residual <= settings.tolerance))
-    return give_up("its final residual " + std::to_string(residual) + " is above the tolerance");
+  out.report =
+      checked_report("scalapack-krylov", run->iterations, residual_against(M, out.spectrum, s_max));
+  if (!(*out.report.residual <= settings.tolerance))
+    return give_up("its final residual " + std::to_string(*out.report.residual) +
+                   " is above the tolerance");
   return out;
 }
 
@@ -475,12 +475,11 @@ std::optional<DistributedBottomSvd> distributed_krylov_bottom_svd(
                            s_max, SvdReport{}};
   if (s[K - 1] <= static_cast<double>(n) * std::numeric_limits<double>::epsilon() * s_max)
     return give_up("the matrix is numerically singular");
-  const double residual = residual_against(M, out.spectrum, s_max);
-  out.report.method = "scalapack-qr-krylov";
-  out.report.iterations = inverse->iterations;
-  out.report.residual = residual;
-  if (!(residual <= settings.tolerance))
-    return give_up("its final residual " + std::to_string(residual) + " is above the tolerance");
+  out.report = checked_report("scalapack-qr-krylov", inverse->iterations,
+                              residual_against(M, out.spectrum, s_max));
+  if (!(*out.report.residual <= settings.tolerance))
+    return give_up("its final residual " + std::to_string(*out.report.residual) +
+                   " is above the tolerance");
   return out;
 }
 

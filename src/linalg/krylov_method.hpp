@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,18 @@ inline double two_iterations_cost(Index L, Index n, double column, Index K) {
 inline double budget_of(double L, double n, const TruncatedSvdSettings& settings) {
   return settings.max_cost * full_svd_cost(L, n) /
          (settings.full_svd_precision == SvdPrecision::Single ? single_precision_speedup : 1.0);
+}
+
+// The argument checks of every truncated SVD of a rows x cols matrix (std::invalid_argument).
+inline void check_settings(const char* method, Index rows, Index cols,
+                           const TruncatedSvdSettings& settings) {
+  if (settings.rank < 1 || settings.rank >= std::min(rows, cols))
+    throw std::invalid_argument(std::string(method) + ": rank " + std::to_string(settings.rank) +
+                                " must be in [1, min(rows, cols) - 1] for a " +
+                                std::to_string(rows) + "x" + std::to_string(cols) + " matrix");
+  if (!(settings.tolerance > 0) || settings.max_iterations < 1 || !(settings.max_cost > 0))
+    throw std::invalid_argument(std::string(method) +
+                                ": the tolerance, max_iterations and max_cost must be positive");
 }
 
 // What a residual is relative to: the largest singular value of the operator (the top-K

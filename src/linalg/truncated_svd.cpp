@@ -144,15 +144,7 @@ double budget_of(const MatrixXd& M, const TruncatedSvdSettings& settings) {
 
 // The checks both public methods make on their arguments.
 void check_arguments(const char* method, const MatrixXd& M, const TruncatedSvdSettings& settings) {
-  const Index short_dim = std::min(M.rows(), M.cols());
-  if (settings.rank < 1 || settings.rank >= short_dim)
-    throw std::invalid_argument(std::string(method) + ": rank " + std::to_string(settings.rank) +
-                                " must be in [1, min(rows, cols) - 1] for a " +
-                                std::to_string(M.rows()) + "x" + std::to_string(M.cols()) +
-                                " matrix");
-  if (!(settings.tolerance > 0) || settings.max_iterations < 1 || !(settings.max_cost > 0))
-    throw std::invalid_argument(std::string(method) +
-                                ": the tolerance, max_iterations and max_cost must be positive");
+  krylov::check_settings(method, M.rows(), M.cols(), settings);
   if (!M.allFinite())
     throw NumericalError(std::string(method) + ": the matrix contains NaN or Inf");
 }

@@ -73,24 +73,7 @@ void expect_top(const MatrixXd& A, std::int64_t K, std::int64_t nb) {
                (A.transpose() * U - V * sp.s.asDiagonal()).colwise().norm().maxCoeff()) /
       sp.s[0];
   EXPECT_NEAR(residual, *got->report.residual, 1e-13);
-  // Each complete cluster of equal values (within 1e-8 s_max) spans the full SVD's subspace.
-  Eigen::Index start = 0;
-  while (start < K) {
-    Eigen::Index end = start + 1;
-    while (end < full.s.size() && full.s[end - 1] - full.s[end] <= 1e-8 * s_max) ++end;
-    if (end <= K) {
-      const Eigen::Index w = end - start;
-      const MatrixXd Pu = U.middleCols(start, w) * U.middleCols(start, w).transpose();
-      const MatrixXd Pu_full =
-          full.U.middleCols(start, w) * full.U.middleCols(start, w).transpose();
-      const MatrixXd Pv = V.middleCols(start, w) * V.middleCols(start, w).transpose();
-      const MatrixXd Pv_full =
-          full.V.middleCols(start, w) * full.V.middleCols(start, w).transpose();
-      EXPECT_LE((Pu - Pu_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
-      EXPECT_LE((Pv - Pv_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
-    }
-    start = end;
-  }
+  svr::test::expect_cluster_projectors(U, V, full.U, full.s, full.V, 0);
 }
 
 TEST(DistributedKrylovSvd, SeparatedSpectrumTall) {
@@ -193,20 +176,7 @@ void expect_bottom(const MatrixXd& A, std::int64_t K, std::int64_t nb) {
                (A.transpose() * U - V * sp.s.asDiagonal()).colwise().norm().maxCoeff()) /
       s_max;
   EXPECT_NEAR(residual, *got->report.residual, 1e-13);
-  Eigen::Index start = n - K;
-  while (start > 0 && full.s[start - 1] - full.s[start] <= 1e-8 * s_max) ++start;
-  while (start < n) {
-    Eigen::Index end = start + 1;
-    while (end < n && full.s[end - 1] - full.s[end] <= 1e-8 * s_max) ++end;
-    const Eigen::Index w = end - start, at = start - (n - K);
-    const MatrixXd Pu = U.middleCols(at, w) * U.middleCols(at, w).transpose();
-    const MatrixXd Pu_full = full.U.middleCols(start, w) * full.U.middleCols(start, w).transpose();
-    const MatrixXd Pv = V.middleCols(at, w) * V.middleCols(at, w).transpose();
-    const MatrixXd Pv_full = full.V.middleCols(start, w) * full.V.middleCols(start, w).transpose();
-    EXPECT_LE((Pu - Pu_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
-    EXPECT_LE((Pv - Pv_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
-    start = end;
-  }
+  svr::test::expect_cluster_projectors(U, V, full.U, full.s, full.V, n - K);
 }
 
 TEST(DistributedKrylovBottomSvd, TallQrFirst) {

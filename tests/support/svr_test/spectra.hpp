@@ -1,6 +1,8 @@
 #pragma once
 // Matrices with a chosen spectrum for the tests of the SVDs (serial and distributed): the same
 // matrix for the same arguments on every rank and platform.
+#include <gtest/gtest.h>
+
 #include <Eigen/Dense>
 #include <Eigen/QR>
 #include <cmath>
@@ -28,6 +30,36 @@ inline Eigen::VectorXd geometric(Eigen::Index n, double ratio) {
   Eigen::VectorXd s(n);
   for (Eigen::Index i = 0; i < n; ++i) s[i] = std::pow(ratio, static_cast<double>(i));
   return s;
+}
+
+// Truncated factors U, V (columns first .. first + K - 1 of the full spectrum) against the full
+// SVD (U_full, s_full, V_full): for every complete cluster of values within 1e-8 s_max (the
+// pipeline's rule) among those columns, the projectors onto the kept vectors equal the full
+// SVD's to 1e-6 (the vectors inside a cluster are any basis of it, and a vector's error is about
+// residual / gap: these tests' spectra have gaps >= 1e-3 s_max). Clusters cut by the range are
+// skipped.
+inline void expect_cluster_projectors(const Eigen::MatrixXd& U, const Eigen::MatrixXd& V,
+                                      const Eigen::MatrixXd& U_full, const Eigen::VectorXd& s_full,
+                                      const Eigen::MatrixXd& V_full, Eigen::Index first) {
+  const Eigen::Index K = U.cols(), n = s_full.size();
+  const double tol = 1e-8 * s_full[0];
+  const auto tied_to_previous = [&](Eigen::Index a) { return s_full[a - 1] - s_full[a] <= tol; };
+  const auto projector = [](const Eigen::MatrixXd& F, Eigen::Index from, Eigen::Index w) {
+    return Eigen::MatrixXd(F.middleCols(from, w) * F.middleCols(from, w).transpose());
+  };
+  Eigen::Index start = first;
+  while (start > 0 && start < n && tied_to_previous(start)) ++start;
+  while (start < first + K) {
+    Eigen::Index end = start + 1;
+    while (end < n && tied_to_previous(end)) ++end;
+    if (end > first + K) break;
+    const Eigen::Index w = end - start, at = start - first;
+    EXPECT_LE((projector(U, at, w) - projector(U_full, start, w)).norm(), 1e-6)
+        << "cluster " << start << "-" << end - 1;
+    EXPECT_LE((projector(V, at, w) - projector(V_full, start, w)).norm(), 1e-6)
+        << "cluster " << start << "-" << end - 1;
+    start = end;
+  }
 }
 
 }  // namespace svr::test

@@ -25,8 +25,7 @@ using svr::test::with_spectrum;
 
 // Everything the truncated result promises, against the full SVD of the same matrix: K values
 // to 1e-10 s_max, orthonormal vectors, the residual it reports (and that it is true), and the
-// projector onto the span of each complete cluster of equal values among the top K (the
-// vectors inside a cluster are any basis of it, as in the full SVD).
+// projector onto the span of each complete cluster of equal values among the top K.
 void expect_matches_full(const MatrixXd& M, const svr::TruncatedSvdResult& got, Eigen::Index K) {
   const svr::Spectrum full = svr::thin_svd(M);
   const svr::Spectrum& sp = got.spectrum;
@@ -47,25 +46,7 @@ void expect_matches_full(const MatrixXd& M, const svr::TruncatedSvdResult& got, 
   EXPECT_LE(*got.report.residual, 1e-10);
   EXPECT_NEAR(svr::svd_residual(M, sp), *got.report.residual, 1e-14);
 
-  // Clusters: runs of values equal within 1e-8 s_max (the pipeline's rule), complete within K.
-  Eigen::Index start = 0;
-  while (start < K) {
-    Eigen::Index end = start + 1;
-    while (end < full.s.size() && full.s[end - 1] - full.s[end] <= 1e-8 * s_max) ++end;
-    if (end <= K) {
-      const Eigen::Index w = end - start;
-      const MatrixXd Pu = sp.U.middleCols(start, w) * sp.U.middleCols(start, w).transpose();
-      const MatrixXd Pu_full =
-          full.U.middleCols(start, w) * full.U.middleCols(start, w).transpose();
-      const MatrixXd Pv = sp.V.middleCols(start, w) * sp.V.middleCols(start, w).transpose();
-      const MatrixXd Pv_full =
-          full.V.middleCols(start, w) * full.V.middleCols(start, w).transpose();
-      // A vector's error is about residual / gap; the spectra here have gaps >= 1e-3 s_max.
-      EXPECT_LE((Pu - Pu_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
-      EXPECT_LE((Pv - Pv_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
-    }
-    start = end;
-  }
+  svr::test::expect_cluster_projectors(sp.U, sp.V, full.U, full.s, full.V, 0);
 }
 
 svr::TruncatedSvdResult krylov(const MatrixXd& M, std::int64_t K) {
@@ -304,21 +285,7 @@ void expect_matches_full_bottom(const MatrixXd& M, const svr::BottomSvdResult& g
   EXPECT_NEAR(svr::svd_residual(M, sp, s_max), *got.report.residual, 1e-14);
   EXPECT_EQ(got.report.method, "lapack-qr-krylov");
 
-  // Clusters of the full spectrum (within 1e-8 s_max) that lie entirely in the bottom K.
-  Eigen::Index start = n - K;
-  while (start > 0 && full.s[start - 1] - full.s[start] <= 1e-8 * s_max) ++start;
-  while (start < n) {
-    Eigen::Index end = start + 1;
-    while (end < n && full.s[end - 1] - full.s[end] <= 1e-8 * s_max) ++end;
-    const Eigen::Index w = end - start, at = start - (n - K);
-    const MatrixXd Pu = sp.U.middleCols(at, w) * sp.U.middleCols(at, w).transpose();
-    const MatrixXd Pu_full = full.U.middleCols(start, w) * full.U.middleCols(start, w).transpose();
-    const MatrixXd Pv = sp.V.middleCols(at, w) * sp.V.middleCols(at, w).transpose();
-    const MatrixXd Pv_full = full.V.middleCols(start, w) * full.V.middleCols(start, w).transpose();
-    EXPECT_LE((Pu - Pu_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
-    EXPECT_LE((Pv - Pv_full).norm(), 1e-6) << "cluster " << start << "-" << end - 1;
-    start = end;
-  }
+  svr::test::expect_cluster_projectors(sp.U, sp.V, full.U, full.s, full.V, n - K);
 }
 
 svr::BottomSvdResult bottom(const MatrixXd& M, std::int64_t K) {
