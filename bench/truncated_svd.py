@@ -306,15 +306,18 @@ def bottom_section(a, k, ranks, repro, lines, per_layer, mi, today, option, grid
         "    " + " ".join(shlex.quote(x) for x in repro) + "\n",
         f"- **Machine**: {mi['nproc']} cores ({mi['cpu']}), a shared, noisy machine; the load "
         "column is the 1-minute load average during the Krylov run.",
-        "- **Models**: as in the section above. A square random matrix's smallest singular values "
-        "are well apart relative to their size (the hard edge of Marchenko-Pastur: s_k ~ k / "
-        "sqrt(n)), a rectangular one's crowd together (the soft edge), and the power law's "
-        "bottom values are within 2e-4 of each other relative to their size.",
+        "- **Models**: as in the section \"Truncated SVD\"."
+        + ("" if option != "--min-rank" else
+           " A square random matrix's smallest singular values are well apart relative to "
+           "their size (the hard edge of Marchenko-Pastur: s_k ~ k / sqrt(n)), a rectangular "
+           "one's crowd together (the soft edge), and the power law's bottom values are within "
+           "2e-4 of each other relative to their size."),
         runs,
         *lines, "",
         "Per layer with min(rows, cols) > K (summary.json's `layers[].svd` of the Krylov run at "
-        f"{ranks[0]} rank{'s' if ranks[0] > 1 else ''}), next to NumPy's full `svd` (gesdd) of "
-        "the same matrix in one process with one BLAS thread:\n",
+        f"{ranks[0]} rank{'s' if ranks[0] > 1 else ''}), next to "
+        + ("" if option == "--min-rank" else f"SciPy's `svds(M, k={k}, tol=0)` (ARPACK) and ")
+        + "NumPy's full `svd` (gesdd) of the same matrix in one process with one BLAS thread:\n",
         *per_layer, "",
     ]
 
