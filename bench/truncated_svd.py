@@ -30,7 +30,9 @@ s_max, and the section is <!-- bottom:begin --> .. <!-- bottom:end -->.
     /usr/bin/python3 bench/truncated_svd.py --ranks 1 --min-rank 64
 
 With --scalapack-min-dim D, layers with min(rows, cols) >= D run on ScaLAPACK teams (the
-distributed Krylov method against pdgesvd) and the section's markers end in "-grid".
+distributed Krylov method against pdgesvd) and the section's markers end in "-grid". With
+--precision single both runs are single (the top K in float against sgesdd) and the markers end
+in "-single".
 
 A benchmark, not a test: it never fails on slow numbers.
 """
@@ -137,6 +139,8 @@ def main(argv=None):
                     help="benchmark --min-rank K (the bottom K) instead of --max-rank")
     ap.add_argument("--scalapack-min-dim", type=int, default=None, metavar="D",
                     help="passed to svr: layers this large run on ScaLAPACK teams")
+    ap.add_argument("--precision", choices=("double", "single"), default="double",
+                    help="passed to svr (default %(default)s)")
     ap.add_argument("--models", default="powerlaw_mlp,vgg16",
                     help="comma list of powerlaw_mlp, vgg16 (default %(default)s)")
     ap.add_argument("--workdir", default="/tmp/svr-bench",
@@ -163,7 +167,11 @@ def main(argv=None):
     k = a.min_rank if bottom else a.max_rank
     option = "--min-rank" if bottom else "--max-rank"
     grid = [] if a.scalapack_min_dim is None else ["--scalapack-min-dim", str(a.scalapack_min_dim)]
-    marker = ("bottom" if bottom else "truncated") + ("-grid" if grid else "")
+    if a.precision == "single":
+        grid += ["--precision", "single"]
+    marker = ("bottom" if bottom else "truncated") + \
+        ("-grid" if a.scalapack_min_dim is not None else "") + \
+        ("-single" if a.precision == "single" else "")
 
     summary_rows, layer_rows = [], []
     for model_name in a.models.split(","):
@@ -284,7 +292,14 @@ def main(argv=None):
 
 def bottom_section(a, k, ranks, repro, lines, per_layer, mi, today, option, grid):
     """The docs/benchmarks.md section of a --min-rank run, or of any run on ScaLAPACK teams."""
-    if grid:
+    if a.scalapack_min_dim is None and a.precision == "single":
+        title = (f"## Single precision: {option} {k} by the Krylov method in float against "
+                 "sgesdd\n")
+        runs = (f"- **Runs**: `svr MODEL {option} {k} --no-plot --precision single` (the Krylov "
+                "method on float blocks with sgemm, to a residual of at most 1e-5 s_max) and the "
+                "same with `--full-svd` (sgesdd, then the top K), one BLAS thread per rank. The "
+                "s column compares the two single-precision runs.\n")
+    elif grid:
         title = (f"## On ScaLAPACK teams: {option} {k} by the Krylov method on the grid against "
                  "pdgesvd\n")
         runs = (f"- **Runs**: `svr MODEL {option} {k} --no-plot {' '.join(grid)}` (layers with "

@@ -45,7 +45,7 @@ void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const N
   TruncatedSvdSettings limits;
   limits.tolerance = options.svd_tolerance;
   limits.max_cost = options.svd_max_cost;
-  limits.full_svd_precision = options.precision;
+  limits.precision = options.precision;
   for (std::size_t l : execution.lapack_layers_of(rank)) {
     const LayerSpec& layer = plan.layers[l];
     const Eigen::MatrixXd M = layer_matrix(model, layer, options.network.read);
@@ -116,7 +116,7 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
       limits.rank = *K;
       limits.tolerance = options.svd_tolerance;
       limits.max_cost = options.svd_max_cost;
-      limits.full_svd_precision = options.precision;
+      limits.precision = options.precision;
       KrylovGiveUp why;
       if (options.max_rank) {
         std::optional<DistributedTruncatedSvd> top = naming_the_layer(

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "imports.hpp"
 #include "svr/linalg/lapack.hpp"
@@ -32,8 +33,13 @@ void gemm(char trans_a, char trans_b, std::int64_t m, std::int64_t n, std::int64
   dgemm_(&trans_a, &trans_b, &mm, &nn, &kk, &alpha, a, &la, b, &lb, &beta, c, &lc, 1, 1);
 }
 
-void gemm(char trans_a, const Eigen::MatrixXd& A, char trans_b, const Eigen::MatrixXd& B,
-          Eigen::MatrixXd& C) {
+namespace {
+
+// C := op(A) op(B) for Eigen matrices of double or float.
+template <typename T>
+void gemm_matrices(char trans_a, const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& A,
+                   char trans_b, const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& B,
+                   Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& C) {
   const std::int64_t m = trans_a == 'N' ? A.rows() : A.cols();
   const std::int64_t k = trans_a == 'N' ? A.cols() : A.rows();
   const std::int64_t k_b = trans_b == 'N' ? B.rows() : B.cols();
@@ -47,13 +53,45 @@ void gemm(char trans_a, const Eigen::MatrixXd& A, char trans_b, const Eigen::Mat
     C.setZero();
     return;
   }
-  gemm(trans_a, trans_b, m, n, k, 1.0, A.data(), std::max<std::int64_t>(1, A.rows()), B.data(),
-       std::max<std::int64_t>(1, B.rows()), 0.0, C.data(), std::max<std::int64_t>(1, m));
+  const std::int64_t lda = std::max<std::int64_t>(1, A.rows());
+  const std::int64_t ldb = std::max<std::int64_t>(1, B.rows());
+  if constexpr (std::is_same_v<T, double>) {
+    gemm(trans_a, trans_b, m, n, k, 1.0, A.data(), lda, B.data(), ldb, 0.0, C.data(),
+         std::max<std::int64_t>(1, m));
+  } else {
+    if (!valid_trans(trans_a) || !valid_trans(trans_b))
+      throw std::invalid_argument(std::string("blas::gemm: bad trans ") + trans_a + trans_b);
+    const lapack_int mm = to_lapack_int(m), nn = to_lapack_int(n), kk = to_lapack_int(k),
+                     la = to_lapack_int(lda), lb = to_lapack_int(ldb),
+                     lc = to_lapack_int(std::max<std::int64_t>(1, m));
+    const float one = 1.0f, zero = 0.0f;
+    sgemm_(&trans_a, &trans_b, &mm, &nn, &kk, &one, A.data(), &la, B.data(), &lb, &zero, C.data(),
+           &lc, 1, 1);
+  }
+}
+
+}  // namespace
+
+void gemm(char trans_a, const Eigen::MatrixXd& A, char trans_b, const Eigen::MatrixXd& B,
+          Eigen::MatrixXd& C) {
+  gemm_matrices(trans_a, A, trans_b, B, C);
 }
 
 Eigen::MatrixXd gemm(char trans_a, const Eigen::MatrixXd& A, char trans_b,
                      const Eigen::MatrixXd& B) {
   Eigen::MatrixXd C;
+  gemm(trans_a, A, trans_b, B, C);
+  return C;
+}
+
+void gemm(char trans_a, const Eigen::MatrixXf& A, char trans_b, const Eigen::MatrixXf& B,
+          Eigen::MatrixXf& C) {
+  gemm_matrices(trans_a, A, trans_b, B, C);
+}
+
+Eigen::MatrixXf gemm(char trans_a, const Eigen::MatrixXf& A, char trans_b,
+                     const Eigen::MatrixXf& B) {
+  Eigen::MatrixXf C;
   gemm(trans_a, A, trans_b, B, C);
   return C;
 }

@@ -157,6 +157,7 @@ class GridBlocks {
   }
 
   Index cols(const Block& A) const { return A.cols(); }
+  double epsilon() const { return std::numeric_limits<double>::epsilon(); }
 
   bool all_finite(const Block& A) const {
     int finite = 1;

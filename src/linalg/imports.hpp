@@ -28,6 +28,13 @@ void dgemm_(const char* transa, const char* transb, const svr::lapack_int* m,
             const svr::lapack_int* ldb, const double* beta, double* c, const svr::lapack_int* ldc,
             std::size_t transa_len, std::size_t transb_len);
 
+// The same on float (the truncated SVD of --precision single).
+void sgemm_(const char* transa, const char* transb, const svr::lapack_int* m,
+            const svr::lapack_int* n, const svr::lapack_int* k, const float* alpha, const float* a,
+            const svr::lapack_int* lda, const float* b, const svr::lapack_int* ldb,
+            const float* beta, float* c, const svr::lapack_int* ldc, std::size_t transa_len,
+            std::size_t transb_len);
+
 // B := alpha op(A)^{-1} B (side 'L') or alpha B op(A)^{-1} (side 'R'), A triangular.
 void dtrsm_(const char* side, const char* uplo, const char* transa, const char* diag,
             const svr::lapack_int* m, const svr::lapack_int* n, const double* alpha,

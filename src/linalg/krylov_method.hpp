@@ -31,6 +31,7 @@
 //   Block append(const Block& A, const Block& X);    [A X]
 //   Index cols(const Block& A); bool all_finite(const Block& A);  (the same on every rank)
 //   bool symmetric_eigen(MatrixXd& G, VectorXd& w);   dsyevd, ascending; false: no convergence
+//   double epsilon();                                 the rounding unit of the blocks
 // Every decision below is taken on values that are the same on every rank (the operator makes
 // sure), so the ranks of a grid always take the same branch.
 #include <Eigen/Dense>
@@ -145,10 +146,13 @@ inline double two_iterations_cost(Index L, Index n, double column, Index K) {
   return first_iterations_cost(L, n, column, tracked_count(n, K), basis_limit(n, K), 2);
 }
 
-// The budget: max_cost times the full SVD of an L x n matrix the method competes with.
-inline double budget_of(double L, double n, const TruncatedSvdSettings& settings) {
-  return settings.max_cost * full_svd_cost(L, n) /
-         (settings.full_svd_precision == SvdPrecision::Single ? single_precision_speedup : 1.0);
+// The budget: max_cost times the full SVD of an L x n matrix the method competes with, in units
+// of the method's own flops. A single-precision full SVD (sgesdd) is about twice as fast as
+// dgesdd: that halves the budget of a method that runs in double, not of one in float.
+inline double budget_of(double L, double n, const TruncatedSvdSettings& settings,
+                        bool method_in_float = false) {
+  const bool halved = settings.precision == SvdPrecision::Single && !method_in_float;
+  return settings.max_cost * full_svd_cost(L, n) / (halved ? single_precision_speedup : 1.0);
 }
 
 // The argument checks of every truncated SVD of a rows x cols matrix (std::invalid_argument).
@@ -240,8 +244,7 @@ std::optional<Run<typename Operator::Block>> top_triplets(const Operator& B, Ind
     const VectorXd s = B.column_norms(Y);
     const double s_max = s.maxCoeff();
     if (!(s_max > 0)) return give_up("the matrix is zero");
-    if (s[K - 1] <= static_cast<double>(n) * std::numeric_limits<double>::epsilon() * s_max)
-      return give_up(singular);
+    if (s[K - 1] <= static_cast<double>(n) * B.epsilon() * s_max) return give_up(singular);
     VectorXd divisors = s;
     for (Index j = 0; j < tracked; ++j)
       if (!(divisors[j] > 0)) divisors[j] = 1.0;

@@ -10,13 +10,14 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "krylov_method.hpp"
 #include "svr/core/error.hpp"
 #include "svr/core/random_variates.hpp"
 #include "svr/linalg/blas.hpp"
 #include "svr/linalg/lapack.hpp"
-#include "krylov_method.hpp"
 
 namespace svr {
 namespace {
@@ -26,12 +27,17 @@ using Eigen::Index;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
 
+// Eigen matrices of double (--precision double) or float (the top K of --precision single).
+template <typename Scalar>
+using Dense = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+
 // A fixed pseudo-random Gaussian block (RandomVariates: the same draws on every platform and
 // every rank).
-MatrixXd gaussian_block(Index rows, Index cols, std::uint64_t seed) {
+template <typename Scalar>
+Dense<Scalar> gaussian_block(Index rows, Index cols, std::uint64_t seed) {
   RandomVariates variates(seed);
-  MatrixXd X(rows, cols);
-  for (Index k = 0; k < X.size(); ++k) X.data()[k] = variates.normal();
+  Dense<Scalar> X(rows, cols);
+  for (Index k = 0; k < X.size(); ++k) X.data()[k] = static_cast<Scalar>(variates.normal());
   return X;
 }
 
@@ -40,58 +46,73 @@ MatrixXd gaussian_block(Index rows, Index cols, std::uint64_t seed) {
 // directions that are (numerically) in span(Q) or in the span of the other columns are dropped.
 // Classical Gram-Schmidt twice against Q, a rank-revealing QR within the block, and once more
 // against Q to remove what the QR's rounding brought back.
-MatrixXd orthonormal_extension(const MatrixXd& Q, MatrixXd X) {
+template <typename Scalar>
+Dense<Scalar> orthonormal_extension(const Dense<Scalar>& Q, Dense<Scalar> X) {
+  using Matrix = Dense<Scalar>;
   for (Index j = 0; j < X.cols(); ++j) {
-    const double norm = X.col(j).norm();
+    const Scalar norm = X.col(j).norm();
     if (norm > 0) X.col(j) /= norm;
   }
   for (int pass = 0; pass < 2 && Q.cols() > 0; ++pass) X -= gemm('N', Q, 'N', gemm('T', Q, 'N', X));
-  Eigen::ColPivHouseholderQR<MatrixXd> qr(X);
-  qr.setThreshold(1e-8);  // on unit-norm columns: anything smaller is rounding of span(Q)
+  Eigen::ColPivHouseholderQR<Matrix> qr(X);
+  // On unit-norm columns anything smaller is rounding of span(Q): 1e-8 in double (about 5e7
+  // units of rounding), 1e-4 in float (about 800).
+  qr.setThreshold(std::is_same_v<Scalar, double> ? Scalar(1e-8) : Scalar(1e-4));
   const Index rank = qr.rank();
-  MatrixXd basis = qr.householderQ() * MatrixXd::Identity(X.rows(), rank);
+  Matrix basis = qr.householderQ() * Matrix::Identity(X.rows(), rank);
   if (Q.cols() > 0) basis -= gemm('N', Q, 'N', gemm('T', Q, 'N', basis));
-  return Eigen::HouseholderQR<MatrixXd>(basis).householderQ() * MatrixXd::Identity(X.rows(), rank);
+  return Eigen::HouseholderQR<Matrix>(basis).householderQ() * Matrix::Identity(X.rows(), rank);
 }
 
-// The block algebra of the method on Eigen matrices held whole by one rank (krylov_method.hpp).
-template <class Derived>
+// The block algebra of the method on Eigen matrices held whole by one rank (krylov_method.hpp);
+// the small matrices (Gram, coefficients) are double whatever the blocks' Scalar.
+template <class Derived, typename Scalar = double>
 struct DenseBlocks {
-  using Block = MatrixXd;
-  MatrixXd start_block(Index cols, std::uint64_t seed) const {
+  using Block = Dense<Scalar>;
+  Block start_block(Index cols, std::uint64_t seed) const {
     const Index n = static_cast<const Derived&>(*this).short_dim();
-    return orthonormal_extension(MatrixXd(n, 0), gaussian_block(n, cols, seed));
+    return orthonormal_extension<Scalar>(Block(n, 0), gaussian_block<Scalar>(n, cols, seed));
   }
-  MatrixXd extension(const MatrixXd& Q, const MatrixXd& X) const {
-    return orthonormal_extension(Q, X);
+  Block extension(const Block& Q, const Block& X) const {
+    return orthonormal_extension<Scalar>(Q, X);
   }
-  MatrixXd gram(const MatrixXd& A, const MatrixXd& B) const { return gemm('T', A, 'N', B); }
-  MatrixXd product(const MatrixXd& A, const MatrixXd& Z) const { return gemm('N', A, 'N', Z); }
-  VectorXd column_norms(const MatrixXd& A) const { return A.colwise().norm().transpose(); }
-  void divide_columns(MatrixXd& A, const VectorXd& d) const {
-    for (Index j = 0; j < A.cols(); ++j) A.col(j) /= d[j];
+  MatrixXd gram(const Block& A, const Block& B) const {
+    return gemm('T', A, 'N', B).template cast<double>();
   }
-  MatrixXd minus_scaled(const MatrixXd& A, const MatrixXd& X, const VectorXd& s) const {
-    return A - X * s.asDiagonal();
+  Block product(const Block& A, const MatrixXd& Z) const {
+    if constexpr (std::is_same_v<Scalar, double>)
+      return gemm('N', A, 'N', Z);
+    else
+      return gemm('N', A, 'N', Block(Z.cast<Scalar>()));
   }
-  MatrixXd columns(const MatrixXd& A, const std::vector<Index>& which) const {
-    MatrixXd out(A.rows(), static_cast<Index>(which.size()));
+  VectorXd column_norms(const Block& A) const {
+    return A.colwise().norm().transpose().template cast<double>();
+  }
+  void divide_columns(Block& A, const VectorXd& d) const {
+    for (Index j = 0; j < A.cols(); ++j) A.col(j) /= static_cast<Scalar>(d[j]);
+  }
+  Block minus_scaled(const Block& A, const Block& X, const VectorXd& s) const {
+    return A - X * s.cast<Scalar>().asDiagonal();
+  }
+  Block columns(const Block& A, const std::vector<Index>& which) const {
+    Block out(A.rows(), static_cast<Index>(which.size()));
     for (std::size_t k = 0; k < which.size(); ++k) out.col(static_cast<Index>(k)) = A.col(which[k]);
     return out;
   }
-  MatrixXd leading(const MatrixXd& A, Index count) const { return A.leftCols(count); }
-  MatrixXd append(const MatrixXd& A, const MatrixXd& X) const {
-    MatrixXd out(A.rows(), A.cols() + X.cols());
+  Block leading(const Block& A, Index count) const { return A.leftCols(count); }
+  Block append(const Block& A, const Block& X) const {
+    Block out(A.rows(), A.cols() + X.cols());
     out.leftCols(A.cols()) = A;
     out.rightCols(X.cols()) = X;
     return out;
   }
-  Index cols(const MatrixXd& A) const { return A.cols(); }
-  bool all_finite(const MatrixXd& A) const { return A.allFinite(); }
+  Index cols(const Block& A) const { return A.cols(); }
+  bool all_finite(const Block& A) const { return A.allFinite(); }
+  double epsilon() const { return std::numeric_limits<Scalar>::epsilon(); }
   bool symmetric_eigen(MatrixXd& G, VectorXd& w) const {
     try {
-      lapack::syevd('V', 'L', to_lapack_int(G.rows()),
-                    G.data(), to_lapack_int(std::max<Index>(1, G.rows())), w.data());
+      lapack::syevd('V', 'L', to_lapack_int(G.rows()), G.data(),
+                    to_lapack_int(std::max<Index>(1, G.rows())), w.data());
     } catch (const LapackError& error) {
       if (error.info() < 0) throw;
       return false;
@@ -106,16 +127,20 @@ struct DenseBlocks {
 //
 // The layer matrix: M when M is tall (cols <= rows), M^T when it is wide, so that the basis lives
 // on the short side; every product is a gemm with a transpose flag.
-struct MatrixOperator : DenseBlocks<MatrixOperator> {
-  MatrixOperator(const MatrixXd& matrix, bool is_wide) : M(matrix), wide(is_wide) {}
-  const MatrixXd& M;
+// In float (--precision single) every product is an sgemm on a float copy of M.
+template <typename Scalar>
+struct MatrixOperatorOf : DenseBlocks<MatrixOperatorOf<Scalar>, Scalar> {
+  using Block = Dense<Scalar>;
+  MatrixOperatorOf(const Block& matrix, bool is_wide) : M(matrix), wide(is_wide) {}
+  const Block& M;
   bool wide;
   Index short_dim() const { return wide ? M.rows() : M.cols(); }
   Index long_dim() const { return wide ? M.cols() : M.rows(); }
-  MatrixXd times(const MatrixXd& X) const { return gemm(wide ? 'T' : 'N', M, 'N', X); }
-  MatrixXd transpose_times(const MatrixXd& Y) const { return gemm(wide ? 'N' : 'T', M, 'N', Y); }
+  Block times(const Block& X) const { return gemm(wide ? 'T' : 'N', M, 'N', X); }
+  Block transpose_times(const Block& Y) const { return gemm(wide ? 'N' : 'T', M, 'N', Y); }
   double column_cost() const { return 2.0 * static_cast<double>(M.rows()) * M.cols(); }
 };
+using MatrixOperator = MatrixOperatorOf<double>;
 
 // R^{-1}, R the n x n upper triangular factor of a QR: its top triplets are R's bottom ones
 // (values inverted, input and output sides swapped). Each product is a triangular solve.
@@ -137,9 +162,38 @@ struct InverseTriangularOperator : DenseBlocks<InverseTriangularOperator> {
 
 
 // The budget of M's truncated SVD (krylov::budget_of).
-double budget_of(const MatrixXd& M, const TruncatedSvdSettings& settings) {
+double budget_of(const MatrixXd& M, const TruncatedSvdSettings& settings,
+                 bool method_in_float = false) {
   return krylov::budget_of(static_cast<double>(std::max(M.rows(), M.cols())),
-                           static_cast<double>(std::min(M.rows(), M.cols())), settings);
+                           static_cast<double>(std::min(M.rows(), M.cols())), settings,
+                           method_in_float);
+}
+
+// The top K of B by the method, as a TruncatedSvdResult of M in double (its residual checked
+// against M itself), or nothing with the reason given.
+template <typename Scalar>
+std::optional<TruncatedSvdResult> top_of(const MatrixXd& M, const MatrixOperatorOf<Scalar>& B,
+                                         const TruncatedSvdSettings& settings,
+                                         const krylov::GiveUp& give_up) {
+  const bool in_float = std::is_same_v<Scalar, float>;
+  std::optional<krylov::Run<Dense<Scalar>>> run = krylov::top_triplets(
+      B, static_cast<Index>(settings.rank), settings, budget_of(M, settings, in_float), 0.0,
+      krylov::ResidualScale::LargestValue, 0x5356'5221u + static_cast<std::uint64_t>(B.short_dim()),
+      give_up);
+  if (!run) return std::nullopt;
+  TruncatedSvdResult result;
+  Spectrum& out = result.spectrum;
+  out.s = std::move(run->s);
+  out.U = (B.wide ? run->X : run->Y).template cast<double>();
+  out.V = (B.wide ? run->Y : run->X).template cast<double>();
+  result.report.method = "lapack-krylov";
+  result.report.precision = in_float ? "single" : "double";
+  result.report.iterations = run->iterations;
+  result.report.residual = svd_residual(M, out);
+  if (*result.report.residual > settings.tolerance)
+    return give_up("its final residual " + std::to_string(*result.report.residual) +
+                   " is above the tolerance");
+  return result;
 }
 
 // The checks both public methods make on their arguments.
@@ -168,25 +222,18 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
                                              KrylovGiveUp* why) {
   check_arguments("krylov_svd", M, settings);
   const krylov::GiveUp give_up{why};
-  const MatrixOperator B{M, M.cols() > M.rows()};
-  const Index K = static_cast<Index>(settings.rank);
-  std::optional<krylov::Run<MatrixXd>> run =
-      krylov::top_triplets(B, K, settings, budget_of(M, settings), 0.0,
-                           krylov::ResidualScale::LargestValue,
-                 0x5356'5221u + static_cast<std::uint64_t>(B.short_dim()), give_up);
-  if (!run) return std::nullopt;
-  TruncatedSvdResult result;
-  Spectrum& out = result.spectrum;
-  out.s = std::move(run->s);
-  out.U = std::move(B.wide ? run->X : run->Y);
-  out.V = std::move(B.wide ? run->Y : run->X);
-  result.report.method = "lapack-krylov";
-  result.report.iterations = run->iterations;
-  result.report.residual = svd_residual(M, out);
-  if (*result.report.residual > settings.tolerance)
-    return give_up("its final residual " + std::to_string(*result.report.residual) +
-                   " is above the tolerance");
-  return result;
+  const bool wide = M.cols() > M.rows();
+  if (settings.precision == SvdPrecision::Double)
+    return top_of(M, MatrixOperatorOf<double>{M, wide}, settings, give_up);
+  // Single: float blocks and sgemm on a float copy of M, to a tolerance float can reach.
+  if (M.cwiseAbs().maxCoeff() > static_cast<double>(std::numeric_limits<float>::max()))
+    throw NumericalError(
+        "krylov_svd: the matrix has an entry beyond single precision's range "
+        "(3.4e38); run it with --precision double");
+  const Eigen::MatrixXf M_float = M.cast<float>();
+  TruncatedSvdSettings in_float = settings;
+  in_float.tolerance = std::max(settings.tolerance, kSingleKrylovTolerance);
+  return top_of(M, MatrixOperatorOf<float>{M_float, wide}, in_float, give_up);
 }
 
 std::optional<BottomSvdResult> krylov_bottom_svd(const MatrixXd& M,
@@ -271,9 +318,9 @@ TruncatedSvdResult truncated_or_full_svd(const MatrixXd& M, std::optional<std::i
     result.report.fallback = why.reason;
     result.report.fallback_cost = why.cost;
   }
-  result.spectrum = thin_svd(M, max_rank, limits.full_svd_precision);
+  result.spectrum = thin_svd(M, max_rank, limits.precision);
   result.report.method = "lapack-full";
-  result.report.precision = to_string(limits.full_svd_precision);
+  result.report.precision = to_string(limits.precision);
   return result;
 }
 
@@ -287,11 +334,11 @@ BottomSvdResult bottom_or_full_svd(const MatrixXd& M, std::int64_t min_rank,
     result.report.fallback = why.reason;
     result.report.fallback_cost = why.cost;
   }
-  result.spectrum = thin_svd(M, {}, limits.full_svd_precision);
+  result.spectrum = thin_svd(M, {}, limits.precision);
   result.s_max = result.spectrum.s.size() > 0 ? result.spectrum.s[0] : 0.0;
   keep_bottom(result.spectrum, std::max<std::int64_t>(1, min_rank));
   result.report.method = "lapack-full";
-  result.report.precision = to_string(limits.full_svd_precision);
+  result.report.precision = to_string(limits.precision);
   return result;
 }
 

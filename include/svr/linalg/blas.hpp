@@ -24,6 +24,11 @@ void gemm(char trans_a, const Eigen::MatrixXd& A, char trans_b, const Eigen::Mat
           Eigen::MatrixXd& C);
 Eigen::MatrixXd gemm(char trans_a, const Eigen::MatrixXd& A, char trans_b,
                      const Eigen::MatrixXd& B);
+// The same in single precision (sgemm): the truncated SVD of --precision single.
+void gemm(char trans_a, const Eigen::MatrixXf& A, char trans_b, const Eigen::MatrixXf& B,
+          Eigen::MatrixXf& C);
+Eigen::MatrixXf gemm(char trans_a, const Eigen::MatrixXf& A, char trans_b,
+                     const Eigen::MatrixXf& B);
 
 // B := op(A)^{-1} B in place, A an n x n upper triangular matrix (its strictly lower part is
 // ignored), B n x k; trans_a 'N' or 'T'. A zero on A's diagonal gives Inf or NaN in B, not an

@@ -21,11 +21,17 @@ struct TruncatedSvdSettings {
   // rate so far projects a total well above that: on crowded spectra the full SVD is cheaper,
   // and the fallback then wastes at most this fraction. Infinity: never.
   double max_cost = 1.0;
-  // The precision of the full SVD the method competes with and falls back to. The method
-  // itself always runs in double; a single-precision full SVD (sgesdd) is about twice as fast,
-  // which halves the budget.
-  SvdPrecision full_svd_precision = SvdPrecision::Double;
+  // --precision: of the full SVD the method competes with and falls back to, and of krylov_svd
+  // itself (in single: float blocks and sgemm, the tolerance at least
+  // kSingleKrylovTolerance). The bottom K and the method on a grid always run in double; a
+  // single-precision full SVD (sgesdd) being about twice as fast halves their budget.
+  SvdPrecision precision = SvdPrecision::Double;
 };
+
+// The smallest residual krylov_svd asks for in single precision: float vectors of n entries
+// carry rounding of about sqrt(n) 6e-8 relative to s_max (4e-6 at n = 4096), and a single
+// full SVD's values are accurate to about 1e-6 s_max (docs/algorithms.md, "Single precision").
+constexpr double kSingleKrylovTolerance = 1e-5;
 
 // Why krylov_svd gave up: `cost` when the full SVD is cheaper (the budget spent, projected to
 // be exceeded, or too large a K to start), otherwise a failure (the iteration limit, a rank

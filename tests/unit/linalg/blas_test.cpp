@@ -89,6 +89,21 @@ TEST(BlasGemmOfEigenMatrices, EveryTransposeAgainstEigen) {
   EXPECT_LE((out - B.transpose() * A).norm(), 1e-14);
 }
 
+TEST(BlasGemmOfEigenMatrices, SinglePrecisionIsSgemm) {
+  // Float operands: products of float accuracy (not double's: the sgemm really ran in float).
+  const Eigen::MatrixXf A = Eigen::MatrixXf::Random(40, 30), B = Eigen::MatrixXf::Random(40, 20);
+  const Eigen::MatrixXf C = Eigen::MatrixXf::Random(20, 30);
+  const Eigen::MatrixXd exact = A.cast<double>().transpose() * B.cast<double>();
+  const double error = (gemm('T', A, 'N', B).cast<double>() - exact).cwiseAbs().maxCoeff();
+  EXPECT_LE(error, 1e-5);
+  EXPECT_GT(error, 1e-12);
+  EXPECT_LE((gemm('N', A, 'T', C) - A * C.transpose()).norm(), 1e-4);
+  EXPECT_EQ(gemm('N', Eigen::MatrixXf(3, 0), 'N', Eigen::MatrixXf(0, 2)),
+            Eigen::MatrixXf::Zero(3, 2));
+  EXPECT_THROW(gemm('N', Eigen::MatrixXf(3, 2), 'N', Eigen::MatrixXf(3, 2)), std::invalid_argument);
+  EXPECT_THROW(gemm('X', A, 'N', B), std::invalid_argument);
+}
+
 TEST(BlasGemmOfEigenMatrices, EmptyAndMismatchedOperands) {
   // An empty inner dimension gives zeros; an empty outer one an empty matrix.
   const Eigen::MatrixXd zeros = gemm('N', Eigen::MatrixXd(3, 0), 'N', Eigen::MatrixXd(0, 2));
