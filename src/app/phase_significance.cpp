@@ -207,8 +207,7 @@ void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
   for (std::size_t l = 0; l < result.layers.size(); ++l) {
     LayerResult& layer = result.layers[l];
     // Relative to the layer's largest value, also when only its bottom ones are kept.
-    const double s_max =
-        std::max(layer.s_max, layer.sigma.size() == 0 ? 0.0 : layer.sigma.cwiseAbs().maxCoeff());
+    const double s_max = layer.largest_singular_value();
     layer.cluster =
         clusters(layer.sigma,
                  cluster_tolerance(layer.svd.precision == "single" ? SvdPrecision::Single

@@ -28,6 +28,15 @@ auto naming_the_layer(const ModelFile& model, const LayerSpec& layer, Factor&& f
   }
 }
 
+// The limits of the truncated SVDs (--svd-tolerance, --svd-max-cost, --precision), rank unset.
+TruncatedSvdSettings truncation_limits(const Options& options) {
+  TruncatedSvdSettings limits;
+  limits.tolerance = options.svd_tolerance;
+  limits.max_cost = options.svd_max_cost;
+  limits.precision = options.precision;
+  return limits;
+}
+
 // One slot per layer in every per-layer vector of `factors`.
 void resize_slots(LayerFactors& factors, std::size_t layers) {
   factors.local.resize(layers);
@@ -42,10 +51,7 @@ void resize_slots(LayerFactors& factors, std::size_t layers) {
 void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const NetworkPlan& plan,
                           const ExecutionPlan& execution, const Options& options, int rank) {
   resize_slots(factors, plan.layers.size());
-  TruncatedSvdSettings limits;
-  limits.tolerance = options.svd_tolerance;
-  limits.max_cost = options.svd_max_cost;
-  limits.precision = options.precision;
+  const TruncatedSvdSettings limits = truncation_limits(options);
   for (std::size_t l : execution.lapack_layers_of(rank)) {
     const LayerSpec& layer = plan.layers[l];
     const Eigen::MatrixXd M = layer_matrix(model, layer, options.network.read);
@@ -112,11 +118,8 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
     if (K && *K < rank_of_m && !options.full_svd) {
       // The top (bottom) K by the Krylov method on the team's grid; the full SVD when it cannot
       // deliver.
-      TruncatedSvdSettings limits;
+      TruncatedSvdSettings limits = truncation_limits(options);
       limits.rank = *K;
-      limits.tolerance = options.svd_tolerance;
-      limits.max_cost = options.svd_max_cost;
-      limits.precision = options.precision;
       KrylovGiveUp why;
       if (options.max_rank) {
         std::optional<DistributedTruncatedSvd> top = naming_the_layer(

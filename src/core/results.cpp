@@ -4,6 +4,10 @@
 
 namespace svr {
 
+double LayerResult::largest_singular_value() const {
+  return std::max(s_max, sigma.size() == 0 ? 0.0 : sigma.cwiseAbs().maxCoeff());
+}
+
 std::int64_t LayerResult::near_kernel_count() const {
   return std::count(near_kernel.begin(), near_kernel.end(), true);
 }

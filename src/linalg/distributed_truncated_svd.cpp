@@ -407,20 +407,9 @@ std::optional<DistributedBottomSvd> distributed_krylov_bottom_svd(
   const Index K = static_cast<Index>(settings.rank);
   const std::int64_t nb = M.block();
   const double budget = krylov::budget_of(static_cast<double>(L), static_cast<double>(n), settings);
-  // pdgeqrf's (pdgelqf's) 2 L n^2 - 2 n^3 / 3 flops at the full SVD's rate, pdormqr's 4 L n K.
-  const double nn = static_cast<double>(n) * n;
-  const double qr_cost =
-      krylov::full_svd_slowdown * (2.0 * static_cast<double>(L) * nn - 2.0 / 3.0 * nn * n) +
-      4.0 * static_cast<double>(L) * n * K;
-  if (qr_cost > budget)
-    return give_up("the QR factorisation alone would cost more than the full SVD", true);
-  if (qr_cost + krylov::two_iterations_cost(n, n, 2 * nn, 1) +
-          krylov::two_iterations_cost(n, n, nn, K) >
-      budget)
-    return give_up("K = " + std::to_string(K) +
-                       " is too large a part of min(rows, cols) = " + std::to_string(n) +
-                       ": the QR and two iterations would cost more than the full SVD",
-                   true);
+  // pdgeqrf (pdgelqf) and pdormqr (pdormlq) cost what dgeqrf and dormqr do.
+  const std::optional<double> qr_cost = krylov::bottom_start_cost(L, n, K, budget, give_up);
+  if (!qr_cost) return std::nullopt;
 
   // Tall: M = Q R (R n x n upper); wide: M = L Q (L n x n lower). T has M's singular values.
   DistributedMatrix A(grid, M.rows(), M.cols(), nb);
@@ -443,7 +432,7 @@ std::optional<DistributedBottomSvd> distributed_krylov_bottom_svd(
   TruncatedSvdSettings top_settings = settings;
   top_settings.rank = 1;
   const std::optional<krylov::Run<DistributedMatrix>> top = krylov::top_triplets(
-      GridOperator(T), 1, top_settings, budget, qr_cost, krylov::ResidualScale::LargestValue,
+      GridOperator(T), 1, top_settings, budget, *qr_cost, krylov::ResidualScale::LargestValue,
       0x5356'5223u + static_cast<std::uint64_t>(n), give_up);
   if (!top) return std::nullopt;
   const double s_max = top->s[0];

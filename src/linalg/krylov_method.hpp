@@ -181,6 +181,26 @@ struct GiveUp {
   }
 };
 
+// What the bottom K of an L x n matrix spends before its iterations: the Householder QR
+// (2 L n^2 - 2 n^3 / 3 flops at the full SVD's rate) and applying Q to K vectors (4 L n K). The
+// cost, or nothing with the reason given when it, with two iterations for s_max (on T) and two on
+// T^-1 (a triangular solve per column), would exceed the budget.
+inline std::optional<double> bottom_start_cost(Index L, Index n, Index K, double budget,
+                                               const GiveUp& give_up) {
+  const double nn = static_cast<double>(n) * n;
+  const double qr_cost =
+      full_svd_slowdown * (2.0 * static_cast<double>(L) * nn - 2.0 / 3.0 * nn * n) +
+      4.0 * static_cast<double>(L) * n * K;
+  if (qr_cost > budget)
+    return give_up("the QR factorisation alone would cost more than the full SVD", true);
+  if (qr_cost + two_iterations_cost(n, n, 2 * nn, 1) + two_iterations_cost(n, n, nn, K) > budget)
+    return give_up("K = " + std::to_string(K) +
+                       " is too large a part of min(rows, cols) = " + std::to_string(n) +
+                       ": the QR and two iterations would cost more than the full SVD",
+                   true);
+  return qr_cost;
+}
+
 // The converged top triplets of an operator B: B X = Y diag(s), s decreasing.
 template <class Block>
 struct Run {

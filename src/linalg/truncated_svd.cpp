@@ -160,7 +160,6 @@ struct InverseTriangularOperator : DenseBlocks<InverseTriangularOperator> {
   double column_cost() const { return static_cast<double>(R.rows()) * R.rows(); }
 };
 
-
 // The budget of M's truncated SVD (krylov::budget_of).
 double budget_of(const MatrixXd& M, const TruncatedSvdSettings& settings,
                  bool method_in_float = false) {
@@ -202,7 +201,6 @@ void check_arguments(const char* method, const MatrixXd& M, const TruncatedSvdSe
   if (!M.allFinite())
     throw NumericalError(std::string(method) + ": the matrix contains NaN or Inf");
 }
-
 
 }  // namespace
 
@@ -246,19 +244,8 @@ std::optional<BottomSvdResult> krylov_bottom_svd(const MatrixXd& M,
   const Index L = std::max(M.rows(), M.cols());
   const Index K = static_cast<Index>(settings.rank);
   const double budget = budget_of(M, settings);
-  // dgeqrf's 2 L n^2 - 2 n^3 / 3 flops at the full SVD's rate, and dormqr's 4 L n K.
-  const double qr_cost = krylov::full_svd_slowdown * (2.0 * static_cast<double>(L) * n * n -
-                                              2.0 / 3.0 * static_cast<double>(n) * n * n) +
-                         4.0 * static_cast<double>(L) * n * K;
-  // The QR, then at least two iterations for s_max and two on R^{-1}.
-  const double nn = static_cast<double>(n) * n;
-  if (qr_cost > budget)
-    return give_up("the QR factorisation alone would cost more than the full SVD", true);
-  if (qr_cost + krylov::two_iterations_cost(n, n, 2 * nn, 1) + krylov::two_iterations_cost(n, n, nn, K) > budget)
-    return give_up("K = " + std::to_string(K) +
-                       " is too large a part of min(rows, cols) = " + std::to_string(n) +
-                       ": the QR and two iterations would cost more than the " + "full SVD",
-                   true);
+  const std::optional<double> qr_cost = krylov::bottom_start_cost(L, n, K, budget, give_up);
+  if (!qr_cost) return std::nullopt;
 
   // A = Q R, A the tall orientation of M: R has M's singular values and right vectors (of A).
   MatrixXd A = wide ? MatrixXd(M.transpose()) : M;
@@ -270,16 +257,16 @@ std::optional<BottomSvdResult> krylov_bottom_svd(const MatrixXd& M,
   TruncatedSvdSettings top_settings = settings;
   top_settings.rank = 1;
   const std::optional<krylov::Run<MatrixXd>> top = krylov::top_triplets(
-      MatrixOperator{R, false}, 1, top_settings, budget, qr_cost, krylov::ResidualScale::LargestValue,
-      0x5356'5223u + static_cast<std::uint64_t>(n), give_up);
+      MatrixOperator{R, false}, 1, top_settings, budget, *qr_cost,
+      krylov::ResidualScale::LargestValue, 0x5356'5223u + static_cast<std::uint64_t>(n), give_up);
   if (!top) return std::nullopt;
   const double s_max = top->s[0];
 
   // R's bottom K: the top K of R^{-1}, each to its own value's scale, which bounds the residual
   // of R v - s u by the tolerance times s_max.
-  const std::optional<krylov::Run<MatrixXd>> inverse =
-      krylov::top_triplets(InverseTriangularOperator{R}, K, settings, budget, top->cost,
-                 krylov::ResidualScale::OwnValue, 0x5356'5224u + static_cast<std::uint64_t>(n), give_up);
+  const std::optional<krylov::Run<MatrixXd>> inverse = krylov::top_triplets(
+      InverseTriangularOperator{R}, K, settings, budget, top->cost, krylov::ResidualScale::OwnValue,
+      0x5356'5224u + static_cast<std::uint64_t>(n), give_up);
   if (!inverse) return std::nullopt;
   // R^{-1} u = (1/s) v: its input side holds R's left vectors u, its output side R's right v.
   // A's left vectors are Q u, its right vectors v; M = A^T swaps them when M is wide.

@@ -94,7 +94,7 @@ void write_graphml(const std::string& path, const SvrResult& r) {
 
   for (std::size_t l = 0; l < r.layers.size(); ++l) {
     const LayerResult& layer = r.layers[l];
-    const double top = output::s_max(layer);
+    const double top = layer.largest_singular_value();
     const std::string layer_name = output::xml_escape(layer.name);
     const std::string layer_kind = output::xml_escape(layer.kind);
     const std::string layer_groups = std::to_string(layer.groups);

@@ -13,7 +13,7 @@ void write_nodes_csv(const std::string& path, const SvrResult& r) {
   std::string row;
   for (std::size_t l = 0; l < r.layers.size(); ++l) {
     const LayerResult& layer = r.layers[l];
-    const double top = output::s_max(layer);
+    const double top = layer.largest_singular_value();
     std::string prefix = std::to_string(l) + ",";
     output::append_csv_field(prefix, layer.name);
     prefix += ',';

@@ -596,7 +596,7 @@ void draw_layer_nodes(std::string& out, const LayerResult& layer, std::size_t l,
     return unit(layer.intensity[a]) < unit(layer.intensity[b]);
   });
   const std::string x = px(fig.lay.x(l));
-  const double s_top = output::s_max(layer);
+  const double s_top = layer.largest_singular_value();
   out += "<g class=\"layer\" data-layer=\"" + std::to_string(l) + "\">\n";
   for (Eigen::Index i : order) {
     const bool nk = layer.near_kernel[i];

@@ -309,7 +309,8 @@ void layers_table(std::string& out, const SvrResult& r) {
            text_cell(std::to_string(layer.rows) + " \u00d7 " + std::to_string(layer.cols)) +
            int_cell(layer.full_rank) + int_cell(layer.sigma.size()) +
            (empty ? std::string("<td></td><td></td>")
-                  : number_cell(output::s_max(layer)) + number_cell(layer.sigma.minCoeff())) +
+                  : number_cell(layer.largest_singular_value()) +
+                        number_cell(layer.sigma.minCoeff())) +
            int_cell(layer.near_kernel_count()) +
            text_cell(layer.folded_bn.empty() ? "\u2013" : layer.folded_bn, "name") + "</tr>\n";
   }

@@ -1,7 +1,5 @@
 #include "result_checks.hpp"
 
-#include <algorithm>
-
 #include "svr/core/error.hpp"
 
 namespace svr::output {
@@ -52,11 +50,6 @@ void check_edges(const SvrResult& r, const std::string& path) {
       }
     }
   }
-}
-
-double s_max(const LayerResult& layer) {
-  const double kept = layer.sigma.size() == 0 ? 0.0 : layer.sigma.maxCoeff();
-  return std::max(layer.s_max, kept);
 }
 
 std::int64_t neuron_id(const LayerResult& layer, std::int64_t i) { return layer.first_neuron + i; }

@@ -15,8 +15,6 @@ void check_nodes(const SvrResult& r, const std::string& path);
 // Every pair joins two existing consecutive layers and every edge names existing neurons.
 void check_edges(const SvrResult& r, const std::string& path);
 
-// Largest singular value of the layer, 0 for a layer without any.
-double s_max(const LayerResult& layer);
 // The number of kept neuron i in the layer's full spectrum (i + first_neuron; --min-rank), as
 // every output file names neurons.
 std::int64_t neuron_id(const LayerResult& layer, std::int64_t i);

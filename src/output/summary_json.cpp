@@ -31,7 +31,7 @@ Json layer_json(std::size_t index, const LayerResult& layer) {
   j["kept"] = layer.sigma.size();
   j["first_neuron"] = layer.first_neuron;
   const bool empty = layer.sigma.size() == 0;
-  j["s_max"] = empty ? Json(nullptr) : number(output::s_max(layer));
+  j["s_max"] = empty ? Json(nullptr) : number(layer.largest_singular_value());
   j["s_min"] = empty ? Json(nullptr) : number(layer.sigma.minCoeff());
   j["near_kernel_count"] = layer.near_kernel_count();
   j["folded_bn"] = layer.folded_bn.empty() ? Json(nullptr) : Json(layer.folded_bn);

@@ -42,6 +42,9 @@ struct LayerResult {
   std::vector<int> group;                  // grouped convolution: each neuron's group; else empty
   SvdReport svd;                           // how sigma, U and V were computed
   std::int64_t near_kernel_count() const;
+  // The scale of sigma_rel, clusters and the near-kernel flag: s_max, and at least the largest
+  // kept |sigma| (a result built without s_max); 0 for a layer without any.
+  double largest_singular_value() const;
 };
 
 enum class NullKind { Beta, Untestable, Simulated, ChiSquare };
