@@ -247,6 +247,13 @@ void describe_execution(po::options_description& group, RawValues& v) {
        "one grid of all ranks as long as each rank holds at least E elements of the largest "
        "layer (a 1024 x 1024 local block by default); with fewer, more and smaller grids run "
        "side by side")
+      ("split-min-dim", po::value(&e.split_min_dim)->value_name("D")
+                            ->default_value(e.split_min_dim),
+       "on 2 or more ranks, a layer below --scalapack-min-dim with min(rows, cols) >= D, a long "
+       "side at least twice the short one and an SVD cost above the average load per rank is "
+       "split over a team of ranks: QR (or LQ) and Q's application on the team's grid, the "
+       "r x r core by LAPACK on the team's first rank while the others factor their own layers; "
+       "0: never split")
       ("memory-per-rank", po::value(&e.memory_per_rank_mb)->value_name("MB")
                               ->default_value(0.0, "0"),
        "memory budget per rank in MiB for sizing the teams; 0: 80% of the node's available "
@@ -305,6 +312,7 @@ void check_values(RawValues& v, const po::variables_map& vm) {
   if (e.block_size < 1 || e.block_size > 4096)
     throw InputError("command line: --block-size must lie in [1, 4096]");
   if (e.max_grids < 0) throw InputError("command line: --max-grids must be >= 0");
+  if (e.split_min_dim < 0) throw InputError("command line: --split-min-dim must be >= 0");
   if (!(e.min_local_elements >= 0.0) || !std::isfinite(e.min_local_elements))
     throw InputError("command line: --min-local-elements must be a finite number >= 0");
   if (!(e.memory_per_rank_mb >= 0.0) || !std::isfinite(e.memory_per_rank_mb))

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include "svr/app/phase_read.hpp"
@@ -93,7 +94,8 @@ void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const N
 void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, const NetworkPlan& plan,
                              const ExecutionPlan& execution, const Options& options,
                              const mpi::Communicator& comm,
-                             const std::function<void(std::size_t)>& on_layer_start) {
+                             const std::function<void(std::size_t)>& on_layer_start,
+                             const std::function<void()>& while_core_runs) {
   resize_slots(factors, plan.layers.size());
   if (execution.teams.empty()) return;
   // Every rank calls both constructors (they are collective over comm), in the same order.
@@ -147,6 +149,11 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
     }
     DistributedSvdOptions svd_options;
     svd_options.precision = options.precision;
+    if (execution.layers[l].split) {
+      svd_options.path = SvdPath::ReduceFirst;
+      svd_options.core_on_one_rank = true;
+      svd_options.while_core_runs = while_core_runs;
+    }
     factors.distributed[l] = std::make_unique<DistributedSpectrum>(
         naming_the_layer(model, plan.layers[l], [&] { return distributed_svd(M, svd_options); }));
     DistributedSpectrum& spectrum = *factors.distributed[l];
@@ -158,7 +165,7 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
       keep_bottom(spectrum, *options.min_rank);
       factors.first_neuron[l] = all - spectrum.s.size();
     }
-    report.method = "scalapack-full";
+    report.method = spectrum.core_on_one_rank ? "scalapack-qr-lapack" : "scalapack-full";
     report.precision = to_string(options.precision);
   }
 }
@@ -248,16 +255,41 @@ std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t
 LayerFactors svd_phase(const RunPlans& plans, const Options& options, const mpi::Communicator& comm,
                        SvrResult& result, const Progress& progress) {
   LayerFactors factors;
-  mpi::agreed(comm, [&] {
-    inject_failure_point("svd", comm.rank());
+  const auto factor_mine = [&] {
     factor_lapack_layers(factors, plans.model, plans.network, plans.execution, options,
                          comm.rank());
+  };
+  // On a team with split layers this rank's LAPACK layers wait for the first core, so that
+  // they fill the time the team's first rank spends on it.
+  const int team = plans.execution.team_of(comm.rank());
+  bool deferred = false;
+  if (team >= 0)
+    for (std::size_t l : plans.execution.teams[static_cast<std::size_t>(team)].layers)
+      deferred |= plans.execution.layers[l].split;
+  mpi::agreed(comm, [&] {
+    inject_failure_point("svd", comm.rank());
+    if (!deferred) factor_mine();
   });
+  // An error in a deferred layer waits until the team is out of its collectives.
+  std::exception_ptr deferred_error;
+  const auto while_core_runs = [&] {
+    if (!deferred) return;
+    deferred = false;
+    try {
+      factor_mine();
+    } catch (...) {
+      deferred_error = std::current_exception();
+    }
+  };
   if (!plans.execution.teams.empty())
     mpi::agreed(comm, [&] {
       factor_scalapack_layers(factors, plans.model, plans.network, plans.execution, options, comm,
-                              {});
+                              {}, while_core_runs);
     });
+  mpi::agreed(comm, [&] {
+    while_core_runs();  // the first rank of a team, or no core ran (all-zero layer, Krylov)
+    if (deferred_error) std::rethrow_exception(deferred_error);
+  });
   mpi::agreed(
       comm, [&] { share_singular_values(factors, plans.execution, options, comm, result.layers); });
   for (std::size_t l = 0; l < plans.network.layers.size(); ++l) {

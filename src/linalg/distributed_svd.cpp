@@ -282,6 +282,36 @@ class Reduction {
   MPI_Comm comm_;
 };
 
+// The SVD of the k x k `triangle` (freed) by LAPACK on grid rank 0: gathered there, factored by
+// thin_svd (dgesdd, sgesdd in single precision) while the other ranks run while_core_runs, and
+// its factors scattered into Ut and VTt (k x k on the grid); s on every rank. A failure on rank 0
+// is thrown on every rank alike.
+void core_on_grid_rank_zero(DistributedMatrix& triangle, Eigen::VectorXd& s, DistributedMatrix& Ut,
+                            DistributedMatrix& VTt, const DistributedSvdOptions& options) {
+  const ProcessGrid& grid = triangle.grid();
+  const std::int64_t k = triangle.rows();
+  Eigen::MatrixXd whole = triangle.gather(0);
+  triangle = DistributedMatrix(grid, 0, 0, triangle.block());
+  Spectrum core;
+  mpi::agreed(grid.comm(), [&] {
+    if (grid.rank() == 0) {
+      core = thin_svd(whole, std::nullopt, options.precision);
+      whole.resize(0, 0);
+      core.V.transposeInPlace();  // V^T, the layout of VTt
+    } else if (options.while_core_runs) {
+      options.while_core_runs();
+    }
+  });
+  if (grid.rank() == 0)
+    s = core.s;
+  else
+    s.resize(k);
+  mpi::check(MPI_Bcast(s.data(), static_cast<int>(k), MPI_DOUBLE, 0, grid.comm()), "MPI_Bcast");
+  redistribute(grid, RedistributionSource::whole(&core.U, 0, k, k), RedistributionTarget::of(Ut));
+  core.U.resize(0, 0);
+  redistribute(grid, RedistributionSource::whole(&core.V, 0, k, k), RedistributionTarget::of(VTt));
+}
+
 // QR (tall) or LQ (wide) first, the SVD of the k x k triangular factor, then Q applied to the
 // factor on the long side.
 template <typename T>
@@ -293,7 +323,12 @@ void reduce_first_svd(const DistributedMatrix& M, DistributedSpectrum& out,
   DistributedMatrix triangle(grid, k, k, nb);
   const Reduction<T> reduction(M, triangle);
   DistributedMatrix Ut(grid, k, k, nb), VTt(grid, k, k, nb);
-  out.padded = factor(triangle, out.s, Ut, VTt, options);
+  if (options.core_on_one_rank) {
+    core_on_grid_rank_zero(triangle, out.s, Ut, VTt, options);
+    out.core_on_one_rank = true;
+  } else {
+    out.padded = factor(triangle, out.s, Ut, VTt, options);
+  }
   if (m >= n) {
     // A = Q [R; 0] = (Q [Ut; 0]) diag(s) VTt.
     out.U = DistributedMatrix(grid, m, k, nb);

@@ -146,7 +146,22 @@ bool enough_work_per_rank(const ExecutionPlan& plan, const std::vector<GridTeam>
   return true;
 }
 
+// Whether a layer below scalapack_min_dim is split over a team (GridPolicy::split_min_dim).
+bool splits(const LayerExecution& layer, double total_cost, const ExecutionPlan& plan) {
+  const std::int64_t r = std::min(layer.shape.rows, layer.shape.cols);
+  const std::int64_t long_side = std::max(layer.shape.rows, layer.shape.cols);
+  const double budget = plan.policy.memory_per_rank_bytes;
+  return plan.ranks > 1 && plan.policy.split_min_dim > 0 && layer.shape.blocks <= 1 &&
+         r >= plan.policy.split_min_dim && long_side >= 2 * r &&
+         layer.cost > total_cost / plan.ranks && (budget <= 0.0 || split_core_bytes(r) <= budget);
+}
+
 }  // namespace
+
+double split_core_bytes(std::int64_t r) {
+  const double k = static_cast<double>(r);
+  return 8.0 * 8.0 * k * k + kRankOverheadBytes;
+}
 
 double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks) {
   double factors = 0.0, working = 0.0;
@@ -235,6 +250,18 @@ std::vector<std::size_t> ExecutionPlan::scalapack_layers() const {
   return large;
 }
 
+double ExecutionPlan::split_load_of(int rank) const {
+  double load = 0.0;
+  for (const LayerExecution& layer : layers) {
+    if (!layer.split || rank < layer.first_rank || rank >= layer.first_rank + layer.grid.size())
+      continue;
+    const double r = static_cast<double>(std::min(layer.shape.rows, layer.shape.cols));
+    const double core = r * r * r;
+    load += (layer.cost - core) / layer.grid.size() + (rank == layer.first_rank ? core : 0.0);
+  }
+  return load;
+}
+
 std::vector<std::size_t> ExecutionPlan::pairs_of(int rank) const {
   std::vector<std::size_t> mine;
   for (std::size_t l = 0; l < pairs.size(); ++l)
@@ -267,14 +294,15 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes,
     throw std::invalid_argument("plan_execution: the memory budget must be finite and >= 0");
   if (!(policy.min_local_elements >= 0.0))
     throw std::invalid_argument("plan_execution: min_local_elements must be >= 0");
+  if (policy.split_min_dim < 0)
+    throw std::invalid_argument("plan_execution: split_min_dim must be >= 0");
   ExecutionPlan plan;
   plan.ranks = ranks;
   plan.policy = policy;
   plan.scalapack_min_dim = scalapack_min_dim;
   plan.block_size = block_size;
   plan.layers.resize(shapes.size());
-  std::vector<LayerShape> small;
-  std::vector<std::size_t> small_index;  // small[k] is layer small_index[k]
+  double total_cost = 0.0;
   for (std::size_t l = 0; l < shapes.size(); ++l) {
     LayerExecution& layer = plan.layers[l];
     layer.shape = shapes[l];
@@ -283,19 +311,31 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes,
     const double r = std::min(rows, cols);
     layer.cost = LayerPartition::svd_cost(shapes[l]);
     layer.bytes = 8.0 * (rows * cols + (rows + cols + 1.0) * r);
-    if (shapes[l].blocks <= 1 && std::min(shapes[l].rows, shapes[l].cols) >= scalapack_min_dim) {
+    total_cost += layer.cost;
+    if (shapes[l].blocks <= 1 && std::min(shapes[l].rows, shapes[l].cols) >= scalapack_min_dim)
       layer.engine = SvdEngine::Scalapack;
-    } else {
+  }
+  for (LayerExecution& layer : plan.layers)
+    if (layer.engine == SvdEngine::Lapack && splits(layer, total_cost, plan)) {
+      layer.engine = SvdEngine::Scalapack;
+      layer.split = true;
+    }
+  plan_grid_teams(plan);
+  // LPT over the small layers only, in layer order (ties: lower layer index first), on top of
+  // the split layers' loads, so that a plan without large layers is exactly the LayerPartition
+  // of all layers.
+  std::vector<LayerShape> small;
+  std::vector<std::size_t> small_index;  // small[k] is layer small_index[k]
+  for (std::size_t l = 0; l < shapes.size(); ++l)
+    if (plan.layers[l].engine == SvdEngine::Lapack) {
       small.push_back(shapes[l]);
       small_index.push_back(l);
     }
-  }
-  // LPT over the small layers only, in layer order (ties: lower layer index first), so that a
-  // plan without large layers is exactly the LayerPartition of all layers.
-  const LayerPartition partition(small, ranks);
+  std::vector<double> initial_load(static_cast<std::size_t>(ranks));
+  for (int r = 0; r < ranks; ++r) initial_load[static_cast<std::size_t>(r)] = plan.split_load_of(r);
+  const LayerPartition partition(small, initial_load);
   for (std::size_t k = 0; k < small.size(); ++k)
     plan.layers[small_index[k]].rank = partition.owner(k);
-  plan_grid_teams(plan);
   plan_pairs(plan, pairs);
   return plan;
 }
@@ -320,6 +360,9 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
       where = "LAPACK on rank " + std::to_string(layer.rank);
     } else {
       where = "ScaLAPACK, team " + std::to_string(layer.team) + ": " + grid_text(plan, layer.team);
+      if (layer.split)
+        where += std::string(", split: ") + (layer.shape.rows >= layer.shape.cols ? "QR" : "LQ") +
+                 " on the grid, the core by LAPACK on rank " + std::to_string(layer.first_rank);
     }
     rows.push_back({std::to_string(l + 1) + "/" + std::to_string(n),
                     l < names.size() ? names[l] : "layer " + std::to_string(l),
@@ -341,10 +384,17 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
       line += " " + (c + 1 < row.size() ? padded(row[c], width[c]) : row[c]);
     text += line + "\n";
   }
+  if (plan.policy.split_min_dim > 0 && plan.ranks > 1)
+    text += "split over a team: a layer with min(rows, cols) >= " +
+            std::to_string(plan.policy.split_min_dim) +
+            ", a long side >= twice the short one and more than the average cost per rank\n";
   text += "LAPACK load per rank:";
-  for (int r = 0; r < plan.ranks; ++r)
+  for (int r = 0; r < plan.ranks; ++r) {
     text += (r ? ", " : " ") + std::string("rank ") + std::to_string(r) + " " +
             number("%.2g", plan.lapack_load_of(r));
+    if (plan.split_load_of(r) > 0.0)
+      text += " (+ " + number("%.2g", plan.split_load_of(r)) + " of split layers)";
+  }
   const std::size_t large = plan.scalapack_layers().size();
   text += "; then " + std::to_string(large) + " ScaLAPACK layer(s) on " +
           std::to_string(plan.teams.size()) + " concurrent team(s), each in layer order";

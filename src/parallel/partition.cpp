@@ -14,8 +14,12 @@ double LayerPartition::svd_cost(const LayerShape& shape) {
 }
 
 LayerPartition::LayerPartition(const std::vector<LayerShape>& layers, int ranks)
-    : owner_(layers.size(), 0), load_(static_cast<std::size_t>(std::max(ranks, 1)), 0.0) {
-  if (ranks < 1) throw std::invalid_argument("LayerPartition: ranks must be >= 1");
+    : LayerPartition(layers, std::vector<double>(static_cast<std::size_t>(std::max(ranks, 0)), 0.0)) {}
+
+LayerPartition::LayerPartition(const std::vector<LayerShape>& layers,
+                               const std::vector<double>& initial_load)
+    : owner_(layers.size(), 0), load_(initial_load) {
+  if (load_.empty()) throw std::invalid_argument("LayerPartition: ranks must be >= 1");
   std::vector<std::size_t> order(layers.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {

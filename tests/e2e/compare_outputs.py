@@ -20,8 +20,8 @@ Rules
   edges in one directory, clustered blocks are skipped (their sums are incomplete).
 - p: log10_p to p-tol absolute, or p-tol relative when |log10_p| > 1; empty fields must
   match (untestable pairs); pairs marked "simulated" in either summary are exempt from p,
-  q and significance checks. q to 1e-8 relative, or ln(10) p-tol if larger (or both below
-  1e-300).
+  q and significance checks. q to 1e-8 relative, or ln(10) p-tol max(1, |log10_p|) if larger
+  (q comes from a p at least the edge's own; or both below 1e-300).
 - --derived-tol raises the tolerances of intensity, q, entropy and the path metrics (1e-9 or
   1e-8 by default) to its value: for a run with --precision single against one in double.
 - significance: the same set of significant edges, except edges whose log10 q lies within
@@ -87,10 +87,13 @@ def derived(args, default):
     return max(default, getattr(args, "derived_tol", 0.0))
 
 
-def q_tol(args):
-    """q, relative: 1e-8, or what --derived-tol or --p-tol allow (q moves with p, whose relative
-    change is ln(10) times that of log10 p)."""
-    return max(derived(args, 1e-8), math.log(10.0) * args.p_tol)
+def q_tol(args, log10_p_scale=1.0):
+    """q, relative: 1e-8, or what --derived-tol or --p-tol allow. q moves with p, whose relative
+    change is ln(10) times that of log10 p, and log10 p is compared to p-tol relative beyond 1:
+    an edge's q is p_(j) m / j for some p_(j) >= its own p, so log10_p_scale, max(1, |log10 p|)
+    of the edge's own p in either run, bounds the scale."""
+    import numpy as np
+    return np.maximum(derived(args, 1e-8), math.log(10.0) * args.p_tol * log10_p_scale)
 
 def num(s):
     if s is None or s == "":
@@ -433,7 +436,8 @@ def compare_pair_fast(k, lf, lt, A, B, rows, cols, sim, maps_compared, log_alpha
         rep.err("q", f"pair {k} to {to[n]} from {frm[n]}: {value(qa[n])!r} vs {value(qb[n])!r}")
     with np.errstate(invalid="ignore"):
         top = np.maximum(qa, qb)
-        far = (np.abs(qa - qb) > q_tol(args) * top) & (top > 1e-300)
+        q_scale = np.nan_to_num(scale, nan=1.0)
+        far = (np.abs(qa - qb) > q_tol(args, q_scale) * top) & (top > 1e-300)
     for n in np.flatnonzero(~qna & ~qnb & far):
         rep.err("q", f"pair {k} to {to[n]} from {frm[n]}: {float(qa[n])!r} vs {float(qb[n])!r}")
     sig_a, sig_b = fa.sig[oa], fb.sig[ob]
@@ -654,8 +658,8 @@ def compare(A, B, args, rep):
             qa, qb = num(ra["q"]), num(rb["q"])
             if (qa is None) != (qb is None):
                 rep.err("q", f"pair {k} to {j} from {i}: {ra['q']!r} vs {rb['q']!r}")
-            elif qa is not None and abs(qa - qb) > q_tol(args) * max(qa, qb) and \
-                    max(qa, qb) > 1e-300:
+            elif qa is not None and max(qa, qb) > 1e-300 and abs(qa - qb) > q_tol(
+                    args, max(1.0, abs(pa or 0.0), abs(pb or 0.0))) * max(qa, qb):
                 rep.err("q", f"pair {k} to {j} from {i}: {qa!r} vs {qb!r}")
         if k in sim:
             continue

@@ -19,6 +19,11 @@ foreach(model resnet_tiny densenet_tiny branches_tiny grouped_tiny random_tiny)
     --block-size 2 --max-grids 1)
   svr_e2e(graph.significant_only.${model} 2 --significant-only oracle ${files})
 endforeach()
+# A split layer in a graph: resnet_tiny's layer2.0.conv2 (16 x 144, 54 % of the cost) on a
+# team of both ranks, its core on rank 0.
+svr_e2e(graph.split.resnet_tiny.np2 2 --e-atol 1e-10 --expect-svd scalapack-qr-lapack=1 oracle
+  ${graph}/resnet_tiny.safetensors --topology ${graph}/resnet_tiny.json --split-min-dim 16
+  --block-size 3)
 svr_e2e(graph.branches_hwc_override 2 oracle ${graph}/branches_tiny.safetensors
   --topology ${graph}/branches_tiny.json --flatten-order hwc)
 svr_e2e(graph.resnet_ignore_bn 0 oracle ${graph}/resnet_tiny.safetensors

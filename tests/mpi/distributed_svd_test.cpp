@@ -244,6 +244,60 @@ TEST(DistributedSvd, SinglePrecisionOnEveryPath) {
   }
 }
 
+// The path of a split layer: QR or LQ on the grid, the r x r core by LAPACK on grid rank 0 while
+// every other rank runs while_core_runs once; the answers of thin_svd, s the same bits on every
+// rank. The direct path (a square matrix) ignores the option.
+TEST(DistributedSvd, CoreOnOneRankMatchesLapack) {
+  struct CoreCase {
+    Case c;
+    svr::SvdPrecision precision;
+  };
+  const CoreCase cases[] = {{{250, 60, 3}, svr::SvdPrecision::Double},
+                            {{60, 250, 2}, svr::SvdPrecision::Double},
+                            {{300, 128, 64}, svr::SvdPrecision::Double},
+                            {{41, 150, 8}, svr::SvdPrecision::Double},
+                            {{55, 55, 3}, svr::SvdPrecision::Double},
+                            {{40, 170, 4}, svr::SvdPrecision::Single}};
+  std::uint64_t seed = 400;
+  for (const svr::GridShape shape : svr_test::world_shapes()) {
+    svr::ProcessGrid grid(MPI_COMM_WORLD, shape);
+    for (const CoreCase& cc : cases) {
+      const Case& c = cc.c;
+      const std::uint64_t case_seed = ++seed;
+      int calls = 0;
+      svr::DistributedSvdOptions options;
+      options.core_on_one_rank = true;
+      options.precision = cc.precision;
+      options.while_core_runs = [&calls] { ++calls; };
+      svr::DistributedMatrix M(grid, c.rows, c.cols, c.nb);
+      M.fill([case_seed](std::int64_t i, std::int64_t j) { return random_entry(i, j, case_seed); });
+      const svr::DistributedSpectrum d = svr::distributed_svd(M, options);
+      const svr::Spectrum got = svr::gather_spectrum(d, 0);
+      if (!grid.active()) {
+        EXPECT_EQ(calls, 0);
+        continue;
+      }
+      const bool square = c.rows == c.cols;
+      const std::string what = "core on one rank " + describe(shape, c);
+      EXPECT_EQ(d.core_on_one_rank, !square) << what;
+      EXPECT_FALSE(d.padded) << what;
+      EXPECT_EQ(calls, square || grid.rank() == 0 ? 0 : 1) << what;
+      double ends[2] = {d.s(0), -d.s(d.s.size() - 1)}, most[2] = {0, 0}, least[2] = {0, 0};
+      MPI_Allreduce(ends, most, 2, MPI_DOUBLE, MPI_MAX, grid.comm());
+      MPI_Allreduce(ends, least, 2, MPI_DOUBLE, MPI_MIN, grid.comm());
+      EXPECT_EQ(most[0], least[0]) << what;
+      EXPECT_EQ(most[1], least[1]) << what;
+      if (grid.rank() != 0) continue;
+      const bool single = cc.precision == svr::SvdPrecision::Single;
+      check_spectrum(got, c.rows, c.cols, case_seed, what, single ? 2e-5 : kTol);
+      if (single) {
+        const svr::Spectrum ref = svr::thin_svd(random_matrix(c.rows, c.cols, case_seed));
+        EXPECT_GE((got.s - ref.s).cwiseAbs().maxCoeff(), 1e-9 * ref.s(0)) << what << ": not float";
+      }
+    }
+  }
+}
+
 TEST(DistributedSvd, SinglePrecisionRefusesWhatFloatCannotHold) {
   svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
   svr::DistributedMatrix M(grid, 30, 20, 2);

@@ -11,6 +11,7 @@
 #include "svr/linalg/svd.hpp"
 #include "svr/network/network_options.hpp"
 #include "svr/output/plot_options.hpp"
+#include "svr/parallel/execution_plan.hpp"
 #include "svr/stats/measures.hpp"
 #include "svr/stats/significance.hpp"
 
@@ -21,13 +22,16 @@ namespace svr {
 // blocks, by at most max_grids concurrent teams of ranks (0: no cap), each within
 // memory_per_rank_mb MiB per rank (0: read the node's available memory, memory_budget.hpp), more
 // teams only while a rank would hold fewer than min_local_elements of its team's largest layer
-// (execution_plan.hpp, plan_grid_teams).
+// (execution_plan.hpp, plan_grid_teams). On 2 or more ranks a long layer with
+// min(rows, cols) >= split_min_dim that holds more than the average load per rank is split over
+// a team (GridPolicy::split_min_dim; 0: never).
 struct ExecutionOptions {
   std::int64_t scalapack_min_dim = 8192;
   std::int64_t block_size = 64;
   int max_grids = 0;
   double memory_per_rank_mb = 0.0;
   double min_local_elements = 1048576.0;
+  std::int64_t split_min_dim = GridPolicy::kDefaultSplitMinDim;
 };
 
 struct Options {

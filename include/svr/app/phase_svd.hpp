@@ -49,11 +49,14 @@ void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const N
 // Collective over every rank: builds the team grids (each rank joins its own team's), then each
 // team reads its ranks' blocks of its layers and factors them on its grid, one after the other
 // in layer order, concurrently with the other teams. Also builds the grid of all ranks when
-// some pair will need it (pair_grid()).
+// some pair will need it (pair_grid()). A split layer (LayerExecution::split) has its core
+// factored by LAPACK on the team's first rank; the team's other ranks call `while_core_runs`
+// meanwhile (DistributedSvdOptions::while_core_runs: it must not throw or communicate).
 void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, const NetworkPlan& plan,
                              const ExecutionPlan& execution, const Options& options,
                              const mpi::Communicator& comm,
-                             const std::function<void(std::size_t)>& on_layer_start);
+                             const std::function<void(std::size_t)>& on_layer_start,
+                             const std::function<void()>& while_core_runs = {});
 
 // Collective: every rank gets every layer's kept singular values (layers[l].sigma), the
 // LAPACK ones broadcast from their owners, the ScaLAPACK ones from their team's first rank
@@ -64,6 +67,9 @@ void share_singular_values(const LayerFactors& factors, const ExecutionPlan& exe
 
 // The phase, collective, one agreed step each: the LAPACK layers, the ScaLAPACK teams, the
 // singular values (into result.layers[l].sigma on every rank). Says one progress line per layer.
+// A rank on a team with split layers factors its LAPACK layers while its team's first rank
+// factors a split layer's core (or, being that rank, after the teams), not before the teams.
+
 LayerFactors svd_phase(const RunPlans& plans, const Options& options, const mpi::Communicator& comm,
                        SvrResult& result, const Progress& progress);
 

@@ -3,6 +3,7 @@
 // counterpart of thin_svd: M = U diag(s) V^T, r = min(rows, cols).
 #include <Eigen/Dense>
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "svr/linalg/distributed_matrix.hpp"
@@ -15,6 +16,7 @@ struct DistributedSpectrum {
   DistributedMatrix U;  // rows x r, same grid and block size as M
   DistributedMatrix V;  // cols x r; V, not V^T
   bool padded = false;  // pdgesvd ran on the padded matrix (DistributedSvdOptions::pad_min_dim)
+  bool core_on_one_rank = false;  // the r x r core went to LAPACK on grid rank 0 (see options)
 };
 
 enum class SvdPath {
@@ -39,6 +41,17 @@ struct DistributedSvdOptions {
   // Single: the QR/LQ, pdgesvd and the application of Q run in float (psgeqrf, psgesvd,
   // psormqr) on float copies of the local blocks; the factors come back widened to double.
   SvdPrecision precision = SvdPrecision::Double;
+  // The reduce-first path factors the r x r triangular core with LAPACK (dgesdd, or sgesdd in
+  // single precision) on grid rank 0 instead of pdgesvd on the grid: the QR/LQ and Q's
+  // application, which hold most of the flops of a long layer, stay distributed, and the core
+  // gets divide and conquer, which pdgesvd lacks (5-6x faster per flop on one rank,
+  // docs/distributed-svd.md). For a core that fits one rank's memory (about 8 r^2 doubles on
+  // rank 0). No effect on the direct path.
+  bool core_on_one_rank = false;
+  // With core_on_one_rank: called once on every grid rank but 0 while rank 0 factors the core,
+  // so that they can do other work meanwhile (svr's pipeline factors their own LAPACK layers).
+  // It must not throw and must not communicate on the grid.
+  std::function<void()> while_core_runs;
 };
 
 // Whether distributed_svd pads a matrix whose pdgesvd has min dimension k (see above).

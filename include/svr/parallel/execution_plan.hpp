@@ -30,6 +30,9 @@ struct LayerExecution {
   GridShape grid{0, 0};  // Scalapack: its team's grid; else 0x0
   int team = -1;         // Scalapack: index into ExecutionPlan::teams; else -1
   int first_rank = -1;   // Scalapack: the team's first rank (grid rank = rank - first_rank)
+  // Scalapack because it was split (GridPolicy::split_min_dim): QR or LQ and Q's application on
+  // the team's grid, the r x r core by LAPACK on the team's first rank.
+  bool split = false;
 };
 
 // A set of ranks that factors some of the ScaLAPACK layers together, on one near-square grid of
@@ -50,7 +53,19 @@ struct GridPolicy {
   // largest layer: below it pdgesvd spends its time communicating (docs/distributed-svd.md).
   double min_local_elements = kDefaultMinLocalElements;
   static constexpr double kDefaultMinLocalElements = 1024.0 * 1024.0;
+  // On 2 or more ranks a layer below scalapack_min_dim is *split* over a team when it holds more
+  // than the average load per rank (its SVD cost above the sum of all costs / ranks), its
+  // min(rows, cols) is at least split_min_dim and its long side at least twice the short one
+  // (so the QR or LQ and Q's application carry most of its cost), and the core's LAPACK SVD fits
+  // the memory budget (split_core_bytes). 0: never.
+  std::int64_t split_min_dim = kDefaultSplitMinDim;
+  static constexpr std::int64_t kDefaultSplitMinDim = 1024;
 };
+
+// Estimated peak bytes on the rank that factors a split layer's r x r core with LAPACK: the
+// gathered core, dgesdd's copy, its workspace and the factors (about 8 r^2 doubles), plus
+// kRankOverheadBytes.
+double split_core_bytes(std::int64_t r);
 
 // The two layers of a pair: the producer `from` and the consumer `to` (from < to).
 struct PairLayers {
@@ -102,6 +117,11 @@ struct ExecutionPlan {
   std::vector<std::size_t> scalapack_layers() const;
   // Sum of the LAPACK costs given to `rank`.
   double lapack_load_of(int rank) const;
+  // The part of the split layers' cost `rank` carries, in the units of the SVD cost model: a
+  // split layer m x n (r = min) costs its team's ranks (m n r - r^3) / team size each for the QR
+  // and Q's application, and its first rank r^3 more for the core. The LAPACK layers are dealt
+  // on top of these loads.
+  double split_load_of(int rank) const;
 };
 
 // Estimated peak bytes per rank of a team of `ranks` processes factoring `layers` one after the

@@ -19,6 +19,8 @@ class LayerPartition {
   // Longest processing time first: layers sorted by SVD cost (rows*cols*min(rows,cols)), each
   // given to the currently least-loaded rank (ties: lower rank, then lower layer index).
   LayerPartition(const std::vector<LayerShape>& layers, int ranks);
+  // The same, starting from loads the ranks already carry (initial_load[r], one per rank).
+  LayerPartition(const std::vector<LayerShape>& layers, const std::vector<double>& initial_load);
 
   int owner(std::size_t layer) const { return owner_[layer]; }
   std::vector<std::size_t> layers_of(int rank) const;

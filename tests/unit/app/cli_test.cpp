@@ -146,7 +146,8 @@ TEST(CommandLine, RejectsBadValuesWithOneLine) {
            {"m", "-o", "o", "--memory-per-rank", "-5"},
            {"m", "-o", "o", "--memory-per-rank", "inf"},
            {"m", "-o", "o", "--memory-per-rank", "lots"},
-           {"m", "-o", "o", "--min-local-elements", "-1"}}) {
+           {"m", "-o", "o", "--min-local-elements", "-1"},
+           {"m", "-o", "o", "--split-min-dim", "-1"}}) {
     const std::string message = error_of(args);
     EXPECT_NE(message.find("command line"), std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
@@ -161,7 +162,7 @@ TEST(CommandLine, HelpListsEveryOption) {
         "--fdr-scope", "--sigma", "--reference", "--max-rank", "--near-kernel-tau", "--all-edges",
         "--save-spectra", "--save-adjacency", "--force", "--quiet", "--output", "--version",
         "--scalapack-min-dim", "--block-size", "--max-grids", "--memory-per-rank", "--min-local-elements",
-        "--plan", "--svd-tolerance", "--svd-max-cost", "--full-svd"})
+        "--split-min-dim", "--plan", "--svd-tolerance", "--svd-max-cost", "--full-svd"})
     EXPECT_NE(help.text.find(name), std::string::npos) << name;
   EXPECT_EQ(parse({"--version"}).action, CommandLine::Action::Version);
 }
@@ -173,10 +174,13 @@ TEST(CommandLine, ExecutionOptions) {
   EXPECT_EQ(d.execution.max_grids, 0);
   EXPECT_EQ(d.execution.memory_per_rank_mb, 0.0);
   EXPECT_EQ(d.execution.min_local_elements, 1048576.0);
+  EXPECT_EQ(d.execution.split_min_dim, 1024);
   EXPECT_FALSE(d.plan);
   const Options o = parse({"m", "-o", "o", "--scalapack-min-dim", "1", "--block-size", "3",
-                           "--max-grids", "2", "--memory-per-rank", "1500.5"})
+                           "--max-grids", "2", "--memory-per-rank", "1500.5",
+                           "--split-min-dim", "0"})
                         .options;
+  EXPECT_EQ(o.execution.split_min_dim, 0);
   EXPECT_EQ(o.execution.scalapack_min_dim, 1);
   EXPECT_EQ(o.execution.block_size, 3);
   EXPECT_EQ(o.execution.max_grids, 2);

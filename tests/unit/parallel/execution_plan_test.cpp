@@ -208,6 +208,103 @@ void expect_consistent_teams(const ExecutionPlan& plan) {
     EXPECT_EQ(seen[l], plan.layers[l].engine == SvdEngine::Scalapack ? 1 : 0) << "layer " << l;
 }
 
+// VGG16's weight matrices (--method svr): 13 convolutions out x in k^2, then the classifier.
+std::vector<LayerShape> vgg16_shapes() {
+  return {{64, 27},     {64, 576},    {128, 576},   {128, 1152},  {256, 1152},
+          {256, 2304},  {256, 2304},  {512, 2304},  {512, 4608},  {512, 4608},
+          {512, 4608},  {512, 4608},  {512, 4608},  {4096, 25088}, {4096, 4096},
+          {1000, 4096}};
+}
+
+TEST(SplitLayers, TheDominantLongLayerIsSplitOverATeam) {
+  const std::vector<LayerShape> shapes = vgg16_shapes();
+  const std::size_t classifier0 = 13;
+  // One rank: nothing to split over.
+  const ExecutionPlan one = plan_execution(shapes, 1, 8192, 64);
+  EXPECT_TRUE(one.scalapack_layers().empty());
+  for (int ranks : {2, 3, 4}) {
+    const ExecutionPlan plan = plan_execution(shapes, ranks, 8192, 64);
+    ASSERT_EQ(plan.scalapack_layers(), std::vector<std::size_t>{classifier0}) << ranks;
+    const LayerExecution& split = plan.layers[classifier0];
+    EXPECT_TRUE(split.split);
+    EXPECT_EQ(split.first_rank, 0);
+    EXPECT_EQ(split.grid.size(), ranks);  // the only team gets every rank
+    // classifier.3 is square (no QR to share) and below the average: LAPACK.
+    EXPECT_FALSE(plan.layers[14].split);
+    EXPECT_EQ(plan.layers[14].engine, SvdEngine::Lapack);
+    // The core's r^3 on rank 0, the rest shared; the LAPACK layers dealt on top.
+    const double r3 = 4096.0 * 4096.0 * 4096.0, shared = (split.cost - r3) / ranks;
+    EXPECT_DOUBLE_EQ(plan.split_load_of(0), shared + r3);
+    for (int r = 1; r < ranks; ++r) EXPECT_DOUBLE_EQ(plan.split_load_of(r), shared);
+    std::vector<double> load(static_cast<std::size_t>(ranks));
+    for (int r = 0; r < ranks; ++r)
+      load[static_cast<std::size_t>(r)] = plan.split_load_of(r) + plan.lapack_load_of(r);
+    // Balanced far better than classifier.0 whole on one rank.
+    EXPECT_LT(*std::max_element(load.begin(), load.end()), 0.75 * split.cost) << ranks;
+    EXPECT_EQ(plan.layers[14].rank, 1) << "classifier.3 goes where the core is not";
+    const std::string text = describe_plan(plan, {});
+    EXPECT_NE(text.find("split: LQ on the grid, the core by LAPACK on rank 0"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("of split layers"), std::string::npos) << text;
+  }
+}
+
+TEST(SplitLayers, OnlyLongDominantLayersThatFitAreSplit) {
+  const std::vector<LayerShape> shapes = vgg16_shapes();
+  const auto split_layers = [](const ExecutionPlan& plan) {
+    std::vector<std::size_t> split;
+    for (std::size_t l = 0; l < plan.layers.size(); ++l)
+      if (plan.layers[l].split) split.push_back(l);
+    return split;
+  };
+  // Off.
+  GridPolicy off;
+  off.split_min_dim = 0;
+  const ExecutionPlan unsplit = plan_execution(shapes, 2, 8192, 64, off);
+  EXPECT_TRUE(unsplit.scalapack_layers().empty());
+  EXPECT_DOUBLE_EQ(unsplit.split_load_of(0), 0.0);
+  EXPECT_EQ(describe_plan(unsplit, {}).find("split"), std::string::npos);
+  // Its short side below split_min_dim.
+  GridPolicy high;
+  high.split_min_dim = 4097;
+  EXPECT_TRUE(split_layers(plan_execution(shapes, 2, 8192, 64, high)).empty());
+  // The core's LAPACK SVD does not fit the budget (it does at split_core_bytes).
+  GridPolicy tight;
+  tight.memory_per_rank_bytes = split_core_bytes(4096) - 1.0;
+  EXPECT_TRUE(split_layers(plan_execution(shapes, 2, 8192, 64, tight)).empty());
+  tight.memory_per_rank_bytes = split_core_bytes(4096);
+  EXPECT_EQ(split_layers(plan_execution(shapes, 2, 8192, 64, tight)),
+            std::vector<std::size_t>{13});
+  // Not above the average load: two equal long layers on two ranks stay whole.
+  const std::vector<LayerShape> pair{{2048, 8192}, {2048, 8192}};
+  EXPECT_TRUE(split_layers(plan_execution(pair, 2, 8192, 64)).empty());
+  // Square, or not twice as long as wide: nothing for the QR to take.
+  EXPECT_TRUE(split_layers(plan_execution({{4096, 4096}, {64, 64}}, 2, 8192, 64)).empty());
+  EXPECT_TRUE(split_layers(plan_execution({{3000, 5999}, {64, 64}}, 2, 8192, 64)).empty());
+  EXPECT_EQ(split_layers(plan_execution({{3000, 6000}, {64, 64}}, 2, 8192, 64)),
+            std::vector<std::size_t>{0});
+  // A grouped convolution is factored block by block, never on a grid.
+  EXPECT_TRUE(split_layers(plan_execution({{2048, 8192, 2}, {64, 64}}, 2, 8192, 64)).empty());
+  // A layer already at --scalapack-min-dim is a plain ScaLAPACK layer, not a split one.
+  const ExecutionPlan large = plan_execution(shapes, 2, 4096, 64);
+  EXPECT_TRUE(split_layers(large).empty());
+  EXPECT_EQ(large.layers[13].engine, SvdEngine::Scalapack);
+  GridPolicy negative;
+  negative.split_min_dim = -1;
+  EXPECT_THROW(plan_execution(shapes, 2, 8192, 64, negative), std::invalid_argument);
+}
+
+TEST(LayerPartitionWithLoads, LayersGoOnTopOfTheInitialLoads) {
+  const std::vector<LayerShape> shapes{{10, 10}, {10, 10}, {5, 5}};
+  const LayerPartition partition(shapes, std::vector<double>{2500.0, 0.0});
+  EXPECT_EQ(partition.owner(0), 1);
+  EXPECT_EQ(partition.owner(1), 1);
+  EXPECT_EQ(partition.owner(2), 1);
+  EXPECT_DOUBLE_EQ(partition.load_of(0), 2500.0);
+  EXPECT_DOUBLE_EQ(partition.load_of(1), 2125.0);
+  EXPECT_THROW(LayerPartition(shapes, std::vector<double>{}), std::invalid_argument);
+}
+
 TEST(GridTeams, WithoutABudgetEveryRankLeadsATeamOfEqualLayers) {
   const std::vector<LayerShape> four(4, LayerShape{64, 64});
   const ExecutionPlan two = plan_execution(four, 2, 1, 8);
