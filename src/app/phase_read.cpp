@@ -72,12 +72,11 @@ RunPlans read_phase(const Options& options, const mpi::Communicator& comm) {
     }
     std::vector<PairLayers> pairs;
     for (const PairSpec& pair : plans.network.pairs) pairs.push_back({pair.from, pair.to});
-    plans.execution =
-        plan_execution(shapes, pairs, comm.size(), options.execution.scalapack_min_dim,
-                       options.execution.block_size,
-                       GridPolicy{options.execution.max_grids, plans.memory_budget,
-                                  options.execution.min_local_elements,
-                                  options.execution.split_min_dim});
+    plans.execution = plan_execution(
+        shapes, pairs, comm.size(), options.execution.scalapack_min_dim,
+        options.execution.block_size,
+        GridPolicy{options.execution.max_grids, plans.memory_budget,
+                   options.execution.min_local_elements, options.execution.split_min_dim});
     if (!plans.execution.budget_warning.empty() && options.execution.memory_per_rank_mb > 0.0)
       throw InputError("plan: " + plans.execution.budget_warning +
                        " (--memory-per-rank); run on more ranks or raise the budget");

@@ -384,7 +384,9 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
       line += " " + (c + 1 < row.size() ? padded(row[c], width[c]) : row[c]);
     text += line + "\n";
   }
-  if (plan.policy.split_min_dim > 0 && plan.ranks > 1)
+  const bool any_split = std::any_of(plan.layers.begin(), plan.layers.end(),
+                                     [](const LayerExecution& layer) { return layer.split; });
+  if (any_split)
     text += "split over a team: a layer with min(rows, cols) >= " +
             std::to_string(plan.policy.split_min_dim) +
             ", a long side >= twice the short one and more than the average cost per rank\n";

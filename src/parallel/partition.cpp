@@ -14,7 +14,8 @@ double LayerPartition::svd_cost(const LayerShape& shape) {
 }
 
 LayerPartition::LayerPartition(const std::vector<LayerShape>& layers, int ranks)
-    : LayerPartition(layers, std::vector<double>(static_cast<std::size_t>(std::max(ranks, 0)), 0.0)) {}
+    : LayerPartition(layers,
+                     std::vector<double>(static_cast<std::size_t>(std::max(ranks, 0)), 0.0)) {}
 
 LayerPartition::LayerPartition(const std::vector<LayerShape>& layers,
                                const std::vector<double>& initial_load)

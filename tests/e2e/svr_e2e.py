@@ -153,7 +153,8 @@ def check_svd_methods(outdir, expected, stderr):
 # The bounds docs/algorithms.md ("Single precision") states for svr --precision single against
 # the double-precision SVR: s to 1e-5 s_max; E to 1e-5 per edge, except among neurons whose
 # singular values lie within 1e-3 s_max (their vectors move by ~1e-7 / gap), compared as block
-# sums; log10 p to 1e-3 (relative above 1); intensity, q, entropy and path metrics to 1e-4.
+# sums; log10 p to 1e-3 (relative above 1) and q relatively as its p (compare_outputs.py,
+# q_tol); intensity, entropy and path metrics to 1e-4.
 SINGLE_TOLERANCES = ["--sigma-rtol", "1e-5", "--e-atol", "1e-5", "--cluster-rtol", "1e-3",
                      "--p-tol", "1e-3", "--derived-tol", "1e-4"]
 

@@ -252,12 +252,10 @@ TEST(DistributedSvd, CoreOnOneRankMatchesLapack) {
     Case c;
     svr::SvdPrecision precision;
   };
-  const CoreCase cases[] = {{{250, 60, 3}, svr::SvdPrecision::Double},
-                            {{60, 250, 2}, svr::SvdPrecision::Double},
-                            {{300, 128, 64}, svr::SvdPrecision::Double},
-                            {{41, 150, 8}, svr::SvdPrecision::Double},
-                            {{55, 55, 3}, svr::SvdPrecision::Double},
-                            {{40, 170, 4}, svr::SvdPrecision::Single}};
+  const CoreCase cases[] = {
+      {{250, 60, 3}, svr::SvdPrecision::Double},   {{60, 250, 2}, svr::SvdPrecision::Double},
+      {{300, 128, 64}, svr::SvdPrecision::Double}, {{41, 150, 8}, svr::SvdPrecision::Double},
+      {{55, 55, 3}, svr::SvdPrecision::Double},    {{40, 170, 4}, svr::SvdPrecision::Single}};
   std::uint64_t seed = 400;
   for (const svr::GridShape shape : svr_test::world_shapes()) {
     svr::ProcessGrid grid(MPI_COMM_WORLD, shape);

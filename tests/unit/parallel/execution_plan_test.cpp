@@ -210,10 +210,9 @@ void expect_consistent_teams(const ExecutionPlan& plan) {
 
 // VGG16's weight matrices (--method svr): 13 convolutions out x in k^2, then the classifier.
 std::vector<LayerShape> vgg16_shapes() {
-  return {{64, 27},     {64, 576},    {128, 576},   {128, 1152},  {256, 1152},
-          {256, 2304},  {256, 2304},  {512, 2304},  {512, 4608},  {512, 4608},
-          {512, 4608},  {512, 4608},  {512, 4608},  {4096, 25088}, {4096, 4096},
-          {1000, 4096}};
+  return {{64, 27},    {64, 576},     {128, 576},   {128, 1152}, {256, 1152}, {256, 2304},
+          {256, 2304}, {512, 2304},   {512, 4608},  {512, 4608}, {512, 4608}, {512, 4608},
+          {512, 4608}, {4096, 25088}, {4096, 4096}, {1000, 4096}};
 }
 
 TEST(SplitLayers, TheDominantLongLayerIsSplitOverATeam) {
@@ -273,8 +272,7 @@ TEST(SplitLayers, OnlyLongDominantLayersThatFitAreSplit) {
   tight.memory_per_rank_bytes = split_core_bytes(4096) - 1.0;
   EXPECT_TRUE(split_layers(plan_execution(shapes, 2, 8192, 64, tight)).empty());
   tight.memory_per_rank_bytes = split_core_bytes(4096);
-  EXPECT_EQ(split_layers(plan_execution(shapes, 2, 8192, 64, tight)),
-            std::vector<std::size_t>{13});
+  EXPECT_EQ(split_layers(plan_execution(shapes, 2, 8192, 64, tight)), std::vector<std::size_t>{13});
   // Not above the average load: two equal long layers on two ranks stay whole.
   const std::vector<LayerShape> pair{{2048, 8192}, {2048, 8192}};
   EXPECT_TRUE(split_layers(plan_execution(pair, 2, 8192, 64)).empty());
