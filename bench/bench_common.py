@@ -196,12 +196,9 @@ def stop_process_group(proc, grace=10.0):
         pass
 
 
-def run_svr(svr, model, workdir, ranks, mpiexec, extra_args=(), tag="", timeout=None):
-    """Runs svr once under mpiexec; returns wall time, phases, memory per rank and counts.
-    With timeout (seconds), stops svr (stop_process_group) and raises SvrTimeout when it
-    runs longer."""
-    outdir = os.path.join(workdir, f"out{tag}-{ranks}")
-    timedir = tempfile.mkdtemp(prefix=f"time-{ranks}-", dir=workdir)
+def mpi_launch(mpiexec, ranks):
+    """(the mpiexec command line before the program, its environment): `ranks` processes,
+    oversubscribed, one BLAS thread each, allowed to run as root (benchmarks only)."""
     env = dict(os.environ, **SINGLE_THREAD_ENV)
     env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
     env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
@@ -210,6 +207,16 @@ def run_svr(svr, model, workdir, ranks, mpiexec, extra_args=(), tag="", timeout=
         base.append("--allow-run-as-root")
     for k in SINGLE_THREAD_ENV:  # make sure every rank gets them, whatever the launcher does
         base += ["-x", k]
+    return base, env
+
+
+def run_svr(svr, model, workdir, ranks, mpiexec, extra_args=(), tag="", timeout=None):
+    """Runs svr once under mpiexec; returns wall time, phases, memory per rank and counts.
+    With timeout (seconds), stops svr (stop_process_group) and raises SvrTimeout when it
+    runs longer."""
+    outdir = os.path.join(workdir, f"out{tag}-{ranks}")
+    timedir = tempfile.mkdtemp(prefix=f"time-{ranks}-", dir=workdir)
+    base, env = mpi_launch(mpiexec, ranks)
     svr_cmd = [svr, model, "-o", outdir, "--force", "--quiet"] + list(extra_args)
     time_bin = shutil.which("time", path="/usr/bin")
     if time_bin:

@@ -40,9 +40,9 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (SINGLE_THREAD_ENV, build_svr, export_torch_model,  # noqa: E402
-                          log, machine_info, parse_rank_list, run_svr, safetensors_tensors,
-                          svr_sigmas, write_markdown)
+from bench_common import (build_svr, export_torch_model, log, machine_info,  # noqa: E402
+                          mpi_launch, parse_rank_list, run_svr, safetensors_tensors, svr_sigmas,
+                          write_markdown)
 from truncated_svd import MODELS  # noqa: E402
 
 BEGIN = "<!-- slepc:begin -->"
@@ -83,14 +83,7 @@ def two_layer_model(matrix, path):
 
 
 def run_slepc(binary, raw, shape, k, tol, ranks, solver, mpiexec):
-    env = dict(os.environ, **SINGLE_THREAD_ENV)
-    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
-    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-    cmd = [mpiexec, "-n", str(ranks), "--oversubscribe"]
-    if os.geteuid() == 0:
-        cmd.append("--allow-run-as-root")
-    for key in SINGLE_THREAD_ENV:
-        cmd += ["-x", key]
+    cmd, env = mpi_launch(mpiexec, ranks)
     cmd += [binary, raw, str(shape[0]), str(shape[1]), str(k), repr(tol), "-svd_type", solver]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
