@@ -153,14 +153,16 @@ bool splits(const LayerExecution& layer, double total_cost, const ExecutionPlan&
   const double budget = plan.policy.memory_per_rank_bytes;
   return plan.ranks > 1 && plan.policy.split_min_dim > 0 && layer.shape.blocks <= 1 &&
          r >= plan.policy.split_min_dim && long_side >= 2 * r &&
-         layer.cost > total_cost / plan.ranks && (budget <= 0.0 || split_core_bytes(r) <= budget);
+         layer.cost > total_cost / plan.ranks &&
+         (budget <= 0.0 || split_core_bytes(layer.shape, plan.ranks) <= budget);
 }
 
 }  // namespace
 
-double split_core_bytes(std::int64_t r) {
-  const double k = static_cast<double>(r);
-  return 8.0 * 8.0 * k * k + kRankOverheadBytes;
+double split_core_bytes(const LayerShape& shape, int ranks) {
+  const double rows = static_cast<double>(shape.rows), cols = static_cast<double>(shape.cols);
+  const double r = std::min(rows, cols);
+  return 8.0 * (2.0 * rows * cols / std::max(ranks, 1) + 8.0 * r * r) + kRankOverheadBytes;
 }
 
 double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks) {

@@ -69,7 +69,6 @@ void share_singular_values(const LayerFactors& factors, const ExecutionPlan& exe
 // singular values (into result.layers[l].sigma on every rank). Says one progress line per layer.
 // A rank on a team with split layers factors its LAPACK layers while its team's first rank
 // factors a split layer's core (or, being that rank, after the teams), not before the teams.
-
 LayerFactors svd_phase(const RunPlans& plans, const Options& options, const mpi::Communicator& comm,
                        SvrResult& result, const Progress& progress);
 

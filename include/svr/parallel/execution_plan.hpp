@@ -57,15 +57,16 @@ struct GridPolicy {
   // than the average load per rank (its SVD cost above the sum of all costs / ranks), its
   // min(rows, cols) is at least split_min_dim and its long side at least twice the short one
   // (so the QR or LQ and Q's application carry most of its cost), and the core's LAPACK SVD fits
-  // the memory budget (split_core_bytes). 0: never.
+  // the memory budget (split_core_bytes on all ranks). 0: never.
   std::int64_t split_min_dim = kDefaultSplitMinDim;
   static constexpr std::int64_t kDefaultSplitMinDim = 1024;
 };
 
-// Estimated peak bytes on the rank that factors a split layer's r x r core with LAPACK: the
+// Estimated peak bytes on the rank that factors a split layer's r x r core with LAPACK, on a
+// team of `ranks`: its share of M and of the QR's copy of M (2 rows cols / ranks doubles), the
 // gathered core, dgesdd's copy, its workspace and the factors (about 8 r^2 doubles), plus
 // kRankOverheadBytes.
-double split_core_bytes(std::int64_t r);
+double split_core_bytes(const LayerShape& shape, int ranks);
 
 // The two layers of a pair: the producer `from` and the consumer `to` (from < to).
 struct PairLayers {

@@ -269,9 +269,9 @@ TEST(SplitLayers, OnlyLongDominantLayersThatFitAreSplit) {
   EXPECT_TRUE(split_layers(plan_execution(shapes, 2, 8192, 64, high)).empty());
   // The core's LAPACK SVD does not fit the budget (it does at split_core_bytes).
   GridPolicy tight;
-  tight.memory_per_rank_bytes = split_core_bytes(4096) - 1.0;
+  tight.memory_per_rank_bytes = split_core_bytes({4096, 25088}, 2) - 1.0;
   EXPECT_TRUE(split_layers(plan_execution(shapes, 2, 8192, 64, tight)).empty());
-  tight.memory_per_rank_bytes = split_core_bytes(4096);
+  tight.memory_per_rank_bytes = split_core_bytes({4096, 25088}, 2);
   EXPECT_EQ(split_layers(plan_execution(shapes, 2, 8192, 64, tight)), std::vector<std::size_t>{13});
   // Not above the average load: two equal long layers on two ranks stay whole.
   const std::vector<LayerShape> pair{{2048, 8192}, {2048, 8192}};
