@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "svr/app/build_info.hpp"
 #include "svr/core/error.hpp"
 
 namespace po = boost::program_options;
@@ -116,7 +117,8 @@ void describe_io(po::options_description& group, RawValues& v) {
   Options& o = v.o;
   group.add_options()
       ("help,h", "print this help and exit")
-      ("version", "print the version and exit")
+      ("version", "print the version, the commit, the compiler and the MPI, BLAS, LAPACK and "
+                  "ScaLAPACK libraries svr runs with, and exit")
       ("model", po::value(&o.model_path)->value_name("MODEL"), "model file (also positional)")
       ("output,o", po::value(&o.outdir)->value_name("OUTDIR"), "output directory (required)")
       ("force", po::bool_switch(&o.force), "replace OUTDIR if it exists (otherwise svr refuses)")
@@ -407,7 +409,7 @@ CommandLine parse_command_line(int argc, const char* const argv[]) {
   }
   if (vm.count("version")) {
     result.action = CommandLine::Action::Version;
-    result.text = std::string("svr ") + SVR_VERSION + "\n";
+    result.text = describe_build(build_info());
     return result;
   }
 

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "svr/app/build_info.hpp"
 #include "svr/app/phase_edges.hpp"
 #include "svr/app/phase_output.hpp"
 #include "svr/app/phase_path.hpp"
@@ -25,6 +26,7 @@ SvrResult new_result(const Options& options, const mpi::Communicator& comm,
   SvrResult result;
   result.model_name = basename_of(options.model_path);
   result.run.version = SVR_VERSION;
+  result.run.build = build_info();
   result.run.command_line = command_line;
   result.run.ranks = comm.size();
   return result;

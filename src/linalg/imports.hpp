@@ -42,7 +42,15 @@ void dtrsm_(const char* side, const char* uplo, const char* transa, const char* 
             std::size_t side_len, std::size_t uplo_len, std::size_t transa_len,
             std::size_t diag_len);
 
+// OpenBLAS's configuration string ("OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64"),
+// for svr --version. Weak: null when the BLAS loaded is not OpenBLAS, so svr links and runs
+// against any BLAS.
+char* openblas_get_config(void) __attribute__((weak));
+
 // ===== LAPACK ================================================================================
+// The LAPACK version this library implements (svr --version).
+void ilaver_(svr::lapack_int* major, svr::lapack_int* minor, svr::lapack_int* patch);
+
 // Householder QR: R in the upper triangle of a, the reflectors below it and in tau.
 void dgeqrf_(const svr::lapack_int* m, const svr::lapack_int* n, double* a,
              const svr::lapack_int* lda, double* tau, double* work, const svr::lapack_int* lwork,

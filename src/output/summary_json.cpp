@@ -119,6 +119,10 @@ Json chain_json(const ChainResult& chain, const std::vector<LayerResult>& all_la
 Json run_json(const RunInfo& run) {
   Json j;
   j["version"] = run.version;
+  j["build"] = {{"version", run.build.version},   {"git_commit", run.build.git_commit},
+                {"compiler", run.build.compiler}, {"build_type", run.build.build_type},
+                {"mpi", run.build.mpi},           {"blas", run.build.blas},
+                {"lapack", run.build.lapack},     {"scalapack", run.build.scalapack}};
   j["command_line"] = run.command_line;
   j["input_sha256"] = run.input_sha256;
   j["input_format"] = run.input_format;

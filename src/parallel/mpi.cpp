@@ -19,6 +19,16 @@ void check(int code, const char* call) {
                           : "MPI error code " + std::to_string(code)));
 }
 
+std::string library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int length = 0;
+  if (MPI_Get_library_version(text, &length) != MPI_SUCCESS) return "unknown";
+  std::string version(text, static_cast<std::size_t>(std::max(length, 0)));
+  version = version.substr(0, version.find('\n'));
+  while (!version.empty() && (version.back() == ' ' || version.back() == '\0')) version.pop_back();
+  return version;
+}
+
 std::string thread_level_name(int level) {
   switch (level) {
     case MPI_THREAD_SINGLE:

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "svr/core/build_info.hpp"
+
 namespace svr {
 
 // How a layer's singular triplets were computed (summary.json's layers[].svd).
@@ -127,6 +129,7 @@ struct LayerPlacement {
 
 struct RunInfo {
   std::string version;
+  BuildInfo build;  // what made this binary and which libraries it ran with
   std::string command_line;
   std::string input_sha256;
   std::string input_format;

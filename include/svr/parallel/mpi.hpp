@@ -23,6 +23,10 @@ void check(int code, const char* call);
 // "MPI_THREAD_FUNNELED" for MPI_THREAD_FUNNELED, and so on.
 std::string thread_level_name(int level);
 
+// The first line of MPI_Get_library_version (callable before MPI_Init), e.g.
+// "Open MPI v4.1.4, package: Debian OpenMPI, ident: 4.1.4, repo rev: v4.1.4, May 26, 2022".
+std::string library_version();
+
 // First object in main (after the signal thread): MPI_Init_thread on construction, asking for
 // `required`, MPI_Finalize on destruction. svr runs a signal thread beside the one thread that
 // calls MPI, so it needs MPI_THREAD_FUNNELED at least: a library that provides less is

@@ -1,0 +1,30 @@
+#include "svr/app/build_info.hpp"
+
+#include "svr/linalg/library_info.hpp"
+#include "svr/parallel/mpi.hpp"
+#include "svr_git_commit.hpp"  // generated at build time (cmake/GitCommit.cmake)
+
+#ifndef SVR_COMPILER
+#define SVR_COMPILER "unknown"
+#endif
+#ifndef SVR_BUILD_TYPE
+#define SVR_BUILD_TYPE ""
+#endif
+
+namespace svr {
+
+BuildInfo build_info() {
+  BuildInfo build;
+  build.version = SVR_VERSION;
+  build.git_commit = SVR_GIT_COMMIT;
+  build.compiler = SVR_COMPILER;
+  build.build_type = SVR_BUILD_TYPE;
+  build.mpi = mpi::library_version();
+  const NumericalLibraries libraries = numerical_libraries();
+  build.blas = libraries.blas;
+  build.lapack = libraries.lapack;
+  build.scalapack = libraries.scalapack;
+  return build;
+}
+
+}  // namespace svr
