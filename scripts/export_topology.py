@@ -74,7 +74,7 @@ import torch.fx
 import torch.nn as nn
 import torch.nn.functional as F
 
-SCHEMA_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))),
                            "docs", "topology.schema.json")
 
 

@@ -26,7 +26,8 @@ die() { echo "sweep-submit: error: $*" >&2; exit 2; }
 (( $# >= 2 )) || die "usage: scripts/sweep-submit.sh LIST OUTROOT [sbatch options...]"
 list=$1 outroot=$2
 shift 2
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Through a symbolic link too (an installed bin/svr-sweep-submit points into share/svr/scripts).
+here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 sweep_script=${SVR_SWEEP_SCRIPT:-$here/../slurm/sweep.sbatch}
 aggregate_script=${SVR_AGGREGATE_SCRIPT:-$here/../slurm/aggregate.sbatch}
 [[ -r "$sweep_script" && -r "$aggregate_script" ]] ||
