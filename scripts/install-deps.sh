@@ -5,7 +5,8 @@
 #   --tests       also what the test suite needs: NumPy/SciPy/mpmath for the oracle, networkx,
 #                 Chromium for the rendering test, Slurm (slurmctld, slurmd, client commands,
 #                 srun's PMIx plugin) and munge for the Slurm test, which starts its own
-#                 daemons (scripts/slurm-local-cluster.sh): they are not started as services
+#                 daemons (scripts/slurm-local-cluster.sh): they are not started as services;
+#                 Lmod, which loads the installed module file in e2e.install_module
 #   --fuzz        also clang with libFuzzer and its sanitizer runtimes, for scripts/fuzz.sh
 #   --with-torch  also PyTorch, torchvision and scikit-learn, for scripts/*.py (example training)
 set -euo pipefail
@@ -20,7 +21,7 @@ packages=(
 for option in "$@"; do
   case "$option" in
     --tests) packages+=(python3 python3-numpy python3-scipy python3-mpmath python3-networkx python3-jsonschema chromium
-                        slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge libpmix2) ;;
+                        slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge libpmix2 lmod) ;;
     --fuzz) packages+=(python3 clang libclang-rt-14-dev libfuzzer-14-dev) ;;
     --with-torch) packages+=(python3 python3-numpy python3-torch python3-torchvision python3-sklearn) ;;
     *) echo "install-deps: unknown option $option (see the comment at the top)" >&2; exit 2 ;;

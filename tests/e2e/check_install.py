@@ -6,6 +6,9 @@ its arguments, and scontrol), svr-export-topology points at the installed script
 P/share/man/man1/svr.1 is svr --help's.
 
     check_install.py BUILD_DIR MODEL
+    check_install.py --module BUILD_DIR   (Lmod loads P/share/svr/modulefiles/svr/VERSION.lua
+                                           and runs svr --version from it; exit 77, skipped,
+                                           when Lmod is not installed)
 """
 import json
 import os
@@ -28,7 +31,50 @@ echo "MaxArraySize            = 1001"
 """
 
 
+LMOD_INIT = "/usr/share/lmod/lmod/init/bash"
+
+
+def check_module(build):
+    """Debian's Lmod loads the installed module file; svr then runs from PATH."""
+    if not os.path.exists(LMOD_INIT):
+        print("skipped: Lmod is not installed (%s)" % LMOD_INIT)
+        sys.exit(77)
+    with tempfile.TemporaryDirectory(prefix="svr-module-") as work:
+        prefix = os.path.join(work, "prefix")
+        install(build, prefix)
+        script = ('source "%s" && module use "%s" && module load svr && '
+                  'echo "SVR_BIN=$SVR_BIN" && echo "SVR_SLURM=$SVR_SLURM" && '
+                  'command -v svr && svr --version' %
+                  (LMOD_INIT, os.path.join(prefix, "share", "svr", "modulefiles")))
+        env = {"HOME": os.environ.get("HOME", work), "PATH": "/usr/bin:/bin",
+               "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+               "OPENBLAS_NUM_THREADS": "1"}
+        proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
+                              timeout=scaled(120))
+        out = proc.stdout
+        svr = os.path.join(prefix, "bin", "svr")
+        expected = ["SVR_BIN=" + svr,
+                    "SVR_SLURM=" + os.path.join(prefix, "share", "svr", "slurm"), svr, "svr "]
+        missing = [e for e in expected if e not in out]
+        if proc.returncode != 0 or missing:
+            sys.exit("FAIL: module load svr; svr --version: exit %d, missing %s\n%s%s" %
+                     (proc.returncode, missing, out, proc.stderr))
+        print("module load svr gives:\n" + out)
+
+
+def install(build, prefix):
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.run(["cmake", "--install", build, "--prefix", prefix],
+                          capture_output=True, text=True, env=env, timeout=scaled(300))
+    if proc.returncode != 0:
+        sys.exit("cmake --install failed:\n" + proc.stdout + proc.stderr)
+
+
 def main():
+    if sys.argv[1] == "--module":
+        check_module(sys.argv[2])
+        return
     build, model = sys.argv[1], sys.argv[2]
     failures = []
 
@@ -40,10 +86,7 @@ def main():
                OPENBLAS_NUM_THREADS="1")
     with tempfile.TemporaryDirectory(prefix="svr-install-") as work:
         prefix = os.path.join(work, "prefix")
-        proc = subprocess.run(["cmake", "--install", build, "--prefix", prefix],
-                              capture_output=True, text=True, env=env, timeout=scaled(300))
-        if proc.returncode != 0:
-            sys.exit("cmake --install failed:\n" + proc.stdout + proc.stderr)
+        install(build, prefix)
         svr = os.path.join(prefix, "bin", "svr")
         # The example, run from the prefix in a directory outside the source and build trees.
         run_dir = os.path.join(work, "run")
