@@ -46,9 +46,14 @@ def check_module(build):
                   'echo "SVR_BIN=$SVR_BIN" && echo "SVR_SLURM=$SVR_SLURM" && '
                   'command -v svr && svr --version' %
                   (LMOD_INIT, os.path.join(prefix, "share", "svr", "modulefiles")))
+        # A clean environment, as a login shell has (svr must come from the module alone), but
+        # for the sanitizer build's settings (scripts/sanitize-tests.sh).
         env = {"HOME": os.environ.get("HOME", work), "PATH": "/usr/bin:/bin",
                "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
                "OPENBLAS_NUM_THREADS": "1"}
+        for name in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "LD_PRELOAD"):
+            if name in os.environ:
+                env[name] = os.environ[name]
         proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
                               timeout=scaled(120))
         out = proc.stdout

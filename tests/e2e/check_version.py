@@ -16,7 +16,7 @@ from test_timing import scaled
 # One pattern per line of `svr --version` (include/svr/core/build_info.hpp, describe_build).
 LINES = [
     ("version", r"svr \d+\.\d+\.\d+ \(git ([0-9a-f]{7,40}(\+dirty)?|unknown)\)"),
-    ("compiler", r"  compiler: (GNU|Clang|AppleClang|IntelLLVM|Intel) \d+[\d.]*, \w+"),
+    ("compiler", r"  compiler: (GNU|Clang|AppleClang|IntelLLVM|Intel) \d+[\d.]*(, \w+)?"),
     ("MPI", r"  MPI: .*MPI.*"),
     ("BLAS", r"  BLAS: .*/lib[^/]*blas[^/]*\.so[^,)]*.*"),
     ("LAPACK", r"  LAPACK: \d+\.\d+\.\d+ \(/.*lapack[^/]*\.so.*\)"),
@@ -49,7 +49,8 @@ def main():
             build = json.load(f)["run"]["build"]
     recorded = {
         "version": "svr %s (git %s)" % (build["version"], build["git_commit"]),
-        "compiler": "  compiler: %s, %s" % (build["compiler"], build["build_type"]),
+        "compiler": "  compiler: " + build["compiler"] +
+                    (", " + build["build_type"] if build["build_type"] else ""),
         "MPI": "  MPI: " + build["mpi"],
         "BLAS": "  BLAS: " + build["blas"],
         "LAPACK": "  LAPACK: " + build["lapack"],
