@@ -5,7 +5,7 @@
 # (tests/data/fuzz/NAME/), and runs them, as many at once as there are cores.
 #
 # Usage: scripts/fuzz.sh HOURS [HARNESS...]          a campaign of HOURS of wall time in all
-#        scripts/fuzz.sh --seconds-each S [HARNESS...]  each harness for S seconds (CI: 30)
+#        scripts/fuzz.sh --seconds-each S [HARNESS...]  each harness for S seconds (CI: 20)
 #   HARNESS: a harness tests/fuzz/CMakeLists.txt builds (safetensors_header, sharded_index,
 #            zip_reader, pickle_machine, strict_json, topology_file); default: all of them
 #   BUILD_DIR=... to build elsewhere; FUZZ_JOBS=... harnesses at once (default: nproc).
