@@ -83,7 +83,11 @@ function(svr_add_mpi_test name)
     add_test(NAME ${name}.np${n}
       COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${n} --oversubscribe ${MPIEXEC_PREFLAGS}
               ${arg_COMMAND} ${MPIEXEC_POSTFLAGS})
-    set_tests_properties(${name}.np${n} PROPERTIES LABELS "mpi;${arg_LABELS}" PROCESSORS 1
+    # PROCESSORS N (ctest -j caps it at its level): ctest runs no other test beside one that
+    # fills the cores. Ranks that wait in a collective spin, and a rank descheduled for another
+    # test's process holds up every other one each time slice: distributed_svd at 4 ranks on 2
+    # cores takes 4 s alone and over 3 minutes beside two busy processes.
+    set_tests_properties(${name}.np${n} PROPERTIES LABELS "mpi;${arg_LABELS}" PROCESSORS ${n}
       TIMEOUT ${timeout}
       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
   endforeach()

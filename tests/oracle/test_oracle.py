@@ -819,6 +819,50 @@ class GraphCompareTests(unittest.TestCase):
         self.assertEqual(rc, 0, out)
         self.assertIn("group is in one directory only", out)
 
+    def test_edge_readers_agree(self):
+        # compare_outputs reads edges.csv by NumPy's loadtxt, by np.fromstring in blocks when
+        # loadtxt cannot (empty fields), by the csv module when neither can ("nan", unknown
+        # text): the same numbers and maps each way.
+        def tables(d):
+            path = os.path.join(d, "edges.csv")
+            with open(path) as f:
+                header = f.readline().rstrip("\n").split(",")
+            map_col = header.index("map")
+            return (C.read_table_loadtxt(path, header, map_col),
+                    C.read_table_chunked(path, header, map_col), header)
+        d = self.copy("maps")  # every map name once (each is read from its last two letters)
+        self.edit_csv(os.path.join(d, "edges.csv"), lambda r: [
+            r[k + 1].__setitem__(11, name) for k, name in enumerate(C.MAP_NAMES)])
+        fast, chunked, header = tables(d)
+        self.assertIsNotNone(fast)
+        np.testing.assert_array_equal(fast, chunked)
+        self.assertEqual(list(fast[:len(C.MAP_NAMES), header.index("map")]),
+                         list(range(len(C.MAP_NAMES))))
+        rows, _ = C.read_edges(os.path.join(d, "edges.csv"))
+        self.assertEqual(sum(len(r) for r in rows.values()), fast.shape[0])
+        for line in (0, fast.shape[0] // 2, fast.shape[0] - 1):
+            t = fast[line]
+            row = rows[int(t[0])][(int(t[header.index("to_neuron")]),
+                                   int(t[header.index("from_neuron")]))]
+            self.assertEqual(row["e"], t[header.index("e")])
+            self.assertEqual(row["q"], t[header.index("q")])
+            self.assertEqual(row["map"], C.MAP_NAMES[int(t[header.index("map")])])
+        # an empty field: loadtxt declines, the block reader reads NaN
+        d = self.copy("empty")
+        self.edit_csv(os.path.join(d, "edges.csv"), lambda r: r[5].__setitem__(8, ""))
+        fast, chunked, _ = tables(d)
+        self.assertIsNone(fast)
+        self.assertTrue(np.isnan(chunked[4, 8]))
+        # "nan" written out, or a map name no reader knows: the csv module's path
+        for name, edit in (("nan", lambda r: r[5].__setitem__(8, "nan")),
+                           ("unknown_map", lambda r: r[5].__setitem__(11, "shuffle"))):
+            d = self.copy(name)
+            self.edit_csv(os.path.join(d, "edges.csv"), edit)
+            fast, chunked, _ = tables(d)
+            self.assertIsNone(fast, name)
+            self.assertIsNone(chunked, name)
+            self.assertIsNone(C.read_edges_fast(os.path.join(d, "edges.csv")), name)
+
     def test_pair_e_by_from_and_to_layer(self):
         d = self.copy("e")
         # an edge of pair 4 (layer 4 -> 5): blocks are clusters of layer 5 x layer 4
