@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything svr needs to build and test, from Debian bookworm packages. Idempotent.
-# Usage: scripts/install-deps.sh [--tests] [--fuzz] [--with-torch]
+# Usage: scripts/install-deps.sh [--tests] [--second-blas] [--fuzz] [--with-torch]
 #   (no option)   what building and running svr needs
 #   --tests       also what the test suite needs: NumPy/SciPy/mpmath for the oracle, networkx,
 #                 Chromium for the rendering test, Slurm (slurmctld, slurmd, client commands,
 #                 srun's PMIx plugin) and munge for the Slurm test, which starts its own
 #                 daemons (scripts/slurm-local-cluster.sh): they are not started as services;
-#                 Lmod, which loads the installed module file in e2e.install_module
+#                 Lmod, which loads the installed module file in e2e.install_module; dpkg-dev,
+#                 whose dpkg-shlibdeps gives the Debian package its Depends (packaging.deb)
+#   --second-blas BLIS (serial), for packaging.second_blas: svr built against a second BLAS
 #   --fuzz        also clang with libFuzzer and its sanitizer runtimes, for scripts/fuzz.sh
 #   --with-torch  also PyTorch, torchvision and scikit-learn, for scripts/*.py (example training)
 set -euo pipefail
@@ -21,7 +23,8 @@ packages=(
 for option in "$@"; do
   case "$option" in
     --tests) packages+=(python3 python3-numpy python3-scipy python3-mpmath python3-networkx python3-jsonschema chromium
-                        slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge libpmix2 lmod) ;;
+                        slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge libpmix2 lmod dpkg-dev) ;;
+    --second-blas) packages+=(libblis-serial-dev liblapack3) ;;
     --fuzz) packages+=(python3 clang libclang-rt-14-dev libfuzzer-14-dev) ;;
     --with-torch) packages+=(python3 python3-numpy python3-torch python3-torchvision python3-sklearn) ;;
     *) echo "install-deps: unknown option $option (see the comment at the top)" >&2; exit 2 ;;

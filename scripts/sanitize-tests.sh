@@ -43,7 +43,8 @@ cd "$build_dir"
 # significant-only variants (the graph code runs in graph.MODEL.np1/np2, the grid code in the
 # e2e.scalapack and oracle cases), the oracle cases in single precision (the double ones take
 # the same paths), and what is mostly Python or a browser (render, the topology recogniser) or
-# a file-system race (e2e.concurrent).
+# a file-system race (e2e.concurrent), and the packaging checks (cpack and dpkg-deb on the
+# installed tree, a second build against BLIS).
 ctest --output-on-failure -j"$(nproc)" -L unit "$@"
 ctest --output-on-failure -j"$(nproc)" -LE unit \
-  -E 'np[3-9]|torchvision_random|slurm|topology\.export|e2e\.bad\..*\.np0|graph\.(scalapack|one_grid|split|significant_only)\.|e2e\.oracle\..*single|render\.|topology\.recogniser|e2e\.concurrent' "$@"
+  -E 'np[3-9]|torchvision_random|slurm|topology\.export|e2e\.bad\..*\.np0|graph\.(scalapack|one_grid|split|significant_only)\.|e2e\.oracle\..*single|render\.|topology\.recogniser|e2e\.concurrent|packaging\.' "$@"

@@ -245,8 +245,7 @@ std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t
   else if (layer.svd.method == "lapack-qr-krylov" || layer.svd.method == "scalapack-qr-krylov")
     line += ", bottom " + kept + " by QR and Krylov on R^-1 in " + iterations;
   else if (layer.svd.method == "scalapack-qr-lapack")
-    line += std::string(", split: ") + (layer.rows >= layer.cols ? "QR" : "LQ") +
-            " on the grid, the core by LAPACK on rank " + std::to_string(how.first_rank);
+    line += ", " + describe_split(LayerShape{layer.rows, layer.cols}, how.first_rank);
   if (layer.svd.fallback_cost)
     line +=
         ", full SVD: the " + end + kept + " by Krylov would cost more (" + layer.svd.fallback + ")";

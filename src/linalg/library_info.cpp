@@ -1,6 +1,8 @@
 #include "svr/linalg/library_info.hpp"
 
+#include <dlfcn.h>
 #include <link.h>
+#include <unistd.h>
 
 #include <climits>
 #include <cstdlib>
@@ -33,18 +35,46 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// The loaded objects whose file name contains `word` and none of `unless`, joined by ", ".
-std::string objects_named(const std::vector<std::string>& paths, const std::string& word,
-                          const std::vector<std::string>& unless = {}) {
-  std::string found;
+std::string directory_of(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+// The real path of the shared object that defines `symbol` for this process: the first in the
+// global lookup order, the one every caller's (svr's, ScaLAPACK's, LAPACK's) reference binds to.
+// Empty when no shared object defines it (the library is linked statically into svr).
+std::string provider_of(const char* symbol) {
+  void* address = dlsym(RTLD_DEFAULT, symbol);
+  Dl_info info{};
+  if (address == nullptr || dladdr(address, &info) == 0 || info.dli_fname == nullptr) return {};
+  char resolved[PATH_MAX];
+  const std::string path = realpath(info.dli_fname, resolved) ? resolved : info.dli_fname;
+  char self[PATH_MAX];
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (length > 0 && path == std::string(self, static_cast<std::size_t>(length))) return {};
+  return path;
+}
+
+// "PROVIDER", or "PROVIDER; also loaded, not used: OTHER, ..." when other loaded objects look
+// like the same kind of library (a BLAS that ScaLAPACK's own dependencies brought, shadowed by
+// the one svr was linked with).
+std::string describe(const std::string& provider, const std::vector<std::string>& paths,
+                     const std::vector<std::string>& words, const std::vector<std::string>& unless) {
+  std::string others;
   for (const std::string& path : paths) {
     const std::string name = base_name(path);
-    bool excluded = false;
+    bool match = false, excluded = false;
+    for (const std::string& word : words) match |= name.find(word) != std::string::npos;
     for (const std::string& other : unless) excluded |= name.find(other) != std::string::npos;
-    if (name.find(word) == std::string::npos || excluded) continue;
-    if (found.find(path) == std::string::npos) found += (found.empty() ? "" : ", ") + path;
+    // Objects beside the provider are its own parts (Debian's OpenBLAS: libblas.so.3 calls
+    // into libopenblas.so.0 in the same directory).
+    const bool beside = !provider.empty() && directory_of(path) == directory_of(provider);
+    if (!match || excluded || beside || others.find(path) != std::string::npos) continue;
+    others += (others.empty() ? "" : ", ") + path;
   }
-  return found.empty() ? "statically linked" : found;
+  std::string text = provider.empty() ? "statically linked" : provider;
+  if (!others.empty()) text += "; also loaded, not used: " + others;
+  return text;
 }
 
 }  // namespace
@@ -52,14 +82,18 @@ std::string objects_named(const std::vector<std::string>& paths, const std::stri
 NumericalLibraries numerical_libraries() {
   const std::vector<std::string> paths = loaded_objects();
   NumericalLibraries out;
-  out.scalapack = objects_named(paths, "scalapack");
-  std::string blas = objects_named(paths, "blas", {"scalapack"});
-  if (openblas_get_config) blas = std::string(openblas_get_config()) + " (" + blas + ")";
-  out.blas = blas;
+  out.scalapack = describe(provider_of("pdgesvd_"), paths, {"scalapack"}, {});
+  const std::string blas = provider_of("dgemm_");
+  out.blas = describe(blas, paths, {"blas", "blis", "mkl_", "essl", "armpl"}, {"scalapack"});
+  // OpenBLAS names its build (version, kernels, threading) when it is the BLAS in use.
+  if (openblas_get_config != nullptr && provider_of("openblas_get_config") == blas &&
+      !blas.empty())
+    out.blas = std::string(openblas_get_config()) + " (" + out.blas + ")";
   lapack_int major = 0, minor = 0, patch = 0;
   ilaver_(&major, &minor, &patch);
   out.lapack = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch) +
-               " (" + objects_named(paths, "lapack", {"scalapack"}) + ")";
+               " (" + describe(provider_of("dgesdd_"), paths, {"lapack", "flame"}, {"scalapack"}) +
+               ")";
   return out;
 }
 

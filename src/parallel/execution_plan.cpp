@@ -351,6 +351,11 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
   return plan_execution(shapes, chain, ranks, scalapack_min_dim, block_size, policy);
 }
 
+std::string describe_split(LayerShape shape, int core_rank) {
+  return std::string("split: ") + (shape.rows >= shape.cols ? "QR" : "LQ") +
+         " on the grid, the core by LAPACK on rank " + std::to_string(core_rank);
+}
+
 std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::string>& names,
                           const std::vector<std::string>& pair_labels) {
   const std::size_t n = plan.layers.size();
@@ -362,9 +367,7 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
       where = "LAPACK on rank " + std::to_string(layer.rank);
     } else {
       where = "ScaLAPACK, team " + std::to_string(layer.team) + ": " + grid_text(plan, layer.team);
-      if (layer.split)
-        where += std::string(", split: ") + (layer.shape.rows >= layer.shape.cols ? "QR" : "LQ") +
-                 " on the grid, the core by LAPACK on rank " + std::to_string(layer.first_rank);
+      if (layer.split) where += ", " + describe_split(layer.shape, layer.first_rank);
     }
     rows.push_back({std::to_string(l + 1) + "/" + std::to_string(n),
                     l < names.size() ? names[l] : "layer " + std::to_string(l),

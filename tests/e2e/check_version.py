@@ -18,8 +18,10 @@ LINES = [
     ("version", r"svr \d+\.\d+\.\d+ \(git ([0-9a-f]{7,40}(\+dirty)?|unknown)\)"),
     ("compiler", r"  compiler: (GNU|Clang|AppleClang|IntelLLVM|Intel) \d+[\d.]*(, \w+)?"),
     ("MPI", r"  MPI: .*MPI.*"),
-    ("BLAS", r"  BLAS: .*/lib[^/]*blas[^/]*\.so[^,)]*.*"),
-    ("LAPACK", r"  LAPACK: \d+\.\d+\.\d+ \(/.*lapack[^/]*\.so.*\)"),
+    # The object defining dgemm or dgesdd: libblas.so.3, libopenblas..., libblis..., or one
+    # library holding both (Debian's OpenBLAS resolves both to libopenblasp-r0.3.21.so).
+    ("BLAS", r"  BLAS: .*/lib[^/]*(blas|blis|mkl)[^/]*\.so[^,);]*.*"),
+    ("LAPACK", r"  LAPACK: \d+\.\d+\.\d+ \(/.*/lib[^/]*(lapack|blas|flame|mkl)[^/]*\.so.*\)"),
     ("ScaLAPACK", r"  ScaLAPACK: /.*scalapack[^/]*\.so.*"),
 ]
 

@@ -12,10 +12,12 @@ struct NumericalLibraries {
   std::string scalapack;  // e.g. "/usr/lib/x86_64-linux-gnu/libscalapack-openmpi.so.2.2.1"
 };
 
-// Local. The loaded shared objects whose names mention blas, lapack or scalapack (symbolic links
-// resolved, so the file name carries the version), LAPACK's version from ilaver, and OpenBLAS's
-// configuration string when the BLAS is OpenBLAS. "statically linked" when no such object is
-// loaded.
+// Local. For each library, the shared object that defines its routine for this process (dgemm,
+// dgesdd, pdgesvd: the first in the global lookup order, which every call binds to), symbolic
+// links resolved so that the file name carries the version, then any other loaded object that
+// looks like the same library and goes unused (e.g. the OpenBLAS ScaLAPACK depends on, shadowed
+// by a BLIS svr was linked with). LAPACK's version from ilaver, and OpenBLAS's configuration
+// string when OpenBLAS is the BLAS in use. "statically linked" when no shared object defines it.
 NumericalLibraries numerical_libraries();
 
 }  // namespace svr

@@ -125,6 +125,10 @@ struct ExecutionPlan {
   double split_load_of(int rank) const;
 };
 
+// How a split layer of `shape` is factored, as --plan and the progress line say it: "split: LQ
+// on the grid, the core by LAPACK on rank 4" (QR for a tall layer, LQ for a wide one).
+std::string describe_split(LayerShape shape, int core_rank);
+
 // Estimated peak bytes per rank of a team of `ranks` processes factoring `layers` one after the
 // other and keeping every layer's factors U, V (rows + cols) r until the edges are done, while
 // the largest layer's working set is alive: its matrix M, pdgesvd's copy of M, U and V^T
