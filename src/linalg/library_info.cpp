@@ -59,7 +59,8 @@ std::string provider_of(const char* symbol) {
 // like the same kind of library (a BLAS that ScaLAPACK's own dependencies brought, shadowed by
 // the one svr was linked with).
 std::string describe(const std::string& provider, const std::vector<std::string>& paths,
-                     const std::vector<std::string>& words, const std::vector<std::string>& unless) {
+                     const std::vector<std::string>& words,
+                     const std::vector<std::string>& unless) {
   std::string others;
   for (const std::string& path : paths) {
     const std::string name = base_name(path);
@@ -86,8 +87,7 @@ NumericalLibraries numerical_libraries() {
   const std::string blas = provider_of("dgemm_");
   out.blas = describe(blas, paths, {"blas", "blis", "mkl_", "essl", "armpl"}, {"scalapack"});
   // OpenBLAS names its build (version, kernels, threading) when it is the BLAS in use.
-  if (openblas_get_config != nullptr && provider_of("openblas_get_config") == blas &&
-      !blas.empty())
+  if (openblas_get_config != nullptr && provider_of("openblas_get_config") == blas && !blas.empty())
     out.blas = std::string(openblas_get_config()) + " (" + out.blas + ")";
   lapack_int major = 0, minor = 0, patch = 0;
   ilaver_(&major, &minor, &patch);

@@ -52,6 +52,7 @@ import math
 import os
 import re
 import sys
+import warnings
 from collections import Counter, defaultdict
 
 MAX_SHOW = 15
@@ -205,8 +206,10 @@ def read_table_loadtxt(path, header, map_col):
         return None
     numeric = [k for k in range(len(header)) if k != map_col]
     try:
-        values = np.loadtxt(path, delimiter=",", skiprows=1, usecols=numeric, dtype=np.float64,
-                            ndmin=2)
+        with warnings.catch_warnings():  # a header and no edge is a table of no rows
+            warnings.simplefilter("ignore", UserWarning)
+            values = np.loadtxt(path, delimiter=",", skiprows=1, usecols=numeric,
+                                dtype=np.float64, ndmin=2)
     except ValueError:
         return None
     if not np.isfinite(values).all():

@@ -5,7 +5,9 @@ without installing it (scripts/check-deb.sh installs it, as root, in CI):
 - its control fields: Package svr, the project's version, this machine's architecture, and a
   Depends that names the package of every shared library the built svr needs (dpkg -S of the
   NEEDED entries as ldd resolves them), or a package depending on it, so that apt brings each to
-  a clean machine; and openmpi-bin (orted, mpiexec); each entry a package apt knows;
+  a clean machine; and openmpi-bin (orted, mpiexec); each entry a package apt knows, and apt's
+  solver, run against an empty package database (a clean bookworm), plans to install the
+  package with every library's package;
 - its files: svr and the links to the scripts in /usr/bin, the Slurm templates, the man page,
   the docs and the Lmod module file naming the prefix /usr (not cpack's staging directory);
 - the svr it holds, unpacked with dpkg-deb -x, runs --version with the project's version.
@@ -138,6 +140,19 @@ def main():
                               .returncode == 0 for name in g)]
         if unknown:
             fail("apt knows no package for these Depends entries: " + ", ".join(unknown))
+        # apt's plan for a clean bookworm: its solver, run against an empty package database,
+        # must find every package the runtime needs (the closure, from libc6 up).
+        empty = os.path.join(work, "empty-status")
+        open(empty, "w").close()
+        plan = run(["apt-get", "install", "--simulate", "--no-install-recommends",
+                    "-o", "Dir::State::status=" + empty, deb])
+        planned = set(re.findall(r"^Inst (\S+)", plan, re.M))
+        wanted = {"svr", "openmpi-bin"} | {o for o in owners.values() if o}
+        absent = [p for p in sorted(wanted) if p not in planned and
+                  not (provided_by(p) & planned) and not any(p in provided_by(q) for q in planned)]
+        if absent:
+            fail("apt on a clean machine would not install " + ", ".join(absent) + ":\n" + plan)
+        print("apt on a clean machine installs %d packages with svr" % len(planned))
 
         listing = run(["dpkg-deb", "--contents", deb])
         paths = {line.split()[5] for line in listing.splitlines() if len(line.split()) >= 6}
