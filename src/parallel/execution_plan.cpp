@@ -323,6 +323,22 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes,
       layer.split = true;
     }
   plan_grid_teams(plan);
+  // A split layer on a team of one rank would run its QR on a 1 x 1 grid and its core on the
+  // same rank: only slower than LAPACK's SVD of the whole layer there. It becomes a LAPACK layer
+  // again and the teams are planned without it, until no split layer is alone.
+  for (bool unsplit = true; unsplit;) {
+    unsplit = false;
+    for (LayerExecution& layer : plan.layers)
+      if (layer.split && layer.grid.size() == 1) {
+        layer.engine = SvdEngine::Lapack;
+        layer.split = false;
+        layer.grid = GridShape{0, 0};
+        layer.team = -1;
+        layer.first_rank = -1;
+        unsplit = true;
+      }
+    if (unsplit) plan_grid_teams(plan);
+  }
   // LPT over the small layers only, in layer order (ties: lower layer index first), on top of
   // the split layers' loads, so that a plan without large layers is exactly the LayerPartition
   // of all layers.

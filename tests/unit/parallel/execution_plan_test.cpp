@@ -292,6 +292,29 @@ TEST(SplitLayers, OnlyLongDominantLayersThatFitAreSplit) {
   EXPECT_THROW(plan_execution(shapes, 2, 8192, 64, negative), std::invalid_argument);
 }
 
+TEST(SplitLayers, NoSplitLayerIsLeftAloneOnOneRank) {
+  // Two long layers above the average load of 3 ranks, too small to keep 3 ranks busy each
+  // (2M elements, under min_local_elements per rank on 3): the teams would be 2 + 1 ranks, and a
+  // split on one rank is a QR on a 1 x 1 grid before LAPACK's SVD of the core on that rank.
+  const std::vector<LayerShape> shapes{{1024, 2048}, {1024, 2048}, {64, 64}};
+  const ExecutionPlan plan = plan_execution(shapes, 3, 8192, 64);
+  int split = 0;
+  for (const LayerExecution& layer : plan.layers) {
+    if (!layer.split) continue;
+    ++split;
+    EXPECT_GT(layer.grid.size(), 1);
+  }
+  EXPECT_EQ(split, 1);
+  ASSERT_EQ(plan.teams.size(), 1u);
+  EXPECT_EQ(plan.teams[0].grid.size(), 3);
+  // The other long layer is a LAPACK layer again, on a rank without the split layer's core.
+  const LayerExecution& whole = plan.layers[plan.layers[0].split ? 1 : 0];
+  EXPECT_EQ(whole.engine, SvdEngine::Lapack);
+  EXPECT_EQ(whole.team, -1);
+  EXPECT_GE(whole.rank, 0);
+  EXPECT_NE(whole.rank, plan.teams[0].first_rank);
+}
+
 TEST(LayerPartitionWithLoads, LayersGoOnTopOfTheInitialLoads) {
   const std::vector<LayerShape> shapes{{10, 10}, {10, 10}, {5, 5}};
   const LayerPartition partition(shapes, std::vector<double>{2500.0, 0.0});
