@@ -8,6 +8,10 @@
 # the package asks for the MPI, ScaLAPACK, BLAS/LAPACK and Boost runtime packages of the machine
 # it was built on. scripts/check-deb.sh installs it with dpkg and apt and runs the example;
 # tests/packaging/check_deb.py inspects it without installing (docs/install.md).
+# cpack (and `make install`) install what is built and never build first: cpack's "preinstall"
+# step would otherwise relink svr in a stale tree while ctest runs it (packaging.deb runs beside
+# the other tests). Build, then package.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY TRUE)
 set(CPACK_PACKAGE_NAME svr)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "svr developers")
