@@ -38,8 +38,9 @@ export SVR_TEST_TIME_SCALE="${SVR_TEST_TIME_SCALE:-4}"
 cd "$build_dir"
 # Unit tests, then every MPI test at 1 or 2 ranks and every end-to-end test at 2 ranks (np3/np4/
 # np6 only repeat them with more ranks, at the sanitizers' cost; an end-to-end case at 1 rank that
-# has a 2-rank twin runs the code the twin runs on each rank, less the communication). The bad-input cases run at 2 ranks only: their
-# run without mpiexec (np0) takes the same error paths, less the agreement across ranks. Left to
+# has a 2-rank twin runs the code the twin runs on each rank, less the communication). The
+# bad-input cases run at 2 ranks only: their run without mpiexec (np0) takes the same error
+# paths, less the agreement across ranks. Left to
 # the plain build, to keep CI within its time: the graph cases' ScaLAPACK, one-grid, split and
 # significant-only variants (the graph code runs in graph.MODEL.np1/np2, the grid code in the
 # e2e.scalapack and oracle cases), the oracle cases in single precision (the double ones take

@@ -330,11 +330,7 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes,
     unsplit = false;
     for (LayerExecution& layer : plan.layers)
       if (layer.split && layer.grid.size() == 1) {
-        layer.engine = SvdEngine::Lapack;
-        layer.split = false;
-        layer.grid = GridShape{0, 0};
-        layer.team = -1;
-        layer.first_rank = -1;
+        layer = LayerExecution{layer.shape, layer.cost, layer.bytes};  // LAPACK, no team
         unsplit = true;
       }
     if (unsplit) plan_grid_teams(plan);

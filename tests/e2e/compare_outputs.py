@@ -2,8 +2,9 @@
 """Compare two svr output directories (nodes.csv, edges.csv, summary.json) with
 the tolerances of SVR-SPEC.md section 6. Standard library, and NumPy when it is there: the
 edges.csv of millions of edges (a DenseNet-121) are then parsed (by loadtxt's C reader, or
-np.fromstring when a field is empty) and compared as arrays, pair by pair, wherever both directories hold every edge of a pair and no cluster touches it; the rules
-are the same on both paths (tests/oracle/test_oracle.py checks them).
+np.fromstring when a field is empty) and compared as arrays, pair by pair, wherever both
+directories hold every edge of a pair and no cluster touches it; the rules are the same on both
+paths (tests/oracle/test_oracle.py checks them).
 
     python3 tests/e2e/compare_outputs.py DIR_A DIR_B [--all-edges-in-both]
             [--sigma-rtol 1e-10] [--e-atol 1e-12] [--p-tol 1e-9] [--threshold-window 1e-12]

@@ -22,12 +22,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from svr_e2e import COMPARE, MPI_ENV as E2E_MPI_ENV  # noqa: E402
 from test_timing import scaled  # noqa: E402
 
-COMPARE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e",
-                       "compare_outputs.py")
-MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "BLIS_NUM_THREADS": "1"}
+MPI_ENV = dict(E2E_MPI_ENV, BLIS_NUM_THREADS="1")  # one BLAS thread per rank, BLIS too
 
 
 def fail(message):
