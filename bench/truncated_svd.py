@@ -141,6 +141,11 @@ def main(argv=None):
                     help="passed to svr: layers this large run on ScaLAPACK teams")
     ap.add_argument("--precision", choices=("double", "single"), default="double",
                     help="passed to svr (default %(default)s)")
+    ap.add_argument("--truncated-svd", choices=("auto", "slepc", "builtin"), default="auto",
+                    help="passed to svr: the engine of the truncated run (default %(default)s)")
+    ap.add_argument("--compare-builtin", action="store_true",
+                    help="also run svr's builtin Krylov method (--truncated-svd builtin), for a "
+                         "third column: SLEPc against svr's own method in the same session")
     ap.add_argument("--models", default="powerlaw_mlp,vgg16",
                     help="comma list of powerlaw_mlp, vgg16 (default %(default)s)")
     ap.add_argument("--workdir", default="/tmp/svr-bench",
@@ -181,7 +186,10 @@ def main(argv=None):
             MODELS[model_name](model)
         for R in ranks:
             runs = {}
-            for mode, extra in (("krylov", []), ("full", ["--full-svd"])):
+            modes = [("krylov", ["--truncated-svd", a.truncated_svd]), ("full", ["--full-svd"])]
+            if a.compare_builtin:
+                modes.append(("builtin", ["--truncated-svd", "builtin"]))
+            for mode, extra in modes:
                 log(f"{model_name}: svr {option} {k} {' '.join(extra)} at {R} rank(s)")
                 runs[mode] = run_svr(svr, model, workdir, R, mpiexec,
                                      [option, str(k), "--no-plot"] + grid + extra,
@@ -202,6 +210,9 @@ def main(argv=None):
                 "krylov_mb": runs["krylov"]["peak_memory_mb"],
                 "full_mb": runs["full"]["peak_memory_mb"],
                 "sigma_err": worst,
+                "builtin_svd_s": runs["builtin"]["phases"].get("svd") if "builtin" in runs else None,
+                "methods": sorted({layer["svd"]["method"] for layer in layers
+                                   if min(layer["matrix_shape"]) > k}),
                 "load": runs["krylov"]["load"]["mean"] if runs["krylov"].get("load") else None,
             })
             if R == ranks[0]:
@@ -227,14 +238,20 @@ def main(argv=None):
                     base[(model_name, row["name"])] = row
 
     # ---------------------------------------------------------------- tables
-    lines = ["| model | ranks | svd phase, Krylov (s) | svd phase, full (s) | full / Krylov | "
-             "wall Krylov / full (s) | peak MiB Krylov / full | max abs(s diff) / s_max | load |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    builtin = a.compare_builtin
+    lines = ["| model | ranks | methods | svd phase, truncated (s) | svd phase, full (s) | "
+             "full / truncated | " + ("svd phase, builtin Krylov (s) | " if builtin else "") +
+             "wall truncated / full (s) | peak MiB truncated / full | max abs(s diff) / s_max | "
+             "load |",
+             "| --- | --- | --- | --- | --- | --- | " + ("--- | " if builtin else "") +
+             "--- | --- | --- | --- |"]
     for r in summary_rows:
         speed = (r["full_svd_s"] / r["krylov_svd_s"]
                  if r["krylov_svd_s"] and r["full_svd_s"] else None)
-        lines.append(f"| {r['model']} | {r['ranks']} | {fmt(r['krylov_svd_s'])} | "
-                     f"{fmt(r['full_svd_s'])} | {fmt(speed)} | {fmt(r['krylov_wall_s'], 1)} / "
+        lines.append(f"| {r['model']} | {r['ranks']} | {', '.join(r['methods'])} | "
+                     f"{fmt(r['krylov_svd_s'])} | {fmt(r['full_svd_s'])} | {fmt(speed)} | " +
+                     (f"{fmt(r['builtin_svd_s'])} | " if builtin else "") +
+                     f"{fmt(r['krylov_wall_s'], 1)} / "
                      f"{fmt(r['full_wall_s'], 1)} | {fmt(r['krylov_mb'], 0)} / "
                      f"{fmt(r['full_mb'], 0)} | {r['sigma_err']:.1e} | {fmt(r['load'], 1)} |")
     per_layer = ["| model | layer | matrix | method | iterations | residual | SciPy svds (s) | "
@@ -256,7 +273,9 @@ def main(argv=None):
     mi = machine_info()
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     repro = ["/usr/bin/python3", "bench/truncated_svd.py", "--ranks", a.ranks,
-             option, str(k), "--models", a.models] + grid
+             option, str(k), "--models", a.models] + grid + \
+        (["--truncated-svd", a.truncated_svd] if a.truncated_svd != "auto" else []) + \
+        (["--compare-builtin"] if builtin else [])
     if bottom or grid:
         section = bottom_section(a, k, ranks, repro, lines, per_layer, mi, today, option, grid)
         write_markdown(a.doc, "\n".join(section), f"<!-- {marker}:begin -->",
@@ -264,7 +283,7 @@ def main(argv=None):
         log(f"wrote the section of {a.doc}")
         return 0
     section = [
-        f"## Truncated SVD: --max-rank {k} by the Krylov method against the full SVD\n",
+        f"## Truncated SVD: --max-rank {k} against the full SVD\n",
         f"Written by `bench/truncated_svd.py` on {today}. Reproduce with:\n",
         "    " + " ".join(shlex.quote(x) for x in repro) + "\n",
         f"- **Machine**: {mi['nproc']} cores ({mi['cpu']}), a shared, noisy machine; the load "
@@ -274,10 +293,14 @@ def main(argv=None):
         "Krylov method. `powerlaw_mlp` is a 1024-4096-4096-4096-1024 MLP whose matrices have "
         "random singular vectors and s_i = (i + 1)^-0.7, the heavy-tailed decay of trained "
         "layers.",
-        f"- **Runs**: `svr MODEL --max-rank {k} --no-plot` (the Krylov method on every layer "
-        f"held by one rank with min(rows, cols) > {k}, tolerance 1e-10) and the same with "
-        "`--full-svd` (every layer's full SVD, then its top K), one BLAS thread per rank. "
-        "The last column compares the kept singular values of the two runs.\n",
+        f"- **Runs**: `svr MODEL --max-rank {k} --no-plot --truncated-svd {a.truncated_svd}` "
+        f"(the truncated SVD on every layer held by one rank with min(rows, cols) > {k}, "
+        "tolerance 1e-10: `lapack-slepc` is SLEPc's thick-restart Lanczos, `lapack-krylov` svr's "
+        "block Krylov method) and the same with `--full-svd` (every layer's full SVD, then its "
+        "top K), one BLAS thread per rank" +
+        (", and with `--truncated-svd builtin` (svr's own method)" if builtin else "") +
+        ". The max abs(s diff) column compares the kept singular values of the truncated and "
+        "full runs.\n",
         *lines, "",
         "Per layer with min(rows, cols) > K (from summary.json's `layers[].svd` of the Krylov "
         f"run at {ranks[0]} rank{'s' if ranks[0] > 1 else ''}), next to SciPy's "

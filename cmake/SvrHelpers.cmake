@@ -87,9 +87,13 @@ function(svr_add_mpi_test name)
     # fills the cores. Ranks that wait in a collective spin, and a rank descheduled for another
     # test's process holds up every other one each time slice: distributed_svd at 4 ranks on 2
     # cores takes 4 s alone and over 3 minutes beside two busy processes.
+    set(environment "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
+    if(svr_with_slepc)
+      # The test binaries are not next to the plug-in, where svr looks for it.
+      list(APPEND environment "SVR_SLEPC_PLUGIN=${PROJECT_BINARY_DIR}/libsvr_slepc.so")
+    endif()
     set_tests_properties(${name}.np${n} PROPERTIES LABELS "mpi;${arg_LABELS}" PROCESSORS ${n}
-      TIMEOUT ${timeout}
-      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
+      TIMEOUT ${timeout} ENVIRONMENT "${environment}")
   endforeach()
 endfunction()
 
@@ -104,7 +108,8 @@ function(svr_add_mpi_gtest name)
     set(arg_MAIN ${PROJECT_SOURCE_DIR}/tests/mpi/mpi_main.cpp)
   endif()
   add_executable(mpi_${name} ${arg_MAIN} ${arg_SOURCES})
-  target_link_libraries(mpi_${name} PRIVATE ${arg_LIBS} svr_test_support GTest::gtest MPI::MPI_CXX)
+  target_link_libraries(mpi_${name} PRIVATE ${arg_LIBS} svr_parallel svr_test_support GTest::gtest
+                        MPI::MPI_CXX)
   target_compile_options(mpi_${name} PRIVATE -Wall -Wextra)
   target_compile_definitions(mpi_${name} PRIVATE SVR_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   set(timeout)

@@ -8,7 +8,8 @@
 #        scripts/fuzz.sh --seconds-each S [HARNESS...]  each harness for S seconds (CI: 20)
 #   HARNESS: a harness tests/fuzz/CMakeLists.txt builds (safetensors_header, sharded_index,
 #            zip_reader, pickle_machine, strict_json, topology_file); default: all of them
-#   BUILD_DIR=... to build elsewhere; FUZZ_JOBS=... harnesses at once (default: nproc).
+#   BUILD_DIR=... to build elsewhere (a tree already configured with -DSVR_FUZZ=ON, such as
+#   scripts/sanitize-tests.sh's, is used as it is); FUZZ_JOBS=... harnesses at once (default: nproc).
 #
 # The corpus each harness grows is kept in BUILD_DIR/corpus/NAME, so campaigns build on each
 # other. The table of executions and coverage is printed and written to BUILD_DIR/fuzz-report.md.
@@ -37,8 +38,13 @@ if [[ -n $seconds_each ]] && ! { [[ $seconds_each =~ ^[0-9]+$ ]] && (( seconds_e
 fi
 
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (scripts/install-deps.sh --fuzz)" >&2; exit 2; }
-CC=clang CXX=clang++ cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DSVR_FUZZ=ON >/dev/null
+# A tree configured with SVR_FUZZ=ON is kept as it is: the sanitizer build of
+# scripts/sanitize-tests.sh makes the harnesses too, so CI fuzzes with BUILD_DIR=build-sanitize
+# and builds nothing more.
+if ! grep -qs '^SVR_FUZZ:BOOL=ON$' "$build_dir/CMakeCache.txt"; then
+  CC=clang CXX=clang++ cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSVR_FUZZ=ON -DSVR_BUILD_TESTS=OFF >/dev/null
+fi
 cmake --build "$build_dir" --target fuzzers -j"$(nproc)" >/dev/null
 /usr/bin/env python3 "$root/tests/fuzz/make_seed_corpus.py" "$root" "$build_dir/seeds" >/dev/null
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything svr needs to build and test, from Debian bookworm packages. Idempotent.
 # Usage: scripts/install-deps.sh [--tests] [--second-blas] [--fuzz] [--with-torch]
-#   (no option)   what building and running svr needs
+#   (no option)   what building and running svr needs (SLEPc included: the plug-in that computes
+#                 the top K of --max-rank; CMake builds svr without it when it is missing)
 #   --tests       also what the test suite needs: NumPy/SciPy/mpmath for the oracle, networkx,
 #                 Chromium for the rendering test, Slurm (slurmctld, slurmd, client commands,
 #                 srun's PMIx plugin) and munge for the Slurm test, which starts its own
@@ -19,6 +20,7 @@ packages=(
   libscalapack-openmpi-dev libopenblas-dev liblapacke-dev
   libeigen3-dev libboost-program-options-dev libboost-math-dev
   libgtest-dev nlohmann-json3-dev
+  libslepc-real-dev
 )
 for option in "$@"; do
   case "$option" in

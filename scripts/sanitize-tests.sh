@@ -15,9 +15,19 @@ build_dir="${1:-$root/build-sanitize}"
 shift || true
 
 compilers=()
-if command -v clang++ >/dev/null; then compilers=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++); fi
+fuzz=()
+if command -v clang++ >/dev/null; then
+  compilers=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
+  # With libFuzzer there too, the same tree holds the fuzz harnesses (scripts/fuzz.sh runs them
+  # with BUILD_DIR pointing here): one sanitizer build instead of two.
+  probe="$(mktemp -d)"
+  echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' \
+    >"$probe/probe.cpp"
+  if clang++ -fsanitize=fuzzer "$probe/probe.cpp" -o "$probe/probe" 2>/dev/null; then fuzz=(-DSVR_FUZZ=ON); fi
+  rm -rf "$probe"
+fi
 # -O1: the sanitizers' usual level (fast to build, stacks that follow the source).
-cmake -S "$root" -B "$build_dir" "${compilers[@]}" -DCMAKE_BUILD_TYPE=Release \
+cmake -S "$root" -B "$build_dir" "${compilers[@]}" "${fuzz[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_C_FLAGS_RELEASE=-O1 -DCMAKE_CXX_FLAGS_RELEASE=-O1 \
   -DSVR_SANITIZE=address,undefined >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"

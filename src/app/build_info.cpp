@@ -1,6 +1,7 @@
 #include "svr/app/build_info.hpp"
 
 #include "svr/linalg/library_info.hpp"
+#include "svr/linalg/slepc_svd.hpp"
 #include "svr/parallel/mpi.hpp"
 #include "svr_git_commit.hpp"  // generated at build time (cmake/GitCommit.cmake)
 
@@ -24,6 +25,9 @@ BuildInfo build_info() {
   build.blas = libraries.blas;
   build.lapack = libraries.lapack;
   build.scalapack = libraries.scalapack;
+  const SlepcPlugin& slepc = slepc_plugin();
+  build.slepc =
+      slepc.loaded ? slepc.version + " (" + slepc.path + ")" : "not available: " + slepc.problem;
   return build;
 }
 

@@ -34,6 +34,9 @@ nlohmann::ordered_json options_record(const Options& o) {
   j["svd_max_cost"] = number(o.svd_max_cost);
   j["full_svd"] = o.full_svd;
   j["precision"] = to_string(o.precision);
+  j["truncated_svd"] = o.truncated_engine == TruncatedEngine::Slepc     ? "slepc"
+                       : o.truncated_engine == TruncatedEngine::Builtin ? "builtin"
+                                                                        : "auto";
   j["near_kernel_tau"] = number(o.measures.near_kernel_tau);
   j["path_threshold"] = number(o.measures.path_threshold);
   j["top_chains"] = o.measures.top_chains;

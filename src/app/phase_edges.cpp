@@ -31,7 +31,7 @@ FactorPlacement placement(const LayerFactors& factors, const ExecutionPlan& exec
       // The columns it holds: all r of the full SVD (before --max-rank), the K of --min-rank
       // (keep_bottom) or of the Krylov method.
       const std::int64_t r =
-          layers[l].svd.method == "scalapack-krylov"
+          layers[l].svd.method == "scalapack-krylov" || layers[l].svd.method == "scalapack-slepc"
               ? layers[l].sigma.size()
               : std::min(layers[l].rows, layers[l].cols) - layers[l].first_neuron;
       where.subgrid = SubgridLayout{how.grid, how.first_rank, execution.block_size, where.rows, r};

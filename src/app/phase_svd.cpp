@@ -10,6 +10,7 @@
 #include "svr/app/progress.hpp"
 #include "svr/core/fault_injection.hpp"
 #include "svr/linalg/distributed_truncated_svd.hpp"
+#include "svr/linalg/slepc_svd.hpp"
 #include "svr/linalg/truncated_svd.hpp"
 #include "svr/network/distributed_layer.hpp"
 #include "svr/network/layer_matrix.hpp"
@@ -35,6 +36,7 @@ TruncatedSvdSettings truncation_limits(const Options& options) {
   limits.tolerance = options.svd_tolerance;
   limits.max_cost = options.svd_max_cost;
   limits.precision = options.precision;
+  limits.engine = options.truncated_engine;
   return limits;
 }
 
@@ -124,8 +126,10 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
       limits.rank = *K;
       KrylovGiveUp why;
       if (options.max_rank) {
-        std::optional<DistributedTruncatedSvd> top = naming_the_layer(
-            model, plan.layers[l], [&] { return distributed_krylov_svd(M, limits, &why); });
+        std::optional<DistributedTruncatedSvd> top = naming_the_layer(model, plan.layers[l], [&] {
+          return use_slepc(limits) ? distributed_slepc_svd(M, limits, &why)
+                                   : distributed_krylov_svd(M, limits, &why);
+        });
         if (top) {
           factors.distributed[l] = std::make_unique<DistributedSpectrum>(std::move(top->spectrum));
           factors.s_max[l] = factors.distributed[l]->s[0];
@@ -242,6 +246,9 @@ std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t
                                  (layer.svd.iterations == 1 ? " iteration" : " iterations");
   if (layer.svd.method == "lapack-krylov" || layer.svd.method == "scalapack-krylov")
     line += ", top " + kept + " by Krylov in " + iterations;
+  else if (layer.svd.method == "lapack-slepc" || layer.svd.method == "scalapack-slepc")
+    line += ", top " + kept + " by SLEPc in " + std::to_string(layer.svd.iterations) +
+            (layer.svd.iterations == 1 ? " restart" : " restarts");
   else if (layer.svd.method == "lapack-qr-krylov" || layer.svd.method == "scalapack-qr-krylov")
     line += ", bottom " + kept + " by QR and Krylov on R^-1 in " + iterations;
   else if (layer.svd.method == "scalapack-qr-lapack")

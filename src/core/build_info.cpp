@@ -12,6 +12,7 @@ std::string describe_build(const BuildInfo& build) {
   line("BLAS", build.blas);
   line("LAPACK", build.lapack);
   line("ScaLAPACK", build.scalapack);
+  line("SLEPc", build.slepc);
   return text;
 }
 

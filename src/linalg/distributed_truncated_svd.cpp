@@ -366,6 +366,11 @@ void check_arguments(const char* method, const DistributedMatrix& M,
 
 }  // namespace
 
+double distributed_svd_residual(const DistributedMatrix& M, const DistributedSpectrum& spectrum,
+                                double s_max) {
+  return residual_against(M, spectrum, s_max);
+}
+
 std::optional<DistributedTruncatedSvd> distributed_krylov_svd(const DistributedMatrix& M,
                                                               const TruncatedSvdSettings& settings,
                                                               KrylovGiveUp* why) {

@@ -18,6 +18,7 @@
 #include "svr/core/random_variates.hpp"
 #include "svr/linalg/blas.hpp"
 #include "svr/linalg/lapack.hpp"
+#include "svr/linalg/slepc_svd.hpp"
 
 namespace svr {
 namespace {
@@ -301,7 +302,11 @@ TruncatedSvdResult truncated_or_full_svd(const MatrixXd& M, std::optional<std::i
   if (max_rank && *max_rank >= 1 && *max_rank < std::min(M.rows(), M.cols())) {
     limits.rank = *max_rank;
     KrylovGiveUp why;
-    if (auto krylov = krylov_svd(M, limits, &why)) return std::move(*krylov);
+    if (use_slepc(limits)) {
+      if (auto slepc = slepc_svd(M, limits, &why)) return std::move(*slepc);
+    } else if (auto krylov = krylov_svd(M, limits, &why)) {
+      return std::move(*krylov);
+    }
     result.report.fallback = why.reason;
     result.report.fallback_cost = why.cost;
   }

@@ -122,7 +122,8 @@ Json run_json(const RunInfo& run) {
   j["build"] = {{"version", run.build.version},   {"git_commit", run.build.git_commit},
                 {"compiler", run.build.compiler}, {"build_type", run.build.build_type},
                 {"mpi", run.build.mpi},           {"blas", run.build.blas},
-                {"lapack", run.build.lapack},     {"scalapack", run.build.scalapack}};
+                {"lapack", run.build.lapack},     {"scalapack", run.build.scalapack},
+                {"slepc", run.build.slepc}};
   j["command_line"] = run.command_line;
   j["input_sha256"] = run.input_sha256;
   j["input_format"] = run.input_format;

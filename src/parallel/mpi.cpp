@@ -60,11 +60,28 @@ Environment::Environment(int& argc, char**& argv, int required) {
   }
 }
 
-Environment::~Environment() {
+namespace {
+std::vector<void (*)()>& before_finalize() {
+  static std::vector<void (*)()> functions;
+  return functions;
+}
+}  // namespace
+
+void call_before_finalize(void (*function)()) { before_finalize().push_back(function); }
+
+void finalize() {
+  std::vector<void (*)()>& functions = before_finalize();
+  while (!functions.empty()) {
+    void (*function)() = functions.back();
+    functions.pop_back();
+    function();
+  }
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
 }
+
+Environment::~Environment() { finalize(); }
 
 // ---------------------------------------------------------------------------------------------
 // Communicators

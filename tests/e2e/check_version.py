@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """svr --version names the version, the commit, the compiler and the MPI, BLAS, LAPACK and
-ScaLAPACK libraries the binary runs with, and summary.json's run.build records the same.
+ScaLAPACK libraries the binary runs with, and the SLEPc plug-in (its versions and file, or why
+it is not there), and summary.json's run.build records the same.
 
-    check_version.py SVR MODEL
+    check_version.py SVR MODEL [--expect-slepc]    (--expect-slepc: the plug-in must load)
 """
 import json
 import os
@@ -23,11 +24,14 @@ LINES = [
     ("BLAS", r"  BLAS: .*/lib[^/]*(blas|blis|mkl)[^/]*\.so[^,);]*.*"),
     ("LAPACK", r"  LAPACK: \d+\.\d+\.\d+ \(/.*/lib[^/]*(lapack|blas|flame|mkl)[^/]*\.so.*\)"),
     ("ScaLAPACK", r"  ScaLAPACK: /.*scalapack[^/]*\.so.*"),
+    ("SLEPc", r"  SLEPc: (SLEPc \d+\.\d+\.\d+, PETSc \d+\.\d+\.\d+ \(/.*/libsvr_slepc\.so\)"
+              r"|not available: .+)"),
 ]
 
 
 def main():
     svr, model = sys.argv[1], sys.argv[2]
+    expect_slepc = "--expect-slepc" in sys.argv[3:]
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OPENBLAS_NUM_THREADS="1")
     proc = subprocess.run([svr, "--version"], capture_output=True, text=True, env=env,
@@ -41,6 +45,8 @@ def main():
     for (name, pattern), line in zip(LINES, lines):
         if not re.fullmatch(pattern, line):
             failures.append("%s line %r does not match %r" % (name, line, pattern))
+    if expect_slepc and not any(line.startswith("  SLEPc: SLEPc ") for line in lines):
+        failures.append("svr was built with the SLEPc plug-in, but --version does not load it")
     with tempfile.TemporaryDirectory(prefix="svr-version-") as work:
         out = os.path.join(work, "out")
         run = subprocess.run([svr, model, "-o", out, "--quiet"], capture_output=True, text=True,
@@ -57,6 +63,7 @@ def main():
         "BLAS": "  BLAS: " + build["blas"],
         "LAPACK": "  LAPACK: " + build["lapack"],
         "ScaLAPACK": "  ScaLAPACK: " + build["scalapack"],
+        "SLEPc": "  SLEPc: " + build["slepc"],
     }
     for (name, _), line in zip(LINES, lines):
         if recorded[name] != line:

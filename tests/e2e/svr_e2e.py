@@ -78,7 +78,7 @@ def compare(dir_a, dir_b, extra=()):
 # to the oracle. The first take a value.
 EXECUTION_OPTIONS = ("--scalapack-min-dim", "--block-size", "--max-grids", "--memory-per-rank",
                      "--min-local-elements", "--split-min-dim", "--svd-tolerance",
-                     "--svd-max-cost", "--precision")
+                     "--svd-max-cost", "--precision", "--truncated-svd")
 EXECUTION_FLAGS = ("--full-svd",)
 
 
@@ -95,11 +95,13 @@ def oracle_options(options):
     return kept
 
 
-# The truncated SVDs' summary.json methods (docs/output-formats.md). All but the top K on one
-# rank always run in double; that one runs in float with --precision single, to a residual of
-# at most SINGLE_KRYLOV_TOLERANCE (include/svr/linalg/truncated_svd.hpp).
-KRYLOV_METHODS = ("lapack-krylov", "lapack-qr-krylov", "scalapack-krylov", "scalapack-qr-krylov")
-ALWAYS_DOUBLE = ("lapack-qr-krylov", "scalapack-krylov", "scalapack-qr-krylov")
+# The truncated SVDs' summary.json methods (docs/output-formats.md). All but the builtin top K
+# on one rank always run in double; that one runs in float with --precision single, to a
+# residual of at most SINGLE_KRYLOV_TOLERANCE (include/svr/linalg/truncated_svd.hpp).
+KRYLOV_METHODS = ("lapack-krylov", "lapack-qr-krylov", "scalapack-krylov", "scalapack-qr-krylov",
+                  "lapack-slepc", "scalapack-slepc")
+ALWAYS_DOUBLE = ("lapack-qr-krylov", "scalapack-krylov", "scalapack-qr-krylov", "lapack-slepc",
+                 "scalapack-slepc")
 SINGLE_KRYLOV_TOLERANCE = 1e-5
 
 

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include "svr/parallel/mpi.hpp"
+
 namespace {
 
 // Prints failed assertions of a non-root rank, which has no default printer.
@@ -48,6 +50,6 @@ int main(int argc, char** argv) {
   MPI_Allreduce(&local, &failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   if (rank == 0)
     std::printf("[mpi] %d rank(s): %s\n", size, failed ? "FAILED on some rank" : "all passed");
-  MPI_Finalize();
+  svr::mpi::finalize();  // what svr registered to end before MPI (SLEPc), then MPI_Finalize
   return failed;
 }

@@ -9,6 +9,7 @@
 
 #include "svr/core/matrix_convention.hpp"
 #include "svr/linalg/svd.hpp"
+#include "svr/linalg/truncated_svd.hpp"
 #include "svr/network/network_options.hpp"
 #include "svr/output/plot_options.hpp"
 #include "svr/parallel/execution_plan.hpp"
@@ -44,6 +45,7 @@ struct Options {
   double svd_max_cost = 1.0;             // --svd-max-cost: the truncated SVD's cost limit
   bool full_svd = false;                 // --full-svd: full SVD then truncation, never Krylov
   SvdPrecision precision = SvdPrecision::Double;  // --precision: of the full SVDs
+  TruncatedEngine truncated_engine = TruncatedEngine::Auto;  // --truncated-svd: of the top K
   bool reference = false;                // --reference (a preset; recorded in summary.json)
   SignificanceOptions significance;      // --alpha, --correction, --fdr-scope, --sigma, ...
   MeasureOptions measures;               // --near-kernel-tau, --top-chains, --path-threshold

@@ -16,10 +16,11 @@ struct BuildInfo {
   std::string blas;        // the BLAS library loaded, and OpenBLAS's configuration if it is that
   std::string lapack;      // LAPACK's version (ilaver) and the library loaded
   std::string scalapack;   // the ScaLAPACK library loaded
+  std::string slepc;       // the SLEPc plug-in: its versions and file, or why it is not there
 };
 
 // The text of `svr --version`: "svr VERSION (git COMMIT)", then one "  name: value" line each
-// for the compiler, MPI, BLAS, LAPACK and ScaLAPACK.
+// for the compiler, MPI, BLAS, LAPACK, ScaLAPACK and SLEPc.
 std::string describe_build(const BuildInfo& build);
 
 }  // namespace svr

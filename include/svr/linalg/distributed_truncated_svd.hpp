@@ -42,4 +42,9 @@ struct DistributedBottomSvd {
 std::optional<DistributedBottomSvd> distributed_krylov_bottom_svd(
     const DistributedMatrix& M, const TruncatedSvdSettings& settings, KrylovGiveUp* why = nullptr);
 
+// max_i max(||M v_i - s_i u_i||, ||M^T u_i - s_i v_i||) / s_max over the columns of the
+// spectrum (on M's grid and block size), by two pdgemm; collective over M's grid.
+double distributed_svd_residual(const DistributedMatrix& M, const DistributedSpectrum& spectrum,
+                                double s_max);
+
 }  // namespace svr

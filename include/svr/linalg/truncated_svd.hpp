@@ -12,6 +12,10 @@
 
 namespace svr {
 
+// The engine of the top K in double precision (--truncated-svd): SLEPc when its plug-in is
+// there, else svr's block Krylov method (Auto); or one of them (slepc_svd.hpp).
+enum class TruncatedEngine { Auto, Builtin, Slepc };
+
 struct TruncatedSvdSettings {
   std::int64_t rank = 0;              // K, the number of top triplets wanted (>= 1)
   double tolerance = 1e-10;           // on the residual of SvdReport, relative to s_max
@@ -26,6 +30,7 @@ struct TruncatedSvdSettings {
   // kSingleKrylovTolerance). The bottom K and the method on a grid always run in double; a
   // single-precision full SVD (sgesdd) being about twice as fast halves their budget.
   SvdPrecision precision = SvdPrecision::Double;
+  TruncatedEngine engine = TruncatedEngine::Auto;  // used by truncated_or_full_svd
 };
 
 // The smallest residual krylov_svd asks for in single precision: float vectors of n entries

@@ -27,8 +27,17 @@ std::string thread_level_name(int level);
 // "Open MPI v4.1.4, package: Debian OpenMPI, ident: 4.1.4, repo rev: v4.1.4, May 26, 2022".
 std::string library_version();
 
+// Registers `function` to run just before MPI_Finalize, in Environment's destructor and in
+// finalize(): a library initialised on top of MPI (SLEPc) ends there. The last registered runs
+// first. Not thread-safe: call it from the thread that calls MPI.
+void call_before_finalize(void (*function)());
+
+// The functions of call_before_finalize (each once), then MPI_Finalize unless MPI is finalized
+// already. For a main that initialised MPI itself (the MPI tests').
+void finalize();
+
 // First object in main (after the signal thread): MPI_Init_thread on construction, asking for
-// `required`, MPI_Finalize on destruction. svr runs a signal thread beside the one thread that
+// `required`, finalize() on destruction. svr runs a signal thread beside the one thread that
 // calls MPI, so it needs MPI_THREAD_FUNNELED at least: a library that provides less is
 // finalized again and the constructor throws svr::Error naming both levels.
 class Environment {

@@ -45,6 +45,9 @@ TEST(CommandLine, DefaultsFollowTheSpec) {
   EXPECT_DOUBLE_EQ(o.svd_max_cost, 1.0);
   EXPECT_FALSE(o.full_svd);
   EXPECT_EQ(o.precision, svr::SvdPrecision::Double);
+  EXPECT_EQ(o.truncated_engine, svr::TruncatedEngine::Auto);
+  EXPECT_EQ(parse({"m", "-o", "o", "--truncated-svd", "builtin"}).options.truncated_engine,
+            svr::TruncatedEngine::Builtin);
   EXPECT_FALSE(o.significance.all_edges || o.save_spectra || o.save_adjacency || o.force || o.quiet);
 }
 
@@ -147,7 +150,9 @@ TEST(CommandLine, RejectsBadValuesWithOneLine) {
            {"m", "-o", "o", "--memory-per-rank", "inf"},
            {"m", "-o", "o", "--memory-per-rank", "lots"},
            {"m", "-o", "o", "--min-local-elements", "-1"},
-           {"m", "-o", "o", "--split-min-dim", "-1"}}) {
+           {"m", "-o", "o", "--split-min-dim", "-1"},
+           {"m", "-o", "o", "--truncated-svd", "arpack"},
+           {"m", "-o", "o", "--truncated-svd", "slepc", "--precision", "single"}}) {
     const std::string message = error_of(args);
     EXPECT_NE(message.find("command line"), std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
@@ -162,7 +167,8 @@ TEST(CommandLine, HelpListsEveryOption) {
         "--fdr-scope", "--sigma", "--reference", "--max-rank", "--near-kernel-tau", "--all-edges",
         "--save-spectra", "--save-adjacency", "--force", "--quiet", "--output", "--version",
         "--scalapack-min-dim", "--block-size", "--max-grids", "--memory-per-rank", "--min-local-elements",
-        "--split-min-dim", "--plan", "--svd-tolerance", "--svd-max-cost", "--full-svd"})
+        "--split-min-dim", "--plan", "--svd-tolerance", "--svd-max-cost", "--full-svd",
+        "--truncated-svd"})
     EXPECT_NE(help.text.find(name), std::string::npos) << name;
   EXPECT_EQ(parse({"--version"}).action, CommandLine::Action::Version);
 }
@@ -230,7 +236,8 @@ TEST(OptionsRecord, HoldsEveryResultDecidingOptionInItsOrder) {
   EXPECT_EQ(keys, (std::vector<std::string>{
                       "model_path", "outdir", "layers", "method", "batchnorm", "bn_eps", "alpha",
                       "correction", "fdr_scope", "sigma", "reference", "max_rank", "min_rank",
-                      "svd_tolerance", "svd_max_cost", "full_svd", "precision", "near_kernel_tau", "path_threshold", "top_chains", "all_edges",
+                      "svd_tolerance", "svd_max_cost", "full_svd", "precision", "truncated_svd",
+                      "near_kernel_tau", "path_threshold", "top_chains", "all_edges",
                       "save_spectra", "save_adjacency", "force", "quiet", "simulation_draws",
                       "seed"}));
   EXPECT_EQ(opt["model_path"], "models/tiny_cnn.safetensors");

@@ -15,13 +15,15 @@ TEST(BuildInfo, DescribesEveryLibraryOnItsOwnLine) {
   build.blas = "OpenBLAS 0.3.21 (/usr/lib/libblas.so.3)";
   build.lapack = "3.11.0 (/usr/lib/liblapack.so.3)";
   build.scalapack = "/usr/lib/libscalapack-openmpi.so.2.2.1";
+  build.slepc = "SLEPc 3.18.2, PETSc 3.18.5 (/usr/lib/svr/libsvr_slepc.so)";
   EXPECT_EQ(describe_build(build),
             "svr 1.2.3 (git 0123456789ab+dirty)\n"
             "  compiler: GNU 12.2.0, Release\n"
             "  MPI: Open MPI v4.1.4\n"
             "  BLAS: OpenBLAS 0.3.21 (/usr/lib/libblas.so.3)\n"
             "  LAPACK: 3.11.0 (/usr/lib/liblapack.so.3)\n"
-            "  ScaLAPACK: /usr/lib/libscalapack-openmpi.so.2.2.1\n");
+            "  ScaLAPACK: /usr/lib/libscalapack-openmpi.so.2.2.1\n"
+            "  SLEPc: SLEPc 3.18.2, PETSc 3.18.5 (/usr/lib/svr/libsvr_slepc.so)\n");
 }
 
 TEST(BuildInfo, UnknownWhatIsMissing) {
@@ -35,7 +37,8 @@ TEST(BuildInfo, UnknownWhatIsMissing) {
             "  MPI: unknown\n"
             "  BLAS: unknown\n"
             "  LAPACK: unknown\n"
-            "  ScaLAPACK: unknown\n");
+            "  ScaLAPACK: unknown\n"
+            "  SLEPc: unknown\n");
 }
 
 }  // namespace

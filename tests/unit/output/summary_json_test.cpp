@@ -167,16 +167,19 @@ TEST(SummaryJson, MetricsChainsRunAndNonFiniteAsNull) {
   EXPECT_FALSE(run.contains("execution"));  // no plan recorded in the sample
   // The build record, one key per BuildInfo field.
   SvrResult built = test::sample_result();
-  built.run.build = {"0.1.0",           "0123456789ab",     "GNU 12.2.0",     "Release",
-                     "Open MPI v4.1.4", "OpenBLAS (/b.so)", "3.11.0 (/l.so)", "/s.so"};
-  EXPECT_EQ(write_and_parse(built, &text)["run"]["build"], Json({{"version", "0.1.0"},
-                                                                 {"git_commit", "0123456789ab"},
-                                                                 {"compiler", "GNU 12.2.0"},
-                                                                 {"build_type", "Release"},
-                                                                 {"mpi", "Open MPI v4.1.4"},
-                                                                 {"blas", "OpenBLAS (/b.so)"},
-                                                                 {"lapack", "3.11.0 (/l.so)"},
-                                                                 {"scalapack", "/s.so"}}));
+  built.run.build = {"0.1.0",          "0123456789ab",    "GNU 12.2.0",
+                     "Release",        "Open MPI v4.1.4", "OpenBLAS (/b.so)",
+                     "3.11.0 (/l.so)", "/s.so",           "SLEPc 3.18.2, PETSc 3.18.5 (/p.so)"};
+  EXPECT_EQ(write_and_parse(built, &text)["run"]["build"],
+            Json({{"version", "0.1.0"},
+                  {"git_commit", "0123456789ab"},
+                  {"compiler", "GNU 12.2.0"},
+                  {"build_type", "Release"},
+                  {"mpi", "Open MPI v4.1.4"},
+                  {"blas", "OpenBLAS (/b.so)"},
+                  {"lapack", "3.11.0 (/l.so)"},
+                  {"scalapack", "/s.so"},
+                  {"slepc", "SLEPc 3.18.2, PETSc 3.18.5 (/p.so)"}}));
 
   SvrResult planned = test::sample_result();
   planned.run.memory_budget_mb = 1536.0;
