@@ -109,6 +109,22 @@ def main():
         version = subprocess.run([svr, "--version"], capture_output=True, text=True, env=env,
                                  timeout=scaled(60)).stdout
         expect(version.startswith("svr "), "installed svr --version: %r" % version)
+        if os.path.exists(os.path.join(build, "libsvr_slepc.so")):
+            # The SLEPc plug-in is found in the prefix (CMAKE_INSTALL_LIBDIR/svr), not the build
+            # tree, and computes the top K there.
+            slepc = [line for line in version.splitlines() if line.startswith("  SLEPc: ")]
+            expect(len(slepc) == 1 and slepc[0].startswith("  SLEPc: SLEPc ") and
+                   (prefix + "/") in slepc[0] and "/svr/libsvr_slepc.so)" in slepc[0],
+                   "installed svr does not load the installed SLEPc plug-in: %r" % slepc)
+            proc = subprocess.run([svr, "model.safetensors", "-o", "out-slepc", "--quiet",
+                                   "--max-rank", "8", "--svd-max-cost", "1e6",
+                                   "--truncated-svd", "slepc"], cwd=run_dir, capture_output=True,
+                                  text=True, env=env, timeout=scaled(300))
+            expect(proc.returncode == 0, "installed svr --truncated-svd slepc: " + proc.stderr)
+            if proc.returncode == 0:
+                with open(os.path.join(run_dir, "out-slepc", "summary.json")) as f:
+                    methods = [layer["svd"]["method"] for layer in json.load(f)["layers"]]
+                expect("lapack-slepc" in methods, "no layer by SLEPc: %s" % methods)
         # The sweep submitter through its link in bin, with a stand-in sbatch on PATH.
         fake_bin = os.path.join(work, "fake-bin")
         os.makedirs(fake_bin)
