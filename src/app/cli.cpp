@@ -168,8 +168,9 @@ void describe_network(po::options_description& group, RawValues& v) {
                      ->default_value(1e-5, "1e-5"),
        "epsilon of the folded BatchNorm: gamma / sqrt(running_var + eps)")
       ("max-rank", po::value(&v.max_rank)->value_name("K"),
-       "keep only the top K spectral neurons of layers with min(rows, cols) > K; a layer on one "
-       "rank computes just those K by a block Krylov method (docs/algorithms.md)")
+       "keep only the top K spectral neurons of layers with min(rows, cols) > K, computing just "
+       "those K (SLEPc's thick-restart Lanczos or svr's block Krylov method: --truncated-svd; "
+       "docs/algorithms.md), on one rank or on a layer's team")
       ("min-rank", po::value(&v.min_rank)->value_name("K"),
        "keep only the bottom K spectral neurons (the smallest singular values: the near-kernel) "
        "of layers with min(rows, cols) > K, numbered as in the full spectrum; a layer on one rank "

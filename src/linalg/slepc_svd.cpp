@@ -109,6 +109,25 @@ void finalize_plugin() {
   if (plugin().finalize != nullptr) plugin().finalize();
 }
 
+// What one SLEPc product pair (M v and M^T u) costs in the cost model's units, per flop of it:
+// each is a gemv, which streams M from memory, where the full SVD the budget is counted in runs
+// at gemm's speed. Measured on 4096 x 4096 (docs/benchmarks.md, one core of the 2-core
+// machine): 18 ms per pair, 4.6e10 model flops per second for dgesdd, hence 11. With many
+// ranks per node sharing memory bandwidth the ratio grows; the projection below then stops
+// SLEPc earlier, never later.
+constexpr double kSlepcProductWeight = 11.0;
+
+// SLEPc's default basis for K triplets (ncv = max(2K, K + 15), at most the short side).
+double slepc_basis(double K, double short_dim) {
+  return std::min(short_dim, std::max(2 * K, K + 15));
+}
+
+// svr's budget (the full SVD's cost model) in SLEPc's product pairs.
+double products_budget(double long_dim, double short_dim, const TruncatedSvdSettings& settings) {
+  return krylov::budget_of(long_dim, short_dim, settings) /
+         (4.0 * long_dim * short_dim * kSlepcProductWeight);
+}
+
 // Runs one request, after the checks svr's method makes; 0, 1 or 2 as svr_slepc_top_svd.
 int run(SlepcTopRequest& request, SlepcTopResult& result, const TruncatedSvdSettings& settings,
         double long_dim, double short_dim) {
@@ -124,23 +143,22 @@ int run(SlepcTopRequest& request, SlepcTopResult& result, const TruncatedSvdSett
   request.rank = settings.rank;
   request.tolerance = settings.tolerance;
   request.max_iterations = settings.max_iterations;
-  // svr's budget (the full SVD's cost model) in products of M and M^T with one vector each.
-  const double budget = krylov::budget_of(long_dim, short_dim, settings);
-  request.max_products = std::isfinite(budget) ? budget / (4.0 * long_dim * short_dim) : 0.0;
+  const double budget = products_budget(long_dim, short_dim, settings);
+  request.max_products = std::isfinite(budget) ? budget : 0.0;
+  request.projection_margin = krylov::projection_margin;
   return p.top_svd(&request, &result);
 }
 
-// The cost rule's first check, as svr's method makes it: a K so large a part of the short side
-// that two iterations cost more than the full SVD.
+// The cost rule's first check: SLEPc's first pass, a product pair per basis vector, would cost
+// more than the full SVD (K large against the short side, or a small layer, where dgesdd wins).
 bool too_large_to_start(double long_dim, double short_dim, const TruncatedSvdSettings& settings,
                         const krylov::GiveUp& give_up) {
-  const auto L = static_cast<Eigen::Index>(long_dim), n = static_cast<Eigen::Index>(short_dim);
-  if (krylov::two_iterations_cost(L, n, 2.0 * long_dim * short_dim,
-                                  static_cast<Eigen::Index>(settings.rank)) <=
-      krylov::budget_of(long_dim, short_dim, settings))
-    return false;
-  give_up("K = " + std::to_string(settings.rank) + " is too large a part of min(rows, cols) = " +
-              std::to_string(n) + ": two iterations would cost more than the full SVD",
+  const double first_pass = slepc_basis(static_cast<double>(settings.rank), short_dim);
+  if (first_pass <= products_budget(long_dim, short_dim, settings)) return false;
+  give_up("K = " + std::to_string(settings.rank) +
+              " of min(rows, cols) = " + std::to_string(static_cast<std::int64_t>(short_dim)) +
+              ": SLEPc's first " + std::to_string(static_cast<std::int64_t>(first_pass)) +
+              " products would cost more than the full SVD",
           true);
   return true;
 }

@@ -11,9 +11,11 @@
 #include <slepcsvd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "svr/linalg/slepc_plugin_abi.hpp"
 
@@ -50,20 +52,90 @@ PetscErrorCode relative_to_largest(SVD, PetscReal sigma, PetscReal residual, Pet
   return 0;
 }
 
-// SLEPc's own stopping test, and svr's budget: each restart extends the basis by at most ncv
-// vectors, each a product with M and one with M^T.
-struct Budget {
-  double max_products = 0;
-  double basis = 0;
-  bool exceeded = false;
+// The operator SLEPc sees: M itself behind a shell that counts the products, so that svr's
+// budget is checked against the work really done.
+struct Counted {
+  Mat A = nullptr;
+  double products = 0;  // pairs: one product with M and one with M^T count as one
 };
+
+PetscErrorCode counted_mult(Mat B, Vec x, Vec y) {
+  Counted* c = nullptr;
+  PetscCall(MatShellGetContext(B, &c));
+  c->products += 0.5;
+  PetscCall(MatMult(c->A, x, y));
+  return 0;
+}
+
+PetscErrorCode counted_mult_transpose(Mat B, Vec x, Vec y) {
+  Counted* c = nullptr;
+  PetscCall(MatShellGetContext(B, &c));
+  c->products += 0.5;
+  PetscCall(MatMultTranspose(c->A, x, y));
+  return 0;
+}
+
+PetscErrorCode counted_create_vecs(Mat B, Vec* right, Vec* left) {
+  Counted* c = nullptr;
+  PetscCall(MatShellGetContext(B, &c));
+  PetscCall(MatCreateVecs(c->A, right, left));
+  return 0;
+}
+
+// svr's budget, as its own method keeps it (krylov_method.hpp): stop once the products pass it,
+// or once the rate at which the worst wanted residual falls projects more than `margin` times it
+// (the fastest rate over `window` restarts: Krylov methods often stall before speeding up).
+struct Budget {
+  double max_products = 0;  // <= 0: no limit
+  double margin = 1;
+  double tolerance = 0;
+  PetscInt wanted = 0;
+  const Counted* counted = nullptr;
+  std::vector<double> worst;     // per restart: the largest residual estimate of the wanted
+  std::vector<double> products;  // per restart: the products done by then
+  bool exceeded = false;
+  bool projected = false;
+};
+
+PetscErrorCode record_restart(SVD, PetscInt, PetscInt, PetscReal*, PetscReal* estimates,
+                              PetscInt count, void* context) {
+  auto* budget = static_cast<Budget*>(context);
+  double worst = 0;
+  for (PetscInt i = 0; i < std::min(count, budget->wanted); ++i)
+    worst = std::max(worst, static_cast<double>(estimates[i]));
+  budget->worst.push_back(worst);
+  budget->products.push_back(budget->counted->products);
+  return 0;
+}
+
 PetscErrorCode stop_on_budget(SVD svd, PetscInt its, PetscInt max_it, PetscInt nconv, PetscInt nsv,
                               SVDConvergedReason* reason, void* context) {
   PetscCall(SVDStoppingBasic(svd, its, max_it, nconv, nsv, reason, nullptr));
   auto* budget = static_cast<Budget*>(context);
-  if (*reason == SVD_CONVERGED_ITERATING && budget->max_products > 0 &&
-      static_cast<double>(its) * budget->basis > budget->max_products) {
+  if (*reason != SVD_CONVERGED_ITERATING || !(budget->max_products > 0)) return 0;
+  const double spent = budget->counted->products;
+  if (spent > budget->max_products) {
     budget->exceeded = true;
+    *reason = SVD_DIVERGED_ITS;
+    return 0;
+  }
+  constexpr std::size_t window = 2;
+  const std::vector<double>& worst = budget->worst;
+  if (worst.size() <= window) return 0;
+  double best_rate = 1.0;
+  for (std::size_t i = window; i < worst.size(); ++i)
+    if (worst[i] > 0 && worst[i] < worst[i - window])
+      best_rate = std::min(best_rate, std::pow(worst[i] / worst[i - window], 1.0 / window));
+  // No fall yet (a stall while copies of a value or a cluster sort themselves out): only the
+  // products spent stop it.
+  if (!(best_rate < 1.0)) return 0;
+  const double per_restart =
+      (budget->products.back() - budget->products[budget->products.size() - 1 - window]) / window;
+  const double remaining =
+      std::max(0.0, std::log(budget->tolerance / worst.back()) / std::log(best_rate));
+  if (spent + remaining * per_restart > budget->margin * budget->max_products) {
+    budget->exceeded = true;
+    budget->projected = true;
     *reason = SVD_DIVERGED_ITS;
   }
   return 0;
@@ -172,12 +244,14 @@ PetscErrorCode largest_missed(Mat A, Mat V, double relative_tolerance, double& v
 
 struct Objects {
   Mat A = nullptr;
+  Mat counted = nullptr;
   SVD svd = nullptr;
   Vec u = nullptr, v = nullptr;
   ~Objects() {
     VecDestroy(&u);
     VecDestroy(&v);
     SVDDestroy(&svd);
+    MatDestroy(&counted);
     MatDestroy(&A);
   }
 };
@@ -196,9 +270,22 @@ PetscErrorCode solve(const svr::SlepcTopRequest& request, svr::SlepcTopResult& r
   PetscCall(MatAssemblyBegin(objects.A, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(objects.A, MAT_FINAL_ASSEMBLY));
 
+  Counted counted;
+  counted.A = objects.A;
+  PetscCall(MatCreateShell(request.comm, static_cast<PetscInt>(request.local_rows),
+                           static_cast<PetscInt>(request.local_cols),
+                           static_cast<PetscInt>(request.rows), static_cast<PetscInt>(request.cols),
+                           &counted, &objects.counted));
+  PetscCall(MatShellSetOperation(objects.counted, MATOP_MULT,
+                                 reinterpret_cast<void (*)(void)>(counted_mult)));
+  PetscCall(MatShellSetOperation(objects.counted, MATOP_MULT_TRANSPOSE,
+                                 reinterpret_cast<void (*)(void)>(counted_mult_transpose)));
+  PetscCall(MatShellSetOperation(objects.counted, MATOP_CREATE_VECS,
+                                 reinterpret_cast<void (*)(void)>(counted_create_vecs)));
+
   PetscCall(SVDCreate(request.comm, &objects.svd));
   SVD svd = objects.svd;
-  PetscCall(SVDSetOperators(svd, objects.A, nullptr));
+  PetscCall(SVDSetOperators(svd, objects.counted, nullptr));
   PetscCall(SVDSetProblemType(svd, SVD_STANDARD));
   PetscCall(SVDSetType(svd, SVDTRLANCZOS));
   // Products with M^T through M itself: no transposed copy of a matrix that may fill memory.
@@ -213,7 +300,13 @@ PetscErrorCode solve(const svr::SlepcTopRequest& request, svr::SlepcTopResult& r
   PetscCall(SVDSetUp(svd));
   PetscInt nsv = 0, ncv = 0, mpd = 0;
   PetscCall(SVDGetDimensions(svd, &nsv, &ncv, &mpd));
-  Budget budget{request.max_products, static_cast<double>(ncv)};
+  Budget budget;
+  budget.max_products = request.max_products;
+  budget.margin = request.projection_margin;
+  budget.tolerance = request.tolerance;
+  budget.wanted = static_cast<PetscInt>(request.rank);
+  budget.counted = &counted;
+  PetscCall(SVDMonitorSet(svd, record_restart, &budget, nullptr));
   PetscCall(SVDSetStoppingTestFunction(svd, stop_on_budget, &budget, nullptr));
   PetscCall(SVDSolve(svd));
 
@@ -230,8 +323,10 @@ PetscErrorCode solve(const svr::SlepcTopRequest& request, svr::SlepcTopResult& r
     put(result.message, sizeof result.message,
         "SLEPc's " + std::string(result.solver) + " converged " + std::to_string(converged) +
             " of " + std::to_string(request.rank) + " triplets in " + std::to_string(iterations) +
-            (budget.exceeded ? " restarts, which cost as much as the full SVD"
-                             : " restarts (the iteration limit)"));
+            (budget.projected  ? " restarts, converging at a rate that would cost more than the "
+                                 "full SVD"
+             : budget.exceeded ? " restarts, which cost as much as the full SVD"
+                               : " restarts (the iteration limit)"));
     status = 1;
     return 0;
   }

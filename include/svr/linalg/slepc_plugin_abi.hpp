@@ -28,9 +28,11 @@ struct SlepcTopRequest {
   std::int64_t rank = 0;            // K
   double tolerance = 0;             // on residual / s_max (s_max: the largest Ritz value so far)
   std::int64_t max_iterations = 0;  // SLEPc's restarts
-  // Give up once restarts x basis size products with M and M^T pass this (svr's cost model
-  // budget, in products); <= 0: no limit.
+  // Give up once the products with M and M^T (pairs) pass this (svr's cost model budget, in
+  // products), or once the convergence rate projects more than projection_margin times it;
+  // <= 0: no limit.
   double max_products = 0;
+  double projection_margin = 1;
 };
 
 // The answer. The caller owns the arrays: s (K), u (local_rows x K, leading dimension
