@@ -57,19 +57,13 @@ struct Counted {
   double products = 0;  // pairs: one product with M and one with M^T count as one
 };
 
-PetscErrorCode counted_mult(Mat B, Vec x, Vec y) {
+// MatMult or MatMultTranspose of M, counted.
+template <PetscErrorCode (*Apply)(Mat, Vec, Vec)>
+PetscErrorCode counted_product(Mat B, Vec x, Vec y) {
   Counted* c = nullptr;
   PetscCall(MatShellGetContext(B, &c));
   c->products += 0.5;
-  PetscCall(MatMult(c->A, x, y));
-  return 0;
-}
-
-PetscErrorCode counted_mult_transpose(Mat B, Vec x, Vec y) {
-  Counted* c = nullptr;
-  PetscCall(MatShellGetContext(B, &c));
-  c->products += 0.5;
-  PetscCall(MatMultTranspose(c->A, x, y));
+  PetscCall(Apply(c->A, x, y));
   return 0;
 }
 
@@ -249,9 +243,10 @@ PetscErrorCode solve(const svr::SlepcTopRequest& request, svr::SlepcTopResult& r
                            static_cast<PetscInt>(request.rows), static_cast<PetscInt>(request.cols),
                            &counted, &objects.counted));
   PetscCall(MatShellSetOperation(objects.counted, MATOP_MULT,
-                                 reinterpret_cast<void (*)(void)>(counted_mult)));
-  PetscCall(MatShellSetOperation(objects.counted, MATOP_MULT_TRANSPOSE,
-                                 reinterpret_cast<void (*)(void)>(counted_mult_transpose)));
+                                 reinterpret_cast<void (*)(void)>(counted_product<MatMult>)));
+  PetscCall(
+      MatShellSetOperation(objects.counted, MATOP_MULT_TRANSPOSE,
+                           reinterpret_cast<void (*)(void)>(counted_product<MatMultTranspose>)));
   PetscCall(MatShellSetOperation(objects.counted, MATOP_CREATE_VECS,
                                  reinterpret_cast<void (*)(void)>(counted_create_vecs)));
 

@@ -55,25 +55,11 @@ void expect_same_everywhere(double value) {
   EXPECT_EQ(lowest, highest);
 }
 
-// U, V, s of the top K of A against thin_svd: values to 1e-10 s_max, orthonormal vectors, the
-// reported residual is the true one and within the tolerance, clusters as projectors.
+// U, V, s of the top K of A against thin_svd (svr_test/spectra.hpp).
 void expect_matches_full(const MatrixXd& A, const MatrixXd& U, const VectorXd& s, const MatrixXd& V,
                          double reported_residual) {
-  const std::int64_t K = s.size();
   const svr::Spectrum full = svr::thin_svd(A);
-  const double s_max = full.s[0];
-  for (Eigen::Index i = 0; i < K; ++i)
-    EXPECT_LE(std::abs(s[i] - full.s[i]), 1e-10 * s_max) << "i = " << i;
-  const MatrixXd I = MatrixXd::Identity(K, K);
-  EXPECT_LE((U.transpose() * U - I).norm(), 1e-9);
-  EXPECT_LE((V.transpose() * V - I).norm(), 1e-9);
-  const double residual =
-      std::max((A * V - U * s.asDiagonal()).colwise().norm().maxCoeff(),
-               (A.transpose() * U - V * s.asDiagonal()).colwise().norm().maxCoeff()) /
-      s[0];
-  EXPECT_NEAR(residual, reported_residual, 1e-13);
-  EXPECT_LE(reported_residual, 1e-10);
-  svr::test::expect_cluster_projectors(U, V, full.U, full.s, full.V, 0);
+  svr::test::expect_top_matches_full(A, U, s, V, reported_residual, full.U, full.s, full.V);
 }
 
 // One rank: every rank solves the same matrix on its own (PETSC_COMM_SELF).

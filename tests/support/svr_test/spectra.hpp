@@ -5,6 +5,7 @@
 
 #include <Eigen/Dense>
 #include <Eigen/QR>
+#include <algorithm>
 #include <cmath>
 
 #include "svr_test/random_matrix.hpp"
@@ -60,6 +61,28 @@ inline void expect_cluster_projectors(const Eigen::MatrixXd& U, const Eigen::Mat
         << "cluster " << start << "-" << end - 1;
     start = end;
   }
+}
+
+// The top K triplets (U, s, V) of A from a truncated method against A's full SVD `full`: the
+// values to 1e-10 s_max, orthonormal vectors, the residual the method reported equal to the true
+// max(||A v - s u||, ||A^T u - s v||) / s_1 and within 1e-10, complete clusters as projectors.
+inline void expect_top_matches_full(const Eigen::MatrixXd& A, const Eigen::MatrixXd& U,
+                                    const Eigen::VectorXd& s, const Eigen::MatrixXd& V,
+                                    double reported_residual, const Eigen::MatrixXd& U_full,
+                                    const Eigen::VectorXd& s_full, const Eigen::MatrixXd& V_full) {
+  const Eigen::Index K = s.size();
+  for (Eigen::Index i = 0; i < K; ++i)
+    EXPECT_LE(std::abs(s[i] - s_full[i]), 1e-10 * s_full[0]) << "i = " << i;
+  const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(K, K);
+  EXPECT_LE((U.transpose() * U - I).norm(), 1e-9);
+  EXPECT_LE((V.transpose() * V - I).norm(), 1e-9);
+  const double residual =
+      std::max((A * V - U * s.asDiagonal()).colwise().norm().maxCoeff(),
+               (A.transpose() * U - V * s.asDiagonal()).colwise().norm().maxCoeff()) /
+      s[0];
+  EXPECT_NEAR(residual, reported_residual, 1e-13);
+  EXPECT_LE(reported_residual, 1e-10);
+  expect_cluster_projectors(U, V, U_full, s_full, V_full, 0);
 }
 
 }  // namespace svr::test
