@@ -14,7 +14,16 @@
 
 namespace svr {
 
-BuildInfo build_info() {
+std::string slepc_description(bool open) {
+  if (!open && !slepc_plugin_opened()) {
+    const std::string file = slepc_plugin_file();
+    if (!file.empty()) return "not opened by this process: " + file;
+  }
+  const SlepcPlugin& slepc = slepc_plugin();
+  return slepc.loaded ? slepc.version + " (" + slepc.path + ")" : "not available: " + slepc.problem;
+}
+
+BuildInfo build_info(bool open_plugins) {
   BuildInfo build;
   build.version = SVR_VERSION;
   build.git_commit = SVR_GIT_COMMIT;
@@ -25,9 +34,7 @@ BuildInfo build_info() {
   build.blas = libraries.blas;
   build.lapack = libraries.lapack;
   build.scalapack = libraries.scalapack;
-  const SlepcPlugin& slepc = slepc_plugin();
-  build.slepc =
-      slepc.loaded ? slepc.version + " (" + slepc.path + ")" : "not available: " + slepc.problem;
+  build.slepc = slepc_description(open_plugins);
   return build;
 }
 

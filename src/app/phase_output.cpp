@@ -9,6 +9,7 @@
 #include <optional>
 #include <utility>
 
+#include "svr/app/build_info.hpp"
 #include "svr/app/phase_read.hpp"
 #include "svr/app/phase_svd.hpp"
 #include "svr/app/progress.hpp"
@@ -308,6 +309,8 @@ void output_phase(OutputTarget& target, std::vector<Eigen::MatrixXd>& E, LayerFa
   mpi::agreed(comm, [&] {
     if (!comm.is_root()) return;
     clock.end("write", result.run);
+    // Opened by now if a layer of rank 0's needed it: then with its versions.
+    result.run.build.slepc = slepc_description(false);
     write_summary_json(staging + "/summary.json", result, options_record(options),
                        options.method());
   });

@@ -26,7 +26,7 @@ SvrResult new_result(const Options& options, const mpi::Communicator& comm,
   SvrResult result;
   result.model_name = basename_of(options.model_path);
   result.run.version = SVR_VERSION;
-  result.run.build = build_info();
+  result.run.build = build_info(false);  // no PETSc unless a layer needs it (phase_output)
   result.run.command_line = command_line;
   result.run.ranks = comm.size();
   return result;

@@ -92,8 +92,11 @@ Plugin load_plugin() {
   return plugin;
 }
 
+bool opened = false;
+
 Plugin& plugin() {
   static Plugin loaded = load_plugin();
+  opened = true;
   return loaded;
 }
 
@@ -181,6 +184,18 @@ std::string residual_problem(double residual) {
 }  // namespace
 
 const SlepcPlugin& slepc_plugin() { return plugin().about; }
+
+bool slepc_plugin_opened() { return opened; }
+
+std::string slepc_plugin_file() {
+  if (const char* chosen = std::getenv("SVR_SLEPC_PLUGIN"); chosen != nullptr && *chosen)
+    return exists(chosen) ? chosen : "";
+  const std::string dir = executable_dir();
+  for (const std::string& candidate :
+       {dir + "/" + kPluginFile, dir + "/" SVR_PLUGIN_INSTALL_RELATIVE "/" + kPluginFile})
+    if (exists(candidate)) return candidate;
+  return "";
+}
 
 bool use_slepc(const TruncatedSvdSettings& settings) {
   if (settings.precision != SvdPrecision::Double) return false;

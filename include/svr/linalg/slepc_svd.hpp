@@ -27,6 +27,13 @@ struct SlepcPlugin {
 // bin folder). Loading does not initialise PETSc; the first solve does.
 const SlepcPlugin& slepc_plugin();
 
+// Whether this process has looked for the plug-in (slepc_plugin()), without looking.
+bool slepc_plugin_opened();
+// The file slepc_plugin() would open first, without opening it ("" when there is none): opening
+// loads PETSc's hundred libraries, 85 ms per process, which a run that needs no truncated SVD
+// should not pay for a line of summary.json.
+std::string slepc_plugin_file();
+
 // Which engine a --max-rank layer in double precision uses: SLEPc when the plug-in is loaded
 // and MPI is initialised (PETSc runs on top of it), svr's own method otherwise; --truncated-svd
 // builtin|slepc forces one. Single precision always runs svr's own method in float (Debian's
