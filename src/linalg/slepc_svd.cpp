@@ -73,18 +73,26 @@ bool try_load(const std::string& path, Plugin& plugin) {
   return true;
 }
 
+// Where the plug-in is looked for, in order: $SVR_SLEPC_PLUGIN alone when set, else next to the
+// executable and in the install tree's library folder.
+std::vector<std::string> plugin_candidates() {
+  if (const char* chosen = std::getenv("SVR_SLEPC_PLUGIN"); chosen != nullptr && *chosen)
+    return {chosen};
+  const std::string dir = executable_dir();
+  return {dir + "/" + kPluginFile, dir + "/" SVR_PLUGIN_INSTALL_RELATIVE "/" + kPluginFile};
+}
+
 Plugin load_plugin() {
   Plugin plugin;
   if (const char* chosen = std::getenv("SVR_SLEPC_PLUGIN"); chosen != nullptr && *chosen) {
-    try_load(chosen, plugin);
+    try_load(chosen, plugin);  // dlopen's own message when it is not there
     return plugin;
   }
-  const std::string dir = executable_dir();
-  for (const std::string& candidate :
-       {dir + "/" + kPluginFile, dir + "/" SVR_PLUGIN_INSTALL_RELATIVE "/" + kPluginFile}) {
+  for (const std::string& candidate : plugin_candidates()) {
     if (!exists(candidate)) continue;
     if (try_load(candidate, plugin)) return plugin;
   }
+  const std::string dir = executable_dir();
   if (plugin.about.problem.empty())
     plugin.about.problem = std::string(kPluginFile) + " not found next to the executable or in " +
                            dir + "/" SVR_PLUGIN_INSTALL_RELATIVE +
@@ -188,11 +196,7 @@ const SlepcPlugin& slepc_plugin() { return plugin().about; }
 bool slepc_plugin_opened() { return opened; }
 
 std::string slepc_plugin_file() {
-  if (const char* chosen = std::getenv("SVR_SLEPC_PLUGIN"); chosen != nullptr && *chosen)
-    return exists(chosen) ? chosen : "";
-  const std::string dir = executable_dir();
-  for (const std::string& candidate :
-       {dir + "/" + kPluginFile, dir + "/" SVR_PLUGIN_INSTALL_RELATIVE "/" + kPluginFile})
+  for (const std::string& candidate : plugin_candidates())
     if (exists(candidate)) return candidate;
   return "";
 }
