@@ -239,6 +239,54 @@ void write_adjacency_distributed(const std::string& path, const SvrResult& resul
   });
 }
 
+void write_edges_csv_distributed(const std::string& path, const SvrResult& result,
+                                 const OwnedEdges& owned_edges, const ExecutionPlan& execution,
+                                 const mpi::Communicator& comm) {
+  constexpr std::size_t kPieceBytes = std::size_t{8} << 20;
+  const std::vector<std::size_t> owned = execution.pairs_of(comm.rank());
+  auto rows = [&](std::size_t l, const std::function<void(const std::string&)>& emit) {
+    static const std::vector<EdgeRecord> none;
+    edges_csv_rows(path, result, l, l < owned_edges.size() ? owned_edges[l] : none, kPieceBytes,
+                   emit);
+  };
+  // Formatting twice costs less than holding the text: it is about 12 times the size of E.
+  std::vector<std::int64_t> bytes(result.pairs.size(), 0);
+  std::optional<OutputError> error;
+  try {
+    for (std::size_t l : owned)
+      rows(l,
+           [&](const std::string& piece) { bytes[l] += static_cast<std::int64_t>(piece.size()); });
+  } catch (const OutputError& e) {
+    error = e;  // every rank still takes part in the sum and the file's opening and closing
+  }
+  mpi::check(MPI_Allreduce(MPI_IN_PLACE, bytes.data(), static_cast<int>(bytes.size()), MPI_INT64_T,
+                           MPI_SUM, comm.get()),
+             "MPI_Allreduce");
+  const std::string header = edges_csv_header();
+  with_shared_file(path, comm, [&](MPI_File file) {
+    if (error) throw *error;
+    if (comm.is_root()) write_bytes_at(file, 0, header.data(), header.size(), path);
+    std::vector<std::uint64_t> offset(result.pairs.size());
+    std::uint64_t at = header.size();
+    for (std::size_t l = 0; l < result.pairs.size(); ++l) {
+      offset[l] = at;
+      at += static_cast<std::uint64_t>(bytes[l]);
+    }
+    for (std::size_t l : owned) {
+      std::uint64_t written = 0;
+      rows(l, [&](const std::string& piece) {
+        write_bytes_at(file, static_cast<MPI_Offset>(offset[l] + written), piece.data(),
+                       piece.size(), path);
+        written += piece.size();
+      });
+      if (written != static_cast<std::uint64_t>(bytes[l]))
+        throw OutputError(path + ": pair " + std::to_string(l) + " came to " +
+                          std::to_string(written) + " bytes, counted " + std::to_string(bytes[l]) +
+                          " (internal error)");
+    }
+  });
+}
+
 namespace {
 
 // Rank 0's files, from what rank 0 holds (no E, no factors).
@@ -247,7 +295,8 @@ void write_root_outputs(const SvrResult& result, const Options& options,
                         const std::string& staging) {
   auto file = [&](const char* name) { return staging + "/" + name; };
   write_nodes_csv(file("nodes.csv"), result);
-  write_edges_csv(file("edges.csv"), result);
+  // With --all-edges the owners write edges.csv (write_edges_csv_distributed).
+  if (!options.significance.all_edges) write_edges_csv(file("edges.csv"), result);
   write_graphml(file("graph.graphml"), result);
   if (options.plot) {
     write_svr_svg(file("svr.svg"), result, options.plotting);
@@ -279,8 +328,9 @@ OutputTarget open_output(const Options& options, const mpi::Communicator& comm) 
 }
 
 void output_phase(OutputTarget& target, std::vector<Eigen::MatrixXd>& E, LayerFactors& factors,
-                  const RunPlans& plans, const Options& options, const mpi::Communicator& comm,
-                  SvrResult& result, PhaseClock& clock, const Progress& progress) {
+                  OwnedEdges& owned_edges, const RunPlans& plans, const Options& options,
+                  const mpi::Communicator& comm, SvrResult& result, PhaseClock& clock,
+                  const Progress& progress) {
   const std::string& staging = target.staging;
   mpi::agreed(comm, [&] {
     const std::vector<double> peak = gather_peak_memory(comm);  // collective: before any throw
@@ -292,6 +342,12 @@ void output_phase(OutputTarget& target, std::vector<Eigen::MatrixXd>& E, LayerFa
     clock.end("checksum", result.run);
     write_root_outputs(result, options, staging);
   });
+  if (options.significance.all_edges)
+    mpi::agreed(comm, [&] {
+      write_edges_csv_distributed(staging + "/edges.csv", result, owned_edges, plans.execution,
+                                  comm);
+    });
+  owned_edges.clear();
   if (options.save_spectra)
     mpi::agreed(comm, [&] {
       write_spectra_distributed(staging + "/spectra.safetensors", result, factors, plans.execution,

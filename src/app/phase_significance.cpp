@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "svr/app/distributed_correction.hpp"
 #include "svr/app/progress.hpp"
 #include "svr/core/fault_injection.hpp"
 #include "svr/linalg/svd.hpp"
@@ -31,6 +32,8 @@ std::vector<double> pack(const PairResult& pair, const PairOutcome& outcome) {
                            static_cast<double>(pair.internal_dim_from),
                            pair.entropy,
                            pair.entropy_normalized,
+                           static_cast<double>(pair.significant),
+                           static_cast<double>(pair.unheld_edges),
                            static_cast<double>(outcome.intensity.size())};
   v.insert(v.end(), outcome.intensity.begin(), outcome.intensity.end());
   const EdgeHeatmap& map = pair.heatmap;
@@ -63,6 +66,8 @@ void unpack(const Eigen::MatrixXd& message, PairResult& pair, PairOutcome& outco
   pair.internal_dim_from = next_int();
   pair.entropy = next();
   pair.entropy_normalized = next();
+  pair.significant = next_int();
+  pair.unheld_edges = next_int();
   outcome.intensity.resize(static_cast<std::size_t>(next_int()));
   for (double& x : outcome.intensity) x = next();
   EdgeHeatmap& map = pair.heatmap;
@@ -112,6 +117,35 @@ EdgeCandidates unpack_candidates(const Eigen::MatrixXd& m) {
   if (!any_untestable) c.untestable.clear();
   if (!any_scaled) c.statistic.clear();
   return c;
+}
+
+// Final edges as K x 7: to, from, e, log10 p, log10 q, testable (0/1), significant (0/1).
+Eigen::MatrixXd pack_edges(const std::vector<EdgeRecord>& edges) {
+  Eigen::MatrixXd m(static_cast<Eigen::Index>(edges.size()), 7);
+  for (std::size_t k = 0; k < edges.size(); ++k) {
+    const auto row = static_cast<Eigen::Index>(k);
+    const EdgeRecord& edge = edges[k];
+    m.row(row) << static_cast<double>(edge.to_neuron), static_cast<double>(edge.from_neuron),
+        edge.e, edge.log10_p, edge.log10_q, edge.testable ? 1.0 : 0.0, edge.significant ? 1.0 : 0.0;
+  }
+  return m;
+}
+
+std::vector<EdgeRecord> unpack_edges(const Eigen::MatrixXd& m) {
+  if (m.size() > 0 && m.cols() != 7)
+    throw std::runtime_error("final edges message of the wrong shape (internal error)");
+  std::vector<EdgeRecord> edges(static_cast<std::size_t>(m.rows()));
+  for (Eigen::Index row = 0; row < m.rows(); ++row) {
+    EdgeRecord& edge = edges[static_cast<std::size_t>(row)];
+    edge.to_neuron = static_cast<std::int64_t>(m(row, 0));
+    edge.from_neuron = static_cast<std::int64_t>(m(row, 1));
+    edge.e = m(row, 2);
+    edge.log10_p = m(row, 3);
+    edge.log10_q = m(row, 4);
+    edge.testable = m(row, 5) != 0.0;
+    edge.significant = m(row, 6) != 0.0;
+  }
+  return edges;
 }
 
 }  // namespace
@@ -165,6 +199,53 @@ void narrow_owned_candidates(const std::vector<PairResult>& pairs,
   for (std::size_t l : owned) outcomes[l].candidates = std::move(candidates[l]);
 }
 
+OwnedEdges finish_owned_edges(std::vector<PairResult>& pairs, std::vector<PairOutcome>& outcomes,
+                              const ExecutionPlan& execution, const Options& options,
+                              const mpi::Communicator& comm) {
+  const SignificanceOptions& o = options.significance;
+  if (!o.all_edges) throw std::invalid_argument("finish_owned_edges: only with --all-edges");
+  const std::vector<std::size_t> owned = execution.pairs_of(comm.rank());
+  auto testable = [&](std::size_t l) { return pairs[l].null_kind != NullKind::Untestable; };
+  std::vector<std::vector<double>> log10_q(pairs.size());
+  if (o.fdr_scope == FdrScope::Pair) {
+    for (std::size_t l : owned)
+      if (testable(l))
+        log10_q[l] = adjust_log10_candidates(tested_log10_p(outcomes[l].candidates),
+                                             pairs[l].edges_tested, o.correction);
+  } else {
+    // This rank's members of the family, pair after pair, and the family's size.
+    std::vector<double> members;
+    std::int64_t tested = 0;
+    for (std::size_t l : owned) {
+      if (!testable(l)) continue;
+      const std::vector<double> p = tested_log10_p(outcomes[l].candidates);
+      members.insert(members.end(), p.begin(), p.end());
+      tested += pairs[l].edges_tested;
+    }
+    const std::vector<double> adjusted =
+        adjust_log10_across(comm, members, comm.sum(tested), o.correction);
+    std::size_t offset = 0;
+    for (std::size_t l : owned) {
+      if (!testable(l)) continue;
+      const std::size_t k = tested_log10_p(outcomes[l].candidates).size();
+      log10_q[l].assign(adjusted.begin() + static_cast<std::ptrdiff_t>(offset),
+                        adjusted.begin() + static_cast<std::ptrdiff_t>(offset + k));
+      offset += k;
+    }
+  }
+  OwnedEdges all(pairs.size());
+  for (std::size_t l : owned) {
+    all[l] = final_edges(pairs[l], outcomes[l].candidates, log10_q[l], o);
+    outcomes[l].candidates = EdgeCandidates{};
+    std::vector<EdgeRecord>& significant = outcomes[l].edges;
+    significant.clear();
+    for (const EdgeRecord& edge : all[l])
+      if (edge.significant) significant.push_back(edge);
+    pairs[l].unheld_edges = static_cast<std::int64_t>(all[l].size() - significant.size());
+  }
+  return all;
+}
+
 void gather_outcomes_to_root(std::vector<PairResult>& pairs, std::vector<PairOutcome>& outcomes,
                              const ExecutionPlan& execution, const mpi::Communicator& comm) {
   // Rank 0 keeps receiving after a bad message, so that no owner is left blocked in a send; the
@@ -180,13 +261,16 @@ void gather_outcomes_to_root(std::vector<PairResult>& pairs, std::vector<PairOut
           Eigen::Map<const Eigen::MatrixXd>(v.data(), static_cast<Eigen::Index>(v.size()), 1);
       comm.send(message, 0, tag);
       comm.send(pack_candidates(outcomes[l].candidates), 0, tag);
+      comm.send(pack_edges(outcomes[l].edges), 0, tag);
       outcomes[l] = PairOutcome{};  // rank 0 has it now
     } else if (comm.is_root()) {
       const Eigen::MatrixXd message = comm.receive(owner, tag);
       const Eigen::MatrixXd candidates = comm.receive(owner, tag);
+      const Eigen::MatrixXd edges = comm.receive(owner, tag);
       try {
         unpack(message, pairs[l], outcomes[l]);
         outcomes[l].candidates = unpack_candidates(candidates);
+        outcomes[l].edges = unpack_edges(edges);
       } catch (const std::exception& e) {
         if (error.empty()) error = "pair " + std::to_string(l) + ": " + e.what();
       }
@@ -197,10 +281,15 @@ void gather_outcomes_to_root(std::vector<PairResult>& pairs, std::vector<PairOut
 
 void finish_reduction(SvrResult& result, std::vector<PairOutcome>& outcomes,
                       const Options& options) {
-  std::vector<EdgeCandidates> candidates;
-  for (PairOutcome& outcome : outcomes) candidates.push_back(std::move(outcome.candidates));
-  report_edges(result.pairs, candidates, options.significance);
-  candidates.clear();
+  if (options.significance.all_edges) {
+    // Final on the owners (finish_owned_edges), which write every edge into edges.csv.
+    for (std::size_t l = 0; l < result.pairs.size(); ++l)
+      result.pairs[l].edges = std::move(outcomes[l].edges);
+  } else {
+    std::vector<EdgeCandidates> candidates;
+    for (PairOutcome& outcome : outcomes) candidates.push_back(std::move(outcome.candidates));
+    report_edges(result.pairs, candidates, options.significance);
+  }
 
   for (std::size_t l = 0; l < result.pairs.size(); ++l)
     result.pairs[l].intensity = std::move(outcomes[l].intensity);
@@ -251,9 +340,9 @@ std::string format_number(double value) {
 
 }  // namespace
 
-void significance_phase(const EdgeWeights& E, const ExecutionPlan& execution,
-                        const Options& options, const mpi::Communicator& comm, SvrResult& result,
-                        const Progress& progress) {
+OwnedEdges significance_phase(const EdgeWeights& E, const ExecutionPlan& execution,
+                              const Options& options, const mpi::Communicator& comm,
+                              SvrResult& result, const Progress& progress) {
   std::vector<PairOutcome> outcomes;
   mpi::agreed(comm, [&] {
     inject_failure_point("significance", comm.rank());
@@ -262,6 +351,11 @@ void significance_phase(const EdgeWeights& E, const ExecutionPlan& execution,
   mpi::agreed(comm, [&] {
     narrow_owned_candidates(result.pairs, outcomes, execution, options, comm);
   });
+  OwnedEdges owned_edges;
+  if (options.significance.all_edges)
+    mpi::agreed(comm, [&] {
+      owned_edges = finish_owned_edges(result.pairs, outcomes, execution, options, comm);
+    });
   mpi::agreed(comm, [&] {
     gather_outcomes_to_root(result.pairs, outcomes, execution, comm);
     inject_failure_point("gather", comm.rank());
@@ -278,6 +372,7 @@ void significance_phase(const EdgeWeights& E, const ExecutionPlan& execution,
                  " edges significant (" + to_string(options.significance.correction) + ", alpha " +
                  format_number(options.significance.alpha) + ")");
   });
+  return owned_edges;
 }
 
 }  // namespace svr

@@ -68,13 +68,13 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
   }
   clock.end("edges", result.run);
 
-  significance_phase(E, plans.execution, options, comm, result, progress);
+  OwnedEdges owned_edges = significance_phase(E, plans.execution, options, comm, result, progress);
   path_phase(E.E, plans.execution, options, comm, result);
   E.u_norm2.clear();
   if (!options.save_adjacency) E.E.clear();  // nobody needs E any more
   clock.end("significance", result.run);
 
-  output_phase(output, E.E, factors, plans, options, comm, result, clock, progress);
+  output_phase(output, E.E, factors, owned_edges, plans, options, comm, result, clock, progress);
   return result;
 }
 

@@ -351,8 +351,8 @@ void pairs_table(std::string& out, const SvrResult& r, const PlotOptions& o) {
            text_cell(layer_name(pair.to_layer), "name") + text_cell(pair.map) +
            int_cell(pair.channels_read) + int_cell(pair.c) + int_cell(pair.z) +
            text_cell(null_text(pair), "nowrap") + int_cell(pair.edges_tested) +
-           int_cell(pair.significant) + int_cell(static_cast<std::int64_t>(pair.edges.size())) +
-           int_cell(drawn) + "<td class=\"num\">" + std::to_string(pair.internal_dim_to) + ", " +
+           int_cell(pair.significant) + int_cell(pair.edges_reported()) + int_cell(drawn) +
+           "<td class=\"num\">" + std::to_string(pair.internal_dim_to) + ", " +
            std::to_string(pair.internal_dim_from) + "</td>" + number_cell(pair.entropy) +
            number_cell(pair.entropy_normalized) + "</tr>\n";
   }

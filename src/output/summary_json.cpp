@@ -85,7 +85,7 @@ Json pair_json(std::size_t index, const PairResult& pair, const SvrResult& r) {
   j["null"] = null_json(pair);
   j["edges_tested"] = pair.edges_tested;
   j["significant"] = pair.significant;
-  j["edges_reported"] = pair.edges.size();
+  j["edges_reported"] = pair.edges_reported();
   j["internal_dims"] = {{"to", pair.internal_dim_to}, {"from", pair.internal_dim_from}};
   j["entropy"] = number(pair.entropy);
   j["entropy_normalized"] = number(pair.entropy_normalized);

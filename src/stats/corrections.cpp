@@ -40,42 +40,91 @@ double log10_harmonic(std::size_t n) {
   return std::log10(h);
 }
 
-// Step-up (BH): q_(k) = min_{m >= k} (n/m) p_(m), capped at 1. Tied p get equal q because the
-// running minimum over a run of ties is attained at its last rank. `log10_p` holds ranks
+// Step-up (BH, BY) and step-down (Holm) over the whole family at hand: the slice of ranks
 // 1..size of a family of n >= size values (the others rank after them).
-std::vector<double> step_up(const std::vector<double>& log10_p, std::size_t n,
-                            double log10_factor) {
-  const std::size_t k = log10_p.size();
+std::vector<double> adjust_sorted(const std::vector<double>& log10_p, std::size_t n,
+                                  Correction correction) {
   const auto order = ascending_order(log10_p);
-  const double log10_n = std::log10(static_cast<double>(n));
-  std::vector<double> q(k);
-  double running = 0.0;
-  for (std::size_t r = k; r >= 1; --r) {
-    const std::size_t idx = order[r - 1];
-    const double v = log10_p[idx] + log10_factor + log10_n - std::log10(static_cast<double>(r));
-    running = std::min(running, v);
-    q[idx] = running;
-  }
-  return q;
-}
-
-// Step-down (Holm): q_(k) = max_{m <= k} min(1, (n - m + 1) p_(m)). Tied p get equal q because the
-// first rank of a run carries the largest multiplier. Ranks as in step_up.
-std::vector<double> step_down(const std::vector<double>& log10_p, std::size_t n) {
-  const std::size_t k = log10_p.size();
-  const auto order = ascending_order(log10_p);
-  std::vector<double> q(k);
-  double running = -std::numeric_limits<double>::infinity();
-  for (std::size_t r = 1; r <= k; ++r) {
-    const std::size_t idx = order[r - 1];
-    const double v = std::min(0.0, log10_p[idx] + std::log10(static_cast<double>(n - r + 1)));
-    running = std::max(running, v);
-    q[idx] = running;
-  }
+  std::vector<double> sorted(order.size());
+  for (std::size_t r = 0; r < order.size(); ++r) sorted[r] = log10_p[order[r]];
+  const std::vector<double> adjusted = adjust_log10_sorted_slice(
+      sorted, 0, static_cast<std::int64_t>(n), correction, sorted_slice_carry_seed(correction));
+  std::vector<double> q(order.size());
+  for (std::size_t r = 0; r < order.size(); ++r) q[order[r]] = adjusted[r];
   return q;
 }
 
 }  // namespace
+
+bool is_step_up(Correction correction) {
+  return correction == Correction::BH || correction == Correction::BY;
+}
+
+std::vector<double> sorted_slice_terms(const std::vector<double>& sorted_log10_p,
+                                       std::int64_t first_rank, std::int64_t family_size,
+                                       Correction correction) {
+  if (first_rank < 0 || family_size < first_rank + static_cast<std::int64_t>(sorted_log10_p.size()))
+    throw std::invalid_argument(
+        "sorted_slice_terms: ranks " + std::to_string(first_rank + 1) + ".." +
+        std::to_string(first_rank + static_cast<std::int64_t>(sorted_log10_p.size())) +
+        " of a family of " + std::to_string(family_size));
+  const std::size_t k = sorted_log10_p.size();
+  std::vector<double> terms(k);
+  if (k == 0) return terms;
+  const auto n = static_cast<std::size_t>(family_size);
+  const double log10_n = std::log10(static_cast<double>(n));
+  const double log10_factor = correction == Correction::BY ? log10_harmonic(n) : 0.0;
+  for (std::size_t i = 0; i < k; ++i) {
+    const double p = sorted_log10_p[i];
+    const auto r = static_cast<std::size_t>(first_rank) + i + 1;  // rank in the family, from 1
+    switch (correction) {
+      case Correction::None:
+        terms[i] = p;
+        break;
+      case Correction::Bonferroni:
+        terms[i] = std::min(0.0, p + log10_n);
+        break;
+      case Correction::BH:
+      case Correction::BY:
+        // q_(r) = min_{m >= r} (n/m) p_(m): tied p get equal q because the running minimum
+        // over a run of ties is attained at its last rank.
+        terms[i] = p + log10_factor + log10_n - std::log10(static_cast<double>(r));
+        break;
+      case Correction::Holm:
+        // q_(r) = max_{m <= r} min(1, (n - m + 1) p_(m)): tied p get equal q because the first
+        // rank of a run carries the largest multiplier.
+        terms[i] = std::min(0.0, p + std::log10(static_cast<double>(n - r + 1)));
+        break;
+    }
+  }
+  return terms;
+}
+
+double sorted_slice_carry_seed(Correction correction) {
+  if (is_step_up(correction)) return 0.0;  // q <= 1
+  return -std::numeric_limits<double>::infinity();
+}
+
+double sorted_slice_extreme(const std::vector<double>& terms, Correction correction) {
+  double extreme = sorted_slice_carry_seed(correction);
+  for (double t : terms)
+    extreme = is_step_up(correction) ? std::min(extreme, t) : std::max(extreme, t);
+  return extreme;
+}
+
+std::vector<double> adjust_log10_sorted_slice(const std::vector<double>& sorted_log10_p,
+                                              std::int64_t first_rank, std::int64_t family_size,
+                                              Correction correction, double carry) {
+  std::vector<double> q = sorted_slice_terms(sorted_log10_p, first_rank, family_size, correction);
+  if (is_step_up(correction)) {
+    double running = carry;
+    for (std::size_t i = q.size(); i-- > 0;) q[i] = running = std::min(running, q[i]);
+  } else if (correction == Correction::Holm) {
+    double running = carry;
+    for (double& v : q) v = running = std::max(running, v);
+  }
+  return q;
+}
 
 std::vector<double> adjust_log10(const std::vector<double>& log10_p, Correction correction) {
   return adjust_log10_candidates(log10_p, static_cast<std::int64_t>(log10_p.size()), correction);
@@ -105,11 +154,9 @@ std::vector<double> adjust_log10_candidates(const std::vector<double>& candidate
       return q;
     }
     case Correction::BH:
-      return step_up(candidate_log10_p, n, 0.0);
     case Correction::BY:
-      return step_up(candidate_log10_p, n, log10_harmonic(n));
     case Correction::Holm:
-      return step_down(candidate_log10_p, n);
+      return adjust_sorted(candidate_log10_p, n, correction);
   }
   throw std::invalid_argument("adjust_log10: unknown correction");
 }

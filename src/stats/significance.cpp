@@ -266,6 +266,13 @@ void narrow_candidates(const std::vector<PairResult>& pairs,
     if (testable(l)) finish_candidates(pairs[l], candidates[l], level);
 }
 
+std::vector<double> tested_log10_p(const EdgeCandidates& candidates) {
+  std::vector<double> p;
+  for (std::size_t k = 0; k < candidates.size(); ++k)
+    if (candidates.testable(k)) p.push_back(candidates.log10_p[k]);
+  return p;
+}
+
 void report_edges(std::vector<PairResult>& pairs, const std::vector<EdgeCandidates>& candidates,
                   const SignificanceOptions& options) {
   if (candidates.size() != pairs.size())
@@ -279,12 +286,7 @@ void report_edges(std::vector<PairResult>& pairs, const std::vector<EdgeCandidat
   auto testable = [&](std::size_t l) { return pairs[l].null_kind != NullKind::Untestable; };
   // Adjusted q over the family: every tested edge of the network, or each pair on its own.
   // The testable candidates' log10 p of pair l, and where each candidate's q will be.
-  auto tested_p = [&](std::size_t l) {
-    std::vector<double> p;
-    for (std::size_t k = 0; k < candidates[l].size(); ++k)
-      if (candidates[l].testable(k)) p.push_back(candidates[l].log10_p[k]);
-    return p;
-  };
+  auto tested_p = [&](std::size_t l) { return tested_log10_p(candidates[l]); };
   std::vector<std::vector<double>> log10_q(pairs.size());  // per testable candidate
   if (options.fdr_scope == FdrScope::Pair) {
     for (std::size_t l = 0; l < pairs.size(); ++l)
@@ -311,32 +313,44 @@ void report_edges(std::vector<PairResult>& pairs, const std::vector<EdgeCandidat
     }
   }
 
+  for (std::size_t l = 0; l < pairs.size(); ++l)
+    pairs[l].edges = final_edges(pairs[l], candidates[l], log10_q[l], options);
+}
+
+std::vector<EdgeRecord> final_edges(PairResult& pair, const EdgeCandidates& candidates,
+                                    const std::vector<double>& log10_q,
+                                    const SignificanceOptions& options) {
+  const bool testable_pair = pair.null_kind != NullKind::Untestable;
+  std::size_t tested = 0;
+  for (std::size_t k = 0; k < candidates.size(); ++k) tested += candidates.testable(k) ? 1 : 0;
+  if (log10_q.size() != (testable_pair ? tested : 0))
+    throw std::invalid_argument("final_edges: " + std::to_string(log10_q.size()) +
+                                " adjusted values for " + std::to_string(tested) +
+                                " tested candidates");
   const double log10_alpha = std::log10(options.alpha);
   const double log10_sigma_level = options.sigma ? std::log10(sigma_level(options)) : 0.0;
-  for (std::size_t l = 0; l < pairs.size(); ++l) {
-    PairResult& pair = pairs[l];
-    const EdgeCandidates& mine = candidates[l];
-    pair.edges.clear();
-    pair.significant = 0;
-    std::size_t q_index = 0;
-    for (std::size_t k = 0; k < mine.size(); ++k) {
-      EdgeRecord edge;
-      edge.to_neuron = mine.to_neuron[k];
-      edge.from_neuron = mine.from_neuron[k];
-      edge.e = mine.e[k];
-      edge.testable = mine.testable(k);
-      if (testable(l) && edge.testable) {
-        edge.log10_p = mine.log10_p[k];
-        edge.log10_q = log10_q[l][q_index++];
-        if (pair.null_kind == NullKind::ChiSquare || options.sigma)
-          edge.significant = significant_alone(pair, mine.x(k), edge.log10_p, log10_sigma_level);
-        else
-          edge.significant = edge.log10_q <= log10_alpha;
-      }
-      if (edge.significant) ++pair.significant;
-      if (edge.significant || options.all_edges) pair.edges.push_back(edge);
+  std::vector<EdgeRecord> edges;
+  pair.significant = 0;
+  std::size_t q_index = 0;
+  for (std::size_t k = 0; k < candidates.size(); ++k) {
+    EdgeRecord edge;
+    edge.to_neuron = candidates.to_neuron[k];
+    edge.from_neuron = candidates.from_neuron[k];
+    edge.e = candidates.e[k];
+    edge.testable = candidates.testable(k);
+    if (testable_pair && edge.testable) {
+      edge.log10_p = candidates.log10_p[k];
+      edge.log10_q = log10_q[q_index++];
+      if (pair.null_kind == NullKind::ChiSquare || options.sigma)
+        edge.significant =
+            significant_alone(pair, candidates.x(k), edge.log10_p, log10_sigma_level);
+      else
+        edge.significant = edge.log10_q <= log10_alpha;
     }
+    if (edge.significant) ++pair.significant;
+    if (edge.significant || options.all_edges) edges.push_back(edge);
   }
+  return edges;
 }
 
 void test_edges(std::vector<PairResult>& pairs, const SignificanceOptions& options) {

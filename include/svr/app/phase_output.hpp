@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "svr/app/options.hpp"
+#include "svr/app/phase_significance.hpp"
 #include "svr/core/results.hpp"
 #include "svr/output/output_directory.hpp"
 #include "svr/parallel/execution_plan.hpp"
@@ -35,12 +36,14 @@ OutputTarget open_output(const Options& options, const mpi::Communicator& comm);
 
 // The phase, collective, one agreed step each: every rank's peak memory to rank 0, the failure
 // point, the model's checksum and rank 0's files (nodes.csv, edges.csv, graph.graphml,
-// svr.svg, report.html); with --save-spectra the factors, written by their owners (then the
+// svr.svg, report.html); with --all-edges edges.csv instead written by the pairs' owners from
+// `owned_edges` (then freed); with --save-spectra the factors, written by their owners (then the
 // factors and their grids are freed); with --save-adjacency the pairs' E (then E is freed);
 // summary.json; the rename into OUTDIR. Records the "checksum" and "write" phases on `clock`.
 void output_phase(OutputTarget& target, std::vector<Eigen::MatrixXd>& E, LayerFactors& factors,
-                  const RunPlans& plans, const Options& options, const mpi::Communicator& comm,
-                  SvrResult& result, PhaseClock& clock, const Progress& progress);
+                  OwnedEdges& owned_edges, const RunPlans& plans, const Options& options,
+                  const mpi::Communicator& comm, SvrResult& result, PhaseClock& clock,
+                  const Progress& progress);
 
 // --save-spectra without bringing the factors to rank 0: every rank computes the same file
 // layout (output/spectra.hpp spectra_layout); rank 0 writes the header and every S, the owner
@@ -53,6 +56,17 @@ void output_phase(OutputTarget& target, std::vector<Eigen::MatrixXd>& E, LayerFa
 void write_spectra_distributed(const std::string& path, const SvrResult& result,
                                const LayerFactors& factors, const ExecutionPlan& execution,
                                const Options& options, const mpi::Communicator& comm);
+
+// --all-edges without bringing every edge to rank 0: every rank learns the byte length of each
+// pair's rows (the owner formats them once to count), rank 0 writes the header, and each owner
+// formats its pairs' rows again straight into the file at their offset, through MPI-IO. The
+// same bytes as write_edges_csv on the result holding every edge. Collective over every rank;
+// `result` needs the layers and the pairs' descriptions and null laws where they are owned.
+// Throws OutputError naming `path` (on the rank where it happened) after the file is closed on
+// every rank.
+void write_edges_csv_distributed(const std::string& path, const SvrResult& result,
+                                 const OwnedEdges& owned_edges, const ExecutionPlan& execution,
+                                 const mpi::Communicator& comm);
 
 // --save-adjacency without bringing E to rank 0: every rank computes the same file layout
 // (output/adjacency.hpp adjacency_layout), rank 0 writes the header and each pair's owner writes

@@ -99,6 +99,12 @@ struct PairResult {
   double entropy_normalized = 0.0;
   std::vector<double> intensity;  // of the producer's neurons, from this pair (spec section 7)
   std::vector<EdgeRecord> edges;  // reported edges (significant, or all with --all-edges)
+  // Reported edges written into edges.csv by the pair's owner rank and not held in `edges`
+  // (--all-edges in the pipeline: only the significant ones reach rank 0).
+  std::int64_t unheld_edges = 0;
+  std::int64_t edges_reported() const {
+    return static_cast<std::int64_t>(edges.size()) + unheld_edges;
+  }
 };
 
 struct ChainResult {

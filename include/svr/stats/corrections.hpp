@@ -30,6 +30,26 @@ std::vector<double> adjust_log10(const std::vector<double>& log10_p, Correction 
 std::vector<double> adjust_log10_candidates(const std::vector<double>& candidate_log10_p,
                                             std::int64_t family_size, Correction correction);
 
+// The same adjustments when the family's log10 p, sorted ascending, is cut into consecutive
+// slices held in different places (one per rank: app/distributed_correction.hpp). A slice holds
+// the family's ranks first_rank+1 .. first_rank+size, of a family of `family_size`.
+// Bonferroni and None need no other slice. BH and BY (step-up) take a running minimum from the
+// last rank down, so a slice needs the smallest term of the slices after it; Holm (step-down) a
+// running maximum from the first rank, so the largest term of the slices before it. `carry` is
+// that value combined with sorted_slice_carry_seed (a slice with nothing after, or before, it
+// passes the seed). Same arithmetic as adjust_log10_candidates: the same q to the last bit.
+bool is_step_up(Correction correction);  // BH and BY
+std::vector<double> sorted_slice_terms(const std::vector<double>& sorted_log10_p,
+                                       std::int64_t first_rank, std::int64_t family_size,
+                                       Correction correction);
+double sorted_slice_carry_seed(Correction correction);  // 0 (q <= 1) for step-up, else -inf
+// What a slice passes on: the minimum of its terms (step-up) or their maximum (otherwise),
+// combined with the seed.
+double sorted_slice_extreme(const std::vector<double>& terms, Correction correction);
+std::vector<double> adjust_log10_sorted_slice(const std::vector<double>& sorted_log10_p,
+                                              std::int64_t first_rank, std::int64_t family_size,
+                                              Correction correction, double carry);
+
 // The p level above which no member of a family of `family_size` values can be significant
 // under `correction` at `alpha`, given that at most `below` members have p <= the level of the
 // previous step (docs/algorithms.md, "Exact p-values only where they matter"): BH alpha K / n,

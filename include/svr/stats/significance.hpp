@@ -117,6 +117,18 @@ void narrow_candidates(const std::vector<PairResult>& pairs,
 void report_edges(std::vector<PairResult>& pairs, const std::vector<EdgeCandidates>& candidates,
                   const SignificanceOptions& options);
 
+// The log10 p of a pair's testable candidates, in order: the pair's members of the family.
+std::vector<double> tested_log10_p(const EdgeCandidates& candidates);
+
+// The last step of report_edges for one pair, once its tested candidates' adjusted log10 q are
+// known (`log10_q`: one per testable candidate, in order; none for an untestable pair): the edge
+// records, each significant or not, and pair.significant. Returns every candidate with
+// --all-edges, otherwise the significant ones. Used alone where the q were computed elsewhere
+// (--all-edges, each pair's owner: app/distributed_correction.hpp).
+std::vector<EdgeRecord> final_edges(PairResult& pair, const EdgeCandidates& candidates,
+                                    const std::vector<double>& log10_q,
+                                    const SignificanceOptions& options);
+
 // Both parts on one rank, from each pair's E (screen_pair, narrow_candidates, report_edges).
 void test_edges(std::vector<PairResult>& pairs, const SignificanceOptions& options);
 
