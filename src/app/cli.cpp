@@ -199,8 +199,9 @@ void describe_network(po::options_description& group, RawValues& v) {
                         ->default_value("double"),
        "the precision of the full SVDs (dgesdd/pdgesvd or sgesdd/psgesvd); single is about "
        "twice as fast, s and E are then accurate to about 1e-5 (docs/algorithms.md); E and p "
-       "are always computed in double; the top K of --max-rank on one rank runs in float to a "
-       "residual of at most max(TOL, 1e-5), the other truncated SVDs run in double");
+       "are always computed in double; the top and bottom K of --max-rank and --min-rank on one "
+       "rank run in float to a residual of at most max(TOL, 1e-5) (the bottom K in double when "
+       "s_max / s_min exceeds about 10), on a grid in double");
 }
 
 void describe_significance(po::options_description& group, RawValues& v) {

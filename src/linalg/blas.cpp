@@ -96,7 +96,11 @@ Eigen::MatrixXf gemm(char trans_a, const Eigen::MatrixXf& A, char trans_b,
   return C;
 }
 
-void trsm_upper_left(char trans_a, const Eigen::MatrixXd& A, Eigen::MatrixXd& B) {
+namespace {
+
+template <typename Matrix>
+void trsm_any(char trans_a, const Matrix& A, Matrix& B) {
+  using T = typename Matrix::Scalar;
   if (!valid_trans(trans_a) || A.rows() != A.cols() || B.rows() != A.rows())
     throw std::invalid_argument(std::string("blas::trsm_upper_left: bad arguments (trans ") +
                                 trans_a + ", A " + std::to_string(A.rows()) + "x" +
@@ -104,9 +108,22 @@ void trsm_upper_left(char trans_a, const Eigen::MatrixXd& A, Eigen::MatrixXd& B)
                                 std::to_string(B.cols()) + ")");
   if (B.size() == 0) return;
   const lapack_int m = to_lapack_int(B.rows()), n = to_lapack_int(B.cols());
-  const double one = 1.0;
+  const T one = 1;
   const char side = 'L', uplo = 'U', diag = 'N';
-  dtrsm_(&side, &uplo, &trans_a, &diag, &m, &n, &one, A.data(), &m, B.data(), &m, 1, 1, 1, 1);
+  if constexpr (std::is_same_v<T, double>)
+    dtrsm_(&side, &uplo, &trans_a, &diag, &m, &n, &one, A.data(), &m, B.data(), &m, 1, 1, 1, 1);
+  else
+    strsm_(&side, &uplo, &trans_a, &diag, &m, &n, &one, A.data(), &m, B.data(), &m, 1, 1, 1, 1);
+}
+
+}  // namespace
+
+void trsm_upper_left(char trans_a, const Eigen::MatrixXd& A, Eigen::MatrixXd& B) {
+  trsm_any(trans_a, A, B);
+}
+
+void trsm_upper_left(char trans_a, const Eigen::MatrixXf& A, Eigen::MatrixXf& B) {
+  trsm_any(trans_a, A, B);
 }
 
 }  // namespace svr::blas

@@ -41,6 +41,10 @@ void dtrsm_(const char* side, const char* uplo, const char* transa, const char* 
             const double* a, const svr::lapack_int* lda, double* b, const svr::lapack_int* ldb,
             std::size_t side_len, std::size_t uplo_len, std::size_t transa_len,
             std::size_t diag_len);
+void strsm_(const char* side, const char* uplo, const char* transa, const char* diag,
+            const svr::lapack_int* m, const svr::lapack_int* n, const float* alpha, const float* a,
+            const svr::lapack_int* lda, float* b, const svr::lapack_int* ldb, std::size_t side_len,
+            std::size_t uplo_len, std::size_t transa_len, std::size_t diag_len);
 
 // OpenBLAS's configuration string ("OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64"),
 // for svr --version. Weak: null when the BLAS loaded is not OpenBLAS, so svr links and runs
@@ -55,6 +59,9 @@ void ilaver_(svr::lapack_int* major, svr::lapack_int* minor, svr::lapack_int* pa
 void dgeqrf_(const svr::lapack_int* m, const svr::lapack_int* n, double* a,
              const svr::lapack_int* lda, double* tau, double* work, const svr::lapack_int* lwork,
              svr::lapack_int* info);
+void sgeqrf_(const svr::lapack_int* m, const svr::lapack_int* n, float* a,
+             const svr::lapack_int* lda, float* tau, float* work, const svr::lapack_int* lwork,
+             svr::lapack_int* info);
 
 // C := op(Q) C or C op(Q), Q the product of dgeqrf's k reflectors.
 void dormqr_(const char* side, const char* trans, const svr::lapack_int* m,
@@ -62,6 +69,11 @@ void dormqr_(const char* side, const char* trans, const svr::lapack_int* m,
              const svr::lapack_int* lda, const double* tau, double* c, const svr::lapack_int* ldc,
              double* work, const svr::lapack_int* lwork, svr::lapack_int* info,
              std::size_t side_len, std::size_t trans_len);
+void sormqr_(const char* side, const char* trans, const svr::lapack_int* m,
+             const svr::lapack_int* n, const svr::lapack_int* k, const float* a,
+             const svr::lapack_int* lda, const float* tau, float* c, const svr::lapack_int* ldc,
+             float* work, const svr::lapack_int* lwork, svr::lapack_int* info, std::size_t side_len,
+             std::size_t trans_len);
 
 void dgesdd_(const char* jobz, const svr::lapack_int* m, const svr::lapack_int* n, double* a,
              const svr::lapack_int* lda, double* s, double* u, const svr::lapack_int* ldu,

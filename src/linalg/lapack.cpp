@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "imports.hpp"
@@ -130,29 +131,70 @@ void syevd(char jobz, char uplo, lapack_int n, double* a, lapack_int lda, double
   if (info != 0) throw LapackError("dsyevd", info);
 }
 
-void geqrf(lapack_int m, lapack_int n, double* a, lapack_int lda, double* tau) {
+namespace {
+
+// geqrf and ormqr in either precision: query, allocate, call.
+template <typename T>
+void geqrf_any(lapack_int m, lapack_int n, T* a, lapack_int lda, T* tau) {
+  constexpr bool is_double = std::is_same_v<T, double>;
+  const char* name = is_double ? "dgeqrf" : "sgeqrf";
+  auto call = [&](T* work, const lapack_int* lwork, lapack_int* info) {
+    if constexpr (is_double)
+      dgeqrf_(&m, &n, a, &lda, tau, work, lwork, info);
+    else
+      sgeqrf_(&m, &n, a, &lda, tau, work, lwork, info);
+  };
   lapack_int info = 0;
   lapack_int lwork = -1;
-  double query = 0.0;
-  dgeqrf_(&m, &n, a, &lda, tau, &query, &lwork, &info);
-  if (info != 0) throw LapackError("dgeqrf (workspace query)", info);
+  T query = 0;
+  call(&query, &lwork, &info);
+  if (info != 0) throw LapackError(std::string(name) + " (workspace query)", info);
   lwork = workspace_size(query);
-  std::vector<double> work(static_cast<std::size_t>(lwork));
-  dgeqrf_(&m, &n, a, &lda, tau, work.data(), &lwork, &info);
-  if (info != 0) throw LapackError("dgeqrf", info);
+  std::vector<T> work(static_cast<std::size_t>(lwork));
+  call(work.data(), &lwork, &info);
+  if (info != 0) throw LapackError(name, info);
+}
+
+template <typename T>
+void ormqr_any(char side, char trans, lapack_int m, lapack_int n, lapack_int k, const T* a,
+               lapack_int lda, const T* tau, T* c, lapack_int ldc) {
+  constexpr bool is_double = std::is_same_v<T, double>;
+  const char* name = is_double ? "dormqr" : "sormqr";
+  auto call = [&](T* work, const lapack_int* lwork, lapack_int* info) {
+    if constexpr (is_double)
+      dormqr_(&side, &trans, &m, &n, &k, a, &lda, tau, c, &ldc, work, lwork, info, 1, 1);
+    else
+      sormqr_(&side, &trans, &m, &n, &k, a, &lda, tau, c, &ldc, work, lwork, info, 1, 1);
+  };
+  lapack_int info = 0;
+  lapack_int lwork = -1;
+  T query = 0;
+  call(&query, &lwork, &info);
+  if (info != 0) throw LapackError(std::string(name) + " (workspace query)", info);
+  lwork = workspace_size(query);
+  std::vector<T> work(static_cast<std::size_t>(lwork));
+  call(work.data(), &lwork, &info);
+  if (info != 0) throw LapackError(name, info);
+}
+
+}  // namespace
+
+void geqrf(lapack_int m, lapack_int n, double* a, lapack_int lda, double* tau) {
+  geqrf_any(m, n, a, lda, tau);
+}
+
+void geqrf(lapack_int m, lapack_int n, float* a, lapack_int lda, float* tau) {
+  geqrf_any(m, n, a, lda, tau);
 }
 
 void ormqr(char side, char trans, lapack_int m, lapack_int n, lapack_int k, const double* a,
            lapack_int lda, const double* tau, double* c, lapack_int ldc) {
-  lapack_int info = 0;
-  lapack_int lwork = -1;
-  double query = 0.0;
-  dormqr_(&side, &trans, &m, &n, &k, a, &lda, tau, c, &ldc, &query, &lwork, &info, 1, 1);
-  if (info != 0) throw LapackError("dormqr (workspace query)", info);
-  lwork = workspace_size(query);
-  std::vector<double> work(static_cast<std::size_t>(lwork));
-  dormqr_(&side, &trans, &m, &n, &k, a, &lda, tau, c, &ldc, work.data(), &lwork, &info, 1, 1);
-  if (info != 0) throw LapackError("dormqr", info);
+  ormqr_any(side, trans, m, n, k, a, lda, tau, c, ldc);
+}
+
+void ormqr(char side, char trans, lapack_int m, lapack_int n, lapack_int k, const float* a,
+           lapack_int lda, const float* tau, float* c, lapack_int ldc) {
+  ormqr_any(side, trans, m, n, k, a, lda, tau, c, ldc);
 }
 
 }  // namespace lapack

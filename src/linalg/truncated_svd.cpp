@@ -141,20 +141,22 @@ struct MatrixOperatorOf : DenseBlocks<MatrixOperatorOf<Scalar>, Scalar> {
   Block transpose_times(const Block& Y) const { return gemm(wide ? 'N' : 'T', M, 'N', Y); }
   double column_cost() const { return 2.0 * static_cast<double>(M.rows()) * M.cols(); }
 };
-using MatrixOperator = MatrixOperatorOf<double>;
 
 // R^{-1}, R the n x n upper triangular factor of a QR: its top triplets are R's bottom ones
-// (values inverted, input and output sides swapped). Each product is a triangular solve.
-struct InverseTriangularOperator : DenseBlocks<InverseTriangularOperator> {
-  explicit InverseTriangularOperator(const MatrixXd& factor) : R(factor) {}
-  const MatrixXd& R;
+// (values inverted, input and output sides swapped). Each product is a triangular solve (strsm
+// in float, --precision single).
+template <typename Scalar>
+struct InverseTriangularOperatorOf : DenseBlocks<InverseTriangularOperatorOf<Scalar>, Scalar> {
+  using Block = Dense<Scalar>;
+  explicit InverseTriangularOperatorOf(const Block& factor) : R(factor) {}
+  const Block& R;
   Index short_dim() const { return R.rows(); }
   Index long_dim() const { return R.rows(); }
-  MatrixXd times(MatrixXd X) const {
+  Block times(Block X) const {
     blas::trsm_upper_left('N', R, X);
     return X;
   }
-  MatrixXd transpose_times(MatrixXd Y) const {
+  Block transpose_times(Block Y) const {
     blas::trsm_upper_left('T', R, Y);
     return Y;
   }
@@ -203,6 +205,14 @@ void check_arguments(const char* method, const MatrixXd& M, const TruncatedSvdSe
     throw NumericalError(std::string(method) + ": the matrix contains NaN or Inf");
 }
 
+// Single precision needs every entry within float's range.
+void check_float_range(const char* method, const MatrixXd& M) {
+  if (M.cwiseAbs().maxCoeff() > static_cast<double>(std::numeric_limits<float>::max()))
+    throw NumericalError(std::string(method) +
+                         ": the matrix has an entry beyond single precision's range "
+                         "(3.4e38); run it with --precision double");
+}
+
 }  // namespace
 
 double svd_residual(const MatrixXd& M, const Spectrum& spectrum, double s_max) {
@@ -225,53 +235,76 @@ std::optional<TruncatedSvdResult> krylov_svd(const MatrixXd& M,
   if (settings.precision == SvdPrecision::Double)
     return top_of(M, MatrixOperatorOf<double>{M, wide}, settings, give_up);
   // Single: float blocks and sgemm on a float copy of M, to a tolerance float can reach.
-  if (M.cwiseAbs().maxCoeff() > static_cast<double>(std::numeric_limits<float>::max()))
-    throw NumericalError(
-        "krylov_svd: the matrix has an entry beyond single precision's range "
-        "(3.4e38); run it with --precision double");
+  check_float_range("krylov_svd", M);
   const Eigen::MatrixXf M_float = M.cast<float>();
   TruncatedSvdSettings in_float = settings;
   in_float.tolerance = std::max(settings.tolerance, kSingleKrylovTolerance);
   return top_of(M, MatrixOperatorOf<float>{M_float, wide}, in_float, give_up);
 }
 
-std::optional<BottomSvdResult> krylov_bottom_svd(const MatrixXd& M,
-                                                 const TruncatedSvdSettings& settings,
-                                                 KrylovGiveUp* why) {
-  check_arguments("krylov_bottom_svd", M, settings);
-  const krylov::GiveUp give_up{why};
+namespace {
+
+// krylov_bottom_svd in Scalar: the QR, R's top triplet and the method on R^{-1} in Scalar, the
+// result in double and checked against M itself.
+template <typename Scalar>
+std::optional<BottomSvdResult> bottom_of(const MatrixXd& M, const TruncatedSvdSettings& settings,
+                                         const krylov::GiveUp& give_up,
+                                         bool* ill_conditioned = nullptr) {
+  using Block = Dense<Scalar>;
+  constexpr bool in_float = std::is_same_v<Scalar, float>;
   const bool wide = M.cols() > M.rows();
   const Index n = std::min(M.rows(), M.cols());
   const Index L = std::max(M.rows(), M.cols());
   const Index K = static_cast<Index>(settings.rank);
-  const double budget = budget_of(M, settings);
+  const double budget = budget_of(M, settings, in_float);
   const std::optional<double> qr_cost = krylov::bottom_start_cost(L, n, K, budget, give_up);
   if (!qr_cost) return std::nullopt;
 
   // A = Q R, A the tall orientation of M: R has M's singular values and right vectors (of A).
-  MatrixXd A = wide ? MatrixXd(M.transpose()) : M;
-  VectorXd tau(n);
+  Block A = wide ? Block(M.transpose().template cast<Scalar>()) : Block(M.template cast<Scalar>());
+  Dense<Scalar> tau(n, 1);
   lapack::geqrf(to_lapack_int(L), to_lapack_int(n), A.data(), to_lapack_int(L), tau.data());
-  const MatrixXd R = A.topRows(n).triangularView<Eigen::Upper>();
+  const Block R = A.topRows(n).template triangularView<Eigen::Upper>();
 
   // s_max (the scale of the tolerance and of every relative measure): R's top triplet.
   TruncatedSvdSettings top_settings = settings;
   top_settings.rank = 1;
-  const std::optional<krylov::Run<MatrixXd>> top = krylov::top_triplets(
-      MatrixOperator{R, false}, 1, top_settings, budget, *qr_cost,
+  const std::optional<krylov::Run<Block>> top = krylov::top_triplets(
+      MatrixOperatorOf<Scalar>{R, false}, 1, top_settings, budget, *qr_cost,
       krylov::ResidualScale::LargestValue, 0x5356'5223u + static_cast<std::uint64_t>(n), give_up);
   if (!top) return std::nullopt;
   const double s_max = top->s[0];
 
   // R's bottom K: the top K of R^{-1}, each to its own value's scale, which bounds the residual
   // of R v - s u by the tolerance times s_max.
-  const std::optional<krylov::Run<MatrixXd>> inverse = krylov::top_triplets(
-      InverseTriangularOperator{R}, K, settings, budget, top->cost, krylov::ResidualScale::OwnValue,
-      0x5356'5224u + static_cast<std::uint64_t>(n), give_up);
+  double spent = top->cost;
+  if constexpr (in_float) {
+    // A triangular solve in float errs by about eps kappa relative to its result, so the
+    // residual on R^{-1} cannot fall below that: with 8 eps kappa above the tolerance (kappa =
+    // s_max / s_min, from a rough top value of R^{-1}; about 10 at 1e-5) the method cannot
+    // converge in float, and the caller runs it in double. Near-kernels are ill-conditioned by
+    // definition, so float serves the well-conditioned layers only.
+    TruncatedSvdSettings rough = settings;
+    rough.rank = 1;
+    rough.tolerance = 1e-2;
+    const std::optional<krylov::Run<Block>> smallest = krylov::top_triplets(
+        InverseTriangularOperatorOf<Scalar>{R}, 1, rough, budget, spent,
+        krylov::ResidualScale::LargestValue, 0x5356'5225u + static_cast<std::uint64_t>(n), give_up);
+    if (!smallest) return std::nullopt;
+    spent = smallest->cost;
+    const double kappa = s_max * smallest->s[0];
+    if (8.0 * std::numeric_limits<float>::epsilon() * kappa > settings.tolerance) {
+      if (ill_conditioned != nullptr) *ill_conditioned = true;
+      return std::nullopt;
+    }
+  }
+  const std::optional<krylov::Run<Block>> inverse = krylov::top_triplets(
+      InverseTriangularOperatorOf<Scalar>{R}, K, settings, budget, spent,
+      krylov::ResidualScale::OwnValue, 0x5356'5224u + static_cast<std::uint64_t>(n), give_up);
   if (!inverse) return std::nullopt;
   // R^{-1} u = (1/s) v: its input side holds R's left vectors u, its output side R's right v.
   // A's left vectors are Q u, its right vectors v; M = A^T swaps them when M is wide.
-  MatrixXd left(L, K);
+  Block left(L, K);
   left.setZero();
   left.topRows(n) = inverse->X;
   lapack::ormqr('L', 'N', to_lapack_int(L), to_lapack_int(K), to_lapack_int(n), A.data(),
@@ -280,20 +313,43 @@ std::optional<BottomSvdResult> krylov_bottom_svd(const MatrixXd& M,
   Spectrum& out = result.spectrum;
   // Decreasing s: 1 / sigma with sigma decreasing is increasing, so the columns turn around.
   out.s = inverse->s.cwiseInverse().reverse();
-  const MatrixXd right = inverse->Y.rowwise().reverse();
-  left = left.rowwise().reverse().eval();
-  out.U = wide ? right : left;
-  out.V = wide ? left : right;
-  if (out.s[K - 1] <= static_cast<double>(n) * std::numeric_limits<double>::epsilon() * s_max)
+  const MatrixXd right = inverse->Y.rowwise().reverse().template cast<double>();
+  const MatrixXd left_double = left.rowwise().reverse().template cast<double>();
+  out.U = wide ? right : left_double;
+  out.V = wide ? left_double : right;
+  // Below n eps s_max (eps of the precision the QR ran in) R^{-1} is noise.
+  if (out.s[K - 1] <= static_cast<double>(n) * std::numeric_limits<Scalar>::epsilon() * s_max)
     return give_up("the matrix is numerically singular");
   result.s_max = s_max;
   result.report.method = "lapack-qr-krylov";
+  result.report.precision = in_float ? "single" : "double";
   result.report.iterations = inverse->iterations;
   result.report.residual = svd_residual(M, out, s_max);
   if (*result.report.residual > settings.tolerance)
     return give_up("its final residual " + std::to_string(*result.report.residual) +
                    " is above the tolerance");
   return result;
+}
+
+}  // namespace
+
+std::optional<BottomSvdResult> krylov_bottom_svd(const MatrixXd& M,
+                                                 const TruncatedSvdSettings& settings,
+                                                 KrylovGiveUp* why) {
+  check_arguments("krylov_bottom_svd", M, settings);
+  const krylov::GiveUp give_up{why};
+  if (settings.precision == SvdPrecision::Double) return bottom_of<double>(M, settings, give_up);
+  // Single: the QR, the triangular solves and the blocks in float, to a tolerance float can
+  // reach.
+  check_float_range("krylov_bottom_svd", M);
+  TruncatedSvdSettings in_float = settings;
+  in_float.tolerance = std::max(settings.tolerance, kSingleKrylovTolerance);
+  bool ill_conditioned = false;
+  if (auto got = bottom_of<float>(M, in_float, give_up, &ill_conditioned)) return got;
+  if (!ill_conditioned) return std::nullopt;
+  // Too ill-conditioned for float's triangular solves: the method in double, as the
+  // single-precision full SVD it competes with would be (its budget halved for that).
+  return bottom_of<double>(M, settings, give_up);
 }
 
 TruncatedSvdResult truncated_or_full_svd(const MatrixXd& M, std::optional<std::int64_t> max_rank,

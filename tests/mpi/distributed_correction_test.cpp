@@ -88,7 +88,9 @@ TEST(SortAcross, EachRankHoldsItsSliceOfTheGlobalOrder) {
   std::int64_t next_first = 0;
   const std::int64_t mine_count = static_cast<std::int64_t>(slice.keys.size());
   MPI_Exscan(&mine_count, &next_first, 1, MPI_INT64_T, MPI_SUM, comm.get());
-  if (comm.rank() > 0) EXPECT_EQ(slice.first, next_first);
+  if (comm.rank() > 0) {
+    EXPECT_EQ(slice.first, next_first);
+  }
   EXPECT_EQ(comm.sum(mine_count), slice.total);
 
   // Values go back to their origin in the order they were given.

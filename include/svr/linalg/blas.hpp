@@ -32,7 +32,8 @@ Eigen::MatrixXf gemm(char trans_a, const Eigen::MatrixXf& A, char trans_b,
 
 // B := op(A)^{-1} B in place, A an n x n upper triangular matrix (its strictly lower part is
 // ignored), B n x k; trans_a 'N' or 'T'. A zero on A's diagonal gives Inf or NaN in B, not an
-// error: callers check.
+// error: callers check. The float overload calls strsm.
 void trsm_upper_left(char trans_a, const Eigen::MatrixXd& A, Eigen::MatrixXd& B);
+void trsm_upper_left(char trans_a, const Eigen::MatrixXf& A, Eigen::MatrixXf& B);
 
 }  // namespace svr::blas

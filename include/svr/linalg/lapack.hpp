@@ -63,12 +63,16 @@ void gesvd(char jobu, char jobvt, lapack_int m, lapack_int n, float* a, lapack_i
 void syevd(char jobz, char uplo, lapack_int n, double* a, lapack_int lda, double* w);
 
 // Householder QR of the m x n matrix a (m >= n for svr's use): R in its upper triangle, the
-// reflectors below it and in tau (min(m, n) entries).
+// reflectors below it and in tau (min(m, n) entries). The float overloads of geqrf and ormqr
+// call sgeqrf / sormqr (the bottom K of --precision single).
 void geqrf(lapack_int m, lapack_int n, double* a, lapack_int lda, double* tau);
+void geqrf(lapack_int m, lapack_int n, float* a, lapack_int lda, float* tau);
 
 // c (m x n) := op(Q) c (side 'L') or c op(Q) (side 'R'), trans 'N' or 'T', Q the product of the
 // k reflectors geqrf left in a and tau.
 void ormqr(char side, char trans, lapack_int m, lapack_int n, lapack_int k, const double* a,
            lapack_int lda, const double* tau, double* c, lapack_int ldc);
+void ormqr(char side, char trans, lapack_int m, lapack_int n, lapack_int k, const float* a,
+           lapack_int lda, const float* tau, float* c, lapack_int ldc);
 
 }  // namespace svr::lapack

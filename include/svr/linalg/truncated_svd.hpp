@@ -26,9 +26,10 @@ struct TruncatedSvdSettings {
   // and the fallback then wastes at most this fraction. Infinity: never.
   double max_cost = 1.0;
   // --precision: of the full SVD the method competes with and falls back to, and of krylov_svd
-  // itself (in single: float blocks and sgemm, the tolerance at least
-  // kSingleKrylovTolerance). The bottom K and the method on a grid always run in double; a
-  // single-precision full SVD (sgesdd) being about twice as fast halves their budget.
+  // and krylov_bottom_svd themselves (in single: float blocks and sgemm, the bottom K's QR and
+  // triangular solves in float too, the tolerance at least kSingleKrylovTolerance). The method
+  // on a grid always runs in double; a single-precision full SVD (sgesdd) being about twice as
+  // fast halves its budget.
   SvdPrecision precision = SvdPrecision::Double;
   TruncatedEngine engine = TruncatedEngine::Auto;  // used by truncated_or_full_svd
 };
@@ -76,7 +77,9 @@ struct BottomSvdResult {
 // values is that of the full SVD (the QR is backward stable: about eps s_max); their relative
 // accuracy falls as s / s_max does, as the full SVD's. Returns nothing, with the reason in *why,
 // when it cannot deliver (its budget, R numerically singular: zero singular values have no
-// unique vectors). The same argument checks as krylov_svd.
+// unique vectors). The same argument checks as krylov_svd. In single precision (sgeqrf, strsm,
+// sormqr) the values' absolute accuracy is that of sgesdd, about 1e-7 s_max, and a K-th value
+// at or below n eps(float) s_max counts as singular.
 std::optional<BottomSvdResult> krylov_bottom_svd(const Eigen::MatrixXd& M,
                                                  const TruncatedSvdSettings& settings,
                                                  KrylovGiveUp* why = nullptr);

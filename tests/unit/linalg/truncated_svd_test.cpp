@@ -378,6 +378,52 @@ TEST(KrylovBottomSvd, CostsLessThanTheFullSvdOnALongMatrix) {
   EXPECT_TRUE(why.cost) << why.reason;
 }
 
+TEST(KrylovBottomSvd, SinglePrecisionRunsInFloatToItsTolerance) {
+  // sgeqrf, strsm and float blocks on well-conditioned matrices (s_max / s_min about 5): the
+  // residual reaches kSingleKrylovTolerance (1e-5 s_max), the values are within float's
+  // absolute accuracy of the double SVD's, but not within double's (it really ran in float).
+  for (const MatrixXd& M : {with_spectrum(500, 160, geometric(160, 0.99), 113),
+                            MatrixXd(with_spectrum(140, 450, geometric(140, 0.988), 127))}) {
+    const Eigen::Index K = 6;
+    svr::TruncatedSvdSettings limits{K, 1e-10, 400, std::numeric_limits<double>::infinity()};
+    limits.precision = svr::SvdPrecision::Single;
+    svr::KrylovGiveUp why;
+    const auto got = svr::krylov_bottom_svd(M, limits, &why);
+    ASSERT_TRUE(got.has_value()) << why.reason;
+    EXPECT_EQ(got->report.method, "lapack-qr-krylov");
+    EXPECT_EQ(got->report.precision, "single");
+    ASSERT_TRUE(got->report.residual.has_value());
+    EXPECT_LE(*got->report.residual, svr::kSingleKrylovTolerance);
+    const svr::Spectrum full = svr::thin_svd(M);
+    EXPECT_NEAR(got->s_max, full.s[0], 1e-5 * full.s[0]);
+    const double error = (got->spectrum.s - full.s.tail(K)).cwiseAbs().maxCoeff() / full.s[0];
+    EXPECT_LE(error, 1e-5);
+    EXPECT_GE(error, 1e-12);
+    EXPECT_EQ(got->spectrum.U.rows(), M.rows());
+    EXPECT_EQ(got->spectrum.V.rows(), M.cols());
+    const MatrixXd I = MatrixXd::Identity(K, K);
+    EXPECT_LE((got->spectrum.U.transpose() * got->spectrum.U - I).cwiseAbs().maxCoeff(), 1e-5);
+    EXPECT_LE((got->spectrum.V.transpose() * got->spectrum.V - I).cwiseAbs().maxCoeff(), 1e-5);
+  }
+  // Ill-conditioned (a near-kernel value at 1e-4 s_max): float's triangular solves cannot reach
+  // the tolerance, so the method runs in double, to double's tolerance.
+  VectorXd s = geometric(100, 0.97);
+  s.tail(3).setConstant(1e-4);
+  s[96] = 3e-4;
+  const MatrixXd near_kernel = with_spectrum(240, 100, s, 131);
+  svr::TruncatedSvdSettings limits{4, 1e-10, 400, std::numeric_limits<double>::infinity()};
+  limits.precision = svr::SvdPrecision::Single;
+  svr::KrylovGiveUp why;
+  const auto in_double = svr::krylov_bottom_svd(near_kernel, limits, &why);
+  ASSERT_TRUE(in_double.has_value()) << why.reason;
+  EXPECT_EQ(in_double->report.precision, "double");
+  expect_matches_full_bottom(near_kernel, *in_double, 4);
+  // Beyond float's range: refused in one line.
+  MatrixXd huge = random_matrix(60, 40, 137);
+  huge(5, 6) = -1e39;
+  EXPECT_THROW(svr::krylov_bottom_svd(huge, limits), svr::NumericalError);
+}
+
 TEST(KrylovBottomSvd, DeterministicAndBadArguments) {
   const MatrixXd M = with_spectrum(200, 80, geometric(80, 0.9), 107);
   const auto a = bottom(M, 5), b = bottom(M, 5);
