@@ -113,6 +113,8 @@ def main(argv=None):
     edges = runs[0]["edges_tested"]
     m = machine_info()
     section = [
+        "## --all-edges: every edge corrected and written without rank 0",
+        "",
         f"Measured {datetime.date.today().isoformat()} on {m['cpu']} ({m['nproc']} cores"
         + (f", {m['mem_gb']:.0f} GB" if m.get("mem_gb") else "") + "), one run each, by "
         f"`/usr/bin/python3 bench/all_edges.py --ranks {a.ranks} --width {a.width} "

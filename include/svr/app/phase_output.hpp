@@ -59,7 +59,8 @@ void write_spectra_distributed(const std::string& path, const SvrResult& result,
 
 // --all-edges without bringing every edge to rank 0: every rank learns the byte length of each
 // pair's rows (the owner formats them once to count), rank 0 writes the header, and each owner
-// formats its pairs' rows again straight into the file at their offset, through MPI-IO. The
+// formats its pairs' rows again straight into the file at their offset, through MPI-IO (one
+// rank writes its rows in order in one pass). The
 // same bytes as write_edges_csv on the result holding every edge. Collective over every rank;
 // `result` needs the layers and the pairs' descriptions and null laws where they are owned.
 // Throws OutputError naming `path` (on the rank where it happened) after the file is closed on
