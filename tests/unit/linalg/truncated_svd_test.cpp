@@ -152,6 +152,24 @@ TEST(KrylovSvd, SinglePrecisionFallsBackToTheSingleFullSvd) {
   EXPECT_EQ(fell_back.spectrum.s, svr::thin_svd(M, 20, svr::SvdPrecision::Single).s);
 }
 
+// A truncated result of --precision single computed in float: its report, its values within
+// float's accuracy of the double SVD's `expected` (1e-5 s_max) but not within double's (above
+// `floor`, so the method really ran in float), and orthonormal vectors to float's accuracy.
+void expect_in_float(const svr::SvdReport& report, const char* method, const svr::Spectrum& got,
+                     const VectorXd& expected, double s_max, double floor) {
+  EXPECT_EQ(report.method, method);
+  EXPECT_EQ(report.precision, "single");
+  ASSERT_TRUE(report.residual.has_value());
+  EXPECT_LE(*report.residual, svr::kSingleKrylovTolerance);
+  ASSERT_EQ(got.s.size(), expected.size());
+  const double error = (got.s - expected).cwiseAbs().maxCoeff() / s_max;
+  EXPECT_LE(error, 1e-5);
+  EXPECT_GE(error, floor);
+  const MatrixXd I = MatrixXd::Identity(got.s.size(), got.s.size());
+  EXPECT_LE((got.U.transpose() * got.U - I).cwiseAbs().maxCoeff(), 1e-5);
+  EXPECT_LE((got.V.transpose() * got.V - I).cwiseAbs().maxCoeff(), 1e-5);
+}
+
 TEST(KrylovSvd, SinglePrecisionRunsInFloatToItsTolerance) {
   // sgemm on float blocks: the residual reaches kSingleKrylovTolerance (1e-5 s_max), not the
   // 1e-10 asked for, and the values are within float's accuracy of the double SVD's, but not
@@ -163,17 +181,8 @@ TEST(KrylovSvd, SinglePrecisionRunsInFloatToItsTolerance) {
     svr::KrylovGiveUp why;
     const auto got = svr::krylov_svd(M, limits, &why);
     ASSERT_TRUE(got.has_value()) << why.reason;
-    EXPECT_EQ(got->report.method, "lapack-krylov");
-    EXPECT_EQ(got->report.precision, "single");
-    ASSERT_TRUE(got->report.residual.has_value());
-    EXPECT_LE(*got->report.residual, svr::kSingleKrylovTolerance);
     const svr::Spectrum full = svr::thin_svd(M, 12);
-    const double error = (got->spectrum.s - full.s).cwiseAbs().maxCoeff() / full.s(0);
-    EXPECT_LE(error, 1e-5);
-    EXPECT_GE(error, 1e-10);
-    const MatrixXd I = MatrixXd::Identity(12, 12);
-    EXPECT_LE((got->spectrum.U.transpose() * got->spectrum.U - I).cwiseAbs().maxCoeff(), 1e-5);
-    EXPECT_LE((got->spectrum.V.transpose() * got->spectrum.V - I).cwiseAbs().maxCoeff(), 1e-5);
+    expect_in_float(got->report, "lapack-krylov", got->spectrum, full.s, full.s(0), 1e-10);
   }
   // Beyond float's range: refused in one line, as the single full SVD refuses it.
   MatrixXd huge = random_matrix(60, 40, 59);
@@ -390,20 +399,12 @@ TEST(KrylovBottomSvd, SinglePrecisionRunsInFloatToItsTolerance) {
     svr::KrylovGiveUp why;
     const auto got = svr::krylov_bottom_svd(M, limits, &why);
     ASSERT_TRUE(got.has_value()) << why.reason;
-    EXPECT_EQ(got->report.method, "lapack-qr-krylov");
-    EXPECT_EQ(got->report.precision, "single");
-    ASSERT_TRUE(got->report.residual.has_value());
-    EXPECT_LE(*got->report.residual, svr::kSingleKrylovTolerance);
     const svr::Spectrum full = svr::thin_svd(M);
     EXPECT_NEAR(got->s_max, full.s[0], 1e-5 * full.s[0]);
-    const double error = (got->spectrum.s - full.s.tail(K)).cwiseAbs().maxCoeff() / full.s[0];
-    EXPECT_LE(error, 1e-5);
-    EXPECT_GE(error, 1e-12);
     EXPECT_EQ(got->spectrum.U.rows(), M.rows());
     EXPECT_EQ(got->spectrum.V.rows(), M.cols());
-    const MatrixXd I = MatrixXd::Identity(K, K);
-    EXPECT_LE((got->spectrum.U.transpose() * got->spectrum.U - I).cwiseAbs().maxCoeff(), 1e-5);
-    EXPECT_LE((got->spectrum.V.transpose() * got->spectrum.V - I).cwiseAbs().maxCoeff(), 1e-5);
+    expect_in_float(got->report, "lapack-qr-krylov", got->spectrum, full.s.tail(K), full.s[0],
+                    1e-12);
   }
   // Ill-conditioned (a near-kernel value at 1e-4 s_max): float's triangular solves cannot reach
   // the tolerance, so the method runs in double, to double's tolerance.
