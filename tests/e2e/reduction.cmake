@@ -60,3 +60,17 @@ reduction_check(more_ranks_than_layers_adjacency.np6 6 ${examples}/digits_cnn_bn
 # --plan lists who holds each pair's E.
 svr_e2e(reduction.plan_pairs 3 --expect "pair 1/6" --expect "(ScaLAPACK grid)"
   --expect "from rank" plan ${vgg}/vgg_bn.safetensors --scalapack-min-dim 20)
+
+# --all-edges: the correction runs across the pairs' owners (a sort of every tested p over the
+# ranks) and each owner writes its rows of edges.csv with MPI-IO; the q are the one-rank values
+# to the last bit, so edges.csv is the same file at every process count (network BH on a graph
+# with untestable edges, and Holm per pair on a chain).
+foreach(case "bh_graph;${examples}/digits_resnet_bn.safetensors;--all-edges"
+             "holm_pair;${vgg}/vgg_bn.safetensors;--all-edges;--correction;holm;--fdr-scope;pair")
+  list(POP_FRONT case name model)
+  add_test(NAME e2e.reduction.all_edges_same_bytes.${name} COMMAND ${SVR_PYTHON}
+    ${CMAKE_CURRENT_SOURCE_DIR}/check_same_bytes.py --svr $<TARGET_FILE:svr> --np 1,2,4
+    ${model} ${case})
+  set_tests_properties(e2e.reduction.all_edges_same_bytes.${name} PROPERTIES LABELS "e2e;mpi"
+    ENVIRONMENT "${e2e_env}" TIMEOUT 300)
+endforeach()
