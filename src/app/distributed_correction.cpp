@@ -6,6 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "svr/parallel/distributed_sort.hpp"
 
@@ -28,23 +29,19 @@ std::vector<double> adjust_log10_across(const mpi::Communicator& comm,
     return adjust_log10_candidates(log10_p, family_size, correction);
 
   const mpi::SortedSlice slice = mpi::sort_across(comm, log10_p);
-  // What this slice passes on, gathered from every slice: a step-up correction takes the
+  std::vector<double> terms = sorted_slice_terms(slice.keys, slice.first, family_size, correction);
+  // What each slice passes on, gathered from every slice: a step-up correction takes the
   // smallest term of the slices after it, a step-down one the largest of those before.
-  const double extreme = sorted_slice_extreme(
-      sorted_slice_terms(slice.keys, slice.first, family_size, correction), correction);
+  const double extreme = sorted_slice_extreme(terms, correction);
   std::vector<double> extremes(static_cast<std::size_t>(comm.size()));
   mpi::check(MPI_Allgather(&extreme, 1, MPI_DOUBLE, extremes.data(), 1, MPI_DOUBLE, comm.get()),
              "MPI_Allgather");
-  const bool step_up = is_step_up(correction);
-  double carry = sorted_slice_carry_seed(correction);
-  for (int r = 0; r < comm.size(); ++r) {
-    const bool counts = step_up ? r > comm.rank() : r < comm.rank();
-    if (!counts) continue;
-    const double other = extremes[static_cast<std::size_t>(r)];
-    carry = step_up ? std::min(carry, other) : std::max(carry, other);
-  }
+  const auto mine = extremes.begin() + comm.rank();
+  const std::vector<double> others = is_step_up(correction)
+                                         ? std::vector<double>(mine + 1, extremes.end())
+                                         : std::vector<double>(extremes.begin(), mine);
   const std::vector<double> adjusted =
-      adjust_log10_sorted_slice(slice.keys, slice.first, family_size, correction, carry);
+      finish_sorted_slice(std::move(terms), correction, sorted_slice_extreme(others, correction));
   return mpi::return_to_origins(comm, slice, adjusted);
 }
 

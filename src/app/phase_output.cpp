@@ -244,10 +244,12 @@ void write_edges_csv_distributed(const std::string& path, const SvrResult& resul
                                  const mpi::Communicator& comm) {
   constexpr std::size_t kPieceBytes = std::size_t{8} << 20;
   const std::vector<std::size_t> owned = execution.pairs_of(comm.rank());
+  static const std::vector<EdgeRecord> none;
+  auto edges_of = [&](std::size_t l) -> const std::vector<EdgeRecord>& {
+    return l < owned_edges.size() ? owned_edges[l] : none;
+  };
   auto rows = [&](std::size_t l, const std::function<void(const std::string&)>& emit) {
-    static const std::vector<EdgeRecord> none;
-    edges_csv_rows(path, result, l, l < owned_edges.size() ? owned_edges[l] : none, kPieceBytes,
-                   emit);
+    edges_csv_rows(result, l, edges_of(l), kPieceBytes, emit);
   };
   // Formatting twice costs less than holding the text: it is about 12 times the size of E.
   // One rank writes its rows in order as they come, and needs no count.
@@ -255,8 +257,9 @@ void write_edges_csv_distributed(const std::string& path, const SvrResult& resul
   std::vector<std::int64_t> bytes(result.pairs.size(), 0);
   std::optional<OutputError> error;
   try {
-    for (std::size_t l : owned)
-      if (counted)
+    for (std::size_t l : owned) check_edges_of(path, result, l, edges_of(l));
+    if (counted)
+      for (std::size_t l : owned)
         rows(l, [&](const std::string& piece) {
           bytes[l] += static_cast<std::int64_t>(piece.size());
         });

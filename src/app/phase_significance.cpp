@@ -215,22 +215,22 @@ OwnedEdges finish_owned_edges(std::vector<PairResult>& pairs, std::vector<PairOu
   } else {
     // This rank's members of the family, pair after pair, and the family's size.
     std::vector<double> members;
+    std::vector<std::size_t> members_of(pairs.size(), 0);
     std::int64_t tested = 0;
     for (std::size_t l : owned) {
       if (!testable(l)) continue;
       const std::vector<double> p = tested_log10_p(outcomes[l].candidates);
       members.insert(members.end(), p.begin(), p.end());
+      members_of[l] = p.size();
       tested += pairs[l].edges_tested;
     }
     const std::vector<double> adjusted =
         adjust_log10_across(comm, members, comm.sum(tested), o.correction);
-    std::size_t offset = 0;
+    auto next = adjusted.begin();
     for (std::size_t l : owned) {
-      if (!testable(l)) continue;
-      const std::size_t k = tested_log10_p(outcomes[l].candidates).size();
-      log10_q[l].assign(adjusted.begin() + static_cast<std::ptrdiff_t>(offset),
-                        adjusted.begin() + static_cast<std::ptrdiff_t>(offset + k));
-      offset += k;
+      const auto k = static_cast<std::ptrdiff_t>(members_of[l]);
+      log10_q[l].assign(next, next + k);
+      next += k;
     }
   }
   OwnedEdges all(pairs.size());

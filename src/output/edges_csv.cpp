@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "result_checks.hpp"
-#include "svr/core/error.hpp"
 #include "svr/output/format.hpp"
 #include "svr/output/text_file.hpp"
 
@@ -14,30 +13,22 @@ std::string edges_csv_header() {
   return "pair,from_layer,from_neuron,to_layer,to_neuron,e,ce,p,log10_p,q,significant,map\n";
 }
 
-void edges_csv_rows(const std::string& path, const SvrResult& r, std::size_t k,
-                    const std::vector<EdgeRecord>& edges, std::size_t piece_bytes,
-                    const std::function<void(const std::string&)>& emit) {
+void check_edges_of(const std::string& path, const SvrResult& r, std::size_t k,
+                    const std::vector<EdgeRecord>& edges) {
+  output::check_pair_edges(r, k, edges, path);
+}
+
+void edges_csv_rows(const SvrResult& r, std::size_t k, const std::vector<EdgeRecord>& edges,
+                    std::size_t piece_bytes, const std::function<void(const std::string&)>& emit) {
   const PairResult& pair = r.pairs[k];
-  const auto n_layers = static_cast<int>(r.layers.size());
-  if (pair.from_layer < 0 || pair.to_layer <= pair.from_layer || pair.to_layer >= n_layers)
-    throw OutputError(path + ": pair " + std::to_string(k) + " joins layers " +
-                      std::to_string(pair.from_layer) + " and " + std::to_string(pair.to_layer) +
-                      " of " + std::to_string(n_layers) + " (internal error)");
   const bool pair_testable = pair.null_kind != NullKind::Untestable;
   const std::string suffix = "," + pair.map + "\n";
   const std::string prefix = std::to_string(k) + "," + std::to_string(pair.from_layer) + ",";
   const std::string to_layer = "," + std::to_string(pair.to_layer) + ",";
   const LayerResult& from = r.layers[static_cast<std::size_t>(pair.from_layer)];
   const LayerResult& to = r.layers[static_cast<std::size_t>(pair.to_layer)];
-  const std::int64_t r_from = from.sigma.size(), r_to = to.sigma.size();
   std::string piece;
   for (const EdgeRecord& edge : edges) {
-    if (edge.from_neuron < 0 || edge.from_neuron >= r_from || edge.to_neuron < 0 ||
-        edge.to_neuron >= r_to)
-      throw OutputError(path + ": pair " + std::to_string(k) + " has an edge " +
-                        std::to_string(edge.from_neuron) + " -> " + std::to_string(edge.to_neuron) +
-                        " outside its " + std::to_string(r_from) + " x " + std::to_string(r_to) +
-                        " neurons (internal error)");
     piece += prefix;
     piece += std::to_string(from.first_neuron + edge.from_neuron);
     piece += to_layer;
@@ -72,7 +63,7 @@ void write_edges_csv(const std::string& path, const SvrResult& r) {
   output::TextFile file(path);
   file.write(edges_csv_header());
   for (std::size_t k = 0; k < r.pairs.size(); ++k)
-    edges_csv_rows(path, r, k, r.pairs[k].edges, std::size_t{1} << 16,
+    edges_csv_rows(r, k, r.pairs[k].edges, std::size_t{1} << 16,
                    [&](const std::string& piece) { file.write(piece); });
   file.close();
 }

@@ -29,27 +29,30 @@ void check_nodes(const SvrResult& r, const std::string& path) {
   }
 }
 
-void check_edges(const SvrResult& r, const std::string& path) {
+void check_pair_edges(const SvrResult& r, std::size_t k, const std::vector<EdgeRecord>& edges,
+                      const std::string& path) {
   const auto n_layers = static_cast<std::int64_t>(r.layers.size());
-  for (std::size_t k = 0; k < r.pairs.size(); ++k) {
-    const PairResult& pair = r.pairs[k];
-    if (pair.from_layer < 0 || pair.to_layer <= pair.from_layer || pair.to_layer >= n_layers) {
-      inconsistent(path, "pair " + std::to_string(k) + " joins layers " +
-                             std::to_string(pair.from_layer) + " and " +
-                             std::to_string(pair.to_layer) + " of " + std::to_string(n_layers));
-    }
-    const std::int64_t r_from = r.layers[pair.from_layer].sigma.size();
-    const std::int64_t r_to = r.layers[pair.to_layer].sigma.size();
-    for (const EdgeRecord& edge : pair.edges) {
-      if (edge.from_neuron < 0 || edge.from_neuron >= r_from || edge.to_neuron < 0 ||
-          edge.to_neuron >= r_to) {
-        inconsistent(path, "pair " + std::to_string(k) + " has an edge " +
-                               std::to_string(edge.from_neuron) + " -> " +
-                               std::to_string(edge.to_neuron) + " outside its " +
-                               std::to_string(r_from) + " x " + std::to_string(r_to) + " neurons");
-      }
+  const PairResult& pair = r.pairs[k];
+  if (pair.from_layer < 0 || pair.to_layer <= pair.from_layer || pair.to_layer >= n_layers) {
+    inconsistent(path, "pair " + std::to_string(k) + " joins layers " +
+                           std::to_string(pair.from_layer) + " and " +
+                           std::to_string(pair.to_layer) + " of " + std::to_string(n_layers));
+  }
+  const std::int64_t r_from = r.layers[pair.from_layer].sigma.size();
+  const std::int64_t r_to = r.layers[pair.to_layer].sigma.size();
+  for (const EdgeRecord& edge : edges) {
+    if (edge.from_neuron < 0 || edge.from_neuron >= r_from || edge.to_neuron < 0 ||
+        edge.to_neuron >= r_to) {
+      inconsistent(path, "pair " + std::to_string(k) + " has an edge " +
+                             std::to_string(edge.from_neuron) + " -> " +
+                             std::to_string(edge.to_neuron) + " outside its " +
+                             std::to_string(r_from) + " x " + std::to_string(r_to) + " neurons");
     }
   }
+}
+
+void check_edges(const SvrResult& r, const std::string& path) {
+  for (std::size_t k = 0; k < r.pairs.size(); ++k) check_pair_edges(r, k, r.pairs[k].edges, path);
 }
 
 std::int64_t neuron_id(const LayerResult& layer, std::int64_t i) { return layer.first_neuron + i; }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "svr/core/results.hpp"
 
@@ -14,6 +15,9 @@ namespace svr::output {
 void check_nodes(const SvrResult& r, const std::string& path);
 // Every pair joins two existing consecutive layers and every edge names existing neurons.
 void check_edges(const SvrResult& r, const std::string& path);
+// The same for pair k with `edges` (its own, or on its owner every edge of it: --all-edges).
+void check_pair_edges(const SvrResult& r, std::size_t k, const std::vector<EdgeRecord>& edges,
+                      const std::string& path);
 
 // The number of kept neuron i in the layer's full spectrum (i + first_neuron; --min-rank), as
 // every output file names neurons.

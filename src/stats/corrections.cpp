@@ -115,7 +115,12 @@ double sorted_slice_extreme(const std::vector<double>& terms, Correction correct
 std::vector<double> adjust_log10_sorted_slice(const std::vector<double>& sorted_log10_p,
                                               std::int64_t first_rank, std::int64_t family_size,
                                               Correction correction, double carry) {
-  std::vector<double> q = sorted_slice_terms(sorted_log10_p, first_rank, family_size, correction);
+  return finish_sorted_slice(
+      sorted_slice_terms(sorted_log10_p, first_rank, family_size, correction), correction, carry);
+}
+
+std::vector<double> finish_sorted_slice(std::vector<double> q, Correction correction,
+                                        double carry) {
   if (is_step_up(correction)) {
     double running = carry;
     for (std::size_t i = q.size(); i-- > 0;) q[i] = running = std::min(running, q[i]);

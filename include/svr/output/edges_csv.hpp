@@ -20,10 +20,14 @@ std::string edges_csv_header();
 // The rows of pair k for `edges` (r.pairs[k].edges, or on the pair's owner every edge of the
 // pair with --all-edges), in pieces of about `piece_bytes` bytes each handed to `emit`, in
 // order; the bytes are exactly those write_edges_csv writes for the pair. Needs r.pairs[k]'s
-// layers, map, c and null law, and the layers' first neuron and kept values. An edge outside the
-// pair's neurons throws OutputError naming `path`.
-void edges_csv_rows(const std::string& path, const SvrResult& r, std::size_t k,
-                    const std::vector<EdgeRecord>& edges, std::size_t piece_bytes,
-                    const std::function<void(const std::string&)>& emit);
+// layers, map, c and null law, and the layers' first neuron and kept values; the pair and its
+// edges must have passed check_edges_of first.
+void edges_csv_rows(const SvrResult& r, std::size_t k, const std::vector<EdgeRecord>& edges,
+                    std::size_t piece_bytes, const std::function<void(const std::string&)>& emit);
+
+// Throws OutputError naming `path` when pair k does not join two layers of r, or one of `edges`
+// names a neuron it does not have (an internal error: the same check as write_edges_csv's).
+void check_edges_of(const std::string& path, const SvrResult& r, std::size_t k,
+                    const std::vector<EdgeRecord>& edges);
 
 }  // namespace svr

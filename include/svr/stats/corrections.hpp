@@ -49,6 +49,10 @@ double sorted_slice_extreme(const std::vector<double>& terms, Correction correct
 std::vector<double> adjust_log10_sorted_slice(const std::vector<double>& sorted_log10_p,
                                               std::int64_t first_rank, std::int64_t family_size,
                                               Correction correction, double carry);
+// adjust_log10_sorted_slice from the slice's terms (sorted_slice_terms), for a caller that has
+// them already: the running minimum (step-up) or maximum (Holm) from `carry`.
+std::vector<double> finish_sorted_slice(std::vector<double> terms, Correction correction,
+                                        double carry);
 
 // The p level above which no member of a family of `family_size` values can be significant
 // under `correction` at `alpha`, given that at most `below` members have p <= the level of the
