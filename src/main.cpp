@@ -11,6 +11,7 @@
 #include "svr/app/pipeline.hpp"
 #include "svr/app/resume.hpp"
 #include "svr/app/termination.hpp"
+#include "svr/core/allocator.hpp"
 #include "svr/output/output_directory.hpp"
 #include "svr/output/staging_janitor.hpp"
 #include "svr/parallel/mpi.hpp"
@@ -37,6 +38,7 @@ namespace {
 }  // namespace
 
 int main(int argc, char** argv) {
+  svr::keep_freed_memory();
   // The staging janitor this rank's parent forked (staging_janitor.hpp): no MPI, no options.
   if (argc == 2 && std::strcmp(argv[1], svr::kStagingJanitorArgument) == 0)
     svr::run_staging_janitor(3);

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "column_edge_weights.hpp"
 #include "svr/core/error.hpp"
 #include "svr/linalg/lapack.hpp"
 #include "svr/linalg/redistribute.hpp"
@@ -178,14 +179,18 @@ bool usable_in_place(const FactorPlacement& f, std::int64_t z, std::int64_t bloc
          f.distributed->block() == block;
 }
 
+// The factor's rows and used columns as a redistribution source.
+RedistributionSource source_of(const FactorPlacement& f) {
+  return f.subgrid ? RedistributionSource::on_subgrid(f.distributed, *f.subgrid, f.rows, f.cols)
+         : f.distributed != nullptr ? RedistributionSource::of(*f.distributed, f.rows, f.cols)
+                                    : RedistributionSource::whole(f.whole, f.owner, f.rows, f.cols);
+}
+
 // Fills `target` (c z x f.cols on the grid) with the factor in position-major row order:
 // target row p c + a = factor row a z + p (after f.row_map), only the leading f.cols columns.
 void arrange_position_major(const ProcessGrid& grid, const FactorPlacement& f, std::int64_t c,
                             std::int64_t z, DistributedMatrix& target) {
-  const RedistributionSource source =
-      f.subgrid ? RedistributionSource::on_subgrid(f.distributed, *f.subgrid, f.rows, f.cols)
-      : f.distributed != nullptr ? RedistributionSource::of(*f.distributed, f.rows, f.cols)
-                                 : RedistributionSource::whole(f.whole, f.owner, f.rows, f.cols);
+  const RedistributionSource source = source_of(f);
   IndexMap rows;  // identity for z = 1 without a map
   if (f.row_map) {
     rows = [c, z, map = f.row_map](std::int64_t i) {
@@ -221,13 +226,130 @@ Eigen::MatrixXd column_squared_norms(const DistributedMatrix& m, std::int64_t co
   return m.grid().rank() == dest ? all : Eigen::MatrixXd(0, 0);
 }
 
+// --- The column method -------------------------------------------------------------------
+
+// Which factor stays where it is in the column method; none: the grid-products method.
+enum class Stationary { none, u, v };
+
+// A copy on every rank larger than this would cost more memory than the products save time.
+constexpr double kCopyLimitBytes = 256.0 * 1024 * 1024;
+
+// Decided from agreed fields only, so every rank chooses alike. The stationary factor must be
+// dense on the grid itself (any block, no row map), and the grid must have one process row, so
+// that each rank holds whole columns of it.
+Stationary stationary_factor(const ProcessGrid& grid, const FactorPlacement& U,
+                             const FactorPlacement& V, std::int64_t c, std::int64_t z_u,
+                             std::int64_t z_v, EdgeProducts products) {
+  if (products != EdgeProducts::automatic || grid.shape().rows != 1) return Stationary::none;
+  const auto in_place = [](const FactorPlacement& f) {
+    return !f.subgrid && !f.row_map && f.distributed != nullptr;
+  };
+  const double u_copy = column_edges::copy_bytes(c * z_u, U.cols, z_u);
+  const double v_copy = column_edges::copy_bytes(c * z_v, V.cols, z_v);
+  const bool u_stays = in_place(U) && v_copy <= kCopyLimitBytes;
+  const bool v_stays = in_place(V) && u_copy <= kCopyLimitBytes;
+  if (u_stays && v_stays) return v_copy <= u_copy ? Stationary::u : Stationary::v;
+  return u_stays ? Stationary::u : v_stays ? Stationary::v : Stationary::none;
+}
+
+void broadcast(double* data, std::int64_t count, int root, MPI_Comm comm) {
+  constexpr std::int64_t kPiece = std::int64_t{1} << 27;  // 1 GiB per call: counts stay ints
+  for (std::int64_t done = 0; done < count; done += kPiece)
+    mpi::check(MPI_Bcast(data + done, static_cast<int>(std::min(kPiece, count - done)),
+                         MPI_DOUBLE, root, comm),
+               "MPI_Bcast");
+}
+
+// The factor's c z used rows (after its row map, in their natural order) and its used columns
+// on every rank. The owner of a whole factor without a row map lends its own matrix (its
+// leading columns are contiguous: it has exactly c z rows); everyone else holds `copy`.
+column_edges::View copy_to_every_rank(const ProcessGrid& grid, const FactorPlacement& f,
+                                      std::int64_t rows, Eigen::MatrixXd& copy) {
+  const bool lent = !f.subgrid && f.distributed == nullptr && !f.row_map;
+  const bool lender = lent && grid.rank() == f.owner;
+  mpi::agreed(grid.comm(), [&] {
+    try {
+      if (!lender) copy.resize(rows, f.cols);
+    } catch (const std::bad_alloc&) {
+      throw Error("distributed_edge_weights: out of memory for a copy of a " +
+                  std::to_string(rows) + "x" + std::to_string(f.cols) + " factor on every rank");
+    }
+  });
+  if (!lent)
+    redistribute(grid, source_of(f),
+                 RedistributionTarget::whole(grid.rank() == 0 ? &copy : nullptr, 0, rows, f.cols),
+                 f.row_map);
+  // MPI_Bcast only reads the root's buffer, so lending a const matrix is safe.
+  double* data = lender ? const_cast<double*>(f.whole->data()) : copy.data();
+  broadcast(data, rows * f.cols, lent ? f.owner : 0, grid.comm());
+  return {data, rows, rows, f.cols};
+}
+
+// Squared column norms of a c x cols matrix held whole, summed over the rows of each group.
+Eigen::MatrixXd grouped_column_norms(const column_edges::View& m,
+                                     const std::vector<int>& row_group) {
+  int groups = 1;
+  for (int g : row_group) groups = std::max(groups, g + 1);
+  Eigen::MatrixXd norm2 = Eigen::MatrixXd::Zero(groups, m.cols);
+  for (std::int64_t j = 0; j < m.cols; ++j)
+    for (std::int64_t i = 0; i < m.rows; ++i) {
+      const double x = m.data[i + j * m.ld];
+      norm2(row_group.empty() ? 0 : row_group[static_cast<std::size_t>(i)], j) += x * x;
+    }
+  return norm2;
+}
+
+// The column method (see the header): the stationary factor X stays in place, the other factor
+// Y goes to every rank, and each rank computes the columns of E (X = U) or of E^T (X = V) that
+// its columns of X give. No product crosses ranks; E is gathered to dest at the end.
+Eigen::MatrixXd column_method(const ProcessGrid& grid, const FactorPlacement& U,
+                              const FactorPlacement& V, std::int64_t c, std::int64_t z_u,
+                              std::int64_t z_v, int dest, Stationary stays,
+                              Eigen::MatrixXd* u_norm2, const std::vector<int>& u_row_group) {
+  const bool u_stays = stays == Stationary::u;
+  const FactorPlacement& X = u_stays ? U : V;
+  const FactorPlacement& Y = u_stays ? V : U;
+  const std::int64_t z_x = u_stays ? z_u : z_v, z_y = u_stays ? z_v : z_u;
+  std::optional<DistributedMatrix> M;  // Y.cols x X.cols, laid out like X's columns
+  mpi::agreed(grid.comm(), [&] {
+    try {
+      M.emplace(grid, Y.cols, X.cols, X.distributed->block());
+    } catch (const std::bad_alloc&) {
+      throw Error("distributed_edge_weights: out of memory for the " + std::to_string(V.cols) +
+                  "x" + std::to_string(U.cols) + " pair");
+    }
+  });
+  Eigen::MatrixXd copy;
+  const column_edges::View y = copy_to_every_rank(grid, Y, c * z_y, copy);
+  if (u_norm2 != nullptr) {
+    if (u_stays)
+      *u_norm2 = column_squared_norms(*U.distributed, U.cols, u_row_group, dest);
+    else
+      *u_norm2 =
+          grid.rank() == dest ? grouped_column_norms(y, u_row_group) : Eigen::MatrixXd(0, 0);
+  }
+  mpi::agreed(grid.comm(),
+              [&] { column_edges::accumulate(*X.distributed, z_x, y, z_y, c, *M); });
+  copy = Eigen::MatrixXd();  // freed before E is gathered
+  Eigen::MatrixXd out = gather_leading(*M, Y.cols, X.cols, dest);
+  if (u_stays) return out;
+  return out.transpose();
+}
+
 }  // namespace
+
+bool uses_column_method(const ProcessGrid& grid, const FactorPlacement& U_from,
+                        const FactorPlacement& V_to, std::int64_t c, std::int64_t z_u,
+                        std::int64_t z_v, EdgeProducts products) {
+  return stationary_factor(grid, U_from, V_to, c, z_u, z_v, products) != Stationary::none;
+}
 
 Eigen::MatrixXd distributed_edge_weights(const ProcessGrid& grid, const FactorPlacement& U_from,
                                          const FactorPlacement& V_to, std::int64_t c,
                                          std::int64_t z_u, std::int64_t z_v, int dest,
                                          std::int64_t block, Eigen::MatrixXd* u_norm2,
-                                         const std::vector<int>& u_row_group) {
+                                         const std::vector<int>& u_row_group,
+                                         EdgeProducts products) {
   if (!grid.active()) return Eigen::MatrixXd(0, 0);
   validate(grid, U_from, V_to, c, z_u, z_v, dest, block);
   const std::int64_t r_from = U_from.cols;
@@ -240,6 +362,10 @@ Eigen::MatrixXd distributed_edge_weights(const ProcessGrid& grid, const FactorPl
     }
     return grid.rank() == dest ? Eigen::MatrixXd::Zero(r_to, r_from) : Eigen::MatrixXd(0, 0);
   }
+
+  if (const Stationary stays = stationary_factor(grid, U_from, V_to, c, z_u, z_v, products);
+      stays != Stationary::none)
+    return column_method(grid, U_from, V_to, c, z_u, z_v, dest, stays, u_norm2, u_row_group);
 
   // Every distributed operand is allocated before the first collective, and a failure on any
   // rank (out of memory, a dimension beyond lapack_int) is agreed, so no rank is left waiting.

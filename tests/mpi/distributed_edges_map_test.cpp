@@ -234,7 +234,7 @@ enum Where { kWhole, kDistributed };
 
 TEST(DistributedEdgesMaps, MatchesSelectedRowsForEveryPlacementBlockAndGrid) {
   const int size = world_size();
-  int counter = 0, bad = 0;
+  int counter = 0, bad = 0, column_cases = 0;
   for (const svr::GridShape shape : svr_test::world_shapes()) {
     ProcessGrid grid(MPI_COMM_WORLD, shape);
     for (const std::int64_t nb : {1, 2, 64}) {
@@ -242,11 +242,17 @@ TEST(DistributedEdgesMaps, MatchesSelectedRowsForEveryPlacementBlockAndGrid) {
         for (const Where u_where : {kWhole, kDistributed}) {
           for (const Where v_where : {kWhole, kDistributed}) {
             for (const bool norms : {false, true}) {
+              // Both methods: on a grid of one process row the automatic choice may take the
+              // column method (a factor without a row map on the grid stays in place).
+              const auto products = counter % 2 == 0 ? svr::EdgeProducts::automatic
+                                                     : svr::EdgeProducts::grid_products;
               const int dest = (counter++) % size;
               const std::string what = svr_test::shape_name(shape) + " nb=" + std::to_string(nb) +
                                        " " + m.name + (u_where == kWhole ? " U whole" : " U grid") +
                                        (v_where == kWhole ? " V whole" : " V grid") +
-                                       (norms ? " norms" : "") + " dest=" + std::to_string(dest);
+                                       (norms ? " norms" : "") +
+                                       (counter % 2 == 1 ? " automatic" : " grid products") +
+                                       " dest=" + std::to_string(dest);
               const std::uint64_t seed_u = 5000 + static_cast<std::uint64_t>(counter),
                                   seed_v = 6000 + static_cast<std::uint64_t>(counter);
               Factor U, V;
@@ -255,9 +261,11 @@ TEST(DistributedEdgesMaps, MatchesSelectedRowsForEveryPlacementBlockAndGrid) {
               make_factor(V, grid, m.v_rows, m.v_total, m.v_used, seed_v,
                           v_where == kWhole ? 0 : -1, nb, m.v_map);
               Eigen::MatrixXd norm2;
+              column_cases += svr::uses_column_method(grid, U.placement, V.placement, m.c, 1,
+                                                      m.z_v, products);
               const Eigen::MatrixXd E = svr::distributed_edge_weights(
                   grid, U.placement, V.placement, m.c, 1, m.z_v, dest, nb,
-                  norms ? &norm2 : nullptr, m.u_group);
+                  norms ? &norm2 : nullptr, m.u_group, products);
               bad += check(E, norm2, norms, world_rank() == dest, reference(m, seed_u, seed_v),
                            what);
             }
@@ -267,6 +275,7 @@ TEST(DistributedEdgesMaps, MatchesSelectedRowsForEveryPlacementBlockAndGrid) {
     }
   }
   EXPECT_EQ(world_sum(bad), 0);
+  EXPECT_GT(column_cases, 0);  // every world has a grid of one process row (1 x P)
 }
 
 TEST(DistributedEdgesMaps, NormsWithoutARowMap) {

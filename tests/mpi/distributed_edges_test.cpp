@@ -83,9 +83,11 @@ enum Placement { kWholeWhole, kWholeDistributed, kDistributedWhole, kDistributed
 const char* const kPlacementNames[] = {"whole+whole", "whole+distributed", "distributed+whole",
                                        "distributed+distributed"};
 
-// Runs one case and checks it on dest (and 0x0 elsewhere).
-void run_case(const ProcessGrid& grid, const Pair& p, Placement placement, std::int64_t nb,
-              std::int64_t factor_nb, int dest, const std::string& what) {
+// Runs one case and checks it on dest (and 0x0 elsewhere). Returns whether it took the column
+// method.
+bool run_case(const ProcessGrid& grid, const Pair& p, Placement placement, std::int64_t nb,
+              std::int64_t factor_nb, int dest, const std::string& what,
+              svr::EdgeProducts products = svr::EdgeProducts::automatic) {
   // Grid ranks are world ranks here (every grid starts at world rank 0).
   const int size = grid.shape().size();
   const std::uint64_t seed_u = 1000 + static_cast<std::uint64_t>(p.c),
@@ -97,23 +99,29 @@ void run_case(const ProcessGrid& grid, const Pair& p, Placement placement, std::
   make_factor(U, grid, p.c * p.z_u, p.u_total, p.u_used, seed_u, u_whole ? size - 1 : -1,
               factor_nb);
   make_factor(V, grid, p.c * p.z_v, p.v_total, p.v_used, seed_v, v_whole ? 0 : -1, factor_nb);
-  const Eigen::MatrixXd E =
-      svr::distributed_edge_weights(grid, U.placement, V.placement, p.c, p.z_u, p.z_v, dest, nb);
+  const bool column = svr::uses_column_method(grid, U.placement, V.placement, p.c, p.z_u, p.z_v,
+                                              products);
+  const Eigen::MatrixXd E = svr::distributed_edge_weights(
+      grid, U.placement, V.placement, p.c, p.z_u, p.z_v, dest, nb, nullptr, {}, products);
   if (world_rank() != dest) {
     EXPECT_EQ(E.size(), 0) << what;
-    return;
+    return column;
   }
   const Eigen::MatrixXd ref = reference(p, seed_u, seed_v);
-  ASSERT_EQ(E.rows(), p.v_used) << what;
-  ASSERT_EQ(E.cols(), p.u_used) << what;
+  EXPECT_EQ(E.rows(), p.v_used) << what;
+  EXPECT_EQ(E.cols(), p.u_used) << what;
+  if (E.rows() != ref.rows() || E.cols() != ref.cols()) return column;
   const double scale = ref.cwiseAbs().maxCoeff();
-  ASSERT_GT(scale, 0.0) << what;
+  EXPECT_GT(scale, 0.0) << what;
   EXPECT_LE((E - ref).cwiseAbs().maxCoeff(), kTol * scale) << what;
+  return column;
 }
 
 }  // namespace
 
 TEST(DistributedEdges, MatchesSerialForEveryPlacementBlockAndGrid) {
+  // Both methods: the grid products everywhere, and the automatic choice, which takes the column
+  // method on a grid of one process row whenever a factor is on the grid (and never otherwise).
   const int size = world_size();
   int counter = 0;
   for (const svr::GridShape shape : svr_test::world_shapes()) {
@@ -121,13 +129,42 @@ TEST(DistributedEdges, MatchesSerialForEveryPlacementBlockAndGrid) {
     for (const std::int64_t nb : {1, 2, 3, 64}) {
       for (const Pair& p : kPairs) {
         for (int pl = kWholeWhole; pl <= kDistributedDistributed; ++pl) {
-          const int dest = (counter++) % size;  // cycles, so dest != 0 whenever size > 1
-          const std::string what = svr_test::shape_name(shape) + " nb=" + std::to_string(nb) + " " +
-                                   p.name + " " + kPlacementNames[pl] +
-                                   " dest=" + std::to_string(dest);
-          run_case(grid, p, static_cast<Placement>(pl), nb, nb, dest, what);
+          for (const auto products :
+               {svr::EdgeProducts::automatic, svr::EdgeProducts::grid_products}) {
+            const bool automatic = products == svr::EdgeProducts::automatic;
+            const int dest = (counter++) % size;  // cycles, so dest != 0 whenever size > 1
+            const std::string what = svr_test::shape_name(shape) + " nb=" + std::to_string(nb) +
+                                     " " + p.name + " " + kPlacementNames[pl] +
+                                     (automatic ? " automatic" : " grid products") +
+                                     " dest=" + std::to_string(dest);
+            const bool column =
+                run_case(grid, p, static_cast<Placement>(pl), nb, nb, dest, what, products);
+            EXPECT_EQ(column, automatic && shape.rows == 1 && pl != kWholeWhole) << what;
+          }
         }
       }
+    }
+  }
+}
+
+TEST(DistributedEdges, ColumnMethodOverManyChunksAndBothStationaryFactors) {
+  // More local columns than one chunk (256) of the stationary factor, on a grid of one process
+  // row: U stays (V copied, z_v = 3) and V stays (U copied, z_u = 2); the wider one stays when
+  // both are on the grid.
+  const int size = world_size();
+  ProcessGrid grid(MPI_COMM_WORLD, svr::GridShape{1, size});
+  const Pair wide_u{"wide U", 3, 1, 3, 600 * size, 600 * size - 7, 5, 5};
+  const Pair wide_v{"wide V", 4, 2, 3, 6, 5, 700 * size, 700 * size - 1};
+  int dest = 0;
+  for (const Pair& p : {wide_u, wide_v}) {
+    for (int pl = kWholeDistributed; pl <= kDistributedDistributed; ++pl) {
+      const bool u_whole = pl == kWholeDistributed;
+      const bool v_whole = pl == kDistributedWhole;
+      // A wide factor held whole would be copied instead: only the wide one on the grid.
+      if ((p.u_total > p.v_total && u_whole) || (p.v_total > p.u_total && v_whole)) continue;
+      const std::string what = std::string(p.name) + " " + kPlacementNames[pl];
+      EXPECT_TRUE(run_case(grid, p, static_cast<Placement>(pl), 4, 4, dest, what)) << what;
+      dest = (dest + 1) % size;
     }
   }
 }

@@ -1,0 +1,12 @@
+#pragma once
+// How the process allocates its large matrices (see docs/algorithms.md, "Freed memory is kept").
+
+namespace svr {
+
+// Makes the C library keep the memory svr frees and hand it out again, instead of returning it
+// to the system and taking fresh pages for the next matrix: every fresh page costs a page fault
+// and the kernel's zeroing, which on a virtual machine made up a tenth of a VGG16 run. Call
+// once, first thing in main, before any thread starts. A no-op without glibc.
+void keep_freed_memory();
+
+}  // namespace svr
