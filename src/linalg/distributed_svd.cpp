@@ -12,20 +12,13 @@
 #include "svr/core/error.hpp"
 #include "svr/linalg/redistribute.hpp"
 #include "svr/linalg/scalapack.hpp"
+#include "svr/linalg/transpose.hpp"
 #include "svr/parallel/mpi.hpp"
 
 namespace svr {
 namespace {
 
 using scalapack::Descriptor;
-
-DistributedMatrix transposed(const DistributedMatrix& a) {
-  DistributedMatrix t(a.grid(), a.cols(), a.rows(), a.block());
-  if (a.rows() > 0 && a.cols() > 0)
-    scalapack::pdtran(to_lapack_int(a.cols()), to_lapack_int(a.rows()), 1.0, a.data(),
-                      a.descriptor(), 0.0, t.data(), t.descriptor());
-  return t;
-}
 
 // The local blocks of a distributed matrix in another precision T, with the same layout and
 // descriptor: how the single-precision path hands float arrays to ScaLAPACK without a float
@@ -334,14 +327,14 @@ void reduce_first_svd(const DistributedMatrix& M, DistributedSpectrum& out,
     out.U = DistributedMatrix(grid, m, k, nb);
     scalapack::pdlacpy('A', lk, lk, Ut.data(), Ut.descriptor(), out.U.data(), out.U.descriptor());
     reduction.apply(out.U);
-    out.V = transposed(VTt);
+    out.V = transpose(VTt);
   } else {
     // A = [L 0] Q = Ut diag(s) ([VTt 0] Q).
     out.U = std::move(Ut);
     DistributedMatrix VT(grid, k, n, nb);
     scalapack::pdlacpy('A', lk, lk, VTt.data(), VTt.descriptor(), VT.data(), VT.descriptor());
     reduction.apply(VT);
-    out.V = transposed(VT);
+    out.V = transpose(VT);
   }
 }
 
@@ -395,7 +388,7 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
         direct_svd(a, out.s, out.U, VT, SvdPrecision::Double);
       }
     }
-    out.V = transposed(VT);
+    out.V = transpose(VT);
     return out;
   }
 

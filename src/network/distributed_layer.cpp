@@ -15,6 +15,45 @@
 #include "svr/parallel/mpi.hpp"
 
 namespace svr {
+namespace {
+
+// Serves this rank's runs of a row-major tensor from one read of the rest of their row (at most
+// kWindowElements), instead of one read per block of columns: a 4096 x 25088 layer on a 1 x 2
+// grid took 800,000 reads of 64 elements per rank (4.5 s), one per row now. The window also
+// reads the other process columns' blocks of the row, so past kMaxWindowedColumns process
+// columns each run is read alone.
+class RowWindow {
+ public:
+  static constexpr std::int64_t kWindowElements = std::int64_t{1} << 18;
+  static constexpr int kMaxWindowedColumns = 16;
+
+  RowWindow(TensorRangeReader& reader, std::int64_t cols, int grid_cols)
+      : reader_(reader), cols_(cols), windowed_(grid_cols <= kMaxWindowedColumns) {}
+
+  void read(std::int64_t row, std::int64_t col, std::int64_t count, double* out) {
+    const std::int64_t flat = row * cols_ + col;
+    if (!windowed_) {
+      reader_.read(flat, count, out);
+      return;
+    }
+    if (flat < first_ || flat + count > first_ + size_) {
+      size_ = std::max(count, std::min(kWindowElements, (row + 1) * cols_ - flat));
+      values_.resize(static_cast<std::size_t>(size_));
+      reader_.read(flat, size_, values_.data());
+      first_ = flat;
+    }
+    std::copy_n(values_.data() + (flat - first_), count, out);
+  }
+
+ private:
+  TensorRangeReader& reader_;
+  std::int64_t cols_;
+  bool windowed_;
+  std::int64_t first_ = 0, size_ = 0;
+  std::vector<double> values_;
+};
+
+}  // namespace
 
 DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSpec& layer,
                                            const LayerReadOptions& options, const ProcessGrid& grid,
@@ -43,10 +82,11 @@ DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSp
                   "has " + std::to_string(tensor->numel()) + " elements, expected " +
                       std::to_string(rows * cols) + " for shape " + shape_string(layer.shape));
     TensorRangeReader reader(*tensor);
+    RowWindow window(reader, cols, grid.shape().cols);
     std::vector<double> span;
     M.fill_from_row_major([&](const RowRun& run, double* out) {
       if (!cosvr) {
-        reader.read(flat_index(run.row, run.col), run.count, out);
+        window.read(run.row, run.col, run.count, out);
         return;
       }
       span.resize(static_cast<std::size_t>((run.count - 1) * z + 1));

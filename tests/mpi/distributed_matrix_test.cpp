@@ -1,11 +1,13 @@
 // Distributed matrices: layout consistent with numroc and the descriptor, fills, gathers.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <set>
 #include <utility>
 
 #include "mpi_test_support.hpp"
 #include "svr/linalg/distributed_matrix.hpp"
+#include "svr/linalg/transpose.hpp"
 
 using svr_test::random_entry;
 using svr_test::random_matrix;
@@ -68,8 +70,9 @@ TEST(DistributedMatrix, FillAndGatherRoundTrip) {
 TEST(DistributedMatrix, RowRunsCoverOwnedEntriesOnceAndFillFromRowMajorMatches) {
   for (const svr::GridShape shape : svr_test::world_shapes()) {
     svr::ProcessGrid grid(MPI_COMM_WORLD, shape);
-    for (const std::int64_t nb : {2, 3, 64}) {
-      const std::int64_t rows = 23, cols = 31;
+    // 150 rows: several staging batches of 64 local rows on a grid of one process row.
+    for (const auto [nb, rows, cols] : {std::array<std::int64_t, 3>{2, 23, 31}, {3, 23, 31},
+                                        {64, 23, 31}, {3, 150, 40}, {64, 150, 200}}) {
       const auto global = row_major(random_matrix(rows, cols, 3));
       svr::DistributedMatrix by_value(grid, rows, cols, nb), by_runs(grid, rows, cols, nb);
       by_value.fill([](std::int64_t i, std::int64_t j) { return random_entry(i, j, 3); });
@@ -112,5 +115,33 @@ TEST(DistributedMatrix, RankOwningNoBlockHasNoLocalEntries) {
   const Eigen::MatrixXd g = a.gather(grid.shape().size() - 1);
   if (grid.rank() == grid.shape().size() - 1) {
     EXPECT_EQ((g - random_matrix(5, 3)).norm(), 0.0);
+  }
+}
+
+TEST(DistributedMatrix, TransposeMatchesTheSerialTranspose) {
+  // Every grid of the world (the exchange on 1 x P, pdtran elsewhere), blocks that do and do not
+  // divide the sizes, more columns than rows and the reverse, and a rank without columns.
+  for (const svr::GridShape shape : svr_test::world_shapes()) {
+    svr::ProcessGrid grid(MPI_COMM_WORLD, shape);
+    for (const auto [nb, rows, cols] :
+         {std::array<std::int64_t, 3>{1, 7, 5}, {3, 23, 31}, {64, 130, 70}, {5, 5, 200},
+          {4, 200, 3}, {64, 10, 64}}) {
+      svr::DistributedMatrix a(grid, rows, cols, nb);
+      a.fill([](std::int64_t i, std::int64_t j) { return random_entry(i, j, 17); });
+      // The default pieces, and pieces of 7 values: several messages per pair of ranks, some
+      // of a single column longer than the piece.
+      for (const std::int64_t piece : {std::int64_t{1} << 20, std::int64_t{7}}) {
+        const svr::DistributedMatrix t = svr::transpose(a, piece);
+        EXPECT_EQ(t.rows(), cols);
+        EXPECT_EQ(t.cols(), rows);
+        EXPECT_EQ(t.block(), nb);
+        const Eigen::MatrixXd g = t.gather(0);
+        if (grid.rank() == 0) {
+          EXPECT_EQ((g - random_matrix(rows, cols, 17).transpose()).norm(), 0.0)
+              << svr_test::shape_name(shape) << " nb=" << nb << " " << rows << "x" << cols
+              << " piece " << piece;
+        }
+      }
+    }
   }
 }
