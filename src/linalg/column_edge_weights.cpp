@@ -38,10 +38,10 @@ void accumulate(const DistributedMatrix& X, std::int64_t z_x, const View& Y, std
   if (X.grid().shape().rows != 1 || M.rows() != m || M.local_rows() != m ||
       M.local_cols() > X.local_cols() || M.block() != X.block() || X.rows() != rows_x ||
       Y.rows != c * z_y || Y.ld < std::max<std::int64_t>(1, Y.rows))
-    throw std::invalid_argument("column_edges::accumulate: operands of " + std::to_string(M.rows()) +
-                                "x" + std::to_string(M.cols()) + " do not match (c = " +
-                                std::to_string(c) + ", z_x = " + std::to_string(z_x) +
-                                ", z_y = " + std::to_string(z_y) + ")");
+    throw std::invalid_argument(
+        "column_edges::accumulate: operands of " + std::to_string(M.rows()) + "x" +
+        std::to_string(M.cols()) + " do not match (c = " + std::to_string(c) +
+        ", z_x = " + std::to_string(z_x) + ", z_y = " + std::to_string(z_y) + ")");
   const std::int64_t local_cols = M.local_cols();
   if (m == 0 || local_cols == 0) return;
   // Y's positions as contiguous row blocks, once.
@@ -57,8 +57,8 @@ void accumulate(const DistributedMatrix& X, std::int64_t z_x, const View& Y, std
   // Chunks of X's columns: the product block (m x width) and X's rearranged chunk stay small.
   const double per_column = 8.0 * static_cast<double>(std::max(m, z_x > 1 ? rows_x : 0));
   const std::int64_t width = std::min(
-      local_cols,
-      std::clamp<std::int64_t>(static_cast<std::int64_t>(kChunkBytes / per_column), 1, kChunkColumns));
+      local_cols, std::clamp<std::int64_t>(static_cast<std::int64_t>(kChunkBytes / per_column), 1,
+                                           kChunkColumns));
   Eigen::MatrixXd x_positions(z_x > 1 ? rows_x : 0, z_x > 1 ? width : 0), T(m, width);
   for (std::int64_t first = 0; first < local_cols; first += width) {
     const std::int64_t w = std::min(width, local_cols - first);

@@ -255,8 +255,8 @@ Stationary stationary_factor(const ProcessGrid& grid, const FactorPlacement& U,
 void broadcast(double* data, std::int64_t count, int root, MPI_Comm comm) {
   constexpr std::int64_t kPiece = std::int64_t{1} << 27;  // 1 GiB per call: counts stay ints
   for (std::int64_t done = 0; done < count; done += kPiece)
-    mpi::check(MPI_Bcast(data + done, static_cast<int>(std::min(kPiece, count - done)),
-                         MPI_DOUBLE, root, comm),
+    mpi::check(MPI_Bcast(data + done, static_cast<int>(std::min(kPiece, count - done)), MPI_DOUBLE,
+                         root, comm),
                "MPI_Bcast");
 }
 
@@ -325,11 +325,9 @@ Eigen::MatrixXd column_method(const ProcessGrid& grid, const FactorPlacement& U,
     if (u_stays)
       *u_norm2 = column_squared_norms(*U.distributed, U.cols, u_row_group, dest);
     else
-      *u_norm2 =
-          grid.rank() == dest ? grouped_column_norms(y, u_row_group) : Eigen::MatrixXd(0, 0);
+      *u_norm2 = grid.rank() == dest ? grouped_column_norms(y, u_row_group) : Eigen::MatrixXd(0, 0);
   }
-  mpi::agreed(grid.comm(),
-              [&] { column_edges::accumulate(*X.distributed, z_x, y, z_y, c, *M); });
+  mpi::agreed(grid.comm(), [&] { column_edges::accumulate(*X.distributed, z_x, y, z_y, c, *M); });
   copy = Eigen::MatrixXd();  // freed before E is gathered
   Eigen::MatrixXd out = gather_leading(*M, Y.cols, X.cols, dest);
   if (u_stays) return out;

@@ -123,7 +123,8 @@ void DistributedMatrix::fill_from_row_major(
       }
     for (std::int64_t lj = 0; lj < local_cols_; ++lj) {
       double* column = local_.data() + lj * local_ld_ + first;
-      for (std::int64_t r = 0; r < rows; ++r) column[r] = staging[static_cast<std::size_t>(r * local_cols_ + lj)];
+      for (std::int64_t r = 0; r < rows; ++r)
+        column[r] = staging[static_cast<std::size_t>(r * local_cols_ + lj)];
     }
   }
 }

@@ -37,6 +37,9 @@ void place(double* t, std::int64_t ld, std::int64_t cols, std::int64_t rows, Col
 
 DistributedMatrix transpose(const DistributedMatrix& a, std::int64_t piece_doubles) {
   const ProcessGrid& grid = a.grid();
+  if (piece_doubles < 1)
+    throw std::invalid_argument("transpose: piece of " + std::to_string(piece_doubles) +
+                                " doubles");
   const std::int64_t m = a.rows(), n = a.cols(), nb = a.block();
   DistributedMatrix t(grid, n, m, nb);
   if (!grid.active() || m == 0 || n == 0) return t;
@@ -49,7 +52,8 @@ DistributedMatrix transpose(const DistributedMatrix& a, std::int64_t piece_doubl
   // column i is a's row i. Process p's columns of t are the rows `rows_of(p)` of a.
   const int procs = grid.shape().cols, me = grid.my_col();
   const auto rows_of = [&](int p) {
-    std::vector<std::int64_t> rows(static_cast<std::size_t>(block_cyclic::local_count(m, nb, p, procs)));
+    std::vector<std::int64_t> rows(
+        static_cast<std::size_t>(block_cyclic::local_count(m, nb, p, procs)));
     for (std::size_t k = 0; k < rows.size(); ++k)
       rows[k] = block_cyclic::local_to_global(static_cast<std::int64_t>(k), nb, p, procs);
     return rows;
@@ -76,15 +80,13 @@ DistributedMatrix transpose(const DistributedMatrix& a, std::int64_t piece_doubl
   mpi::agreed(grid.comm(), [&] {
     try {
       // A piece is at least one column.
-      out.resize(static_cast<std::size_t>(std::max(piece_doubles, block_cyclic::local_count(m, nb, 0, procs))));
+      out.resize(static_cast<std::size_t>(
+          std::max(piece_doubles, block_cyclic::local_count(m, nb, 0, procs))));
       in.resize(static_cast<std::size_t>(std::max(piece_doubles, mine_count)));
     } catch (const std::bad_alloc&) {
       throw Error("transpose: out of memory for the exchange buffers");
     }
   });
-  if (piece_doubles < 1)
-    throw std::invalid_argument("transpose: piece of " + std::to_string(piece_doubles) +
-                                " doubles");
   const auto width = [piece_doubles](std::int64_t rows) {
     return std::max<std::int64_t>(1, piece_doubles / std::max<std::int64_t>(1, rows));
   };

@@ -261,11 +261,11 @@ TEST(DistributedEdgesMaps, MatchesSelectedRowsForEveryPlacementBlockAndGrid) {
               make_factor(V, grid, m.v_rows, m.v_total, m.v_used, seed_v,
                           v_where == kWhole ? 0 : -1, nb, m.v_map);
               Eigen::MatrixXd norm2;
-              column_cases += svr::uses_column_method(grid, U.placement, V.placement, m.c, 1,
-                                                      m.z_v, products);
-              const Eigen::MatrixXd E = svr::distributed_edge_weights(
-                  grid, U.placement, V.placement, m.c, 1, m.z_v, dest, nb,
-                  norms ? &norm2 : nullptr, m.u_group, products);
+              column_cases +=
+                  svr::uses_column_method(grid, U.placement, V.placement, m.c, 1, m.z_v, products);
+              const Eigen::MatrixXd E =
+                  svr::distributed_edge_weights(grid, U.placement, V.placement, m.c, 1, m.z_v, dest,
+                                                nb, norms ? &norm2 : nullptr, m.u_group, products);
               bad += check(E, norm2, norms, world_rank() == dest, reference(m, seed_u, seed_v),
                            what);
             }

@@ -99,8 +99,8 @@ bool run_case(const ProcessGrid& grid, const Pair& p, Placement placement, std::
   make_factor(U, grid, p.c * p.z_u, p.u_total, p.u_used, seed_u, u_whole ? size - 1 : -1,
               factor_nb);
   make_factor(V, grid, p.c * p.z_v, p.v_total, p.v_used, seed_v, v_whole ? 0 : -1, factor_nb);
-  const bool column = svr::uses_column_method(grid, U.placement, V.placement, p.c, p.z_u, p.z_v,
-                                              products);
+  const bool column =
+      svr::uses_column_method(grid, U.placement, V.placement, p.c, p.z_u, p.z_v, products);
   const Eigen::MatrixXd E = svr::distributed_edge_weights(
       grid, U.placement, V.placement, p.c, p.z_u, p.z_v, dest, nb, nullptr, {}, products);
   if (world_rank() != dest) {

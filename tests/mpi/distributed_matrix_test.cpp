@@ -1,4 +1,6 @@
 // Distributed matrices: layout consistent with numroc and the descriptor, fills, gathers.
+#include "svr/linalg/distributed_matrix.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -6,7 +8,6 @@
 #include <utility>
 
 #include "mpi_test_support.hpp"
-#include "svr/linalg/distributed_matrix.hpp"
 #include "svr/linalg/transpose.hpp"
 
 using svr_test::random_entry;
@@ -71,8 +72,11 @@ TEST(DistributedMatrix, RowRunsCoverOwnedEntriesOnceAndFillFromRowMajorMatches) 
   for (const svr::GridShape shape : svr_test::world_shapes()) {
     svr::ProcessGrid grid(MPI_COMM_WORLD, shape);
     // 150 rows: several staging batches of 64 local rows on a grid of one process row.
-    for (const auto [nb, rows, cols] : {std::array<std::int64_t, 3>{2, 23, 31}, {3, 23, 31},
-                                        {64, 23, 31}, {3, 150, 40}, {64, 150, 200}}) {
+    for (const auto [nb, rows, cols] : {std::array<std::int64_t, 3>{2, 23, 31},
+                                        {3, 23, 31},
+                                        {64, 23, 31},
+                                        {3, 150, 40},
+                                        {64, 150, 200}}) {
       const auto global = row_major(random_matrix(rows, cols, 3));
       svr::DistributedMatrix by_value(grid, rows, cols, nb), by_runs(grid, rows, cols, nb);
       by_value.fill([](std::int64_t i, std::int64_t j) { return random_entry(i, j, 3); });
@@ -123,9 +127,12 @@ TEST(DistributedMatrix, TransposeMatchesTheSerialTranspose) {
   // divide the sizes, more columns than rows and the reverse, and a rank without columns.
   for (const svr::GridShape shape : svr_test::world_shapes()) {
     svr::ProcessGrid grid(MPI_COMM_WORLD, shape);
-    for (const auto [nb, rows, cols] :
-         {std::array<std::int64_t, 3>{1, 7, 5}, {3, 23, 31}, {64, 130, 70}, {5, 5, 200},
-          {4, 200, 3}, {64, 10, 64}}) {
+    for (const auto [nb, rows, cols] : {std::array<std::int64_t, 3>{1, 7, 5},
+                                        {3, 23, 31},
+                                        {64, 130, 70},
+                                        {5, 5, 200},
+                                        {4, 200, 3},
+                                        {64, 10, 64}}) {
       svr::DistributedMatrix a(grid, rows, cols, nb);
       a.fill([](std::int64_t i, std::int64_t j) { return random_entry(i, j, 17); });
       // The default pieces, and pieces of 7 values: several messages per pair of ranks, some

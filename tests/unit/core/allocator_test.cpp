@@ -1,30 +1,55 @@
 // keep_freed_memory: a large block comes from the heap, not from mmap, and its pages stay with
-// the process after it is freed, so the next large block reuses them.
+// the process after it is freed, so the next large block reuses them; SVR_RETURN_FREED_MEMORY=1
+// leaves glibc as it is. Each case runs in a child process (the setting is process-wide).
 #include "svr/core/allocator.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <cstring>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
-#endif
 
-TEST(Allocator, KeepsAFreedLargeBlockForTheNextOne) {
-#if !defined(__GLIBC__)
-  GTEST_SKIP() << "glibc only";
-#else
-  svr::keep_freed_memory();
-  constexpr std::size_t kBytes = 256u << 20;  // far above glibc's largest mmap threshold
+namespace {
+
+constexpr std::size_t kBytes = 256u << 20;  // far above glibc's largest mmap threshold
+
+// Exit code 0: the block came from the heap and its pages stayed free in it; 1: it was mapped
+// on its own; 2: its pages were given back.
+[[noreturn]] void allocate_and_report() {
   const std::size_t mapped_before = mallinfo2().hblkhd;
   auto* block = static_cast<char*>(std::malloc(kBytes));
-  ASSERT_NE(block, nullptr);
-  std::memset(block, 1, kBytes);
-  EXPECT_EQ(mallinfo2().hblkhd, mapped_before);  // not an mmap'ed block
+  if (block == nullptr) std::_Exit(3);
+  const bool mapped = mallinfo2().hblkhd > mapped_before;
   std::free(block);
   const struct mallinfo2 after = mallinfo2();
-  EXPECT_GE(after.arena, kBytes);     // the heap kept its pages
-  EXPECT_GE(after.fordblks, kBytes);  // free for the next block
-#endif
+  std::_Exit(mapped ? 1 : after.arena >= kBytes && after.fordblks >= kBytes ? 0 : 2);
 }
+
+}  // namespace
+
+TEST(Allocator, KeepsAFreedLargeBlockForTheNextOne) {
+  EXPECT_EXIT(
+      {
+        unsetenv("SVR_RETURN_FREED_MEMORY");
+        svr::keep_freed_memory();
+        allocate_and_report();
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(Allocator, TheEnvironmentVariableLeavesGlibcAsItIs) {
+  EXPECT_EXIT(
+      {
+        setenv("SVR_RETURN_FREED_MEMORY", "1", 1);
+        svr::keep_freed_memory();
+        allocate_and_report();
+      },
+      ::testing::ExitedWithCode(1), "");
+}
+
+#else
+
+TEST(Allocator, KeepsAFreedLargeBlockForTheNextOne) { GTEST_SKIP() << "glibc only"; }
+
+#endif
