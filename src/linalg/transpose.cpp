@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -76,20 +77,27 @@ DistributedMatrix transpose(const DistributedMatrix& a, std::int64_t piece_doubl
   // The exchanges go in pieces of whole columns of at most piece_doubles values each way, so the
   // buffers stay small and are reused (fresh pages cost a page fault each). Both sides of a
   // transfer know its piece width: the piece counts the receiver's rows.
-  std::vector<double> out, in;
+  const auto width = [piece_doubles](std::int64_t rows) {
+    return std::max<std::int64_t>(1, piece_doubles / std::max<std::int64_t>(1, rows));
+  };
+  // Each buffer holds the largest piece it will carry (a piece is at least one column), not
+  // more: a small matrix gets small buffers. Not value-initialised: every value sent or placed
+  // is written first.
+  std::int64_t most_out = 1, most_in = 1;
+  for (int p = 0; p < procs; ++p) {
+    const std::int64_t rows = block_cyclic::local_count(m, nb, p, procs);
+    most_out = std::max(most_out, std::min(a.local_cols(), width(rows)) * rows);
+    most_in = std::max(most_in, std::min(cols_of(p), width(mine_count)) * mine_count);
+  }
+  std::unique_ptr<double[]> out, in;
   mpi::agreed(grid.comm(), [&] {
     try {
-      // A piece is at least one column.
-      out.resize(static_cast<std::size_t>(
-          std::max(piece_doubles, block_cyclic::local_count(m, nb, 0, procs))));
-      in.resize(static_cast<std::size_t>(std::max(piece_doubles, mine_count)));
+      out.reset(new double[static_cast<std::size_t>(most_out)]);
+      in.reset(new double[static_cast<std::size_t>(most_in)]);
     } catch (const std::bad_alloc&) {
       throw Error("transpose: out of memory for the exchange buffers");
     }
   });
-  const auto width = [piece_doubles](std::int64_t rows) {
-    return std::max<std::int64_t>(1, piece_doubles / std::max<std::int64_t>(1, rows));
-  };
   const auto pieces = [](std::int64_t cols, std::int64_t w) { return (cols + w - 1) / w; };
   for (int step = 1; step < procs; ++step) {
     const int to = (me + step) % procs, from = (me - step + procs) % procs;
@@ -105,7 +113,7 @@ DistributedMatrix transpose(const DistributedMatrix& a, std::int64_t piece_doubl
       const std::int64_t first_in = piece * w_in;
       const std::int64_t cols_in = piece < receives ? std::min(w_in, from_cols - first_in) : 0;
       if (cols_in > 0)
-        mpi::check(MPI_Irecv(in.data(), static_cast<int>(cols_in * mine_count), MPI_DOUBLE,
+        mpi::check(MPI_Irecv(in.get(), static_cast<int>(cols_in * mine_count), MPI_DOUBLE,
                              grid.rank_of(0, from), kTag, grid.comm(), &request),
                    "MPI_Irecv");
       if (piece < sends) {
@@ -113,12 +121,12 @@ DistributedMatrix transpose(const DistributedMatrix& a, std::int64_t piece_doubl
         const std::int64_t cols_out = std::min(w_out, a.local_cols() - first_out);
         for (std::int64_t c = 0; c < cols_out; ++c) {
           const double* column = a_data + (first_out + c) * m;
-          double* packed = out.data() + c * count;
+          double* packed = out.get() + c * count;
           for (std::int64_t k = 0; k < count; k += nb)
             std::copy_n(column + theirs[static_cast<std::size_t>(k)], std::min(nb, count - k),
                         packed + k);
         }
-        mpi::check(MPI_Send(out.data(), static_cast<int>(cols_out * count), MPI_DOUBLE,
+        mpi::check(MPI_Send(out.get(), static_cast<int>(cols_out * count), MPI_DOUBLE,
                             grid.rank_of(0, to), kTag, grid.comm()),
                    "MPI_Send");
       }

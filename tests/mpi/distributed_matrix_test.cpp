@@ -135,9 +135,11 @@ TEST(DistributedMatrix, TransposeMatchesTheSerialTranspose) {
                                         {64, 10, 64}}) {
       svr::DistributedMatrix a(grid, rows, cols, nb);
       a.fill([](std::int64_t i, std::int64_t j) { return random_entry(i, j, 17); });
-      // The default pieces, and pieces of 7 values: several messages per pair of ranks, some
-      // of a single column longer than the piece.
+      // The default pieces, and for two of the shapes pieces of 7 values: several messages per
+      // pair of ranks, some of a single column longer than the piece.
+      const bool small_pieces = (rows == 23 && cols == 31) || (rows == 5 && cols == 200);
       for (const std::int64_t piece : {std::int64_t{1} << 20, std::int64_t{7}}) {
+        if (piece == 7 && !small_pieces) continue;
         const svr::DistributedMatrix t = svr::transpose(a, piece);
         EXPECT_EQ(t.rows(), cols);
         EXPECT_EQ(t.cols(), rows);
