@@ -13,7 +13,7 @@ namespace svr {
 // tiles. On VGG16's split classifier.0 (4096 x 25088, 1 x 2 grid) it took 1.6-2.6 s where
 // pdtran took 2.0-3.1 s, most of both the first touch of the result. Other grids use pdtran.
 // The exchanges go in messages of at most `piece_doubles` values (and at least one column),
-// through two buffers of that size; a piece below 1 is std::invalid_argument. Throws svr::Error
+// through two buffers of at most that size; a piece below 1 is std::invalid_argument. Throws svr::Error
 // on every rank alike when the buffers do not fit.
 DistributedMatrix transpose(const DistributedMatrix& a, std::int64_t piece_doubles = 1 << 20);
 
