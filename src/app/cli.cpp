@@ -190,8 +190,9 @@ void describe_network(po::options_description& group, RawValues& v) {
        "with --max-rank in double precision: the engine of the top K. slepc = SLEPc's "
        "thick-restart Lanczos (the plug-in libsvr_slepc.so, built when SLEPc is installed; "
        "1.5-2.7x faster), builtin = svr's block Krylov method, auto = SLEPc when its plug-in "
-       "loads, else builtin (svr --version says which); single precision and --min-rank use "
-       "the builtin method")
+       "loads, else builtin (svr --version says which), and builtin on a team of ranks that "
+       "has no room within the memory budget for SLEPc's copy of the layer; single precision "
+       "and --min-rank use the builtin method")
       ("full-svd", po::bool_switch(&v.o.full_svd),
        "with --max-rank or --min-rank: compute every layer's full SVD and keep its top or bottom "
        "K (no Krylov method)")

@@ -126,9 +126,13 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
       limits.rank = *K;
       KrylovGiveUp why;
       if (options.max_rank) {
+        const bool slepc =
+            use_slepc(limits) && slepc_copy_fits(M.rows(), M.cols(), shape.size(),
+                                                 execution.policy.memory_per_rank_bytes,
+                                                 kRankOverheadBytes, limits);
         std::optional<DistributedTruncatedSvd> top = naming_the_layer(model, plan.layers[l], [&] {
-          return use_slepc(limits) ? distributed_slepc_svd(M, limits, &why)
-                                   : distributed_krylov_svd(M, limits, &why);
+          return slepc ? distributed_slepc_svd(M, limits, &why)
+                       : distributed_krylov_svd(M, limits, &why);
         });
         if (top) {
           factors.distributed[l] = std::make_unique<DistributedSpectrum>(std::move(top->spectrum));

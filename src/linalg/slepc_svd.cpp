@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -255,6 +256,19 @@ std::optional<TruncatedSvdResult> slepc_svd(const Eigen::MatrixXd& M,
   return out;
 }
 
+double slepc_copy_bytes_per_rank(std::int64_t rows, std::int64_t cols, int ranks) {
+  if (ranks <= 1) return 0.0;
+  const double share = static_cast<double>(rows) * static_cast<double>(cols) / ranks;
+  return 8.0 * 3.0 * share;  // the copy, and the exchange's send and receive buffers
+}
+
+bool slepc_copy_fits(std::int64_t rows, std::int64_t cols, int ranks, double budget_bytes,
+                     double overhead_bytes, const TruncatedSvdSettings& settings) {
+  if (settings.engine == TruncatedEngine::Slepc || budget_bytes <= 0.0 || ranks <= 1) return true;
+  const double own = 8.0 * static_cast<double>(rows) * static_cast<double>(cols) / ranks;
+  return own + slepc_copy_bytes_per_rank(rows, cols, ranks) + overhead_bytes <= budget_bytes;
+}
+
 std::optional<DistributedTruncatedSvd> distributed_slepc_svd(const DistributedMatrix& M,
                                                              const TruncatedSvdSettings& settings,
                                                              KrylovGiveUp* why) {
@@ -276,9 +290,16 @@ std::optional<DistributedTruncatedSvd> distributed_slepc_svd(const DistributedMa
   const std::int64_t K = settings.rank;
   const GridShape column_shape{P, 1};
   const ProcessGrid column_grid(grid.comm(), column_shape, 0);
-  DistributedMatrix A(column_grid, M.rows(), M.cols(), row_block);
-  const SubgridLayout a_layout{column_shape, 0, row_block, M.rows(), M.cols()};
-  redistribute(grid, RedistributionSource::of(M), RedistributionTarget::on_subgrid(&A, a_layout));
+  // On a team of one rank M's local array is the whole matrix, column-major: PETSc's layout
+  // already, so SLEPc works on it in place. A larger team works on a P x 1 copy.
+  std::optional<DistributedMatrix> copy;
+  if (P > 1) {
+    copy.emplace(column_grid, M.rows(), M.cols(), row_block);
+    const SubgridLayout a_layout{column_shape, 0, row_block, M.rows(), M.cols()};
+    redistribute(grid, RedistributionSource::of(M),
+                 RedistributionTarget::on_subgrid(&*copy, a_layout));
+  }
+  const DistributedMatrix& A = copy ? *copy : M;
   // A finite check on every rank alike (NaN or Inf in any block stops every rank).
   int finite = A.local_rows() == 0 ||
                Eigen::Map<const Eigen::MatrixXd>(A.data(), A.local_ld(), A.local_cols())

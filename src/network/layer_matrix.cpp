@@ -1,6 +1,8 @@
 #include "svr/network/layer_matrix.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <exception>
 #include <string>
 
 #include "svr/core/error.hpp"
@@ -154,9 +156,74 @@ Eigen::MatrixXd reshape_weight(const std::vector<double>& w, const LayerSpec& la
   return M;
 }
 
+namespace {
+
+// M read a block of rows at a time straight into its place: M(o, :) = W[o] flattened, the case
+// of every linear layer and of an ungrouped convolution under method svr. The whole tensor is
+// never held a second time (a 16384 x 65536 layer is 8 GiB in double); the checks and their order
+// are layer_matrix's: the first NaN or Inf, all zero, the batch norm's own errors, an overflowing
+// fold, all zero after the fold.
+Eigen::MatrixXd read_rows_in_place(const ModelFile& model, const LayerSpec& layer,
+                                   const TensorInfo& t, const LayerReadOptions& options) {
+  const std::int64_t rows = layer.out_channels, cols = layer.in_channels * layer.kernel_size;
+  if (t.numel() != rows * cols)
+    throw Error("layer_matrix: " + std::to_string(t.numel()) + " elements for layer '" +
+                layer.name + "' of shape " + shape_string(layer.shape));
+  const bool fold = layer.bn && options.batchnorm == BatchNormMode::Fold;
+  std::vector<double> scales;
+  std::exception_ptr bn_failure;
+  if (fold) {
+    try {
+      scales = batchnorm_scales(model, layer, options.bn_eps);
+    } catch (...) {
+      bn_failure = std::current_exception();  // reported after the weight's own checks
+    }
+  }
+  Eigen::MatrixXd M(rows, cols);
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  // About 8 MiB of rows per read, whatever the shape.
+  const std::int64_t batch = std::max<std::int64_t>(1, (std::int64_t{1} << 20) / std::max<std::int64_t>(cols, 1));
+  std::vector<double> buffer(static_cast<std::size_t>(std::min(batch, rows) * cols));
+  TensorRangeReader reader(t);
+  bool nonzero = false, nonzero_folded = false, overflow = false;
+  for (std::int64_t first = 0; first < rows; first += batch) {
+    const std::int64_t count = std::min(batch, rows - first);
+    const std::size_t values = static_cast<std::size_t>(count * cols);
+    reader.read(first * cols, count * cols, buffer.data());
+    for (std::size_t k = 0; k < values; ++k) {
+      if (!std::isfinite(buffer[k]))
+        throw_nonfinite(model, t, first * cols + static_cast<std::int64_t>(k),
+                        std::isnan(buffer[k]));
+      nonzero |= buffer[k] != 0.0;
+    }
+    if (fold && !bn_failure) {
+      for (std::int64_t o = 0; o < count; ++o) {
+        const double scale = scales[static_cast<std::size_t>(first + o)];
+        double* row = buffer.data() + o * cols;
+        for (std::int64_t k = 0; k < cols; ++k) {
+          row[k] *= scale;
+          overflow |= !std::isfinite(row[k]);
+          nonzero_folded |= row[k] != 0.0;
+        }
+      }
+    }
+    M.middleRows(first, count) = Eigen::Map<const RowMajor>(buffer.data(), count, cols);
+  }
+  if (!nonzero) throw_all_zero(model, layer, false);
+  if (bn_failure) std::rethrow_exception(bn_failure);
+  if (overflow) throw_fold_overflow(model, layer);
+  if (fold && !nonzero_folded) throw_all_zero(model, layer, true);
+  return M;
+}
+
+}  // namespace
+
 Eigen::MatrixXd layer_matrix(const ModelFile& model, const LayerSpec& layer,
                              const LayerReadOptions& options) {
   const TensorInfo& t = require_tensor(model, layer.name);
+  if (layer.groups <= 1 && (layer.kind == LayerKind::Linear || options.method == Method::Svr))
+    return read_rows_in_place(model, layer, t, options);
+  // Grouped and cosvr layers rearrange elements across rows: the whole tensor first.
   std::vector<double> w = read_checked(model, t);
   check_finite(w, model, t);
   if (all_zero(w)) throw_all_zero(model, layer, false);

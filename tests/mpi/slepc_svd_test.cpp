@@ -251,4 +251,26 @@ TEST(SlepcSvd, TheEngineChoice) {
   EXPECT_EQ(single.report.precision, "single");
 }
 
+// Room for SLEPc's P x 1 copy on a team: none needed on one rank, the copy and the exchange's
+// two buffers (3 x M / P) next to M's own share on more; no budget or --truncated-svd slepc:
+// always room.
+TEST(SlepcSvd, RoomForTheCopyOnATeam) {
+  svr::TruncatedSvdSettings automatic;
+  svr::TruncatedSvdSettings forced;
+  forced.engine = svr::TruncatedEngine::Slepc;
+  const std::int64_t rows = 16384, cols = 65536;
+  const double M = 8.0 * rows * cols, overhead = 256.0 * 1024 * 1024;
+  EXPECT_EQ(svr::slepc_copy_bytes_per_rank(rows, cols, 1), 0.0);
+  EXPECT_DOUBLE_EQ(svr::slepc_copy_bytes_per_rank(rows, cols, 2), 1.5 * M);
+  EXPECT_DOUBLE_EQ(svr::slepc_copy_bytes_per_rank(rows, cols, 4), 0.75 * M);
+  EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 1, 1.0, overhead, automatic));
+  // 2 ranks: M / 2 + 3 M / 2 + overhead = 2 M + overhead.
+  EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 2, 2 * M + overhead, overhead, automatic));
+  EXPECT_FALSE(svr::slepc_copy_fits(rows, cols, 2, 2 * M + overhead - 1, overhead, automatic));
+  EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 2, 2 * M, overhead, forced));
+  EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 2, 0.0, overhead, automatic));
+  EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 8, M / 2 + overhead, overhead, automatic));
+  EXPECT_FALSE(svr::slepc_copy_fits(rows, cols, 7, M / 2 + overhead, overhead, automatic));
+}
+
 }  // namespace

@@ -4,6 +4,7 @@
 // lives in a plug-in, libsvr_slepc.so, loaded with dlopen on first use, so svr runs and starts
 // as fast without it; svr's own block Krylov method (truncated_svd.hpp) takes over when it is
 // missing.
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -51,7 +52,21 @@ std::optional<TruncatedSvdResult> slepc_svd(const Eigen::MatrixXd& M,
 // The same on M's process grid, collective over it: M moves onto a P x 1 grid of the same ranks
 // (PETSc's layout of a dense matrix: contiguous row blocks), SLEPc runs on the grid's
 // communicator, and U and V move back onto M's grid and block size. The contract of
-// distributed_krylov_svd; report.method "scalapack-slepc". Memory: a second copy of M.
+// distributed_krylov_svd; report.method "scalapack-slepc". Memory: on a grid of one rank none
+// beyond M (SLEPc works on M's array); on more, slepc_copy_bytes_per_rank.
+// What distributed_slepc_svd needs per rank beyond M's own blocks and the result, for a rows x
+// cols M on a team of `ranks` ranks: on more than one rank the P x 1 copy, and while it is made,
+// redistribute's send and receive buffers (each up to the local share of M). 0 on one rank.
+double slepc_copy_bytes_per_rank(std::int64_t rows, std::int64_t cols, int ranks);
+
+// Whether a team has room for that copy next to M's own share and `overhead_bytes`, within
+// `budget_bytes` per rank (0: no budget, always room). --truncated-svd slepc (settings.engine)
+// always has room: the user asked for it. The pipeline runs svr's block method, which works on M
+// where it is, on a team where --truncated-svd auto finds no room (a plan already over a
+// detected budget: very wide layers on few ranks).
+bool slepc_copy_fits(std::int64_t rows, std::int64_t cols, int ranks, double budget_bytes,
+                     double overhead_bytes, const TruncatedSvdSettings& settings);
+
 std::optional<DistributedTruncatedSvd> distributed_slepc_svd(const DistributedMatrix& M,
                                                              const TruncatedSvdSettings& settings,
                                                              KrylovGiveUp* why = nullptr);

@@ -1,6 +1,10 @@
 // Spec section 1: the matrix M of a layer for svr and cosvr, against hand-computed cases.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <string>
+#include <vector>
+
 #include "svr/network/layer_matrix.hpp"
 #include "svr/network/network_plan.hpp"
 #include "test_model.hpp"
@@ -147,6 +151,77 @@ TEST(LayerMatrix, ReadsThroughReadTensorF32) {
            5, 7,
            6, 8;
   EXPECT_EQ(layer_matrix(m.model, layer, options.read), cosvr);
+}
+
+}  // namespace
+}  // namespace svr
+
+namespace svr {
+namespace {
+
+// A weight larger than one read (about 2^20 values) is read a block of rows at a time straight
+// into M: the same matrix as the whole tensor reshaped, with and without a folded batch norm,
+// and the same first error, wherever it lies.
+TEST(LayerMatrix, ReadInBlocksOfRowsEqualsTheWholeTensorReshaped) {
+  const std::int64_t out = 300, in = 1000, z = 6;  // 1.8e6 values: several reads of 174 rows
+  std::vector<double> w(static_cast<std::size_t>(out * in * z));
+  for (std::size_t k = 0; k < w.size(); ++k) w[k] = std::sin(0.001 * static_cast<double>(k)) + 2.0;
+  std::vector<double> gamma(out), var(out);
+  for (std::int64_t o = 0; o < out; ++o) {
+    gamma[static_cast<std::size_t>(o)] = 0.5 + 0.01 * static_cast<double>(o);
+    var[static_cast<std::size_t>(o)] = 1.0 + 0.1 * static_cast<double>(o % 7);
+  }
+  test::TestModel m;
+  m.add("f.0.weight", {out, in, 2, 3}, w).add_batchnorm("f.1", gamma, var)
+      .add_random("f.3.weight", {4, out, 1, 1});
+  NetworkOptions options;
+  const NetworkPlan plan = plan_network(m.model, options);
+  const LayerSpec& layer = plan.layers[0];
+  ASSERT_TRUE(layer.bn.has_value());
+
+  std::vector<double> folded = w;
+  fold_batchnorm(folded, out, gamma, var, options.read.bn_eps);
+  EXPECT_EQ(layer_matrix(m.model, layer, options.read), reshape_weight(folded, layer, Method::Svr));
+  options.read.batchnorm = BatchNormMode::Ignore;
+  EXPECT_EQ(layer_matrix(m.model, layer, options.read), reshape_weight(w, layer, Method::Svr));
+}
+
+TEST(LayerMatrix, ReadInBlocksReportsTheFirstProblemOfTheWholeTensor) {
+  const std::int64_t out = 600, in = 4096;  // reads of 256 rows
+  std::vector<double> w(static_cast<std::size_t>(out * in), 1.0);
+  w[static_cast<std::size_t>(500 * in + 7)] = std::nan("");  // in the third read
+  std::vector<double> var(out, 1.0);
+  var[3] = -1.0;  // a bad batch norm: reported after the weight's own NaN
+  test::TestModel m;
+  m.add("f.0.weight", {out, in}, w).add_batchnorm("f.1", {}, var).add_random("f.2.weight", {3, out});
+  const NetworkPlan plan = plan_network(m.model, NetworkOptions{});
+  test::expect_input_error([&] { layer_matrix(m.model, plan.layers[0], NetworkOptions{}.read); },
+                           {m.model.path, "f.0.weight",
+                            "contains NaN at element " + std::to_string(500 * in + 7)});
+  // Without the NaN the batch norm's error comes first; with it fixed, a zero weight that only
+  // the last read sees is not all zero.
+  w[static_cast<std::size_t>(500 * in + 7)] = 1.0;
+  test::TestModel n;
+  n.add("f.0.weight", {out, in}, w).add_batchnorm("f.1", {}, var).add_random("f.2.weight", {3, out});
+  test::expect_input_error([&] { layer_matrix(n.model, plan.layers[0], NetworkOptions{}.read); },
+                           {n.model.path, "f.1.running_var", "<= 0"});
+  std::vector<double> late(static_cast<std::size_t>(out * in), 0.0);
+  late.back() = 3.0;
+  test::TestModel z;
+  z.add("f.0.weight", {out, in}, late).add_random("f.2.weight", {3, out});
+  NetworkOptions ignore;
+  ignore.read.batchnorm = BatchNormMode::Ignore;
+  const Eigen::MatrixXd M = layer_matrix(z.model, plan_network(z.model, ignore).layers[0], ignore.read);
+  EXPECT_EQ(M(out - 1, in - 1), 3.0);
+  EXPECT_EQ(M.cwiseAbs().sum(), 3.0);
+  // All zero after the fold: gamma 0 for every channel.
+  test::TestModel g;
+  g.add("f.0.weight", {out, in}, w).add_batchnorm("f.1", std::vector<double>(out, 0.0),
+                                                   std::vector<double>(out, 1.0))
+      .add_random("f.2.weight", {3, out});
+  const NetworkPlan g_plan = plan_network(g.model, NetworkOptions{});
+  test::expect_input_error([&] { layer_matrix(g.model, g_plan.layers[0], NetworkOptions{}.read); },
+                           {g.model.path, "f.0.weight", "all weights are zero", "f.1"});
 }
 
 }  // namespace

@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""A cost model of svr fitted on measured runs, projecting a very wide MLP onto a cluster.
+
+Fits per-core rates from svr's own runs on this machine (their summary.json files):
+
+- the full SVD: svr's cost model (rows x cols x min(rows, cols) per layer) per second of the
+  svd phase, VGG16 in double at 1 rank (bench/precision.py's run);
+- the team efficiency per doubling of ranks: the same at 2 ranks (the largest layer split over
+  both), e = t1 / (2 t2);
+- E: 2 r_l r_(l+1) cols_(l+1) flops per pair per second of the edges phase, VGG16 at 1 rank;
+- significance: tested edges per second of the significance phase, VGG16 at 1 rank;
+- the top K: seconds of the svd phase per rows x cols x K of every layer, the 16384 x 65536
+  pair of bench/wide_pair.py at 1 rank (SLEPc's thick-restart Lanczos on a power-law
+  spectrum), and its efficiency at 2 ranks when that run is there.
+
+Projects an MLP of L square layers of width n (default 32 x 65536, 31 pairs) on 1 to 64 nodes
+of C cores (default 64) and G GB each (default 256), one rank per core, for the full SVR and for
+--max-rank K (default 512):
+
+- svd: the layers go to teams of p ranks (the fewest whole nodes, or ranks of one node, that hold
+  a layer's working memory: the full SVD about 4 n^2 doubles (M, U, V and the work), the top K
+  n^2 + 4 n K), as many concurrent teams as the ranks and the memory beside the kept factors
+  allow, each factoring ceil(L / teams) layers one after the other at the 1-rank rate times
+  p e^log2(p);
+- kept factors: every layer's U and V (n x k each) stay until E is done, spread over all ranks;
+  a run whose kept factors and one team's working memory do not fit the nodes' memory is marked;
+- edges: every pair's E on all ranks at the 1-rank rate times R e^log2(R), plus moving one
+  factor (8 n k bytes) across the network per pair;
+- significance: tested edges (k^2 per pair) over all ranks at the measured rate;
+- read: the weights (4 bytes each, F32 in the file) at an assumed 1 GB/s per node.
+
+The rates are one core of this 2-core machine; e is measured at 2 ranks of one node and
+compounded per doubling, which is the model's largest assumption: it stands for ScaLAPACK's and
+SLEPc's communication beyond one node, which this machine cannot measure. The numbers are orders
+of magnitude, not predictions.
+
+    /usr/bin/python3 bench/cost_model.py
+
+Prints the fitted rates and the projection and rewrites the section between
+<!-- costmodel:begin --> and <!-- costmodel:end --> of docs/distributed-svd.md (unless
+--no-write). Reads WORKDIR/out-vgg16-double-{1,2} (bench/precision.py) and WORKDIR/widepair.json
+(bench/wide_pair.py); run those first.
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import REPO, write_markdown  # noqa: E402
+
+BEGIN = "<!-- costmodel:begin -->"
+END = "<!-- costmodel:end -->"
+
+
+def load_summary(outdir):
+    with open(os.path.join(outdir, "summary.json")) as f:
+        return json.load(f)
+
+
+def shapes_of(summary):
+    return [tuple(layer["matrix_shape"]) for layer in summary["layers"]]
+
+
+def fit(workdir):
+    """The rates (per core of this machine) and where each came from."""
+    one = load_summary(os.path.join(workdir, "out-vgg16-double-1"))
+    two = load_summary(os.path.join(workdir, "out-vgg16-double-2"))
+    shapes = shapes_of(one)
+    cost = sum(r * c * min(r, c) for r, c in shapes)
+    svd1 = one["run"]["seconds_per_phase"]["svd"]
+    svd2 = two["run"]["seconds_per_phase"]["svd"]
+    ranks = [min(r, c) for r, c in shapes]
+    e_flops = sum(2.0 * ranks[i] * ranks[i + 1] * shapes[i + 1][1] for i in range(len(shapes) - 1))
+    edges1 = one["run"]["seconds_per_phase"]["edges"]
+    tested = sum(p.get("edges_tested", 0) for p in one["pairs"])
+    sig1 = one["run"]["seconds_per_phase"]["significance"]
+    rates = {
+        "full_svd_model_flops_per_s": cost / svd1,
+        "team_efficiency_per_doubling": svd1 / (2.0 * svd2),
+        "edge_flops_per_s": e_flops / edges1,
+        "tested_edges_per_s": tested / sig1,
+        "sources": {"vgg16 1 rank": svd1, "vgg16 2 ranks": svd2},
+    }
+    with open(os.path.join(workdir, "widepair.json")) as f:
+        wide = json.load(f)
+    by_ranks = {}
+    for run in wide:
+        if run.get("engine") == "auto":
+            by_ranks.setdefault(run["ranks"], run)
+    if 1 not in by_ranks:
+        raise SystemExit("cost_model.py: widepair.json has no 1-rank auto run (bench/wide_pair.py)")
+    k = int(wide_k(by_ranks[1]))
+    units = 0.0
+    with open(os.path.join(by_ranks[1]["outdir"], "summary.json")) as f:
+        wsum = json.load(f)
+    for r, c in shapes_of(wsum):
+        units += r * c * k
+    t1 = by_ranks[1]["phases"]["svd"]
+    rates["topk_seconds_per_unit"] = t1 / units
+    rates["topk_k"] = k
+    rates["topk_team_efficiency"] = (t1 / (2.0 * by_ranks[2]["phases"]["svd"])
+                                     if 2 in by_ranks else rates["team_efficiency_per_doubling"])
+    rates["sources"]["wide pair 1 rank"] = t1
+    if 2 in by_ranks:
+        rates["sources"]["wide pair 2 ranks"] = by_ranks[2]["phases"]["svd"]
+    return rates
+
+
+def wide_k(run):
+    command = run["command"].split()
+    return command[command.index("--max-rank") + 1]
+
+
+def project(rates, width, layers, k, nodes, cores, node_gb, disk_gbps):
+    """Seconds per phase and memory for one configuration; k = None for the full SVR."""
+    n = float(width)
+    ranks = nodes * cores
+    mem_rank = node_gb * 1e9 / cores
+    kept = n if k is None else float(k)
+    if k is None:
+        work_bytes = 8.0 * 4.0 * n * n
+        layer_seconds_1 = n ** 3 / rates["full_svd_model_flops_per_s"]
+        e = rates["team_efficiency_per_doubling"]
+    else:
+        work_bytes = 8.0 * (n * n + 4.0 * n * k)
+        layer_seconds_1 = rates["topk_seconds_per_unit"] * n * n * k
+        e = rates["topk_team_efficiency"]
+    # A team: the fewest ranks whose memory holds one layer's work (whole nodes beyond one).
+    p = max(1, math.ceil(work_bytes / mem_rank))
+    if p > cores:
+        p = cores * math.ceil(p / cores)
+    factors_bytes = layers * 2.0 * 8.0 * n * kept
+    # As many concurrent teams as the ranks and the memory left beside the kept factors allow.
+    room = nodes * node_gb * 1e9 - factors_bytes
+    teams = min(layers, ranks // p, int(room // work_bytes)) if p <= ranks and room > 0 else 0
+    fits = teams > 0
+    if not fits:
+        # Reported with one team of all ranks, marked as not fitting.
+        teams = 1
+    p = ranks // teams
+    speedup = p * e ** math.log2(p) if p > 1 else 1.0
+    svd = math.ceil(layers / teams) * layer_seconds_1 / speedup
+    pairs = layers - 1
+    all_speedup = ranks * rates["team_efficiency_per_doubling"] ** math.log2(ranks) if ranks > 1 else 1.0
+    edges = pairs * 2.0 * kept * kept * n / rates["edge_flops_per_s"] / all_speedup
+    edges += pairs * 8.0 * n * kept / (12.5e9 * nodes) if nodes > 1 else 0.0
+    significance = pairs * kept * kept / rates["tested_edges_per_s"] / ranks
+    read = layers * n * n * 4.0 / (disk_gbps * 1e9 * nodes)
+    return {"fits": fits, "team": p, "teams": teams, "svd": svd, "edges": edges,
+            "significance": significance, "read": read,
+            "total": svd + edges + significance + read,
+            "factors_gb_per_node": factors_bytes / nodes / 1e9}
+
+
+def fmt_t(seconds):
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.1f} s"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="cost_model.py", description=__doc__.split("\n")[0])
+    ap.add_argument("--workdir", default="/tmp/svr-bench", help="default %(default)s")
+    ap.add_argument("--width", type=int, default=65536, help="default %(default)s")
+    ap.add_argument("--layers", type=int, default=32, help="default %(default)s")
+    ap.add_argument("--max-rank", type=int, default=512, metavar="K", help="default %(default)s")
+    ap.add_argument("--cores-per-node", type=int, default=64, help="default %(default)s")
+    ap.add_argument("--gb-per-node", type=float, default=256.0, help="default %(default)s")
+    ap.add_argument("--disk-gb-per-s-per-node", type=float, default=1.0,
+                    help="read bandwidth per node (default %(default)s)")
+    ap.add_argument("--no-write", action="store_true", help="do not rewrite docs/distributed-svd.md")
+    a = ap.parse_args(argv)
+    rates = fit(a.workdir)
+    node_counts = [1, 2, 4, 8, 16, 32, 64]
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"## A cost model: {a.layers} layers of width {a.width} on 1 to 64 nodes",
+        "",
+        f"Written by `bench/cost_model.py` on {when}: `/usr/bin/python3 bench/cost_model.py`. "
+        "It fits per-core rates on svr's own runs on this 2-core machine and projects; see the "
+        "script's help for every formula. The numbers are orders of magnitude, not predictions.",
+        "",
+        "Fitted rates (one core, one BLAS thread):",
+        "",
+        "| rate | value | from |",
+        "| --- | --- | --- |",
+        f"| full SVD | {rates['full_svd_model_flops_per_s']:.3g} cost-model flops/s "
+        "(rows x cols x min(rows, cols)) | VGG16 double, svd phase at 1 rank "
+        f"({rates['sources']['vgg16 1 rank']:.1f} s) |",
+        f"| team efficiency per doubling, full SVD | {rates['team_efficiency_per_doubling']:.2f} | "
+        f"VGG16 double at 2 ranks ({rates['sources']['vgg16 2 ranks']:.1f} s, the largest layer "
+        "split) |",
+        f"| E | {rates['edge_flops_per_s']:.3g} flops/s (2 r_l r_(l+1) cols_(l+1) per pair) | "
+        "VGG16, edges phase at 1 rank |",
+        f"| significance | {rates['tested_edges_per_s']:.3g} tested edges/s | VGG16, significance "
+        "phase at 1 rank (the screened default) |",
+        f"| top K | {rates['topk_seconds_per_unit']:.3g} s per rows x cols x K | the 16384 x 65536 "
+        f"pair, --max-rank {rates['topk_k']} at 1 rank "
+        f"({rates['sources']['wide pair 1 rank']:.0f} s) |",
+        f"| team efficiency, top K | {rates['topk_team_efficiency']:.2f} | "
+        + ("the same pair at 2 ranks" if "wide pair 2 ranks" in rates["sources"]
+           else "not measured: the full SVD's") + " |",
+        "",
+        f"Projection: {a.layers} square layers of width {a.width} ({a.layers - 1} pairs), "
+        f"{a.cores_per_node} cores and {a.gb_per_node:.0f} GB per node, one rank per core, "
+        f"read at {a.disk_gb_per_s_per_node:g} GB/s per node:",
+        "",
+        "| nodes | SVR | teams x ranks | svd | edges | significance | read | total | "
+        "kept factors GB per node |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for nodes in node_counts:
+        for label, k in (("full", None), (f"top {a.max_rank}", a.max_rank)):
+            r = project(rates, a.width, a.layers, k, nodes, a.cores_per_node, a.gb_per_node,
+                        a.disk_gb_per_s_per_node)
+            total = fmt_t(r["total"]) if r["fits"] else f"({fmt_t(r['total'])}) does not fit"
+            lines.append(
+                f"| {nodes} | {label} | {r['teams']} x {r['team']} | {fmt_t(r['svd'])} | "
+                f"{fmt_t(r['edges'])} | {fmt_t(r['significance'])} | {fmt_t(r['read'])} | "
+                f"{total} | {r['factors_gb_per_node']:.1f} |")
+    text = "\n".join(lines) + "\n"
+    print(json.dumps({k: v for k, v in rates.items() if k != "sources"}, indent=1))
+    print(text)
+    if not a.no_write:
+        write_markdown(os.path.join(REPO, "docs", "distributed-svd.md"), text, BEGIN, END)
+
+
+if __name__ == "__main__":
+    main()
