@@ -154,6 +154,18 @@ def fmt_s(x):
     return f"{x:.3f}"
 
 
+def fmt_or_dash(x, spec=".2f"):
+    """x formatted with spec, or "-" when there is no value."""
+    return "-" if x is None else format(x, spec)
+
+
+def add_build_arguments(ap):
+    """--svr (the binary) and --skip-build, which every benchmark that runs svr has."""
+    ap.add_argument("--svr", default=os.path.join(REPO, "build", "svr"),
+                    help="the svr binary, rebuilt first unless --skip-build (default: %(default)s)")
+    ap.add_argument("--skip-build", action="store_true", help="do not rebuild svr")
+
+
 def fmt_load(x):
     return "n/a" if not x else f"{x['mean']:.1f} / {x['max']:.1f}"
 

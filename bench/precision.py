@@ -37,7 +37,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (SINGLE_THREAD_ENV, add_launch_arguments, build_svr,  # noqa: E402
+from bench_common import (SINGLE_THREAD_ENV, add_build_arguments, add_launch_arguments, build_svr, fmt_or_dash,  # noqa: E402
                           log, machine_info, numpy_edges, parse_rank_list, run_svr, safetensors_tensors,
                           write_markdown)
 from truncated_svd import MODELS  # noqa: E402
@@ -146,15 +146,9 @@ def baseline_worker(model, result_path):
 # --------------------------------------------------------------------------------------------
 
 
-def fmt(x, spec=".2f"):
-    return "-" if x is None else format(x, spec)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="precision.py", description=__doc__.split("\n")[0])
-    ap.add_argument("--svr", default=os.path.join(REPO, "build", "svr"),
-                    help="the svr binary, rebuilt first unless --skip-build (default: %(default)s)")
-    ap.add_argument("--skip-build", action="store_true", help="do not rebuild svr")
+    add_build_arguments(ap)
     ap.add_argument("--ranks", default="1,2", help="comma list of rank counts (default 1,2)")
     ap.add_argument("--workdir", default="/tmp/svr-bench",
                     help="models and outputs (default %(default)s)")
@@ -231,20 +225,20 @@ def main(argv=None):
     lines = ["## Single precision: --precision single against double\n",
              f"Written by `bench/precision.py` on {today}, one run: "
              f"`/usr/bin/python3 bench/precision.py --ranks {a.ranks}`. Machine: {mi['nproc']} "
-             f"cores ({mi['cpu']}), {fmt(mi['mem_gb'], '.0f')} GB. VGG16 has random weights "
+             f"cores ({mi['cpu']}), {fmt_or_dash(mi['mem_gb'], '.0f')} GB. VGG16 has random weights "
              "(torch.manual_seed(0)); the digits CNNs are the trained examples. Mean load "
              "average during the double runs: " +
-             ", ".join(f"{fmt(r['load'])} at {r['ranks']} rank(s)" for r in speed) + ".", ""]
+             ", ".join(f"{fmt_or_dash(r['load'])} at {r['ranks']} rank(s)" for r in speed) + ".", ""]
     lines += ["| ranks | svd phase, double | svd phase, single | double / single | "
               "svr wall, double | svr wall, single | peak MiB double / single |",
               "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in speed:
         ratio = (r["double_svd_s"] / r["single_svd_s"]
                  if r["double_svd_s"] and r["single_svd_s"] else None)
-        lines.append(f"| {r['ranks']} | {fmt(r['double_svd_s'], '.1f')} s | "
-                     f"{fmt(r['single_svd_s'], '.1f')} s | {fmt(ratio)} | "
-                     f"{fmt(r['double_wall_s'], '.1f')} s | {fmt(r['single_wall_s'], '.1f')} s | "
-                     f"{fmt(r['double_mb'], '.0f')} / {fmt(r['single_mb'], '.0f')} |")
+        lines.append(f"| {r['ranks']} | {fmt_or_dash(r['double_svd_s'], '.1f')} s | "
+                     f"{fmt_or_dash(r['single_svd_s'], '.1f')} s | {fmt_or_dash(ratio)} | "
+                     f"{fmt_or_dash(r['double_wall_s'], '.1f')} s | {fmt_or_dash(r['single_wall_s'], '.1f')} s | "
+                     f"{fmt_or_dash(r['double_mb'], '.0f')} / {fmt_or_dash(r['single_mb'], '.0f')} |")
     if base:
         nd, ns = base["double"], base["single"]
         lines += ["", "Baseline, one BLAS thread (the same 16 matrices and 15 E):", "",

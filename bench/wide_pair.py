@@ -33,7 +33,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (REPO, build_svr, log, machine_info, parse_rank_list, run_svr,  # noqa: E402
+from bench_common import (REPO, add_build_arguments, build_svr, fmt_or_dash, log, machine_info, parse_rank_list, run_svr,  # noqa: E402
                           svr_sigmas, write_markdown)
 
 BEGIN = "<!-- widepair:begin -->"
@@ -79,15 +79,9 @@ def layer_svd_records(outdir):
     return [(layer["name"], layer.get("svd", {})) for layer in summary.get("layers", [])]
 
 
-def fmt(x, spec):
-    return "-" if x is None else format(x, spec)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="wide_pair.py", description=__doc__.split("\n")[0])
-    ap.add_argument("--svr", default=os.path.join(REPO, "build", "svr"),
-                    help="the svr binary, rebuilt first unless --skip-build (default: %(default)s)")
-    ap.add_argument("--skip-build", action="store_true", help="do not rebuild svr")
+    add_build_arguments(ap)
     ap.add_argument("--mpiexec", default="mpiexec", help="the MPI launcher (default %(default)s)")
     ap.add_argument("--ranks", default="1,2", help="comma list of rank counts (default %(default)s)")
     ap.add_argument("--engines", default="auto",
@@ -183,19 +177,19 @@ def main(argv=None):
         "min(rows, cols) >= 8192 go to ScaLAPACK teams). Peak memory per rank is summary.json's "
         "`run.peak_memory_mb_per_rank` (the maximum resident set).",
         "",
-        "| engine | ranks | wall (s) | read (s) | svd (s) | edges (s) | peak MiB per rank | "
-        "max abs(s diff) / s_max vs the first run | load |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| engine | ranks | wall (s) | svd, with the layers' reads (s) | edges (s) | "
+        "peak MiB per rank | max abs(s diff) / s_max vs the first run | load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for run in runs:
         ph = run["phases"]
         peaks = run["peak_memory_mb_per_rank"] or []
         load = run["load"]
         lines.append(
-            f"| {run['engine']} | {run['ranks']} | {run['wall_s']:.1f} | {fmt(ph.get('read'), '.1f')} | "
-            f"{fmt(ph.get('svd'), '.1f')} | {fmt(ph.get('edges'), '.1f')} | "
+            f"| {run['engine']} | {run['ranks']} | {run['wall_s']:.1f} | "
+            f"{fmt_or_dash(ph.get('svd'), '.1f')} | {fmt_or_dash(ph.get('edges'), '.1f')} | "
             f"{' / '.join(f'{p:,.0f}' for p in peaks)} | {run['s_diff']:.1e} | "
-            f"{fmt(load.get('mean') if isinstance(load, dict) else None, '.1f')} |")
+            f"{fmt_or_dash(load.get('mean') if isinstance(load, dict) else None, '.1f')} |")
     lines += ["", "Per layer (summary.json's `layers[].svd`):", "",
               "| engine | ranks | layer | method | iterations | residual / s_max | fallback |",
               "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -203,7 +197,7 @@ def main(argv=None):
         for name, svd in run["layers"]:
             lines.append(
                 f"| {run['engine']} | {run['ranks']} | `{name}` | {svd.get('method', '-')} | "
-                f"{svd.get('iterations', '-')} | {fmt(svd.get('residual'), '.1e')} | "
+                f"{svd.get('iterations', '-')} | {fmt_or_dash(svd.get('residual'), '.1e')} | "
                 f"{svd.get('fallback', '') or ''} |")
     text = "\n".join(lines) + "\n"
     print(text)

@@ -127,9 +127,9 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
       KrylovGiveUp why;
       if (options.max_rank) {
         const bool slepc =
-            use_slepc(limits) && slepc_copy_fits(M.rows(), M.cols(), shape.size(),
-                                                 execution.policy.memory_per_rank_bytes,
-                                                 kRankOverheadBytes, limits);
+            use_slepc(limits) &&
+            slepc_copy_fits(M.rows(), M.cols(), shape.size(),
+                            execution.policy.memory_per_rank_bytes, kRankOverheadBytes, limits);
         std::optional<DistributedTruncatedSvd> top = naming_the_layer(model, plan.layers[l], [&] {
           return slepc ? distributed_slepc_svd(M, limits, &why)
                        : distributed_krylov_svd(M, limits, &why);

@@ -1,4 +1,5 @@
-// One MPI_Alltoallv moves any entry map between block-cyclic and whole placements on a grid.
+// MPI_Alltoallv moves any entry map between block-cyclic and whole placements on a grid, in
+// rounds of whole source columns that bound the exchange buffers.
 //
 // Ordering contract (why no indices travel): the sender walks its local source entries by
 // increasing global column, then increasing global row, and appends each kept entry to the
@@ -322,6 +323,7 @@ std::vector<int> send_targets(const Axis& source, const Axis& target, const Inde
 struct Incoming {
   std::int64_t local;
   int source_proc;
+  std::int64_t source;  // the global source index
 };
 
 // The source indices that land on this rank's target indices, by increasing source index.
@@ -339,7 +341,7 @@ std::vector<Incoming> receive_sources(const Axis& source, const Axis& target, co
       throw std::invalid_argument(std::string("redistribute: ") + dimension +
                                   " map is not injective: two sources go to " + std::to_string(t));
     hit = 1;
-    out.push_back({l, source.owner(i)});
+    out.push_back({l, source.owner(i), i});
   }
   return out;
 }
@@ -436,60 +438,102 @@ void check_placements(const ProcessGrid& grid, const Shape& from, const Shape& t
 // What this rank sends and receives, computed from the index maps alone.
 struct ExchangePlan {
   std::vector<int> send_cols;       // per local source column: target process column, or -1
+  std::vector<std::int64_t> send_col_global;  // per local source column: its global index
   std::vector<Incoming> recv_cols;  // the source columns landing on local target columns
   std::vector<Run> send_row_runs, recv_row_runs;
+  std::vector<std::int64_t> send_row_hist, recv_row_hist;  // per target / source process row
   std::vector<std::int64_t> send_counts, recv_counts;  // per grid rank, this rank included
+};
+
+// One round of the exchange: the source columns [first, last) of every rank.
+struct Round {
+  std::size_t send_begin = 0, send_end = 0;  // local source columns
+  std::size_t recv_begin = 0, recv_end = 0;  // entries of recv_cols
   // What MPI moves: everything but the entries this rank keeps, which packing writes straight
   // into their place in the receive buffer (one copy less, and no send buffer for them).
   std::vector<int> mpi_send_counts, mpi_recv_counts;
   std::vector<int> send_displs, recv_displs;
-  // Not value-initialised: every entry MPI or unpacking reads is written first, and zero-filling
-  // large buffers costs as much as a copy.
-  std::unique_ptr<double[]> send_buffer, recv_buffer;
+  std::int64_t send_size = 0, recv_size = 0;
 };
 
-// 2. The local plan. Throws std::invalid_argument for a bad map or a count beyond MPI's int,
-// std::bad_alloc when the buffers do not fit.
+// 2. The local plan, from the index maps alone. Throws std::invalid_argument for a bad map.
 ExchangePlan plan_exchange(const Side& src, const Side& dst, const IndexMap& row_map,
-                           const IndexMap& col_map, int me, int size) {
+                           const IndexMap& col_map, int size) {
   const auto at = [](auto& v, int r) -> auto& { return v[static_cast<std::size_t>(r)]; };
   ExchangePlan plan;
   plan.send_counts.assign(static_cast<std::size_t>(size), 0);
   plan.recv_counts.assign(static_cast<std::size_t>(size), 0);
-  plan.mpi_send_counts.assign(static_cast<std::size_t>(size), 0);
-  plan.mpi_recv_counts.assign(static_cast<std::size_t>(size), 0);
   const std::vector<int> send_rows = send_targets(src.rows, dst.rows, row_map, "row");
   plan.send_cols = send_targets(src.cols, dst.cols, col_map, "column");
+  plan.send_col_global.resize(plan.send_cols.size());
+  for (std::size_t l = 0; l < plan.send_cols.size(); ++l)
+    plan.send_col_global[l] = src.cols.global(static_cast<std::int64_t>(l));
   const std::vector<Incoming> recv_rows = receive_sources(src.rows, dst.rows, row_map, "row");
   plan.recv_cols = receive_sources(src.cols, dst.cols, col_map, "column");
   plan.send_row_runs = send_runs(send_rows);
   plan.recv_row_runs = receive_runs(recv_rows);
   // Counts are products of per-dimension histograms: an entry's rank is (row proc, col proc).
-  const auto send_row_hist = histogram(dst.rows.nprocs, send_rows);
+  plan.send_row_hist = histogram(dst.rows.nprocs, send_rows);
+  plan.recv_row_hist = histogram(src.rows.nprocs, recv_rows);
   const auto send_col_hist = histogram(dst.cols.nprocs, plan.send_cols);
-  const auto recv_row_hist = histogram(src.rows.nprocs, recv_rows);
   const auto recv_col_hist = histogram(src.cols.nprocs, plan.recv_cols);
   for (int pr = 0; pr < dst.rows.nprocs; ++pr)
     for (int pc = 0; pc < dst.cols.nprocs; ++pc)
-      at(plan.send_counts, dst.rank_of(pr, pc)) += at(send_row_hist, pr) * at(send_col_hist, pc);
+      at(plan.send_counts, dst.rank_of(pr, pc)) +=
+          at(plan.send_row_hist, pr) * at(send_col_hist, pc);
   for (int pr = 0; pr < src.rows.nprocs; ++pr)
     for (int pc = 0; pc < src.cols.nprocs; ++pc)
-      at(plan.recv_counts, src.rank_of(pr, pc)) += at(recv_row_hist, pr) * at(recv_col_hist, pc);
+      at(plan.recv_counts, src.rank_of(pr, pc)) +=
+          at(plan.recv_row_hist, pr) * at(recv_col_hist, pc);
+  return plan;
+}
+
+// The counts and displacements of the round of source columns [first, last): the local source
+// columns and the incoming columns in that range (both walks are by increasing source column,
+// so each is one contiguous stretch). Throws std::invalid_argument beyond MPI's int counts.
+Round plan_round(const ExchangePlan& plan, const Side& src, const Side& dst, std::int64_t first,
+                 std::int64_t last, int me, int size) {
+  const auto at = [](auto& v, int r) -> auto& { return v[static_cast<std::size_t>(r)]; };
+  Round round;
+  const auto& globals = plan.send_col_global;
+  round.send_begin = static_cast<std::size_t>(
+      std::lower_bound(globals.begin(), globals.end(), first) - globals.begin());
+  round.send_end = static_cast<std::size_t>(std::lower_bound(globals.begin(), globals.end(), last) -
+                                            globals.begin());
+  const auto by_source = [](const Incoming& in, std::int64_t j) { return in.source < j; };
+  round.recv_begin = static_cast<std::size_t>(
+      std::lower_bound(plan.recv_cols.begin(), plan.recv_cols.end(), first, by_source) -
+      plan.recv_cols.begin());
+  round.recv_end = static_cast<std::size_t>(
+      std::lower_bound(plan.recv_cols.begin(), plan.recv_cols.end(), last, by_source) -
+      plan.recv_cols.begin());
+  std::vector<std::int64_t> send_col_hist(static_cast<std::size_t>(dst.cols.nprocs), 0);
+  for (std::size_t l = round.send_begin; l < round.send_end; ++l)
+    if (plan.send_cols[l] >= 0) ++at(send_col_hist, plan.send_cols[l]);
+  std::vector<std::int64_t> recv_col_hist(static_cast<std::size_t>(src.cols.nprocs), 0);
+  for (std::size_t c = round.recv_begin; c < round.recv_end; ++c)
+    ++at(recv_col_hist, plan.recv_cols[c].source_proc);
+  std::vector<std::int64_t> sends(static_cast<std::size_t>(size), 0), receives = sends;
+  for (int pr = 0; pr < dst.rows.nprocs; ++pr)
+    for (int pc = 0; pc < dst.cols.nprocs; ++pc)
+      at(sends, dst.rank_of(pr, pc)) += at(plan.send_row_hist, pr) * at(send_col_hist, pc);
+  for (int pr = 0; pr < src.rows.nprocs; ++pr)
+    for (int pc = 0; pc < src.cols.nprocs; ++pc)
+      at(receives, src.rank_of(pr, pc)) += at(plan.recv_row_hist, pr) * at(recv_col_hist, pc);
+  round.mpi_send_counts.assign(static_cast<std::size_t>(size), 0);
+  round.mpi_recv_counts.assign(static_cast<std::size_t>(size), 0);
   for (int r = 0; r < size; ++r) {
     if (r == me) continue;
-    at(plan.mpi_send_counts, r) = to_mpi_int(at(plan.send_counts, r), "a send");
-    at(plan.mpi_recv_counts, r) = to_mpi_int(at(plan.recv_counts, r), "a receive");
+    at(round.mpi_send_counts, r) = to_mpi_int(at(sends, r), "a send");
+    at(round.mpi_recv_counts, r) = to_mpi_int(at(receives, r), "a receive");
   }
-  std::vector<std::int64_t> others = plan.send_counts;
+  std::vector<std::int64_t> others = sends;
   at(others, me) = 0;
-  plan.send_displs = displacements(others, "a send");
-  plan.recv_displs = displacements(plan.recv_counts, "a receive");
-  // Never empty, so the pointers handed to MPI are valid.
-  plan.send_buffer.reset(
-      new double[static_cast<std::size_t>(plan.send_displs.back() + others.back()) + 1]);
-  plan.recv_buffer.reset(
-      new double[static_cast<std::size_t>(plan.recv_displs.back() + plan.recv_counts.back()) + 1]);
-  return plan;
+  round.send_displs = displacements(others, "a send");
+  round.recv_displs = displacements(receives, "a receive");
+  round.send_size = round.send_displs.back() + others.back();
+  round.recv_size = round.recv_displs.back() + receives.back();
+  return round;
 }
 
 // 3. Collective, whatever happened locally: what each rank plans to receive from r must be what
@@ -507,59 +551,101 @@ void agree_on_plan(MPI_Comm comm, const ExchangePlan& plan, std::exception_ptr f
   mpi::agree(comm, failure);
 }
 
-// 4. Packs by (source column, source row): the entries for other ranks into the send buffer,
-// the ones this rank keeps straight into the receive buffer.
-void pack(ExchangePlan& plan, const Side& src, const Side& dst, const double* src_data, int me) {
+// 4. Packs the round by (source column, source row): the entries for other ranks into the send
+// buffer, the ones this rank keeps straight into the receive buffer.
+void pack(const ExchangePlan& plan, const Round& round, const Side& src, const Side& dst,
+          const double* src_data, int me, double* send_buffer, double* recv_buffer) {
   const auto at = [](auto& v, int r) -> auto& { return v[static_cast<std::size_t>(r)]; };
-  std::vector<int> position = plan.send_displs;
-  at(position, me) = at(plan.recv_displs, me);
-  for (std::size_t lj = 0; lj < plan.send_cols.size(); ++lj) {
+  std::vector<int> position = round.send_displs;
+  at(position, me) = at(round.recv_displs, me);
+  for (std::size_t lj = round.send_begin; lj < round.send_end; ++lj) {
     const int pc = plan.send_cols[lj];
     if (pc < 0) continue;
     const double* column = src_data + static_cast<std::int64_t>(lj) * src.ld;
     for (const Run& run : plan.send_row_runs) {
       const int t = dst.rank_of(run.proc, pc);
-      double* out = (t == me ? plan.recv_buffer : plan.send_buffer).get() + at(position, t);
+      double* out = (t == me ? recv_buffer : send_buffer) + at(position, t);
       std::copy_n(column + run.first, run.length, out);
       at(position, t) += static_cast<int>(run.length);
     }
   }
 }
 
-// 5. Unpacks in the receiver's matching (source column, source row) order.
-void unpack(const ExchangePlan& plan, const Side& src, const Side& dst, double* dst_data) {
+// 5. Unpacks the round in the receiver's matching (source column, source row) order.
+void unpack(const ExchangePlan& plan, const Round& round, const Side& src, const Side& dst,
+            const double* recv_buffer, double* dst_data) {
   const auto at = [](auto& v, int r) -> auto& { return v[static_cast<std::size_t>(r)]; };
-  std::vector<int> position = plan.recv_displs;
-  for (const Incoming& c : plan.recv_cols) {
+  std::vector<int> position = round.recv_displs;
+  for (std::size_t k = round.recv_begin; k < round.recv_end; ++k) {
+    const Incoming& c = plan.recv_cols[k];
     double* column = dst_data + c.local * dst.ld;
     for (const Run& run : plan.recv_row_runs) {
       const int s = src.rank_of(run.proc, c.source_proc);
-      std::copy_n(plan.recv_buffer.get() + at(position, s), run.length, column + run.first);
+      std::copy_n(recv_buffer + at(position, s), run.length, column + run.first);
       at(position, s) += static_cast<int>(run.length);
     }
   }
 }
 
+// A buffer that grows to the largest round and is never zero-filled: every entry MPI or
+// unpacking reads is written first, and zero-filling costs as much as a copy.
+class Buffer {
+ public:
+  double* at_least(std::int64_t count) {
+    if (count + 1 > capacity_) {
+      data_.reset();
+      data_.reset(new double[static_cast<std::size_t>(count + 1)]);
+      capacity_ = count + 1;
+    }
+    return data_.get();  // never empty, so the pointers handed to MPI are valid
+  }
+
+ private:
+  std::unique_ptr<double[]> data_;
+  std::int64_t capacity_ = 0;
+};
+
 }  // namespace
 
 void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
-                  const RedistributionTarget& to, const IndexMap& row_map,
-                  const IndexMap& col_map) {
+                  const RedistributionTarget& to, const IndexMap& row_map, const IndexMap& col_map,
+                  std::int64_t piece_doubles) {
   if (!grid.active()) return;
   check_placements(grid, shape_of(grid, from), shape_of(grid, to));
   const Side src = side_of(grid, from);
   const Side dst = side_of(grid, to);
   const int me = grid.rank(), size = grid.shape().size();
 
-  // Plan locally; a failure on any rank (a bad array on an owner, a bad map, no memory) is
-  // agreed after the collective cross-check, which every rank reaches.
+  // Rounds of whole source columns, at most piece_doubles values of the source's rows each (the
+  // same rounds on every rank: they depend on the agreed shapes only), so that the exchange
+  // buffers stay bounded whatever the matrix: a copy of an 8 GiB layer needs 2 x 128 MiB of
+  // them, not the layer's share twice over.
+  const std::int64_t columns_per_round =
+      std::max<std::int64_t>(1, piece_doubles / std::max<std::int64_t>(1, src.rows.n));
+  const auto round_of = [&](const ExchangePlan& plan, std::int64_t first) {
+    return plan_round(plan, src, dst, first, std::min(src.cols.n, first + columns_per_round), me,
+                      size);
+  };
+
+  // Plan locally, every round's counts and buffers included; a failure on any rank (a bad array
+  // on an owner, a bad map, a count beyond MPI's int, no memory) is agreed after the collective
+  // cross-check, which every rank reaches. The rounds themselves then cannot fail locally.
   ExchangePlan plan;
+  Buffer send_buffer, recv_buffer;
   std::exception_ptr failure;
   try {
     std::string problem = local_problem(grid, from, "source");
     if (problem.empty()) problem = local_problem(grid, to, "target");
     if (!problem.empty()) throw std::invalid_argument(problem);
-    plan = plan_exchange(src, dst, row_map, col_map, me, size);
+    plan = plan_exchange(src, dst, row_map, col_map, size);
+    std::int64_t most_sent = 0, most_received = 0;
+    for (std::int64_t first = 0; first < src.cols.n; first += columns_per_round) {
+      const Round round = round_of(plan, first);
+      most_sent = std::max(most_sent, round.send_size);
+      most_received = std::max(most_received, round.recv_size);
+    }
+    send_buffer.at_least(most_sent);
+    recv_buffer.at_least(most_received);
   } catch (const std::bad_alloc&) {
     failure =
         std::make_exception_ptr(Error("redistribute: out of memory for the exchange buffers"));
@@ -569,14 +655,19 @@ void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
   if (failure) plan.send_counts.assign(static_cast<std::size_t>(size), 0);
   agree_on_plan(grid.comm(), plan, failure);
 
-  pack(plan, src, dst, from.distributed ? from.distributed->data() : from.data, me);
-  mpi::check(
-      MPI_Alltoallv(plan.send_buffer.get(), plan.mpi_send_counts.data(), plan.send_displs.data(),
-                    MPI_DOUBLE, plan.recv_buffer.get(), plan.mpi_recv_counts.data(),
-                    plan.recv_displs.data(), MPI_DOUBLE, grid.comm()),
-      "MPI_Alltoallv");
-  plan.send_buffer.reset();  // freed before unpacking: lower peak memory
-  unpack(plan, src, dst, to.distributed ? to.distributed->data() : to.data);
+  const double* source_data = from.distributed ? from.distributed->data() : from.data;
+  double* target_data = to.distributed ? to.distributed->data() : to.data;
+  for (std::int64_t first = 0; first < src.cols.n; first += columns_per_round) {
+    const Round round = round_of(plan, first);
+    double* sending = send_buffer.at_least(round.send_size);
+    double* receiving = recv_buffer.at_least(round.recv_size);
+    pack(plan, round, src, dst, source_data, me, sending, receiving);
+    mpi::check(MPI_Alltoallv(sending, round.mpi_send_counts.data(), round.send_displs.data(),
+                             MPI_DOUBLE, receiving, round.mpi_recv_counts.data(),
+                             round.recv_displs.data(), MPI_DOUBLE, grid.comm()),
+               "MPI_Alltoallv");
+    unpack(plan, round, src, dst, receiving, target_data);
+  }
 }
 
 Eigen::MatrixXd gather_leading(const DistributedMatrix& m, std::int64_t rows, std::int64_t cols,

@@ -259,7 +259,10 @@ std::optional<TruncatedSvdResult> slepc_svd(const Eigen::MatrixXd& M,
 double slepc_copy_bytes_per_rank(std::int64_t rows, std::int64_t cols, int ranks) {
   if (ranks <= 1) return 0.0;
   const double share = static_cast<double>(rows) * static_cast<double>(cols) / ranks;
-  return 8.0 * 3.0 * share;  // the copy, and the exchange's send and receive buffers
+  // The copy, and redistribute's send and receive buffers of at most one round each.
+  const double round =
+      std::min(share, static_cast<double>(std::max<std::int64_t>(kRedistributePieceDoubles, rows)));
+  return 8.0 * (share + 2.0 * round);
 }
 
 bool slepc_copy_fits(std::int64_t rows, std::int64_t cols, int ranks, double budget_bytes,

@@ -182,7 +182,8 @@ Eigen::MatrixXd read_rows_in_place(const ModelFile& model, const LayerSpec& laye
   Eigen::MatrixXd M(rows, cols);
   using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   // About 8 MiB of rows per read, whatever the shape.
-  const std::int64_t batch = std::max<std::int64_t>(1, (std::int64_t{1} << 20) / std::max<std::int64_t>(cols, 1));
+  const std::int64_t batch =
+      std::max<std::int64_t>(1, (std::int64_t{1} << 20) / std::max<std::int64_t>(cols, 1));
   std::vector<double> buffer(static_cast<std::size_t>(std::min(batch, rows) * cols));
   TensorRangeReader reader(t);
   bool nonzero = false, nonzero_folded = false, overflow = false;

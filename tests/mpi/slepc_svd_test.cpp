@@ -16,6 +16,7 @@
 
 #include "mpi_test_support.hpp"
 #include "svr/core/error.hpp"
+#include "svr/linalg/redistribute.hpp"
 #include "svr/linalg/svd.hpp"
 #include "svr_test/spectra.hpp"
 
@@ -251,26 +252,31 @@ TEST(SlepcSvd, TheEngineChoice) {
   EXPECT_EQ(single.report.precision, "single");
 }
 
-// Room for SLEPc's P x 1 copy on a team: none needed on one rank, the copy and the exchange's
-// two buffers (3 x M / P) next to M's own share on more; no budget or --truncated-svd slepc:
-// always room.
+// Room for SLEPc's P x 1 copy on a team: none needed on one rank; on more, the copy and
+// redistribute's two buffers of one round (2^24 values, at most the share) next to M's own
+// share; no budget or --truncated-svd slepc: always room.
 TEST(SlepcSvd, RoomForTheCopyOnATeam) {
   svr::TruncatedSvdSettings automatic;
   svr::TruncatedSvdSettings forced;
   forced.engine = svr::TruncatedEngine::Slepc;
   const std::int64_t rows = 16384, cols = 65536;
   const double M = 8.0 * rows * cols, overhead = 256.0 * 1024 * 1024;
+  const double buffers = 2.0 * 8.0 * svr::kRedistributePieceDoubles;  // 256 MiB
   EXPECT_EQ(svr::slepc_copy_bytes_per_rank(rows, cols, 1), 0.0);
-  EXPECT_DOUBLE_EQ(svr::slepc_copy_bytes_per_rank(rows, cols, 2), 1.5 * M);
-  EXPECT_DOUBLE_EQ(svr::slepc_copy_bytes_per_rank(rows, cols, 4), 0.75 * M);
+  EXPECT_DOUBLE_EQ(svr::slepc_copy_bytes_per_rank(rows, cols, 2), M / 2 + buffers);
+  EXPECT_DOUBLE_EQ(svr::slepc_copy_bytes_per_rank(rows, cols, 4), M / 4 + buffers);
+  // A small matrix: the buffers hold at most the share.
+  EXPECT_DOUBLE_EQ(svr::slepc_copy_bytes_per_rank(100, 60, 3), 3.0 * 8.0 * 2000);
   EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 1, 1.0, overhead, automatic));
-  // 2 ranks: M / 2 + 3 M / 2 + overhead = 2 M + overhead.
-  EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 2, 2 * M + overhead, overhead, automatic));
-  EXPECT_FALSE(svr::slepc_copy_fits(rows, cols, 2, 2 * M + overhead - 1, overhead, automatic));
-  EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 2, 2 * M, overhead, forced));
+  // 2 ranks: M / 2 + M / 2 + buffers + overhead = M + buffers + overhead.
+  EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 2, M + buffers + overhead, overhead, automatic));
+  EXPECT_FALSE(
+      svr::slepc_copy_fits(rows, cols, 2, M + buffers + overhead - 1, overhead, automatic));
+  EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 2, M, overhead, forced));
   EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 2, 0.0, overhead, automatic));
-  EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 8, M / 2 + overhead, overhead, automatic));
-  EXPECT_FALSE(svr::slepc_copy_fits(rows, cols, 7, M / 2 + overhead, overhead, automatic));
+  EXPECT_TRUE(svr::slepc_copy_fits(rows, cols, 8, M / 4 + buffers + overhead, overhead, automatic));
+  EXPECT_FALSE(
+      svr::slepc_copy_fits(rows, cols, 7, M / 4 + buffers + overhead, overhead, automatic));
 }
 
 }  // namespace

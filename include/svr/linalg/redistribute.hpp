@@ -97,21 +97,27 @@ struct RedistributionTarget {
   static RedistributionTarget on_subgrid(DistributedMatrix* m, const SubgridLayout& layout);
 };
 
+// The most values of the source's rows one round of redistribute moves (128 MiB of doubles).
+inline constexpr std::int64_t kRedistributePieceDoubles = std::int64_t{1} << 24;
+
 // Collective over grid.comm() (no-op on a rank outside the grid; every grid rank takes part,
 // also one outside a side's sub-grid). Copies source entry (i, j) to target entry
 // (row_map(i), col_map(j)) for every kept pair. Each rank computes its send and receive counts
-// from the index maps alone; both are cross-checked with one MPI_Alltoall before the single
-// MPI_Alltoallv. Memory: a send buffer of the entries this rank sends and a receive buffer of
-// those it receives (O(local size); the whole matrix only on a whole side's owner).
+// from the index maps alone; the totals are cross-checked with one MPI_Alltoall, then one
+// MPI_Alltoallv per round of source columns, max(1, piece_doubles / rows) columns each (the
+// same rounds on every rank). Memory: a send and a receive buffer of at most one round's entries
+// (at most piece_doubles each, or one column's rows when a column is longer), whatever the
+// size of the matrix.
 // Throws std::invalid_argument on every rank alike (agreed: mpi::agree) for a bad placement or
 // map (out of range, not injective, different on different ranks; a sub-grid not inside the
 // grid, a layout that differs between ranks or does not describe the matrix, see
-// subgrid_problem) and when one rank would send or receive 2^31 or more values (MPI's int
-// counts); svr::Error, agreed, when a rank has no memory for its exchange buffers, and for an
+// subgrid_problem) and when one rank would send or receive 2^31 or more values in one round (MPI's
+// int counts); svr::Error, agreed, when a rank has no memory for its exchange buffers, and for an
 // MPI failure.
 void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
                   const RedistributionTarget& to, const IndexMap& row_map = {},
-                  const IndexMap& col_map = {});
+                  const IndexMap& col_map = {},
+                  std::int64_t piece_doubles = kRedistributePieceDoubles);
 
 // Collective over the grid: the leading rows x cols block of `m` whole on grid rank `dest`,
 // 0x0 elsewhere. Only `dest` ever holds more than its own share.

@@ -56,7 +56,8 @@ std::optional<TruncatedSvdResult> slepc_svd(const Eigen::MatrixXd& M,
 // beyond M (SLEPc works on M's array); on more, slepc_copy_bytes_per_rank.
 // What distributed_slepc_svd needs per rank beyond M's own blocks and the result, for a rows x
 // cols M on a team of `ranks` ranks: on more than one rank the P x 1 copy, and while it is made,
-// redistribute's send and receive buffers (each up to the local share of M). 0 on one rank.
+// redistribute's send and receive buffers (one round each, kRedistributePieceDoubles values or
+// one column, at most the local share of M). 0 on one rank.
 double slepc_copy_bytes_per_rank(std::int64_t rows, std::int64_t cols, int ranks);
 
 // Whether a team has room for that copy next to M's own share and `overhead_bytes`, within

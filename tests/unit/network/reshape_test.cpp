@@ -172,7 +172,8 @@ TEST(LayerMatrix, ReadInBlocksOfRowsEqualsTheWholeTensorReshaped) {
     var[static_cast<std::size_t>(o)] = 1.0 + 0.1 * static_cast<double>(o % 7);
   }
   test::TestModel m;
-  m.add("f.0.weight", {out, in, 2, 3}, w).add_batchnorm("f.1", gamma, var)
+  m.add("f.0.weight", {out, in, 2, 3}, w)
+      .add_batchnorm("f.1", gamma, var)
       .add_random("f.3.weight", {4, out, 1, 1});
   NetworkOptions options;
   const NetworkPlan plan = plan_network(m.model, options);
@@ -193,16 +194,20 @@ TEST(LayerMatrix, ReadInBlocksReportsTheFirstProblemOfTheWholeTensor) {
   std::vector<double> var(out, 1.0);
   var[3] = -1.0;  // a bad batch norm: reported after the weight's own NaN
   test::TestModel m;
-  m.add("f.0.weight", {out, in}, w).add_batchnorm("f.1", {}, var).add_random("f.2.weight", {3, out});
+  m.add("f.0.weight", {out, in}, w)
+      .add_batchnorm("f.1", {}, var)
+      .add_random("f.2.weight", {3, out});
   const NetworkPlan plan = plan_network(m.model, NetworkOptions{});
-  test::expect_input_error([&] { layer_matrix(m.model, plan.layers[0], NetworkOptions{}.read); },
-                           {m.model.path, "f.0.weight",
-                            "contains NaN at element " + std::to_string(500 * in + 7)});
+  test::expect_input_error(
+      [&] { layer_matrix(m.model, plan.layers[0], NetworkOptions{}.read); },
+      {m.model.path, "f.0.weight", "contains NaN at element " + std::to_string(500 * in + 7)});
   // Without the NaN the batch norm's error comes first; with it fixed, a zero weight that only
   // the last read sees is not all zero.
   w[static_cast<std::size_t>(500 * in + 7)] = 1.0;
   test::TestModel n;
-  n.add("f.0.weight", {out, in}, w).add_batchnorm("f.1", {}, var).add_random("f.2.weight", {3, out});
+  n.add("f.0.weight", {out, in}, w)
+      .add_batchnorm("f.1", {}, var)
+      .add_random("f.2.weight", {3, out});
   test::expect_input_error([&] { layer_matrix(n.model, plan.layers[0], NetworkOptions{}.read); },
                            {n.model.path, "f.1.running_var", "<= 0"});
   std::vector<double> late(static_cast<std::size_t>(out * in), 0.0);
@@ -211,13 +216,14 @@ TEST(LayerMatrix, ReadInBlocksReportsTheFirstProblemOfTheWholeTensor) {
   z.add("f.0.weight", {out, in}, late).add_random("f.2.weight", {3, out});
   NetworkOptions ignore;
   ignore.read.batchnorm = BatchNormMode::Ignore;
-  const Eigen::MatrixXd M = layer_matrix(z.model, plan_network(z.model, ignore).layers[0], ignore.read);
+  const Eigen::MatrixXd M =
+      layer_matrix(z.model, plan_network(z.model, ignore).layers[0], ignore.read);
   EXPECT_EQ(M(out - 1, in - 1), 3.0);
   EXPECT_EQ(M.cwiseAbs().sum(), 3.0);
   // All zero after the fold: gamma 0 for every channel.
   test::TestModel g;
-  g.add("f.0.weight", {out, in}, w).add_batchnorm("f.1", std::vector<double>(out, 0.0),
-                                                   std::vector<double>(out, 1.0))
+  g.add("f.0.weight", {out, in}, w)
+      .add_batchnorm("f.1", std::vector<double>(out, 0.0), std::vector<double>(out, 1.0))
       .add_random("f.2.weight", {3, out});
   const NetworkPlan g_plan = plan_network(g.model, NetworkOptions{});
   test::expect_input_error([&] { layer_matrix(g.model, g_plan.layers[0], NetworkOptions{}.read); },
