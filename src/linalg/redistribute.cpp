@@ -397,6 +397,18 @@ std::vector<std::int64_t> histogram(int nprocs, const std::vector<Incoming>& inc
   return h;
 }
 
+// Entries per grid rank (size ranks) on `side`'s process grid: an entry's rank is (row proc,
+// col proc), so the counts are products of the two per-dimension histograms.
+std::vector<std::int64_t> counts_per_rank(const Side& side, const std::vector<std::int64_t>& rows,
+                                          const std::vector<std::int64_t>& cols, int size) {
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(size), 0);
+  for (int pr = 0; pr < side.rows.nprocs; ++pr)
+    for (int pc = 0; pc < side.cols.nprocs; ++pc)
+      counts[static_cast<std::size_t>(side.rank_of(pr, pc))] +=
+          rows[static_cast<std::size_t>(pr)] * cols[static_cast<std::size_t>(pc)];
+  return counts;
+}
+
 // Exclusive prefix sums as int displacements; the total must fit in int as well.
 std::vector<int> displacements(const std::vector<std::int64_t>& counts, const char* what) {
   std::vector<int> displs(counts.size(), 0);
@@ -459,10 +471,7 @@ struct Round {
 // 2. The local plan, from the index maps alone. Throws std::invalid_argument for a bad map.
 ExchangePlan plan_exchange(const Side& src, const Side& dst, const IndexMap& row_map,
                            const IndexMap& col_map, int size) {
-  const auto at = [](auto& v, int r) -> auto& { return v[static_cast<std::size_t>(r)]; };
   ExchangePlan plan;
-  plan.send_counts.assign(static_cast<std::size_t>(size), 0);
-  plan.recv_counts.assign(static_cast<std::size_t>(size), 0);
   const std::vector<int> send_rows = send_targets(src.rows, dst.rows, row_map, "row");
   plan.send_cols = send_targets(src.cols, dst.cols, col_map, "column");
   plan.send_col_global.resize(plan.send_cols.size());
@@ -472,19 +481,12 @@ ExchangePlan plan_exchange(const Side& src, const Side& dst, const IndexMap& row
   plan.recv_cols = receive_sources(src.cols, dst.cols, col_map, "column");
   plan.send_row_runs = send_runs(send_rows);
   plan.recv_row_runs = receive_runs(recv_rows);
-  // Counts are products of per-dimension histograms: an entry's rank is (row proc, col proc).
   plan.send_row_hist = histogram(dst.rows.nprocs, send_rows);
   plan.recv_row_hist = histogram(src.rows.nprocs, recv_rows);
-  const auto send_col_hist = histogram(dst.cols.nprocs, plan.send_cols);
-  const auto recv_col_hist = histogram(src.cols.nprocs, plan.recv_cols);
-  for (int pr = 0; pr < dst.rows.nprocs; ++pr)
-    for (int pc = 0; pc < dst.cols.nprocs; ++pc)
-      at(plan.send_counts, dst.rank_of(pr, pc)) +=
-          at(plan.send_row_hist, pr) * at(send_col_hist, pc);
-  for (int pr = 0; pr < src.rows.nprocs; ++pr)
-    for (int pc = 0; pc < src.cols.nprocs; ++pc)
-      at(plan.recv_counts, src.rank_of(pr, pc)) +=
-          at(plan.recv_row_hist, pr) * at(recv_col_hist, pc);
+  plan.send_counts =
+      counts_per_rank(dst, plan.send_row_hist, histogram(dst.cols.nprocs, plan.send_cols), size);
+  plan.recv_counts =
+      counts_per_rank(src, plan.recv_row_hist, histogram(src.cols.nprocs, plan.recv_cols), size);
   return plan;
 }
 
@@ -513,13 +515,10 @@ Round plan_round(const ExchangePlan& plan, const Side& src, const Side& dst, std
   std::vector<std::int64_t> recv_col_hist(static_cast<std::size_t>(src.cols.nprocs), 0);
   for (std::size_t c = round.recv_begin; c < round.recv_end; ++c)
     ++at(recv_col_hist, plan.recv_cols[c].source_proc);
-  std::vector<std::int64_t> sends(static_cast<std::size_t>(size), 0), receives = sends;
-  for (int pr = 0; pr < dst.rows.nprocs; ++pr)
-    for (int pc = 0; pc < dst.cols.nprocs; ++pc)
-      at(sends, dst.rank_of(pr, pc)) += at(plan.send_row_hist, pr) * at(send_col_hist, pc);
-  for (int pr = 0; pr < src.rows.nprocs; ++pr)
-    for (int pc = 0; pc < src.cols.nprocs; ++pc)
-      at(receives, src.rank_of(pr, pc)) += at(plan.recv_row_hist, pr) * at(recv_col_hist, pc);
+  const std::vector<std::int64_t> sends =
+      counts_per_rank(dst, plan.send_row_hist, send_col_hist, size);
+  const std::vector<std::int64_t> receives =
+      counts_per_rank(src, plan.recv_row_hist, recv_col_hist, size);
   round.mpi_send_counts.assign(static_cast<std::size_t>(size), 0);
   round.mpi_recv_counts.assign(static_cast<std::size_t>(size), 0);
   for (int r = 0; r < size; ++r) {
@@ -607,6 +606,10 @@ class Buffer {
 
 }  // namespace
 
+std::int64_t redistribute_round_columns(std::int64_t source_rows, std::int64_t piece_doubles) {
+  return std::max<std::int64_t>(1, piece_doubles / std::max<std::int64_t>(1, source_rows));
+}
+
 void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
                   const RedistributionTarget& to, const IndexMap& row_map, const IndexMap& col_map,
                   std::int64_t piece_doubles) {
@@ -620,17 +623,13 @@ void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
   // same rounds on every rank: they depend on the agreed shapes only), so that the exchange
   // buffers stay bounded whatever the matrix: a copy of an 8 GiB layer needs 2 x 128 MiB of
   // them, not the layer's share twice over.
-  const std::int64_t columns_per_round =
-      std::max<std::int64_t>(1, piece_doubles / std::max<std::int64_t>(1, src.rows.n));
-  const auto round_of = [&](const ExchangePlan& plan, std::int64_t first) {
-    return plan_round(plan, src, dst, first, std::min(src.cols.n, first + columns_per_round), me,
-                      size);
-  };
+  const std::int64_t columns_per_round = redistribute_round_columns(src.rows.n, piece_doubles);
 
   // Plan locally, every round's counts and buffers included; a failure on any rank (a bad array
   // on an owner, a bad map, a count beyond MPI's int, no memory) is agreed after the collective
   // cross-check, which every rank reaches. The rounds themselves then cannot fail locally.
   ExchangePlan plan;
+  std::vector<Round> rounds;
   Buffer send_buffer, recv_buffer;
   std::exception_ptr failure;
   try {
@@ -640,9 +639,10 @@ void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
     plan = plan_exchange(src, dst, row_map, col_map, size);
     std::int64_t most_sent = 0, most_received = 0;
     for (std::int64_t first = 0; first < src.cols.n; first += columns_per_round) {
-      const Round round = round_of(plan, first);
-      most_sent = std::max(most_sent, round.send_size);
-      most_received = std::max(most_received, round.recv_size);
+      rounds.push_back(plan_round(plan, src, dst, first,
+                                  std::min(src.cols.n, first + columns_per_round), me, size));
+      most_sent = std::max(most_sent, rounds.back().send_size);
+      most_received = std::max(most_received, rounds.back().recv_size);
     }
     send_buffer.at_least(most_sent);
     recv_buffer.at_least(most_received);
@@ -657,10 +657,9 @@ void redistribute(const ProcessGrid& grid, const RedistributionSource& from,
 
   const double* source_data = from.distributed ? from.distributed->data() : from.data;
   double* target_data = to.distributed ? to.distributed->data() : to.data;
-  for (std::int64_t first = 0; first < src.cols.n; first += columns_per_round) {
-    const Round round = round_of(plan, first);
-    double* sending = send_buffer.at_least(round.send_size);
-    double* receiving = recv_buffer.at_least(round.recv_size);
+  double* sending = send_buffer.at_least(0);  // already as large as the largest round
+  double* receiving = recv_buffer.at_least(0);
+  for (const Round& round : rounds) {
     pack(plan, round, src, dst, source_data, me, sending, receiving);
     mpi::check(MPI_Alltoallv(sending, round.mpi_send_counts.data(), round.send_displs.data(),
                              MPI_DOUBLE, receiving, round.mpi_recv_counts.data(),

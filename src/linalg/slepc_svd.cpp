@@ -259,9 +259,10 @@ std::optional<TruncatedSvdResult> slepc_svd(const Eigen::MatrixXd& M,
 double slepc_copy_bytes_per_rank(std::int64_t rows, std::int64_t cols, int ranks) {
   if (ranks <= 1) return 0.0;
   const double share = static_cast<double>(rows) * static_cast<double>(cols) / ranks;
-  // The copy, and redistribute's send and receive buffers of at most one round each.
-  const double round =
-      std::min(share, static_cast<double>(std::max<std::int64_t>(kRedistributePieceDoubles, rows)));
+  // The copy (M moves from its grid, so the source has M's rows), and redistribute's send and
+  // receive buffers of at most one round each.
+  const double round = std::min(
+      share, static_cast<double>(rows) * static_cast<double>(redistribute_round_columns(rows)));
   return 8.0 * (share + 2.0 * round);
 }
 

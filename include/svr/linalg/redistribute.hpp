@@ -100,6 +100,11 @@ struct RedistributionTarget {
 // The most values of the source's rows one round of redistribute moves (128 MiB of doubles).
 inline constexpr std::int64_t kRedistributePieceDoubles = std::int64_t{1} << 24;
 
+// The source columns of one round: max(1, piece_doubles / source_rows). A round's buffers hold at
+// most source_rows times as many values per rank and direction.
+std::int64_t redistribute_round_columns(std::int64_t source_rows,
+                                        std::int64_t piece_doubles = kRedistributePieceDoubles);
+
 // Collective over grid.comm() (no-op on a rank outside the grid; every grid rank takes part,
 // also one outside a side's sub-grid). Copies source entry (i, j) to target entry
 // (row_map(i), col_map(j)) for every kept pair. Each rank computes its send and receive counts

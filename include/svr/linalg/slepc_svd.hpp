@@ -49,11 +49,6 @@ std::optional<TruncatedSvdResult> slepc_svd(const Eigen::MatrixXd& M,
                                             const TruncatedSvdSettings& settings,
                                             KrylovGiveUp* why = nullptr);
 
-// The same on M's process grid, collective over it: M moves onto a P x 1 grid of the same ranks
-// (PETSc's layout of a dense matrix: contiguous row blocks), SLEPc runs on the grid's
-// communicator, and U and V move back onto M's grid and block size. The contract of
-// distributed_krylov_svd; report.method "scalapack-slepc". Memory: on a grid of one rank none
-// beyond M (SLEPc works on M's array); on more, slepc_copy_bytes_per_rank.
 // What distributed_slepc_svd needs per rank beyond M's own blocks and the result, for a rows x
 // cols M on a team of `ranks` ranks: on more than one rank the P x 1 copy, and while it is made,
 // redistribute's send and receive buffers (one round each, kRedistributePieceDoubles values or
@@ -68,6 +63,11 @@ double slepc_copy_bytes_per_rank(std::int64_t rows, std::int64_t cols, int ranks
 bool slepc_copy_fits(std::int64_t rows, std::int64_t cols, int ranks, double budget_bytes,
                      double overhead_bytes, const TruncatedSvdSettings& settings);
 
+// slepc_svd on M's process grid, collective over it: M moves onto a P x 1 grid of the same ranks
+// (PETSc's layout of a dense matrix: contiguous row blocks), SLEPc runs on the grid's
+// communicator, and U and V move back onto M's grid and block size. The contract of
+// distributed_krylov_svd; report.method "scalapack-slepc". Memory: on a grid of one rank none
+// beyond M (SLEPc works on M's array); on more, slepc_copy_bytes_per_rank.
 std::optional<DistributedTruncatedSvd> distributed_slepc_svd(const DistributedMatrix& M,
                                                              const TruncatedSvdSettings& settings,
                                                              KrylovGiveUp* why = nullptr);
