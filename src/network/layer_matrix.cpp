@@ -39,12 +39,6 @@ std::vector<double> read_checked(const ModelFile& model, const TensorInfo& t) {
   return values;
 }
 
-bool all_zero(const std::vector<double>& values) {
-  for (double v : values)
-    if (v != 0.0) return false;
-  return true;
-}
-
 }  // namespace
 
 void throw_nonfinite(const ModelFile& model, const TensorInfo& t, std::int64_t flat, bool nan) {
@@ -158,13 +152,14 @@ Eigen::MatrixXd reshape_weight(const std::vector<double>& w, const LayerSpec& la
 
 namespace {
 
-// M read a block of rows at a time straight into its place: M(o, :) = W[o] flattened, the case
-// of every linear layer and of an ungrouped convolution under method svr. The whole tensor is
-// never held a second time (a 16384 x 65536 layer is 8 GiB in double); the checks and their order
-// are layer_matrix's: the first NaN or Inf, all zero, the batch norm's own errors, an overflowing
+// The layer's weight as rows of W[o] flattened (row-major), about 8 MiB at a time, checked and
+// BN-folded on the way, each block handed to `take(first_row, rows, values)`. The whole tensor
+// is never held here (a 16384 x 65536 layer is 8 GiB in double). The checks and their order:
+// the first NaN or Inf by flat position, all zero, the batch norm's own errors, an overflowing
 // fold, all zero after the fold.
-Eigen::MatrixXd read_rows_in_place(const ModelFile& model, const LayerSpec& layer,
-                                   const TensorInfo& t, const LayerReadOptions& options) {
+template <typename Take>
+void read_weight_rows(const ModelFile& model, const LayerSpec& layer, const TensorInfo& t,
+                      const LayerReadOptions& options, Take take) {
   const std::int64_t rows = layer.out_channels, cols = layer.in_channels * layer.kernel_size;
   if (t.numel() != rows * cols)
     throw Error("layer_matrix: " + std::to_string(t.numel()) + " elements for layer '" +
@@ -179,9 +174,6 @@ Eigen::MatrixXd read_rows_in_place(const ModelFile& model, const LayerSpec& laye
       bn_failure = std::current_exception();  // reported after the weight's own checks
     }
   }
-  Eigen::MatrixXd M(rows, cols);
-  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  // About 8 MiB of rows per read, whatever the shape.
   const std::int64_t batch =
       std::max<std::int64_t>(1, (std::int64_t{1} << 20) / std::max<std::int64_t>(cols, 1));
   std::vector<double> buffer(static_cast<std::size_t>(std::min(batch, rows) * cols));
@@ -208,13 +200,12 @@ Eigen::MatrixXd read_rows_in_place(const ModelFile& model, const LayerSpec& laye
         }
       }
     }
-    M.middleRows(first, count) = Eigen::Map<const RowMajor>(buffer.data(), count, cols);
+    take(first, count, buffer.data());
   }
   if (!nonzero) throw_all_zero(model, layer, false);
   if (bn_failure) std::rethrow_exception(bn_failure);
   if (overflow) throw_fold_overflow(model, layer);
   if (fold && !nonzero_folded) throw_all_zero(model, layer, true);
-  return M;
 }
 
 }  // namespace
@@ -222,21 +213,23 @@ Eigen::MatrixXd read_rows_in_place(const ModelFile& model, const LayerSpec& laye
 Eigen::MatrixXd layer_matrix(const ModelFile& model, const LayerSpec& layer,
                              const LayerReadOptions& options) {
   const TensorInfo& t = require_tensor(model, layer.name);
-  if (layer.groups <= 1 && (layer.kind == LayerKind::Linear || options.method == Method::Svr))
-    return read_rows_in_place(model, layer, t, options);
-  // Grouped and cosvr layers rearrange elements across rows: the whole tensor first.
-  std::vector<double> w = read_checked(model, t);
-  check_finite(w, model, t);
-  if (all_zero(w)) throw_all_zero(model, layer, false);
-  if (layer.bn && options.batchnorm == BatchNormMode::Fold) {
-    const std::vector<double> scales = batchnorm_scales(model, layer, options.bn_eps);
-    const std::size_t row = w.size() / scales.size();
-    for (std::size_t o = 0; o < scales.size(); ++o)
-      for (std::size_t k = 0; k < row; ++k) w[o * row + k] *= scales[o];
-    for (double v : w)
-      if (!std::isfinite(v)) throw_fold_overflow(model, layer);
-    if (all_zero(w)) throw_all_zero(model, layer, true);
+  const std::int64_t cols = layer.in_channels * layer.kernel_size;
+  if (layer.groups <= 1 && (layer.kind == LayerKind::Linear || options.method == Method::Svr)) {
+    // Row o of M is W[o] flattened: each block goes straight to its place.
+    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    Eigen::MatrixXd M(layer.out_channels, cols);
+    read_weight_rows(model, layer, t, options,
+                     [&](std::int64_t first, std::int64_t count, const double* values) {
+                       M.middleRows(first, count) = Eigen::Map<const RowMajor>(values, count, cols);
+                     });
+    return M;
   }
+  // Grouped and cosvr layers rearrange values across rows: the whole weight first.
+  std::vector<double> w(static_cast<std::size_t>(t.numel()));
+  read_weight_rows(model, layer, t, options,
+                   [&](std::int64_t first, std::int64_t count, const double* values) {
+                     std::copy_n(values, count * cols, w.data() + first * cols);
+                   });
   return reshape_weight(w, layer, options.method);
 }
 
