@@ -272,7 +272,10 @@ void describe_execution(po::options_description& group, RawValues& v) {
                               ->default_value(0.0, "0"),
        "memory budget per rank in MiB for sizing the teams; 0: 80% of the node's available "
        "memory (capped by the job's cgroup limit) divided by the ranks on the node. A budget "
-       "given here that no team layout can meet is an error; a detected one is a warning")
+       "given here that no team layout can meet is an error; a detected one is a warning. With "
+       "--max-rank or --min-rank the teams are sized for the truncated SVD, and a layer it gives "
+       "up on falls back to the full SVD only within a budget given here (else an error naming "
+       "the layer)")
       ("plan", po::bool_switch(&v.o.plan),
        "print the execution plan (per layer: shape, cost, LAPACK on rank R or ScaLAPACK on a "
        "team's PxQ grid; the teams with their ranks and memory per rank; the pair owners) and exit without computing; -o is not needed and OUTDIR is not created");

@@ -1,9 +1,11 @@
 #include "svr/app/phase_read.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -72,11 +74,15 @@ RunPlans read_phase(const Options& options, const mpi::Communicator& comm) {
     }
     std::vector<PairLayers> pairs;
     for (const PairSpec& pair : plans.network.pairs) pairs.push_back({pair.from, pair.to});
-    plans.execution = plan_execution(
-        shapes, pairs, comm.size(), options.execution.scalapack_min_dim,
-        options.execution.block_size,
-        GridPolicy{options.execution.max_grids, plans.memory_budget,
-                   options.execution.min_local_elements, options.execution.split_min_dim});
+    GridPolicy policy{options.execution.max_grids, plans.memory_budget,
+                      options.execution.min_local_elements, options.execution.split_min_dim};
+    // The teams are sized for what the SVDs keep and work with: the truncated method's K
+    // triplets and basis, not the full SVD's (which --full-svd runs before keeping K).
+    const std::optional<std::int64_t> K = options.max_rank ? options.max_rank : options.min_rank;
+    if (K && !options.full_svd) policy.truncation = Truncation{*K, !options.max_rank};
+    plans.execution =
+        plan_execution(shapes, pairs, comm.size(), options.execution.scalapack_min_dim,
+                       options.execution.block_size, policy);
     if (!plans.execution.budget_warning.empty() && options.execution.memory_per_rank_mb > 0.0)
       throw InputError("plan: " + plans.execution.budget_warning +
                        " (--memory-per-rank); run on more ranks or raise the budget");

@@ -1,6 +1,7 @@
 #include "svr/app/phase_svd.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -8,6 +9,7 @@
 
 #include "svr/app/phase_read.hpp"
 #include "svr/app/progress.hpp"
+#include "svr/core/error.hpp"
 #include "svr/core/fault_injection.hpp"
 #include "svr/linalg/distributed_truncated_svd.hpp"
 #include "svr/linalg/slepc_svd.hpp"
@@ -38,6 +40,37 @@ TruncatedSvdSettings truncation_limits(const Options& options) {
   limits.precision = options.precision;
   limits.engine = options.truncated_engine;
   return limits;
+}
+
+// The teams were sized for the truncated method (GridPolicy::truncation); the full SVD a layer
+// falls back to needs more. Over an explicit budget (--memory-per-rank) that ends the run with
+// the layer named, on every rank of its team alike (the same plan, the same give-up), rather
+// than the kernel's out-of-memory kill; over a detected budget the team's first rank warns.
+void check_fallback_memory(const ModelFile& model, const LayerSpec& layer,
+                           const ExecutionPlan& execution, std::size_t l, const Options& options,
+                           const KrylovGiveUp& why, int rank) {
+  const double budget = execution.policy.memory_per_rank_bytes;
+  const double need = full_svd_bytes_per_rank(execution, l);
+  if (budget <= 0.0 || need <= budget) return;
+  // As many decimals as it takes to tell the two apart (a small layer over a tight budget).
+  int decimals = 0;
+  const auto mib = [&decimals](double bytes) {
+    char text[48];
+    std::snprintf(text, sizeof text, "%.*f MiB", decimals, bytes / (1024.0 * 1024.0));
+    return std::string(text);
+  };
+  while (decimals < 6 && mib(need) == mib(budget)) ++decimals;
+  const LayerExecution& how = execution.layers[l];
+  const std::string problem = model.path + ": " + layer.name + ": the truncated SVD gave up (" +
+                              why.reason + ") and the full SVD it falls back to needs about " +
+                              mib(need) + " per rank on its " + std::to_string(how.grid.size()) +
+                              " rank(s), more than the budget of " + mib(budget) + " per rank";
+  if (options.execution.memory_per_rank_mb > 0.0)
+    throw InputError(problem +
+                     " (--memory-per-rank); run on more ranks, raise --svd-max-cost or the budget");
+  if (rank == how.first_rank)
+    std::fprintf(stderr, "svr: warning: %s (detected; --memory-per-rank sets it)\n",
+                 problem.c_str());
 }
 
 // One slot per layer in every per-layer vector of `factors`.
@@ -154,6 +187,7 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
       }
       report.fallback = why.reason;
       report.fallback_cost = why.cost;
+      check_fallback_memory(model, plan.layers[l], execution, l, options, why, comm.rank());
     }
     DistributedSvdOptions svd_options;
     svd_options.precision = options.precision;

@@ -80,14 +80,15 @@ void plan_pairs(ExecutionPlan& plan, const std::vector<PairLayers>& pairs) {
 std::string mib(double bytes) { return number("%.0f", bytes / (1024.0 * 1024.0)) + " MiB"; }
 
 // The fewest ranks (1..ranks) that keep the team within the budget, or 0 if none does.
-int fewest_ranks(const std::vector<LayerShape>& layers, int ranks, double budget) {
+int fewest_ranks(const std::vector<LayerShape>& layers, int ranks, double budget,
+                 const Truncation& truncation) {
   if (budget <= 0.0) return 1;
   // Memory falls as 1/p towards the fixed overhead: bisect for the first p within the budget.
-  if (grid_bytes_per_rank(layers, ranks) > budget) return 0;
+  if (grid_bytes_per_rank(layers, ranks, truncation) > budget) return 0;
   int low = 1, high = ranks;
   while (low < high) {
     const int mid = low + (high - low) / 2;
-    if (grid_bytes_per_rank(layers, mid) <= budget)
+    if (grid_bytes_per_rank(layers, mid, truncation) <= budget)
       high = mid;
     else
       low = mid + 1;
@@ -117,7 +118,8 @@ bool try_teams(const ExecutionPlan& plan, const std::vector<std::size_t>& large,
     std::sort(teams[t].layers.begin(), teams[t].layers.end());
     std::vector<LayerShape> shapes;
     for (std::size_t l : teams[t].layers) shapes.push_back(plan.layers[l].shape);
-    size[t] = fewest_ranks(shapes, plan.ranks, plan.policy.memory_per_rank_bytes);
+    size[t] =
+        fewest_ranks(shapes, plan.ranks, plan.policy.memory_per_rank_bytes, plan.policy.truncation);
     if (size[t] == 0) return false;
     used += size[t];
   }
@@ -165,16 +167,57 @@ double split_core_bytes(const LayerShape& shape, int ranks) {
   return 8.0 * (2.0 * rows * cols / std::max(ranks, 1) + 8.0 * r * r) + kRankOverheadBytes;
 }
 
-double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks) {
-  double factors = 0.0, working = 0.0;
-  for (const LayerShape& shape : layers) {
-    const double rows = static_cast<double>(shape.rows);
-    const double cols = static_cast<double>(shape.cols);
-    const double r = std::min(rows, cols);
-    factors += (rows + cols) * r;
-    working = std::max(working, 2.0 * rows * cols + 2.0 * (rows + cols) * r);
-  }
-  return 8.0 * (factors + working) / std::max(ranks, 1) + kRankOverheadBytes;
+double kept_triplets(const LayerShape& shape, const Truncation& truncation) {
+  const double r = rank_of(shape);
+  return truncation.rank > 0 ? std::min(r, static_cast<double>(truncation.rank)) : r;
+}
+
+namespace {
+
+// Doubles of the working set of one layer's SVD on a team of `ranks` (grid_bytes_per_rank).
+double working_doubles(const LayerShape& shape, int ranks, const Truncation& truncation) {
+  const double rows = static_cast<double>(shape.rows);
+  const double cols = static_cast<double>(shape.cols);
+  const double r = std::min(rows, cols);
+  const double K = static_cast<double>(truncation.rank);
+  if (truncation.rank <= 0 || K >= r) return 2.0 * rows * cols + 2.0 * (rows + cols) * r;
+  const double basis = std::min(r, 8.0 * (K + std::max(10.0, std::floor(K / 4.0))));
+  const bool copy = ranks > 1 || truncation.bottom;
+  return (copy ? 2.0 : 1.0) * rows * cols + 2.0 * (rows + cols) * basis +
+         (truncation.bottom ? r * r : 0.0);
+}
+
+// Doubles of the factors U, V the layers keep until the edges are done.
+double kept_factor_doubles(const std::vector<LayerShape>& layers, const Truncation& truncation) {
+  double doubles = 0.0;
+  for (const LayerShape& shape : layers)
+    doubles += static_cast<double>(shape.rows + shape.cols) * kept_triplets(shape, truncation);
+  return doubles;
+}
+
+double bytes_per_rank(double doubles, int ranks) {
+  return 8.0 * doubles / std::max(ranks, 1) + kRankOverheadBytes;
+}
+
+}  // namespace
+
+double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks,
+                           const Truncation& truncation) {
+  double largest = 0.0;
+  for (const LayerShape& shape : layers)
+    largest = std::max(largest, working_doubles(shape, ranks, truncation));
+  return bytes_per_rank(kept_factor_doubles(layers, truncation) + largest, ranks);
+}
+
+double full_svd_bytes_per_rank(const ExecutionPlan& plan, std::size_t layer) {
+  const LayerExecution& how = plan.layers.at(layer);
+  if (how.team < 0) throw std::invalid_argument("full_svd_bytes_per_rank: not a ScaLAPACK layer");
+  const GridTeam& team = plan.teams[static_cast<std::size_t>(how.team)];
+  std::vector<LayerShape> shapes;
+  for (std::size_t l : team.layers) shapes.push_back(plan.layers[l].shape);
+  return bytes_per_rank(kept_factor_doubles(shapes, plan.policy.truncation) +
+                            working_doubles(how.shape, team.grid.size(), Truncation{}),
+                        team.grid.size());
 }
 
 void plan_grid_teams(ExecutionPlan& plan) {
@@ -214,7 +257,7 @@ void plan_grid_teams(ExecutionPlan& plan) {
       plan.layers[l].team = static_cast<int>(t);
       plan.layers[l].first_rank = team.first_rank;
     }
-    team.bytes_per_rank = grid_bytes_per_rank(shapes, team.grid.size());
+    team.bytes_per_rank = grid_bytes_per_rank(shapes, team.grid.size(), plan.policy.truncation);
   }
   plan.teams = std::move(teams);
   if (!fits)
@@ -298,6 +341,8 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes,
     throw std::invalid_argument("plan_execution: min_local_elements must be >= 0");
   if (policy.split_min_dim < 0)
     throw std::invalid_argument("plan_execution: split_min_dim must be >= 0");
+  if (policy.truncation.rank < 0)
+    throw std::invalid_argument("plan_execution: the truncation rank must be >= 0");
   ExecutionPlan plan;
   plan.ranks = ranks;
   plan.policy = policy;
@@ -310,9 +355,9 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes,
     layer.shape = shapes[l];
     const double rows = static_cast<double>(shapes[l].rows);
     const double cols = static_cast<double>(shapes[l].cols);
-    const double r = std::min(rows, cols);
     layer.cost = LayerPartition::svd_cost(shapes[l]);
-    layer.bytes = 8.0 * (rows * cols + (rows + cols + 1.0) * r);
+    layer.bytes =
+        8.0 * (rows * cols + (rows + cols + 1.0) * kept_triplets(shapes[l], policy.truncation));
     total_cost += layer.cost;
     if (shapes[l].blocks <= 1 && std::min(shapes[l].rows, shapes[l].cols) >= scalapack_min_dim)
       layer.engine = SvdEngine::Scalapack;
@@ -394,7 +439,12 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
   std::string text = "plan: " + std::to_string(n) + " layers on " + std::to_string(plan.ranks) +
                      " rank(s); ScaLAPACK (block " + std::to_string(plan.block_size) +
                      ") for min(rows, cols) >= " + std::to_string(plan.scalapack_min_dim) +
-                     "; cost = rows*cols*min(rows, cols), MB = M and its factors U, s, V\n";
+                     "; cost = rows*cols*min(rows, cols), MB = M and its factors U, s, V";
+  const Truncation& truncation = plan.policy.truncation;
+  if (truncation.rank > 0)
+    text += std::string(" of the ") + (truncation.bottom ? "bottom " : "top ") +
+            std::to_string(truncation.rank) + " triplets (the truncated SVD's memory)";
+  text += "\n";
   for (const auto& row : rows) {
     std::string line = " ";
     for (std::size_t c = 0; c < row.size(); ++c)
@@ -425,8 +475,15 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
     text += "  team " + std::to_string(t) + ": " + grid_text(plan, static_cast<int>(t)) +
             ", layers";
     for (std::size_t l : team.layers) text += " " + std::to_string(l + 1);
-    text += ", cost " + number("%.2g", team.cost) + ", about " + mib(team.bytes_per_rank) +
-            " per rank\n";
+    text +=
+        ", cost " + number("%.2g", team.cost) + ", about " + mib(team.bytes_per_rank) + " per rank";
+    // A layer the truncated method gives up on falls back to the full SVD, which needs more.
+    double fallback = team.bytes_per_rank;
+    for (std::size_t l : team.layers)
+      fallback = std::max(fallback, full_svd_bytes_per_rank(plan, l));
+    if (fallback > team.bytes_per_rank)
+      text += " (" + mib(fallback) + " if a layer falls back to the full SVD)";
+    text += "\n";
   }
   if (!plan.budget_warning.empty()) text += "warning: " + plan.budget_warning + "\n";
   for (std::size_t l = 0; l < plan.pairs.size(); ++l) {

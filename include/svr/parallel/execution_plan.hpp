@@ -20,11 +20,24 @@ namespace svr {
 
 enum class SvdEngine { Lapack, Scalapack };
 
+// What the SVDs compute and keep, for the memory model (--max-rank, --min-rank, --full-svd).
+struct Truncation {
+  // K of --max-rank or --min-rank when the truncated methods run: each layer keeps K triplets
+  // and works with a Krylov basis instead of the full SVD's factors. 0: full SVDs, every
+  // triplet kept (also --full-svd, which computes them all before keeping K).
+  std::int64_t rank = 0;
+  bool bottom = false;  // --min-rank: the bottom K, by a QR of M and its r x r triangle
+};
+
+// The triplets a layer of `shape` keeps under `truncation`: min(rows, cols), or K below it.
+double kept_triplets(const LayerShape& shape, const Truncation& truncation);
+
 struct LayerExecution {
   LayerShape shape;
   double cost = 0.0;  // SVD cost model: rows * cols * min(rows, cols) (LayerPartition::svd_cost)
-  double bytes =
-      0.0;  // doubles of M and its thin factors U, s, V: 8 (rows cols + (rows + cols + 1) r)
+  // Bytes of M and its kept factors U, s, V: 8 (rows cols + (rows + cols + 1) k), k the kept
+  // triplets (kept_triplets).
+  double bytes = 0.0;
   SvdEngine engine = SvdEngine::Lapack;
   int rank = -1;         // Lapack: the rank that reads and factors the whole layer; else -1
   GridShape grid{0, 0};  // Scalapack: its team's grid; else 0x0
@@ -60,6 +73,8 @@ struct GridPolicy {
   // the memory budget (split_core_bytes on all ranks). 0: never.
   std::int64_t split_min_dim = kDefaultSplitMinDim;
   static constexpr std::int64_t kDefaultSplitMinDim = 1024;
+  // The memory model of the teams follows what the SVDs keep and work with.
+  Truncation truncation;
 };
 
 // Estimated peak bytes on the rank that factors a split layer's r x r core with LAPACK, on a
@@ -130,14 +145,25 @@ struct ExecutionPlan {
 std::string describe_split(LayerShape shape, int core_rank);
 
 // Estimated peak bytes per rank of a team of `ranks` processes factoring `layers` one after the
-// other and keeping every layer's factors U, V (rows + cols) r until the edges are done, while
-// the largest layer's working set is alive: its matrix M, pdgesvd's copy of M, U and V^T
-// before V is transposed out (2 rows cols + 2 (rows + cols) r), all block-cyclic, so divided by
-// `ranks`, plus kRankOverheadBytes for MPI, the libraries and the buffers. It is a budget, so it
-// errs high: 5% and 13% above the measured peaks of the wide-MLP benchmark at 1 and 2 ranks
-// (docs/benchmarks.md). The LAPACK layers and the edge weights E are not counted.
+// other and keeping every layer's factors U, V ((rows + cols) k, k = kept_triplets) until the
+// edges are done, while the largest layer's working set is alive, all block-cyclic, so divided
+// by `ranks`, plus kRankOverheadBytes for MPI, the libraries and the buffers. The working set of
+// a full SVD is its matrix M, pdgesvd's copy of M, U and V^T before V is transposed out
+// (2 rows cols + 2 (rows + cols) r). A truncated one (K below r) holds M, a copy of it on a team
+// of 2 or more ranks (SLEPc's P x 1 layout) and for the bottom K (the QR's, with its r x r
+// triangle), and the Krylov method's basis on both sides, 2 (rows + cols) b with
+// b = min(r, 8 (K + max(10, K / 4))) (krylov_method.hpp's basis_limit, more than SLEPc's 2K).
+// It is a budget, so it errs high: 5% and 13% above the measured peaks of the wide-MLP
+// benchmark at 1 and 2 ranks, 34% and 19% above those of the 16384 x 65536 pair with
+// --max-rank 256 (docs/benchmarks.md). The LAPACK layers and the edge weights E are not counted.
 constexpr double kRankOverheadBytes = 256.0 * 1024 * 1024;
-double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks);
+double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks,
+                           const Truncation& truncation = {});
+
+// The same for the team of a ScaLAPACK layer `layer` of plan when the truncated method gives up
+// on it and it falls back to the full SVD: the team's kept factors as planned, that layer's full
+// working set. Equal to the team's bytes_per_rank without truncation.
+double full_svd_bytes_per_rank(const ExecutionPlan& plan, std::size_t layer);
 
 // The teams of the ScaLAPACK layers on plan.ranks ranks (plan.layers, plan.policy). For
 // T = 1, 2, .. up to min(large layers, ranks, max_grids): the layers are dealt to T teams
@@ -152,7 +178,7 @@ double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks);
 void plan_grid_teams(ExecutionPlan& plan);
 
 // Throws std::invalid_argument for ranks < 1, scalapack_min_dim < 1, block_size < 1,
-// max_grids < 0 or a negative budget.
+// max_grids < 0, a negative budget or a negative truncation rank.
 // Throws std::invalid_argument for a pair whose layers do not exist or with from >= to.
 ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes,
                              const std::vector<PairLayers>& pairs, int ranks,
