@@ -19,12 +19,12 @@ packages=(
   openmpi-bin libopenmpi-dev
   libscalapack-openmpi-dev libopenblas-dev liblapacke-dev
   libeigen3-dev libboost-program-options-dev libboost-math-dev
-  libgtest-dev nlohmann-json3-dev
+  libgtest-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev
   libslepc-real-dev
 )
 for option in "$@"; do
   case "$option" in
-    --tests) packages+=(python3 python3-numpy python3-scipy python3-mpmath python3-networkx python3-jsonschema chromium
+    --tests) packages+=(python3 python3-numpy python3-scipy python3-mpmath python3-networkx python3-jsonschema python3-onnx chromium
                         slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge libpmix2 lmod dpkg-dev) ;;
     --second-blas) packages+=(libblis-serial-dev liblapack3) ;;
     --fuzz) packages+=(python3 clang libclang-rt-14-dev libfuzzer-14-dev) ;;

@@ -74,8 +74,11 @@ RunPlans read_phase(const Options& options, const mpi::Communicator& comm) {
     }
     std::vector<PairLayers> pairs;
     for (const PairSpec& pair : plans.network.pairs) pairs.push_back({pair.from, pair.to});
-    GridPolicy policy{options.execution.max_grids, plans.memory_budget,
-                      options.execution.min_local_elements, options.execution.split_min_dim};
+    GridPolicy policy{options.execution.max_grids,
+                      plans.memory_budget,
+                      options.execution.min_local_elements,
+                      options.execution.split_min_dim,
+                      {}};
     // The teams are sized for what the SVDs keep and work with: the truncated method's K
     // triplets and basis, not the full SVD's (which --full-svd runs before keeping K).
     const std::optional<std::int64_t> K = options.max_rank ? options.max_rank : options.min_rank;
@@ -147,12 +150,13 @@ std::string plan_text(const RunPlans& plans, const Options& options) {
                      ")");
   }
   const std::string shape = chain ? "a chain" : "a graph";
-  std::string source = network.source == "family"     ? network.family + ", recognised from the names"
-                       : network.source == "topology" ? shape + " from the topology file " +
-                                                            options.network.topology
-                       : network.source == "layers"   ? shape + " of the layers of --layers"
-                       : network.source == "metadata" ? shape + " of the model's svr.layers metadata"
-                                                      : shape + " found from the names and shapes";
+  std::string source =
+      network.source == "family"     ? network.family + ", recognised from the names"
+      : network.source == "topology" ? shape + " from the topology file " + options.network.topology
+      : network.source == "layers"   ? shape + " of the layers of --layers"
+      : network.source == "metadata" ? shape + " of the model's svr.layers metadata"
+      : network.source == "onnx"     ? shape + " of the ONNX graph's weight layers"
+                                     : shape + " found from the names and shapes";
   std::string counts;
   for (const auto& [kind, n] : kinds) counts += (counts.empty() ? "" : ", ") + kind + " " + std::to_string(n);
   return "network: " + source + "; " + std::to_string(network.layers.size()) + " layers, " +

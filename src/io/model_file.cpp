@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "file_access.hpp"
+#include "onnx_reader.hpp"
 #include "safetensors_reader.hpp"
 #include "svr/core/error.hpp"
 #include "torch_checkpoint.hpp"
@@ -45,6 +46,10 @@ ModelFile open_model(const std::string& path) {
   const bool pickle_like = size >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5;
   const bool safetensors_like = size >= 9 && head[8] == '{' && io::load_u64(head) <= size - 8;
   if (pickle_like && !safetensors_like) return io::open_torch_legacy(path);
+  // ONNX: a ModelProto's first field (0x08, ir_version) can also be a safetensors header
+  // length's first byte; then the "{" of the header decides, as for pickles.
+  if ((ends_with(path, ".onnx") || io::looks_like_onnx(head, sizeof head)) && !safetensors_like)
+    return io::open_onnx(path);
 
   io::SafetensorsHeader header = io::read_safetensors_header(path);
   ModelFile model;

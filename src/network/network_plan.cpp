@@ -614,8 +614,10 @@ NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) 
     plan.layers = named_layers(model, options.layers, "--layers");
     plan.source = "layers";
   } else if (model.declared_layers) {
-    plan.layers = named_layers(model, *model.declared_layers, "svr.layers metadata");
-    plan.source = "metadata";
+    const bool onnx = model.format == "onnx";
+    plan.layers = named_layers(model, *model.declared_layers,
+                               onnx ? "the ONNX graph" : "svr.layers metadata");
+    plan.source = onnx ? "onnx" : "metadata";
   } else {
     detail::Recognition recognised = detail::recognise_family(model);
     if (recognised.topology) {

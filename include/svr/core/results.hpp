@@ -151,7 +151,7 @@ struct RunInfo {
 
 // Where the network's layers and pairs come from (summary.json "network").
 struct NetworkSource {
-  std::string source;    // "topology", "layers", "metadata", "family" or "names"
+  std::string source;    // "topology", "layers", "metadata", "onnx", "family" or "names"
   std::string family;    // the recognised family ("family" only)
   std::string topology;  // the topology file ("topology" only)
   bool graph = false;    // some pair is not (l, l + 1)

@@ -1,6 +1,6 @@
 #pragma once
-// A model on disk (safetensors, sharded safetensors, PyTorch zip or legacy checkpoint) as a list
-// of validated tensor locations. Opening reads only headers/pickles; read_tensor reads bytes.
+// A model on disk (safetensors, sharded safetensors, PyTorch zip or legacy checkpoint, ONNX) as a
+// list of validated tensor locations. Opening reads only headers/pickles; read_tensor reads bytes.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -18,11 +18,12 @@ class RandomAccessFile;
 
 struct ModelFile {
   std::string path;                 // as the user gave it
-  std::string format;               // "safetensors", "safetensors-sharded", "torch-zip", "torch-legacy"
+  std::string format;  // "safetensors", "safetensors-sharded", "torch-zip", "torch-legacy", "onnx"
   std::vector<TensorInfo> tensors;  // every tensor, in stored order
   bool order_is_state_dict = false; // true for torch checkpoints (their order is the module order)
   // safetensors __metadata__["svr.layers"] (a JSON list of weight names stored as a string),
-  // already checked to name existing tensors, each once.
+  // already checked to name existing tensors, each once; for ONNX, the weight layers of the
+  // graph's chain in its order.
   std::optional<std::vector<std::string>> declared_layers;
   // state_dict key -> global (e.g. "os.system") that produced its non-tensor value; never run.
   std::map<std::string, std::string> refused;
@@ -34,7 +35,8 @@ struct ModelFile {
 };
 
 // Dispatches on content: zip magic (torch-zip), pickle protocol byte (torch-legacy),
-// "*.index.json" (sharded safetensors), otherwise safetensors. Throws InputError (one line
+// "*.index.json" (sharded safetensors), ".onnx" or a ModelProto's first field (onnx, unless
+// it reads as a safetensors header), otherwise safetensors. Throws InputError (one line
 // naming file, tensor and problem) on anything malformed.
 ModelFile open_model(const std::string& path);
 

@@ -126,8 +126,8 @@ struct NetworkPlan {
   // "torchvision ResNet"); "" for a chain, a topology file or --layers.
   std::string family;
   // Where the layers and pairs come from: "topology" (--topology), "layers" (--layers),
-  // "metadata" (svr.layers of the model file), "family" (recognised) or "names" (a chain found
-  // from the names and shapes).
+  // "metadata" (svr.layers of the model file), "onnx" (the chain of an ONNX graph), "family"
+  // (recognised) or "names" (a chain found from the names and shapes).
   std::string source = "names";
 };
 

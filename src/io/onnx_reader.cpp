@@ -1,0 +1,540 @@
+#include "onnx_reader.hpp"
+
+#include <fcntl.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <onnx/onnx_pb.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "file_access.hpp"
+#include "svr/core/error.hpp"
+
+namespace svr::io {
+namespace {
+
+using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
+
+// Field numbers of onnx.proto (ONNX 1.12) that the walk below needs.
+constexpr int kModelGraph = 7;         // ModelProto.graph
+constexpr int kGraphInitializer = 5;   // GraphProto.initializer
+constexpr int kTensorFloatData = 4;    // TensorProto.float_data (packed)
+constexpr int kTensorRawData = 9;      // TensorProto.raw_data
+constexpr int kTensorDoubleData = 10;  // TensorProto.double_data (packed)
+
+// Where an embedded initializer's bytes are in the file.
+struct Payload {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  int field = 0;  // kTensorRawData, kTensorFloatData or kTensorDoubleData
+};
+
+void append_varint(std::string& out, std::uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+void append_fixed(std::string& out, std::uint64_t value, int bytes) {
+  for (int k = 0; k < bytes; ++k) out.push_back(static_cast<char>((value >> (8 * k)) & 0xff));
+}
+
+// Copies a serialized ModelProto without the bytes of its main graph's initializers, noting
+// where each initializer's bytes are. Only the wire format is walked here (protobuf's own
+// CodedInputStream reads it); what the fields mean is left to protobuf's parse of the copy.
+class Stripper {
+ public:
+  Stripper(CodedInputStream& in, const std::string& path, std::uint64_t file_size)
+      : in_(in), path_(path), file_size_(file_size) {}
+
+  std::string model() { return message(Level::Model); }
+  const std::vector<std::optional<Payload>>& payloads() const { return payloads_; }
+
+ private:
+  enum class Level { Model, Graph, Tensor, Other };
+
+  [[noreturn]] void malformed(const std::string& what) const {
+    throw_input(path_, "", "not a valid ONNX model: " + what);
+  }
+
+  std::string message(Level level) {
+    std::string out;
+    bool seen_graph = false;
+    std::optional<Payload> payload;
+    for (;;) {
+      const std::uint32_t tag = in_.ReadTag();
+      if (tag == 0) {
+        // The end of the message (its limit), or of the file, or bytes that are no tag.
+        // At the top level the caller checks that the walk ended at the end of the file.
+        if (in_.BytesUntilLimit() > 0)
+          malformed("a field tag is broken at byte " + std::to_string(in_.CurrentPosition()));
+        break;
+      }
+      const int field = WireFormatLite::GetTagFieldNumber(tag);
+      const auto wire = WireFormatLite::GetTagWireType(tag);
+      switch (wire) {
+        case WireFormatLite::WIRETYPE_VARINT: {
+          std::uint64_t value = 0;
+          if (!in_.ReadVarint64(&value)) malformed("a varint is cut short");
+          append_varint(out, tag);
+          append_varint(out, value);
+          break;
+        }
+        case WireFormatLite::WIRETYPE_FIXED64: {
+          std::uint64_t value = 0;
+          if (!in_.ReadLittleEndian64(&value)) malformed("a fixed64 field is cut short");
+          append_varint(out, tag);
+          append_fixed(out, value, 8);
+          break;
+        }
+        case WireFormatLite::WIRETYPE_FIXED32: {
+          std::uint32_t value = 0;
+          if (!in_.ReadLittleEndian32(&value)) malformed("a fixed32 field is cut short");
+          append_varint(out, tag);
+          append_fixed(out, value, 4);
+          break;
+        }
+        case WireFormatLite::WIRETYPE_LENGTH_DELIMITED: {
+          std::uint32_t length = 0;
+          if (!in_.ReadVarint32(&length)) malformed("a length is cut short");
+          if (static_cast<std::int64_t>(length) > remaining())
+            malformed("a field of " + std::to_string(length) + " bytes at byte " +
+                      std::to_string(in_.CurrentPosition()) + " runs past its end");
+          const Level inner = level == Level::Model && field == kModelGraph         ? Level::Graph
+                              : level == Level::Graph && field == kGraphInitializer ? Level::Tensor
+                                                                                    : Level::Other;
+          if (level == Level::Model && field == kModelGraph) {
+            if (seen_graph) malformed("the model has two graph fields");
+            seen_graph = true;
+          }
+          if (level == Level::Tensor && (field == kTensorRawData || field == kTensorFloatData ||
+                                         field == kTensorDoubleData)) {
+            if (payload) malformed("an initializer stores its values twice");
+            payload = Payload{static_cast<std::uint64_t>(in_.CurrentPosition()), length, field};
+            if (!in_.Skip(static_cast<int>(length))) malformed("an initializer is cut short");
+            break;
+          }
+          std::string value;
+          if (inner == Level::Other) {
+            if (!in_.ReadString(&value, static_cast<int>(length)))
+              malformed("a field is cut short");
+          } else {
+            const CodedInputStream::Limit limit = in_.PushLimit(static_cast<int>(length));
+            value = message(inner);
+            in_.PopLimit(limit);
+          }
+          append_varint(out, tag);
+          append_varint(out, value.size());
+          out += value;
+          break;
+        }
+        default:
+          malformed("field " + std::to_string(field) + " has the unsupported wire type " +
+                    std::to_string(static_cast<int>(wire)));
+      }
+    }
+    if (level == Level::Tensor) payloads_.push_back(payload);
+    return out;
+  }
+
+  // Bytes left in the current message: up to its limit, or to the end of the file.
+  std::int64_t remaining() const {
+    const int limit = in_.BytesUntilLimit();
+    return limit >= 0 ? limit : static_cast<std::int64_t>(file_size_) - in_.CurrentPosition();
+  }
+
+  CodedInputStream& in_;
+  const std::string& path_;
+  std::uint64_t file_size_;
+  std::vector<std::optional<Payload>> payloads_;
+};
+
+std::optional<DType> dtype_of(int data_type) {
+  switch (data_type) {
+    case onnx::TensorProto::FLOAT:
+      return DType::F32;
+    case onnx::TensorProto::DOUBLE:
+      return DType::F64;
+    case onnx::TensorProto::FLOAT16:
+      return DType::F16;
+    case onnx::TensorProto::BFLOAT16:
+      return DType::BF16;
+    case onnx::TensorProto::INT64:
+      return DType::I64;
+    case onnx::TensorProto::INT32:
+      return DType::I32;
+    case onnx::TensorProto::INT16:
+      return DType::I16;
+    case onnx::TensorProto::INT8:
+      return DType::I8;
+    case onnx::TensorProto::UINT8:
+      return DType::U8;
+    case onnx::TensorProto::BOOL:
+      return DType::BOOL;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string type_name(int data_type) {
+  return onnx::TensorProto::DataType_IsValid(data_type)
+             ? onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(data_type))
+             : "data type " + std::to_string(data_type);
+}
+
+std::string directory_of(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+// An initializer the reader could not turn into a tensor, and why: an error only if a weight
+// layer uses it (an int64 shape constant in int64_data, say, is of no concern).
+using Unreadable = std::map<std::string, std::string>;
+
+// The tensor of one initializer, its bytes located and checked against the file(s).
+std::optional<TensorInfo> initializer_tensor(const onnx::TensorProto& t,
+                                             const std::optional<Payload>& payload,
+                                             const std::string& path, std::uint64_t file_size,
+                                             std::vector<std::string>& files,
+                                             Unreadable& unreadable) {
+  const std::string& name = t.name();
+  if (name.empty()) throw_input(path, "", "an initializer has no name");
+  const std::optional<DType> dtype = dtype_of(t.data_type());
+  if (!dtype) {
+    unreadable[name] = "its type " + type_name(t.data_type()) +
+                       " is not one svr reads as a weight (FLOAT, DOUBLE, FLOAT16, BFLOAT16)";
+    return std::nullopt;
+  }
+  TensorInfo info;
+  info.name = name;
+  info.dtype = *dtype;
+  std::uint64_t numel = 1;
+  for (std::int64_t d : t.dims()) {
+    if (d < 0) throw_input(path, name, "negative dimension in its dims");
+    info.shape.push_back(d);
+    numel = checked_mul(numel, static_cast<std::uint64_t>(d), path, name, "element count");
+  }
+  const std::uint64_t bytes = checked_mul(numel, dtype_size(*dtype), path, name, "byte size");
+  info.nbytes = bytes;
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    std::optional<std::uint64_t> offset, length;
+    for (const onnx::StringStringEntryProto& entry : t.external_data()) {
+      const auto number = [&](const std::string& text) {
+        if (text.empty() || text.size() > 19 ||
+            !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+          throw_input(path, name,
+                      "external data " + entry.key() + " '" + text + "' is not a byte count");
+        return static_cast<std::uint64_t>(std::stoull(text));
+      };
+      if (entry.key() == "location")
+        location = entry.value();
+      else if (entry.key() == "offset")
+        offset = number(entry.value());
+      else if (entry.key() == "length")
+        length = number(entry.value());
+    }
+    // The location is relative to the model's directory and must stay inside it.
+    if (location.empty()) throw_input(path, name, "external data without a location");
+    if (location.front() == '/' || location == ".." || location.rfind("../", 0) == 0 ||
+        location.find("/../") != std::string::npos ||
+        (location.size() >= 3 && location.compare(location.size() - 3, 3, "/..") == 0))
+      throw_input(path, name,
+                  "external data location '" + location + "' leaves the model's directory");
+    if (length && *length != bytes)
+      throw_input(path, name,
+                  "external data length " + std::to_string(*length) + " does not match its dims " +
+                      shape_string(info.shape) + " (" + std::to_string(bytes) + " bytes)");
+    info.file = directory_of(path) + "/" + location;
+    info.offset = offset.value_or(0);
+    std::uint64_t external_size = 0;
+    try {
+      external_size = RandomAccessFile(info.file).size();
+    } catch (const InputError&) {
+      throw_input(path, name, "its external data file " + info.file + " cannot be opened");
+    }
+    if (!range_inside(info.offset, bytes, external_size))
+      throw_input(path, name,
+                  "external data [" + std::to_string(info.offset) + ", +" + std::to_string(bytes) +
+                      ") lies outside " + info.file + " (" + std::to_string(external_size) +
+                      " bytes)");
+    if (std::find(files.begin(), files.end(), info.file) == files.end()) files.push_back(info.file);
+    return info;
+  }
+  if (!payload) {
+    if (numel == 0) {
+      info.file = path;
+      info.nbytes = 0;
+      return info;
+    }
+    unreadable[name] =
+        "its values are not stored as raw_data, packed float_data or packed "
+        "double_data";
+    return std::nullopt;
+  }
+  const bool typed_ok = payload->field == kTensorRawData ||
+                        (payload->field == kTensorFloatData && *dtype == DType::F32) ||
+                        (payload->field == kTensorDoubleData && *dtype == DType::F64);
+  if (!typed_ok)
+    throw_input(path, name,
+                "its values are in a field that does not hold " + type_name(t.data_type()));
+  if (payload->length != bytes)
+    throw_input(path, name,
+                "holds " + std::to_string(payload->length) + " bytes where its dims " +
+                    shape_string(info.shape) + " and type " + type_name(t.data_type()) + " need " +
+                    std::to_string(bytes));
+  if (!range_inside(payload->offset, payload->length, file_size))
+    throw_input(path, name, "its bytes lie outside the file");
+  info.file = path;
+  info.offset = payload->offset;
+  return info;
+}
+
+// The operators a channel passes through unmixed, from one weight layer to the next (the
+// spec's list, section 7, less the ones that join or split branches, which need the graph).
+const std::set<std::string>& pass_through_ops() {
+  static const std::set<std::string> ops{"Relu",
+                                         "LeakyRelu",
+                                         "PRelu",
+                                         "Elu",
+                                         "Selu",
+                                         "Clip",
+                                         "Sigmoid",
+                                         "HardSigmoid",
+                                         "Tanh",
+                                         "Softplus",
+                                         "HardSwish",
+                                         "Gelu",
+                                         "Identity",
+                                         "Dropout",
+                                         "MaxPool",
+                                         "AveragePool",
+                                         "GlobalAveragePool",
+                                         "GlobalMaxPool",
+                                         "LpPool",
+                                         "Pad",
+                                         "Resize",
+                                         "Upsample",
+                                         "Flatten",
+                                         "Reshape",
+                                         "Squeeze",
+                                         "Unsqueeze",
+                                         "Cast"};
+  return ops;
+}
+
+struct WeightOp {
+  std::string tensor;  // the weight initializer
+  bool transposed;     // stored (in, out): MatMul, Gemm without transB
+  std::string node;    // the node's name, or its op and index
+  std::string input;   // the activation it reads
+  std::string output;
+};
+
+std::string node_label(const onnx::NodeProto& node, int index) {
+  return node.name().empty() ? node.op_type() + " node " + std::to_string(index)
+                             : "node '" + node.name() + "' (" + node.op_type() + ")";
+}
+
+std::optional<std::int64_t> int_attribute(const onnx::NodeProto& node, const std::string& name) {
+  for (const onnx::AttributeProto& a : node.attribute())
+    if (a.name() == name) return a.i();
+  return std::nullopt;
+}
+
+// The weight layers in graph order, with the checks a chain needs.
+std::vector<WeightOp> chain_of(const onnx::GraphProto& graph, const std::string& path,
+                               const std::map<std::string, const TensorInfo*>& weights,
+                               const Unreadable& unreadable) {
+  // The activation each value was derived from through pass-through operators: its source;
+  // and for a value where that flow ended, the node that ended it.
+  std::map<std::string, std::string> source, ended;
+  std::set<std::string> constants;
+  for (const onnx::TensorProto& t : graph.initializer()) constants.insert(t.name());
+  for (const onnx::ValueInfoProto& input : graph.input())
+    if (!constants.count(input.name())) source[input.name()] = input.name();
+  std::vector<WeightOp> layers;
+  std::set<std::string> used;
+  const auto weight_of = [&](const onnx::NodeProto& node, int index,
+                             const std::string& tensor) -> const TensorInfo* {
+    const auto bad = unreadable.find(tensor);
+    if (bad != unreadable.end()) throw_input(path, tensor, bad->second);
+    const auto it = weights.find(tensor);
+    if (it == weights.end()) return nullptr;
+    if (!used.insert(tensor).second)
+      throw_input(path, tensor,
+                  "is the weight of two layers (" + node_label(node, index) +
+                      " is the second); svr needs one weight per layer");
+    return it->second;
+  };
+  for (int index = 0; index < graph.node_size(); ++index) {
+    const onnx::NodeProto& node = graph.node(index);
+    const std::string& op = node.op_type();
+    const std::string label = node_label(node, index);
+    std::optional<WeightOp> layer;
+    if ((op == "Conv" || op == "Gemm" || op == "MatMul") && node.input_size() >= 2) {
+      if (const TensorInfo* w = weight_of(node, index, node.input(1))) {
+        const std::size_t dims = w->shape.size();
+        bool transposed =
+            op == "MatMul" || (op == "Gemm" && int_attribute(node, "transB").value_or(0) == 0);
+        if (op == "Conv") {
+          if (dims < 3)
+            throw_input(path, w->name, label + " has a weight of rank " + std::to_string(dims));
+          if (int_attribute(node, "group").value_or(1) != 1)
+            throw_input(path, w->name,
+                        label + " is a grouped convolution: not supported in ONNX files yet");
+        } else if (dims != 2) {
+          throw_input(path, w->name,
+                      label + " has a weight of rank " + std::to_string(dims) + ", not 2");
+        }
+        if (op == "Gemm" && int_attribute(node, "transA").value_or(0) != 0)
+          throw_input(path, w->name,
+                      label + " transposes its input (transA): not a layer svr reads");
+        layer = WeightOp{w->name, transposed, label, node.input(0),
+                         node.output_size() ? node.output(0) : ""};
+      }
+    }
+    if (layer) {
+      const auto from = source.find(layer->input);
+      if (from == source.end()) {
+        const auto end = ended.find(layer->input);
+        throw_input(path, layer->tensor,
+                    label + " reads '" + layer->input + "', " +
+                        (end != ended.end()
+                             ? "where the flow from the previous layer ended at " + end->second
+                             : std::string("which no layer or graph input produces through "
+                                           "operators that keep channels apart")));
+      }
+      const std::string expected = layers.empty() ? from->second : layers.back().output;
+      if (from->second != expected)
+        throw_input(path, layer->tensor,
+                    label + " does not read the previous layer's output (" +
+                        (layers.empty() ? std::string("the graph input") : layers.back().tensor) +
+                        "): the graph is not a chain; graphs from ONNX files are not supported "
+                        "yet (docs/input-formats.md)");
+      source[layer->output] = layer->output;
+      layers.push_back(*layer);
+      continue;
+    }
+    // Other operators carry their first input's source if they keep channels apart; an Add
+    // of a constant (a bias) does too. Anything else ends the flow: its outputs have none.
+    const bool constant_add = (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") &&
+                              node.input_size() == 2 &&
+                              (constants.count(node.input(0)) || constants.count(node.input(1)));
+    if (pass_through_ops().count(op) || constant_add) {
+      const std::string& in =
+          constant_add && constants.count(node.input(0)) ? node.input(1) : node.input(0);
+      const auto from = source.find(in);
+      const auto end = ended.find(in);
+      for (const std::string& out : node.output()) {
+        if (from != source.end()) source[out] = from->second;
+        if (end != ended.end()) ended[out] = end->second;
+      }
+    } else if (node.input_size() > 0 && source.count(node.input(0))) {
+      const std::string why = op == "BatchNormalization"
+                                  ? ": batch norms in ONNX files are not folded yet; export "
+                                    "with the batch norms fused into the convolutions"
+                                  : ": an operator that mixes channels or joins branches";
+      for (const std::string& out : node.output()) ended[out] = label + why;
+    }
+  }
+  return layers;
+}
+
+}  // namespace
+
+bool looks_like_onnx(const unsigned char* head, std::size_t size) {
+  return size >= 2 && head[0] == 0x08 && head[1] < 0x80;  // ir_version, a small varint
+}
+
+ModelFile open_onnx(const std::string& path) {
+  std::uint64_t file_size = 0;
+  {
+    RandomAccessFile file(path);  // "no such file" etc.
+    file_size = file.size();
+  }
+  if (file_size > static_cast<std::uint64_t>(INT_MAX))
+    throw_input(path, "",
+                "an ONNX file over 2 GiB is not a valid protobuf message (store the "
+                "weights as external data)");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_input(path, "", "cannot open");
+  onnx::ModelProto proto;
+  std::vector<std::optional<Payload>> payloads;
+  {
+    google::protobuf::io::FileInputStream stream(fd);
+    stream.SetCloseOnDelete(true);
+    CodedInputStream in(&stream);
+    in.SetTotalBytesLimit(INT_MAX);
+    in.SetRecursionLimit(64);
+    Stripper stripper(in, path, file_size);
+    const std::string stripped = stripper.model();
+    if (static_cast<std::uint64_t>(in.CurrentPosition()) != file_size)
+      throw_input(path, "",
+                  "not a valid ONNX model: no protobuf field can be read at byte " +
+                      std::to_string(in.CurrentPosition()) + " of " + std::to_string(file_size));
+    if (!proto.ParseFromString(stripped))
+      throw_input(path, "", "not a valid ONNX model (protobuf cannot parse it)");
+    payloads = stripper.payloads();
+  }
+  if (!proto.has_graph() || proto.graph().node_size() == 0)
+    throw_input(path, "", "not a valid ONNX model: it has no graph");
+  if (proto.opset_import_size() == 0)
+    throw_input(path, "", "not a valid ONNX model: it imports no operator set (opset_import)");
+  const onnx::GraphProto& graph = proto.graph();
+  if (graph.sparse_initializer_size() > 0)
+    throw_input(path, graph.sparse_initializer(0).values().name(),
+                "sparse initializers are not supported");
+  if (static_cast<int>(payloads.size()) != graph.initializer_size())
+    throw_input(path, "", "not a valid ONNX model: the initializers could not be located");
+
+  ModelFile model;
+  model.path = path;
+  model.format = "onnx";
+  model.files = {path};
+  Unreadable unreadable;
+  std::set<std::string> names;
+  for (int k = 0; k < graph.initializer_size(); ++k) {
+    const onnx::TensorProto& t = graph.initializer(k);
+    if (!names.insert(t.name()).second)
+      throw_input(path, t.name(), "two initializers have this name");
+    std::optional<TensorInfo> info = initializer_tensor(t, payloads[static_cast<std::size_t>(k)],
+                                                        path, file_size, model.files, unreadable);
+    if (info && !dtype_is_float(info->dtype))
+      unreadable[info->name] = "its type " + type_name(t.data_type()) +
+                               " is not one svr reads as a weight (FLOAT, DOUBLE, FLOAT16, "
+                               "BFLOAT16)";
+    if (info) model.tensors.push_back(std::move(*info));
+  }
+  std::map<std::string, const TensorInfo*> floats;
+  for (const TensorInfo& t : model.tensors)
+    if (dtype_is_float(t.dtype)) floats[t.name] = &t;
+  std::vector<WeightOp> layers = chain_of(graph, path, floats, unreadable);
+  std::vector<std::string> declared;
+  for (const WeightOp& layer : layers) {
+    declared.push_back(layer.tensor);
+    if (!layer.transposed) continue;
+    // Stored (in, out): the (out, in) view of it, as PyTorch stores a Linear weight.
+    for (TensorInfo& t : model.tensors)
+      if (t.name == layer.tensor) {
+        std::swap(t.shape[0], t.shape[1]);
+        t.strides = {1, t.shape[0]};
+      }
+  }
+  if (!declared.empty()) model.declared_layers = std::move(declared);
+  return model;
+}
+
+}  // namespace svr::io

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Writes the ONNX fixtures of the tests (tests/data/onnx/) with the onnx package's helper, from
+examples/digits_cnn_plain.safetensors, so that no PyTorch export is needed:
+
+  digits_cnn_plain.onnx           the example CNN as torch.onnx exports it (Conv, Relu, MaxPool,
+                                  Flatten, Gemm with transB=1), weights in raw_data
+  digits_cnn_plain_matmul.onnx    the same network with its linear layers as MatMul of the
+                                  transposed weight plus an Add of the bias (as tf2onnx writes
+                                  them), the convolutions' weights in packed float_data, a
+                                  Reshape for the flatten and an Identity
+  digits_cnn_plain_external.onnx  the same as the first with every weight in external data,
+  digits_cnn_plain_external.bin   one file beside the model, at aligned offsets
+  mlp_f16.onnx, mlp_bf16.onnx, mlp_f64.onnx   a two-layer MLP in FLOAT16, BFLOAT16 and DOUBLE
+  bad/*.onnx                      malformed models, one problem each (tests/unit/io/onnx_test.cpp
+                                  and tests/e2e)
+
+svr reads all three digits models as the same network as the safetensors (tests/e2e). Run it
+again after changing the example; the files are committed.
+
+Usage: make_onnx_fixtures.py [OUT_DIR] [SAFETENSORS]
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        assert entry["dtype"] == "F32", name
+        begin, end = entry["data_offsets"]
+        out[name] = np.frombuffer(data[8 + n + begin:8 + n + end], dtype="<f4").reshape(entry["shape"])
+    return out
+
+
+def model_of(nodes, inits, name="digits_cnn_plain"):
+    graph = helper.make_graph(
+        nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
+                              producer_name="svr make_onnx_fixtures.py")
+    onnx.checker.check_model(model)
+    return model
+
+
+def features(w, float_data=False):
+    """Conv/Relu blocks and pools of the example, as nodes and initializers."""
+    nodes, inits, x = [], [], "input"
+    for k, conv in enumerate(["features.0", "features.2", "features.5"]):
+        weight, bias = w[conv + ".weight"], w[conv + ".bias"]
+        if float_data:
+            inits.append(helper.make_tensor(conv + ".weight", TensorProto.FLOAT, weight.shape,
+                                            weight.flatten().tolist()))
+        else:
+            inits.append(numpy_helper.from_array(weight, conv + ".weight"))
+        inits.append(numpy_helper.from_array(bias, conv + ".bias"))
+        nodes.append(helper.make_node("Conv", [x, conv + ".weight", conv + ".bias"], [conv],
+                                      name="/" + conv + "/Conv", kernel_shape=[3, 3],
+                                      pads=[1, 1, 1, 1]))
+        nodes.append(helper.make_node("Relu", [conv], [conv + ".relu"]))
+        x = conv + ".relu"
+        if k >= 1:
+            nodes.append(helper.make_node("MaxPool", [x], [conv + ".pool"], kernel_shape=[2, 2],
+                                          strides=[2, 2]))
+            x = conv + ".pool"
+    return nodes, inits, x
+
+
+def gemm_model(w):
+    nodes, inits, x = features(w)
+    nodes.append(helper.make_node("Flatten", [x], ["flat"], axis=1))
+    x = "flat"
+    for k, fc in enumerate(["classifier.0", "classifier.2"]):
+        inits += [numpy_helper.from_array(w[fc + ".weight"], fc + ".weight"),
+                  numpy_helper.from_array(w[fc + ".bias"], fc + ".bias")]
+        out = "logits" if k == 1 else fc
+        nodes.append(helper.make_node("Gemm", [x, fc + ".weight", fc + ".bias"], [out],
+                                      name="/" + fc + "/Gemm", transB=1))
+        if k == 0:
+            nodes.append(helper.make_node("Relu", [out], [fc + ".relu"]))
+            x = fc + ".relu"
+    return model_of(nodes, inits)
+
+
+def matmul_model(w):
+    nodes, inits, x = features(w, float_data=True)
+    inits.append(numpy_helper.from_array(np.array([1, -1], dtype=np.int64), "flat_shape"))
+    nodes.append(helper.make_node("Reshape", [x, "flat_shape"], ["flat"]))
+    nodes.append(helper.make_node("Identity", ["flat"], ["flat_copy"]))
+    x = "flat_copy"
+    for k, fc in enumerate(["classifier.0", "classifier.2"]):
+        inits += [numpy_helper.from_array(np.ascontiguousarray(w[fc + ".weight"].T), fc + ".weight"),
+                  numpy_helper.from_array(w[fc + ".bias"], fc + ".bias")]
+        nodes.append(helper.make_node("MatMul", [x, fc + ".weight"], [fc + ".mm"], name="/" + fc + "/MatMul"))
+        out = "logits" if k == 1 else fc
+        nodes.append(helper.make_node("Add", [fc + ".mm", fc + ".bias"], [out]))
+        if k == 0:
+            nodes.append(helper.make_node("Relu", [out], [fc + ".relu"]))
+            x = fc + ".relu"
+    return model_of(nodes, inits)
+
+
+def external_model(w, out_dir):
+    model = gemm_model(w)
+    blob = bytearray()
+    for t in model.graph.initializer:
+        data = t.raw_data
+        while len(blob) % 64:
+            blob.append(0)
+        offset = len(blob)
+        blob += data
+        t.ClearField("raw_data")
+        t.data_location = TensorProto.EXTERNAL
+        for key, value in (("location", "digits_cnn_plain_external.bin"), ("offset", str(offset)),
+                           ("length", str(len(data)))):
+            entry = t.external_data.add()
+            entry.key, entry.value = key, value
+    with open(os.path.join(out_dir, "digits_cnn_plain_external.bin"), "wb") as f:
+        f.write(bytes(blob))
+    return model
+
+
+def mlp_model(data_type, np_type):
+    rng = np.random.default_rng(7)
+    w1 = rng.standard_normal((6, 5)).astype(np.float32)
+    w2 = rng.standard_normal((3, 6)).astype(np.float32)
+    inits = []
+    for name, value in (("fc1.weight", w1), ("fc2.weight", w2)):
+        if data_type == TensorProto.BFLOAT16:
+            bits = (value.view(np.uint32) >> 16).astype("<u2")  # truncation: exact bf16 values
+            inits.append(helper.make_tensor(name, data_type, value.shape, bits.tobytes(), raw=True))
+        else:
+            inits.append(numpy_helper.from_array(value.astype(np_type), name))
+    nodes = [helper.make_node("Gemm", ["input", "fc1.weight"], ["h"], transB=1, name="fc1"),
+             helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("Gemm", ["r", "fc2.weight"], ["logits"], transB=1, name="fc2")]
+    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("input", data_type, [1, 5])],
+                              [helper.make_tensor_value_info("logits", data_type, [1, 3])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def small_chain():
+    """Three Gemm layers 5 -> 6 -> 4 -> 3 with Relus: the base of the malformed models."""
+    rng = np.random.default_rng(11)
+    nodes, inits, x = [], [], "input"
+    for k, (n_in, n_out) in enumerate(((5, 6), (6, 4), (4, 3))):
+        name = "fc%d" % (k + 1)
+        inits.append(numpy_helper.from_array(rng.standard_normal((n_out, n_in)).astype(np.float32),
+                                             name + ".weight"))
+        out = "logits" if k == 2 else name
+        nodes.append(helper.make_node("Gemm", [x, name + ".weight"], [out], name=name, transB=1))
+        if k < 2:
+            nodes.append(helper.make_node("Relu", [out], [name + ".relu"]))
+            x = name + ".relu"
+    graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 5])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def bad_models(out_dir):
+    bad = os.path.join(out_dir, "bad")
+    os.makedirs(bad, exist_ok=True)
+    good = small_chain()
+
+    def copy():
+        m = onnx.ModelProto()
+        m.CopyFrom(good)
+        return m
+
+    def save(name, model):
+        onnx.save(model, os.path.join(bad, name))
+
+    def initializer(m, name):
+        return [t for t in m.graph.initializer if t.name == name][0]
+
+    # Not a chain: fc3 reads fc1's output, skipping fc2.
+    m = copy()
+    [n for n in m.graph.node if n.name == "fc3"][0].input[0] = "fc1.relu"
+    save("branch.onnx", m)
+    # A batch norm between fc1 and its Relu.
+    m = copy()
+    nodes = list(m.graph.node)
+    nodes[1].input[0] = "bn"
+    nodes.insert(1, helper.make_node("BatchNormalization", ["fc1", "bn.scale", "bn.bias", "bn.mean", "bn.var"],
+                                     ["bn"], name="bn"))
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    for name, value in (("bn.scale", 1.0), ("bn.bias", 0.0), ("bn.mean", 0.0), ("bn.var", 1.0)):
+        m.graph.initializer.append(numpy_helper.from_array(np.full(6, value, np.float32), name))
+    save("batchnorm.onnx", m)
+    # A weight whose raw_data is shorter than its dims need.
+    m = copy()
+    t = initializer(m, "fc2.weight")
+    t.raw_data = t.raw_data[:-4]
+    save("short_raw_data.onnx", m)
+    # An integer weight.
+    m = copy()
+    initializer(m, "fc3.weight").CopyFrom(numpy_helper.from_array(np.ones((3, 4), np.int8), "fc3.weight"))
+    save("int8_weight.onnx", m)
+    # External data that is missing, and one that leaves the model's directory.
+    for name, location in (("missing_external.onnx", "no_such.bin"),
+                           ("escaping_external.onnx", "../digits_cnn_plain_external.bin")):
+        m = copy()
+        t = initializer(m, "fc2.weight")
+        t.ClearField("raw_data")
+        t.data_location = TensorProto.EXTERNAL
+        entry = t.external_data.add()
+        entry.key, entry.value = "location", location
+        save(name, m)
+    # The file cut short in the middle of the weights, and bytes that are no protobuf.
+    data = good.SerializeToString()
+    with open(os.path.join(bad, "truncated.onnx"), "wb") as f:
+        f.write(data[:len(data) - 40])
+    with open(os.path.join(bad, "garbage.onnx"), "wb") as f:
+        f.write(b"\x08\x07" + bytes(range(256)))
+
+
+def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else HERE
+    source = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "examples", "digits_cnn_plain.safetensors")
+    w = read_safetensors(source)
+    onnx.save(gemm_model(w), os.path.join(out_dir, "digits_cnn_plain.onnx"))
+    onnx.save(matmul_model(w), os.path.join(out_dir, "digits_cnn_plain_matmul.onnx"))
+    onnx.save(external_model(w, out_dir), os.path.join(out_dir, "digits_cnn_plain_external.onnx"))
+    for name, data_type, np_type in (("mlp_f16.onnx", TensorProto.FLOAT16, np.float16),
+                                     ("mlp_bf16.onnx", TensorProto.BFLOAT16, None),
+                                     ("mlp_f64.onnx", TensorProto.DOUBLE, np.float64)):
+        onnx.save(mlp_model(data_type, np_type), os.path.join(out_dir, name))
+    bad_models(out_dir)
+
+
+if __name__ == "__main__":
+    main()

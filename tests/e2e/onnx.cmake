@@ -1,0 +1,26 @@
+# ONNX models (issue 14; docs/input-formats.md, "ONNX"): the example CNN written as ONNX three
+# ways (tests/data/onnx/make_onnx_fixtures.py) gives the same SVR as its safetensors, whole on
+# each rank and read in blocks onto ScaLAPACK grids (where the MatMul weights are transposed
+# views); malformed files give one line naming the file and the tensor. Included by
+# tests/e2e/CMakeLists.txt.
+set(onnx ${PROJECT_SOURCE_DIR}/tests/data/onnx)
+set(onnx_digits ${examples}/digits_cnn_plain.safetensors ${onnx}/digits_cnn_plain.onnx
+  ${onnx}/digits_cnn_plain_matmul.onnx ${onnx}/digits_cnn_plain_external.onnx)
+svr_e2e(onnx.digits_plain.same 2 same ${onnx_digits})
+svr_e2e(onnx.digits_plain.same_scalapack 3 same ${onnx_digits} -- --scalapack-min-dim 1
+  --block-size 5)
+svr_e2e(onnx.plan 1 --expect "a chain of the ONNX graph's weight layers"
+  --expect "classifier.0.weight 128x256" plan ${onnx}/digits_cnn_plain_matmul.onnx)
+
+set(onnx_bad ${onnx}/bad)
+svr_bad(onnx_branch ${onnx_bad}/branch.onnx EXPECT branch.onnx fc3.weight "not a chain")
+svr_bad(onnx_batchnorm ${onnx_bad}/batchnorm.onnx EXPECT fc2.weight "node 'bn'"
+  "BatchNormalization")
+svr_bad(onnx_short_raw_data ${onnx_bad}/short_raw_data.onnx EXPECT fc2.weight "92 bytes" "need 96")
+svr_bad(onnx_int8_weight ${onnx_bad}/int8_weight.onnx EXPECT fc3.weight INT8)
+svr_bad(onnx_missing_external ${onnx_bad}/missing_external.onnx EXPECT fc2.weight no_such.bin
+  "cannot be opened")
+svr_bad(onnx_escaping_external ${onnx_bad}/escaping_external.onnx EXPECT fc2.weight
+  "leaves the model's directory")
+svr_bad(onnx_truncated ${onnx_bad}/truncated.onnx EXPECT truncated.onnx "runs past its end")
+svr_bad(onnx_garbage ${onnx_bad}/garbage.onnx EXPECT garbage.onnx "not a valid ONNX model")

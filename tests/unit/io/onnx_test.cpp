@@ -1,0 +1,126 @@
+// The ONNX reader on tests/data/onnx (make_onnx_fixtures.py): the example CNN written three ways
+// reads as the same tensors as its safetensors, the MLP in FLOAT16, BFLOAT16 and DOUBLE as the
+// same draws rounded, and a weight stored (in, out) as the (out, in) view of it.
+#include <gtest/gtest.h>
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "io_test_helpers.hpp"
+#include "svr/io/model_file.hpp"
+
+namespace svr {
+namespace {
+
+std::string onnx_dir() { return std::string(SVR_TEST_DATA_DIR) + "/onnx"; }
+std::string example() {
+  return std::string(SVR_TEST_DATA_DIR) + "/../../examples/digits_cnn_plain.safetensors";
+}
+
+const std::vector<std::string> kDigitsLayers{"features.0.weight", "features.2.weight",
+                                             "features.5.weight", "classifier.0.weight",
+                                             "classifier.2.weight"};
+
+TEST(Onnx, TheExampleReadsAsItsSafetensorsEveryWayItIsStored) {
+  const ModelFile reference = open_model(example());
+  for (const char* file : {"digits_cnn_plain.onnx", "digits_cnn_plain_matmul.onnx",
+                           "digits_cnn_plain_external.onnx"}) {
+    SCOPED_TRACE(file);
+    const ModelFile m = open_model(onnx_dir() + "/" + file);
+    EXPECT_EQ(m.format, "onnx");
+    ASSERT_TRUE(m.declared_layers.has_value());
+    EXPECT_EQ(*m.declared_layers, kDigitsLayers);
+    // Every weight and bias, with the example's shape and exactly its values (F32 both).
+    for (const TensorInfo& want : reference.tensors) {
+      const TensorInfo* got = m.find(want.name);
+      ASSERT_NE(got, nullptr) << want.name;
+      EXPECT_EQ(got->shape, want.shape) << want.name;
+      EXPECT_EQ(read_tensor(*got), read_tensor(want)) << want.name;
+      // The range reader of the layer matrices, over a range that starts mid-row.
+      const std::int64_t first = got->numel() / 3, count = got->numel() - first;
+      std::vector<double> part(static_cast<std::size_t>(count));
+      read_tensor_range(*got, first, count, part.data());
+      const std::vector<double> whole = read_tensor(want);
+      EXPECT_TRUE(std::equal(part.begin(), part.end(), whole.begin() + first)) << want.name;
+    }
+  }
+  // The MatMul weights are stored (in, out): read as the transposed view.
+  const ModelFile matmul = open_model(onnx_dir() + "/digits_cnn_plain_matmul.onnx");
+  EXPECT_EQ(matmul.find("classifier.0.weight")->strides, (std::vector<std::int64_t>{1, 128}));
+  // External data: the .bin is one of the model's files (hashed for summary.json).
+  const ModelFile external = open_model(onnx_dir() + "/digits_cnn_plain_external.onnx");
+  ASSERT_EQ(external.files.size(), 2u);
+  EXPECT_EQ(external.files[1], onnx_dir() + "/digits_cnn_plain_external.bin");
+}
+
+TEST(Onnx, HalfBfloatAndDoubleWeightsAreTheSameDrawsRounded) {
+  // mlp_f64 holds the float32 draws exactly; FLOAT16 rounds them to nearest, BFLOAT16 was made
+  // by truncating their bits.
+  const ModelFile f64 = open_model(onnx_dir() + "/mlp_f64.onnx");
+  const ModelFile f16 = open_model(onnx_dir() + "/mlp_f16.onnx");
+  const ModelFile bf16 = open_model(onnx_dir() + "/mlp_bf16.onnx");
+  for (const char* name : {"fc1.weight", "fc2.weight"}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(f64.find(name)->dtype, DType::F64);
+    EXPECT_EQ(f16.find(name)->dtype, DType::F16);
+    EXPECT_EQ(bf16.find(name)->dtype, DType::BF16);
+    const std::vector<double> exact = read_tensor(*f64.find(name));
+    const std::vector<double> half = read_tensor(*f16.find(name));
+    const std::vector<double> brain = read_tensor(*bf16.find(name));
+    ASSERT_EQ(half.size(), exact.size());
+    ASSERT_EQ(brain.size(), exact.size());
+    for (std::size_t k = 0; k < exact.size(); ++k) {
+      const float value = static_cast<float>(exact[k]);
+      EXPECT_EQ(half[k], static_cast<double>(static_cast<float>(Eigen::half(value))));
+      std::uint32_t bits = 0;
+      std::memcpy(&bits, &value, 4);
+      bits &= 0xffff0000u;
+      float truncated = 0;
+      std::memcpy(&truncated, &bits, 4);
+      EXPECT_EQ(brain[k], static_cast<double>(truncated));
+    }
+  }
+  EXPECT_EQ(*f16.declared_layers, (std::vector<std::string>{"fc1.weight", "fc2.weight"}));
+}
+
+TEST(Onnx, MalformedFilesNameTheTensorAndTheProblem) {
+  const std::string bad = onnx_dir() + "/bad/";
+  const auto expect_error = [&](const std::string& file, const std::vector<std::string>& parts) {
+    SCOPED_TRACE(file);
+    try {
+      open_model(bad + file);
+      ADD_FAILURE() << "no error";
+    } catch (const InputError& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+      EXPECT_NE(message.find(file), std::string::npos) << message;
+      for (const std::string& part : parts)
+        EXPECT_NE(message.find(part), std::string::npos) << message;
+    }
+  };
+  expect_error("branch.onnx", {"'fc3.weight'", "not a chain"});
+  expect_error("batchnorm.onnx", {"'fc2.weight'", "node 'bn' (BatchNormalization)"});
+  expect_error("short_raw_data.onnx", {"'fc2.weight'", "holds 92 bytes", "need 96"});
+  expect_error("int8_weight.onnx", {"'fc3.weight'", "INT8"});
+  expect_error("missing_external.onnx", {"'fc2.weight'", "no_such.bin"});
+  expect_error("escaping_external.onnx", {"'fc2.weight'", "leaves the model's directory"});
+  expect_error("truncated.onnx", {"runs past its end"});
+  expect_error("garbage.onnx", {"not a valid ONNX model"});
+}
+
+TEST(Onnx, EveryPrefixOfAModelIsRefusedCleanly) {
+  // Cut anywhere, the file must give an InputError, never a crash or a model.
+  const std::string bytes = test::read_file(onnx_dir() + "/mlp_f16.onnx");
+  test::TempDir dir;
+  for (std::size_t size = 1; size < bytes.size(); ++size) {
+    const std::string path = dir.path() + "/cut.onnx";
+    test::write_file(path, bytes.substr(0, size));
+    EXPECT_THROW(open_model(path), InputError) << size << " of " << bytes.size() << " bytes";
+  }
+}
+
+}  // namespace
+}  // namespace svr
