@@ -187,13 +187,32 @@ void TensorRangeReader::read(std::int64_t first, std::int64_t count, double* out
       index[d] = 0;
     }
   }
-  // Adjacent storage elements are read with one pread.
+  // In storage order, so that a transposed view (an ONNX MatMul weight read a block of rows at a
+  // time) reads each stored column's run with one pread rather than each element with its own:
+  // runs closer than kGap elements are read as one, the gap read and dropped.
+  constexpr std::uint64_t kGap = 64;
+  order_.resize(n);
+  for (std::uint64_t k = 0; k < n; ++k) order_[k] = k;
+  const bool sorted = std::is_sorted(elements_.begin(), elements_.end());
+  if (!sorted)
+    std::sort(order_.begin(), order_.end(),
+              [&](std::uint64_t a, std::uint64_t b) { return elements_[a] < elements_[b]; });
   for (std::uint64_t k = 0; k < n;) {
+    const std::uint64_t first_element = elements_[order_[k]];
     std::uint64_t end = k + 1;
-    while (end < n && elements_[end] == elements_[end - 1] + 1) ++end;
-    raw_.resize((end - k) * elsize);
-    file_->read_exact(t_.offset + elements_[k] * elsize, raw_.data(), raw_.size(), t_.name);
-    decode_to_double(t_.dtype, raw_.data(), end - k, out + k);
+    while (end < n && elements_[order_[end]] - elements_[order_[end - 1]] <= kGap &&
+           elements_[order_[end]] - first_element < (std::uint64_t{1} << 20))
+      ++end;
+    const std::uint64_t run = elements_[order_[end - 1]] - first_element + 1;
+    raw_.resize(run * elsize);
+    file_->read_exact(t_.offset + first_element * elsize, raw_.data(), raw_.size(), t_.name);
+    if (sorted && run == end - k) {
+      decode_to_double(t_.dtype, raw_.data(), run, out + order_[k]);
+    } else {
+      for (std::uint64_t j = k; j < end; ++j)
+        decode_to_double(t_.dtype, raw_.data() + (elements_[order_[j]] - first_element) * elsize, 1,
+                         out + order_[j]);
+    }
     k = end;
   }
 }

@@ -28,7 +28,8 @@ class RowWindow {
   static constexpr int kMaxWindowedColumns = 16;
 
   RowWindow(TensorRangeReader& reader, std::int64_t cols, int grid_cols)
-      : reader_(reader), cols_(cols), windowed_(grid_cols <= kMaxWindowedColumns) {}
+      : reader_(reader), cols_(cols), windowed_(grid_cols <= kMaxWindowedColumns),
+        strided_(!reader.tensor().strides.empty()) {}
 
   void read(std::int64_t row, std::int64_t col, std::int64_t count, double* out) {
     const std::int64_t flat = row * cols_ + col;
@@ -37,7 +38,10 @@ class RowWindow {
       return;
     }
     if (flat < first_ || flat + count > first_ + size_) {
-      size_ = std::max(count, std::min(kWindowElements, (row + 1) * cols_ - flat));
+      // A strided view (a transposed ONNX MatMul weight) is read a block of rows at a time:
+      // one row of it is one element of every stored row, a pread each.
+      const std::int64_t end = strided_ ? reader_.numel() : (row + 1) * cols_;
+      size_ = std::max(count, std::min(kWindowElements, end - flat));
       values_.resize(static_cast<std::size_t>(size_));
       reader_.read(flat, size_, values_.data());
       first_ = flat;
@@ -49,6 +53,7 @@ class RowWindow {
   TensorRangeReader& reader_;
   std::int64_t cols_;
   bool windowed_;
+  bool strided_;
   std::int64_t first_ = 0, size_ = 0;
   std::vector<double> values_;
 };

@@ -69,6 +69,7 @@ class TensorRangeReader {
   std::unique_ptr<io::RandomAccessFile> file_;
   std::vector<unsigned char> raw_;
   std::vector<std::uint64_t> elements_;
+  std::vector<std::uint64_t> order_;  // indices into elements_ in storage order
 };
 
 }  // namespace svr
