@@ -7,7 +7,7 @@
 # Usage: scripts/fuzz.sh HOURS [HARNESS...]          a campaign of HOURS of wall time in all
 #        scripts/fuzz.sh --seconds-each S [HARNESS...]  each harness for S seconds (CI: 20)
 #   HARNESS: a harness tests/fuzz/CMakeLists.txt builds (safetensors_header, sharded_index,
-#            zip_reader, pickle_machine, strict_json, topology_file); default: all of them
+#            zip_reader, pickle_machine, strict_json, topology_file, onnx_model); default: all
 #   BUILD_DIR=... to build elsewhere (a tree already configured with -DSVR_FUZZ=ON, such as
 #   scripts/sanitize-tests.sh's, is used as it is); FUZZ_JOBS=... harnesses at once (default: nproc).
 #

@@ -28,7 +28,9 @@ class RowWindow {
   static constexpr int kMaxWindowedColumns = 16;
 
   RowWindow(TensorRangeReader& reader, std::int64_t cols, int grid_cols)
-      : reader_(reader), cols_(cols), windowed_(grid_cols <= kMaxWindowedColumns),
+      : reader_(reader),
+        cols_(cols),
+        windowed_(grid_cols <= kMaxWindowedColumns),
         strided_(!reader.tensor().strides.empty()) {}
 
   void read(std::int64_t row, std::int64_t col, std::int64_t count, double* out) {
@@ -97,8 +99,7 @@ DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSp
       span.resize(static_cast<std::size_t>((run.count - 1) * z + 1));
       reader.read(flat_index(run.row, run.col), static_cast<std::int64_t>(span.size()),
                   span.data());
-      for (std::int64_t k = 0; k < run.count; ++k)
-        out[k] = span[static_cast<std::size_t>(k * z)];
+      for (std::int64_t k = 0; k < run.count; ++k) out[k] = span[static_cast<std::size_t>(k * z)];
     });
   });
 
@@ -133,8 +134,10 @@ DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSp
       for (std::int64_t lj = 0; lj < M.local_cols(); ++lj) {
         double& v = M.local(li, lj);
         v *= scale;
-        if (!std::isfinite(v)) local[0] = 1.0;
-        else local[1] = std::max(local[1], std::abs(v));
+        if (!std::isfinite(v))
+          local[0] = 1.0;
+        else
+          local[1] = std::max(local[1], std::abs(v));
       }
     }
     double global[2] = {0.0, 0.0};

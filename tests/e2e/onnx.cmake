@@ -24,3 +24,11 @@ svr_bad(onnx_escaping_external ${onnx_bad}/escaping_external.onnx EXPECT fc2.wei
   "leaves the model's directory")
 svr_bad(onnx_truncated ${onnx_bad}/truncated.onnx EXPECT truncated.onnx "runs past its end")
 svr_bad(onnx_garbage ${onnx_bad}/garbage.onnx EXPECT garbage.onnx "not a valid ONNX model")
+
+# The example exported by torch.onnx itself, when torch is installed (its names are the
+# state_dict's, its linear layers Gemm with transB=1).
+add_test(NAME e2e.onnx.torch_export COMMAND ${SVR_PYTHON}
+  ${CMAKE_CURRENT_SOURCE_DIR}/torch_onnx_export.py --svr $<TARGET_FILE:svr> --np 2
+  ${examples}/digits_cnn_plain.safetensors)
+set_tests_properties(e2e.onnx.torch_export PROPERTIES LABELS "e2e;mpi" ENVIRONMENT "${e2e_env}"
+  TIMEOUT 600 SKIP_REGULAR_EXPRESSION "skipped 'torch is not importable'")

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "file_access.hpp"
+#include "onnx_reader.hpp"
 #include "pickle_vm.hpp"
 #include "safetensors_reader.hpp"
 #include "svr/core/error.hpp"
@@ -229,13 +230,47 @@ void topology_file(const std::uint8_t* data, std::size_t size) {
   }
 }
 
+void onnx_model(const std::uint8_t* data, std::size_t size) {
+  // The external data file of tests/data/onnx beside the model, copied once, so that a model
+  // that refers to it by its name gets past the open.
+  static const std::string dir = [] {
+    const std::string made = folder("onnx_model");
+    const fs::path source = fs::path(SVR_SOURCE_DIR) / "tests/data/onnx";
+    fs::copy_file(source / "digits_cnn_plain_external.bin",
+                  fs::path(made) / "digits_cnn_plain_external.bin",
+                  fs::copy_options::overwrite_existing);
+    return made;
+  }();
+  const std::string path = input_file(dir, "input.onnx", data, size);
+  ModelFile model;
+  if (!accepted([&] { model = io::open_onnx(path); })) return;
+  check_model(model);
+  for (const TensorInfo& t : model.tensors) {
+    // External data in the model's folder or below it, never above.
+    const fs::path inside =
+        fs::path(t.file).lexically_normal().lexically_relative(fs::path(dir).lexically_normal());
+    if (inside.empty() || *inside.begin() == "..")
+      throw Finding("tensor '" + t.name + "' accepted in " + t.file +
+                    ", outside the model's folder");
+    // A transposed view is exactly the (in, out) matrix it was stored as.
+    if (!t.strides.empty() &&
+        (t.shape.size() != 2 || t.strides != std::vector<std::int64_t>{1, t.shape[0]}))
+      throw Finding("tensor '" + t.name + "' accepted with strides that are no transpose");
+  }
+  if (model.declared_layers)
+    for (const std::string& name : *model.declared_layers)
+      if (model.find(name) == nullptr)
+        throw Finding("layer '" + name + "' of the graph is no tensor");
+}
+
 const std::vector<Harness>& harnesses() {
   static const std::vector<Harness> all{{"safetensors_header", safetensors_header},
                                         {"sharded_index", sharded_index},
                                         {"zip_reader", zip_reader},
                                         {"pickle_machine", pickle_machine},
                                         {"strict_json", strict_json},
-                                        {"topology_file", topology_file}};
+                                        {"topology_file", topology_file},
+                                        {"onnx_model", onnx_model}};
   return all;
 }
 

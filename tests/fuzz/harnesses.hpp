@@ -41,6 +41,10 @@ void strict_json(const std::uint8_t* data, std::size_t size);
 // topology_json and read back gives the same plan.
 void topology_file(const std::uint8_t* data, std::size_t size);
 
+// An ONNX model (open_onnx): the initializers located, external data beside it, the chain of
+// weight layers; accepted tensors lie in their files, inside the model's folder.
+void onnx_model(const std::uint8_t* data, std::size_t size);
+
 // Every harness, in the order above.
 const std::vector<Harness>& harnesses();
 

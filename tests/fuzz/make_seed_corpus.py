@@ -13,6 +13,7 @@ OUT_DIR/<harness>/ receives, for each harness, the files of tests/data that its 
   topology_file       the topology files of tests/data/graph, the bad ones included: the
                       harness plans them over that folder's models (the families' topologies
                       name other models' tensors and would only slow the fuzzer down)
+  onnx_model          every .onnx (tests/data/onnx, the malformed ones of bad/ included)
 The regression inputs in tests/data/fuzz/<harness>/ are not copied: the fuzzers and the replay
 test read that folder as it is. Python standard library only.
 """
@@ -23,7 +24,7 @@ import zipfile
 
 MAX_SEED = 64 * 1024
 HARNESSES = ('safetensors_header', 'sharded_index', 'zip_reader', 'pickle_machine',
-             'strict_json', 'topology_file')
+             'strict_json', 'topology_file', 'onnx_model')
 
 
 def main(source, out):
@@ -59,6 +60,8 @@ def main(source, out):
                                 archive.read(entry))
             else:
                 add('pickle_machine', path, content)
+        elif name.endswith('.onnx'):
+            add('onnx_model', path, content)
         elif name.endswith('.json'):
             add('strict_json', path, content)
             if path.relative_to(data).parts[0] == 'graph':
