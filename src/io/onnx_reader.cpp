@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <set>
@@ -354,10 +356,18 @@ std::optional<std::int64_t> int_attribute(const onnx::NodeProto& node, const std
   return std::nullopt;
 }
 
-// The weight layers in graph order, with the checks a chain needs.
+std::optional<float> float_attribute(const onnx::NodeProto& node, const std::string& name) {
+  for (const onnx::AttributeProto& a : node.attribute())
+    if (a.name() == name) return a.f();
+  return std::nullopt;
+}
+
+// The weight layers in graph order, with the checks a chain needs; the batch norms that read a
+// layer's output directly go into `batchnorms`, to be folded into it.
 std::vector<WeightOp> chain_of(const onnx::GraphProto& graph, const std::string& path,
                                const std::map<std::string, const TensorInfo*>& weights,
-                               const Unreadable& unreadable) {
+                               const Unreadable& unreadable,
+                               std::map<std::string, ModelFile::GraphBatchNorm>& batchnorms) {
   // The activation each value was derived from through pass-through operators: its source;
   // and for a value where that flow ended, the node that ended it.
   std::map<std::string, std::string> source, ended;
@@ -428,12 +438,57 @@ std::vector<WeightOp> chain_of(const onnx::GraphProto& graph, const std::string&
       layers.push_back(*layer);
       continue;
     }
+    // A batch norm right after a layer folds into it (spec section 1) and passes the flow on.
+    if (op == "BatchNormalization" && node.input_size() == 5 && node.output_size() >= 1 &&
+        !layers.empty() && node.input(0) == layers.back().output &&
+        !batchnorms.count(layers.back().tensor)) {
+      ModelFile::GraphBatchNorm bn;
+      bn.node =
+          node.name().empty() ? "BatchNormalization node " + std::to_string(index) : node.name();
+      for (int k = 1; k < 5; ++k) {
+        const std::string& operand = node.input(k);
+        const auto bad = unreadable.find(operand);
+        if (bad != unreadable.end()) throw_input(path, operand, bad->second);
+        if (!weights.count(operand))
+          throw_input(path, operand,
+                      label +
+                          " takes it as a parameter, but it is no float "
+                          "initializer (a batch norm svr folds needs "
+                          "constant parameters)");
+      }
+      bn.scale = node.input(1);
+      bn.bias = node.input(2);
+      bn.mean = node.input(3);
+      bn.var = node.input(4);
+      // Named like PyTorch's module when its parameters are "P.weight", "P.running_var", ...
+      // (torch.onnx.export keeps them): summary.json then says "P" for both formats.
+      const std::size_t dot = bn.var.rfind('.');
+      if (dot != std::string::npos && dot > 0) {
+        const std::string module = bn.var.substr(0, dot + 1);
+        if (bn.scale.rfind(module, 0) == 0 && bn.bias.rfind(module, 0) == 0 &&
+            bn.mean.rfind(module, 0) == 0)
+          bn.node = module.substr(0, dot);
+      }
+      // A float attribute; the exporter wrote it from a decimal (PyTorch's eps=1e-5, a double):
+      // its shortest decimal gives that value back, where widening 1e-5f would not.
+      const float epsilon = float_attribute(node, "epsilon").value_or(1e-5f);
+      char text[32];
+      const std::to_chars_result written = std::to_chars(text, text + sizeof text, epsilon);
+      bn.epsilon = std::strtod(std::string(text, written.ptr).c_str(), nullptr);
+      if (!(bn.epsilon >= 0.0))
+        throw_input(path, bn.var, label + " has the epsilon " + std::string(text, written.ptr));
+      if (node.output_size() > 1)
+        throw_input(path, bn.var, label + " is in training mode (it outputs its statistics)");
+      batchnorms[layers.back().tensor] = bn;
+      source[node.output(0)] = source[node.input(0)];
+      continue;
+    }
     // Other operators carry their first input's source if they keep channels apart; an Add
     // of a constant (a bias) does too. Anything else ends the flow: its outputs have none.
     const bool constant_add = (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") &&
                               node.input_size() == 2 &&
                               (constants.count(node.input(0)) || constants.count(node.input(1)));
-    if (pass_through_ops().count(op) || constant_add) {
+    if ((pass_through_ops().count(op) && node.input_size() > 0) || constant_add) {
       const std::string& in =
           constant_add && constants.count(node.input(0)) ? node.input(1) : node.input(0);
       const auto from = source.find(in);
@@ -444,8 +499,8 @@ std::vector<WeightOp> chain_of(const onnx::GraphProto& graph, const std::string&
       }
     } else if (node.input_size() > 0 && source.count(node.input(0))) {
       const std::string why = op == "BatchNormalization"
-                                  ? ": batch norms in ONNX files are not folded yet; export "
-                                    "with the batch norms fused into the convolutions"
+                                  ? ": a batch norm svr folds must read a layer's output "
+                                    "directly, one per layer"
                                   : ": an operator that mixes channels or joins branches";
       for (const std::string& out : node.output()) ended[out] = label + why;
     }
@@ -521,7 +576,7 @@ ModelFile open_onnx(const std::string& path) {
   std::map<std::string, const TensorInfo*> floats;
   for (const TensorInfo& t : model.tensors)
     if (dtype_is_float(t.dtype)) floats[t.name] = &t;
-  std::vector<WeightOp> layers = chain_of(graph, path, floats, unreadable);
+  std::vector<WeightOp> layers = chain_of(graph, path, floats, unreadable, model.graph_batchnorms);
   std::vector<std::string> declared;
   for (const WeightOp& layer : layers) {
     declared.push_back(layer.tensor);

@@ -126,7 +126,9 @@ DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSp
 
   if (layer.bn && options.batchnorm == BatchNormMode::Fold) {
     std::vector<double> scales;
-    mpi::agreed(comm, [&] { scales = batchnorm_scales(model, layer, options.bn_eps); });
+    mpi::agreed(comm, [&] {
+      scales = batchnorm_scales(model, layer, layer.bn->eps.value_or(options.bn_eps));
+    });
     double local[2] = {0.0, 0.0};  // {overflow, max |w|}
     for (std::int64_t li = 0; li < M.local_rows(); ++li) {
       const std::int64_t i = M.global_row(li);

@@ -169,7 +169,7 @@ void read_weight_rows(const ModelFile& model, const LayerSpec& layer, const Tens
   std::exception_ptr bn_failure;
   if (fold) {
     try {
-      scales = batchnorm_scales(model, layer, options.bn_eps);
+      scales = batchnorm_scales(model, layer, layer.bn->eps.value_or(options.bn_eps));
     } catch (...) {
       bn_failure = std::current_exception();  // reported after the weight's own checks
     }

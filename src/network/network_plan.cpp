@@ -659,7 +659,19 @@ NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) 
     finish_pair(pair);
     plan.pairs.push_back(std::move(pair));
   }
-  if (options.read.batchnorm == BatchNormMode::Fold) associate_batchnorms(model, plan);
+  if (model.format == "onnx") {
+    // The graph says which batch norm follows which layer.
+    for (LayerSpec& layer : plan.layers) {
+      const auto it = model.graph_batchnorms.find(layer.name);
+      if (it == model.graph_batchnorms.end()) continue;
+      const ModelFile::GraphBatchNorm& bn = it->second;
+      layer.batchnorm_prefix = bn.node;
+      if (options.read.batchnorm == BatchNormMode::Fold)
+        layer.bn = BatchNormSpec{bn.node, bn.scale, bn.bias, bn.mean, bn.var, bn.epsilon};
+    }
+  } else if (options.read.batchnorm == BatchNormMode::Fold) {
+    associate_batchnorms(model, plan);
+  }
   return plan;
 }
 

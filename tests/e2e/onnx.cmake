@@ -9,6 +9,11 @@ set(onnx_digits ${examples}/digits_cnn_plain.safetensors ${onnx}/digits_cnn_plai
 svr_e2e(onnx.digits_plain.same 2 same ${onnx_digits})
 svr_e2e(onnx.digits_plain.same_scalapack 3 same ${onnx_digits} -- --scalapack-min-dim 1
   --block-size 5)
+# BatchNormalization nodes folded into the layer they follow, with the node's epsilon.
+svr_e2e(onnx.digits_bn.same 2 same ${examples}/digits_cnn_bn.safetensors
+  ${onnx}/digits_cnn_bn.onnx)
+svr_e2e(onnx.digits_bn.same_scalapack 3 same ${examples}/digits_cnn_bn.safetensors
+  ${onnx}/digits_cnn_bn.onnx -- --scalapack-min-dim 1 --block-size 5)
 svr_e2e(onnx.plan 1 --expect "a chain of the ONNX graph's weight layers"
   --expect "classifier.0.weight 128x256" plan ${onnx}/digits_cnn_plain_matmul.onnx)
 

@@ -27,6 +27,16 @@ struct ModelFile {
   std::optional<std::vector<std::string>> declared_layers;
   // state_dict key -> global (e.g. "os.system") that produced its non-tensor value; never run.
   std::map<std::string, std::string> refused;
+  // ONNX: the BatchNormalization node that reads a weight layer's output directly, by the
+  // layer's weight name (its initializers' names and its epsilon), to fold into that layer.
+  struct GraphBatchNorm {
+    // PyTorch's module name P when the parameters are named P.weight, P.bias, P.running_mean
+    // and P.running_var; else the node's name (or "BatchNormalization node K").
+    std::string node;
+    std::string scale, bias, mean, var;
+    double epsilon = 1e-5;
+  };
+  std::map<std::string, GraphBatchNorm> graph_batchnorms;
   // Files whose bytes make up the model, in hashing order (sharded: index, then the shards in
   // the order the weight_map first names them).
   std::vector<std::string> files;

@@ -21,6 +21,8 @@ enum class LayerKind { Linear, Conv };
 struct BatchNormSpec {
   std::string prefix;  // e.g. "features.1"
   std::string weight, bias, running_mean, running_var;
+  // The model's own epsilon (an ONNX node's attribute); else --bn-eps.
+  std::optional<double> eps;
 };
 
 struct LayerSpec {

@@ -10,6 +10,9 @@ examples/digits_cnn_plain.safetensors, so that no PyTorch export is needed:
                                   Reshape for the flatten and an Identity
   digits_cnn_plain_external.onnx  the same as the first with every weight in external data,
   digits_cnn_plain_external.bin   one file beside the model, at aligned offsets
+  digits_cnn_bn.onnx              examples/digits_cnn_bn.safetensors with its batch norms as
+                                  BatchNormalization nodes (as torch.onnx.export writes them
+                                  with do_constant_folding=False), folded by svr
   mlp_f16.onnx, mlp_bf16.onnx, mlp_f64.onnx   a two-layer MLP in FLOAT16, BFLOAT16 and DOUBLE
   bad/*.onnx                      malformed models, one problem each (tests/unit/io/onnx_test.cpp
                                   and tests/e2e)
@@ -41,7 +44,8 @@ def read_safetensors(path):
     for name, entry in header.items():
         if name == "__metadata__":
             continue
-        assert entry["dtype"] == "F32", name
+        if entry["dtype"] != "F32":
+            continue  # num_batches_tracked
         begin, end = entry["data_offsets"]
         out[name] = np.frombuffer(data[8 + n + begin:8 + n + end], dtype="<f4").reshape(entry["shape"])
     return out
@@ -57,10 +61,14 @@ def model_of(nodes, inits, name="digits_cnn_plain"):
     return model
 
 
-def features(w, float_data=False):
-    """Conv/Relu blocks and pools of the example, as nodes and initializers."""
+PLAIN = [("features.0", None), ("features.2", None), ("features.5", None)]
+WITH_BN = [("features.0", "features.1"), ("features.3", "features.4"), ("features.7", "features.8")]
+
+
+def features(w, float_data=False, blocks=PLAIN):
+    """Conv(/BatchNormalization)/Relu blocks and pools of the example, as nodes and initializers."""
     nodes, inits, x = [], [], "input"
-    for k, conv in enumerate(["features.0", "features.2", "features.5"]):
+    for k, (conv, bn) in enumerate(blocks):
         weight, bias = w[conv + ".weight"], w[conv + ".bias"]
         if float_data:
             inits.append(helper.make_tensor(conv + ".weight", TensorProto.FLOAT, weight.shape,
@@ -71,7 +79,14 @@ def features(w, float_data=False):
         nodes.append(helper.make_node("Conv", [x, conv + ".weight", conv + ".bias"], [conv],
                                       name="/" + conv + "/Conv", kernel_shape=[3, 3],
                                       pads=[1, 1, 1, 1]))
-        nodes.append(helper.make_node("Relu", [conv], [conv + ".relu"]))
+        x = conv
+        if bn:
+            names = [bn + suffix for suffix in (".weight", ".bias", ".running_mean", ".running_var")]
+            inits += [numpy_helper.from_array(w[name], name) for name in names]
+            nodes.append(helper.make_node("BatchNormalization", [x] + names, [bn],
+                                          name="/" + bn + "/BatchNormalization", epsilon=1e-5))
+            x = bn
+        nodes.append(helper.make_node("Relu", [x], [conv + ".relu"]))
         x = conv + ".relu"
         if k >= 1:
             nodes.append(helper.make_node("MaxPool", [x], [conv + ".pool"], kernel_shape=[2, 2],
@@ -80,8 +95,8 @@ def features(w, float_data=False):
     return nodes, inits, x
 
 
-def gemm_model(w):
-    nodes, inits, x = features(w)
+def gemm_model(w, blocks=PLAIN):
+    nodes, inits, x = features(w, blocks=blocks)
     nodes.append(helper.make_node("Flatten", [x], ["flat"], axis=1))
     x = "flat"
     for k, fc in enumerate(["classifier.0", "classifier.2"]):
@@ -191,11 +206,11 @@ def bad_models(out_dir):
     m = copy()
     [n for n in m.graph.node if n.name == "fc3"][0].input[0] = "fc1.relu"
     save("branch.onnx", m)
-    # A batch norm between fc1 and its Relu.
+    # A batch norm after fc1's Relu, which cannot fold into fc1.
     m = copy()
     nodes = list(m.graph.node)
-    nodes[1].input[0] = "bn"
-    nodes.insert(1, helper.make_node("BatchNormalization", ["fc1", "bn.scale", "bn.bias", "bn.mean", "bn.var"],
+    [n for n in nodes if n.name == "fc2"][0].input[0] = "bn"
+    nodes.insert(2, helper.make_node("BatchNormalization", ["fc1.relu", "bn.scale", "bn.bias", "bn.mean", "bn.var"],
                                      ["bn"], name="bn"))
     del m.graph.node[:]
     m.graph.node.extend(nodes)
@@ -236,6 +251,8 @@ def main():
     onnx.save(gemm_model(w), os.path.join(out_dir, "digits_cnn_plain.onnx"))
     onnx.save(matmul_model(w), os.path.join(out_dir, "digits_cnn_plain_matmul.onnx"))
     onnx.save(external_model(w, out_dir), os.path.join(out_dir, "digits_cnn_plain_external.onnx"))
+    bn = read_safetensors(os.path.join(os.path.dirname(source), "digits_cnn_bn.safetensors"))
+    onnx.save(gemm_model(bn, WITH_BN), os.path.join(out_dir, "digits_cnn_bn.onnx"))
     for name, data_type, np_type in (("mlp_f16.onnx", TensorProto.FLOAT16, np.float16),
                                      ("mlp_bf16.onnx", TensorProto.BFLOAT16, None),
                                      ("mlp_f64.onnx", TensorProto.DOUBLE, np.float64)):
