@@ -29,6 +29,8 @@ class Svr(CMakePackage):
     depends_on("eigen@3.3:")
     depends_on("boost@1.74:+program_options")
     depends_on("nlohmann-json@3.9:")
+    depends_on("protobuf")  # ONNX models: the ModelProto classes of onnx's libonnx_proto
+    depends_on("onnx")
     depends_on("python@3:", type=("build", "run"))  # the man page, scripts/export_topology.py
     depends_on("googletest", type="test")
     depends_on("py-numpy", type="test")  # the NumPy oracle of the end-to-end tests
