@@ -57,7 +57,8 @@ cd "$build_dir"
 # the same paths), and what is mostly Python or a browser (render, the topology recogniser) or
 # a file-system race (e2e.concurrent), the injected faults (e2e.fault: they time how fast every
 # rank stops and run one at a time; the agreed error paths are the bad-input cases', which run
-# here), and the packaging checks (cpack and dpkg-deb on the installed tree, a second build
+# here), the ONNX cases (their reader runs here in the unit tests, Onnx.*, and under libFuzzer),
+# and the packaging checks (cpack and dpkg-deb on the installed tree, a second build
 # against BLIS).
 ctest --output-on-failure -j"$(nproc)" -L unit "$@"
 # The end-to-end cases at 1 rank that have a 2-rank twin, as one alternation of exact names.
@@ -66,4 +67,4 @@ twins="$(grep -E '\.np1$' <<<"$names" | while read -r t; do
   if grep -qxF "${t%.np1}.np2" <<<"$names"; then printf '%s|' "^${t//./\\.}\$"; fi
 done)"
 ctest --output-on-failure -j"$(nproc)" -LE unit \
-  -E "${twins}"'np[3-9]|torchvision_random|slurm|topology\.export|e2e\.bad\..*\.np0|graph\.(scalapack|one_grid|split|significant_only)\.|e2e\.oracle\..*single|render\.|topology\.recogniser|e2e\.concurrent|packaging\.|e2e\.fault\.' "$@"
+  -E "${twins}"'np[3-9]|torchvision_random|slurm|topology\.export|e2e\.bad\..*\.np0|graph\.(scalapack|one_grid|split|significant_only)\.|e2e\.oracle\..*single|render\.|topology\.recogniser|e2e\.concurrent|packaging\.|e2e\.fault\.|e2e\.onnx\.|e2e\.bad\.onnx_' "$@"

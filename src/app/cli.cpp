@@ -21,17 +21,19 @@ const char* const kUsage =
     "network stored in MODEL: the SVD of every layer (its spectral neurons), the edges between\n"
     "spectral neurons of consecutive layers and their significance against a random null.\n"
     "\n"
-    "MODEL: a .safetensors file, a sharded checkpoint's model.safetensors.index.json, or a PyTorch\n"
+    "MODEL: a .safetensors file, a sharded checkpoint's model.safetensors.index.json, a PyTorch\n"
     "state_dict saved with torch.save (.pt/.pth, zip or legacy format; read without running any\n"
-    "pickled code). OUTDIR receives nodes.csv, edges.csv, graph.graphml and summary.json, and the\n"
-    "pictures svr.svg and report.html (unless --no-plot); it is written as OUTDIR.partial-* and\n"
-    "renamed into place only when complete.\n";
+    "pickled code), or an ONNX model (.onnx, weights embedded or in external data files; a chain\n"
+    "of Conv, Gemm and MatMul layers, batch norms folded). OUTDIR receives nodes.csv, edges.csv,\n"
+    "graph.graphml and summary.json, and the pictures svr.svg and report.html (unless --no-plot);\n"
+    "it is written as OUTDIR.partial-* and renamed into place only when complete.\n";
 
 const char* const kFooter =
     "\n"
-    "Layer order: --layers, else the safetensors metadata \"svr.layers\", else the state_dict\n"
-    "order of a PyTorch checkpoint, else the numeric-aware name order inside each top-level module\n"
-    "with the modules ordered so that their shapes chain (features before classifier).\n"
+    "Layer order: --layers, else the safetensors metadata \"svr.layers\" or an ONNX graph's order,\n"
+    "else the state_dict order of a PyTorch checkpoint, else the numeric-aware name order inside\n"
+    "each top-level module with the modules ordered so that their shapes chain (features before\n"
+    "classifier).\n"
     "\n"
     "Exit status: 0 on success, 1 on any error (one line on stderr: \"rank R: FILE: ...\").\n"
     "Docs: README.md, docs/options.md, docs/output-formats.md, docs/plots.md, docs/algorithms.md.\n";
