@@ -23,8 +23,9 @@ const char* const kUsage =
     "\n"
     "MODEL: a .safetensors file, a sharded checkpoint's model.safetensors.index.json, a PyTorch\n"
     "state_dict saved with torch.save (.pt/.pth, zip or legacy format; read without running any\n"
-    "pickled code), or an ONNX model (.onnx, weights embedded or in external data files; a chain\n"
-    "of Conv, Gemm and MatMul layers, batch norms folded). OUTDIR receives nodes.csv, edges.csv,\n"
+    "pickled code), or an ONNX model (.onnx, weights embedded or in external data files; its\n"
+    "Conv, Gemm and MatMul layers, the graph followed through sums, concatenations and batch\n"
+    "norms). OUTDIR receives nodes.csv, edges.csv,\n"
     "graph.graphml and summary.json, and the pictures svr.svg and report.html (unless --no-plot);\n"
     "it is written as OUTDIR.partial-* and renamed into place only when complete.\n";
 

@@ -155,12 +155,16 @@ std::string plan_text(const RunPlans& plans, const Options& options) {
       : network.source == "topology" ? shape + " from the topology file " + options.network.topology
       : network.source == "layers"   ? shape + " of the layers of --layers"
       : network.source == "metadata" ? shape + " of the model's svr.layers metadata"
-      : network.source == "onnx"     ? shape + " of the ONNX graph's weight layers"
+      : network.source == "onnx"     ? shape + " read from the ONNX model"
                                      : shape + " found from the names and shapes";
   std::string counts;
   for (const auto& [kind, n] : kinds) counts += (counts.empty() ? "" : ", ") + kind + " " + std::to_string(n);
+  std::string ends;
+  for (const std::string& end : network.flow_ends)
+    ends += "  the flow from the layers ends at " + end + "\n";
   return "network: " + source + "; " + std::to_string(network.layers.size()) + " layers, " +
-         std::to_string(network.pairs.size()) + (network.pairs.size() == 1 ? " pair (" : " pairs (") + counts + ")\n" +
+         std::to_string(network.pairs.size()) +
+         (network.pairs.size() == 1 ? " pair (" : " pairs (") + counts + ")\n" + ends +
          describe_plan(plans.execution, names, chain ? std::vector<std::string>{} : labels);
 }
 

@@ -337,14 +337,6 @@ const std::set<std::string>& pass_through_ops() {
   return ops;
 }
 
-struct WeightOp {
-  std::string tensor;  // the weight initializer
-  bool transposed;     // stored (in, out): MatMul, Gemm without transB
-  std::string node;    // the node's name, or its op and index
-  std::string input;   // the activation it reads
-  std::string output;
-};
-
 std::string node_label(const onnx::NodeProto& node, int index) {
   return node.name().empty() ? node.op_type() + " node " + std::to_string(index)
                              : "node '" + node.name() + "' (" + node.op_type() + ")";
@@ -362,151 +354,298 @@ std::optional<float> float_attribute(const onnx::NodeProto& node, const std::str
   return std::nullopt;
 }
 
-// The weight layers in graph order, with the checks a chain needs; the batch norms that read a
-// layer's output directly go into `batchnorms`, to be folded into it.
-std::vector<WeightOp> chain_of(const onnx::GraphProto& graph, const std::string& path,
-                               const std::map<std::string, const TensorInfo*>& weights,
-                               const Unreadable& unreadable,
-                               std::map<std::string, ModelFile::GraphBatchNorm>& batchnorms) {
-  // The activation each value was derived from through pass-through operators: its source;
-  // and for a value where that flow ended, the node that ended it.
-  std::map<std::string, std::string> source, ended;
-  std::set<std::string> constants;
-  for (const onnx::TensorProto& t : graph.initializer()) constants.insert(t.name());
-  for (const onnx::ValueInfoProto& input : graph.input())
-    if (!constants.count(input.name())) source[input.name()] = input.name();
-  std::vector<WeightOp> layers;
-  std::set<std::string> used;
-  const auto weight_of = [&](const onnx::NodeProto& node, int index,
-                             const std::string& tensor) -> const TensorInfo* {
-    const auto bad = unreadable.find(tensor);
-    if (bad != unreadable.end()) throw_input(path, tensor, bad->second);
-    const auto it = weights.find(tensor);
-    if (it == weights.end()) return nullptr;
-    if (!used.insert(tensor).second)
-      throw_input(path, tensor,
+// What flows along one value of the graph from the weight layers: the parts of its channels in
+// order, each the output of one layer or the sum of several (an Add); no part: the graph's input,
+// a constant, or a flow that ended at an operator that mixes channels (`ended` says where).
+struct Part {
+  std::vector<int> producers;  // graph layer indices; empty: channels no layer produced
+  std::int64_t channels = 0;
+};
+struct Flow {
+  std::vector<Part> parts;
+  std::int64_t channels = 0;   // 0: unknown (the graph's input)
+  bool channels_last = false;  // transposed to NHWC (a Keras model's flatten order)
+  std::string ended;
+};
+
+bool has_layers(const Flow& flow) {
+  return std::any_of(flow.parts.begin(), flow.parts.end(),
+                     [](const Part& p) { return !p.producers.empty(); });
+}
+
+std::optional<std::vector<std::int64_t>> ints_attribute(const onnx::NodeProto& node,
+                                                        const std::string& name) {
+  for (const onnx::AttributeProto& a : node.attribute())
+    if (a.name() == name) return std::vector<std::int64_t>(a.ints().begin(), a.ints().end());
+  return std::nullopt;
+}
+
+// Walks the graph in its (topological) order and follows the channels from layer to layer.
+class GraphWalk {
+ public:
+  GraphWalk(const onnx::GraphProto& graph, const std::string& path,
+            const std::map<std::string, const TensorInfo*>& weights, const Unreadable& unreadable,
+            ModelFile& model)
+      : graph_(graph), path_(path), weights_(weights), unreadable_(unreadable), model_(model) {
+    for (const onnx::TensorProto& t : graph.initializer()) constants_.insert(t.name());
+    for (const onnx::ValueInfoProto& input : graph.input())
+      if (!constants_.count(input.name())) flows_[input.name()] = Flow{};
+  }
+
+  // The weights stored (in, out), to be viewed transposed.
+  std::vector<std::string> run() {
+    for (int index = 0; index < graph_.node_size(); ++index) visit(graph_.node(index), index);
+    return transposed_;
+  }
+
+ private:
+  void visit(const onnx::NodeProto& node, int index) {
+    const std::string& op = node.op_type();
+    const std::string label = node_label(node, index);
+    if ((op == "Conv" || op == "Gemm" || op == "MatMul") && node.input_size() >= 2 &&
+        !constants_.count(node.input(0)) && weight_of(node, index, node.input(1))) {
+      layer(node, label);
+      return;
+    }
+    if (op == "BatchNormalization" && batchnorm(node, index, label)) return;
+    std::vector<const Flow*> inputs;  // the non-constant inputs
+    for (const std::string& in : node.input())
+      if (!in.empty() && !constants_.count(in)) inputs.push_back(&flow_of(in));
+    if (inputs.empty()) return;  // a constant expression (Shape, Constant, ...)
+    std::optional<Flow> out;
+    std::string why;
+    if (pass_through_ops().count(op) ||
+        (inputs.size() == 1 && (op == "Add" || op == "Sub" || op == "Mul" || op == "Div"))) {
+      out = *inputs.front();  // an activation, or a bias or scale by a constant
+    } else if (op == "Transpose") {
+      out = transpose(node, *inputs.front(), why);
+    } else if (op == "Add" || op == "Sum") {
+      out = add(inputs, why);
+    } else if (op == "Concat") {
+      out = concat(node, inputs, why);
+    } else {
+      why = op == "BatchNormalization"
+                ? "a batch norm that does not read a layer's output directly cannot be folded"
+                : "an operator that mixes channels";
+    }
+    if (!out) {
+      Flow ended;
+      ended.channels = inputs.front()->channels;
+      ended.ended = label + ": " + why;
+      bool from_layers = false;
+      for (const Flow* f : inputs) from_layers |= has_layers(*f);
+      if (from_layers) model_.graph_flow_ends.push_back(ended.ended);
+      out = ended;
+    }
+    for (const std::string& o : node.output()) flows_[o] = *out;
+  }
+
+  const TensorInfo* weight_of(const onnx::NodeProto& node, int index, const std::string& tensor) {
+    const auto bad = unreadable_.find(tensor);
+    if (bad != unreadable_.end()) throw_input(path_, tensor, bad->second);
+    const auto it = weights_.find(tensor);
+    if (it == weights_.end()) return nullptr;
+    if (!used_.insert(tensor).second)
+      throw_input(path_, tensor,
                   "is the weight of two layers (" + node_label(node, index) +
                       " is the second); svr needs one weight per layer");
     return it->second;
-  };
-  for (int index = 0; index < graph.node_size(); ++index) {
-    const onnx::NodeProto& node = graph.node(index);
+  }
+
+  void layer(const onnx::NodeProto& node, const std::string& label) {
     const std::string& op = node.op_type();
-    const std::string label = node_label(node, index);
-    std::optional<WeightOp> layer;
-    if ((op == "Conv" || op == "Gemm" || op == "MatMul") && node.input_size() >= 2) {
-      if (const TensorInfo* w = weight_of(node, index, node.input(1))) {
-        const std::size_t dims = w->shape.size();
-        bool transposed =
-            op == "MatMul" || (op == "Gemm" && int_attribute(node, "transB").value_or(0) == 0);
-        if (op == "Conv") {
-          if (dims < 3)
-            throw_input(path, w->name, label + " has a weight of rank " + std::to_string(dims));
-          if (int_attribute(node, "group").value_or(1) != 1)
-            throw_input(path, w->name,
-                        label + " is a grouped convolution: not supported in ONNX files yet");
-        } else if (dims != 2) {
-          throw_input(path, w->name,
-                      label + " has a weight of rank " + std::to_string(dims) + ", not 2");
-        }
-        if (op == "Gemm" && int_attribute(node, "transA").value_or(0) != 0)
-          throw_input(path, w->name,
-                      label + " transposes its input (transA): not a layer svr reads");
-        layer = WeightOp{w->name, transposed, label, node.input(0),
-                         node.output_size() ? node.output(0) : ""};
-      }
+    const TensorInfo& w = *weights_.at(node.input(1));
+    const std::size_t dims = w.shape.size();
+    bool transposed = false;
+    ModelFile::GraphLayer layer;
+    layer.weight = w.name;
+    if (op == "Conv") {
+      if (dims < 3 || dims > 5)
+        throw_input(path_, w.name, label + " has a weight of rank " + std::to_string(dims));
+      layer.groups = int_attribute(node, "group").value_or(1);
+      if (layer.groups < 1)
+        throw_input(path_, w.name, label + " has group " + std::to_string(layer.groups));
+    } else {
+      if (dims != 2)
+        throw_input(path_, w.name,
+                    label + " has a weight of rank " + std::to_string(dims) + ", not 2");
+      if (op == "Gemm" && int_attribute(node, "transA").value_or(0) != 0)
+        throw_input(path_, w.name, label + " transposes its input (transA): not a layer svr reads");
+      transposed = op == "MatMul" || int_attribute(node, "transB").value_or(0) == 0;
     }
-    if (layer) {
-      const auto from = source.find(layer->input);
-      if (from == source.end()) {
-        const auto end = ended.find(layer->input);
-        throw_input(path, layer->tensor,
-                    label + " reads '" + layer->input + "', " +
-                        (end != ended.end()
-                             ? "where the flow from the previous layer ended at " + end->second
-                             : std::string("which no layer or graph input produces through "
-                                           "operators that keep channels apart")));
-      }
-      const std::string expected = layers.empty() ? from->second : layers.back().output;
-      if (from->second != expected)
-        throw_input(path, layer->tensor,
-                    label + " does not read the previous layer's output (" +
-                        (layers.empty() ? std::string("the graph input") : layers.back().tensor) +
-                        "): the graph is not a chain; graphs from ONNX files are not supported "
-                        "yet (docs/input-formats.md)");
-      source[layer->output] = layer->output;
-      layers.push_back(*layer);
-      continue;
+    if (transposed) transposed_.push_back(w.name);
+    const std::int64_t out_channels = transposed ? w.shape[1] : w.shape[0];
+    const Flow& input = flow_of(node.input(0));
+    layer.channels_last = dims == 2 && input.channels_last;
+    std::int64_t offset = 0;
+    const bool concatenated = input.parts.size() > 1;
+    for (const Part& part : input.parts) {
+      if (concatenated && part.producers.size() > 1)
+        throw_input(path_, w.name,
+                    label +
+                        " reads a concatenation that holds a residual sum: "
+                        "not supported");
+      for (int p : part.producers)
+        layer.reads.push_back({model_.graph_layers[static_cast<std::size_t>(p)].weight,
+                               concatenated                ? ModelFile::GraphRead::Kind::Concat
+                               : part.producers.size() > 1 ? ModelFile::GraphRead::Kind::Add
+                                                           : ModelFile::GraphRead::Kind::Direct,
+                               offset});
+      offset += part.channels;
     }
-    // A batch norm right after a layer folds into it (spec section 1) and passes the flow on.
-    if (op == "BatchNormalization" && node.input_size() == 5 && node.output_size() >= 1 &&
-        !layers.empty() && node.input(0) == layers.back().output &&
-        !batchnorms.count(layers.back().tensor)) {
-      ModelFile::GraphBatchNorm bn;
-      bn.node =
-          node.name().empty() ? "BatchNormalization node " + std::to_string(index) : node.name();
-      for (int k = 1; k < 5; ++k) {
-        const std::string& operand = node.input(k);
-        const auto bad = unreadable.find(operand);
-        if (bad != unreadable.end()) throw_input(path, operand, bad->second);
-        if (!weights.count(operand))
-          throw_input(path, operand,
-                      label +
-                          " takes it as a parameter, but it is no float "
-                          "initializer (a batch norm svr folds needs "
-                          "constant parameters)");
-      }
-      bn.scale = node.input(1);
-      bn.bias = node.input(2);
-      bn.mean = node.input(3);
-      bn.var = node.input(4);
-      // Named like PyTorch's module when its parameters are "P.weight", "P.running_var", ...
-      // (torch.onnx.export keeps them): summary.json then says "P" for both formats.
-      const std::size_t dot = bn.var.rfind('.');
-      if (dot != std::string::npos && dot > 0) {
-        const std::string module = bn.var.substr(0, dot + 1);
-        if (bn.scale.rfind(module, 0) == 0 && bn.bias.rfind(module, 0) == 0 &&
-            bn.mean.rfind(module, 0) == 0)
-          bn.node = module.substr(0, dot);
-      }
-      // A float attribute; the exporter wrote it from a decimal (PyTorch's eps=1e-5, a double):
-      // its shortest decimal gives that value back, where widening 1e-5f would not.
-      const float epsilon = float_attribute(node, "epsilon").value_or(1e-5f);
-      char text[32];
-      const std::to_chars_result written = std::to_chars(text, text + sizeof text, epsilon);
-      bn.epsilon = std::strtod(std::string(text, written.ptr).c_str(), nullptr);
-      if (!(bn.epsilon >= 0.0))
-        throw_input(path, bn.var, label + " has the epsilon " + std::string(text, written.ptr));
-      if (node.output_size() > 1)
-        throw_input(path, bn.var, label + " is in training mode (it outputs its statistics)");
-      batchnorms[layers.back().tensor] = bn;
-      source[node.output(0)] = source[node.input(0)];
-      continue;
-    }
-    // Other operators carry their first input's source if they keep channels apart; an Add
-    // of a constant (a bias) does too. Anything else ends the flow: its outputs have none.
-    const bool constant_add = (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") &&
-                              node.input_size() == 2 &&
-                              (constants.count(node.input(0)) || constants.count(node.input(1)));
-    if ((pass_through_ops().count(op) && node.input_size() > 0) || constant_add) {
-      const std::string& in =
-          constant_add && constants.count(node.input(0)) ? node.input(1) : node.input(0);
-      const auto from = source.find(in);
-      const auto end = ended.find(in);
-      for (const std::string& out : node.output()) {
-        if (from != source.end()) source[out] = from->second;
-        if (end != ended.end()) ended[out] = end->second;
-      }
-    } else if (node.input_size() > 0 && source.count(node.input(0))) {
-      const std::string why = op == "BatchNormalization"
-                                  ? ": a batch norm svr folds must read a layer's output "
-                                    "directly, one per layer"
-                                  : ": an operator that mixes channels or joins branches";
-      for (const std::string& out : node.output()) ended[out] = label + why;
+    const int me = static_cast<int>(model_.graph_layers.size());
+    model_.graph_layers.push_back(std::move(layer));
+    Flow out;
+    out.parts = {Part{{me}, out_channels}};
+    out.channels = out_channels;
+    if (node.output_size() > 0) {
+      flows_[node.output(0)] = out;
+      layer_output_[node.output(0)] = me;
     }
   }
-  return layers;
-}
+
+  // A batch norm that reads a layer's output directly folds into that layer (spec section 1);
+  // false: it does not (the flow then ends there).
+  bool batchnorm(const onnx::NodeProto& node, int index, const std::string& label) {
+    if (node.input_size() != 5 || node.output_size() < 1) return false;
+    const auto produced = layer_output_.find(node.input(0));
+    if (produced == layer_output_.end()) return false;
+    const std::string& weight =
+        model_.graph_layers[static_cast<std::size_t>(produced->second)].weight;
+    if (model_.graph_batchnorms.count(weight)) return false;
+    ModelFile::GraphBatchNorm bn;
+    bn.node =
+        node.name().empty() ? "BatchNormalization node " + std::to_string(index) : node.name();
+    for (int k = 1; k < 5; ++k) {
+      const std::string& operand = node.input(k);
+      const auto bad = unreadable_.find(operand);
+      if (bad != unreadable_.end()) throw_input(path_, operand, bad->second);
+      if (!weights_.count(operand))
+        throw_input(path_, operand,
+                    label +
+                        " takes it as a parameter, but it is no float initializer (a batch "
+                        "norm svr folds needs constant parameters)");
+    }
+    bn.scale = node.input(1);
+    bn.bias = node.input(2);
+    bn.mean = node.input(3);
+    bn.var = node.input(4);
+    // Named like PyTorch's module when its parameters are "P.weight", "P.running_var", ...
+    // (torch.onnx.export keeps them): summary.json then says "P" for both formats.
+    const std::size_t dot = bn.var.rfind('.');
+    if (dot != std::string::npos && dot > 0) {
+      const std::string module = bn.var.substr(0, dot + 1);
+      if (bn.scale.rfind(module, 0) == 0 && bn.bias.rfind(module, 0) == 0 &&
+          bn.mean.rfind(module, 0) == 0)
+        bn.node = module.substr(0, dot);
+    }
+    // A float attribute; the exporter wrote it from a decimal (PyTorch's eps=1e-5, a double):
+    // its shortest decimal gives that value back, where widening 1e-5f would not.
+    const float epsilon = float_attribute(node, "epsilon").value_or(1e-5f);
+    char text[32];
+    const std::to_chars_result written = std::to_chars(text, text + sizeof text, epsilon);
+    bn.epsilon = std::strtod(std::string(text, written.ptr).c_str(), nullptr);
+    if (!(bn.epsilon >= 0.0))
+      throw_input(path_, bn.var, label + " has the epsilon " + std::string(text, written.ptr));
+    if (node.output_size() > 1)
+      throw_input(path_, bn.var, label + " is in training mode (it outputs its statistics)");
+    model_.graph_batchnorms[weight] = bn;
+    flows_[node.output(0)] = flow_of(node.input(0));
+    layer_output_[node.output(0)] = produced->second;  // a second BN does not fold
+    return true;
+  }
+
+  // NCHW -> NHWC before a Keras model's flatten, and back.
+  static std::optional<Flow> transpose(const onnx::NodeProto& node, const Flow& in,
+                                       std::string& why) {
+    const std::vector<std::int64_t> perm =
+        ints_attribute(node, "perm").value_or(std::vector<std::int64_t>{});
+    using P = std::vector<std::int64_t>;
+    Flow out = in;
+    if (!in.channels_last && (perm == P{0, 2, 3, 1} || perm == P{0, 2, 1})) {
+      out.channels_last = true;
+      return out;
+    }
+    if (in.channels_last && (perm == P{0, 3, 1, 2} || perm == P{0, 2, 1})) {
+      out.channels_last = false;
+      return out;
+    }
+    why = "a transpose that moves the channels elsewhere";
+    return std::nullopt;
+  }
+
+  // The residual sum of whole values (each one part, or none).
+  static std::optional<Flow> add(const std::vector<const Flow*>& inputs, std::string& why) {
+    Flow out;
+    out.channels = inputs.front()->channels;
+    Part sum{{}, out.channels};
+    for (const Flow* f : inputs) {
+      if (f->parts.size() > 1) {
+        why = "a sum with a concatenation";
+        return std::nullopt;
+      }
+      if (f->channels != out.channels || f->channels_last != inputs.front()->channels_last) {
+        why = "a sum of " + std::to_string(out.channels) + " and " + std::to_string(f->channels) +
+              " channels";
+        return std::nullopt;
+      }
+      for (const Part& p : f->parts)
+        sum.producers.insert(sum.producers.end(), p.producers.begin(), p.producers.end());
+    }
+    std::sort(sum.producers.begin(), sum.producers.end());
+    sum.producers.erase(std::unique(sum.producers.begin(), sum.producers.end()),
+                        sum.producers.end());
+    out.channels_last = inputs.front()->channels_last;
+    if (!sum.producers.empty()) out.parts = {sum};
+    return out;
+  }
+
+  // Values side by side on the channel axis (1; the last one after a transpose to NHWC).
+  static std::optional<Flow> concat(const onnx::NodeProto& node,
+                                    const std::vector<const Flow*>& inputs, std::string& why) {
+    if (static_cast<int>(inputs.size()) != node.input_size()) {
+      why = "a concatenation with a constant";
+      return std::nullopt;
+    }
+    const std::int64_t axis = int_attribute(node, "axis").value_or(1);
+    const bool last = inputs.front()->channels_last;
+    if (last ? (axis != -1 && axis != 3) : axis != 1) {
+      why = "a concatenation along axis " + std::to_string(axis) + ", not the channels";
+      return std::nullopt;
+    }
+    Flow out;
+    out.channels_last = last;
+    for (const Flow* f : inputs) {
+      if (f->channels <= 0 || f->channels_last != last) {
+        why = "a concatenation of values whose channels svr cannot follow";
+        return std::nullopt;
+      }
+      if (f->parts.empty()) out.parts.push_back(Part{{}, f->channels});
+      out.parts.insert(out.parts.end(), f->parts.begin(), f->parts.end());
+      out.channels += f->channels;
+    }
+    if (!has_layers(out)) out.parts.clear();
+    return out;
+  }
+
+  const Flow& flow_of(const std::string& value) {
+    const auto it = flows_.find(value);
+    if (it != flows_.end()) return it->second;
+    Flow& unknown = flows_[value];
+    unknown.ended = "'" + value + "', which no node of the graph produces";
+    return unknown;
+  }
+
+  const onnx::GraphProto& graph_;
+  const std::string& path_;
+  const std::map<std::string, const TensorInfo*>& weights_;
+  const Unreadable& unreadable_;
+  ModelFile& model_;
+  std::set<std::string> constants_, used_;
+  std::map<std::string, Flow> flows_;
+  std::map<std::string, int> layer_output_;  // a layer's output value (or its BN's): the layer
+  std::vector<std::string> transposed_;
+};
 
 }  // namespace
 
@@ -576,19 +715,13 @@ ModelFile open_onnx(const std::string& path) {
   std::map<std::string, const TensorInfo*> floats;
   for (const TensorInfo& t : model.tensors)
     if (dtype_is_float(t.dtype)) floats[t.name] = &t;
-  std::vector<WeightOp> layers = chain_of(graph, path, floats, unreadable, model.graph_batchnorms);
-  std::vector<std::string> declared;
-  for (const WeightOp& layer : layers) {
-    declared.push_back(layer.tensor);
-    if (!layer.transposed) continue;
+  for (const std::string& name : GraphWalk(graph, path, floats, unreadable, model).run())
     // Stored (in, out): the (out, in) view of it, as PyTorch stores a Linear weight.
     for (TensorInfo& t : model.tensors)
-      if (t.name == layer.tensor) {
+      if (t.name == name) {
         std::swap(t.shape[0], t.shape[1]);
         t.strides = {1, t.shape[0]};
       }
-  }
-  if (!declared.empty()) model.declared_layers = std::move(declared);
   return model;
 }
 

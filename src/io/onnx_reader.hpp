@@ -17,10 +17,11 @@ bool looks_like_onnx(const unsigned char* head, std::size_t size);
 // The initializers of the main graph as tensors (FLOAT, DOUBLE, FLOAT16 and BFLOAT16 weights,
 // embedded as raw_data, packed float_data or double_data, or in external data files beside the
 // model), a weight operand of MatMul or of Gemm without transB as a transposed view (so every
-// weight is (out, in, kernel...) as in PyTorch), and the weight layers of the graph in
-// its order as declared_layers, when the graph is a chain: each weight layer reads the previous
-// one's output through operators that keep channels apart (Relu, BatchNormalization, pooling,
-// Flatten, ...). Throws InputError naming the file, and the node or tensor, on anything else.
+// weight is (out, in, kernel...) as in PyTorch), and the graph's weight layers in its order with
+// what each reads (graph_layers): the channels followed through the operators that keep them
+// apart, residual sums, channel concatenations and transposes to channels-last; batch norms that
+// read a layer's output (graph_batchnorms); where a flow ended (graph_flow_ends). Throws
+// InputError naming the file, and the node or tensor, on anything it cannot read.
 ModelFile open_onnx(const std::string& path);
 
 }  // namespace svr::io

@@ -1,4 +1,6 @@
 // plan_network: layer discovery, ordering, pair geometry and batch-norm association.
+#include "svr/network/network_plan.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <functional>
@@ -9,9 +11,9 @@
 #include <string_view>
 
 #include "plan_helpers.hpp"
+#include "raw_topology.hpp"
 #include "recognise.hpp"
 #include "svr/core/error.hpp"
-#include "svr/network/network_plan.hpp"
 #include "svr/network/topology.hpp"
 
 namespace svr {
@@ -606,18 +608,63 @@ PairSpec pair_geometry(const ModelFile& model, const LayerSpec& from, const Laye
   return check.pair;
 }
 
+// The layers of an ONNX graph, whose reads the reader followed from node to node, planned as a
+// topology file's (the same checks and channel maps); its batch norms fold as the graph says.
+NetworkPlan plan_onnx_graph(const ModelFile& model, const NetworkOptions& options) {
+  std::vector<detail::TopologyLayer> raws;
+  for (const ModelFile::GraphLayer& layer : model.graph_layers) {
+    const TensorInfo* t = model.find(layer.weight);
+    detail::TopologyLayer raw;
+    raw.name = layer.weight;
+    raw.kind = t != nullptr && t->shape.size() > 2
+                   ? "conv" + std::to_string(t->shape.size() - 2) + "d"
+                   : "linear";
+    raw.groups = layer.groups;
+    if (layer.channels_last) raw.flatten = FlattenOrder::ChannelsLast;
+    for (const ModelFile::GraphRead& read : layer.reads) {
+      detail::TopologyRead r;
+      r.layer = read.producer;
+      r.kind = read.kind == ModelFile::GraphRead::Kind::Add      ? MapKind::Add
+               : read.kind == ModelFile::GraphRead::Kind::Concat ? MapKind::Concat
+                                                                 : MapKind::Direct;
+      if (read.kind == ModelFile::GraphRead::Kind::Concat) r.offset = read.offset;
+      raw.reads.push_back(std::move(r));
+    }
+    raws.push_back(std::move(raw));
+  }
+  NetworkPlan plan = detail::plan_topology(model, raws, options,
+                                           detail::TopologyProblems(model.path + " (its graph)"));
+  plan.source = "onnx";
+  plan.flow_ends = model.graph_flow_ends;
+  std::set<std::string> folded;
+  for (LayerSpec& layer : plan.layers) {
+    const auto it = model.graph_batchnorms.find(layer.name);
+    if (it == model.graph_batchnorms.end()) continue;
+    const ModelFile::GraphBatchNorm& bn = it->second;
+    layer.batchnorm_prefix = bn.node;
+    if (options.read.batchnorm == BatchNormMode::Fold) {
+      layer.bn = BatchNormSpec{bn.node, bn.scale, bn.bias, bn.mean, bn.var, bn.epsilon};
+      folded.insert(bn.node);
+    }
+  }
+  plan.unfolded_batchnorms.erase(
+      std::remove_if(plan.unfolded_batchnorms.begin(), plan.unfolded_batchnorms.end(),
+                     [&](const std::string& bn) { return folded.count(bn) > 0; }),
+      plan.unfolded_batchnorms.end());
+  return plan;
+}
+
 NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) {
   if (!options.topology.empty()) return plan_from_topology(model, options);
+  if (options.layers.empty() && model.format == "onnx") return plan_onnx_graph(model, options);
   NetworkPlan plan;
   std::string near_miss;  // why an automatic plan is not of the family whose names it has
   if (!options.layers.empty()) {
     plan.layers = named_layers(model, options.layers, "--layers");
     plan.source = "layers";
   } else if (model.declared_layers) {
-    const bool onnx = model.format == "onnx";
-    plan.layers = named_layers(model, *model.declared_layers,
-                               onnx ? "the ONNX graph" : "svr.layers metadata");
-    plan.source = onnx ? "onnx" : "metadata";
+    plan.layers = named_layers(model, *model.declared_layers, "svr.layers metadata");
+    plan.source = "metadata";
   } else {
     detail::Recognition recognised = detail::recognise_family(model);
     if (recognised.topology) {

@@ -1,4 +1,4 @@
-# ONNX models (issue 14; docs/input-formats.md, "ONNX"): the example CNN written as ONNX three
+# ONNX models (issue 14; docs/input-formats.md, "ONNX"): the example CNN written as ONNX several
 # ways (tests/data/onnx/make_onnx_fixtures.py) gives the same SVR as its safetensors, whole on
 # each rank and read in blocks onto ScaLAPACK grids (where the MatMul weights are transposed
 # views); malformed files give one line naming the file and the tensor. Included by
@@ -14,13 +14,24 @@ svr_e2e(onnx.digits_bn.same 2 same ${examples}/digits_cnn_bn.safetensors
   ${onnx}/digits_cnn_bn.onnx)
 svr_e2e(onnx.digits_bn.same_scalapack 3 same ${examples}/digits_cnn_bn.safetensors
   ${onnx}/digits_cnn_bn.onnx -- --scalapack-min-dim 1 --block-size 5)
-svr_e2e(onnx.plan 1 --expect "a chain of the ONNX graph's weight layers"
+# Graphs: the residual network gives the graph svr recognises from the safetensors' names; a
+# channels-last export (Transpose before the flatten) the SVR of the channel-major original.
+svr_e2e(onnx.digits_resnet.same 2 same ${examples}/digits_resnet_bn.safetensors
+  ${onnx}/digits_resnet_bn.onnx)
+svr_e2e(onnx.digits_resnet.same_scalapack 3 same ${examples}/digits_resnet_bn.safetensors
+  ${onnx}/digits_resnet_bn.onnx -- --scalapack-min-dim 1 --block-size 5)
+svr_e2e(onnx.digits_plain.keras 2 same ${examples}/digits_cnn_plain.safetensors
+  ${onnx}/digits_cnn_plain_keras.onnx)
+# Where the flow from the layers ended, in --plan.
+svr_e2e(onnx.plan_flow_end 1 --expect "a graph read from the ONNX model" --expect "3 layers, 1 pair"
+  --expect "the flow from the layers ends at node 'bn' (BatchNormalization)"
+  plan ${onnx}/batchnorm_after_relu.onnx)
+svr_e2e(onnx.plan 1 --expect "a chain read from the ONNX model"
   --expect "classifier.0.weight 128x256" plan ${onnx}/digits_cnn_plain_matmul.onnx)
 
 set(onnx_bad ${onnx}/bad)
-svr_bad(onnx_branch ${onnx_bad}/branch.onnx EXPECT branch.onnx fc3.weight "not a chain")
-svr_bad(onnx_batchnorm ${onnx_bad}/batchnorm.onnx EXPECT fc2.weight "node 'bn'"
-  "BatchNormalization")
+svr_bad(onnx_channel_mismatch ${onnx_bad}/channel_mismatch.onnx EXPECT channel_mismatch.onnx
+  fc3.weight "channel counts do not match")
 svr_bad(onnx_short_raw_data ${onnx_bad}/short_raw_data.onnx EXPECT fc2.weight "92 bytes" "need 96")
 svr_bad(onnx_int8_weight ${onnx_bad}/int8_weight.onnx EXPECT fc3.weight INT8)
 svr_bad(onnx_missing_external ${onnx_bad}/missing_external.onnx EXPECT fc2.weight no_such.bin

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -257,10 +258,18 @@ void onnx_model(const std::uint8_t* data, std::size_t size) {
         (t.shape.size() != 2 || t.strides != std::vector<std::int64_t>{1, t.shape[0]}))
       throw Finding("tensor '" + t.name + "' accepted with strides that are no transpose");
   }
-  if (model.declared_layers)
-    for (const std::string& name : *model.declared_layers)
-      if (model.find(name) == nullptr)
-        throw Finding("layer '" + name + "' of the graph is no tensor");
+  // The graph's layers are tensors, each read only from layers listed before it.
+  std::set<std::string> listed;
+  for (const ModelFile::GraphLayer& layer : model.graph_layers) {
+    if (model.find(layer.weight) == nullptr)
+      throw Finding("layer '" + layer.weight + "' of the graph is no tensor");
+    for (const ModelFile::GraphRead& read : layer.reads)
+      if (!listed.count(read.producer))
+        throw Finding("layer '" + layer.weight + "' reads '" + read.producer +
+                      "', not listed before it");
+    if (!listed.insert(layer.weight).second)
+      throw Finding("layer '" + layer.weight + "' is listed twice");
+  }
 }
 
 const std::vector<Harness>& harnesses() {

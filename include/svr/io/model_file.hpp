@@ -22,8 +22,7 @@ struct ModelFile {
   std::vector<TensorInfo> tensors;  // every tensor, in stored order
   bool order_is_state_dict = false; // true for torch checkpoints (their order is the module order)
   // safetensors __metadata__["svr.layers"] (a JSON list of weight names stored as a string),
-  // already checked to name existing tensors, each once; for ONNX, the weight layers of the
-  // graph's chain in its order.
+  // already checked to name existing tensors, each once.
   std::optional<std::vector<std::string>> declared_layers;
   // state_dict key -> global (e.g. "os.system") that produced its non-tensor value; never run.
   std::map<std::string, std::string> refused;
@@ -37,6 +36,22 @@ struct ModelFile {
     double epsilon = 1e-5;
   };
   std::map<std::string, GraphBatchNorm> graph_batchnorms;
+  // ONNX: every weight layer of the graph in its (topological) order, with what it reads
+  // through operators that keep channels apart; empty reads: it reads the graph's input or a
+  // flow that ended (graph_flow_ends says where and why, for --plan).
+  struct GraphRead {
+    std::string producer;  // a weight layer listed before
+    enum class Kind { Direct, Add, Concat } kind = Kind::Direct;
+    std::int64_t offset = 0;  // Concat: the producer's first channel in the consumer's input
+  };
+  struct GraphLayer {
+    std::string weight;
+    std::int64_t groups = 1;
+    bool channels_last = false;  // a linear layer after a transpose to NHWC (Keras' flatten)
+    std::vector<GraphRead> reads;
+  };
+  std::vector<GraphLayer> graph_layers;
+  std::vector<std::string> graph_flow_ends;  // "node 'x' (Mul): an operator that mixes channels"
   // Files whose bytes make up the model, in hashing order (sharded: index, then the shards in
   // the order the weight_map first names them).
   std::vector<std::string> files;

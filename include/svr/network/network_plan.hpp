@@ -124,11 +124,14 @@ struct NetworkPlan {
   // BatchNorm prefixes found in the model that fold into no selected layer (e.g. a BN before
   // the first layer, or after a layer left out by --layers); the summary should mention them.
   std::vector<std::string> unfolded_batchnorms;
+  // ONNX: where a flow from the layers ended and why ("node 'x' (Mul): an operator that mixes
+  // channels"), so that --plan shows what the graph's pairs leave out.
+  std::vector<std::string> flow_ends;
   // The architecture family whose topology svr recognised from the names and shapes (e.g.
   // "torchvision ResNet"); "" for a chain, a topology file or --layers.
   std::string family;
   // Where the layers and pairs come from: "topology" (--topology), "layers" (--layers),
-  // "metadata" (svr.layers of the model file), "onnx" (the chain of an ONNX graph), "family"
+  // "metadata" (svr.layers of the model file), "onnx" (an ONNX graph), "family"
   // (recognised) or "names" (a chain found from the names and shapes).
   std::string source = "names";
 };

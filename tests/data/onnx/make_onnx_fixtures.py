@@ -13,6 +13,12 @@ examples/digits_cnn_plain.safetensors, so that no PyTorch export is needed:
   digits_cnn_bn.onnx              examples/digits_cnn_bn.safetensors with its batch norms as
                                   BatchNormalization nodes (as torch.onnx.export writes them
                                   with do_constant_folding=False), folded by svr
+  digits_cnn_plain_keras.onnx     the same network channels-last, as a Keras export: a Transpose
+                                  to NHWC before the flatten, the linear weight in that order
+  digits_resnet_bn.onnx           examples/digits_resnet_bn.safetensors as a graph: residual Adds,
+                                  batch norms, a global pool (the graph svr recognises from the
+                                  safetensors' names)
+  batchnorm_after_relu.onnx       a batch norm that cannot fold: the flow ends there
   mlp_f16.onnx, mlp_bf16.onnx, mlp_f64.onnx   a two-layer MLP in FLOAT16, BFLOAT16 and DOUBLE
   bad/*.onnx                      malformed models, one problem each (tests/unit/io/onnx_test.cpp
                                   and tests/e2e)
@@ -168,6 +174,66 @@ def mlp_model(data_type, np_type):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
 
+def keras_model(w):
+    """The example as a channels-last (Keras) export writes it: a Transpose to NHWC before the
+    flatten and the first linear layer's weight over (height, width, channel), as MatMul."""
+    nodes, inits, x = features(w)
+    nodes.append(helper.make_node("Transpose", [x], ["nhwc"], perm=[0, 2, 3, 1]))
+    nodes.append(helper.make_node("Flatten", ["nhwc"], ["flat"], axis=1))
+    w0 = w["classifier.0.weight"].reshape(128, 64, 2, 2).transpose(0, 2, 3, 1).reshape(128, 256)
+    x = "flat"
+    for k, (fc, weight) in enumerate((("classifier.0", w0), ("classifier.2", w["classifier.2.weight"]))):
+        inits += [numpy_helper.from_array(np.ascontiguousarray(weight.T), fc + ".weight"),
+                  numpy_helper.from_array(w[fc + ".bias"], fc + ".bias")]
+        nodes.append(helper.make_node("MatMul", [x, fc + ".weight"], [fc + ".mm"]))
+        out = "logits" if k == 1 else fc
+        nodes.append(helper.make_node("Add", [fc + ".mm", fc + ".bias"], [out]))
+        if k == 0:
+            nodes.append(helper.make_node("Relu", [out], [fc + ".relu"]))
+            x = fc + ".relu"
+    return model_of(nodes, inits)
+
+
+def resnet_model(w):
+    """examples/digits_resnet_bn as torch.onnx.export would write it without fusing the batch
+    norms: Conv, BatchNormalization, Relu, the shortcuts as Add, a global average pool,
+    Flatten and Gemm. The nodes come in the forward order of the residual blocks."""
+    nodes, inits = [], []
+
+    def conv(prefix, x, bn, stride=1, kernel=3):
+        name = prefix + ".weight"
+        inits.append(numpy_helper.from_array(w[name], name))
+        pad = (kernel - 1) // 2
+        nodes.append(helper.make_node("Conv", [x, name], [prefix], name="/" + prefix + "/Conv",
+                                      kernel_shape=[kernel, kernel], strides=[stride, stride],
+                                      pads=[pad] * 4))
+        names = [bn + suffix for suffix in (".weight", ".bias", ".running_mean", ".running_var")]
+        inits.extend(numpy_helper.from_array(w[n], n) for n in names)
+        nodes.append(helper.make_node("BatchNormalization", [prefix] + names, [bn],
+                                      name="/" + bn + "/BatchNormalization", epsilon=1e-5))
+        return bn
+
+    def relu(x):
+        nodes.append(helper.make_node("Relu", [x], [x + ".relu"]))
+        return x + ".relu"
+
+    x = relu(conv("conv1", "input", "bn1"))
+    for p, stride, downsample in (("layer1.0.", 1, False), ("layer2.0.", 2, True),
+                                  ("layer2.1.", 1, False)):
+        h = relu(conv(p + "conv1", x, p + "bn1", stride))
+        h = conv(p + "conv2", h, p + "bn2")
+        shortcut = conv(p + "downsample.0", x, p + "downsample.1", stride, 1) if downsample else x
+        nodes.append(helper.make_node("Add", [h, shortcut], [p + "sum"]))
+        x = relu(p + "sum")
+    nodes.append(helper.make_node("GlobalAveragePool", [x], ["pool"]))
+    nodes.append(helper.make_node("Flatten", ["pool"], ["flat"], axis=1))
+    inits += [numpy_helper.from_array(w["fc.weight"], "fc.weight"),
+              numpy_helper.from_array(w["fc.bias"], "fc.bias")]
+    nodes.append(helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"],
+                                  name="/fc/Gemm", transB=1))
+    return model_of(nodes, inits, "digits_resnet_bn")
+
+
 def small_chain():
     """Three Gemm layers 5 -> 6 -> 4 -> 3 with Relus: the base of the malformed models."""
     rng = np.random.default_rng(11)
@@ -202,11 +268,12 @@ def bad_models(out_dir):
     def initializer(m, name):
         return [t for t in m.graph.initializer if t.name == name][0]
 
-    # Not a chain: fc3 reads fc1's output, skipping fc2.
+    # fc3 reads fc1's 6 channels where its weight takes 4.
     m = copy()
     [n for n in m.graph.node if n.name == "fc3"][0].input[0] = "fc1.relu"
-    save("branch.onnx", m)
-    # A batch norm after fc1's Relu, which cannot fold into fc1.
+    save("channel_mismatch.onnx", m)
+    # A batch norm after fc1's Relu, which cannot fold into fc1: the flow ends there (not an
+    # error; --plan says so), written beside the good models.
     m = copy()
     nodes = list(m.graph.node)
     [n for n in nodes if n.name == "fc2"][0].input[0] = "bn"
@@ -216,7 +283,7 @@ def bad_models(out_dir):
     m.graph.node.extend(nodes)
     for name, value in (("bn.scale", 1.0), ("bn.bias", 0.0), ("bn.mean", 0.0), ("bn.var", 1.0)):
         m.graph.initializer.append(numpy_helper.from_array(np.full(6, value, np.float32), name))
-    save("batchnorm.onnx", m)
+    onnx.save(m, os.path.join(out_dir, "batchnorm_after_relu.onnx"))
     # A weight whose raw_data is shorter than its dims need.
     m = copy()
     t = initializer(m, "fc2.weight")
@@ -253,6 +320,9 @@ def main():
     onnx.save(external_model(w, out_dir), os.path.join(out_dir, "digits_cnn_plain_external.onnx"))
     bn = read_safetensors(os.path.join(os.path.dirname(source), "digits_cnn_bn.safetensors"))
     onnx.save(gemm_model(bn, WITH_BN), os.path.join(out_dir, "digits_cnn_bn.onnx"))
+    onnx.save(keras_model(w), os.path.join(out_dir, "digits_cnn_plain_keras.onnx"))
+    resnet = read_safetensors(os.path.join(os.path.dirname(source), "digits_resnet_bn.safetensors"))
+    onnx.save(resnet_model(resnet), os.path.join(out_dir, "digits_resnet_bn.onnx"))
     for name, data_type, np_type in (("mlp_f16.onnx", TensorProto.FLOAT16, np.float16),
                                      ("mlp_bf16.onnx", TensorProto.BFLOAT16, None),
                                      ("mlp_f64.onnx", TensorProto.DOUBLE, np.float64)):

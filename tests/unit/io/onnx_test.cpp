@@ -6,7 +6,9 @@
 #include <Eigen/Core>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "io_test_helpers.hpp"
@@ -31,8 +33,18 @@ TEST(Onnx, TheExampleReadsAsItsSafetensorsEveryWayItIsStored) {
     SCOPED_TRACE(file);
     const ModelFile m = open_model(onnx_dir() + "/" + file);
     EXPECT_EQ(m.format, "onnx");
-    ASSERT_TRUE(m.declared_layers.has_value());
-    EXPECT_EQ(*m.declared_layers, kDigitsLayers);
+    ASSERT_EQ(m.graph_layers.size(), kDigitsLayers.size());
+    for (std::size_t k = 0; k < kDigitsLayers.size(); ++k) {
+      EXPECT_EQ(m.graph_layers[k].weight, kDigitsLayers[k]);
+      // A chain: each layer reads the one before, the first one the graph's input.
+      ASSERT_EQ(m.graph_layers[k].reads.size(), k == 0 ? 0u : 1u);
+      if (k > 0) {
+        EXPECT_EQ(m.graph_layers[k].reads[0].producer, kDigitsLayers[k - 1]);
+        EXPECT_EQ(m.graph_layers[k].reads[0].kind, ModelFile::GraphRead::Kind::Direct);
+      }
+      EXPECT_FALSE(m.graph_layers[k].channels_last);
+    }
+    EXPECT_TRUE(m.graph_flow_ends.empty());
     // Every weight and bias, with the example's shape and exactly its values (F32 both).
     for (const TensorInfo& want : reference.tensors) {
       const TensorInfo* got = m.find(want.name);
@@ -83,7 +95,48 @@ TEST(Onnx, HalfBfloatAndDoubleWeightsAreTheSameDrawsRounded) {
       EXPECT_EQ(brain[k], static_cast<double>(truncated));
     }
   }
-  EXPECT_EQ(*f16.declared_layers, (std::vector<std::string>{"fc1.weight", "fc2.weight"}));
+  ASSERT_EQ(f16.graph_layers.size(), 2u);
+  EXPECT_EQ(f16.graph_layers[1].reads.at(0).producer, "fc1.weight");
+}
+
+TEST(Onnx, TheGraphIsFollowedThroughSumsBatchNormsAndTransposes) {
+  // The residual network: each block's sum is read as an Add of its last convolution and its
+  // shortcut (the block's input, or the downsample convolution); every batch norm reads a
+  // convolution's output and folds into it, named after its PyTorch module.
+  const ModelFile resnet = open_model(onnx_dir() + "/digits_resnet_bn.onnx");
+  using Kind = ModelFile::GraphRead::Kind;
+  std::map<std::string, std::vector<std::pair<std::string, Kind>>> reads;
+  for (const ModelFile::GraphLayer& layer : resnet.graph_layers)
+    for (const ModelFile::GraphRead& read : layer.reads)
+      reads[layer.weight].emplace_back(read.producer, read.kind);
+  using Reads = std::vector<std::pair<std::string, Kind>>;
+  EXPECT_EQ(reads["layer1.0.conv1.weight"], (Reads{{"conv1.weight", Kind::Direct}}));
+  EXPECT_EQ(reads["layer2.0.conv1.weight"],
+            (Reads{{"conv1.weight", Kind::Add}, {"layer1.0.conv2.weight", Kind::Add}}));
+  EXPECT_EQ(reads["layer2.0.downsample.0.weight"], reads["layer2.0.conv1.weight"]);
+  EXPECT_EQ(reads["layer2.1.conv1.weight"], (Reads{{"layer2.0.conv2.weight", Kind::Add},
+                                                   {"layer2.0.downsample.0.weight", Kind::Add}}));
+  EXPECT_EQ(reads["fc.weight"].size(), 3u);  // layer2.1's sum: its shortcut is layer2.0's sum
+  EXPECT_EQ(resnet.graph_batchnorms.size(), 8u);
+  EXPECT_EQ(resnet.graph_batchnorms.at("layer2.0.downsample.0.weight").node,
+            "layer2.0.downsample.1");
+  EXPECT_EQ(resnet.graph_batchnorms.at("conv1.weight").epsilon, 1e-5);
+  EXPECT_TRUE(resnet.graph_flow_ends.empty());
+
+  // A batch norm after a Relu cannot fold: the flow from fc1 ends there, and fc2 reads nothing.
+  const ModelFile ended = open_model(onnx_dir() + "/batchnorm_after_relu.onnx");
+  ASSERT_EQ(ended.graph_layers.size(), 3u);
+  EXPECT_TRUE(ended.graph_layers[1].reads.empty());
+  EXPECT_EQ(ended.graph_layers[2].reads.size(), 1u);
+  ASSERT_EQ(ended.graph_flow_ends.size(), 1u);
+  EXPECT_NE(ended.graph_flow_ends[0].find("node 'bn' (BatchNormalization)"), std::string::npos);
+  EXPECT_TRUE(ended.graph_batchnorms.empty());
+
+  // Channels last: the linear layer after the Transpose to NHWC takes Keras' flatten order.
+  const ModelFile keras = open_model(onnx_dir() + "/digits_cnn_plain_keras.onnx");
+  ASSERT_EQ(keras.graph_layers.size(), 5u);
+  EXPECT_TRUE(keras.graph_layers[3].channels_last);
+  EXPECT_FALSE(keras.graph_layers[4].channels_last);
 }
 
 TEST(Onnx, MalformedFilesNameTheTensorAndTheProblem) {
@@ -101,8 +154,6 @@ TEST(Onnx, MalformedFilesNameTheTensorAndTheProblem) {
         EXPECT_NE(message.find(part), std::string::npos) << message;
     }
   };
-  expect_error("branch.onnx", {"'fc3.weight'", "not a chain"});
-  expect_error("batchnorm.onnx", {"'fc2.weight'", "node 'bn' (BatchNormalization)"});
   expect_error("short_raw_data.onnx", {"'fc2.weight'", "holds 92 bytes", "need 96"});
   expect_error("int8_weight.onnx", {"'fc3.weight'", "INT8"});
   expect_error("missing_external.onnx", {"'fc2.weight'", "no_such.bin"});
