@@ -20,6 +20,12 @@ svr_e2e(onnx.digits_resnet.same 2 same ${examples}/digits_resnet_bn.safetensors
   ${onnx}/digits_resnet_bn.onnx)
 svr_e2e(onnx.digits_resnet.same_scalapack 3 same ${examples}/digits_resnet_bn.safetensors
   ${onnx}/digits_resnet_bn.onnx -- --scalapack-min-dim 1 --block-size 5)
+# The dense network's concatenations: its topology file's graph (each read at its offset).
+set(densenet_topology
+  "${examples}/digits_densenet.safetensors#--topology#${examples}/digits_densenet.topology.json")
+svr_e2e(onnx.digits_densenet.same 2 same ${densenet_topology} ${onnx}/digits_densenet.onnx)
+svr_e2e(onnx.digits_densenet.same_scalapack 3 same ${densenet_topology}
+  ${onnx}/digits_densenet.onnx -- --scalapack-min-dim 1 --block-size 5)
 svr_e2e(onnx.digits_plain.keras 2 same ${examples}/digits_cnn_plain.safetensors
   ${onnx}/digits_cnn_plain_keras.onnx)
 # Where the flow from the layers ended, in --plan.

@@ -211,10 +211,13 @@ def cmd_oracle(a, work):
 
 
 def cmd_same(a, work):
+    """The same SVR from every model. A model given as PATH#OPTION#OPTION... takes those options
+    too (a topology file for one format and not for another, say)."""
     dirs = []
-    for k, model in enumerate(a.models):
+    for k, given in enumerate(a.models):
+        model, *extra = given.split("#")
         out = os.path.join(work, "out%d" % k)
-        run_svr(a.svr, a.np, model, out, ["--all-edges"] + a.options)
+        run_svr(a.svr, a.np, model, out, ["--all-edges"] + a.options + extra)
         dirs.append(out)
     for other in dirs[1:]:
         compare(dirs[0], other)

@@ -18,6 +18,8 @@ examples/digits_cnn_plain.safetensors, so that no PyTorch export is needed:
   digits_resnet_bn.onnx           examples/digits_resnet_bn.safetensors as a graph: residual Adds,
                                   batch norms, a global pool (the graph svr recognises from the
                                   safetensors' names)
+  digits_densenet.onnx            examples/digits_densenet.safetensors as a graph: every dense
+                                  layer reads a Concat (its topology file's graph)
   batchnorm_after_relu.onnx       a batch norm that cannot fold: the flow ends there
   mlp_f16.onnx, mlp_bf16.onnx, mlp_f64.onnx   a two-layer MLP in FLOAT16, BFLOAT16 and DOUBLE
   bad/*.onnx                      malformed models, one problem each (tests/unit/io/onnx_test.cpp
@@ -234,6 +236,51 @@ def resnet_model(w):
     return model_of(nodes, inits, "digits_resnet_bn")
 
 
+def densenet_model(w):
+    """examples/digits_densenet as a graph: each dense layer's convolution reads the Concat of
+    its block's input and of every earlier layer's output, then BatchNormalization and Relu; a
+    1x1 transition convolution reads the whole first block; the classifier the second."""
+    nodes, inits = [], []
+
+    def conv_bn_relu(prefix, x, bn, kernel):
+        name = prefix + ".weight"
+        inits.append(numpy_helper.from_array(w[name], name))
+        pad = (kernel - 1) // 2
+        nodes.append(helper.make_node("Conv", [x, name], [prefix], name="/" + prefix + "/Conv",
+                                      kernel_shape=[kernel, kernel], pads=[pad] * 4))
+        names = [bn + suffix for suffix in (".weight", ".bias", ".running_mean", ".running_var")]
+        inits.extend(numpy_helper.from_array(w[n], n) for n in names)
+        nodes.append(helper.make_node("BatchNormalization", [prefix] + names, [bn],
+                                      name="/" + bn + "/BatchNormalization", epsilon=1e-5))
+        nodes.append(helper.make_node("Relu", [bn], [bn + ".relu"]))
+        return bn + ".relu"
+
+    def concat(values, out):
+        nodes.append(helper.make_node("Concat", values, [out], axis=1))
+        return out
+
+    x = conv_bn_relu("features.conv0", "input", "features.norm0", 3)
+    for block in (1, 2):
+        features = [x]
+        for layer in (1, 2, 3):
+            p = "features.denseblock%d.denselayer%d" % (block, layer)
+            inp = features[0] if len(features) == 1 else concat(features, p + ".cat")
+            features.append(conv_bn_relu(p + ".conv", inp, p + ".norm", 3))
+        x = concat(features, "features.denseblock%d.cat" % block)
+        if block == 1:
+            t = conv_bn_relu("features.transition1.conv", x, "features.transition1.norm", 1)
+            nodes.append(helper.make_node("AveragePool", [t], ["transition1.pool"],
+                                          kernel_shape=[2, 2], strides=[2, 2]))
+            x = "transition1.pool"
+    nodes.append(helper.make_node("GlobalAveragePool", [x], ["pool"]))
+    nodes.append(helper.make_node("Flatten", ["pool"], ["flat"], axis=1))
+    inits += [numpy_helper.from_array(w["classifier.weight"], "classifier.weight"),
+              numpy_helper.from_array(w["classifier.bias"], "classifier.bias")]
+    nodes.append(helper.make_node("Gemm", ["flat", "classifier.weight", "classifier.bias"],
+                                  ["logits"], name="/classifier/Gemm", transB=1))
+    return model_of(nodes, inits, "digits_densenet")
+
+
 def small_chain():
     """Three Gemm layers 5 -> 6 -> 4 -> 3 with Relus: the base of the malformed models."""
     rng = np.random.default_rng(11)
@@ -323,6 +370,8 @@ def main():
     onnx.save(keras_model(w), os.path.join(out_dir, "digits_cnn_plain_keras.onnx"))
     resnet = read_safetensors(os.path.join(os.path.dirname(source), "digits_resnet_bn.safetensors"))
     onnx.save(resnet_model(resnet), os.path.join(out_dir, "digits_resnet_bn.onnx"))
+    densenet = read_safetensors(os.path.join(os.path.dirname(source), "digits_densenet.safetensors"))
+    onnx.save(densenet_model(densenet), os.path.join(out_dir, "digits_densenet.onnx"))
     for name, data_type, np_type in (("mlp_f16.onnx", TensorProto.FLOAT16, np.float16),
                                      ("mlp_bf16.onnx", TensorProto.BFLOAT16, None),
                                      ("mlp_f64.onnx", TensorProto.DOUBLE, np.float64)):
