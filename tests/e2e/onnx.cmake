@@ -26,6 +26,10 @@ set(densenet_topology
 svr_e2e(onnx.digits_densenet.same 2 same ${densenet_topology} ${onnx}/digits_densenet.onnx)
 svr_e2e(onnx.digits_densenet.same_scalapack 3 same ${densenet_topology}
   ${onnx}/digits_densenet.onnx -- --scalapack-min-dim 1 --block-size 5)
+# Depthwise convolutions (group), Clip with constant bounds, residual Adds: its topology's graph.
+svr_e2e(onnx.digits_mobilenet.same 2 same
+  "${examples}/digits_mobilenet.safetensors#--topology#${examples}/digits_mobilenet.topology.json"
+  ${onnx}/digits_mobilenet.onnx)
 svr_e2e(onnx.digits_plain.keras 2 same ${examples}/digits_cnn_plain.safetensors
   ${onnx}/digits_cnn_plain_keras.onnx)
 # Where the flow from the layers ended, in --plan.

@@ -20,6 +20,8 @@ examples/digits_cnn_plain.safetensors, so that no PyTorch export is needed:
                                   safetensors' names)
   digits_densenet.onnx            examples/digits_densenet.safetensors as a graph: every dense
                                   layer reads a Concat (its topology file's graph)
+  digits_mobilenet.onnx           examples/digits_mobilenet.safetensors as a graph: depthwise
+                                  convolutions (group), Clip, residual Adds, Dropout
   batchnorm_after_relu.onnx       a batch norm that cannot fold: the flow ends there
   mlp_f16.onnx, mlp_bf16.onnx, mlp_f64.onnx   a two-layer MLP in FLOAT16, BFLOAT16 and DOUBLE
   bad/*.onnx                      malformed models, one problem each (tests/unit/io/onnx_test.cpp
@@ -281,6 +283,51 @@ def densenet_model(w):
     return model_of(nodes, inits, "digits_densenet")
 
 
+def mobilenet_model(w):
+    """examples/digits_mobilenet as a graph: inverted residuals with depthwise convolutions
+    (group = channels), Clip as ReLU6 (its bounds constant inputs), residual Adds, Dropout."""
+    nodes, inits = [], [numpy_helper.from_array(np.array(0, np.float32), "relu6.min"),
+                        numpy_helper.from_array(np.array(6, np.float32), "relu6.max")]
+
+    def conv_bn(prefix, x, bn, kernel=1, stride=1, relu6=True):
+        name = prefix + ".weight"
+        weight = w[name]
+        inits.append(numpy_helper.from_array(weight, name))
+        pad = (kernel - 1) // 2
+        groups = weight.shape[0] if weight.shape[1] == 1 and kernel == 3 and prefix != "features.0.0" else 1
+        nodes.append(helper.make_node("Conv", [x, name], [prefix], name="/" + prefix + "/Conv",
+                                      kernel_shape=[kernel, kernel], strides=[stride, stride],
+                                      pads=[pad] * 4, group=groups))
+        names = [bn + suffix for suffix in (".weight", ".bias", ".running_mean", ".running_var")]
+        inits.extend(numpy_helper.from_array(w[n], n) for n in names)
+        nodes.append(helper.make_node("BatchNormalization", [prefix] + names, [bn],
+                                      name="/" + bn + "/BatchNormalization", epsilon=1e-5))
+        if not relu6:
+            return bn
+        nodes.append(helper.make_node("Clip", [bn, "relu6.min", "relu6.max"], [bn + ".relu6"]))
+        return bn + ".relu6"
+
+    x = conv_bn("features.0.0", "input", "features.0.1", 3)
+    for block, stride, residual in ((1, 1, True), (2, 2, False), (3, 1, True)):
+        p = "features.%d.conv." % block
+        h = conv_bn(p + "0.0", x, p + "0.1")
+        h = conv_bn(p + "1.0", h, p + "1.1", 3, stride)
+        h = conv_bn(p + "2", h, p + "3", relu6=False)
+        if residual:
+            nodes.append(helper.make_node("Add", [x, h], ["features.%d.sum" % block]))
+            h = "features.%d.sum" % block
+        x = h
+    x = conv_bn("features.4.0", x, "features.4.1")
+    nodes.append(helper.make_node("GlobalAveragePool", [x], ["pool"]))
+    nodes.append(helper.make_node("Flatten", ["pool"], ["flat"], axis=1))
+    nodes.append(helper.make_node("Dropout", ["flat"], ["dropped"]))
+    inits += [numpy_helper.from_array(w["classifier.1.weight"], "classifier.1.weight"),
+              numpy_helper.from_array(w["classifier.1.bias"], "classifier.1.bias")]
+    nodes.append(helper.make_node("Gemm", ["dropped", "classifier.1.weight", "classifier.1.bias"],
+                                  ["logits"], name="/classifier.1/Gemm", transB=1))
+    return model_of(nodes, inits, "digits_mobilenet")
+
+
 def small_chain():
     """Three Gemm layers 5 -> 6 -> 4 -> 3 with Relus: the base of the malformed models."""
     rng = np.random.default_rng(11)
@@ -372,6 +419,8 @@ def main():
     onnx.save(resnet_model(resnet), os.path.join(out_dir, "digits_resnet_bn.onnx"))
     densenet = read_safetensors(os.path.join(os.path.dirname(source), "digits_densenet.safetensors"))
     onnx.save(densenet_model(densenet), os.path.join(out_dir, "digits_densenet.onnx"))
+    mobilenet = read_safetensors(os.path.join(os.path.dirname(source), "digits_mobilenet.safetensors"))
+    onnx.save(mobilenet_model(mobilenet), os.path.join(out_dir, "digits_mobilenet.onnx"))
     for name, data_type, np_type in (("mlp_f16.onnx", TensorProto.FLOAT16, np.float16),
                                      ("mlp_bf16.onnx", TensorProto.BFLOAT16, None),
                                      ("mlp_f64.onnx", TensorProto.DOUBLE, np.float64)):
