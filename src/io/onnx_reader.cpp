@@ -394,6 +394,7 @@ class GraphWalk {
 
   // The weights stored (in, out), to be viewed transposed.
   std::vector<std::string> run() {
+    check_order();
     for (int index = 0; index < graph_.node_size(); ++index) visit(graph_.node(index), index);
     return transposed_;
   }
@@ -438,6 +439,36 @@ class GraphWalk {
       out = ended;
     }
     for (const std::string& o : node.output()) flows_[o] = *out;
+  }
+
+  // ONNX lists nodes in a topological order: every input is the graph's, an initializer, or an
+  // earlier node's output. A graph with a cycle cannot be listed so.
+  void check_order() const {
+    std::map<std::string, int> producer;
+    for (int index = 0; index < graph_.node_size(); ++index)
+      for (const std::string& out : graph_.node(index).output())
+        if (!out.empty() && !producer.emplace(out, index).second)
+          throw_input(path_, "",
+                      node_label(graph_.node(index), index) + " writes '" + out +
+                          "', which an earlier node writes too");
+    std::set<std::string> available(constants_);
+    for (const onnx::ValueInfoProto& input : graph_.input()) available.insert(input.name());
+    for (int index = 0; index < graph_.node_size(); ++index) {
+      const onnx::NodeProto& node = graph_.node(index);
+      for (const std::string& in : node.input()) {
+        if (in.empty() || available.count(in)) continue;
+        const auto later = producer.find(in);
+        if (later == producer.end())
+          throw_input(path_, "",
+                      node_label(node, index) + " reads '" + in +
+                          "', which no node, input or initializer of the graph provides");
+        throw_input(path_, "",
+                    node_label(node, index) + " reads '" + in + "', which " +
+                        node_label(graph_.node(later->second), later->second) +
+                        " writes after it: the graph has a cycle or is not in topological order");
+      }
+      for (const std::string& out : node.output()) available.insert(out);
+    }
   }
 
   const TensorInfo* weight_of(const onnx::NodeProto& node, int index, const std::string& tensor) {

@@ -48,6 +48,7 @@ svr_bad(onnx_missing_external ${onnx_bad}/missing_external.onnx EXPECT fc2.weigh
   "cannot be opened")
 svr_bad(onnx_escaping_external ${onnx_bad}/escaping_external.onnx EXPECT fc2.weight
   "leaves the model's directory")
+svr_bad(onnx_cycle ${onnx_bad}/cycle.onnx EXPECT cycle.onnx "node 'fc1' (Gemm)" "cycle")
 svr_bad(onnx_truncated ${onnx_bad}/truncated.onnx EXPECT truncated.onnx "runs past its end")
 svr_bad(onnx_garbage ${onnx_bad}/garbage.onnx EXPECT garbage.onnx "not a valid ONNX model")
 

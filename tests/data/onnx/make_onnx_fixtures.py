@@ -397,6 +397,10 @@ def bad_models(out_dir):
         entry = t.external_data.add()
         entry.key, entry.value = "location", location
         save(name, m)
+    # A cycle: fc1 reads fc3's output.
+    m = copy()
+    [n for n in m.graph.node if n.name == "fc1"][0].input[0] = "logits"
+    save("cycle.onnx", m)
     # The file cut short in the middle of the weights, and bytes that are no protobuf.
     data = good.SerializeToString()
     with open(os.path.join(bad, "truncated.onnx"), "wb") as f:

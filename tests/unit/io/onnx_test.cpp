@@ -158,6 +158,7 @@ TEST(Onnx, MalformedFilesNameTheTensorAndTheProblem) {
   expect_error("int8_weight.onnx", {"'fc3.weight'", "INT8"});
   expect_error("missing_external.onnx", {"'fc2.weight'", "no_such.bin"});
   expect_error("escaping_external.onnx", {"'fc2.weight'", "leaves the model's directory"});
+  expect_error("cycle.onnx", {"node 'fc1' (Gemm) reads 'logits'", "node 'fc3' (Gemm)", "cycle"});
   expect_error("truncated.onnx", {"runs past its end"});
   expect_error("garbage.onnx", {"not a valid ONNX model"});
 }
