@@ -307,33 +307,13 @@ std::optional<TensorInfo> initializer_tensor(const onnx::TensorProto& t,
 // The operators a channel passes through unmixed, from one weight layer to the next (the
 // spec's list, section 7, less the ones that join or split branches, which need the graph).
 const std::set<std::string>& pass_through_ops() {
-  static const std::set<std::string> ops{"Relu",
-                                         "LeakyRelu",
-                                         "PRelu",
-                                         "Elu",
-                                         "Selu",
-                                         "Clip",
-                                         "Sigmoid",
-                                         "HardSigmoid",
-                                         "Tanh",
-                                         "Softplus",
-                                         "HardSwish",
-                                         "Gelu",
-                                         "Identity",
-                                         "Dropout",
-                                         "MaxPool",
-                                         "AveragePool",
-                                         "GlobalAveragePool",
-                                         "GlobalMaxPool",
-                                         "LpPool",
-                                         "Pad",
-                                         "Resize",
-                                         "Upsample",
-                                         "Flatten",
-                                         "Reshape",
-                                         "Squeeze",
-                                         "Unsqueeze",
-                                         "Cast"};
+  // clang-format off
+  static const std::set<std::string> ops{
+      "Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Clip", "Sigmoid", "HardSigmoid", "Tanh",
+      "Softplus", "HardSwish", "Gelu", "Identity", "Dropout", "Cast",
+      "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool",
+      "Pad", "Resize", "Upsample", "Flatten", "Reshape", "Squeeze", "Unsqueeze"};
+  // clang-format on
   return ops;
 }
 
@@ -367,6 +347,17 @@ struct Flow {
   bool channels_last = false;  // transposed to NHWC (a Keras model's flatten order)
   std::string ended;
 };
+
+// The same channels from the same layers (x and sigmoid(x), say).
+bool same_flow(const Flow& a, const Flow& b) {
+  if (a.parts.size() != b.parts.size() || a.channels != b.channels ||
+      a.channels_last != b.channels_last)
+    return false;
+  for (std::size_t k = 0; k < a.parts.size(); ++k)
+    if (a.parts[k].producers != b.parts[k].producers || a.parts[k].channels != b.parts[k].channels)
+      return false;
+  return true;
+}
 
 bool has_layers(const Flow& flow) {
   return std::any_of(flow.parts.begin(), flow.parts.end(),
@@ -422,6 +413,11 @@ class GraphWalk {
       out = transpose(node, *inputs.front(), why);
     } else if (op == "Add" || op == "Sum") {
       out = add(inputs, why);
+    } else if ((op == "Mul" || op == "Div") && inputs.size() == 2 &&
+               same_flow(*inputs[0], *inputs[1]) && has_layers(*inputs[0])) {
+      out = *inputs.front();  // x * sigmoid(x) (SiLU, Swish): each channel by itself
+    } else if (op == "Mul" || op == "Div") {
+      why = "a product with another flow (a gate, or attention)";
     } else if (op == "Concat") {
       out = concat(node, inputs, why);
     } else {

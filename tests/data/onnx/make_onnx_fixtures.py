@@ -22,6 +22,8 @@ examples/digits_cnn_plain.safetensors, so that no PyTorch export is needed:
                                   layer reads a Concat (its topology file's graph)
   digits_mobilenet.onnx           examples/digits_mobilenet.safetensors as a graph: depthwise
                                   convolutions (group), Clip, residual Adds, Dropout
+  silu_and_gate.onnx              a SiLU (x * sigmoid(x)), which keeps channels apart, and a
+                                  product with another layer's gate, which ends the flow
   batchnorm_after_relu.onnx       a batch norm that cannot fold: the flow ends there
   mlp_f16.onnx, mlp_bf16.onnx, mlp_f64.onnx   a two-layer MLP in FLOAT16, BFLOAT16 and DOUBLE
   bad/*.onnx                      malformed models, one problem each (tests/unit/io/onnx_test.cpp
@@ -409,6 +411,26 @@ def bad_models(out_dir):
         f.write(b"\x08\x07" + bytes(range(256)))
 
 
+def gated_model():
+    """fc1 -> SiLU (x * Sigmoid(x), each channel by itself) -> fc2; fc3 gated by fc2's output
+    times a sigmoid of another layer's (fcg) output: the flow ends at that product."""
+    rng = np.random.default_rng(5)
+    shapes = {"fc1": (6, 5), "fc2": (4, 6), "fcg": (4, 6), "fc3": (3, 4)}
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n + ".weight")
+             for n, s in shapes.items()]
+    nodes = [helper.make_node("Gemm", ["input", "fc1.weight"], ["fc1"], name="fc1", transB=1),
+             helper.make_node("Sigmoid", ["fc1"], ["fc1.sig"]),
+             helper.make_node("Mul", ["fc1", "fc1.sig"], ["fc1.silu"], name="silu"),
+             helper.make_node("Gemm", ["fc1.silu", "fc2.weight"], ["fc2"], name="fc2", transB=1),
+             helper.make_node("Gemm", ["fc1.silu", "fcg.weight"], ["fcg"], name="fcg", transB=1),
+             helper.make_node("Sigmoid", ["fcg"], ["gate"]),
+             helper.make_node("Mul", ["fc2", "gate"], ["gated"], name="gate_product"),
+             helper.make_node("Gemm", ["gated", "fc3.weight"], ["logits"], name="fc3", transB=1)]
+    graph = helper.make_graph(nodes, "gated", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 5])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else HERE
     source = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "examples", "digits_cnn_plain.safetensors")
@@ -429,6 +451,7 @@ def main():
                                      ("mlp_bf16.onnx", TensorProto.BFLOAT16, None),
                                      ("mlp_f64.onnx", TensorProto.DOUBLE, np.float64)):
         onnx.save(mlp_model(data_type, np_type), os.path.join(out_dir, name))
+    onnx.save(gated_model(), os.path.join(out_dir, "silu_and_gate.onnx"))
     bad_models(out_dir)
 
 

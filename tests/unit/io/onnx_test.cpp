@@ -132,6 +132,16 @@ TEST(Onnx, TheGraphIsFollowedThroughSumsBatchNormsAndTransposes) {
   EXPECT_NE(ended.graph_flow_ends[0].find("node 'bn' (BatchNormalization)"), std::string::npos);
   EXPECT_TRUE(ended.graph_batchnorms.empty());
 
+  // SiLU (x * sigmoid(x)) keeps channels apart; a product with another layer's gate ends the
+  // flow, so fc3 reads nothing.
+  const ModelFile gated = open_model(onnx_dir() + "/silu_and_gate.onnx");
+  ASSERT_EQ(gated.graph_layers.size(), 4u);
+  EXPECT_EQ(gated.graph_layers[1].reads.at(0).producer, "fc1.weight");
+  EXPECT_EQ(gated.graph_layers[2].reads.at(0).producer, "fc1.weight");
+  EXPECT_TRUE(gated.graph_layers[3].reads.empty());
+  ASSERT_EQ(gated.graph_flow_ends.size(), 1u);
+  EXPECT_NE(gated.graph_flow_ends[0].find("node 'gate_product' (Mul)"), std::string::npos);
+
   // Channels last: the linear layer after the Transpose to NHWC takes Keras' flatten order.
   const ModelFile keras = open_model(onnx_dir() + "/digits_cnn_plain_keras.onnx");
   ASSERT_EQ(keras.graph_layers.size(), 5u);
