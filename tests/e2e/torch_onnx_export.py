@@ -8,9 +8,7 @@ Usage: torch_onnx_export.py --svr SVR --np N SAFETENSORS
 """
 import argparse
 import importlib.util
-import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -26,7 +24,6 @@ def main():
     parser.add_argument("safetensors")
     a = parser.parse_args()
     try:
-        import numpy as np
         import torch
         import onnx  # noqa: F401  (torch.onnx.export needs it)
     except ImportError:
@@ -37,18 +34,13 @@ def main():
     examples = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(examples)
     model = examples.make_model(False)
-    with open(a.safetensors, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    state = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        values = np.frombuffer(data[8 + n + begin:8 + n + end], dtype="<f4").reshape(entry["shape"])
-        state[name] = torch.from_numpy(values.copy())
-    model.load_state_dict(state)
+    # The fixtures' reader of the example's safetensors (F32 tensors as NumPy arrays).
+    spec = importlib.util.spec_from_file_location(
+        "make_onnx_fixtures", os.path.join(ROOT, "tests", "data", "onnx", "make_onnx_fixtures.py"))
+    fixtures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixtures)
+    weights = fixtures.read_safetensors(a.safetensors)
+    model.load_state_dict({name: torch.from_numpy(v.copy()) for name, v in weights.items()})
     model.eval()
     work = tempfile.mkdtemp(prefix="svr_torch_onnx_")
     exported = os.path.join(work, "digits_cnn_plain.onnx")

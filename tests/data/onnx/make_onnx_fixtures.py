@@ -128,17 +128,24 @@ def matmul_model(w):
     inits.append(numpy_helper.from_array(np.array([1, -1], dtype=np.int64), "flat_shape"))
     nodes.append(helper.make_node("Reshape", [x, "flat_shape"], ["flat"]))
     nodes.append(helper.make_node("Identity", ["flat"], ["flat_copy"]))
-    x = "flat_copy"
+    matmul_classifier(w, {}, "flat_copy", nodes, inits, named=True)
+    return model_of(nodes, inits)
+
+
+def matmul_classifier(w, weights, x, nodes, inits, named=False):
+    """The two linear layers as tf2onnx writes them: MatMul of the (in, out) weight, then an Add
+    of the bias; `weights` replaces a layer's (out, in) weight."""
     for k, fc in enumerate(["classifier.0", "classifier.2"]):
-        inits += [numpy_helper.from_array(np.ascontiguousarray(w[fc + ".weight"].T), fc + ".weight"),
+        weight = weights.get(fc, w[fc + ".weight"])
+        inits += [numpy_helper.from_array(np.ascontiguousarray(weight.T), fc + ".weight"),
                   numpy_helper.from_array(w[fc + ".bias"], fc + ".bias")]
-        nodes.append(helper.make_node("MatMul", [x, fc + ".weight"], [fc + ".mm"], name="/" + fc + "/MatMul"))
+        nodes.append(helper.make_node("MatMul", [x, fc + ".weight"], [fc + ".mm"],
+                                      name="/" + fc + "/MatMul" if named else None))
         out = "logits" if k == 1 else fc
         nodes.append(helper.make_node("Add", [fc + ".mm", fc + ".bias"], [out]))
         if k == 0:
             nodes.append(helper.make_node("Relu", [out], [fc + ".relu"]))
             x = fc + ".relu"
-    return model_of(nodes, inits)
 
 
 def external_model(w, out_dir):
@@ -187,16 +194,7 @@ def keras_model(w):
     nodes.append(helper.make_node("Transpose", [x], ["nhwc"], perm=[0, 2, 3, 1]))
     nodes.append(helper.make_node("Flatten", ["nhwc"], ["flat"], axis=1))
     w0 = w["classifier.0.weight"].reshape(128, 64, 2, 2).transpose(0, 2, 3, 1).reshape(128, 256)
-    x = "flat"
-    for k, (fc, weight) in enumerate((("classifier.0", w0), ("classifier.2", w["classifier.2.weight"]))):
-        inits += [numpy_helper.from_array(np.ascontiguousarray(weight.T), fc + ".weight"),
-                  numpy_helper.from_array(w[fc + ".bias"], fc + ".bias")]
-        nodes.append(helper.make_node("MatMul", [x, fc + ".weight"], [fc + ".mm"]))
-        out = "logits" if k == 1 else fc
-        nodes.append(helper.make_node("Add", [fc + ".mm", fc + ".bias"], [out]))
-        if k == 0:
-            nodes.append(helper.make_node("Relu", [out], [fc + ".relu"]))
-            x = fc + ".relu"
+    matmul_classifier(w, {"classifier.0": w0}, "flat", nodes, inits)
     return model_of(nodes, inits)
 
 
