@@ -1,7 +1,6 @@
 #include "svr/app/phase_svd.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <exception>

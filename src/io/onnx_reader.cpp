@@ -305,7 +305,7 @@ std::optional<TensorInfo> initializer_tensor(const onnx::TensorProto& t,
 }
 
 // The operators a channel passes through unmixed, from one weight layer to the next (the
-// spec's list, section 7, less the ones that join or split branches, which need the graph).
+// spec's list, section 7; sums, concatenations, transposes and batch norms: GraphWalk).
 const std::set<std::string>& pass_through_ops() {
   // clang-format off
   static const std::set<std::string> ops{

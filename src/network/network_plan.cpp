@@ -608,6 +608,29 @@ PairSpec pair_geometry(const ModelFile& model, const LayerSpec& from, const Laye
   return check.pair;
 }
 
+namespace {
+
+// An ONNX graph's batch norms on the layers they follow (ModelFile::graph_batchnorms), folded
+// unless --batchnorm ignore; a folded one is no longer among the plan's unfolded batch norms.
+void attach_graph_batchnorms(const ModelFile& model, const NetworkOptions& options,
+                             NetworkPlan& plan) {
+  std::set<std::string> folded;
+  for (LayerSpec& layer : plan.layers) {
+    const auto it = model.graph_batchnorms.find(layer.name);
+    if (it == model.graph_batchnorms.end()) continue;
+    const ModelFile::GraphBatchNorm& bn = it->second;
+    layer.batchnorm_prefix = bn.node;
+    if (options.read.batchnorm == BatchNormMode::Fold) {
+      layer.bn = BatchNormSpec{bn.node, bn.scale, bn.bias, bn.mean, bn.var, bn.epsilon};
+      folded.insert(bn.node);
+    }
+  }
+  plan.unfolded_batchnorms.erase(
+      std::remove_if(plan.unfolded_batchnorms.begin(), plan.unfolded_batchnorms.end(),
+                     [&](const std::string& bn) { return folded.count(bn) > 0; }),
+      plan.unfolded_batchnorms.end());
+}
+
 // The layers of an ONNX graph, whose reads the reader followed from node to node, planned as a
 // topology file's (the same checks and channel maps); its batch norms fold as the graph says.
 NetworkPlan plan_onnx_graph(const ModelFile& model, const NetworkOptions& options) {
@@ -636,23 +659,11 @@ NetworkPlan plan_onnx_graph(const ModelFile& model, const NetworkOptions& option
                                            detail::TopologyProblems(model.path + " (its graph)"));
   plan.source = "onnx";
   plan.flow_ends = model.graph_flow_ends;
-  std::set<std::string> folded;
-  for (LayerSpec& layer : plan.layers) {
-    const auto it = model.graph_batchnorms.find(layer.name);
-    if (it == model.graph_batchnorms.end()) continue;
-    const ModelFile::GraphBatchNorm& bn = it->second;
-    layer.batchnorm_prefix = bn.node;
-    if (options.read.batchnorm == BatchNormMode::Fold) {
-      layer.bn = BatchNormSpec{bn.node, bn.scale, bn.bias, bn.mean, bn.var, bn.epsilon};
-      folded.insert(bn.node);
-    }
-  }
-  plan.unfolded_batchnorms.erase(
-      std::remove_if(plan.unfolded_batchnorms.begin(), plan.unfolded_batchnorms.end(),
-                     [&](const std::string& bn) { return folded.count(bn) > 0; }),
-      plan.unfolded_batchnorms.end());
+  attach_graph_batchnorms(model, options, plan);
   return plan;
 }
+
+}  // namespace
 
 NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) {
   if (!options.topology.empty()) return plan_from_topology(model, options);
@@ -707,15 +718,7 @@ NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) 
     plan.pairs.push_back(std::move(pair));
   }
   if (model.format == "onnx") {
-    // The graph says which batch norm follows which layer.
-    for (LayerSpec& layer : plan.layers) {
-      const auto it = model.graph_batchnorms.find(layer.name);
-      if (it == model.graph_batchnorms.end()) continue;
-      const ModelFile::GraphBatchNorm& bn = it->second;
-      layer.batchnorm_prefix = bn.node;
-      if (options.read.batchnorm == BatchNormMode::Fold)
-        layer.bn = BatchNormSpec{bn.node, bn.scale, bn.bias, bn.mean, bn.var, bn.epsilon};
-    }
+    attach_graph_batchnorms(model, options, plan);  // --layers: the graph says which BN folds
   } else if (options.read.batchnorm == BatchNormMode::Fold) {
     associate_batchnorms(model, plan);
   }
