@@ -104,6 +104,7 @@ struct RawValues {
   bool no_plot = false;
   std::string layers;
   std::string flatten_order;
+  std::string residual_reach = "1";
   double sigma = 0.0;
   std::int64_t max_rank = 0;
   std::int64_t min_rank = 0;
@@ -163,10 +164,16 @@ void describe_network(po::options_description& group, RawValues& v) {
       ("flatten-order", po::value(&v.flatten_order)->value_name("chw|hwc"),
        "how a linear layer after convolutions numbers its inputs: chw = channel-major "
        "(PyTorch), hwc = channels last (Keras/TensorFlow); overrides the topology file")
+      ("residual-reach", po::value(&v.residual_reach)->value_name("N|all")->default_value("1"),
+       "a recognised transformer (Hugging Face GPT-2, BERT/RoBERTa, ViT, Llama/Mistral): a "
+       "reader of the residual stream (Q, K, V, MLP up and gate, the head) reads the writers "
+       "(the embedding, each block's output and down projections) of its own block and of the N "
+       "blocks before it; all: every earlier writer")
       ("method", po::value(&v.method)->value_name("svr|cosvr")->default_value("svr"),
        "reshape of convolutions: svr = out x (in*k), cosvr = (out*k) x in")
       ("batchnorm", po::value(&v.batchnorm)->value_name("fold|ignore")->default_value("fold"),
-       "fold a BatchNorm that follows a layer into its rows, or ignore it")
+       "fold a BatchNorm that follows a layer into its rows, and a pre-norm LayerNorm/RMSNorm "
+       "weight before a transformer's layer into its columns, or ignore both")
       ("bn-eps", po::value(&v.o.network.read.bn_eps)->value_name("EPS")
                      ->default_value(1e-5, "1e-5"),
        "epsilon of the folded BatchNorm: gamma / sqrt(running_var + eps)")
@@ -316,6 +323,21 @@ void parse_choices(RawValues& v, const po::variables_map& vm) {
     throw InputError("command line: --layers and --topology exclude each other");
   if (vm.count("topology") && o.network.topology.empty())
     throw InputError("command line: --topology needs a file");
+  if (v.residual_reach == "all") {
+    o.network.residual_reach = -1;
+  } else {
+    std::size_t used = 0;
+    int reach = -1;
+    try {
+      reach = std::stoi(v.residual_reach, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != v.residual_reach.size() || reach < 1)
+      throw InputError("command line: --residual-reach must be a positive integer or all, not '" +
+                       v.residual_reach + "'");
+    o.network.residual_reach = reach;
+  }
   if (vm.count("flatten-order"))
     o.network.flatten_order = parse_choice<FlattenOrder>(
         "flatten-order", v.flatten_order,

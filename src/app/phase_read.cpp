@@ -18,7 +18,8 @@ namespace svr {
 namespace {
 
 // Layer results without the factors: the part of the answer that every rank can fill itself.
-LayerResult describe_layer(const LayerSpec& spec, Method method) {
+LayerResult describe_layer(const LayerSpec& spec, const LayerReadOptions& read) {
+  const Method method = read.method;
   LayerResult layer;
   layer.name = spec.name;
   layer.kind = spec.kind_name();
@@ -30,6 +31,7 @@ LayerResult describe_layer(const LayerSpec& spec, Method method) {
                                                              layer.cols / spec.groups)
                                     : std::min(layer.rows, layer.cols);
   if (spec.bn) layer.folded_bn = spec.bn->prefix;
+  if (read.batchnorm == BatchNormMode::Fold) layer.folded_input_scale = spec.input_scale;
   return layer;
 }
 
@@ -56,6 +58,7 @@ RunPlans read_phase(const Options& options, const mpi::Communicator& comm) {
   mpi::agreed(comm, [&] {
     inject_failure_point("read", comm.rank());
     plans.model = open_model(options.model_path);
+    add_layout_views(plans.model);
     plans.network = plan_network(plans.model, options.network);
     std::vector<LayerShape> shapes;
     for (const LayerSpec& spec : plans.network.layers)
@@ -108,7 +111,7 @@ void describe_plans(const RunPlans& plans, const Options& options, SvrResult& re
             ? LayerPlacement{"lapack", how.rank, 0, 0, -1}
             : LayerPlacement{"scalapack", how.first_rank, how.grid.rows, how.grid.cols, how.team});
   for (const LayerSpec& spec : plans.network.layers)
-    result.layers.push_back(describe_layer(spec, options.method()));
+    result.layers.push_back(describe_layer(spec, options.network.read));
   result.network.source = plans.network.source;
   result.network.family = plans.network.family;
   if (plans.network.source == "topology") result.network.topology = options.network.topology;
@@ -162,6 +165,7 @@ std::string plan_text(const RunPlans& plans, const Options& options) {
   std::string ends;
   for (const std::string& end : network.flow_ends)
     ends += "  the flow from the layers ends at " + end + "\n";
+  for (const std::string& out : network.left_out) ends += "  left out: " + out + "\n";
   return "network: " + source + "; " + std::to_string(network.layers.size()) + " layers, " +
          std::to_string(network.pairs.size()) +
          (network.pairs.size() == 1 ? " pair (" : " pairs (") + counts + ")\n" + ends +

@@ -124,18 +124,24 @@ DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSp
     throw_nonfinite(model, *tensor, first_bad / 2, first_bad % 2 == 0);
   if (global_max == 0.0) throw_all_zero(model, layer, false);
 
-  if (layer.bn && options.batchnorm == BatchNormMode::Fold) {
-    std::vector<double> scales;
+  if (folds_anything(layer, options)) {
+    std::vector<double> scales, column_scales;
     mpi::agreed(comm, [&] {
-      scales = batchnorm_scales(model, layer, layer.bn->eps.value_or(options.bn_eps));
+      if (layer.bn) scales = batchnorm_scales(model, layer, layer.bn->eps.value_or(options.bn_eps));
+      if (!layer.input_scale.empty()) column_scales = input_scales(model, layer);
     });
     double local[2] = {0.0, 0.0};  // {overflow, max |w|}
     for (std::int64_t li = 0; li < M.local_rows(); ++li) {
       const std::int64_t i = M.global_row(li);
-      const double scale = scales[static_cast<std::size_t>(cosvr ? i / z : i)];
+      const double scale = scales.empty() ? 1.0 : scales[static_cast<std::size_t>(cosvr ? i / z : i)];
       for (std::int64_t lj = 0; lj < M.local_cols(); ++lj) {
         double& v = M.local(li, lj);
-        v *= scale;
+        // The same product as layer_matrix's, so that both paths give the same bits. Column j
+        // is input channel j / z (svr) or j (cosvr).
+        const std::int64_t j = M.global_col(lj);
+        v *= column_scales.empty()
+                 ? scale
+                 : scale * column_scales[static_cast<std::size_t>(cosvr ? j : j / z)];
         if (!std::isfinite(v))
           local[0] = 1.0;
         else

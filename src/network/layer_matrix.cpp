@@ -47,18 +47,31 @@ void throw_nonfinite(const ModelFile& model, const TensorInfo& t, std::int64_t f
                   element_label(static_cast<std::size_t>(flat), t.shape));
 }
 
+namespace {
+
+// What a layer's reading folds into it, for messages: "batch norm 'P'", "input scale 'T'" or both.
+std::string folded_label(const LayerSpec& layer) {
+  std::string label;
+  if (layer.bn) label = "batch norm '" + layer.bn->prefix + "'";
+  if (!layer.input_scale.empty())
+    label += (label.empty() ? "" : " and ") + std::string("input scale '") + layer.input_scale + "'";
+  return label;
+}
+
+}  // namespace
+
 void throw_all_zero(const ModelFile& model, const LayerSpec& layer, bool after_fold) {
   if (after_fold)
     throw_input(model.path, layer.name,
-                "all weights are zero after folding batch norm '" + layer.bn->prefix +
-                    "' (its weight is zero): its SVR is undefined");
+                "all weights are zero after folding " + folded_label(layer) +
+                    (layer.bn ? " (its weight is zero)" : "") + ": its SVR is undefined");
   throw_input(model.path, layer.name, "all weights are zero: its SVR is undefined");
 }
 
 void throw_fold_overflow(const ModelFile& model, const LayerSpec& layer) {
   throw_input(model.path, layer.name,
-              "folding batch norm '" + layer.bn->prefix +
-                  "' overflows (running_var too small for the weights)");
+              "folding " + folded_label(layer) + " overflows" +
+                  (layer.bn ? " (running_var too small for the weights)" : ""));
 }
 
 const TensorInfo& require_tensor(const ModelFile& model, const std::string& name) {
@@ -107,6 +120,23 @@ std::vector<double> batchnorm_scales(const ModelFile& model, const LayerSpec& la
   for (std::size_t o = 0; o < scales.size(); ++o)
     scales[o] = batchnorm_scale(gamma.empty() ? 1.0 : gamma[o], var[o], eps);
   return scales;
+}
+
+std::vector<double> input_scales(const ModelFile& model, const LayerSpec& layer) {
+  const TensorInfo& info = require_tensor(model, layer.input_scale);
+  const std::int64_t n = layer.in_channels;  // an ungrouped layer (the plan checks)
+  if (info.numel() != n)
+    throw_input(model.path, layer.input_scale,
+                "input scale has " + std::to_string(info.numel()) + " values but layer '" +
+                    layer.name + "' " + shape_string(layer.shape) + " has " + std::to_string(n) +
+                    " input channels");
+  std::vector<double> scales = read_checked(model, info);
+  check_finite(scales, model, info);
+  return scales;
+}
+
+bool folds_anything(const LayerSpec& layer, const LayerReadOptions& options) {
+  return options.batchnorm == BatchNormMode::Fold && (layer.bn || !layer.input_scale.empty());
 }
 
 void fold_batchnorm(std::vector<double>& w, std::int64_t out_channels,
@@ -164,12 +194,13 @@ void read_weight_rows(const ModelFile& model, const LayerSpec& layer, const Tens
   if (t.numel() != rows * cols)
     throw Error("layer_matrix: " + std::to_string(t.numel()) + " elements for layer '" +
                 layer.name + "' of shape " + shape_string(layer.shape));
-  const bool fold = layer.bn && options.batchnorm == BatchNormMode::Fold;
-  std::vector<double> scales;
+  const bool fold = folds_anything(layer, options);
+  std::vector<double> scales, column_scales;
   std::exception_ptr bn_failure;
   if (fold) {
     try {
-      scales = batchnorm_scales(model, layer, layer.bn->eps.value_or(options.bn_eps));
+      if (layer.bn) scales = batchnorm_scales(model, layer, layer.bn->eps.value_or(options.bn_eps));
+      if (!layer.input_scale.empty()) column_scales = input_scales(model, layer);
     } catch (...) {
       bn_failure = std::current_exception();  // reported after the weight's own checks
     }
@@ -190,11 +221,14 @@ void read_weight_rows(const ModelFile& model, const LayerSpec& layer, const Tens
       nonzero |= buffer[k] != 0.0;
     }
     if (fold && !bn_failure) {
+      // Row o of W is (in, z) row-major: column k belongs to input channel k / z.
+      const std::int64_t z = layer.kernel_size;
       for (std::int64_t o = 0; o < count; ++o) {
-        const double scale = scales[static_cast<std::size_t>(first + o)];
+        const double scale = scales.empty() ? 1.0 : scales[static_cast<std::size_t>(first + o)];
         double* row = buffer.data() + o * cols;
         for (std::int64_t k = 0; k < cols; ++k) {
-          row[k] *= scale;
+          row[k] *= column_scales.empty() ? scale
+                                          : scale * column_scales[static_cast<std::size_t>(k / z)];
           overflow |= !std::isfinite(row[k]);
           nonzero_folded |= row[k] != 0.0;
         }

@@ -677,6 +677,17 @@ NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) 
     plan.layers = named_layers(model, *model.declared_layers, "svr.layers metadata");
     plan.source = "metadata";
   } else {
+    std::vector<std::string> left_out;
+    if (auto transformer =
+            detail::recognise_transformer(model, options.residual_reach, left_out)) {
+      NetworkPlan graph = detail::plan_topology(
+          model, transformer->layers, options,
+          detail::TopologyProblems(model.path + " (recognised as " + transformer->family + ")"));
+      graph.family = transformer->family;
+      graph.source = "family";
+      graph.left_out = std::move(left_out);
+      return graph;
+    }
     detail::Recognition recognised = detail::recognise_family(model);
     if (recognised.topology) {
       NetworkPlan graph = detail::plan_topology(

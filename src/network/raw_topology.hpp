@@ -29,6 +29,7 @@ struct TopologyLayer {
   std::string kind;  // linear, conv1d, conv2d, conv3d
   std::int64_t groups = 1;
   std::optional<std::string> batchnorm;
+  std::optional<std::string> input_scale;  // a per-input-channel scale folded into the columns
   std::optional<FlattenOrder> flatten;
   std::vector<TopologyRead> reads;
 };

@@ -25,4 +25,13 @@ struct Recognition {
 
 Recognition recognise_family(const ModelFile& model);
 
+// A Hugging Face transformer (GPT-2, BERT/RoBERTa, ViT, Llama/Mistral; recognise_transformer.cpp)
+// when the model has one's names, after add_layout_views: its layers and pairs, with readers of
+// the residual stream reaching `reach` blocks back (< 0: all). Matrices of the model that are
+// none of its layers, and pairs it cannot make (grouped-query V -> O), are described in
+// `left_out`. Throws InputError for a tensor the layout needs that is missing and for a
+// config.json beside the weights that contradicts them. nullopt: not a transformer layout.
+std::optional<RecognisedTopology> recognise_transformer(const ModelFile& model, int reach,
+                                                        std::vector<std::string>& left_out);
+
 }  // namespace svr::detail

@@ -113,7 +113,8 @@ RawLayer parse_layer(const Json& j, std::size_t index, const Problems& problems)
   RawLayer layer;
   layer.name = j["name"].get<std::string>();
   auto fail = [&](const std::string& problem) { problems.layer(layer.name, problem); };
-  only_keys(j, {"name", "kind", "groups", "batchnorm", "flatten_order", "reads_from"}, fail);
+  only_keys(j, {"name", "kind", "groups", "batchnorm", "input_scale", "flatten_order", "reads_from"},
+            fail);
   static const std::set<std::string> kinds = {"linear", "conv1d", "conv2d", "conv3d"};
   if (!j.contains("kind") || !j["kind"].is_string() || !kinds.count(j["kind"].get<std::string>()))
     fail("'kind' must be one of linear, conv1d, conv2d, conv3d" +
@@ -127,6 +128,11 @@ RawLayer parse_layer(const Json& j, std::size_t index, const Problems& problems)
     if (!j["batchnorm"].is_string() || j["batchnorm"].get<std::string>().empty())
       fail("'batchnorm' must be a module prefix or null");
     layer.batchnorm = j["batchnorm"].get<std::string>();
+  }
+  if (j.contains("input_scale") && !j["input_scale"].is_null()) {
+    if (!j["input_scale"].is_string() || j["input_scale"].get<std::string>().empty())
+      fail("'input_scale' must be a tensor name or null");
+    layer.input_scale = j["input_scale"].get<std::string>();
   }
   if (j.contains("flatten_order")) {
     const Json& order = j["flatten_order"];
@@ -202,6 +208,22 @@ void listed_batchnorm(const ModelFile& model, const RawLayer& raw, LayerSpec& la
     problems.layer(raw.name, "batch norm '" + bn + "' is not in " + model.path + " (no " + bn +
                                  ".running_var)");
   if (fold) layer.bn = detail::batchnorm_after(model, bn, layer, /*strict=*/true);
+}
+
+// The input scale the file names: a tensor of the model with one value per input channel of an
+// ungrouped layer (its values are checked when the layer is read).
+void listed_input_scale(const ModelFile& model, const RawLayer& raw, LayerSpec& layer,
+                        const Problems& problems) {
+  const std::string& name = *raw.input_scale;
+  const TensorInfo* scale = model.find(name);
+  if (scale == nullptr) problems.layer(raw.name, "input scale '" + name + "' is not in " + model.path);
+  if (layer.groups > 1)
+    problems.layer(raw.name, "a grouped convolution takes no input scale");
+  if (scale->shape.size() != 1 || scale->shape[0] != layer.in_channels)
+    problems.layer(raw.name, "input scale '" + name + "' " + shape_string(scale->shape) +
+                                 " does not have the layer's " + std::to_string(layer.in_channels) +
+                                 " input channels");
+  layer.input_scale = name;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -293,7 +315,9 @@ std::pair<std::int64_t, std::int64_t> consumer_geometry(const LayerSpec& consume
       extent = std::max(extent, raw.offset.value_or(0) + r.count);
     }
   }
-  if (conv && linear)
+  // Convolution outputs read channel for channel (z = 1: a ViT's patch embedding read by a token's
+  // linear layer, beside the blocks' outputs) need no flatten.
+  if (conv && linear && extent != consumer.in_channels)
     problems.layer(consumer.name,
                    "reads both linear and convolution layers: a flatten needs "
                    "convolution outputs only");
@@ -434,6 +458,8 @@ NetworkPlan plan_topology(const ModelFile& model, const std::vector<TopologyLaye
       if (fold) folded.insert(*raws[k].batchnorm);
     }
   for (std::size_t k = 0; k < raws.size(); ++k)
+    if (raws[k].input_scale) listed_input_scale(model, raws[k], plan.layers[k], problems);
+  for (std::size_t k = 0; k < raws.size(); ++k)
     for (PairSpec& pair : pairs_of_layer(k, raws, index_of, plan.layers, options, problems))
       plan.pairs.push_back(std::move(pair));
   if (plan.pairs.empty())
@@ -463,6 +489,7 @@ nlohmann::ordered_json topology_json(const NetworkPlan& plan, const std::string&
     layer["kind"] = spec.kind_name();
     if (spec.groups > 1) layer["groups"] = spec.groups;
     if (!spec.batchnorm_prefix.empty()) layer["batchnorm"] = spec.batchnorm_prefix;
+    if (!spec.input_scale.empty()) layer["input_scale"] = spec.input_scale;
     Json reads = Json::array();
     for (const PairSpec& pair : plan.pairs) {
       if (pair.to != static_cast<int>(k)) continue;

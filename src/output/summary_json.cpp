@@ -35,6 +35,8 @@ Json layer_json(std::size_t index, const LayerResult& layer) {
   j["s_min"] = empty ? Json(nullptr) : number(layer.sigma.minCoeff());
   j["near_kernel_count"] = layer.near_kernel_count();
   j["folded_bn"] = layer.folded_bn.empty() ? Json(nullptr) : Json(layer.folded_bn);
+  j["folded_input_scale"] =
+      layer.folded_input_scale.empty() ? Json(nullptr) : Json(layer.folded_input_scale);
   Json svd;
   svd["method"] = layer.svd.method.empty() ? Json(nullptr) : Json(layer.svd.method);
   svd["precision"] = layer.svd.precision;

@@ -78,7 +78,9 @@ def compare(dir_a, dir_b, extra=()):
 # to the oracle. The first take a value.
 EXECUTION_OPTIONS = ("--scalapack-min-dim", "--block-size", "--max-grids", "--memory-per-rank",
                      "--min-local-elements", "--split-min-dim", "--svd-tolerance",
-                     "--svd-max-cost", "--precision", "--truncated-svd")
+                     "--svd-max-cost", "--precision", "--truncated-svd",
+                     # How svr finds a transformer's pairs: the oracle's --twin topology says it.
+                     "--residual-reach")
 EXECUTION_FLAGS = ("--full-svd",)
 
 
@@ -195,7 +197,13 @@ def cmd_oracle(a, work):
         if proc.returncode != 0:
             fail("svr --plan --export-topology failed:\n" + proc.stdout + proc.stderr)
         extra = ["--topology", topology]
-    proc, _ = run([sys.executable, ORACLE, a.model, "-o", theirs] + oracle_options(a.options) +
+    oracle_model = a.model
+    if a.twin:
+        # The same network written plainly: the layers as (out, in) matrices with their input
+        # scales multiplied in, and the pairs in a topology file (make_transformer_models.py).
+        oracle_model, twin_topology = a.twin.split("#")
+        extra = ["--topology", twin_topology]
+    proc, _ = run([sys.executable, ORACLE, oracle_model, "-o", theirs] + oracle_options(a.options) +
                   extra)
     if proc.returncode != 0:
         fail("oracle failed:\n" + proc.stdout + proc.stderr)
@@ -327,6 +335,9 @@ def main():
     parser.add_argument("--recognised", action="store_true",
                         help="oracle: give the oracle the topology svr recognised (svr "
                              "--export-topology), which svr itself finds from the names")
+    parser.add_argument("--twin", metavar="MODEL#TOPOLOGY",
+                        help="oracle: the oracle reads this model with this topology file "
+                             "instead of svr's model (the same network, written plainly)")
     parser.add_argument("--calibrated", action="store_true",
                         help="oracle: also check svr's edges as the calibrated mode does "
                              "(random weights)")

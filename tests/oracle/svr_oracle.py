@@ -585,7 +585,10 @@ def load_graph(model_path, topo_path, args):
         if kind == "linear" and producers:
             conv = {P["kind"] != "linear" for P in producers}
             if len(conv) == 2:
-                raise OracleError(f"{where}: reads both linear and convolution layers")
+                # a convolution's channels read one for one beside linear layers (a ViT's
+                # patch embedding in the residual stream): no flatten, z = 1
+                if any(P["out"] != w.shape[1] for P in producers):
+                    raise OracleError(f"{where}: reads both linear and convolution layers")
             flatten = conv == {True}
         # the consumer's input channels c_B
         if kind != "linear":

@@ -32,6 +32,7 @@ struct LayerResult {
   std::int64_t full_rank = 0;              // min(rows, cols), or the blocks' sum when grouped
   int groups = 1;                          // a grouped convolution's groups (spec section 7)
   std::string folded_bn;                   // prefix of the folded BatchNorm, "" if none
+  std::string folded_input_scale;          // the folded pre-norm gamma's tensor, "" if none
   Eigen::VectorXd sigma;                   // kept singular values, decreasing
   double s_max = 0.0;                      // the largest singular value, kept or not
   std::int64_t first_neuron = 0;           // full-spectrum index of sigma[0]: 0, or with

@@ -14,8 +14,8 @@
 namespace svr {
 
 // Reads the layer's weight (svr::read_tensor), rejects NaN/Inf and all-zero weights, folds
-// layer.bn when options.batchnorm == Fold (rejecting running_var <= 0, NaN or of the wrong
-// size), and reshapes. Throws InputError naming the file, the tensor and the problem.
+// layer.bn and layer.input_scale when options.batchnorm == Fold (rejecting running_var <= 0,
+// NaN or of the wrong size), and reshapes. Throws InputError naming the file, the tensor and the problem.
 Eigen::MatrixXd layer_matrix(const ModelFile& model, const LayerSpec& layer,
                              const LayerReadOptions& options);
 
@@ -28,7 +28,8 @@ const TensorInfo& require_tensor(const ModelFile& model, const std::string& name
 // "contains NaN|Inf at element FLAT (index [...])" for tensor t.
 [[noreturn]] void throw_nonfinite(const ModelFile& model, const TensorInfo& t, std::int64_t flat,
                                   bool nan);
-// "all weights are zero[ after folding batch norm 'P' ...]: its SVR is undefined".
+// "all weights are zero[ after folding batch norm 'P' / input scale 'T' ...]: its SVR is
+// undefined".
 [[noreturn]] void throw_all_zero(const ModelFile& model, const LayerSpec& layer, bool after_fold);
 // "folding batch norm 'P' overflows (running_var too small for the weights)".
 [[noreturn]] void throw_fold_overflow(const ModelFile& model, const LayerSpec& layer);
@@ -43,6 +44,13 @@ inline double batchnorm_scale(double gamma, double running_var, double eps) {
 // batchnorm_scale(gamma[o], running_var[o], eps) for every output channel o. Reads only these
 // two small vectors, never the weight.
 std::vector<double> batchnorm_scales(const ModelFile& model, const LayerSpec& layer, double eps);
+
+// Reads and checks layer.input_scale (which must be set): in_channels finite values, the factor
+// of every input channel. Reads only that vector.
+std::vector<double> input_scales(const ModelFile& model, const LayerSpec& layer);
+
+// Whether the layer's reading folds anything into it (a batch norm, an input scale).
+bool folds_anything(const LayerSpec& layer, const LayerReadOptions& options);
 
 // Scales row o of the row-major weight `w` (all of W[o]) by gamma[o] / sqrt(running_var[o] + eps);
 // an empty gamma means 1 (affine=False). Sizes must already be checked.

@@ -26,6 +26,9 @@ struct NetworkOptions {
   std::vector<std::string> layers;  // --layers: explicit order and selection; empty: automatic
   std::string topology;             // --topology: a topology file (topology.hpp); "": none
   std::optional<FlattenOrder> flatten_order;  // --flatten-order: overrides the topology's
+  // --residual-reach: how many blocks back a transformer's reader of the residual stream reads
+  // its writers (1: the previous block's and its own); -1: all.
+  int residual_reach = 1;
   LayerReadOptions read;
 };
 

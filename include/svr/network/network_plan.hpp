@@ -36,6 +36,10 @@ struct LayerSpec {
   std::int64_t groups = 1;       // grouped convolution: shape[1] = input channels / groups
   std::optional<BatchNormSpec> bn;  // folded BN (only with BatchNormMode::Fold)
   std::string batchnorm_prefix;     // the BN that follows the layer, folded or not ("": none)
+  // A per-input-channel scale directly before the layer (a pre-norm LayerNorm's or RMSNorm's
+  // gamma, spec section 7): the tensor's name ("": none), of in_channels values, folded into M's
+  // columns, M <- M diag(gamma repeated over positions), unless --batchnorm ignore.
+  std::string input_scale;
 
   std::string kind_name() const;  // "linear", "conv1d", "conv2d", "conv3d"
   // Shape of the matrix M of spec section 1: svr out x (in*z), cosvr (out*z) x in, with in the
@@ -127,6 +131,9 @@ struct NetworkPlan {
   // ONNX: where a flow from the layers ended and why ("node 'x' (Mul): an operator that mixes
   // channels"), so that --plan shows what the graph's pairs leave out.
   std::vector<std::string> flow_ends;
+  // A recognised transformer: its matrices that are none of the layers and the pairs it cannot
+  // make ("'model.layers.0.self_attn.v_proj.weight' -> ...: grouped-query attention ...").
+  std::vector<std::string> left_out;
   // The architecture family whose topology svr recognised from the names and shapes (e.g.
   // "torchvision ResNet"); "" for a chain, a topology file or --layers.
   std::string family;
@@ -144,6 +151,13 @@ struct NetworkPlan {
 // must). Throws InputError (one line naming the file, the tensors and the problem) for every
 // unsupported or malformed network.
 NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options);
+
+// Hugging Face layouts store some layers in another orientation or fused: GPT-2's Conv1D
+// weights are (in, out), every token embedding (vocabulary, width), and GPT-2's c_attn holds Q,
+// K and V side by side. Replaces those tensors by their (out, in) views and adds the views
+// "<c_attn>.q.weight", ".k.weight" and ".v.weight" (strided views: no byte is read), when the
+// model has the names of such a family. Call after open_model, before plan_network.
+void add_layout_views(ModelFile& model);
 
 // Describes one weight tensor as a layer; throws InputError if it cannot be one.
 LayerSpec describe_layer(const ModelFile& model, const TensorInfo& tensor);

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Tiny random transformers in the Hugging Face layouts svr recognises (GPT-2, BERT, ViT, Llama,
+Llama with grouped-query attention), each with what svr should make of it, written
+independently of svr:
+
+  OUT/model.safetensors    the family's names, shapes and orientations (GPT-2's Conv1D (in, out)
+                           and fused c_attn, token embeddings (vocabulary, width)), F32
+  OUT/config.json          the family's config (heads, blocks, widths)
+  OUT/twin.safetensors     every layer as an (out, in) matrix under the name svr gives it
+                           (c_attn's Q, K, V as <c_attn>.q.weight, ...), F64, with each pre-norm
+                           gamma already multiplied into its readers' columns
+  OUT/twin.topology.json   the pairs of SVR-SPEC.md section 7 for --residual-reach REACH
+
+The oracle run on the twin with its topology is what svr must produce from model.safetensors.
+
+  make_transformer_models.py FAMILY OUT [--reach N|all] [--unfolded] [--break missing|config]
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "oracle"))
+from safetensors_np import write_safetensors  # noqa: E402
+
+WIDTH, INNER, VOCAB, BLOCKS, HEADS = 16, 40, 50, 3, 4
+
+
+class Model:
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self.stored = {}   # name -> array as the family stores it
+        self.layers = []   # (name in svr, (out, in) or conv matrix, input scale name or None)
+        self.reads = {}    # name -> [(producer, map)]
+
+    def weights(self, *shape):
+        return (self.rng.standard_normal(shape) / np.sqrt(shape[-1])).astype(np.float32)
+
+    def gamma(self, name, n=WIDTH):
+        self.stored[name] = (1.0 + 0.5 * self.rng.standard_normal(n)).astype(np.float32)
+        self.stored[name.replace(".weight", ".bias")] = self.weights(n)
+        return name
+
+    def layer(self, name, matrix, scale=None, stored=None):
+        """A layer svr sees as `matrix`, stored as `stored` (default: the same)."""
+        self.stored[name] = matrix if stored is None else stored
+        self.layers.append((name, matrix, scale))
+
+
+def stream(model, reach, block, writers, reader):
+    """reader reads the residual stream's writers of blocks block - reach .. block."""
+    chosen = [w for b, w in writers if reach is None or b >= block - reach]
+    model.reads[reader] = [(w, "direct" if len(chosen) == 1 else "add") for w in chosen]
+
+
+def transformer(model, reach, family):
+    m = model
+    writers = []
+    if family == "gpt2":
+        wte = m.weights(VOCAB, WIDTH)
+        m.layer("wte.weight", wte.T, stored=wte)
+        m.stored["wpe.weight"] = m.weights(20, WIDTH)
+        embedding = "wte.weight"
+    elif family == "bert":
+        wte = m.weights(VOCAB, WIDTH)
+        m.layer("bert.embeddings.word_embeddings.weight", wte.T, stored=wte)
+        m.stored["bert.embeddings.position_embeddings.weight"] = m.weights(20, WIDTH)
+        m.stored["bert.embeddings.token_type_embeddings.weight"] = m.weights(2, WIDTH)
+        embedding = "bert.embeddings.word_embeddings.weight"
+        previous_norm = m.gamma("bert.embeddings.LayerNorm.weight")
+    elif family == "vit":
+        patch = m.weights(WIDTH, 3, 4, 4)
+        m.layer("vit.embeddings.patch_embeddings.projection.weight", patch)
+        m.stored["vit.embeddings.cls_token"] = m.weights(1, 1, WIDTH)
+        m.stored["vit.embeddings.position_embeddings"] = m.weights(1, 17, WIDTH)
+        embedding = "vit.embeddings.patch_embeddings.projection.weight"
+    else:  # llama, llama_gqa
+        wte = m.weights(VOCAB, WIDTH)
+        m.layer("model.embed_tokens.weight", wte.T, stored=wte)
+        embedding = "model.embed_tokens.weight"
+    writers.append((-1, embedding))
+    kv_width = WIDTH // 2 if family == "llama_gqa" else WIDTH
+    for b in range(BLOCKS):
+        if family == "gpt2":
+            p = "h.%d." % b
+            ln1, ln2 = m.gamma(p + "ln_1.weight"), m.gamma(p + "ln_2.weight")
+            c_attn = m.weights(WIDTH, 3 * WIDTH)  # Conv1D: (in, out)
+            m.stored[p + "attn.c_attn.weight"] = c_attn
+            qkv = [p + "attn.c_attn.%s.weight" % t for t in "qkv"]
+            for k, name in enumerate(qkv):
+                m.layers.append((name, c_attn[:, k * WIDTH:(k + 1) * WIDTH].T, ln1))
+            c_proj = m.weights(WIDTH, WIDTH)
+            m.layer(p + "attn.c_proj.weight", c_proj.T, stored=c_proj)
+            out = p + "attn.c_proj.weight"
+            c_fc = m.weights(WIDTH, INNER)
+            m.layer(p + "mlp.c_fc.weight", c_fc.T, ln2, stored=c_fc)
+            ups = [p + "mlp.c_fc.weight"]
+            down_w = m.weights(INNER, WIDTH)
+            m.layer(p + "mlp.c_proj.weight", down_w.T, stored=down_w)
+            down = p + "mlp.c_proj.weight"
+            attn_scale, mlp_scale = ln1, ln2
+        elif family in ("bert", "vit"):
+            p = ("bert.encoder.layer.%d." if family == "bert" else "vit.encoder.layer.%d.") % b
+            self_ = p + ("attention.self." if family == "bert" else "attention.attention.")
+            if family == "bert":
+                attn_scale = previous_norm
+                mlp_scale = m.gamma(p + "attention.output.LayerNorm.weight")
+                previous_norm = m.gamma(p + "output.LayerNorm.weight")
+            else:
+                attn_scale = m.gamma(p + "layernorm_before.weight")
+                mlp_scale = m.gamma(p + "layernorm_after.weight")
+            qkv = [self_ + t + ".weight" for t in ("query", "key", "value")]
+            for name in qkv:
+                m.layer(name, m.weights(WIDTH, WIDTH), attn_scale)
+            out = p + "attention.output.dense.weight"
+            m.layer(out, m.weights(WIDTH, WIDTH))
+            ups = [p + "intermediate.dense.weight"]
+            m.layer(ups[0], m.weights(INNER, WIDTH), mlp_scale)
+            down = p + "output.dense.weight"
+            m.layer(down, m.weights(WIDTH, INNER))
+        else:
+            p = "model.layers.%d." % b
+            attn_scale = m.gamma(p + "input_layernorm.weight")
+            mlp_scale = m.gamma(p + "post_attention_layernorm.weight")
+            m.stored.pop(attn_scale.replace(".weight", ".bias"))  # RMSNorm: no bias
+            m.stored.pop(mlp_scale.replace(".weight", ".bias"))
+            qkv = [p + "self_attn.%s_proj.weight" % t for t in "qkv"]
+            for name, rows in zip(qkv, (WIDTH, kv_width, kv_width)):
+                m.layer(name, m.weights(rows, WIDTH), attn_scale)
+            out = p + "self_attn.o_proj.weight"
+            m.layer(out, m.weights(WIDTH, WIDTH))
+            ups = [p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"]
+            for name in ups:
+                m.layer(name, m.weights(INNER, WIDTH), mlp_scale)
+            down = p + "mlp.down_proj.weight"
+            m.layer(down, m.weights(WIDTH, INNER))
+        for name in qkv:
+            stream(m, reach, b, writers, name)
+        if kv_width == WIDTH:
+            m.reads[out] = [(qkv[2], "direct")]
+        writers.append((b, out))
+        for name in ups:
+            stream(m, reach, b, writers, name)
+        m.reads[down] = [(u, "direct" if len(ups) == 1 else "add") for u in ups]
+        writers.append((b, down))
+    # The head reads the stream after the last block, through the final norm.
+    if family == "gpt2":
+        m.gamma("ln_f.weight")  # tied lm_head: not stored
+    elif family == "bert":
+        m.layer("bert.pooler.dense.weight", m.weights(WIDTH, WIDTH), previous_norm)
+        stream(m, reach, BLOCKS, writers, "bert.pooler.dense.weight")
+        m.layer("classifier.weight", m.weights(3, WIDTH))
+        m.reads["classifier.weight"] = [("bert.pooler.dense.weight", "direct")]
+    elif family == "vit":
+        scale = m.gamma("vit.layernorm.weight")
+        m.layer("classifier.weight", m.weights(5, WIDTH), scale)
+        stream(m, reach, BLOCKS, writers, "classifier.weight")
+    else:
+        scale = m.gamma("model.norm.weight")
+        m.stored.pop("model.norm.bias")
+        m.layer("lm_head.weight", m.weights(VOCAB, WIDTH), scale)
+        stream(m, reach, BLOCKS, writers, "lm_head.weight")
+
+
+CONFIGS = {
+    "gpt2": {"model_type": "gpt2", "n_layer": BLOCKS, "n_embd": WIDTH, "n_head": HEADS,
+             "n_inner": INNER, "vocab_size": VOCAB},
+    "bert": {"model_type": "bert", "num_hidden_layers": BLOCKS, "hidden_size": WIDTH,
+             "num_attention_heads": HEADS, "intermediate_size": INNER},
+    "vit": {"model_type": "vit", "num_hidden_layers": BLOCKS, "hidden_size": WIDTH,
+            "num_attention_heads": HEADS, "intermediate_size": INNER, "patch_size": 4},
+    "llama": {"model_type": "llama", "num_hidden_layers": BLOCKS, "hidden_size": WIDTH,
+              "num_attention_heads": HEADS, "num_key_value_heads": HEADS,
+              "intermediate_size": INNER},
+}
+CONFIGS["llama_gqa"] = dict(CONFIGS["llama"], num_key_value_heads=HEADS // 2)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("family", choices=sorted(CONFIGS))
+    parser.add_argument("out")
+    parser.add_argument("--reach", default="1")
+    parser.add_argument("--unfolded", action="store_true",
+                        help="the twin without the gammas (svr --batchnorm ignore)")
+    parser.add_argument("--break", dest="broken", choices=("missing", "config"))
+    a = parser.parse_args()
+    reach = None if a.reach == "all" else int(a.reach)
+    m = Model(seed=sorted(CONFIGS).index(a.family) + 11)
+    transformer(m, reach, a.family)
+    os.makedirs(a.out, exist_ok=True)
+    config = dict(CONFIGS[a.family])
+    if a.broken == "missing":
+        victim = [n for n in m.stored if ".1." in n and n.endswith("weight") and
+                  m.stored[n].ndim == 2][-1]
+        del m.stored[victim]
+    if a.broken == "config":
+        config["num_hidden_layers" if "num_hidden_layers" in config else "n_layer"] = BLOCKS + 9
+    write_safetensors(os.path.join(a.out, "model.safetensors"), m.stored)
+    with open(os.path.join(a.out, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    if a.broken:
+        return
+    twin, layers = {}, []
+    for name, matrix, scale in m.layers:
+        w = matrix.astype(np.float64)
+        if scale is not None and not a.unfolded:  # gamma on the input channels: M diag(gamma)
+            g = m.stored[scale].astype(np.float64)
+            w = w * g.reshape((1, -1) + (1,) * (w.ndim - 2))
+        twin[name] = np.ascontiguousarray(w)
+        entry = {"name": name, "kind": "linear" if w.ndim == 2 else "conv%dd" % (w.ndim - 2)}
+        if name in m.reads:
+            entry["reads_from"] = [{"layer": p, "map": kind} for p, kind in m.reads[name]]
+        layers.append(entry)
+    write_safetensors(os.path.join(a.out, "twin.safetensors"), twin)
+    with open(os.path.join(a.out, "twin.topology.json"), "w") as f:
+        json.dump({"format": "svr-topology", "schema_version": 1,
+                   "model": "make_transformer_models.py " + a.family, "layers": layers}, f,
+                  indent=1)
+
+
+if __name__ == "__main__":
+    main()

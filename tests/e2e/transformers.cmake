@@ -1,0 +1,71 @@
+# Hugging Face transformer layouts (issue 14; docs/input-formats.md, "Transformers"): tiny random
+# GPT-2, BERT, ViT and Llama models made by make_transformer_models.py, each with a plain twin
+# (every layer an (out, in) matrix, each pre-norm gamma multiplied into its readers' columns)
+# and the topology file of its pairs, both written from the spec without svr. svr on the
+# family's own file must give the oracle's SVR of the twin: the names recognised, GPT-2's Conv1D
+# transposed and c_attn split, the embeddings transposed, the gammas folded, the residual
+# stream's reads at --residual-reach 1 and all. Included by tests/e2e/CMakeLists.txt.
+set(transformers ${CMAKE_CURRENT_BINARY_DIR}/transformers)
+set(make_transformer ${SVR_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/make_transformer_models.py)
+
+function(transformer_model name family)
+  add_test(NAME e2e.make_transformer.${name} COMMAND ${make_transformer} ${family}
+    ${transformers}/${name} ${ARGN})
+  set_tests_properties(e2e.make_transformer.${name} PROPERTIES FIXTURES_SETUP transformer_${name}
+    LABELS e2e)
+endfunction()
+
+# svr on the family's file against the oracle on its twin; DRIVER: svr_e2e.py's own options.
+function(transformer_oracle test name np)
+  cmake_parse_arguments(arg "" "" "DRIVER;OPTIONS" ${ARGN})
+  set(dir ${transformers}/${name})
+  svr_e2e(transformer.${test} ${np} --twin "${dir}/twin.safetensors#${dir}/twin.topology.json"
+    ${arg_DRIVER} oracle ${dir}/model.safetensors ${arg_OPTIONS})
+  set_tests_properties(e2e.transformer.${test} PROPERTIES FIXTURES_REQUIRED transformer_${name})
+endfunction()
+
+foreach(family gpt2 bert vit llama llama_gqa)
+  transformer_model(${family} ${family})
+  transformer_model(${family}_all ${family} --reach all)
+  transformer_oracle(${family}.np0 ${family} 0)
+  transformer_oracle(${family}.reach_all.np2 ${family}_all 2 OPTIONS --residual-reach all)
+endforeach()
+transformer_model(gpt2_reach2 gpt2 --reach 2)
+transformer_oracle(gpt2.reach2.np3 gpt2_reach2 3 OPTIONS --residual-reach 2)
+# Read in blocks onto ScaLAPACK grids: the transposed and split views and the column fold there.
+transformer_oracle(gpt2.scalapack.np3 gpt2 3 DRIVER --e-atol 1e-10 --expect-svd scalapack-full=19
+  OPTIONS --scalapack-min-dim 1
+  --block-size 5)
+transformer_oracle(llama.scalapack.np4 llama 4 DRIVER --e-atol 1e-10 --expect-svd scalapack-full=23
+  OPTIONS --scalapack-min-dim 1
+  --block-size 3)
+# --batchnorm ignore leaves the gammas out: the twin written without them.
+transformer_model(gpt2_unfolded gpt2 --unfolded)
+transformer_oracle(gpt2.batchnorm_ignore.np2 gpt2_unfolded 2 OPTIONS --batchnorm ignore)
+svr_e2e(transformer.plan_gpt2 1 --expect "Hugging Face GPT-2, recognised from the names"
+  --expect "h.0.attn.c_attn.v.weight 16x16" plan ${transformers}/gpt2/model.safetensors)
+set_tests_properties(e2e.transformer.plan_gpt2 PROPERTIES FIXTURES_REQUIRED transformer_gpt2)
+svr_e2e(transformer.plan_llama_gqa 1
+  --expect "left out: 'model.layers.0.self_attn.v_proj.weight' -> 'model.layers.0.self_attn.o_proj.weight': grouped-query attention"
+  plan ${transformers}/llama_gqa/model.safetensors)
+set_tests_properties(e2e.transformer.plan_llama_gqa PROPERTIES FIXTURES_REQUIRED
+  transformer_llama_gqa)
+
+# A layout with a missing tensor, a config.json that contradicts the weights.
+foreach(family gpt2 llama)
+  transformer_model(${family}_missing ${family} --break missing)
+  transformer_model(${family}_config ${family} --break config)
+  foreach(np 0 2)
+    svr_e2e(bad.transformer_${family}_missing.np${np} ${np} --expect=missing
+      --expect=model.safetensors fails ${transformers}/${family}_missing/model.safetensors)
+    set_tests_properties(e2e.bad.transformer_${family}_missing.np${np} PROPERTIES
+      FIXTURES_REQUIRED transformer_${family}_missing)
+    svr_e2e(bad.transformer_${family}_config.np${np} ${np} --expect=config.json
+      --expect=12 --expect "weights hold 3 blocks"
+      fails ${transformers}/${family}_config/model.safetensors)
+    set_tests_properties(e2e.bad.transformer_${family}_config.np${np} PROPERTIES
+      FIXTURES_REQUIRED transformer_${family}_config)
+  endforeach()
+endforeach()
+svr_bad(residual_reach_zero ${examples}/digits_cnn_plain.safetensors EXPECT "--residual-reach"
+  OPTIONS --residual-reach 0)
