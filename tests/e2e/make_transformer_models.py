@@ -3,7 +3,7 @@
 Llama with grouped-query attention), each with what svr should make of it, written
 independently of svr:
 
-  OUT/model.safetensors    the family's names, shapes and orientations (GPT-2's Conv1D (in, out)
+  OUT/model.safetensors    (or N shards and model.safetensors.index.json) the family's names, shapes and orientations (GPT-2's Conv1D (in, out)
                            and fused c_attn, token embeddings (vocabulary, width)), F32
   OUT/config.json          the family's config (heads, blocks, widths)
   OUT/twin.safetensors     every layer as an (out, in) matrix under the name svr gives it
@@ -184,6 +184,9 @@ def main():
     parser.add_argument("family", choices=sorted(CONFIGS))
     parser.add_argument("out")
     parser.add_argument("--reach", default="1")
+    parser.add_argument("--shards", type=int, default=1,
+                        help="write the model as N shards and model.safetensors.index.json, "
+                             "as Hugging Face does for large checkpoints")
     parser.add_argument("--unfolded", action="store_true",
                         help="the twin without the gammas (svr --batchnorm ignore)")
     parser.add_argument("--break", dest="broken", choices=("missing", "config"))
@@ -199,7 +202,18 @@ def main():
         del m.stored[victim]
     if a.broken == "config":
         config["num_hidden_layers" if "num_hidden_layers" in config else "n_layer"] = BLOCKS + 9
-    write_safetensors(os.path.join(a.out, "model.safetensors"), m.stored)
+    if a.shards == 1:
+        write_safetensors(os.path.join(a.out, "model.safetensors"), m.stored)
+    else:
+        names = list(m.stored)
+        weight_map = {}
+        for k in range(a.shards):
+            shard = "model-%05d-of-%05d.safetensors" % (k + 1, a.shards)
+            part = names[k::a.shards]  # interleaved: every block spans the shards
+            write_safetensors(os.path.join(a.out, shard), {n: m.stored[n] for n in part})
+            weight_map.update({n: shard for n in part})
+        with open(os.path.join(a.out, "model.safetensors.index.json"), "w") as f:
+            json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f, indent=1)
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(config, f, indent=1)
     if a.broken:

@@ -39,6 +39,13 @@ transformer_oracle(gpt2.scalapack.np3 gpt2 3 DRIVER --e-atol 1e-10 --expect-svd 
 transformer_oracle(llama.scalapack.np4 llama 4 DRIVER --e-atol 1e-10 --expect-svd scalapack-full=23
   OPTIONS --scalapack-min-dim 1
   --block-size 3)
+# A sharded checkpoint (model.safetensors.index.json), its blocks spread over three shards.
+transformer_model(llama_sharded llama --shards 3)
+svr_e2e(transformer.llama.sharded.np2 2
+  --twin "${transformers}/llama_sharded/twin.safetensors#${transformers}/llama_sharded/twin.topology.json"
+  oracle ${transformers}/llama_sharded/model.safetensors.index.json)
+set_tests_properties(e2e.transformer.llama.sharded.np2 PROPERTIES FIXTURES_REQUIRED
+  transformer_llama_sharded)
 # --batchnorm ignore leaves the gammas out: the twin written without them.
 transformer_model(gpt2_unfolded gpt2 --unfolded)
 transformer_oracle(gpt2.batchnorm_ignore.np2 gpt2_unfolded 2 OPTIONS --batchnorm ignore)
