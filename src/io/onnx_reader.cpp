@@ -345,8 +345,20 @@ struct Flow {
   std::vector<Part> parts;
   std::int64_t channels = 0;   // 0: unknown (the graph's input)
   bool channels_last = false;  // transposed to NHWC (a Keras model's flatten order)
+  // The channels on the last axis, as a MatMul, Gemm or embedding writes them ((..., tokens,
+  // channels)); a convolution's are on axis 1.
+  bool tokens = false;
+  // A LayerNormalization's Scale, while nothing but reshapes lies between it and a reader.
+  std::string scale;
   std::string ended;
 };
+
+// Operators between a LayerNormalization and its reader that leave the scale foldable.
+bool keeps_scale(const std::string& op) {
+  static const std::set<std::string> ops{"Identity", "Dropout", "Cast", "Reshape",
+                                         "Flatten",  "Squeeze", "Unsqueeze"};
+  return ops.count(op) > 0;
+}
 
 // The same channels from the same layers (x and sigmoid(x), say).
 bool same_flow(const Flow& a, const Flow& b) {
@@ -399,11 +411,20 @@ class GraphWalk {
       layer(node, label);
       return;
     }
+    if (op == "Gather" && node.input_size() == 2 && !constants_.count(node.input(1)) &&
+        int_attribute(node, "axis").value_or(0) == 0 && weights_.count(node.input(0)) &&
+        weight_of(node, index, node.input(0))) {
+      embedding(node, label);
+      return;
+    }
     if (op == "BatchNormalization" && batchnorm(node, index, label)) return;
     std::vector<const Flow*> inputs;  // the non-constant inputs
     for (const std::string& in : node.input())
       if (!in.empty() && !constants_.count(in)) inputs.push_back(&flow_of(in));
-    if (inputs.empty()) return;  // a constant expression (Shape, Constant, ...)
+    if (inputs.empty()) {  // a constant expression (a position embedding's Gather, Constant)
+      for (const std::string& o : node.output()) constants_.insert(o);
+      return;
+    }
     std::optional<Flow> out;
     std::string why;
     if (pass_through_ops().count(op) ||
@@ -420,11 +441,21 @@ class GraphWalk {
       why = "a product with another flow (a gate, or attention)";
     } else if (op == "Concat") {
       out = concat(node, inputs, why);
+    } else if (op == "LayerNormalization") {
+      out = layer_norm(node, *inputs.front(), why);
+    } else if (op == "MatMul" && inputs.size() == 2 && !has_layers(*inputs[0]) &&
+               has_layers(*inputs[1]) && inputs[1]->tokens) {
+      out = *inputs[1];  // attention's weights times V: positions mixed, channels kept
+    } else if (op == "MatMul") {
+      why = inputs.size() == 2 ? "a product of two flows (attention's Q K^T)"
+                               : "a product with a computed constant (no initializer: a tied "
+                                 "weight, say), which svr does not read as a layer";
     } else {
       why = op == "BatchNormalization"
                 ? "a batch norm that does not read a layer's output directly cannot be folded"
                 : "an operator that mixes channels";
     }
+    if (out && op != "LayerNormalization" && !keeps_scale(op)) out->scale.clear();
     if (!out) {
       Flow ended;
       ended.channels = inputs.front()->channels;
@@ -504,6 +535,7 @@ class GraphWalk {
     const std::int64_t out_channels = transposed ? w.shape[1] : w.shape[0];
     const Flow& input = flow_of(node.input(0));
     layer.channels_last = dims == 2 && input.channels_last;
+    layer.input_scale = input.scale;
     std::int64_t offset = 0;
     const bool concatenated = input.parts.size() > 1;
     for (const Part& part : input.parts) {
@@ -525,10 +557,53 @@ class GraphWalk {
     Flow out;
     out.parts = {Part{{me}, out_channels}};
     out.channels = out_channels;
+    out.tokens = op != "Conv";
     if (node.output_size() > 0) {
       flows_[node.output(0)] = out;
       layer_output_[node.output(0)] = me;
     }
+  }
+
+  // A token embedding, Gather(E, ids): a layer mapping a one-hot token to E's row, M = E^T
+  // (E is stored (vocabulary, width)), reading the network's input.
+  void embedding(const onnx::NodeProto& node, const std::string& label) {
+    const TensorInfo& w = *weights_.at(node.input(0));
+    if (w.shape.size() != 2)
+      throw_input(path_, w.name,
+                  label + " gathers from a table of rank " + std::to_string(w.shape.size()) +
+                      ", not 2");
+    transposed_.push_back(w.name);
+    ModelFile::GraphLayer layer;
+    layer.weight = w.name;
+    const int me = static_cast<int>(model_.graph_layers.size());
+    model_.graph_layers.push_back(std::move(layer));
+    Flow out;
+    out.parts = {Part{{me}, w.shape[1]}};
+    out.channels = w.shape[1];
+    out.tokens = true;
+    if (node.output_size() > 0) flows_[node.output(0)] = out;
+  }
+
+  // A LayerNormalization over the channels of a token flow keeps them apart (spec section 7); its
+  // Scale folds into the layer that reads it next. Over another axis, or with a Scale that is
+  // no constant of the channels' size, it ends the flow.
+  std::optional<Flow> layer_norm(const onnx::NodeProto& node, const Flow& in,
+                                 std::string& why) const {
+    const std::int64_t axis = int_attribute(node, "axis").value_or(-1);
+    const auto scale =
+        node.input_size() > 1 ? weights_.find(node.input(1)) : weights_.end();
+    if (!in.tokens || axis != -1) {
+      why = "a layer norm over other axes than the channels";
+      return std::nullopt;
+    }
+    if (scale == weights_.end() || scale->second->numel() != in.channels) {
+      why = "a layer norm whose scale is no constant of the " + std::to_string(in.channels) +
+            " channels";
+      return std::nullopt;
+    }
+    Flow out = in;
+    out.scale = scale->first;
+    return out;
   }
 
   // A batch norm that reads a layer's output directly folds into that layer (spec section 1);
@@ -589,6 +664,9 @@ class GraphWalk {
         ints_attribute(node, "perm").value_or(std::vector<std::int64_t>{});
     using P = std::vector<std::int64_t>;
     Flow out = in;
+    // Channels on the last axis stay there (attention's heads moved beside the positions).
+    if (in.tokens && !perm.empty() && perm.back() == static_cast<std::int64_t>(perm.size()) - 1)
+      return out;
     if (!in.channels_last && (perm == P{0, 2, 3, 1} || perm == P{0, 2, 1})) {
       out.channels_last = true;
       return out;
@@ -611,7 +689,8 @@ class GraphWalk {
         why = "a sum with a concatenation";
         return std::nullopt;
       }
-      if (f->channels != out.channels || f->channels_last != inputs.front()->channels_last) {
+      if (f->channels != out.channels || f->channels_last != inputs.front()->channels_last ||
+          f->tokens != inputs.front()->tokens) {
         why = "a sum of " + std::to_string(out.channels) + " and " + std::to_string(f->channels) +
               " channels";
         return std::nullopt;
@@ -623,6 +702,7 @@ class GraphWalk {
     sum.producers.erase(std::unique(sum.producers.begin(), sum.producers.end()),
                         sum.producers.end());
     out.channels_last = inputs.front()->channels_last;
+    out.tokens = inputs.front()->tokens;
     if (!sum.producers.empty()) out.parts = {sum};
     return out;
   }
@@ -635,15 +715,18 @@ class GraphWalk {
       return std::nullopt;
     }
     const std::int64_t axis = int_attribute(node, "axis").value_or(1);
-    const bool last = inputs.front()->channels_last;
-    if (last ? (axis != -1 && axis != 3) : axis != 1) {
+    // Channels on the last axis: after a transpose to NHWC, or a token flow's.
+    const bool last = inputs.front()->channels_last || inputs.front()->tokens;
+    // (A token flow's rank is not known here: only -1 is surely its channel axis.)
+    if (last ? (axis != -1 && !(inputs.front()->channels_last && axis == 3)) : axis != 1) {
       why = "a concatenation along axis " + std::to_string(axis) + ", not the channels";
       return std::nullopt;
     }
     Flow out;
-    out.channels_last = last;
+    out.channels_last = inputs.front()->channels_last;
+    out.tokens = inputs.front()->tokens;
     for (const Flow* f : inputs) {
-      if (f->channels <= 0 || f->channels_last != last) {
+      if (f->channels <= 0 || f->channels_last != out.channels_last || f->tokens != out.tokens) {
         why = "a concatenation of values whose channels svr cannot follow";
         return std::nullopt;
       }

@@ -644,6 +644,7 @@ NetworkPlan plan_onnx_graph(const ModelFile& model, const NetworkOptions& option
                    : "linear";
     raw.groups = layer.groups;
     if (layer.channels_last) raw.flatten = FlattenOrder::ChannelsLast;
+    if (!layer.input_scale.empty()) raw.input_scale = layer.input_scale;
     for (const ModelFile::GraphRead& read : layer.reads) {
       detail::TopologyRead r;
       r.layer = read.producer;

@@ -9,6 +9,7 @@ independently of svr:
   OUT/twin.safetensors     every layer as an (out, in) matrix under the name svr gives it
                            (c_attn's Q, K, V as <c_attn>.q.weight, ...), F64, with each pre-norm
                            gamma already multiplied into its readers' columns
+  OUT/model.onnx           (gpt2, with --onnx) the same model as an ONNX graph
   OUT/twin.topology.json   the pairs of SVR-SPEC.md section 7 for --residual-reach REACH
 
 The oracle run on the twin with its topology is what svr must produce from model.safetensors.
@@ -38,7 +39,8 @@ class Model:
     def weights(self, *shape):
         return (self.rng.standard_normal(shape) / np.sqrt(shape[-1])).astype(np.float32)
 
-    def gamma(self, name, n=WIDTH):
+    def gamma(self, name, n=None):
+        n = n or WIDTH
         self.stored[name] = (1.0 + 0.5 * self.rng.standard_normal(n)).astype(np.float32)
         self.stored[name.replace(".weight", ".bias")] = self.weights(n)
         return name
@@ -164,38 +166,119 @@ def transformer(model, reach, family):
         stream(m, reach, BLOCKS, writers, "lm_head.weight")
 
 
-CONFIGS = {
-    "gpt2": {"model_type": "gpt2", "n_layer": BLOCKS, "n_embd": WIDTH, "n_head": HEADS,
-             "n_inner": INNER, "vocab_size": VOCAB},
-    "bert": {"model_type": "bert", "num_hidden_layers": BLOCKS, "hidden_size": WIDTH,
-             "num_attention_heads": HEADS, "intermediate_size": INNER},
-    "vit": {"model_type": "vit", "num_hidden_layers": BLOCKS, "hidden_size": WIDTH,
-            "num_attention_heads": HEADS, "intermediate_size": INNER, "patch_size": 4},
-    "llama": {"model_type": "llama", "num_hidden_layers": BLOCKS, "hidden_size": WIDTH,
-              "num_attention_heads": HEADS, "num_key_value_heads": HEADS,
-              "intermediate_size": INNER},
-}
-CONFIGS["llama_gqa"] = dict(CONFIGS["llama"], num_key_value_heads=HEADS // 2)
+def gpt2_onnx(m, path, tokens=5):
+    """The GPT-2 of m as an ONNX graph, as an exporter writes one (opset 17): the embedding a
+    Gather, the position embedding a constant Gather added, pre-norm LayerNormalization nodes,
+    Q, K and V as MatMuls of (in, out) weights named as svr names the views of c_attn, the heads
+    split by Reshape and Transpose, softmax(Q K^T / sqrt(d)) V, the residual Adds, a Relu MLP.
+    svr must read the same network from it as from model.safetensors at --residual-reach all
+    (the graph's residual stream holds every earlier writer)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    head = WIDTH // HEADS
+    inits, nodes = [], []
+
+    def init(name, array):
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def node(op, inputs, **attrs):
+        out = "v%d" % len(nodes)
+        nodes.append(helper.make_node(op, inputs, [out], name="%s_%d" % (op, len(nodes)), **attrs))
+        return out
+
+    for name in ("wte.weight", "wpe.weight"):
+        init(name, m.stored[name])
+    init("positions", np.arange(tokens, dtype=np.int64).reshape(1, tokens))
+    split = init("heads_shape", np.array([1, tokens, HEADS, head], dtype=np.int64))
+    merge = init("tokens_shape", np.array([1, tokens, WIDTH], dtype=np.int64))
+    root = init("sqrt_head", np.array(np.sqrt(head), dtype=np.float32))
+    x = node("Add", [node("Gather", ["wte.weight", "ids"]), node("Gather", ["wpe.weight", "positions"])])
+    for b in range(BLOCKS):
+        p = "h.%d." % b
+
+        def norm(name):
+            return node("LayerNormalization", [x, init(p + name + ".weight", m.stored[p + name + ".weight"]),
+                                               init(p + name + ".bias", m.stored[p + name + ".bias"])],
+                        axis=-1, epsilon=1e-5)
+
+        h = norm("ln_1")
+        c_attn = m.stored[p + "attn.c_attn.weight"]
+        q, k, v = (node("MatMul", [h, init(p + "attn.c_attn.%s.weight" % t, c_attn[:, i * WIDTH:(i + 1) * WIDTH])])
+                   for i, t in enumerate("qkv"))
+        qh = node("Transpose", [node("Reshape", [q, split])], perm=[0, 2, 1, 3])
+        kt = node("Transpose", [node("Reshape", [k, split])], perm=[0, 2, 3, 1])
+        vh = node("Transpose", [node("Reshape", [v, split])], perm=[0, 2, 1, 3])
+        weights = node("Softmax", [node("Div", [node("MatMul", [qh, kt]), root])], axis=-1)
+        mixed = node("Reshape", [node("Transpose", [node("MatMul", [weights, vh])], perm=[0, 2, 1, 3]), merge])
+        x = node("Add", [x, node("MatMul", [mixed, init(p + "attn.c_proj.weight", m.stored[p + "attn.c_proj.weight"])])])
+        h = norm("ln_2")
+        up = node("Relu", [node("MatMul", [h, init(p + "mlp.c_fc.weight", m.stored[p + "mlp.c_fc.weight"])])])
+        x = node("Add", [x, node("MatMul", [up, init(p + "mlp.c_proj.weight", m.stored[p + "mlp.c_proj.weight"])])])
+    init("ln_f.weight", m.stored["ln_f.weight"])
+    init("ln_f.bias", m.stored["ln_f.bias"])
+    out = node("LayerNormalization", [x, "ln_f.weight", "ln_f.bias"], axis=-1)
+    graph = helper.make_graph(
+        nodes, "gpt2", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, tokens])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, tokens, WIDTH])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def configs():
+    """config.json of each family, at the current sizes."""
+    return {
+        "gpt2": {"model_type": "gpt2", "n_layer": BLOCKS, "n_embd": WIDTH, "n_head": HEADS,
+                 "n_inner": INNER, "vocab_size": VOCAB},
+        "bert": {"model_type": "bert", "num_hidden_layers": BLOCKS, "hidden_size": WIDTH,
+                 "num_attention_heads": HEADS, "intermediate_size": INNER},
+        "vit": {"model_type": "vit", "num_hidden_layers": BLOCKS, "hidden_size": WIDTH,
+                "num_attention_heads": HEADS, "intermediate_size": INNER, "patch_size": 4},
+        "llama": {"model_type": "llama", "num_hidden_layers": BLOCKS, "hidden_size": WIDTH,
+                  "num_attention_heads": HEADS, "num_key_value_heads": HEADS,
+                  "intermediate_size": INNER},
+    }
+
+
+def sized(a):
+    """Sets the sizes from the command line (the tests' defaults, or a benchmark's)."""
+    global WIDTH, INNER, VOCAB, BLOCKS, HEADS
+    WIDTH, INNER, VOCAB, BLOCKS, HEADS = a.width, a.inner, a.vocab, a.blocks, a.heads
+    table = configs()
+    table["llama_gqa"] = dict(table["llama"], num_key_value_heads=HEADS // 2)
+    return table
+
+
+FAMILIES = ("bert", "gpt2", "llama", "llama_gqa", "vit")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("family", choices=sorted(CONFIGS))
+    parser.add_argument("family", choices=FAMILIES)
     parser.add_argument("out")
     parser.add_argument("--reach", default="1")
+    for name, default in (("width", WIDTH), ("inner", INNER), ("vocab", VOCAB),
+                          ("blocks", BLOCKS), ("heads", HEADS)):
+        parser.add_argument("--" + name, type=int, default=default,
+                            help="default %(default)s (a benchmark's shapes are larger)")
+    parser.add_argument("--no-twin", action="store_true",
+                        help="only the model and config.json (a benchmark's)")
     parser.add_argument("--shards", type=int, default=1,
                         help="write the model as N shards and model.safetensors.index.json, "
                              "as Hugging Face does for large checkpoints")
+    parser.add_argument("--onnx", action="store_true",
+                        help="gpt2: also the same model as an ONNX graph, OUT/model.onnx")
     parser.add_argument("--unfolded", action="store_true",
                         help="the twin without the gammas (svr --batchnorm ignore)")
     parser.add_argument("--break", dest="broken", choices=("missing", "config"))
     a = parser.parse_args()
     reach = None if a.reach == "all" else int(a.reach)
-    m = Model(seed=sorted(CONFIGS).index(a.family) + 11)
+    table = sized(a)
+    m = Model(seed=FAMILIES.index(a.family) + 11)
     transformer(m, reach, a.family)
     os.makedirs(a.out, exist_ok=True)
-    config = dict(CONFIGS[a.family])
+    config = dict(table[a.family])
     if a.broken == "missing":
         victim = [n for n in m.stored if ".1." in n and n.endswith("weight") and
                   m.stored[n].ndim == 2][-1]
@@ -216,7 +299,9 @@ def main():
             json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f, indent=1)
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(config, f, indent=1)
-    if a.broken:
+    if a.onnx:
+        gpt2_onnx(m, os.path.join(a.out, "model.onnx"))
+    if a.broken or a.no_twin:
         return
     twin, layers = {}, []
     for name, matrix, scale in m.layers:

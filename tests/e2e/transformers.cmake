@@ -76,3 +76,18 @@ foreach(family gpt2 llama)
 endforeach()
 svr_bad(residual_reach_zero ${examples}/digits_cnn_plain.safetensors EXPECT "--residual-reach"
   OPTIONS --residual-reach 0)
+
+# The GPT-2 as an ONNX graph (make_transformer_models.py --onnx: Gather embedding, LayerNormalization,
+# heads split by Reshape and Transpose, softmax(Q K^T) V, residual Adds): the same SVR as its
+# safetensors at --residual-reach all, whole and on grids; --plan says where Q K^T ends the flow.
+transformer_model(gpt2_onnx gpt2 --reach all --onnx)
+set(gpt2_onnx ${transformers}/gpt2_onnx)
+svr_e2e(onnx.gpt2_graph.same 2 same "${gpt2_onnx}/model.safetensors#--residual-reach#all"
+  ${gpt2_onnx}/model.onnx)
+svr_e2e(onnx.gpt2_graph.same_scalapack 3 same
+  "${gpt2_onnx}/model.safetensors#--residual-reach#all" ${gpt2_onnx}/model.onnx --
+  --scalapack-min-dim 1 --block-size 5)
+svr_e2e(onnx.gpt2_graph.plan 1 --expect "a graph read from the ONNX model" --expect "19 layers, 45 pairs"
+  --expect "(MatMul): a product of two flows (attention's Q K^T)" plan ${gpt2_onnx}/model.onnx)
+set_tests_properties(e2e.onnx.gpt2_graph.same e2e.onnx.gpt2_graph.same_scalapack
+  e2e.onnx.gpt2_graph.plan PROPERTIES FIXTURES_REQUIRED transformer_gpt2_onnx)

@@ -48,6 +48,9 @@ struct ModelFile {
     std::string weight;
     std::int64_t groups = 1;
     bool channels_last = false;  // a linear layer after a transpose to NHWC (Keras' flatten)
+    // The Scale of a LayerNormalization whose output the layer reads directly: folded into the
+    // layer's columns (a pre-norm transformer's gamma); "" none.
+    std::string input_scale;
     std::vector<GraphRead> reads;
   };
   std::vector<GraphLayer> graph_layers;
