@@ -340,6 +340,7 @@ std::optional<float> float_attribute(const onnx::NodeProto& node, const std::str
 struct Part {
   std::vector<int> producers;  // graph layer indices; empty: channels no layer produced
   std::int64_t channels = 0;
+  std::int64_t first = 0;  // the producers' first channel in it (after a Split)
 };
 struct Flow {
   std::vector<Part> parts;
@@ -366,7 +367,8 @@ bool same_flow(const Flow& a, const Flow& b) {
       a.channels_last != b.channels_last)
     return false;
   for (std::size_t k = 0; k < a.parts.size(); ++k)
-    if (a.parts[k].producers != b.parts[k].producers || a.parts[k].channels != b.parts[k].channels)
+    if (a.parts[k].producers != b.parts[k].producers ||
+        a.parts[k].channels != b.parts[k].channels || a.parts[k].first != b.parts[k].first)
       return false;
   return true;
 }
@@ -441,6 +443,8 @@ class GraphWalk {
       why = "a product with another flow (a gate, or attention)";
     } else if (op == "Concat") {
       out = concat(node, inputs, why);
+    } else if (op == "Split" && inputs.size() == 1 && node.output_size() > 0) {
+      if (split(node, *inputs.front(), why)) return;
     } else if (op == "LayerNormalization") {
       out = layer_norm(node, *inputs.front(), why);
     } else if (op == "MatMul" && inputs.size() == 2 && !has_layers(*inputs[0]) &&
@@ -544,16 +548,20 @@ class GraphWalk {
                     label +
                         " reads a concatenation that holds a residual sum: "
                         "not supported");
-      for (int p : part.producers)
-        layer.reads.push_back({model_.graph_layers[static_cast<std::size_t>(p)].weight,
-                               concatenated                ? ModelFile::GraphRead::Kind::Concat
-                               : part.producers.size() > 1 ? ModelFile::GraphRead::Kind::Add
-                                                           : ModelFile::GraphRead::Kind::Direct,
-                               offset});
+      using Kind = ModelFile::GraphRead::Kind;
+      for (int p : part.producers) {
+        const Kind kind = !whole(part)                  ? Kind::Split
+                          : concatenated                ? Kind::Concat
+                          : part.producers.size() > 1   ? Kind::Add
+                                                        : Kind::Direct;
+        layer.reads.push_back({model_.graph_layers[static_cast<std::size_t>(p)].weight, kind,
+                               offset, part.first, part.channels});
+      }
       offset += part.channels;
     }
     const int me = static_cast<int>(model_.graph_layers.size());
     model_.graph_layers.push_back(std::move(layer));
+    layer_channels_.push_back(out_channels);
     Flow out;
     out.parts = {Part{{me}, out_channels}};
     out.channels = out_channels;
@@ -577,6 +585,7 @@ class GraphWalk {
     layer.weight = w.name;
     const int me = static_cast<int>(model_.graph_layers.size());
     model_.graph_layers.push_back(std::move(layer));
+    layer_channels_.push_back(w.shape[1]);
     Flow out;
     out.parts = {Part{{me}, w.shape[1]}};
     out.channels = w.shape[1];
@@ -679,14 +688,84 @@ class GraphWalk {
     return std::nullopt;
   }
 
+  // Whether a part is all of its producers' channels (not a Split's slice of them).
+  bool whole(const Part& part) const {
+    for (int p : part.producers)
+      if (part.first != 0 || part.channels != layer_channels_[static_cast<std::size_t>(p)])
+        return false;
+    return true;
+  }
+
+  // A Split on the channel axis: each output the slice of the parts it covers; false (and `why`)
+  // when it splits another axis or its sizes are not known constants.
+  bool split(const onnx::NodeProto& node, const Flow& in, std::string& why) {
+    const std::int64_t axis = int_attribute(node, "axis").value_or(0);
+    const bool channel_axis = in.tokens || in.channels_last ? axis == -1 || (in.channels_last && axis == 3)
+                                                            : axis == 1;
+    if (!channel_axis || in.channels <= 0) {
+      why = "a split along axis " + std::to_string(axis) + ", not the channels";
+      return false;
+    }
+    const auto outputs = static_cast<std::int64_t>(node.output_size());
+    std::vector<std::int64_t> sizes = ints_attribute(node, "split").value_or(std::vector<std::int64_t>{});
+    if (sizes.empty() && node.input_size() > 1 && !node.input(1).empty()) {
+      const TensorInfo* given = model_.find(node.input(1));
+      if (given == nullptr || given->dtype != DType::I64 || given->numel() != outputs) {
+        why = "a split whose sizes are no int64 initializer of one size per output";
+        return false;
+      }
+      for (double v : read_tensor(*given)) sizes.push_back(static_cast<std::int64_t>(v));
+    }
+    if (sizes.empty()) {
+      if (in.channels % outputs != 0) {
+        why = "an equal split of " + std::to_string(in.channels) + " channels into " +
+              std::to_string(outputs) + " outputs";
+        return false;
+      }
+      sizes.assign(static_cast<std::size_t>(outputs), in.channels / outputs);
+    }
+    std::int64_t total = 0;
+    bool valid = static_cast<std::int64_t>(sizes.size()) == outputs;
+    for (std::int64_t n : sizes) {  // never trust sizes read from a file
+      valid = valid && n >= 0 && n <= in.channels - total;
+      if (valid) total += n;
+    }
+    if (!valid || total != in.channels) {
+      why = "a split whose sizes do not add up to its " + std::to_string(in.channels) + " channels";
+      return false;
+    }
+    std::int64_t start = 0;
+    for (std::int64_t k = 0; k < outputs; ++k) {
+      const std::int64_t size = sizes[static_cast<std::size_t>(k)];
+      Flow out = in;
+      out.scale.clear();
+      out.parts.clear();
+      out.channels = size;
+      std::int64_t at = 0;  // the first channel of the part
+      for (const Part& part : in.parts) {
+        const std::int64_t lo = std::max(start, at), hi = std::min(start + size, at + part.channels);
+        if (lo < hi) out.parts.push_back(Part{part.producers, hi - lo, part.first + (lo - at)});
+        at += part.channels;
+      }
+      if (!has_layers(out)) out.parts.clear();
+      if (!node.output(static_cast<int>(k)).empty()) flows_[node.output(static_cast<int>(k))] = out;
+      start += size;
+    }
+    return true;
+  }
+
   // The residual sum of whole values (each one part, or none).
-  static std::optional<Flow> add(const std::vector<const Flow*>& inputs, std::string& why) {
+  std::optional<Flow> add(const std::vector<const Flow*>& inputs, std::string& why) {
     Flow out;
     out.channels = inputs.front()->channels;
     Part sum{{}, out.channels};
     for (const Flow* f : inputs) {
       if (f->parts.size() > 1) {
         why = "a sum with a concatenation";
+        return std::nullopt;
+      }
+      if (!f->parts.empty() && !whole(f->parts.front())) {
+        why = "a sum of split channels";
         return std::nullopt;
       }
       if (f->channels != out.channels || f->channels_last != inputs.front()->channels_last ||
@@ -730,7 +809,7 @@ class GraphWalk {
         why = "a concatenation of values whose channels svr cannot follow";
         return std::nullopt;
       }
-      if (f->parts.empty()) out.parts.push_back(Part{{}, f->channels});
+      if (f->parts.empty()) out.parts.push_back(Part{{}, f->channels, 0});
       out.parts.insert(out.parts.end(), f->parts.begin(), f->parts.end());
       out.channels += f->channels;
     }
@@ -754,6 +833,7 @@ class GraphWalk {
   std::set<std::string> constants_, used_;
   std::map<std::string, Flow> flows_;
   std::map<std::string, int> layer_output_;  // a layer's output value (or its BN's): the layer
+  std::vector<std::int64_t> layer_channels_;  // each graph layer's output channels
   std::vector<std::string> transposed_;
 };
 

@@ -648,10 +648,13 @@ NetworkPlan plan_onnx_graph(const ModelFile& model, const NetworkOptions& option
     for (const ModelFile::GraphRead& read : layer.reads) {
       detail::TopologyRead r;
       r.layer = read.producer;
-      r.kind = read.kind == ModelFile::GraphRead::Kind::Add      ? MapKind::Add
-               : read.kind == ModelFile::GraphRead::Kind::Concat ? MapKind::Concat
-                                                                 : MapKind::Direct;
-      if (read.kind == ModelFile::GraphRead::Kind::Concat) r.offset = read.offset;
+      using Kind = ModelFile::GraphRead::Kind;
+      r.kind = read.kind == Kind::Add      ? MapKind::Add
+               : read.kind == Kind::Concat ? MapKind::Concat
+               : read.kind == Kind::Split  ? MapKind::Split
+                                           : MapKind::Direct;
+      if (read.kind == Kind::Concat || read.kind == Kind::Split) r.offset = read.offset;
+      if (read.kind == Kind::Split) r.source = std::array<std::int64_t, 2>{read.first, read.count};
       raw.reads.push_back(std::move(r));
     }
     raws.push_back(std::move(raw));

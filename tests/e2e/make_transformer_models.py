@@ -9,7 +9,9 @@ independently of svr:
   OUT/twin.safetensors     every layer as an (out, in) matrix under the name svr gives it
                            (c_attn's Q, K, V as <c_attn>.q.weight, ...), F64, with each pre-norm
                            gamma already multiplied into its readers' columns
-  OUT/model.onnx           (gpt2, with --onnx) the same model as an ONNX graph
+  OUT/model.onnx           (gpt2, with --onnx) the same model as an ONNX graph, and
+  OUT/fused.onnx           with c_attn one MatMul and a Split, with its plain twin
+  OUT/fused_twin.*         (c_attn one layer, V read as a split of it)
   OUT/twin.topology.json   the pairs of SVR-SPEC.md section 7 for --residual-reach REACH
 
 The oracle run on the twin with its topology is what svr must produce from model.safetensors.
@@ -166,13 +168,14 @@ def transformer(model, reach, family):
         stream(m, reach, BLOCKS, writers, "lm_head.weight")
 
 
-def gpt2_onnx(m, path, tokens=5):
+def gpt2_onnx(m, path, tokens=5, fused=False):
     """The GPT-2 of m as an ONNX graph, as an exporter writes one (opset 17): the embedding a
     Gather, the position embedding a constant Gather added, pre-norm LayerNormalization nodes,
     Q, K and V as MatMuls of (in, out) weights named as svr names the views of c_attn, the heads
     split by Reshape and Transpose, softmax(Q K^T / sqrt(d)) V, the residual Adds, a Relu MLP.
     svr must read the same network from it as from model.safetensors at --residual-reach all
-    (the graph's residual stream holds every earlier writer)."""
+    (the graph's residual stream holds every earlier writer). fused: c_attn one MatMul whose
+    output a Split cuts into Q, K and V, as GPT-2's own export does."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -205,8 +208,16 @@ def gpt2_onnx(m, path, tokens=5):
 
         h = norm("ln_1")
         c_attn = m.stored[p + "attn.c_attn.weight"]
-        q, k, v = (node("MatMul", [h, init(p + "attn.c_attn.%s.weight" % t, c_attn[:, i * WIDTH:(i + 1) * WIDTH])])
-                   for i, t in enumerate("qkv"))
+        if fused:
+            qkv = node("MatMul", [h, init(p + "attn.c_attn.weight", c_attn)])
+            sizes = init(p + "qkv_sizes", np.array([WIDTH] * 3, dtype=np.int64))
+            nodes.append(helper.make_node("Split", [qkv, sizes], [qkv + "q", qkv + "k", qkv + "v"],
+                                          axis=-1, name="Split_%d" % len(nodes)))
+            q, k, v = qkv + "q", qkv + "k", qkv + "v"
+        else:
+            q, k, v = (node("MatMul", [h, init(p + "attn.c_attn.%s.weight" % t,
+                                                c_attn[:, i * WIDTH:(i + 1) * WIDTH])])
+                       for i, t in enumerate("qkv"))
         qh = node("Transpose", [node("Reshape", [q, split])], perm=[0, 2, 1, 3])
         kt = node("Transpose", [node("Reshape", [k, split])], perm=[0, 2, 3, 1])
         vh = node("Transpose", [node("Reshape", [v, split])], perm=[0, 2, 1, 3])
@@ -223,6 +234,40 @@ def gpt2_onnx(m, path, tokens=5):
         nodes, "gpt2", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, tokens])],
         [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, tokens, WIDTH])], inits)
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def fused_twin(m, out):
+    """fused.onnx's network written plainly (--residual-reach all): c_attn one layer of 3 WIDTH
+    outputs, its gamma multiplied in, whose last WIDTH channels (V) c_proj reads (a split)."""
+    twin, layers, writers = {}, [], ["wte.weight"]
+    twin["wte.weight"] = m.stored["wte.weight"].T.astype(np.float64)
+    layers.append({"name": "wte.weight", "kind": "linear"})
+
+    def stream():
+        return [{"layer": w, "map": "direct" if len(writers) == 1 else "add"} for w in writers]
+
+    for b in range(BLOCKS):
+        p = "h.%d." % b
+        ln1 = m.stored[p + "ln_1.weight"].astype(np.float64)
+        ln2 = m.stored[p + "ln_2.weight"].astype(np.float64)
+        twin[p + "attn.c_attn.weight"] = m.stored[p + "attn.c_attn.weight"].T * ln1[None, :]
+        layers.append({"name": p + "attn.c_attn.weight", "kind": "linear", "reads_from": stream()})
+        twin[p + "attn.c_proj.weight"] = m.stored[p + "attn.c_proj.weight"].T.astype(np.float64)
+        layers.append({"name": p + "attn.c_proj.weight", "kind": "linear", "reads_from": [
+            {"layer": p + "attn.c_attn.weight", "map": "split", "source": [2 * WIDTH, WIDTH]}]})
+        writers.append(p + "attn.c_proj.weight")
+        twin[p + "mlp.c_fc.weight"] = m.stored[p + "mlp.c_fc.weight"].T * ln2[None, :]
+        layers.append({"name": p + "mlp.c_fc.weight", "kind": "linear", "reads_from": stream()})
+        twin[p + "mlp.c_proj.weight"] = m.stored[p + "mlp.c_proj.weight"].T.astype(np.float64)
+        layers.append({"name": p + "mlp.c_proj.weight", "kind": "linear", "reads_from": [
+            {"layer": p + "mlp.c_fc.weight", "map": "direct"}]})
+        writers.append(p + "mlp.c_proj.weight")
+    write_safetensors(os.path.join(out, "fused_twin.safetensors"),
+                      {k: np.ascontiguousarray(v) for k, v in twin.items()})
+    with open(os.path.join(out, "fused_twin.topology.json"), "w") as f:
+        json.dump({"format": "svr-topology", "schema_version": 1,
+                   "model": "make_transformer_models.py gpt2 --onnx (fused.onnx)",
+                   "layers": layers}, f, indent=1)
 
 
 def configs():
@@ -301,6 +346,8 @@ def main():
         json.dump(config, f, indent=1)
     if a.onnx:
         gpt2_onnx(m, os.path.join(a.out, "model.onnx"))
+        gpt2_onnx(m, os.path.join(a.out, "fused.onnx"), fused=True)
+        fused_twin(m, a.out)
     if a.broken or a.no_twin:
         return
     twin, layers = {}, []

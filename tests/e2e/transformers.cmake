@@ -91,3 +91,11 @@ svr_e2e(onnx.gpt2_graph.plan 1 --expect "a graph read from the ONNX model" --exp
   --expect "(MatMul): a product of two flows (attention's Q K^T)" plan ${gpt2_onnx}/model.onnx)
 set_tests_properties(e2e.onnx.gpt2_graph.same e2e.onnx.gpt2_graph.same_scalapack
   e2e.onnx.gpt2_graph.plan PROPERTIES FIXTURES_REQUIRED transformer_gpt2_onnx)
+# c_attn as one MatMul whose output a Split cuts into Q, K and V (GPT-2's own export): svr reads
+# V as the split [2 width, width) of c_attn, against the oracle on the plain twin of that graph.
+set(fused_twin "${gpt2_onnx}/fused_twin.safetensors#${gpt2_onnx}/fused_twin.topology.json")
+svr_e2e(onnx.gpt2_fused.np0 0 --twin ${fused_twin} oracle ${gpt2_onnx}/fused.onnx)
+svr_e2e(onnx.gpt2_fused.scalapack.np3 3 --twin ${fused_twin} --e-atol 1e-10 oracle
+  ${gpt2_onnx}/fused.onnx --scalapack-min-dim 1 --block-size 5)
+set_tests_properties(e2e.onnx.gpt2_fused.np0 e2e.onnx.gpt2_fused.scalapack.np3 PROPERTIES
+  FIXTURES_REQUIRED transformer_gpt2_onnx)

@@ -41,8 +41,10 @@ struct ModelFile {
   // flow that ended (graph_flow_ends says where and why, for --plan).
   struct GraphRead {
     std::string producer;  // a weight layer listed before
-    enum class Kind { Direct, Add, Concat } kind = Kind::Direct;
-    std::int64_t offset = 0;  // Concat: the producer's first channel in the consumer's input
+    enum class Kind { Direct, Add, Concat, Split } kind = Kind::Direct;
+    std::int64_t offset = 0;  // Concat, Split: the producer's first channel in the consumer's input
+    // Split: the producer's channels [first, first + count) are read (a Split node's output).
+    std::int64_t first = 0, count = 0;
   };
   struct GraphLayer {
     std::string weight;
