@@ -81,17 +81,22 @@ void add_layout_views(ModelFile& model) {
     std::vector<TensorInfo> qkv;
     for (TensorInfo& t : model.tensors) {
       if (t.name.compare(0, p->size() + 2, *p + "h.") != 0 || t.shape.size() != 2) continue;
-      if (ends_with(t.name, ".attn.c_attn.weight") && t.shape[1] % 3 == 0 && t.strides.empty()) {
+      if (ends_with(t.name, ".attn.c_attn.weight") && t.shape[1] % 3 == 0) {
+        // Stored (in, 3 width), contiguous or a PyTorch storage's strided view: Q, K and V are
+        // its column blocks, each viewed (width, in).
         const std::int64_t width = t.shape[1] / 3;
+        const std::vector<std::int64_t> strides =
+            t.strides.empty() ? std::vector<std::int64_t>{t.shape[1], 1} : t.strides;
         const std::string stem = t.name.substr(0, t.name.size() - std::string(".weight").size());
         for (int k = 0; k < 3; ++k) {
           TensorInfo view = t;
           view.name = stem + "." + "qkv"[k] + ".weight";
-          const std::uint64_t shift = static_cast<std::uint64_t>(k * width) * dtype_size(t.dtype);
+          const std::uint64_t shift =
+              static_cast<std::uint64_t>(k * width * strides[1]) * dtype_size(t.dtype);
           view.offset += shift;
           view.nbytes = view.nbytes > shift ? view.nbytes - shift : 0;
           view.shape = {width, t.shape[0]};
-          view.strides = {1, t.shape[1]};
+          view.strides = {strides[1], strides[0]};
           qkv.push_back(std::move(view));
         }
       } else if (ends_with(t.name, ".attn.c_proj.weight") || ends_with(t.name, ".mlp.c_fc.weight") ||

@@ -84,6 +84,27 @@ TEST(TransformerViews, Gpt2ConvOneDTransposedAndCAttnSplit) {
             (std::vector<std::int64_t>{4, 12}));  // the stored tensor stays
 }
 
+TEST(TransformerViews, CAttnAsAStridedStorageView) {
+  // A PyTorch checkpoint may hold c_attn (4, 12) as the transpose of a (12, 4) storage:
+  // c_attn[a, j] = storage[j, a] = 1 + 4 j + a, strides (1, 4).
+  test::TestModel m;
+  add_gpt2(m, 1);
+  m.add("storage", {12, 4}, ramp(48, 1.0));
+  const TensorInfo storage = *m.model.find("storage");
+  TensorInfo* c_attn = nullptr;
+  for (TensorInfo& t : m.model.tensors)
+    if (t.name == "h.0.attn.c_attn.weight") c_attn = &t;
+  ASSERT_NE(c_attn, nullptr);
+  c_attn->offset = storage.offset;
+  c_attn->nbytes = storage.nbytes;
+  c_attn->strides = {1, 4};
+  add_layout_views(m.model);
+  // K(o, a) = c_attn[a, 4 + o] = 1 + 4 (4 + o) + a.
+  const std::vector<double> k = read_tensor(*m.model.find("h.0.attn.c_attn.k.weight"));
+  for (int o = 0; o < 4; ++o)
+    for (int a = 0; a < 4; ++a) EXPECT_EQ(k[o * 4 + a], 17.0 + 4 * o + a);
+}
+
 TEST(TransformerPlan, Gpt2PairsAtReachOneAndAll) {
   test::TestModel m;
   add_gpt2(m, 2);
