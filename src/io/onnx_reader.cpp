@@ -356,7 +356,7 @@ struct Flow {
 
 // Operators between a LayerNormalization and its reader that leave the scale foldable.
 bool keeps_scale(const std::string& op) {
-  static const std::set<std::string> ops{"Identity", "Dropout", "Cast", "Reshape",
+  static const std::set<std::string> ops{"Identity", "Dropout", "Cast",     "Reshape",
                                          "Flatten",  "Squeeze", "Unsqueeze"};
   return ops.count(op) > 0;
 }
@@ -550,10 +550,10 @@ class GraphWalk {
                         "not supported");
       using Kind = ModelFile::GraphRead::Kind;
       for (int p : part.producers) {
-        const Kind kind = !whole(part)                  ? Kind::Split
-                          : concatenated                ? Kind::Concat
-                          : part.producers.size() > 1   ? Kind::Add
-                                                        : Kind::Direct;
+        const Kind kind = !whole(part)                ? Kind::Split
+                          : concatenated              ? Kind::Concat
+                          : part.producers.size() > 1 ? Kind::Add
+                                                      : Kind::Direct;
         layer.reads.push_back({model_.graph_layers[static_cast<std::size_t>(p)].weight, kind,
                                offset, part.first, part.channels});
       }
@@ -577,9 +577,9 @@ class GraphWalk {
   void embedding(const onnx::NodeProto& node, const std::string& label) {
     const TensorInfo& w = *weights_.at(node.input(0));
     if (w.shape.size() != 2)
-      throw_input(path_, w.name,
-                  label + " gathers from a table of rank " + std::to_string(w.shape.size()) +
-                      ", not 2");
+      throw_input(
+          path_, w.name,
+          label + " gathers from a table of rank " + std::to_string(w.shape.size()) + ", not 2");
     transposed_.push_back(w.name);
     ModelFile::GraphLayer layer;
     layer.weight = w.name;
@@ -599,8 +599,7 @@ class GraphWalk {
   std::optional<Flow> layer_norm(const onnx::NodeProto& node, const Flow& in,
                                  std::string& why) const {
     const std::int64_t axis = int_attribute(node, "axis").value_or(-1);
-    const auto scale =
-        node.input_size() > 1 ? weights_.find(node.input(1)) : weights_.end();
+    const auto scale = node.input_size() > 1 ? weights_.find(node.input(1)) : weights_.end();
     if (!in.tokens || axis != -1) {
       why = "a layer norm over other axes than the channels";
       return std::nullopt;
@@ -700,14 +699,15 @@ class GraphWalk {
   // when it splits another axis or its sizes are not known constants.
   bool split(const onnx::NodeProto& node, const Flow& in, std::string& why) {
     const std::int64_t axis = int_attribute(node, "axis").value_or(0);
-    const bool channel_axis = in.tokens || in.channels_last ? axis == -1 || (in.channels_last && axis == 3)
-                                                            : axis == 1;
+    const bool channel_axis =
+        in.tokens || in.channels_last ? axis == -1 || (in.channels_last && axis == 3) : axis == 1;
     if (!channel_axis || in.channels <= 0) {
       why = "a split along axis " + std::to_string(axis) + ", not the channels";
       return false;
     }
     const auto outputs = static_cast<std::int64_t>(node.output_size());
-    std::vector<std::int64_t> sizes = ints_attribute(node, "split").value_or(std::vector<std::int64_t>{});
+    std::vector<std::int64_t> sizes =
+        ints_attribute(node, "split").value_or(std::vector<std::int64_t>{});
     if (sizes.empty() && node.input_size() > 1 && !node.input(1).empty()) {
       const TensorInfo* given = model_.find(node.input(1));
       if (given == nullptr || given->dtype != DType::I64 || given->numel() != outputs) {
@@ -743,7 +743,8 @@ class GraphWalk {
       out.channels = size;
       std::int64_t at = 0;  // the first channel of the part
       for (const Part& part : in.parts) {
-        const std::int64_t lo = std::max(start, at), hi = std::min(start + size, at + part.channels);
+        const std::int64_t lo = std::max(start, at),
+                           hi = std::min(start + size, at + part.channels);
         if (lo < hi) out.parts.push_back(Part{part.producers, hi - lo, part.first + (lo - at)});
         at += part.channels;
       }

@@ -133,7 +133,8 @@ DistributedMatrix distributed_layer_matrix(const ModelFile& model, const LayerSp
     double local[2] = {0.0, 0.0};  // {overflow, max |w|}
     for (std::int64_t li = 0; li < M.local_rows(); ++li) {
       const std::int64_t i = M.global_row(li);
-      const double scale = scales.empty() ? 1.0 : scales[static_cast<std::size_t>(cosvr ? i / z : i)];
+      const double scale =
+          scales.empty() ? 1.0 : scales[static_cast<std::size_t>(cosvr ? i / z : i)];
       for (std::int64_t lj = 0; lj < M.local_cols(); ++lj) {
         double& v = M.local(li, lj);
         // The same product as layer_matrix's, so that both paths give the same bits. Column j

@@ -54,7 +54,8 @@ std::string folded_label(const LayerSpec& layer) {
   std::string label;
   if (layer.bn) label = "batch norm '" + layer.bn->prefix + "'";
   if (!layer.input_scale.empty())
-    label += (label.empty() ? "" : " and ") + std::string("input scale '") + layer.input_scale + "'";
+    label +=
+        (label.empty() ? "" : " and ") + std::string("input scale '") + layer.input_scale + "'";
   return label;
 }
 

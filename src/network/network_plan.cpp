@@ -682,8 +682,7 @@ NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) 
     plan.source = "metadata";
   } else {
     std::vector<std::string> left_out;
-    if (auto transformer =
-            detail::recognise_transformer(model, options.residual_reach, left_out)) {
+    if (auto transformer = detail::recognise_transformer(model, options.residual_reach, left_out)) {
       NetworkPlan graph = detail::plan_topology(
           model, transformer->layers, options,
           detail::TopologyProblems(model.path + " (recognised as " + transformer->family + ")"));

@@ -24,7 +24,8 @@ namespace {
 bool has(const ModelFile& model, const std::string& name) { return model.find(name) != nullptr; }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // GPT-2's prefix ("" for GPT2Model, "transformer." for GPT2LMHeadModel) when the model has its
@@ -99,15 +100,16 @@ void add_layout_views(ModelFile& model) {
           view.strides = {strides[1], strides[0]};
           qkv.push_back(std::move(view));
         }
-      } else if (ends_with(t.name, ".attn.c_proj.weight") || ends_with(t.name, ".mlp.c_fc.weight") ||
-                 ends_with(t.name, ".mlp.c_proj.weight")) {
+      } else if (ends_with(t.name, ".attn.c_proj.weight") ||
+                 ends_with(t.name, ".mlp.c_fc.weight") || ends_with(t.name, ".mlp.c_proj.weight")) {
         transpose_in_place(t);
       }
     }
     model.tensors.insert(model.tensors.end(), qkv.begin(), qkv.end());
     embeddings.push_back(*p + "wte.weight");
   }
-  if (const auto p = bert_prefix(model)) embeddings.push_back(*p + "embeddings.word_embeddings.weight");
+  if (const auto p = bert_prefix(model))
+    embeddings.push_back(*p + "embeddings.word_embeddings.weight");
   if (is_llama(model)) embeddings.push_back("model.embed_tokens.weight");
   // A token embedding is stored (vocabulary, width): as a layer it maps a one-hot token to its
   // row, M = E^T (width x vocabulary).
@@ -153,8 +155,18 @@ int count_blocks(const ModelFile& model, const std::string& prefix, const std::s
 }
 
 Layout gpt2(const ModelFile& model, const std::string& p) {
-  Layout l{"Hugging Face GPT-2", {"gpt2"}, p + "wte.weight", {}, {}, "", {}, "n_layer", "n_embd",
-           "n_head", "n_inner", ""};
+  Layout l{"Hugging Face GPT-2",
+           {"gpt2"},
+           p + "wte.weight",
+           {},
+           {},
+           "",
+           {},
+           "n_layer",
+           "n_embd",
+           "n_head",
+           "n_inner",
+           ""};
   const std::string h = p + "h.";
   for (int b = 0, n = count_blocks(model, h, "attn.c_attn.weight"); b < n; ++b) {
     const std::string qkv = numbered(h, b, "attn.c_attn.");
@@ -176,9 +188,18 @@ Layout gpt2(const ModelFile& model, const std::string& p) {
 // BERT and RoBERTa are post-norm: a block's Q, K and V read the previous block's output
 // LayerNorm (the embeddings' for the first), its MLP the attention output's.
 Layout bert(const ModelFile& model, const std::string& p) {
-  Layout l{"Hugging Face BERT/RoBERTa", {"bert", "roberta"}, p + "embeddings.word_embeddings.weight",
-           {}, {}, "", {}, "num_hidden_layers", "hidden_size", "num_attention_heads",
-           "intermediate_size", ""};
+  Layout l{"Hugging Face BERT/RoBERTa",
+           {"bert", "roberta"},
+           p + "embeddings.word_embeddings.weight",
+           {},
+           {},
+           "",
+           {},
+           "num_hidden_layers",
+           "hidden_size",
+           "num_attention_heads",
+           "intermediate_size",
+           ""};
   const std::string e = p + "encoder.layer.";
   std::string scale = p + "embeddings.LayerNorm.weight";
   for (int b = 0, n = count_blocks(model, e, "attention.self.query.weight"); b < n; ++b) {
@@ -203,9 +224,18 @@ Layout bert(const ModelFile& model, const std::string& p) {
 }
 
 Layout vit(const ModelFile& model, const std::string& p) {
-  Layout l{"Hugging Face ViT", {"vit"}, p + "embeddings.patch_embeddings.projection.weight",
-           {}, {}, "", {}, "num_hidden_layers", "hidden_size", "num_attention_heads",
-           "intermediate_size", ""};
+  Layout l{"Hugging Face ViT",
+           {"vit"},
+           p + "embeddings.patch_embeddings.projection.weight",
+           {},
+           {},
+           "",
+           {},
+           "num_hidden_layers",
+           "hidden_size",
+           "num_attention_heads",
+           "intermediate_size",
+           ""};
   const std::string e = p + "encoder.layer.";
   for (int b = 0, n = count_blocks(model, e, "attention.attention.query.weight"); b < n; ++b) {
     const std::string a = numbered(e, b, "attention.attention.");
@@ -223,9 +253,18 @@ Layout vit(const ModelFile& model, const std::string& p) {
 }
 
 Layout llama(const ModelFile& model) {
-  Layout l{"Hugging Face Llama/Mistral", {"llama", "mistral"}, "model.embed_tokens.weight",
-           {}, {}, "", {}, "num_hidden_layers", "hidden_size", "num_attention_heads",
-           "intermediate_size", "num_key_value_heads"};
+  Layout l{"Hugging Face Llama/Mistral",
+           {"llama", "mistral"},
+           "model.embed_tokens.weight",
+           {},
+           {},
+           "",
+           {},
+           "num_hidden_layers",
+           "hidden_size",
+           "num_attention_heads",
+           "intermediate_size",
+           "num_key_value_heads"};
   const std::string m = "model.layers.";
   for (int b = 0, n = count_blocks(model, m, "self_attn.q_proj.weight"); b < n; ++b) {
     const std::string a = numbered(m, b, "self_attn.");
@@ -265,8 +304,8 @@ void check_config(const ModelFile& model, const Layout& layout) {
   text << in.rdbuf();
   const nlohmann::ordered_json config = io::parse_strict_json(text.str(), path, "config.json");
   auto fail = [&](const std::string& problem) {
-    throw InputError(input_message(path, "", problem + " (" + layout.family + " weights in " +
-                                                  model.path + ")"));
+    throw InputError(input_message(
+        path, "", problem + " (" + layout.family + " weights in " + model.path + ")"));
   };
   if (!config.is_object()) fail("config.json must be a JSON object");
   if (config.contains("model_type") && config["model_type"].is_string()) {
@@ -358,7 +397,8 @@ std::optional<RecognisedTopology> recognise_transformer(const ModelFile& model, 
     for (const Writer& w : writers)
       if (reach < 0 || w.block >= block - reach) reads.push_back(&w);
     for (const Writer* w : reads)
-      layer.reads.push_back({w->name, reads.size() == 1 ? MapKind::Direct : MapKind::Add, {}, {}, {}});
+      layer.reads.push_back(
+          {w->name, reads.size() == 1 ? MapKind::Direct : MapKind::Add, {}, {}, {}});
     return layer;
   };
   auto reads_one = [&](const std::string& name, const std::vector<std::string>& from) {
@@ -381,8 +421,9 @@ std::optional<RecognisedTopology> recognise_transformer(const ModelFile& model, 
       topology.layers.push_back(reads_one(b.output, {b.value}));
     } else {
       topology.layers.push_back(linear_or_conv(model, b.output));
-      left_out.push_back("'" + b.value + "' -> '" + b.output + "': grouped-query attention (V has " +
-                         std::to_string(v_out) + " channels, O reads " + std::to_string(o_in) +
+      left_out.push_back("'" + b.value + "' -> '" + b.output +
+                         "': grouped-query attention (V has " + std::to_string(v_out) +
+                         " channels, O reads " + std::to_string(o_in) +
                          "): the V -> O pair is left out");
     }
     writers.push_back({block, b.output});
@@ -392,9 +433,10 @@ std::optional<RecognisedTopology> recognise_transformer(const ModelFile& model, 
     writers.push_back({block, b.down});
   }
   for (std::size_t k = 0; k < layout.head.size(); ++k)
-    topology.layers.push_back(
-        k == 0 ? stream_reader(layout.head[0], static_cast<int>(layout.blocks.size()), layout.head_scale)
-               : reads_one(layout.head[k], {layout.head[k - 1]}));
+    topology.layers.push_back(k == 0 ? stream_reader(layout.head[0],
+                                                     static_cast<int>(layout.blocks.size()),
+                                                     layout.head_scale)
+                                     : reads_one(layout.head[k], {layout.head[k - 1]}));
   // Matrices that are none of the layers are left out, and said so.
   std::set<std::string> named;
   for (const TopologyLayer& layer : topology.layers) named.insert(layer.name);

@@ -113,7 +113,8 @@ RawLayer parse_layer(const Json& j, std::size_t index, const Problems& problems)
   RawLayer layer;
   layer.name = j["name"].get<std::string>();
   auto fail = [&](const std::string& problem) { problems.layer(layer.name, problem); };
-  only_keys(j, {"name", "kind", "groups", "batchnorm", "input_scale", "flatten_order", "reads_from"},
+  only_keys(j,
+            {"name", "kind", "groups", "batchnorm", "input_scale", "flatten_order", "reads_from"},
             fail);
   static const std::set<std::string> kinds = {"linear", "conv1d", "conv2d", "conv3d"};
   if (!j.contains("kind") || !j["kind"].is_string() || !kinds.count(j["kind"].get<std::string>()))
@@ -216,9 +217,9 @@ void listed_input_scale(const ModelFile& model, const RawLayer& raw, LayerSpec& 
                         const Problems& problems) {
   const std::string& name = *raw.input_scale;
   const TensorInfo* scale = model.find(name);
-  if (scale == nullptr) problems.layer(raw.name, "input scale '" + name + "' is not in " + model.path);
-  if (layer.groups > 1)
-    problems.layer(raw.name, "a grouped convolution takes no input scale");
+  if (scale == nullptr)
+    problems.layer(raw.name, "input scale '" + name + "' is not in " + model.path);
+  if (layer.groups > 1) problems.layer(raw.name, "a grouped convolution takes no input scale");
   if (scale->shape.size() != 1 || scale->shape[0] != layer.in_channels)
     problems.layer(raw.name, "input scale '" + name + "' " + shape_string(scale->shape) +
                                  " does not have the layer's " + std::to_string(layer.in_channels) +

@@ -15,7 +15,8 @@ namespace svr {
 
 // Reads the layer's weight (svr::read_tensor), rejects NaN/Inf and all-zero weights, folds
 // layer.bn and layer.input_scale when options.batchnorm == Fold (rejecting running_var <= 0,
-// NaN or of the wrong size), and reshapes. Throws InputError naming the file, the tensor and the problem.
+// NaN or of the wrong size), and reshapes. Throws InputError naming the file, the tensor and the
+// problem.
 Eigen::MatrixXd layer_matrix(const ModelFile& model, const LayerSpec& layer,
                              const LayerReadOptions& options);
 

@@ -178,27 +178,24 @@ TEST(InputScale, FoldsIntoColumnsRepeatedOverPositions) {
   layer.input_scale = "g";
   LayerReadOptions read;
   Eigen::MatrixXd svr(2, 4);
-  svr << 2, 4, -9, -12,
-         10, 12, -21, -24;
+  svr << 2, 4, -9, -12, 10, 12, -21, -24;
   EXPECT_EQ(layer_matrix(m.model, layer, read), svr);
   read.method = Method::Cosvr;  // M(o z + p, a)
   Eigen::MatrixXd cosvr(4, 2);
-  cosvr << 2, -9,
-           4, -12,
-           10, -21,
-           12, -24;
+  cosvr << 2, -9, 4, -12, 10, -21, 12, -24;
   EXPECT_EQ(layer_matrix(m.model, layer, read), cosvr);
   read.method = Method::Svr;
   read.batchnorm = BatchNormMode::Ignore;
   Eigen::MatrixXd plain(2, 4);
-  plain << 1, 2, 3, 4,
-           5, 6, 7, 8;
+  plain << 1, 2, 3, 4, 5, 6, 7, 8;
   EXPECT_EQ(layer_matrix(m.model, layer, read), plain);
 }
 
 TEST(InputScale, WithABatchNormBothFold) {
   test::TestModel m;
-  m.add("fc.weight", {2, 2}, {1, 2, 3, 4}).add("g", {2}, {10, 100}).add_batchnorm("bn", {2, 1}, {4, 1});
+  m.add("fc.weight", {2, 2}, {1, 2, 3, 4})
+      .add("g", {2}, {10, 100})
+      .add_batchnorm("bn", {2, 1}, {4, 1});
   LayerSpec layer = describe_layer(m.model, *m.model.find("fc.weight"));
   layer.input_scale = "g";
   layer.bn = BatchNormSpec{"bn", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", 0.0};
@@ -249,7 +246,8 @@ TEST(TransformerPlan, ConfigMustAgreeWithTheWeights) {
   test::TestModel m;
   add_gpt2(m, 2);
   add_layout_views(m.model);
-  write_config(m, R"({"model_type": "gpt2", "n_layer": 2, "n_embd": 4, "n_head": 2, "n_inner": 6})");
+  write_config(m,
+               R"({"model_type": "gpt2", "n_layer": 2, "n_embd": 4, "n_head": 2, "n_inner": 6})");
   EXPECT_EQ(plan_error(m), "no error");
   write_config(m, R"({"model_type": "gpt2", "n_layer": 12, "n_embd": 4})");
   EXPECT_NE(plan_error(m).find("config.json: 'n_layer' is 12 but the weights hold 2 blocks"),
@@ -307,12 +305,15 @@ TEST(TransformerPlan, LlamaGroupedQueryAttentionLeavesVToOOut) {
   const NetworkPlan plan = plan_network(m.model, NetworkOptions{});
   EXPECT_EQ(plan.family, "Hugging Face Llama/Mistral");
   const std::set<std::string> pairs = pair_names(plan);
-  EXPECT_FALSE(pairs.count("model.layers.0.self_attn.v_proj.weight -> "
-                           "model.layers.0.self_attn.o_proj.weight (direct)"));
-  EXPECT_TRUE(pairs.count("model.layers.0.mlp.gate_proj.weight -> "
-                          "model.layers.0.mlp.down_proj.weight (add)"));
-  EXPECT_TRUE(pairs.count("model.layers.0.mlp.up_proj.weight -> "
-                          "model.layers.0.mlp.down_proj.weight (add)"));
+  EXPECT_FALSE(
+      pairs.count("model.layers.0.self_attn.v_proj.weight -> "
+                  "model.layers.0.self_attn.o_proj.weight (direct)"));
+  EXPECT_TRUE(
+      pairs.count("model.layers.0.mlp.gate_proj.weight -> "
+                  "model.layers.0.mlp.down_proj.weight (add)"));
+  EXPECT_TRUE(
+      pairs.count("model.layers.0.mlp.up_proj.weight -> "
+                  "model.layers.0.mlp.down_proj.weight (add)"));
   EXPECT_TRUE(pairs.count("model.layers.0.self_attn.o_proj.weight -> lm_head.weight (add)"));
   EXPECT_EQ(layer_named(plan, "lm_head.weight").input_scale, "model.norm.weight");
   ASSERT_EQ(plan.left_out.size(), 2u);
