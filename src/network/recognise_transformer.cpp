@@ -140,8 +140,10 @@ struct Layout {
   std::vector<std::string> head;
   std::string head_scale;
   std::set<std::string> not_layers;  // matrices that are no layer (position embeddings, c_attn)
-  // config.json keys: blocks, width, heads, MLP width; key-value heads (Llama) or "".
-  std::string key_layers, key_width, key_heads, key_inner, key_kv_heads;
+  // config.json keys: blocks, width, heads, MLP width (Hugging Face's usual names; GPT-2 has
+  // its own); key-value heads (Llama) or "".
+  std::string key_layers = "num_hidden_layers", key_width = "hidden_size",
+              key_heads = "num_attention_heads", key_inner = "intermediate_size", key_kv_heads;
 };
 
 std::string numbered(const std::string& prefix, int k, const std::string& rest) {
@@ -154,19 +156,28 @@ int count_blocks(const ModelFile& model, const std::string& prefix, const std::s
   return n;
 }
 
+// Block b of a BERT or ViT encoder under `e`: Q, K and V under `attention`, the rest named alike.
+Block encoder_block(const std::string& e, int b, const std::string& attention,
+                    const std::string& attention_scale, const std::string& mlp_scale) {
+  const std::string a = numbered(e, b, attention);
+  return {{a + "query.weight", a + "key.weight", a + "value.weight"},
+          a + "value.weight",
+          numbered(e, b, "attention.output.dense.weight"),
+          attention_scale,
+          {numbered(e, b, "intermediate.dense.weight")},
+          numbered(e, b, "output.dense.weight"),
+          mlp_scale};
+}
+
 Layout gpt2(const ModelFile& model, const std::string& p) {
-  Layout l{"Hugging Face GPT-2",
-           {"gpt2"},
-           p + "wte.weight",
-           {},
-           {},
-           "",
-           {},
-           "n_layer",
-           "n_embd",
-           "n_head",
-           "n_inner",
-           ""};
+  Layout l;
+  l.family = "Hugging Face GPT-2";
+  l.config_types = {"gpt2"};
+  l.embedding = p + "wte.weight";
+  l.key_layers = "n_layer";
+  l.key_width = "n_embd";
+  l.key_heads = "n_head";
+  l.key_inner = "n_inner";
   const std::string h = p + "h.";
   for (int b = 0, n = count_blocks(model, h, "attn.c_attn.weight"); b < n; ++b) {
     const std::string qkv = numbered(h, b, "attn.c_attn.");
@@ -188,29 +199,15 @@ Layout gpt2(const ModelFile& model, const std::string& p) {
 // BERT and RoBERTa are post-norm: a block's Q, K and V read the previous block's output
 // LayerNorm (the embeddings' for the first), its MLP the attention output's.
 Layout bert(const ModelFile& model, const std::string& p) {
-  Layout l{"Hugging Face BERT/RoBERTa",
-           {"bert", "roberta"},
-           p + "embeddings.word_embeddings.weight",
-           {},
-           {},
-           "",
-           {},
-           "num_hidden_layers",
-           "hidden_size",
-           "num_attention_heads",
-           "intermediate_size",
-           ""};
+  Layout l;
+  l.family = "Hugging Face BERT/RoBERTa";
+  l.config_types = {"bert", "roberta"};
+  l.embedding = p + "embeddings.word_embeddings.weight";
   const std::string e = p + "encoder.layer.";
   std::string scale = p + "embeddings.LayerNorm.weight";
   for (int b = 0, n = count_blocks(model, e, "attention.self.query.weight"); b < n; ++b) {
-    const std::string self = numbered(e, b, "attention.self.");
-    l.blocks.push_back({{self + "query.weight", self + "key.weight", self + "value.weight"},
-                        self + "value.weight",
-                        numbered(e, b, "attention.output.dense.weight"),
-                        scale,
-                        {numbered(e, b, "intermediate.dense.weight")},
-                        numbered(e, b, "output.dense.weight"),
-                        numbered(e, b, "attention.output.LayerNorm.weight")});
+    l.blocks.push_back(encoder_block(e, b, "attention.self.", scale,
+                                     numbered(e, b, "attention.output.LayerNorm.weight")));
     scale = numbered(e, b, "output.LayerNorm.weight");
   }
   l.head_scale = scale;
@@ -224,28 +221,15 @@ Layout bert(const ModelFile& model, const std::string& p) {
 }
 
 Layout vit(const ModelFile& model, const std::string& p) {
-  Layout l{"Hugging Face ViT",
-           {"vit"},
-           p + "embeddings.patch_embeddings.projection.weight",
-           {},
-           {},
-           "",
-           {},
-           "num_hidden_layers",
-           "hidden_size",
-           "num_attention_heads",
-           "intermediate_size",
-           ""};
+  Layout l;
+  l.family = "Hugging Face ViT";
+  l.config_types = {"vit"};
+  l.embedding = p + "embeddings.patch_embeddings.projection.weight";
   const std::string e = p + "encoder.layer.";
   for (int b = 0, n = count_blocks(model, e, "attention.attention.query.weight"); b < n; ++b) {
-    const std::string a = numbered(e, b, "attention.attention.");
-    l.blocks.push_back({{a + "query.weight", a + "key.weight", a + "value.weight"},
-                        a + "value.weight",
-                        numbered(e, b, "attention.output.dense.weight"),
-                        numbered(e, b, "layernorm_before.weight"),
-                        {numbered(e, b, "intermediate.dense.weight")},
-                        numbered(e, b, "output.dense.weight"),
-                        numbered(e, b, "layernorm_after.weight")});
+    l.blocks.push_back(encoder_block(e, b, "attention.attention.",
+                                     numbered(e, b, "layernorm_before.weight"),
+                                     numbered(e, b, "layernorm_after.weight")));
   }
   if (has(model, "classifier.weight")) l.head = {"classifier.weight"};
   l.head_scale = p + "layernorm.weight";
@@ -253,18 +237,11 @@ Layout vit(const ModelFile& model, const std::string& p) {
 }
 
 Layout llama(const ModelFile& model) {
-  Layout l{"Hugging Face Llama/Mistral",
-           {"llama", "mistral"},
-           "model.embed_tokens.weight",
-           {},
-           {},
-           "",
-           {},
-           "num_hidden_layers",
-           "hidden_size",
-           "num_attention_heads",
-           "intermediate_size",
-           "num_key_value_heads"};
+  Layout l;
+  l.family = "Hugging Face Llama/Mistral";
+  l.config_types = {"llama", "mistral"};
+  l.embedding = "model.embed_tokens.weight";
+  l.key_kv_heads = "num_key_value_heads";
   const std::string m = "model.layers.";
   for (int b = 0, n = count_blocks(model, m, "self_attn.q_proj.weight"); b < n; ++b) {
     const std::string a = numbered(m, b, "self_attn.");
