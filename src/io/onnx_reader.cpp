@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -445,6 +446,8 @@ class GraphWalk {
       out = concat(node, inputs, why);
     } else if (op == "Split" && inputs.size() == 1 && node.output_size() > 0) {
       if (split(node, *inputs.front(), why)) return;
+    } else if (op == "Slice" && inputs.size() == 1) {
+      out = slice(node, *inputs.front(), why);
     } else if (op == "LayerNormalization") {
       out = layer_norm(node, *inputs.front(), why);
     } else if (op == "MatMul" && inputs.size() == 2 && !has_layers(*inputs[0]) &&
@@ -695,13 +698,80 @@ class GraphWalk {
     return true;
   }
 
+  // Whether `axis` of a Split, Slice or Concat is surely the flow's channel axis: 1 of a
+  // convolution's output, -1 of a MatMul's (whose rank is not known here) or after a transpose to
+  // NHWC (also 3).
+  static bool channel_axis(const Flow& in, std::int64_t axis) {
+    return in.tokens || in.channels_last ? axis == -1 || (in.channels_last && axis == 3)
+                                         : axis == 1;
+  }
+
+  // The values of a small int64 initializer (a Split's sizes, a Slice's bounds); nullopt when
+  // the input is absent, or no int64 initializer of at most `most` values.
+  std::optional<std::vector<std::int64_t>> int64_values(const onnx::NodeProto& node, int input,
+                                                        std::int64_t most) const {
+    if (node.input_size() <= input || node.input(input).empty()) return std::nullopt;
+    const TensorInfo* given = model_.find(node.input(input));
+    if (given == nullptr || given->dtype != DType::I64 || given->numel() > most)
+      return std::nullopt;
+    // Read through double: exact up to 2^53, and saturated beyond (INT64_MAX, ONNX's "to the
+    // end", is 2^63 as a double, outside int64): every bound is clamped to the channels anyway.
+    std::vector<std::int64_t> values;
+    for (double v : read_tensor(*given))
+      values.push_back(v >= 0x1p62   ? std::numeric_limits<std::int64_t>::max()
+                       : v <= -0x1p62 ? std::numeric_limits<std::int64_t>::min()
+                                      : static_cast<std::int64_t>(v));
+    return values;
+  }
+
+  // The parts of `in` covering its channels [start, start + size).
+  Flow channel_slice(const Flow& in, std::int64_t start, std::int64_t size) const {
+    Flow out = in;
+    out.scale.clear();
+    out.parts.clear();
+    out.channels = size;
+    std::int64_t at = 0;  // the first channel of the part
+    for (const Part& part : in.parts) {
+      const std::int64_t lo = std::max(start, at), hi = std::min(start + size, at + part.channels);
+      if (lo < hi) out.parts.push_back(Part{part.producers, hi - lo, part.first + (lo - at)});
+      at += part.channels;
+    }
+    if (!has_layers(out)) out.parts.clear();
+    return out;
+  }
+
+  // A Slice of consecutive channels (one axis, the channels', step 1), with constant bounds.
+  std::optional<Flow> slice(const onnx::NodeProto& node, const Flow& in, std::string& why) const {
+    const auto starts = int64_values(node, 1, 1), ends = int64_values(node, 2, 1);
+    const auto axes = int64_values(node, 3, 1), steps = int64_values(node, 4, 1);
+    if (!starts || !ends || starts->size() != 1 || ends->size() != 1 || !axes ||
+        axes->size() != 1 || (steps && (steps->size() != 1 || steps->front() != 1))) {
+      why = "a slice svr cannot follow (bounds, axes and steps must be int64 initializers of "
+            "one axis, step 1)";
+      return std::nullopt;
+    }
+    if (!channel_axis(in, axes->front()) || in.channels <= 0) {
+      why = "a slice along axis " + std::to_string(axes->front()) + ", not the channels";
+      return std::nullopt;
+    }
+    // ONNX's rules: negative bounds count from the end; both are clamped to [0, channels].
+    const auto clamp = [&](std::int64_t v) {
+      if (v < 0) v = v < -in.channels ? 0 : v + in.channels;
+      return std::min(v, in.channels);
+    };
+    const std::int64_t lo = clamp(starts->front()), hi = clamp(ends->front());
+    if (lo >= hi) {
+      why = "an empty slice of the channels";
+      return std::nullopt;
+    }
+    return channel_slice(in, lo, hi - lo);
+  }
+
   // A Split on the channel axis: each output the slice of the parts it covers; false (and `why`)
   // when it splits another axis or its sizes are not known constants.
   bool split(const onnx::NodeProto& node, const Flow& in, std::string& why) {
     const std::int64_t axis = int_attribute(node, "axis").value_or(0);
-    const bool channel_axis =
-        in.tokens || in.channels_last ? axis == -1 || (in.channels_last && axis == 3) : axis == 1;
-    if (!channel_axis || in.channels <= 0) {
+    if (!channel_axis(in, axis) || in.channels <= 0) {
       why = "a split along axis " + std::to_string(axis) + ", not the channels";
       return false;
     }
@@ -709,12 +779,12 @@ class GraphWalk {
     std::vector<std::int64_t> sizes =
         ints_attribute(node, "split").value_or(std::vector<std::int64_t>{});
     if (sizes.empty() && node.input_size() > 1 && !node.input(1).empty()) {
-      const TensorInfo* given = model_.find(node.input(1));
-      if (given == nullptr || given->dtype != DType::I64 || given->numel() != outputs) {
+      const auto given = int64_values(node, 1, outputs);
+      if (!given || static_cast<std::int64_t>(given->size()) != outputs) {
         why = "a split whose sizes are no int64 initializer of one size per output";
         return false;
       }
-      for (double v : read_tensor(*given)) sizes.push_back(static_cast<std::int64_t>(v));
+      sizes = *given;
     }
     if (sizes.empty()) {
       if (in.channels % outputs != 0) {
@@ -737,19 +807,8 @@ class GraphWalk {
     std::int64_t start = 0;
     for (std::int64_t k = 0; k < outputs; ++k) {
       const std::int64_t size = sizes[static_cast<std::size_t>(k)];
-      Flow out = in;
-      out.scale.clear();
-      out.parts.clear();
-      out.channels = size;
-      std::int64_t at = 0;  // the first channel of the part
-      for (const Part& part : in.parts) {
-        const std::int64_t lo = std::max(start, at),
-                           hi = std::min(start + size, at + part.channels);
-        if (lo < hi) out.parts.push_back(Part{part.producers, hi - lo, part.first + (lo - at)});
-        at += part.channels;
-      }
-      if (!has_layers(out)) out.parts.clear();
-      if (!node.output(static_cast<int>(k)).empty()) flows_[node.output(static_cast<int>(k))] = out;
+      const std::string& output = node.output(static_cast<int>(k));
+      if (!output.empty()) flows_[output] = channel_slice(in, start, size);
       start += size;
     }
     return true;
@@ -796,9 +855,7 @@ class GraphWalk {
     }
     const std::int64_t axis = int_attribute(node, "axis").value_or(1);
     // Channels on the last axis: after a transpose to NHWC, or a token flow's.
-    const bool last = inputs.front()->channels_last || inputs.front()->tokens;
-    // (A token flow's rank is not known here: only -1 is surely its channel axis.)
-    if (last ? (axis != -1 && !(inputs.front()->channels_last && axis == 3)) : axis != 1) {
+    if (!channel_axis(*inputs.front(), axis)) {
       why = "a concatenation along axis " + std::to_string(axis) + ", not the channels";
       return std::nullopt;
     }

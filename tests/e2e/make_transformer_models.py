@@ -10,7 +10,8 @@ independently of svr:
                            (c_attn's Q, K, V as <c_attn>.q.weight, ...), F64, with each pre-norm
                            gamma already multiplied into its readers' columns
   OUT/model.onnx           (gpt2, with --onnx) the same model as an ONNX graph, and
-  OUT/fused.onnx           with c_attn one MatMul and a Split, with its plain twin
+  OUT/fused.onnx           with c_attn one MatMul and a Split (sliced.onnx: three Slices),
+                           with their plain twin
   OUT/fused_twin.*         (c_attn one layer, V read as a split of it)
   OUT/twin.topology.json   the pairs of SVR-SPEC.md section 7 for --residual-reach REACH
 
@@ -175,7 +176,8 @@ def gpt2_onnx(m, path, tokens=5, fused=False):
     split by Reshape and Transpose, softmax(Q K^T / sqrt(d)) V, the residual Adds, a Relu MLP.
     svr must read the same network from it as from model.safetensors at --residual-reach all
     (the graph's residual stream holds every earlier writer). fused: c_attn one MatMul whose
-    output a Split cuts into Q, K and V, as GPT-2's own export does."""
+    output a Split ("split", as GPT-2's own export does) or three Slices ("slice") cut into Q, K
+    and V."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -210,10 +212,17 @@ def gpt2_onnx(m, path, tokens=5, fused=False):
         c_attn = m.stored[p + "attn.c_attn.weight"]
         if fused:
             qkv = node("MatMul", [h, init(p + "attn.c_attn.weight", c_attn)])
-            sizes = init(p + "qkv_sizes", np.array([WIDTH] * 3, dtype=np.int64))
-            nodes.append(helper.make_node("Split", [qkv, sizes], [qkv + "q", qkv + "k", qkv + "v"],
-                                          axis=-1, name="Split_%d" % len(nodes)))
-            q, k, v = qkv + "q", qkv + "k", qkv + "v"
+            if fused == "slice":  # V to the end: ONNX's INT64_MAX, clamped
+                bounds = [(0, WIDTH), (WIDTH, 2 * WIDTH), (-WIDTH, np.iinfo(np.int64).max)]
+                q, k, v = (node("Slice", [qkv, init(p + "start%d" % i, np.array([lo], dtype=np.int64)),
+                                          init(p + "end%d" % i, np.array([hi], dtype=np.int64)),
+                                          init(p + "axis%d" % i, np.array([-1], dtype=np.int64))])
+                           for i, (lo, hi) in enumerate(bounds))
+            else:
+                sizes = init(p + "qkv_sizes", np.array([WIDTH] * 3, dtype=np.int64))
+                nodes.append(helper.make_node("Split", [qkv, sizes], [qkv + "q", qkv + "k", qkv + "v"],
+                                              axis=-1, name="Split_%d" % len(nodes)))
+                q, k, v = qkv + "q", qkv + "k", qkv + "v"
         else:
             q, k, v = (node("MatMul", [h, init(p + "attn.c_attn.%s.weight" % t,
                                                 c_attn[:, i * WIDTH:(i + 1) * WIDTH])])
@@ -346,7 +355,8 @@ def main():
         json.dump(config, f, indent=1)
     if a.onnx:
         gpt2_onnx(m, os.path.join(a.out, "model.onnx"))
-        gpt2_onnx(m, os.path.join(a.out, "fused.onnx"), fused=True)
+        gpt2_onnx(m, os.path.join(a.out, "fused.onnx"), fused="split")
+        gpt2_onnx(m, os.path.join(a.out, "sliced.onnx"), fused="slice")
         fused_twin(m, a.out)
     if a.broken or a.no_twin:
         return

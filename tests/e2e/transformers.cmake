@@ -97,5 +97,8 @@ set(fused_twin "${gpt2_onnx}/fused_twin.safetensors#${gpt2_onnx}/fused_twin.topo
 svr_e2e(onnx.gpt2_fused.np0 0 --twin ${fused_twin} oracle ${gpt2_onnx}/fused.onnx)
 svr_e2e(onnx.gpt2_fused.scalapack.np3 3 --twin ${fused_twin} --e-atol 1e-10 oracle
   ${gpt2_onnx}/fused.onnx --scalapack-min-dim 1 --block-size 5)
-set_tests_properties(e2e.onnx.gpt2_fused.np0 e2e.onnx.gpt2_fused.scalapack.np3 PROPERTIES
+# The same cut by three Slices (V's from -width to INT64_MAX, as ONNX clamps it).
+svr_e2e(onnx.gpt2_sliced.np2 2 --twin ${fused_twin} oracle ${gpt2_onnx}/sliced.onnx)
+set_tests_properties(e2e.onnx.gpt2_fused.np0 e2e.onnx.gpt2_fused.scalapack.np3
+  e2e.onnx.gpt2_sliced.np2 PROPERTIES
   FIXTURES_REQUIRED transformer_gpt2_onnx)
