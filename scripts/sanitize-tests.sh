@@ -58,7 +58,8 @@ cd "$build_dir"
 # a file-system race (e2e.concurrent), the injected faults (e2e.fault: they time how fast every
 # rank stops and run one at a time; the agreed error paths are the bad-input cases', which run
 # here), the ONNX cases (their reader runs here in the unit tests, Onnx.*, and under libFuzzer),
-# the checks of the installed tree (e2e.install*: the build's own svr runs here), of --skip-complete
+# the transformer layouts' --residual-reach variants and plans (e2e.transformer.FAMILY.np0 and
+# the bad-input cases run here), the checks of the installed tree (e2e.install*: the build's own svr runs here), of --skip-complete
 # and of byte-equal outputs across rank counts (the same code runs here in the reduction cases),
 # the graph examples' format twins (the readers run here in e2e.formats), and the packaging checks (cpack and dpkg-deb on the installed tree, a second build
 # against BLIS).
@@ -69,4 +70,4 @@ twins="$(grep -E '\.np1$' <<<"$names" | while read -r t; do
   if grep -qxF "${t%.np1}.np2" <<<"$names"; then printf '%s|' "^${t//./\\.}\$"; fi
 done)"
 ctest --output-on-failure -j"$(nproc)" -LE unit \
-  -E "${twins}"'np[3-9]|torchvision_random|slurm|topology\.export|e2e\.bad\..*\.np0|graph\.(scalapack|one_grid|split|significant_only)\.|e2e\.oracle\..*single|render\.|topology\.recogniser|e2e\.concurrent|packaging\.|e2e\.fault\.|e2e\.onnx\.|e2e\.bad\.onnx_|e2e\.install|e2e\.skip_complete|all_edges_same_bytes|graph\.example\..*\.formats' "$@"
+  -E "${twins}"'np[3-9]|torchvision_random|slurm|topology\.export|e2e\.bad\..*\.np0|graph\.(scalapack|one_grid|split|significant_only)\.|e2e\.oracle\..*single|render\.|topology\.recogniser|e2e\.concurrent|packaging\.|e2e\.fault\.|e2e\.onnx\.|e2e\.bad\.onnx_|e2e\.transformer\..*(reach|plan_)|e2e\.install|e2e\.skip_complete|all_edges_same_bytes|graph\.example\..*\.formats' "$@"
