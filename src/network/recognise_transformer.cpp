@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "recognise.hpp"
@@ -286,9 +287,13 @@ void check_config(const ModelFile& model, const Layout& layout) {
   };
   if (!config.is_object()) fail("config.json must be a JSON object");
   if (config.contains("model_type") && config["model_type"].is_string()) {
+    // Another family's type contradicts the names; an unknown one (Qwen2 and Gemma use Llama's
+    // names) does not.
+    static const std::set<std::string> known = {"gpt2",  "bert",  "roberta",
+                                                "vit",   "llama", "mistral"};
     const std::string type = config["model_type"].get<std::string>();
-    if (std::find(layout.config_types.begin(), layout.config_types.end(), type) ==
-        layout.config_types.end())
+    if (known.count(type) && std::find(layout.config_types.begin(), layout.config_types.end(),
+                                       type) == layout.config_types.end())
       fail("model_type is '" + type + "' but the weights have the names of a " + layout.family);
   }
   auto integer = [&](const std::string& key) -> std::optional<std::int64_t> {
@@ -342,20 +347,29 @@ std::optional<RecognisedTopology> recognise_transformer(const ModelFile& model, 
   const std::optional<Layout> found = layout_of(model);
   if (!found) return std::nullopt;
   const Layout& layout = *found;
-  // Every name the layout needs, in block order: the first missing one is the error.
-  std::vector<std::string> needed = {layout.embedding};
+  // Every name the layout needs, in block order: the first missing one is the error. The
+  // layers must be matrices (the ViT's patch embedding a convolution), the scales vectors.
+  std::vector<std::pair<std::string, bool>> needed = {{layout.embedding, true}};  // (name, layer)
   for (const Block& b : layout.blocks) {
-    needed.insert(needed.end(), b.attention.begin(), b.attention.end());
-    needed.insert(needed.end(), {b.output, b.attention_scale});
-    needed.insert(needed.end(), b.mlp_in.begin(), b.mlp_in.end());
-    needed.insert(needed.end(), {b.down, b.mlp_scale});
+    for (const std::string& name : b.attention) needed.push_back({name, true});
+    needed.insert(needed.end(), {{b.output, true}, {b.attention_scale, false}});
+    for (const std::string& name : b.mlp_in) needed.push_back({name, true});
+    needed.insert(needed.end(), {{b.down, true}, {b.mlp_scale, false}});
   }
-  if (!layout.head.empty()) needed.push_back(layout.head_scale);
-  for (const std::string& name : needed)
-    if (!has(model, name))
+  for (const std::string& name : layout.head) needed.push_back({name, true});
+  if (!layout.head.empty()) needed.push_back({layout.head_scale, false});
+  for (const auto& [name, is_layer] : needed) {
+    const TensorInfo* t = model.find(name);
+    if (t == nullptr)
       throw_input(model.path, name,
                   "is missing: the model has the names of a " + layout.family + " with " +
                       std::to_string(layout.blocks.size()) + " blocks, which needs it");
+    const std::size_t dims = t->shape.size();
+    if (is_layer ? dims < 2 || dims > 5 : dims != 1)
+      throw_input(model.path, name,
+                  "has the shape " + shape_string(t->shape) + ": in a " + layout.family +
+                      " it is " + (is_layer ? "a layer's weight matrix" : "a norm's weight vector"));
+  }
   check_config(model, layout);
 
   RecognisedTopology topology;

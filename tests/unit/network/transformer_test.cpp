@@ -263,6 +263,8 @@ TEST(TransformerPlan, ConfigMustAgreeWithTheWeights) {
   EXPECT_NE(plan_error(m).find("model_type is 'bert' but the weights have the names of a "
                                "Hugging Face GPT-2"),
             std::string::npos);
+  write_config(m, R"({"model_type": "qwen2"})");  // a type of no family svr knows: no contradiction
+  EXPECT_EQ(plan_error(m), "no error");
   write_config(m, R"({"n_layer": "two"})");
   EXPECT_NE(plan_error(m).find("'n_layer' must be a positive integer"), std::string::npos);
 }
@@ -282,6 +284,28 @@ TEST(TransformerPlan, MissingTensorNamesIt) {
   add_layout_views(m.model);
   EXPECT_NE(plan_error(m).find("'h.1.mlp.c_proj.weight': is missing: the model has the names of "
                                "a Hugging Face GPT-2 with 2 blocks"),
+            std::string::npos);
+}
+
+TEST(TransformerPlan, ShapesTheLayoutCannotHaveAreOneLineErrors) {
+  test::TestModel m;
+  m.add_random("model.embed_tokens.weight", {9, 4}, 1);
+  const std::string p = "model.layers.0.";
+  m.add(p + "input_layernorm.weight", {1, 4}, {1, 2, 1, 2});  // a matrix where a vector belongs
+  for (const char* name : {"q_proj", "k_proj", "v_proj", "o_proj"})
+    m.add_random(p + "self_attn." + name + ".weight", {4, 4}, 2);
+  m.add(p + "post_attention_layernorm.weight", {4}, {1, 1, 3, 1})
+      .add_random(p + "mlp.gate_proj.weight", {6, 4}, 6)
+      .add(p + "mlp.up_proj.weight", {6}, {1, 2, 3, 4, 5, 6})  // a vector where a matrix belongs
+      .add_random(p + "mlp.down_proj.weight", {4, 6}, 8);
+  add_layout_views(m.model);
+  EXPECT_NE(plan_error(m).find("'model.layers.0.input_layernorm.weight': has the shape [1, 4]: "
+                               "in a Hugging Face Llama/Mistral it is a norm's weight vector"),
+            std::string::npos);
+  for (TensorInfo& t : m.model.tensors)
+    if (t.name == p + "input_layernorm.weight") t.shape = {4};
+  EXPECT_NE(plan_error(m).find("'model.layers.0.mlp.up_proj.weight': has the shape [6]: in a "
+                               "Hugging Face Llama/Mistral it is a layer's weight matrix"),
             std::string::npos);
 }
 
