@@ -718,7 +718,7 @@ class GraphWalk {
     // end", is 2^63 as a double, outside int64): every bound is clamped to the channels anyway.
     std::vector<std::int64_t> values;
     for (double v : read_tensor(*given))
-      values.push_back(v >= 0x1p62   ? std::numeric_limits<std::int64_t>::max()
+      values.push_back(v >= 0x1p62    ? std::numeric_limits<std::int64_t>::max()
                        : v <= -0x1p62 ? std::numeric_limits<std::int64_t>::min()
                                       : static_cast<std::int64_t>(v));
     return values;
@@ -746,8 +746,9 @@ class GraphWalk {
     const auto axes = int64_values(node, 3, 1), steps = int64_values(node, 4, 1);
     if (!starts || !ends || starts->size() != 1 || ends->size() != 1 || !axes ||
         axes->size() != 1 || (steps && (steps->size() != 1 || steps->front() != 1))) {
-      why = "a slice svr cannot follow (bounds, axes and steps must be int64 initializers of "
-            "one axis, step 1)";
+      why =
+          "a slice svr cannot follow (bounds, axes and steps must be int64 initializers of "
+          "one axis, step 1)";
       return std::nullopt;
     }
     if (!channel_axis(in, axes->front()) || in.channels <= 0) {

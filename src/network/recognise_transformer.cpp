@@ -289,8 +289,8 @@ void check_config(const ModelFile& model, const Layout& layout) {
   if (config.contains("model_type") && config["model_type"].is_string()) {
     // Another family's type contradicts the names; an unknown one (Qwen2 and Gemma use Llama's
     // names) does not.
-    static const std::set<std::string> known = {"gpt2",  "bert",  "roberta",
-                                                "vit",   "llama", "mistral"};
+    static const std::set<std::string> known = {"gpt2", "bert",  "roberta",
+                                                "vit",  "llama", "mistral"};
     const std::string type = config["model_type"].get<std::string>();
     if (known.count(type) && std::find(layout.config_types.begin(), layout.config_types.end(),
                                        type) == layout.config_types.end())
@@ -368,7 +368,8 @@ std::optional<RecognisedTopology> recognise_transformer(const ModelFile& model, 
     if (is_layer ? dims < 2 || dims > 5 : dims != 1)
       throw_input(model.path, name,
                   "has the shape " + shape_string(t->shape) + ": in a " + layout.family +
-                      " it is " + (is_layer ? "a layer's weight matrix" : "a norm's weight vector"));
+                      " it is " +
+                      (is_layer ? "a layer's weight matrix" : "a norm's weight vector"));
   }
   check_config(model, layout);
 
