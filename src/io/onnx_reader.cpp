@@ -542,7 +542,12 @@ class GraphWalk {
     const std::int64_t out_channels = transposed ? w.shape[1] : w.shape[0];
     const Flow& input = flow_of(node.input(0));
     layer.channels_last = dims == 2 && input.channels_last;
-    layer.input_scale = input.scale;
+    // The layer norm's Scale folds when it is one factor per input channel of the layer (not
+    // after a reshape that flattened the positions into the features, say).
+    const std::int64_t in_channels =
+        dims == 2 ? (transposed ? w.shape[0] : w.shape[1]) : w.shape[1] * layer.groups;
+    if (!input.scale.empty() && weights_.at(input.scale)->numel() == in_channels)
+      layer.input_scale = input.scale;
     std::int64_t offset = 0;
     const bool concatenated = input.parts.size() > 1;
     for (const Part& part : input.parts) {
