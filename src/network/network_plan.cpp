@@ -631,6 +631,18 @@ void attach_graph_batchnorms(const ModelFile& model, const NetworkOptions& optio
       plan.unfolded_batchnorms.end());
 }
 
+// The plan of a family's topology that svr recognised from the names (a torchvision family, a
+// Hugging Face transformer), with the topology file's checks.
+NetworkPlan plan_recognised(const ModelFile& model, const detail::RecognisedTopology& recognised,
+                            const NetworkOptions& options) {
+  NetworkPlan graph = detail::plan_topology(
+      model, recognised.layers, options,
+      detail::TopologyProblems(model.path + " (recognised as " + recognised.family + ")"));
+  graph.family = recognised.family;
+  graph.source = "family";
+  return graph;
+}
+
 // The layers of an ONNX graph, whose reads the reader followed from node to node, planned as a
 // topology file's (the same checks and channel maps); its batch norms fold as the graph says.
 NetworkPlan plan_onnx_graph(const ModelFile& model, const NetworkOptions& options) {
@@ -683,24 +695,12 @@ NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) 
   } else {
     std::vector<std::string> left_out;
     if (auto transformer = detail::recognise_transformer(model, options.residual_reach, left_out)) {
-      NetworkPlan graph = detail::plan_topology(
-          model, transformer->layers, options,
-          detail::TopologyProblems(model.path + " (recognised as " + transformer->family + ")"));
-      graph.family = transformer->family;
-      graph.source = "family";
+      NetworkPlan graph = plan_recognised(model, *transformer, options);
       graph.left_out = std::move(left_out);
       return graph;
     }
     detail::Recognition recognised = detail::recognise_family(model);
-    if (recognised.topology) {
-      NetworkPlan graph = detail::plan_topology(
-          model, recognised.topology->layers, options,
-          detail::TopologyProblems(model.path + " (recognised as " + recognised.topology->family +
-                                   ")"));
-      graph.family = recognised.topology->family;
-      graph.source = "family";
-      return graph;
-    }
+    if (recognised.topology) return plan_recognised(model, *recognised.topology, options);
     near_miss = std::move(recognised.near_miss);
     plan.layers = discover_layers(model, options.read.method, near_miss);
   }

@@ -64,11 +64,15 @@ TensorInfo* find_mutable(ModelFile& model, const std::string& name) {
   return nullptr;
 }
 
+// A matrix's element strides, also when it is stored contiguous (no strides given).
+std::vector<std::int64_t> matrix_strides(const TensorInfo& t) {
+  return t.strides.empty() ? std::vector<std::int64_t>{t.shape[1], 1} : t.strides;
+}
+
 // The (b, a) view of a stored (a, b) matrix.
 void transpose_in_place(TensorInfo& t) {
   if (t.shape.size() != 2) return;  // not a matrix: the recogniser reports it
-  const std::vector<std::int64_t> strides =
-      t.strides.empty() ? std::vector<std::int64_t>{t.shape[1], 1} : t.strides;
+  const std::vector<std::int64_t> strides = matrix_strides(t);
   t.shape = {t.shape[1], t.shape[0]};
   t.strides = {strides[1], strides[0]};
 }
@@ -87,8 +91,7 @@ void add_layout_views(ModelFile& model) {
         // Stored (in, 3 width), contiguous or a PyTorch storage's strided view: Q, K and V are
         // its column blocks, each viewed (width, in).
         const std::int64_t width = t.shape[1] / 3;
-        const std::vector<std::int64_t> strides =
-            t.strides.empty() ? std::vector<std::int64_t>{t.shape[1], 1} : t.strides;
+        const std::vector<std::int64_t> strides = matrix_strides(t);
         const std::string stem = t.name.substr(0, t.name.size() - std::string(".weight").size());
         for (int k = 0; k < 3; ++k) {
           TensorInfo view = t;
