@@ -311,7 +311,8 @@ const std::set<std::string>& pass_through_ops() {
   // clang-format off
   static const std::set<std::string> ops{
       "Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Clip", "Sigmoid", "HardSigmoid", "Tanh",
-      "Softplus", "HardSwish", "Gelu", "Identity", "Dropout", "Cast",
+      "Softplus", "HardSwish", "Gelu", "Mish", "Celu", "Softsign", "Erf", "Neg", "Abs", "Sqrt",
+      "Reciprocal", "Exp", "Log", "Identity", "Dropout", "Cast",
       "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool",
       "Pad", "Resize", "Upsample", "Flatten", "Reshape", "Squeeze", "Unsqueeze"};
   // clang-format on
@@ -350,16 +351,45 @@ struct Flow {
   // The channels on the last axis, as a MatMul, Gemm or embedding writes them ((..., tokens,
   // channels)); a convolution's are on axis 1.
   bool tokens = false;
-  // A LayerNormalization's Scale, while nothing but reshapes lies between it and a reader.
+  // A norm's Scale (LayerNormalization's, or an RMSNorm's weight), while nothing but reshapes
+  // and biases lie between it and a reader.
   std::string scale;
+  // One value per position computed from these channels (a norm's mean or mean square): it may
+  // only scale or centre its own flow.
+  bool statistic = false;
+  // Divided by its own statistic (an RMSNorm written as operators): a Mul by a constant of the
+  // channels' size next is the norm's weight, folded like a LayerNormalization's Scale.
+  bool normalized = false;
+  // A token flow reshaped so that its last axis holds `head` channels of a head, not all of
+  // them (0: the last axis is the channels).
+  std::int64_t head = 0;
   std::string ended;
 };
 
-// Operators between a LayerNormalization and its reader that leave the scale foldable.
+// Operators between a norm and its reader that leave the scale foldable.
 bool keeps_scale(const std::string& op) {
   static const std::set<std::string> ops{"Identity", "Dropout", "Cast",     "Reshape",
                                          "Flatten",  "Squeeze", "Unsqueeze"};
   return ops.count(op) > 0;
+}
+
+// The reductions that make a per-position statistic of the channels (a norm's mean, mean
+// square or length).
+bool channel_statistic_op(const std::string& op) {
+  static const std::set<std::string> ops{"ReduceMean", "ReduceSum", "ReduceSumSquare", "ReduceL2",
+                                         "ReduceL1"};
+  return ops.count(op) > 0;
+}
+
+bool elementwise_binary(const std::string& op) {
+  return op == "Add" || op == "Sub" || op == "Mul" || op == "Div";
+}
+
+// A norm over the last axis with a per-channel Scale (input 1): ONNX's LayerNormalization and
+// RMSNormalization, and ONNX Runtime's fused RMSNorm.
+bool norm_op(const std::string& op) {
+  return op == "LayerNormalization" || op == "RMSNormalization" ||
+         op == "SimplifiedLayerNormalization";
 }
 
 // The same channels from the same layers (x and sigmoid(x), say).
@@ -386,6 +416,35 @@ std::optional<std::vector<std::int64_t>> ints_attribute(const onnx::NodeProto& n
   return std::nullopt;
 }
 
+// The values of a small INT64 tensor held in the graph itself (int64_data, or raw_data of
+// exactly its size): a Constant node's shape, an initializer's split sizes. nullopt otherwise.
+std::optional<std::vector<std::int64_t>> small_int64s(const onnx::TensorProto& t,
+                                                      std::int64_t most) {
+  if (t.data_type() != onnx::TensorProto::INT64 || t.data_location() == onnx::TensorProto::EXTERNAL)
+    return std::nullopt;
+  std::int64_t numel = 1;
+  for (std::int64_t d : t.dims()) {
+    if (d < 0 || d > most) return std::nullopt;
+    numel *= d;
+    if (numel > most) return std::nullopt;
+  }
+  std::vector<std::int64_t> values;
+  if (t.int64_data_size() == numel) {
+    values.assign(t.int64_data().begin(), t.int64_data().end());
+  } else if (t.raw_data().size() == static_cast<std::size_t>(numel) * 8) {
+    for (std::int64_t k = 0; k < numel; ++k) {
+      std::uint64_t v = 0;  // little-endian, whatever the host
+      for (int b = 7; b >= 0; --b)
+        v = (v << 8) |
+            static_cast<unsigned char>(t.raw_data()[static_cast<std::size_t>(k * 8 + b)]);
+      values.push_back(static_cast<std::int64_t>(v));
+    }
+  } else {
+    return std::nullopt;
+  }
+  return values;
+}
+
 // Walks the graph in its (topological) order and follows the channels from layer to layer.
 class GraphWalk {
  public:
@@ -393,7 +452,10 @@ class GraphWalk {
             const std::map<std::string, const TensorInfo*>& weights, const Unreadable& unreadable,
             ModelFile& model)
       : graph_(graph), path_(path), weights_(weights), unreadable_(unreadable), model_(model) {
-    for (const onnx::TensorProto& t : graph.initializer()) constants_.insert(t.name());
+    for (const onnx::TensorProto& t : graph.initializer()) {
+      constants_.insert(t.name());
+      if (auto values = small_int64s(t, kMostInt64s)) int64s_[t.name()] = std::move(*values);
+    }
     for (const onnx::ValueInfoProto& input : graph.input())
       if (!constants_.count(input.name())) flows_[input.name()] = Flow{};
   }
@@ -426,13 +488,32 @@ class GraphWalk {
       if (!in.empty() && !constants_.count(in)) inputs.push_back(&flow_of(in));
     if (inputs.empty()) {  // a constant expression (a position embedding's Gather, Constant)
       for (const std::string& o : node.output()) constants_.insert(o);
+      if (op == "Constant" && node.output_size() == 1)
+        for (const onnx::AttributeProto& a : node.attribute())
+          if (a.name() == "value" && a.has_t())
+            if (auto values = small_int64s(a.t(), kMostInt64s))
+              int64s_[node.output(0)] = std::move(*values);
       return;
     }
     std::optional<Flow> out;
     std::string why;
-    if (pass_through_ops().count(op) ||
-        (inputs.size() == 1 && (op == "Add" || op == "Sub" || op == "Mul" || op == "Div"))) {
-      out = *inputs.front();  // an activation, or a bias or scale by a constant
+    const bool statistics =
+        std::any_of(inputs.begin(), inputs.end(), [](const Flow* f) { return f->statistic; });
+    bool norm_weight = false;  // this node multiplies a normalized flow by the norm's weight
+    if (statistics) {
+      out = with_statistic(op, inputs, why);
+    } else if (channel_statistic_op(op) && inputs.size() == 1) {
+      out = statistic(node, *inputs.front(), why);
+    } else if (op == "Reshape" && inputs.size() == 1) {
+      out = reshape(node, *inputs.front());
+    } else if (op == "Mul" && inputs.size() == 1 &&
+               !norm_weight_of(node, *inputs.front()).empty()) {
+      out = *inputs.front();
+      out->scale = norm_weight_of(node, *inputs.front());
+      norm_weight = true;
+    } else if (pass_through_ops().count(op) ||
+               (inputs.size() == 1 && (elementwise_binary(op) || op == "Pow"))) {
+      out = *inputs.front();  // an activation, or a bias, scale or power by a constant
     } else if (op == "Transpose") {
       out = transpose(node, *inputs.front(), why);
     } else if (op == "Add" || op == "Sum") {
@@ -440,6 +521,8 @@ class GraphWalk {
     } else if ((op == "Mul" || op == "Div") && inputs.size() == 2 &&
                same_flow(*inputs[0], *inputs[1]) && has_layers(*inputs[0])) {
       out = *inputs.front();  // x * sigmoid(x) (SiLU, Swish): each channel by itself
+    } else if (op == "Mul" && gated_unit(inputs)) {
+      out = add(inputs, why);  // SwiGLU's gate times up: both read, as the Llama layout does
     } else if (op == "Mul" || op == "Div") {
       why = "a product with another flow (a gate, or attention)";
     } else if (op == "Concat") {
@@ -448,7 +531,7 @@ class GraphWalk {
       if (split(node, *inputs.front(), why)) return;
     } else if (op == "Slice" && inputs.size() == 1) {
       out = slice(node, *inputs.front(), why);
-    } else if (op == "LayerNormalization") {
+    } else if (norm_op(op)) {
       out = layer_norm(node, *inputs.front(), why);
     } else if (op == "MatMul" && inputs.size() == 2 && !has_layers(*inputs[0]) &&
                has_layers(*inputs[1]) && inputs[1]->tokens) {
@@ -462,7 +545,11 @@ class GraphWalk {
                 ? "a batch norm that does not read a layer's output directly cannot be folded"
                 : "an operator that mixes channels";
     }
-    if (out && op != "LayerNormalization" && !keeps_scale(op)) out->scale.clear();
+    // A norm's scale survives reshapes and a bias (LayerNorm's beta) on its way to the reader;
+    // "normalized" only the casts between an RMSNorm's division and its weight.
+    const bool bias = inputs.size() == 1 && (op == "Add" || op == "Sub");
+    if (out && !norm_weight && !norm_op(op) && !keeps_scale(op) && !bias) out->scale.clear();
+    if (out && !statistics && !keeps_scale(op)) out->normalized = false;
     if (!out) {
       Flow ended;
       ended.channels = inputs.front()->channels;
@@ -541,6 +628,10 @@ class GraphWalk {
     if (transposed) transposed_.push_back(w.name);
     const std::int64_t out_channels = transposed ? w.shape[1] : w.shape[0];
     const Flow& input = flow_of(node.input(0));
+    if (input.statistic)
+      model_.graph_flow_ends.push_back(label +
+                                       ": reads a per-position statistic of the channels (a "
+                                       "norm's mean), not the channels");
     layer.channels_last = dims == 2 && input.channels_last;
     // The layer norm's Scale folds when it is one factor per input channel of the layer (not
     // after a reshape that flattened the positions into the features, say).
@@ -550,7 +641,7 @@ class GraphWalk {
       layer.input_scale = input.scale;
     std::int64_t offset = 0;
     const bool concatenated = input.parts.size() > 1;
-    for (const Part& part : input.parts) {
+    for (const Part& part : input.statistic ? std::vector<Part>{} : input.parts) {
       if (concatenated && part.producers.size() > 1)
         throw_input(path_, w.name,
                     label +
@@ -601,14 +692,14 @@ class GraphWalk {
     if (node.output_size() > 0) flows_[node.output(0)] = out;
   }
 
-  // A LayerNormalization over the channels of a token flow keeps them apart (spec section 7); its
-  // Scale folds into the layer that reads it next. Over another axis, or with a Scale that is
-  // no constant of the channels' size, it ends the flow.
+  // A LayerNormalization (or RMSNormalization) over the channels of a token flow keeps them
+  // apart (spec section 7); its Scale folds into the layer that reads it next. Over another
+  // axis, or with a Scale that is no constant of the channels' size, it ends the flow.
   std::optional<Flow> layer_norm(const onnx::NodeProto& node, const Flow& in,
                                  std::string& why) const {
     const std::int64_t axis = int_attribute(node, "axis").value_or(-1);
     const auto scale = node.input_size() > 1 ? weights_.find(node.input(1)) : weights_.end();
-    if (!in.tokens || axis != -1) {
+    if (!in.tokens || axis != -1 || in.head != 0) {
       why = "a layer norm over other axes than the channels";
       return std::nullopt;
     }
@@ -619,6 +710,88 @@ class GraphWalk {
     }
     Flow out = in;
     out.scale = scale->first;
+    return out;
+  }
+
+  // A reduction over the channels only, keeping the axis (an RMSNorm's mean square, a
+  // LayerNorm's mean written as operators): a per-position statistic of the flow.
+  std::optional<Flow> statistic(const onnx::NodeProto& node, const Flow& in,
+                                std::string& why) const {
+    std::optional<std::vector<std::int64_t>> axes = ints_attribute(node, "axes");
+    if (!axes) axes = int64_values(node, 1, 8);  // an input since opset 18
+    if (!axes || axes->size() != 1 || !channel_axis(in, axes->front()) ||
+        int_attribute(node, "keepdims").value_or(1) == 0 || in.channels <= 0) {
+      why = "a reduction that is not over the channels alone (keeping the axis)";
+      return std::nullopt;
+    }
+    Flow out = in;
+    out.statistic = true;
+    out.scale.clear();
+    out.normalized = false;
+    return out;
+  }
+
+  // What a statistic may do: be shifted, rooted or inverted (one input), and scale or centre
+  // the flow it was computed from (x / rms(x), x - mean(x)). Anything else ends the flow.
+  static std::optional<Flow> with_statistic(const std::string& op,
+                                            const std::vector<const Flow*>& inputs,
+                                            std::string& why) {
+    if (inputs.size() == 1 &&
+        (pass_through_ops().count(op) || elementwise_binary(op) || op == "Pow"))
+      return *inputs.front();
+    if (inputs.size() == 2 && elementwise_binary(op) && same_flow(*inputs[0], *inputs[1])) {
+      const Flow& a = *inputs[0];
+      const Flow& b = *inputs[1];
+      if (a.statistic && b.statistic) return a;
+      // flow (op) statistic, or statistic * flow; statistic / flow is no scale of the flow
+      if (!(a.statistic && (op == "Div" || op == "Sub"))) {
+        Flow out = a.statistic ? b : a;
+        out.scale.clear();
+        out.normalized = op == "Mul" || op == "Div";
+        return out;
+      }
+    }
+    why =
+        "a per-position statistic of the channels (a norm's mean) used otherwise than to "
+        "scale or centre its own values";
+    return std::nullopt;
+  }
+
+  // The constant a Mul multiplies a normalized token flow by, when it is one float initializer
+  // factor per channel (an RMSNorm's weight after x / rms(x)); "" otherwise.
+  std::string norm_weight_of(const onnx::NodeProto& node, const Flow& in) const {
+    if (!in.normalized || !in.tokens || in.head != 0 || in.channels <= 0) return "";
+    for (const std::string& operand : node.input()) {
+      const auto w = weights_.find(operand);
+      if (w != weights_.end() && w->second->numel() == in.channels && !w->second->shape.empty() &&
+          w->second->shape.back() == in.channels)
+        return operand;
+    }
+    return "";
+  }
+
+  // A gated unit's product (SwiGLU's silu(gate) * up, GeGLU): two token flows from different
+  // layers, channel for channel. The Hugging Face Llama layout pairs gate and up with down
+  // (add); the graph reads the same.
+  static bool gated_unit(const std::vector<const Flow*>& inputs) {
+    if (inputs.size() != 2) return false;
+    for (const Flow* f : inputs)
+      if (!f->tokens || f->head != 0 || !has_layers(*f)) return false;
+    return inputs[0]->channels == inputs[1]->channels;
+  }
+
+  // A Reshape of a token flow by a constant shape: a last axis of fewer channels splits them
+  // into heads (channel-axis operators then end the flow); the full width merges them back.
+  std::optional<Flow> reshape(const onnx::NodeProto& node, const Flow& in) const {
+    Flow out = in;
+    if (!in.tokens || in.channels <= 0) return out;
+    const auto shape = int64_values(node, 1, 16);
+    if (!shape || shape->empty()) return out;
+    const std::int64_t last = shape->back();
+    if (last == in.channels)
+      out.head = 0;
+    else if (last > 0 && last < in.channels && in.channels % last == 0)
+      out.head = last;
     return out;
   }
 
@@ -707,15 +880,22 @@ class GraphWalk {
   // convolution's output, -1 of a MatMul's (whose rank is not known here) or after a transpose to
   // NHWC (also 3).
   static bool channel_axis(const Flow& in, std::int64_t axis) {
+    if (in.head != 0) return false;  // the last axis holds one head's channels
     return in.tokens || in.channels_last ? axis == -1 || (in.channels_last && axis == 3)
                                          : axis == 1;
   }
 
-  // The values of a small int64 initializer (a Split's sizes, a Slice's bounds); nullopt when
-  // the input is absent, or no int64 initializer of at most `most` values.
+  // The values of a small int64 constant (a Split's sizes, a Slice's bounds, a Reshape's
+  // shape): an initializer or a Constant node's value. nullopt when the input is absent, or no
+  // int64 constant of at most `most` values.
   std::optional<std::vector<std::int64_t>> int64_values(const onnx::NodeProto& node, int input,
                                                         std::int64_t most) const {
     if (node.input_size() <= input || node.input(input).empty()) return std::nullopt;
+    const auto held = int64s_.find(node.input(input));
+    if (held != int64s_.end())
+      return static_cast<std::int64_t>(held->second.size()) <= most
+                 ? std::optional<std::vector<std::int64_t>>(held->second)
+                 : std::nullopt;
     const TensorInfo* given = model_.find(node.input(input));
     if (given == nullptr || given->dtype != DType::I64 || given->numel() > most)
       return std::nullopt;
@@ -754,6 +934,10 @@ class GraphWalk {
       why =
           "a slice svr cannot follow (bounds, axes and steps must be int64 initializers of "
           "one axis, step 1)";
+      return std::nullopt;
+    }
+    if (in.head != 0) {
+      why = "a slice of each head's channels (a rotary embedding's halves, say)";
       return std::nullopt;
     }
     if (!channel_axis(in, axes->front()) || in.channels <= 0) {
@@ -820,34 +1004,45 @@ class GraphWalk {
     return true;
   }
 
-  // The residual sum of whole values (each one part, or none).
+  // The residual sum of whole values (each one part, or none). A summand no layer wrote (the
+  // network's input, an ended flow: a rotary embedding's rotated half) adds no producer, and
+  // its layout does not matter.
   std::optional<Flow> add(const std::vector<const Flow*>& inputs, std::string& why) {
+    const auto layered =
+        std::find_if(inputs.begin(), inputs.end(), [](const Flow* f) { return has_layers(*f); });
+    const Flow& reference = layered == inputs.end() ? *inputs.front() : **layered;
     Flow out;
-    out.channels = inputs.front()->channels;
+    out.channels = reference.channels;
     Part sum{{}, out.channels};
     for (const Flow* f : inputs) {
+      if (!has_layers(*f)) continue;
       if (f->parts.size() > 1) {
         why = "a sum with a concatenation";
         return std::nullopt;
       }
-      if (!f->parts.empty() && !whole(f->parts.front())) {
+      if (!whole(f->parts.front())) {
         why = "a sum of split channels";
         return std::nullopt;
       }
-      if (f->channels != out.channels || f->channels_last != inputs.front()->channels_last ||
-          f->tokens != inputs.front()->tokens) {
+      if (f->channels != out.channels) {
         why = "a sum of " + std::to_string(out.channels) + " and " + std::to_string(f->channels) +
               " channels";
         return std::nullopt;
       }
-      for (const Part& p : f->parts)
-        sum.producers.insert(sum.producers.end(), p.producers.begin(), p.producers.end());
+      if (f->channels_last != reference.channels_last || f->tokens != reference.tokens ||
+          f->head != reference.head) {
+        why = "a sum of values whose channels lie on different axes";
+        return std::nullopt;
+      }
+      sum.producers.insert(sum.producers.end(), f->parts.front().producers.begin(),
+                           f->parts.front().producers.end());
     }
     std::sort(sum.producers.begin(), sum.producers.end());
     sum.producers.erase(std::unique(sum.producers.begin(), sum.producers.end()),
                         sum.producers.end());
-    out.channels_last = inputs.front()->channels_last;
-    out.tokens = inputs.front()->tokens;
+    out.channels_last = reference.channels_last;
+    out.tokens = reference.tokens;
+    out.head = reference.head;
     if (!sum.producers.empty()) out.parts = {sum};
     return out;
   }
@@ -895,6 +1090,8 @@ class GraphWalk {
   const Unreadable& unreadable_;
   ModelFile& model_;
   std::set<std::string> constants_, used_;
+  static constexpr std::int64_t kMostInt64s = 64;
+  std::map<std::string, std::vector<std::int64_t>> int64s_;  // small int64 constants by value
   std::map<std::string, Flow> flows_;
   std::map<std::string, int> layer_output_;  // a layer's output value (or its BN's): the layer
   std::vector<std::int64_t> layer_channels_;  // each graph layer's output channels

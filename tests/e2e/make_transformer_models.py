@@ -9,7 +9,8 @@ independently of svr:
   OUT/twin.safetensors     every layer as an (out, in) matrix under the name svr gives it
                            (c_attn's Q, K, V as <c_attn>.q.weight, ...), F64, with each pre-norm
                            gamma already multiplied into its readers' columns
-  OUT/model.onnx           (gpt2, with --onnx) the same model as an ONNX graph, and
+  OUT/model.onnx           (gpt2 and llama, with --onnx) the same model as an ONNX graph, and
+                           (gpt2; llama: fused_norms.onnx, its RMSNorms RMSNormalization nodes)
   OUT/fused.onnx           with c_attn one MatMul and a Split (sliced.onnx: three Slices),
                            with their plain twin
   OUT/fused_twin.*         (c_attn one layer, V read as a split of it)
@@ -177,7 +178,7 @@ def gpt2_onnx(m, path, tokens=5, fused=False):
     svr must read the same network from it as from model.safetensors at --residual-reach all
     (the graph's residual stream holds every earlier writer). fused: c_attn one MatMul whose
     output a Split ("split", as GPT-2's own export does) or three Slices ("slice") cut into Q, K
-    and V."""
+    and V, and its layer norms written as operators (ReduceMean, Sub, Pow, Sqrt, Div, Mul)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -199,14 +200,31 @@ def gpt2_onnx(m, path, tokens=5, fused=False):
     split = init("heads_shape", np.array([1, tokens, HEADS, head], dtype=np.int64))
     merge = init("tokens_shape", np.array([1, tokens, WIDTH], dtype=np.int64))
     root = init("sqrt_head", np.array(np.sqrt(head), dtype=np.float32))
+    c = {k: init("c_" + k, np.array(v, dtype=np.float32))
+         for k, v in (("half", 0.5), ("one", 1.0), ("two", 2.0), ("three", 3.0), ("eps", 1e-5),
+                      ("gelu_a", 0.044715), ("gelu_b", np.sqrt(2 / np.pi)))}
+
+    def gelu_new(t):  # GPT-2's: 0.5 t (1 + tanh(sqrt(2/pi) (t + 0.044715 t^3)))
+        inner = node("Mul", [node("Add", [t, node("Mul", [node("Pow", [t, c["three"]]), c["gelu_a"]])]),
+                             c["gelu_b"]])
+        return node("Mul", [node("Mul", [t, c["half"]]), node("Add", [node("Tanh", [inner]), c["one"]])])
+
+    def layer_norm_ops(t, w, bias):  # a LayerNorm written as operators (opset 17's ReduceMean)
+        centred = node("Sub", [t, node("ReduceMean", [t], axes=[-1], keepdims=1)])
+        variance = node("ReduceMean", [node("Pow", [centred, c["two"]])], axes=[-1], keepdims=1)
+        normed = node("Div", [centred, node("Sqrt", [node("Add", [variance, c["eps"]])])])
+        return node("Add", [node("Mul", [normed, w]), bias])
+
     x = node("Add", [node("Gather", ["wte.weight", "ids"]), node("Gather", ["wpe.weight", "positions"])])
     for b in range(BLOCKS):
         p = "h.%d." % b
 
         def norm(name):
-            return node("LayerNormalization", [x, init(p + name + ".weight", m.stored[p + name + ".weight"]),
-                                               init(p + name + ".bias", m.stored[p + name + ".bias"])],
-                        axis=-1, epsilon=1e-5)
+            w = init(p + name + ".weight", m.stored[p + name + ".weight"])
+            bias = init(p + name + ".bias", m.stored[p + name + ".bias"])
+            if fused:  # the fused exports write their layer norms as operators
+                return layer_norm_ops(x, w, bias)
+            return node("LayerNormalization", [x, w, bias], axis=-1, epsilon=1e-5)
 
         h = norm("ln_1")
         c_attn = m.stored[p + "attn.c_attn.weight"]
@@ -234,7 +252,7 @@ def gpt2_onnx(m, path, tokens=5, fused=False):
         mixed = node("Reshape", [node("Transpose", [node("MatMul", [weights, vh])], perm=[0, 2, 1, 3]), merge])
         x = node("Add", [x, node("MatMul", [mixed, init(p + "attn.c_proj.weight", m.stored[p + "attn.c_proj.weight"])])])
         h = norm("ln_2")
-        up = node("Relu", [node("MatMul", [h, init(p + "mlp.c_fc.weight", m.stored[p + "mlp.c_fc.weight"])])])
+        up = gelu_new(node("MatMul", [h, init(p + "mlp.c_fc.weight", m.stored[p + "mlp.c_fc.weight"])]))
         x = node("Add", [x, node("MatMul", [up, init(p + "mlp.c_proj.weight", m.stored[p + "mlp.c_proj.weight"])])])
     init("ln_f.weight", m.stored["ln_f.weight"])
     init("ln_f.bias", m.stored["ln_f.bias"])
@@ -243,6 +261,95 @@ def gpt2_onnx(m, path, tokens=5, fused=False):
         nodes, "gpt2", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, tokens])],
         [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, tokens, WIDTH])], inits)
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def llama_onnx(m, path, tokens=5, fused_norms=False):
+    """The Llama of m as an ONNX graph, as an exporter writes one at opset 18 (ReduceMean's axes
+    an input): the embedding a Gather; each RMSNorm written as operators (Cast, Pow, ReduceMean,
+    Add, Sqrt, Reciprocal or Div, Mul by the weight); rotary embeddings on Q and K (Slice halves
+    of each head, Neg, Concat, Mul by cos and sin); a causal mask; SwiGLU (gate * sigmoid(gate)
+    * up). svr must read the same network from it as from model.safetensors at
+    --residual-reach all. fused_norms: each RMSNorm one RMSNormalization node (opset 23), and
+    the shapes and bounds Constant nodes (int64_data)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    head = WIDTH // HEADS
+    inits, nodes = [], []
+
+    def init(name, array):
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def node(op, inputs, **attrs):
+        out = "v%d" % len(nodes)
+        nodes.append(helper.make_node(op, inputs, [out], name="%s_%d" % (op, len(nodes)), **attrs))
+        return out
+
+    def ints(name, values):  # fused_norms: Constant nodes, as torch.onnx.export writes shapes
+        if not fused_norms:
+            return init(name, np.array(values, dtype=np.int64))
+        value = helper.make_tensor(name, TensorProto.INT64, [len(values)], values)
+        nodes.append(helper.make_node("Constant", [], [name], name=name, value=value))
+        return name
+
+    def scalar(name, value):
+        return init(name, np.array(value, dtype=np.float32))
+
+    def linear(t, name):  # an (out, in) weight, as MatMul takes it: (in, out)
+        return node("MatMul", [t, init(name, m.stored[name].T)])
+
+    split = ints("heads_shape", [1, tokens, HEADS, head])
+    merge = ints("tokens_shape", [1, tokens, WIDTH])
+    last = ints("last_axis", [-1])
+    two, eps, root = scalar("two", 2.0), scalar("eps", 1e-6), scalar("sqrt_head", np.sqrt(head))
+    angles = np.outer(np.arange(tokens), 10000.0 ** (-np.arange(0, head, 2) / head))
+    angles = np.concatenate([angles, angles], axis=1)
+    cos, sin = init("rope_cos", np.cos(angles).astype(np.float32)), init("rope_sin", np.sin(angles).astype(np.float32))
+    mask = init("causal_mask", np.triu(np.full((tokens, tokens), -1e9, dtype=np.float32), 1))
+    bounds = [ints("half_%s" % k, [v]) for k, v in (("lo", 0), ("mid", head // 2), ("hi", head))]
+
+    def rms(t, name, reciprocal):
+        if fused_norms:
+            return node("RMSNormalization", [t, init(name, m.stored[name])], axis=-1, epsilon=1e-6)
+        xf = node("Cast", [t], to=TensorProto.FLOAT)
+        variance = node("ReduceMean", [node("Pow", [xf, two]), last], keepdims=1)
+        denominator = node("Sqrt", [node("Add", [variance, eps])])
+        normed = (node("Mul", [xf, node("Reciprocal", [denominator])]) if reciprocal
+                  else node("Div", [xf, denominator]))
+        return node("Mul", [init(name, m.stored[name]), node("Cast", [normed], to=TensorProto.FLOAT)])
+
+    def heads(t):
+        return node("Transpose", [node("Reshape", [t, split])], perm=[0, 2, 1, 3])
+
+    def rotary(t):
+        t = heads(t)
+        first = node("Slice", [t, bounds[0], bounds[1], last])
+        second = node("Slice", [t, bounds[1], bounds[2], last])
+        rotated = node("Concat", [node("Neg", [second]), first], axis=-1)
+        return node("Add", [node("Mul", [t, cos]), node("Mul", [rotated, sin])])
+
+    x = node("Gather", ["model.embed_tokens.weight", "ids"])
+    init("model.embed_tokens.weight", m.stored["model.embed_tokens.weight"])
+    for b in range(BLOCKS):
+        p = "model.layers.%d." % b
+        h = rms(x, p + "input_layernorm.weight", reciprocal=b % 2 == 0)
+        q, k, v = (linear(h, p + "self_attn.%s_proj.weight" % t) for t in "qkv")
+        scores = node("Div", [node("MatMul", [rotary(q), node("Transpose", [rotary(k)], perm=[0, 1, 3, 2])]), root])
+        weights = node("Softmax", [node("Add", [scores, mask])], axis=-1)
+        mixed = node("Reshape", [node("Transpose", [node("MatMul", [weights, heads(v)])], perm=[0, 2, 1, 3]), merge])
+        x = node("Add", [x, linear(mixed, p + "self_attn.o_proj.weight")])
+        h = rms(x, p + "post_attention_layernorm.weight", reciprocal=b % 2 == 1)
+        gate = linear(h, p + "mlp.gate_proj.weight")
+        up = linear(h, p + "mlp.up_proj.weight")
+        swish = node("Mul", [gate, node("Sigmoid", [gate])])
+        x = node("Add", [x, linear(node("Mul", [swish, up]), p + "mlp.down_proj.weight")])
+    out = linear(rms(x, "model.norm.weight", reciprocal=True), "lm_head.weight")
+    graph = helper.make_graph(
+        nodes, "llama", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, tokens])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, tokens, VOCAB])], inits)
+    opset = helper.make_opsetid("", 23 if fused_norms else 18)
+    onnx.save(helper.make_model(graph, opset_imports=[opset]), path)
 
 
 def fused_twin(m, out):
@@ -322,7 +429,7 @@ def main():
                         help="write the model as N shards and model.safetensors.index.json, "
                              "as Hugging Face does for large checkpoints")
     parser.add_argument("--onnx", action="store_true",
-                        help="gpt2: also the same model as an ONNX graph, OUT/model.onnx")
+                        help="gpt2, llama: also the same model as an ONNX graph, OUT/model.onnx")
     parser.add_argument("--unfolded", action="store_true",
                         help="the twin without the gammas (svr --batchnorm ignore)")
     parser.add_argument("--break", dest="broken", choices=("missing", "config"))
@@ -353,7 +460,10 @@ def main():
             json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f, indent=1)
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(config, f, indent=1)
-    if a.onnx:
+    if a.onnx and a.family == "llama":
+        llama_onnx(m, os.path.join(a.out, "model.onnx"))
+        llama_onnx(m, os.path.join(a.out, "fused_norms.onnx"), fused_norms=True)
+    elif a.onnx:
         gpt2_onnx(m, os.path.join(a.out, "model.onnx"))
         gpt2_onnx(m, os.path.join(a.out, "fused.onnx"), fused="split")
         gpt2_onnx(m, os.path.join(a.out, "sliced.onnx"), fused="slice")

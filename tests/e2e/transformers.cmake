@@ -78,8 +78,9 @@ svr_bad(residual_reach_zero ${examples}/digits_cnn_plain.safetensors EXPECT "--r
   OPTIONS --residual-reach 0)
 
 # The GPT-2 as an ONNX graph (make_transformer_models.py --onnx: Gather embedding, LayerNormalization,
-# heads split by Reshape and Transpose, softmax(Q K^T) V, residual Adds): the same SVR as its
-# safetensors at --residual-reach all, whole and on grids; --plan says where Q K^T ends the flow.
+# heads split by Reshape and Transpose, softmax(Q K^T) V, residual Adds, gelu_new as operators):
+# the same SVR as its safetensors at --residual-reach all, whole and on grids; --plan says where
+# Q K^T ends the flow.
 transformer_model(gpt2_onnx gpt2 --reach all --onnx)
 set(gpt2_onnx ${transformers}/gpt2_onnx)
 svr_e2e(onnx.gpt2_graph.same 2 same "${gpt2_onnx}/model.safetensors#--residual-reach#all"
@@ -91,8 +92,9 @@ svr_e2e(onnx.gpt2_graph.plan 1 --expect "a graph read from the ONNX model" --exp
   --expect "(MatMul): a product of two flows (attention's Q K^T)" plan ${gpt2_onnx}/model.onnx)
 set_tests_properties(e2e.onnx.gpt2_graph.same e2e.onnx.gpt2_graph.same_scalapack
   e2e.onnx.gpt2_graph.plan PROPERTIES FIXTURES_REQUIRED transformer_gpt2_onnx)
-# c_attn as one MatMul whose output a Split cuts into Q, K and V (GPT-2's own export): svr reads
-# V as the split [2 width, width) of c_attn, against the oracle on the plain twin of that graph.
+# c_attn as one MatMul whose output a Split cuts into Q, K and V (GPT-2's own export), the layer
+# norms written as operators (ReduceMean, Sub, Pow, Sqrt, Div, Mul, Add): svr reads V as the
+# split [2 width, width) of c_attn and folds each gamma, against the oracle on the plain twin.
 set(fused_twin "${gpt2_onnx}/fused_twin.safetensors#${gpt2_onnx}/fused_twin.topology.json")
 svr_e2e(onnx.gpt2_fused.np0 0 --twin ${fused_twin} oracle ${gpt2_onnx}/fused.onnx)
 svr_e2e(onnx.gpt2_fused.scalapack.np3 3 --twin ${fused_twin} --e-atol 1e-10 oracle
@@ -102,3 +104,25 @@ svr_e2e(onnx.gpt2_sliced.np2 2 --twin ${fused_twin} oracle ${gpt2_onnx}/sliced.o
 set_tests_properties(e2e.onnx.gpt2_fused.np0 e2e.onnx.gpt2_fused.scalapack.np3
   e2e.onnx.gpt2_sliced.np2 PROPERTIES
   FIXTURES_REQUIRED transformer_gpt2_onnx)
+
+# The Llama as an ONNX graph (opset 18): RMSNorms written as operators (Pow, ReduceMean, Sqrt,
+# Reciprocal or Div, Mul by the weight: folded; or RMSNormalization nodes), rotary embeddings on Q and K, a causal mask,
+# SwiGLU's gate * sigmoid(gate) * up (gate and up both read by down, as the Llama layout pairs
+# them): the same SVR as its safetensors at --residual-reach all, whole and on grids.
+transformer_model(llama_onnx llama --reach all --onnx)
+set(llama_onnx ${transformers}/llama_onnx)
+svr_e2e(onnx.llama_graph.same 2 same "${llama_onnx}/model.safetensors#--residual-reach#all"
+  ${llama_onnx}/model.onnx)
+svr_e2e(onnx.llama_graph.same_scalapack 4 same
+  "${llama_onnx}/model.safetensors#--residual-reach#all" ${llama_onnx}/model.onnx --
+  --scalapack-min-dim 1 --block-size 3)
+svr_e2e(onnx.llama_graph.fused_norms 0 same "${llama_onnx}/model.safetensors#--residual-reach#all"
+  ${llama_onnx}/fused_norms.onnx)
+svr_e2e(onnx.llama_graph.plan 1 --expect "23 layers, 67 pairs (add 61, direct 6)"
+  --expect "(Slice): a slice of each head's channels (a rotary embedding's halves, say)"
+  --expect "(MatMul): a product of two flows (attention's Q K^T)" plan ${llama_onnx}/model.onnx)
+# There the heads' shapes are Constant nodes: the rotary halves are still seen as heads' slices.
+svr_e2e(onnx.llama_graph.fused_norms_plan 1 --expect "23 layers, 67 pairs (add 61, direct 6)"
+  --expect "(Slice): a slice of each head's channels" plan ${llama_onnx}/fused_norms.onnx)
+set_tests_properties(e2e.onnx.llama_graph.same e2e.onnx.llama_graph.same_scalapack
+  e2e.onnx.llama_graph.fused_norms e2e.onnx.llama_graph.fused_norms_plan e2e.onnx.llama_graph.plan PROPERTIES FIXTURES_REQUIRED transformer_llama_onnx)

@@ -22,15 +22,19 @@ examples/digits_cnn_plain.safetensors, so that no PyTorch export is needed:
                                   layer reads a Concat (its topology file's graph)
   digits_mobilenet.onnx           examples/digits_mobilenet.safetensors as a graph: depthwise
                                   convolutions (group), Clip, residual Adds, Dropout
-  silu_and_gate.onnx              a SiLU (x * sigmoid(x)), which keeps channels apart, and a
-                                  product with another layer's gate, which ends the flow
+  silu_and_gate.onnx              a SiLU (x * sigmoid(x)), which keeps channels apart, a gated
+                                  linear unit (both layers read), and a product with a scalar
+                                  gate, which ends the flow
+  norms_as_operators.onnx         an RMSNorm written as operators (its weight folded into the
+                                  next layer), and per-position statistics used otherwise
   batchnorm_after_relu.onnx       a batch norm that cannot fold: the flow ends there
   mlp_f16.onnx, mlp_bf16.onnx, mlp_f64.onnx   a two-layer MLP in FLOAT16, BFLOAT16 and DOUBLE
-  gpt2_tiny_{model,fused,sliced}.onnx   not written here: tests/e2e/make_transformer_models.py
-                                  gpt2 OUT --onnx writes them (model.onnx, fused.onnx,
-                                  sliced.onnx; the e2e tests make their own); kept as seeds of
-                                  the onnx_model fuzz harness (Gather, LayerNormalization, heads,
-                                  attention, Split, Slice)
+  gpt2_tiny_{model,fused,sliced}.onnx, llama_tiny_model.onnx   not written here:
+                                  tests/e2e/make_transformer_models.py gpt2 (llama) OUT --onnx
+                                  writes them (model.onnx, fused.onnx, sliced.onnx; the e2e tests
+                                  make their own); kept as seeds of the onnx_model fuzz harness
+                                  (Gather, LayerNormalization, norms as operators, heads,
+                                  attention, rotary embeddings, SwiGLU, Split, Slice)
   bad/*.onnx                      malformed models, one problem each (tests/unit/io/onnx_test.cpp
                                   and tests/e2e)
 
@@ -415,10 +419,13 @@ def bad_models(out_dir):
 
 
 def gated_model():
-    """fc1 -> SiLU (x * Sigmoid(x), each channel by itself) -> fc2; fc3 gated by fc2's output
-    times a sigmoid of another layer's (fcg) output: the flow ends at that product."""
+    """fc1 -> SiLU (x * Sigmoid(x), each channel by itself) -> fc2 and fcg; fc3 reads a gated
+    linear unit, fc2 times a sigmoid of fcg (channel for channel: fc3 reads both, the `add` map,
+    as svr reads a Llama's gate and up); fc4 reads fc3 times a scalar gate (fcs, one channel):
+    the flow ends at that product."""
     rng = np.random.default_rng(5)
-    shapes = {"fc1": (6, 5), "fc2": (4, 6), "fcg": (4, 6), "fc3": (3, 4)}
+    shapes = {"fc1": (6, 5), "fc2": (4, 6), "fcg": (4, 6), "fc3": (3, 4), "fcs": (1, 6),
+              "fc4": (2, 3)}
     inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n + ".weight")
              for n, s in shapes.items()]
     nodes = [helper.make_node("Gemm", ["input", "fc1.weight"], ["fc1"], name="fc1", transB=1),
@@ -427,10 +434,49 @@ def gated_model():
              helper.make_node("Gemm", ["fc1.silu", "fc2.weight"], ["fc2"], name="fc2", transB=1),
              helper.make_node("Gemm", ["fc1.silu", "fcg.weight"], ["fcg"], name="fcg", transB=1),
              helper.make_node("Sigmoid", ["fcg"], ["gate"]),
-             helper.make_node("Mul", ["fc2", "gate"], ["gated"], name="gate_product"),
-             helper.make_node("Gemm", ["gated", "fc3.weight"], ["logits"], name="fc3", transB=1)]
+             helper.make_node("Mul", ["fc2", "gate"], ["gated"], name="glu"),
+             helper.make_node("Gemm", ["gated", "fc3.weight"], ["fc3"], name="fc3", transB=1),
+             helper.make_node("Gemm", ["fc1.silu", "fcs.weight"], ["fcs"], name="fcs", transB=1),
+             helper.make_node("Sigmoid", ["fcs"], ["scalar_gate"]),
+             helper.make_node("Mul", ["fc3", "scalar_gate"], ["fc3.gated"], name="gate_product"),
+             helper.make_node("Gemm", ["fc3.gated", "fc4.weight"], ["logits"], name="fc4", transB=1)]
     graph = helper.make_graph(nodes, "gated", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 5])],
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])], inits)
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 2])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def norms_model():
+    """Norms written as operators after Gemm layers: fc1 -> RMSNorm (Pow, ReduceMean, Add, Sqrt,
+    Div, Cast, Mul by norm.weight) -> fc2, whose input scale is norm.weight; fc2 -> Mul by a
+    per-channel constant (no norm before it: not folded) -> fc3; fc4 reads a per-position
+    statistic of fc1 (its mean square), and fc5 the statistic divided by fc1 (no scale of fc1):
+    both read nothing, and the flow ends at each."""
+    rng = np.random.default_rng(6)
+    shapes = {"fc1": (6, 5), "fc2": (4, 6), "fc3": (3, 4), "fc4": (2, 1), "fc5": (2, 6)}
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n + ".weight")
+             for n, s in shapes.items()]
+    inits += [numpy_helper.from_array(np.array(v, dtype=np.float32), n)
+              for n, v in (("two", 2.0), ("eps", 1e-6))]
+    inits += [numpy_helper.from_array((1 + 0.5 * rng.standard_normal(n)).astype(np.float32), name)
+              for name, n in (("norm.weight", 6), ("layer_scale", 4))]
+    nodes = [helper.make_node("Gemm", ["input", "fc1.weight"], ["fc1"], name="fc1", transB=1),
+             helper.make_node("Pow", ["fc1", "two"], ["square"]),
+             helper.make_node("ReduceMean", ["square"], ["mean_square"], name="mean_square",
+                              axes=[-1], keepdims=1),
+             helper.make_node("Add", ["mean_square", "eps"], ["shifted"]),
+             helper.make_node("Sqrt", ["shifted"], ["rms"]),
+             helper.make_node("Div", ["fc1", "rms"], ["normed"]),
+             helper.make_node("Cast", ["normed"], ["normed.cast"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["normed.cast", "norm.weight"], ["scaled"]),
+             helper.make_node("Gemm", ["scaled", "fc2.weight"], ["fc2"], name="fc2", transB=1),
+             helper.make_node("Mul", ["fc2", "layer_scale"], ["fc2.scaled"]),
+             helper.make_node("Gemm", ["fc2.scaled", "fc3.weight"], ["fc3"], name="fc3", transB=1),
+             helper.make_node("Gemm", ["rms", "fc4.weight"], ["fc4"], name="fc4", transB=1),
+             helper.make_node("Div", ["rms", "fc1"], ["inverse"], name="inverse"),
+             helper.make_node("Gemm", ["inverse", "fc5.weight"], ["fc5"], name="fc5", transB=1)]
+    graph = helper.make_graph(nodes, "norms", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 5])],
+                              [helper.make_tensor_value_info(o, TensorProto.FLOAT, None)
+                               for o in ("fc3", "fc4", "fc5")], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
 
@@ -455,6 +501,7 @@ def main():
                                      ("mlp_f64.onnx", TensorProto.DOUBLE, np.float64)):
         onnx.save(mlp_model(data_type, np_type), os.path.join(out_dir, name))
     onnx.save(gated_model(), os.path.join(out_dir, "silu_and_gate.onnx"))
+    onnx.save(norms_model(), os.path.join(out_dir, "norms_as_operators.onnx"))
     bad_models(out_dir)
 
 

@@ -132,13 +132,20 @@ TEST(Onnx, TheGraphIsFollowedThroughSumsBatchNormsAndTransposes) {
   EXPECT_NE(ended.graph_flow_ends[0].find("node 'bn' (BatchNormalization)"), std::string::npos);
   EXPECT_TRUE(ended.graph_batchnorms.empty());
 
-  // SiLU (x * sigmoid(x)) keeps channels apart; a product with another layer's gate ends the
-  // flow, so fc3 reads nothing.
+  // SiLU (x * sigmoid(x)) keeps channels apart; a gated linear unit (fc2 times sigmoid(fcg),
+  // channel for channel) is read as both layers, as a Llama's gate and up are; a product with
+  // a one-channel gate ends the flow, so fc4 reads nothing.
   const ModelFile gated = open_model(onnx_dir() + "/silu_and_gate.onnx");
-  ASSERT_EQ(gated.graph_layers.size(), 4u);
+  ASSERT_EQ(gated.graph_layers.size(), 6u);
   EXPECT_EQ(gated.graph_layers[1].reads.at(0).producer, "fc1.weight");
   EXPECT_EQ(gated.graph_layers[2].reads.at(0).producer, "fc1.weight");
-  EXPECT_TRUE(gated.graph_layers[3].reads.empty());
+  ASSERT_EQ(gated.graph_layers[3].weight, "fc3.weight");
+  reads.clear();
+  for (const ModelFile::GraphRead& read : gated.graph_layers[3].reads)
+    reads["fc3"].emplace_back(read.producer, read.kind);
+  EXPECT_EQ(reads["fc3"], (Reads{{"fc2.weight", Kind::Add}, {"fcg.weight", Kind::Add}}));
+  ASSERT_EQ(gated.graph_layers[5].weight, "fc4.weight");
+  EXPECT_TRUE(gated.graph_layers[5].reads.empty());
   ASSERT_EQ(gated.graph_flow_ends.size(), 1u);
   EXPECT_NE(gated.graph_flow_ends[0].find("node 'gate_product' (Mul)"), std::string::npos);
 
@@ -147,6 +154,30 @@ TEST(Onnx, TheGraphIsFollowedThroughSumsBatchNormsAndTransposes) {
   ASSERT_EQ(keras.graph_layers.size(), 5u);
   EXPECT_TRUE(keras.graph_layers[3].channels_last);
   EXPECT_FALSE(keras.graph_layers[4].channels_last);
+}
+
+TEST(Onnx, NormsWrittenAsOperatorsFoldTheirWeightAndStatisticsEndTheFlow) {
+  // x / sqrt(mean(x^2) + eps) * w: fc2 reads fc1, with w as its input scale. A per-channel Mul
+  // with no norm before it is no norm's weight: fc3 reads fc2 unscaled.
+  const ModelFile norms = open_model(onnx_dir() + "/norms_as_operators.onnx");
+  ASSERT_EQ(norms.graph_layers.size(), 5u);
+  const ModelFile::GraphLayer& fc2 = norms.graph_layers[1];
+  ASSERT_EQ(fc2.weight, "fc2.weight");
+  ASSERT_EQ(fc2.reads.size(), 1u);
+  EXPECT_EQ(fc2.reads[0].producer, "fc1.weight");
+  EXPECT_EQ(fc2.input_scale, "norm.weight");
+  const ModelFile::GraphLayer& fc3 = norms.graph_layers[2];
+  ASSERT_EQ(fc3.reads.size(), 1u);
+  EXPECT_EQ(fc3.reads[0].producer, "fc2.weight");
+  EXPECT_EQ(fc3.input_scale, "");
+  // The statistic itself, or divided by the flow, carries no channel: fc4 and fc5 read nothing.
+  EXPECT_TRUE(norms.graph_layers[3].reads.empty());
+  EXPECT_TRUE(norms.graph_layers[4].reads.empty());
+  ASSERT_EQ(norms.graph_flow_ends.size(), 2u);
+  EXPECT_NE(norms.graph_flow_ends[0].find("node 'fc4' (Gemm): reads a per-position statistic"),
+            std::string::npos);
+  EXPECT_NE(norms.graph_flow_ends[1].find("node 'inverse' (Div): a per-position statistic"),
+            std::string::npos);
 }
 
 TEST(Onnx, MalformedFilesNameTheTensorAndTheProblem) {
