@@ -363,6 +363,8 @@ struct Flow {
   // A token flow reshaped so that its last axis holds `head` channels of a head, not all of
   // them (0: the last axis is the channels).
   std::int64_t head = 0;
+  // The value's number of axes, when the graph shows it (0: not known).
+  std::int64_t rank = 0;
   std::string ended;
 };
 
@@ -457,7 +459,12 @@ class GraphWalk {
       if (auto values = small_int64s(t, kMostInt64s)) int64s_[t.name()] = std::move(*values);
     }
     for (const onnx::ValueInfoProto& input : graph.input())
-      if (!constants_.count(input.name())) flows_[input.name()] = Flow{};
+      if (!constants_.count(input.name())) {
+        Flow flow;
+        if (input.type().has_tensor_type() && input.type().tensor_type().has_shape())
+          flow.rank = input.type().tensor_type().shape().dim_size();
+        flows_[input.name()] = flow;
+      }
   }
 
   // The weights stored (in, out), to be viewed transposed.
@@ -514,6 +521,8 @@ class GraphWalk {
     } else if (pass_through_ops().count(op) ||
                (inputs.size() == 1 && (elementwise_binary(op) || op == "Pow"))) {
       out = *inputs.front();  // an activation, or a bias, scale or power by a constant
+    } else if (op == "Gather" && inputs.size() == 1 && !constants_.count(node.input(0))) {
+      out = gather(node, *inputs.front(), why);
     } else if (op == "Transpose") {
       out = transpose(node, *inputs.front(), why);
     } else if (op == "Add" || op == "Sum") {
@@ -548,8 +557,13 @@ class GraphWalk {
     // A norm's scale survives reshapes and a bias (LayerNorm's beta) on its way to the reader;
     // "normalized" only the casts between an RMSNorm's division and its weight.
     const bool bias = inputs.size() == 1 && (op == "Add" || op == "Sub");
-    if (out && !norm_weight && !norm_op(op) && !keeps_scale(op) && !bias) out->scale.clear();
+    // Positions picked keep every channel's factor (a channel slice drops it itself).
+    const bool picked = op == "Gather" || op == "Slice";
+    if (out && !norm_weight && !norm_op(op) && !keeps_scale(op) && !bias && !picked)
+      out->scale.clear();
     if (out && !statistics && !keeps_scale(op)) out->normalized = false;
+    if (out && op == "Flatten") out->rank = 2;
+    if (out && (op == "Squeeze" || op == "Unsqueeze")) out->rank = 0;
     if (!out) {
       Flow ended;
       ended.channels = inputs.front()->channels;
@@ -632,11 +646,13 @@ class GraphWalk {
       model_.graph_flow_ends.push_back(label +
                                        ": reads a per-position statistic of the channels (a "
                                        "norm's mean), not the channels");
-    layer.channels_last = dims == 2 && input.channels_last;
     // The layer norm's Scale folds when it is one factor per input channel of the layer (not
     // after a reshape that flattened the positions into the features, say).
     const std::int64_t in_channels =
         dims == 2 ? (transposed ? w.shape[0] : w.shape[1]) : w.shape[1] * layer.groups;
+    // A convolution's channels moved last flatten position by position (Keras' order), which
+    // matters only when the layer reads several positions per channel.
+    layer.channels_last = dims == 2 && input.channels_last && in_channels != input.channels;
     if (!input.scale.empty() && weights_.at(input.scale)->numel() == in_channels)
       layer.input_scale = input.scale;
     std::int64_t offset = 0;
@@ -665,6 +681,9 @@ class GraphWalk {
     out.parts = {Part{{me}, out_channels}};
     out.channels = out_channels;
     out.tokens = op != "Conv";
+    out.rank = op == "Conv"   ? static_cast<std::int64_t>(dims)
+               : op == "Gemm" ? 2
+                              : input.rank;  // MatMul by a matrix keeps its input's axes
     if (node.output_size() > 0) {
       flows_[node.output(0)] = out;
       layer_output_[node.output(0)] = me;
@@ -689,6 +708,8 @@ class GraphWalk {
     out.parts = {Part{{me}, w.shape[1]}};
     out.channels = w.shape[1];
     out.tokens = true;
+    const std::int64_t ids_rank = flow_of(node.input(1)).rank;
+    out.rank = ids_rank > 0 ? ids_rank + 1 : 0;
     if (node.output_size() > 0) flows_[node.output(0)] = out;
   }
 
@@ -699,7 +720,7 @@ class GraphWalk {
                                  std::string& why) const {
     const std::int64_t axis = int_attribute(node, "axis").value_or(-1);
     const auto scale = node.input_size() > 1 ? weights_.find(node.input(1)) : weights_.end();
-    if (!in.tokens || axis != -1 || in.head != 0) {
+    if (!(in.tokens || in.channels_last) || !channel_axis(in, axis)) {
       why = "a layer norm over other axes than the channels";
       return std::nullopt;
     }
@@ -784,9 +805,9 @@ class GraphWalk {
   // into heads (channel-axis operators then end the flow); the full width merges them back.
   std::optional<Flow> reshape(const onnx::NodeProto& node, const Flow& in) const {
     Flow out = in;
-    if (!in.tokens || in.channels <= 0) return out;
     const auto shape = int64_values(node, 1, 16);
-    if (!shape || shape->empty()) return out;
+    out.rank = shape ? static_cast<std::int64_t>(shape->size()) : 0;
+    if (!in.tokens || in.channels <= 0 || !shape || shape->empty()) return out;
     const std::int64_t last = shape->back();
     if (last == in.channels)
       out.head = 0;
@@ -853,6 +874,7 @@ class GraphWalk {
         ints_attribute(node, "perm").value_or(std::vector<std::int64_t>{});
     using P = std::vector<std::int64_t>;
     Flow out = in;
+    if (!perm.empty()) out.rank = static_cast<std::int64_t>(perm.size());
     // Channels on the last axis stay there (attention's heads moved beside the positions).
     if (in.tokens && !perm.empty() && perm.back() == static_cast<std::int64_t>(perm.size()) - 1)
       return out;
@@ -881,8 +903,39 @@ class GraphWalk {
   // NHWC (also 3).
   static bool channel_axis(const Flow& in, std::int64_t axis) {
     if (in.head != 0) return false;  // the last axis holds one head's channels
-    return in.tokens || in.channels_last ? axis == -1 || (in.channels_last && axis == 3)
-                                         : axis == 1;
+    const bool last = in.tokens || in.channels_last;
+    if (in.rank > 0) {
+      if (axis < -in.rank || axis >= in.rank) return false;
+      return (axis < 0 ? axis + in.rank : axis) == (last ? in.rank - 1 : 1);
+    }
+    return last ? axis == -1 || (in.channels_last && axis == 3) : axis == 1;
+  }
+
+  // Whether `axis` is surely not the channel axis (the batch or the positions: a ViT's class
+  // token concatenated, a token picked), when the rank may not be known: a convolution's value
+  // has at least 3 axes (channels on 1), a channels-last one at least 3, a token flow 2.
+  static bool position_axis(const Flow& in, std::int64_t axis) {
+    if (in.head != 0) return false;
+    if (in.rank > 0) {
+      const std::int64_t a = axis < 0 ? axis + in.rank : axis;
+      return a >= 0 && a < in.rank && !channel_axis(in, axis);
+    }
+    if (in.channels_last) return axis == 0 || axis == 1 || axis == -2 || axis == -3;
+    if (in.tokens) return axis == 0 || axis == -2;
+    return axis == 0 || axis >= 2 || axis == -1;
+  }
+
+  // A Gather of a flow by constant indices along the positions (a ViT's class token) keeps its
+  // channels; along the channels it ends the flow.
+  static std::optional<Flow> gather(const onnx::NodeProto& node, const Flow& in, std::string& why) {
+    const std::int64_t axis = int_attribute(node, "axis").value_or(0);
+    if (!position_axis(in, axis)) {
+      why = "a gather along axis " + std::to_string(axis) + ", which may be the channels";
+      return std::nullopt;
+    }
+    Flow out = in;
+    out.rank = 0;  // a scalar index drops the axis
+    return out;
   }
 
   // The values of a small int64 constant (a Split's sizes, a Slice's bounds, a Reshape's
@@ -927,6 +980,11 @@ class GraphWalk {
 
   // A Slice of consecutive channels (one axis, the channels', step 1), with constant bounds.
   std::optional<Flow> slice(const onnx::NodeProto& node, const Flow& in, std::string& why) const {
+    const auto all_axes = int64_values(node, 3, 8);
+    if (all_axes && !all_axes->empty() &&
+        std::all_of(all_axes->begin(), all_axes->end(),
+                    [&](std::int64_t axis) { return position_axis(in, axis); }))
+      return in;  // positions picked, every channel kept
     const auto starts = int64_values(node, 1, 1), ends = int64_values(node, 2, 1);
     const auto axes = int64_values(node, 3, 1), steps = int64_values(node, 4, 1);
     if (!starts || !ends || starts->size() != 1 || ends->size() != 1 || !axes ||
@@ -961,6 +1019,11 @@ class GraphWalk {
   // when it splits another axis or its sizes are not known constants.
   bool split(const onnx::NodeProto& node, const Flow& in, std::string& why) {
     const std::int64_t axis = int_attribute(node, "axis").value_or(0);
+    if (position_axis(in, axis)) {  // positions apart, every channel in each output
+      for (const std::string& output : node.output())
+        if (!output.empty()) flows_[output] = in;
+      return true;
+    }
     if (!channel_axis(in, axis) || in.channels <= 0) {
       why = "a split along axis " + std::to_string(axis) + ", not the channels";
       return false;
@@ -1013,6 +1076,7 @@ class GraphWalk {
     const Flow& reference = layered == inputs.end() ? *inputs.front() : **layered;
     Flow out;
     out.channels = reference.channels;
+    out.rank = reference.rank;
     Part sum{{}, out.channels};
     for (const Flow* f : inputs) {
       if (!has_layers(*f)) continue;
@@ -1029,27 +1093,37 @@ class GraphWalk {
               " channels";
         return std::nullopt;
       }
-      if (f->channels_last != reference.channels_last || f->tokens != reference.tokens ||
+      if ((f->channels_last || f->tokens) != (reference.channels_last || reference.tokens) ||
           f->head != reference.head) {
         why = "a sum of values whose channels lie on different axes";
         return std::nullopt;
       }
+      out.tokens = out.tokens || f->tokens;
+      if (f->rank != reference.rank) out.rank = 0;
       sum.producers.insert(sum.producers.end(), f->parts.front().producers.begin(),
                            f->parts.front().producers.end());
     }
     std::sort(sum.producers.begin(), sum.producers.end());
     sum.producers.erase(std::unique(sum.producers.begin(), sum.producers.end()),
                         sum.producers.end());
-    out.channels_last = reference.channels_last;
-    out.tokens = reference.tokens;
+    // Channels last and token flows summed (a ViT's patches and its blocks' outputs): a token
+    // flow, no longer one a transpose turns back into a convolution's layout.
+    out.channels_last = reference.channels_last && !out.tokens;
+    out.tokens = out.tokens || reference.tokens;
     out.head = reference.head;
     if (!sum.producers.empty()) out.parts = {sum};
     return out;
   }
 
-  // Values side by side on the channel axis (1; the last one after a transpose to NHWC).
-  static std::optional<Flow> concat(const onnx::NodeProto& node,
-                                    const std::vector<const Flow*>& inputs, std::string& why) {
+  // Values side by side on the channel axis (1; the last one after a transpose to NHWC). Along
+  // the positions (a ViT's class token before its patches) each channel holds the values of
+  // every input: read as a sum.
+  std::optional<Flow> concat(const onnx::NodeProto& node, const std::vector<const Flow*>& inputs,
+                             std::string& why) {
+    const auto layered =
+        std::find_if(inputs.begin(), inputs.end(), [](const Flow* f) { return has_layers(*f); });
+    const std::int64_t position = int_attribute(node, "axis").value_or(1);
+    if (layered != inputs.end() && position_axis(**layered, position)) return add(inputs, why);
     if (static_cast<int>(inputs.size()) != node.input_size()) {
       why = "a concatenation with a constant";
       return std::nullopt;

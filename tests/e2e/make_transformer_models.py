@@ -9,7 +9,7 @@ independently of svr:
   OUT/twin.safetensors     every layer as an (out, in) matrix under the name svr gives it
                            (c_attn's Q, K, V as <c_attn>.q.weight, ...), F64, with each pre-norm
                            gamma already multiplied into its readers' columns
-  OUT/model.onnx           (gpt2 and llama, with --onnx) the same model as an ONNX graph, and
+  OUT/model.onnx           (gpt2, llama and vit, with --onnx) the same model as an ONNX graph, and
                            (gpt2; llama: fused_norms.onnx, its RMSNorms RMSNormalization nodes)
   OUT/fused.onnx           with c_attn one MatMul and a Split (sliced.onnx: three Slices),
                            with their plain twin
@@ -352,6 +352,70 @@ def llama_onnx(m, path, tokens=5, fused_norms=False):
     onnx.save(helper.make_model(graph, opset_imports=[opset]), path)
 
 
+def vit_onnx(m, path):
+    """The ViT of m as an ONNX graph: the patch convolution (stride 4 on a 16 x 16 image), its
+    output reshaped to (1, width, 16) and transposed to the positions, the class token (a
+    constant) concatenated before the patches along the positions, the position embedding added,
+    pre-norm blocks with BERT's erf GELU written as operators, the final LayerNormalization, the
+    class token picked by a Gather along the positions, the classifier. svr must read the same
+    network from it as from model.safetensors at --residual-reach all."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    head, patches = WIDTH // HEADS, 16
+    inits, nodes = [], []
+
+    def init(name, array):
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def node(op, inputs, **attrs):
+        out = "v%d" % len(nodes)
+        nodes.append(helper.make_node(op, inputs, [out], name="%s_%d" % (op, len(nodes)), **attrs))
+        return out
+
+    def linear(t, name):
+        return node("MatMul", [t, init(name, m.stored[name].T)])
+
+    def norm(t, name):
+        return node("LayerNormalization", [t, init(name, m.stored[name]),
+                                           init(name.replace(".weight", ".bias"),
+                                                m.stored[name.replace(".weight", ".bias")])], axis=-1)
+
+    c = {k: init("c_" + k, np.array(v, dtype=np.float32))
+         for k, v in (("half", 0.5), ("one", 1.0), ("sqrt2", np.sqrt(2.0)), ("sqrt_head", np.sqrt(head)))}
+    split = init("heads_shape", np.array([1, patches + 1, HEADS, head], dtype=np.int64))
+    merge = init("tokens_shape", np.array([1, patches + 1, WIDTH], dtype=np.int64))
+    flat = init("patches_shape", np.array([1, WIDTH, patches], dtype=np.int64))
+    first = init("class_position", np.array(0, dtype=np.int64))
+    e = "vit.embeddings."
+    conv = node("Conv", ["pixels", init(e + "patch_embeddings.projection.weight",
+                                        m.stored[e + "patch_embeddings.projection.weight"])],
+                kernel_shape=[4, 4], strides=[4, 4])
+    tokens = node("Transpose", [node("Reshape", [conv, flat])], perm=[0, 2, 1])
+    x = node("Concat", [init(e + "cls_token", m.stored[e + "cls_token"]), tokens], axis=1)
+    x = node("Add", [x, init(e + "position_embeddings", m.stored[e + "position_embeddings"])])
+    for b in range(BLOCKS):
+        p = "vit.encoder.layer.%d." % b
+        h = norm(x, p + "layernorm_before.weight")
+        q, k, v = (node("Transpose", [node("Reshape", [linear(h, p + "attention.attention.%s.weight" % t), split])],
+                        perm=[0, 2, 1, 3]) for t in ("query", "key", "value"))
+        scores = node("Div", [node("MatMul", [q, node("Transpose", [k], perm=[0, 1, 3, 2])]), c["sqrt_head"]])
+        mixed = node("MatMul", [node("Softmax", [scores], axis=-1), v])
+        mixed = node("Reshape", [node("Transpose", [mixed], perm=[0, 2, 1, 3]), merge])
+        x = node("Add", [linear(mixed, p + "attention.output.dense.weight"), x])
+        up = linear(norm(x, p + "layernorm_after.weight"), p + "intermediate.dense.weight")
+        gelu = node("Mul", [node("Mul", [up, node("Add", [node("Erf", [node("Div", [up, c["sqrt2"]])]), c["one"]])]),
+                            c["half"]])
+        x = node("Add", [linear(gelu, p + "output.dense.weight"), x])
+    picked = node("Gather", [norm(x, "vit.layernorm.weight"), first], axis=1)
+    out = linear(picked, "classifier.weight")
+    graph = helper.make_graph(
+        nodes, "vit", [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, 5])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
 def fused_twin(m, out):
     """fused.onnx's network written plainly (--residual-reach all): c_attn one layer of 3 WIDTH
     outputs, its gamma multiplied in, whose last WIDTH channels (V) c_proj reads (a split)."""
@@ -429,7 +493,7 @@ def main():
                         help="write the model as N shards and model.safetensors.index.json, "
                              "as Hugging Face does for large checkpoints")
     parser.add_argument("--onnx", action="store_true",
-                        help="gpt2, llama: also the same model as an ONNX graph, OUT/model.onnx")
+                        help="gpt2, llama, vit: also the same model as an ONNX graph, OUT/model.onnx")
     parser.add_argument("--unfolded", action="store_true",
                         help="the twin without the gammas (svr --batchnorm ignore)")
     parser.add_argument("--break", dest="broken", choices=("missing", "config"))
@@ -460,7 +524,9 @@ def main():
             json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f, indent=1)
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(config, f, indent=1)
-    if a.onnx and a.family == "llama":
+    if a.onnx and a.family == "vit":
+        vit_onnx(m, os.path.join(a.out, "model.onnx"))
+    elif a.onnx and a.family == "llama":
         llama_onnx(m, os.path.join(a.out, "model.onnx"))
         llama_onnx(m, os.path.join(a.out, "fused_norms.onnx"), fused_norms=True)
     elif a.onnx:

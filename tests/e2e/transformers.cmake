@@ -126,3 +126,18 @@ svr_e2e(onnx.llama_graph.fused_norms_plan 1 --expect "23 layers, 67 pairs (add 6
   --expect "(Slice): a slice of each head's channels" plan ${llama_onnx}/fused_norms.onnx)
 set_tests_properties(e2e.onnx.llama_graph.same e2e.onnx.llama_graph.same_scalapack
   e2e.onnx.llama_graph.fused_norms e2e.onnx.llama_graph.fused_norms_plan e2e.onnx.llama_graph.plan PROPERTIES FIXTURES_REQUIRED transformer_llama_onnx)
+
+# The ViT as an ONNX graph: the patch convolution's output reshaped and transposed to the
+# positions, the class token concatenated along the positions and picked by a Gather, erf GELU
+# as operators: the same SVR as its safetensors at --residual-reach all, whole and on grids.
+transformer_model(vit_onnx vit --reach all --onnx)
+set(vit_onnx ${transformers}/vit_onnx)
+svr_e2e(onnx.vit_graph.same 2 same "${vit_onnx}/model.safetensors#--residual-reach#all"
+  ${vit_onnx}/model.onnx)
+svr_e2e(onnx.vit_graph.same_scalapack 3 same
+  "${vit_onnx}/model.safetensors#--residual-reach#all" ${vit_onnx}/model.onnx --
+  --scalapack-min-dim 1 --block-size 4)
+svr_e2e(onnx.vit_graph.plan 1 --expect "20 layers, 52 pairs (add 43, direct 9)"
+  --expect "(MatMul): a product of two flows (attention's Q K^T)" plan ${vit_onnx}/model.onnx)
+set_tests_properties(e2e.onnx.vit_graph.same e2e.onnx.vit_graph.same_scalapack
+  e2e.onnx.vit_graph.plan PROPERTIES FIXTURES_REQUIRED transformer_vit_onnx)
