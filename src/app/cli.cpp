@@ -105,6 +105,7 @@ struct RawValues {
   std::string layers;
   std::string flatten_order;
   std::string residual_reach = "1";
+  std::string attention_heads = "whole";
   double sigma = 0.0;
   std::int64_t max_rank = 0;
   std::int64_t min_rank = 0;
@@ -150,69 +151,73 @@ void describe_io(po::options_description& group, RawValues& v) {
 }
 
 void describe_network(po::options_description& group, RawValues& v) {
-  group.add_options()
-      ("layers", po::value(&v.layers)->value_name("A,B,..|@FILE"),
-       "explicit order and selection of layers by weight tensor name: a comma list, or @FILE "
-       "with names separated by commas or newlines (# starts a comment line)")
-      ("topology", po::value(&v.o.network.topology)->value_name("FILE"),
-       "a network that is not a chain (residual, branched, concatenating): the JSON file that "
-       "lists its weight layers and which reads from which, with channel maps "
-       "(docs/input-formats.md; scripts/export_topology.py writes it for a PyTorch model)")
-      ("export-topology", po::value(&v.o.export_topology)->value_name("FILE"),
-       "write the network's topology (recognised, read from --topology, or the chain) to FILE "
-       "as a topology file, which --topology reads back; with --plan, nothing else is done")
-      ("flatten-order", po::value(&v.flatten_order)->value_name("chw|hwc"),
-       "how a linear layer after convolutions numbers its inputs: chw = channel-major "
-       "(PyTorch), hwc = channels last (Keras/TensorFlow); overrides the topology file")
-      ("residual-reach", po::value(&v.residual_reach)->value_name("N|all")->default_value("1"),
-       "a recognised transformer (Hugging Face GPT-2, BERT/RoBERTa, ViT, Llama/Mistral): a "
-       "reader of the residual stream (Q, K, V, MLP up and gate, the head) reads the writers "
-       "(the embedding, each block's output and down projections) of its own block and of the N "
-       "blocks before it; all: every earlier writer")
-      ("method", po::value(&v.method)->value_name("svr|cosvr")->default_value("svr"),
-       "reshape of convolutions: svr = out x (in*k), cosvr = (out*k) x in")
-      ("batchnorm", po::value(&v.batchnorm)->value_name("fold|ignore")->default_value("fold"),
-       "fold a BatchNorm that follows a layer into its rows, and a pre-norm LayerNorm/RMSNorm "
-       "weight before a transformer's layer into its columns, or ignore both")
-      ("bn-eps", po::value(&v.o.network.read.bn_eps)->value_name("EPS")
-                     ->default_value(1e-5, "1e-5"),
-       "epsilon of the folded BatchNorm: gamma / sqrt(running_var + eps)")
-      ("max-rank", po::value(&v.max_rank)->value_name("K"),
-       "keep only the top K spectral neurons of layers with min(rows, cols) > K, computing just "
-       "those K (SLEPc's thick-restart Lanczos or svr's block Krylov method: --truncated-svd; "
-       "docs/algorithms.md), on one rank or on a layer's team")
-      ("min-rank", po::value(&v.min_rank)->value_name("K"),
-       "keep only the bottom K spectral neurons (the smallest singular values: the near-kernel) "
-       "of layers with min(rows, cols) > K, numbered as in the full spectrum; a layer on one rank "
-       "computes just those K by a QR and a Krylov method on R^-1 (docs/algorithms.md); "
-       "excludes --max-rank and --reference")
-      ("svd-tolerance", po::value(&v.o.svd_tolerance)->value_name("TOL")
-                            ->default_value(1e-10, "1e-10"),
-       "with --max-rank or --min-rank: the truncated SVD runs until every kept triplet has "
-       "max(||M v - s u||, ||M^T u - s v||) <= TOL s_max, else falls back to the full SVD")
-      ("svd-max-cost", po::value(&v.o.svd_max_cost)->value_name("C")->default_value(1.0, "1"),
-       "with --max-rank or --min-rank: a layer's truncated SVD gives up (and runs the full SVD) "
-       "once it has cost C times the full SVD, or its convergence rate projects well above that; "
-       "a large C keeps it on crowded spectra, where it is slower but needs about half the "
-       "memory")
-      ("truncated-svd", po::value(&v.truncated_svd)->value_name("auto|slepc|builtin")
-                            ->default_value("auto"),
-       "with --max-rank in double precision: the engine of the top K. slepc = SLEPc's "
-       "thick-restart Lanczos (the plug-in libsvr_slepc.so, built when SLEPc is installed; "
-       "1.5-2.7x faster), builtin = svr's block Krylov method, auto = SLEPc when its plug-in "
-       "loads, else builtin (svr --version says which), and builtin on a team of ranks that "
-       "has no room within the memory budget for SLEPc's copy of the layer; single precision "
-       "and --min-rank use the builtin method")
-      ("full-svd", po::bool_switch(&v.o.full_svd),
-       "with --max-rank or --min-rank: compute every layer's full SVD and keep its top or bottom "
-       "K (no Krylov method)")
-      ("precision", po::value(&v.precision)->value_name("double|single")
-                        ->default_value("double"),
-       "the precision of the full SVDs (dgesdd/pdgesvd or sgesdd/psgesvd); single is about "
-       "twice as fast, s and E are then accurate to about 1e-5 (docs/algorithms.md); E and p "
-       "are always computed in double; the top and bottom K of --max-rank and --min-rank on one "
-       "rank run in float to a residual of at most max(TOL, 1e-5) (the bottom K in double when "
-       "s_max / s_min exceeds about 10), on a grid in double");
+  group.add_options()(
+      "layers", po::value(&v.layers)->value_name("A,B,..|@FILE"),
+      "explicit order and selection of layers by weight tensor name: a comma list, or @FILE "
+      "with names separated by commas or newlines (# starts a comment line)")(
+      "topology", po::value(&v.o.network.topology)->value_name("FILE"),
+      "a network that is not a chain (residual, branched, concatenating): the JSON file that "
+      "lists its weight layers and which reads from which, with channel maps "
+      "(docs/input-formats.md; scripts/export_topology.py writes it for a PyTorch model)")(
+      "export-topology", po::value(&v.o.export_topology)->value_name("FILE"),
+      "write the network's topology (recognised, read from --topology, or the chain) to FILE "
+      "as a topology file, which --topology reads back; with --plan, nothing else is done")(
+      "flatten-order", po::value(&v.flatten_order)->value_name("chw|hwc"),
+      "how a linear layer after convolutions numbers its inputs: chw = channel-major "
+      "(PyTorch), hwc = channels last (Keras/TensorFlow); overrides the topology file")(
+      "residual-reach", po::value(&v.residual_reach)->value_name("N|all")->default_value("1"),
+      "a recognised transformer (Hugging Face GPT-2, BERT/RoBERTa, ViT, Llama/Mistral): a "
+      "reader of the residual stream (Q, K, V, MLP up and gate, the head) reads the writers "
+      "(the embedding, each block's output and down projections) of its own block and of the N "
+      "blocks before it; all: every earlier writer")(
+      "attention-heads",
+      po::value(&v.attention_heads)->value_name("whole|split")->default_value("whole"),
+      "attention's V -> O (a recognised transformer, an ONNX graph): whole = one pair with the "
+      "identity map; split = one pair per head, each reading its head's channels of V (a "
+      "grouped-query attention's shared V heads included; a recognised transformer needs "
+      "config.json for the heads)")(
+      "method", po::value(&v.method)->value_name("svr|cosvr")->default_value("svr"),
+      "reshape of convolutions: svr = out x (in*k), cosvr = (out*k) x in")(
+      "batchnorm", po::value(&v.batchnorm)->value_name("fold|ignore")->default_value("fold"),
+      "fold a BatchNorm that follows a layer into its rows, and a pre-norm LayerNorm/RMSNorm "
+      "weight before a transformer's layer into its columns, or ignore both")(
+      "bn-eps", po::value(&v.o.network.read.bn_eps)->value_name("EPS")->default_value(1e-5, "1e-5"),
+      "epsilon of the folded BatchNorm: gamma / sqrt(running_var + eps)")(
+      "max-rank", po::value(&v.max_rank)->value_name("K"),
+      "keep only the top K spectral neurons of layers with min(rows, cols) > K, computing just "
+      "those K (SLEPc's thick-restart Lanczos or svr's block Krylov method: --truncated-svd; "
+      "docs/algorithms.md), on one rank or on a layer's team")(
+      "min-rank", po::value(&v.min_rank)->value_name("K"),
+      "keep only the bottom K spectral neurons (the smallest singular values: the near-kernel) "
+      "of layers with min(rows, cols) > K, numbered as in the full spectrum; a layer on one rank "
+      "computes just those K by a QR and a Krylov method on R^-1 (docs/algorithms.md); "
+      "excludes --max-rank and --reference")(
+      "svd-tolerance",
+      po::value(&v.o.svd_tolerance)->value_name("TOL")->default_value(1e-10, "1e-10"),
+      "with --max-rank or --min-rank: the truncated SVD runs until every kept triplet has "
+      "max(||M v - s u||, ||M^T u - s v||) <= TOL s_max, else falls back to the full SVD")(
+      "svd-max-cost", po::value(&v.o.svd_max_cost)->value_name("C")->default_value(1.0, "1"),
+      "with --max-rank or --min-rank: a layer's truncated SVD gives up (and runs the full SVD) "
+      "once it has cost C times the full SVD, or its convergence rate projects well above that; "
+      "a large C keeps it on crowded spectra, where it is slower but needs about half the "
+      "memory")(
+      "truncated-svd",
+      po::value(&v.truncated_svd)->value_name("auto|slepc|builtin")->default_value("auto"),
+      "with --max-rank in double precision: the engine of the top K. slepc = SLEPc's "
+      "thick-restart Lanczos (the plug-in libsvr_slepc.so, built when SLEPc is installed; "
+      "1.5-2.7x faster), builtin = svr's block Krylov method, auto = SLEPc when its plug-in "
+      "loads, else builtin (svr --version says which), and builtin on a team of ranks that "
+      "has no room within the memory budget for SLEPc's copy of the layer; single precision "
+      "and --min-rank use the builtin method")(
+      "full-svd", po::bool_switch(&v.o.full_svd),
+      "with --max-rank or --min-rank: compute every layer's full SVD and keep its top or bottom "
+      "K (no Krylov method)")(
+      "precision", po::value(&v.precision)->value_name("double|single")->default_value("double"),
+      "the precision of the full SVDs (dgesdd/pdgesvd or sgesdd/psgesvd); single is about "
+      "twice as fast, s and E are then accurate to about 1e-5 (docs/algorithms.md); E and p "
+      "are always computed in double; the top and bottom K of --max-rank and --min-rank on one "
+      "rank run in float to a residual of at most max(TOL, 1e-5) (the bottom K in double when "
+      "s_max / s_min exceeds about 10), on a grid in double");
 }
 
 void describe_significance(po::options_description& group, RawValues& v) {
@@ -338,6 +343,8 @@ void parse_choices(RawValues& v, const po::variables_map& vm) {
                        v.residual_reach + "'");
     o.network.residual_reach = reach;
   }
+  o.network.split_heads =
+      parse_choice<bool>("attention-heads", v.attention_heads, {{"whole", false}, {"split", true}});
   if (vm.count("flatten-order"))
     o.network.flatten_order = parse_choice<FlattenOrder>(
         "flatten-order", v.flatten_order,

@@ -148,8 +148,16 @@ std::string plan_text(const RunPlans& plans, const Options& options) {
     const PairSpec& pair = network.pairs[k];
     chain = chain && pair.from == static_cast<int>(k) && pair.to == static_cast<int>(k + 1);
     ++kinds[to_string(pair.map.kind)];
+    // Which channels a split or concat reads, and where: a head of --attention-heads split.
+    const ChannelMap& map = pair.map;
+    const std::string where = map.kind == MapKind::Split
+                                  ? " [" + std::to_string(map.first) + ", " +
+                                        std::to_string(map.first + map.count) + ") at " +
+                                        std::to_string(map.offset)
+                              : map.kind == MapKind::Concat ? " at " + std::to_string(map.offset)
+                                                            : "";
     labels.push_back(names[static_cast<std::size_t>(pair.from)] + " -> " +
-                     names[static_cast<std::size_t>(pair.to)] + " (" + to_string(pair.map.kind) +
+                     names[static_cast<std::size_t>(pair.to)] + " (" + to_string(map.kind) + where +
                      ")");
   }
   const std::string shape = chain ? "a chain" : "a graph";

@@ -365,6 +365,8 @@ struct Flow {
   std::int64_t head = 0;
   // The value's number of axes, when the graph shows it (0: not known).
   std::int64_t rank = 0;
+  // Mixed by attention head by head (softmax(Q K^T) V), with heads of this many channels.
+  std::int64_t mixed_heads = 0;
   std::string ended;
 };
 
@@ -545,6 +547,7 @@ class GraphWalk {
     } else if (op == "MatMul" && inputs.size() == 2 && !has_layers(*inputs[0]) &&
                has_layers(*inputs[1]) && inputs[1]->tokens) {
       out = *inputs[1];  // attention's weights times V: positions mixed, channels kept
+      out->mixed_heads = inputs[1]->head;
     } else if (op == "MatMul") {
       why = inputs.size() == 2 ? "a product of two flows (attention's Q K^T)"
                                : "a product with a computed constant (no initializer: a tied "
@@ -670,7 +673,8 @@ class GraphWalk {
                           : part.producers.size() > 1 ? Kind::Add
                                                       : Kind::Direct;
         layer.reads.push_back({model_.graph_layers[static_cast<std::size_t>(p)].weight, kind,
-                               offset, part.first, part.channels});
+                               offset, part.first, part.channels,
+                               kind == Kind::Direct ? input.mixed_heads : 0});
       }
       offset += part.channels;
     }

@@ -658,6 +658,14 @@ NetworkPlan plan_onnx_graph(const ModelFile& model, const NetworkOptions& option
     if (layer.channels_last) raw.flatten = FlattenOrder::ChannelsLast;
     if (!layer.input_scale.empty()) raw.input_scale = layer.input_scale;
     for (const ModelFile::GraphRead& read : layer.reads) {
+      if (options.split_heads && read.head > 0 && read.kind == ModelFile::GraphRead::Kind::Direct &&
+          t != nullptr && t->shape.size() == 2 && t->shape[1] % read.head == 0) {
+        const std::int64_t heads = t->shape[1] / read.head;  // V -> O through attention
+        for (detail::TopologyRead& r :
+             detail::per_head_reads(read.producer, heads, heads, read.head))
+          raw.reads.push_back(std::move(r));
+        continue;
+      }
       detail::TopologyRead r;
       r.layer = read.producer;
       using Kind = ModelFile::GraphRead::Kind;
@@ -694,7 +702,8 @@ NetworkPlan plan_network(const ModelFile& model, const NetworkOptions& options) 
     plan.source = "metadata";
   } else {
     std::vector<std::string> left_out;
-    if (auto transformer = detail::recognise_transformer(model, options.residual_reach, left_out)) {
+    if (auto transformer = detail::recognise_transformer(model, options.residual_reach,
+                                                         options.split_heads, left_out)) {
       NetworkPlan graph = plan_recognised(model, *transformer, options);
       graph.left_out = std::move(left_out);
       return graph;

@@ -31,7 +31,14 @@ Recognition recognise_family(const ModelFile& model);
 // none of its layers, and pairs it cannot make (grouped-query V -> O), are described in
 // `left_out`. Throws InputError for a tensor the layout needs that is missing and for a
 // config.json beside the weights that contradicts them. nullopt: not a transformer layout.
+// split_heads: V -> O one pair per head (config.json must give the heads).
 std::optional<RecognisedTopology> recognise_transformer(const ModelFile& model, int reach,
+                                                        bool split_heads,
                                                         std::vector<std::string>& left_out);
+
+// Attention's V -> O read head by head: O's query head h (of `heads`, `head_size` channels
+// each) reads V's key-value head h / (heads / kv_heads), a split of V at O's channels of head h.
+std::vector<TopologyRead> per_head_reads(const std::string& value, std::int64_t heads,
+                                         std::int64_t kv_heads, std::int64_t head_size);
 
 }  // namespace svr::detail

@@ -5,6 +5,7 @@
 // and MLP up (and gate) projections, as far back as --residual-reach says; V -> O and up (gate)
 // -> down are pairs; Q and K end the flow; each pre-norm gamma folds into its readers' columns.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <fstream>
 #include <optional>
@@ -276,11 +277,16 @@ std::string directory_of(const std::string& path) {
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
+// The attention heads config.json gives (0: not given); key-value heads default to the heads.
+struct Heads {
+  std::int64_t heads = 0, kv_heads = 0;
+};
+
 // Checks config.json beside the weights, when there is one, against what the weights show.
-void check_config(const ModelFile& model, const Layout& layout) {
+Heads check_config(const ModelFile& model, const Layout& layout) {
   const std::string path = directory_of(model.path) + "/config.json";
   std::ifstream in(path, std::ios::binary);
-  if (!in) return;
+  if (!in) return {};
   std::stringstream text;
   text << in.rdbuf();
   const nlohmann::ordered_json config = io::parse_strict_json(text.str(), path, "config.json");
@@ -325,14 +331,20 @@ void check_config(const ModelFile& model, const Layout& layout) {
   if (heads && width % *heads != 0)
     fail("'" + layout.key_heads + "' " + std::to_string(*heads) + " does not divide the width " +
          std::to_string(width));
-  if (const auto kv = integer(layout.key_kv_heads); kv && heads) {
+  const auto kv = integer(layout.key_kv_heads);
+  if (kv && heads) {
     const std::int64_t expected = *kv * (width / *heads);
     if (value->shape[0] != expected)
       fail("'" + layout.key_kv_heads + "' " + std::to_string(*kv) + " of " +
            std::to_string(width / *heads) + " channels make " + std::to_string(expected) +
            " but '" + first.value + "' " + shape_string(value->shape) + " has " +
            std::to_string(value->shape[0]));
+    if (*heads % *kv != 0)
+      fail("'" + layout.key_kv_heads + "' " + std::to_string(*kv) + " does not divide '" +
+           layout.key_heads + "' " + std::to_string(*heads));
   }
+  if (!heads) return {};
+  return {*heads, kv ? *kv : *heads};
 }
 
 TopologyLayer linear_or_conv(const ModelFile& model, const std::string& name) {
@@ -345,7 +357,21 @@ TopologyLayer linear_or_conv(const ModelFile& model, const std::string& name) {
 
 }  // namespace
 
+std::vector<TopologyRead> per_head_reads(const std::string& value, std::int64_t heads,
+                                         std::int64_t kv_heads, std::int64_t head_size) {
+  std::vector<TopologyRead> reads;
+  const std::int64_t sharing = heads / kv_heads;  // query heads per key-value head
+  for (std::int64_t h = 0; h < heads; ++h)
+    reads.push_back({value,
+                     MapKind::Split,
+                     std::array<std::int64_t, 2>{(h / sharing) * head_size, head_size},
+                     h * head_size,
+                     {}});
+  return reads;
+}
+
 std::optional<RecognisedTopology> recognise_transformer(const ModelFile& model, int reach,
+                                                        bool split_heads,
                                                         std::vector<std::string>& left_out) {
   const std::optional<Layout> found = layout_of(model);
   if (!found) return std::nullopt;
@@ -374,7 +400,12 @@ std::optional<RecognisedTopology> recognise_transformer(const ModelFile& model, 
                       " it is " +
                       (is_layer ? "a layer's weight matrix" : "a norm's weight vector"));
   }
-  check_config(model, layout);
+  const Heads heads = check_config(model, layout);
+  if (split_heads && heads.heads == 0)
+    throw InputError(input_message(directory_of(model.path) + "/config.json", "",
+                                   "--attention-heads split needs the number of heads ('" +
+                                       layout.key_heads + "') from the " + layout.family +
+                                       "'s config.json beside the weights"));
 
   RecognisedTopology topology;
   topology.family = layout.family;
@@ -408,18 +439,24 @@ std::optional<RecognisedTopology> recognise_transformer(const ModelFile& model, 
     const int block = static_cast<int>(k);
     for (const std::string& name : b.attention)
       topology.layers.push_back(stream_reader(name, block, b.attention_scale));
-    // Grouped-query attention shares each V head among several of O's: no channel map of the
-    // spec's kind, so that pair is left out.
+    // Head by head, O's query head h reads its V head (shared among several query heads in a
+    // grouped-query attention). Whole, V -> O is one pair with the identity map, which a
+    // grouped-query attention has not: that pair is then left out.
     const std::int64_t v_out = model.find(b.value)->shape[0];
     const std::int64_t o_in = model.find(b.output)->shape[1];
-    if (v_out == o_in) {
+    if (split_heads) {
+      TopologyLayer o = linear_or_conv(model, b.output);
+      o.reads = per_head_reads(b.value, heads.heads, heads.kv_heads, o_in / heads.heads);
+      topology.layers.push_back(std::move(o));
+    } else if (v_out == o_in) {
       topology.layers.push_back(reads_one(b.output, {b.value}));
     } else {
       topology.layers.push_back(linear_or_conv(model, b.output));
       left_out.push_back("'" + b.value + "' -> '" + b.output +
                          "': grouped-query attention (V has " + std::to_string(v_out) +
                          " channels, O reads " + std::to_string(o_in) +
-                         "): the V -> O pair is left out");
+                         "): the V -> O pair is left out (--attention-heads split reads it head "
+                         "by head)");
     }
     writers.push_back({block, b.output});
     for (const std::string& name : b.mlp_in)

@@ -61,7 +61,7 @@ def stream(model, reach, block, writers, reader):
     model.reads[reader] = [(w, "direct" if len(chosen) == 1 else "add") for w in chosen]
 
 
-def transformer(model, reach, family):
+def transformer(model, reach, family, split_heads=False):
     m = model
     writers = []
     if family == "gpt2":
@@ -144,7 +144,12 @@ def transformer(model, reach, family):
             m.layer(down, m.weights(WIDTH, INNER))
         for name in qkv:
             stream(m, reach, b, writers, name)
-        if kv_width == WIDTH:
+        head = WIDTH // HEADS
+        if split_heads:  # O's query head h reads V's key-value head h // (query heads per kv head)
+            sharing = WIDTH // kv_width
+            m.reads[out] = [(qkv[2], "split", [(h // sharing) * head, head], h * head)
+                            for h in range(HEADS)]
+        elif kv_width == WIDTH:
             m.reads[out] = [(qkv[2], "direct")]
         writers.append((b, out))
         for name in ups:
@@ -494,14 +499,16 @@ def main():
                              "as Hugging Face does for large checkpoints")
     parser.add_argument("--onnx", action="store_true",
                         help="gpt2, llama, vit: also the same model as an ONNX graph, OUT/model.onnx")
+    parser.add_argument("--split-heads", action="store_true",
+                        help="the twin's V -> O head by head (svr --attention-heads split)")
     parser.add_argument("--unfolded", action="store_true",
                         help="the twin without the gammas (svr --batchnorm ignore)")
-    parser.add_argument("--break", dest="broken", choices=("missing", "config"))
+    parser.add_argument("--break", dest="broken", choices=("missing", "config", "heads"))
     a = parser.parse_args()
     reach = None if a.reach == "all" else int(a.reach)
     table = sized(a)
     m = Model(seed=FAMILIES.index(a.family) + 11)
-    transformer(m, reach, a.family)
+    transformer(m, reach, a.family, a.split_heads)
     os.makedirs(a.out, exist_ok=True)
     config = dict(table[a.family])
     if a.broken == "missing":
@@ -510,6 +517,8 @@ def main():
         del m.stored[victim]
     if a.broken == "config":
         config["num_hidden_layers" if "num_hidden_layers" in config else "n_layer"] = BLOCKS + 9
+    if a.broken == "heads":  # no number of heads: --attention-heads split cannot split
+        config.pop("n_head" if "n_head" in config else "num_attention_heads")
     if a.shards == 1:
         write_safetensors(os.path.join(a.out, "model.safetensors"), m.stored)
     else:
@@ -545,7 +554,9 @@ def main():
         twin[name] = np.ascontiguousarray(w)
         entry = {"name": name, "kind": "linear" if w.ndim == 2 else "conv%dd" % (w.ndim - 2)}
         if name in m.reads:
-            entry["reads_from"] = [{"layer": p, "map": kind} for p, kind in m.reads[name]]
+            entry["reads_from"] = [
+                dict({"layer": r[0], "map": r[1]}, **({"source": r[2], "offset": r[3]} if len(r) > 2 else {}))
+                for r in m.reads[name]]
         layers.append(entry)
     write_safetensors(os.path.join(a.out, "twin.safetensors"), twin)
     with open(os.path.join(a.out, "twin.topology.json"), "w") as f:

@@ -80,7 +80,7 @@ EXECUTION_OPTIONS = ("--scalapack-min-dim", "--block-size", "--max-grids", "--me
                      "--min-local-elements", "--split-min-dim", "--svd-tolerance",
                      "--svd-max-cost", "--precision", "--truncated-svd",
                      # How svr finds a transformer's pairs: the oracle's --twin topology says it.
-                     "--residual-reach")
+                     "--residual-reach", "--attention-heads")
 EXECUTION_FLAGS = ("--full-svd",)
 
 

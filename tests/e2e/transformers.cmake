@@ -55,8 +55,33 @@ set_tests_properties(e2e.transformer.plan_gpt2 PROPERTIES FIXTURES_REQUIRED tran
 svr_e2e(transformer.plan_llama_gqa 1
   --expect "left out: 'model.layers.0.self_attn.v_proj.weight' -> 'model.layers.0.self_attn.o_proj.weight': grouped-query attention"
   plan ${transformers}/llama_gqa/model.safetensors)
-set_tests_properties(e2e.transformer.plan_llama_gqa PROPERTIES FIXTURES_REQUIRED
-  transformer_llama_gqa)
+# Head by head, query heads 2 and 3 share V's second head (channels 4 to 8). (No "[" in an
+# expected text: CMake would not split the arguments after it.)
+svr_e2e(transformer.plan_llama_gqa_heads 1
+  --expect "model.layers.0.self_attn.v_proj.weight -> model.layers.0.self_attn.o_proj.weight (split"
+  --expect "4, 8) at 12)"
+  plan ${transformers}/llama_gqa/model.safetensors --attention-heads split)
+set_tests_properties(e2e.transformer.plan_llama_gqa e2e.transformer.plan_llama_gqa_heads
+  PROPERTIES FIXTURES_REQUIRED transformer_llama_gqa)
+
+# --attention-heads split: V -> O one pair per head, a split map of the head's channels; in a
+# grouped-query attention O's query heads share V's heads (the pair left out when whole).
+transformer_model(gpt2_heads gpt2 --split-heads)
+transformer_oracle(gpt2.heads.scalapack.np3 gpt2_heads 3 DRIVER --e-atol 1e-10
+  OPTIONS --attention-heads split --scalapack-min-dim 1 --block-size 5)
+transformer_model(llama_gqa_heads llama_gqa --split-heads)
+transformer_oracle(llama_gqa.heads.np2 llama_gqa_heads 2 OPTIONS --attention-heads split)
+transformer_model(llama_gqa_heads_all llama_gqa --split-heads --reach all)
+transformer_oracle(llama_gqa.heads.reach_all.np0 llama_gqa_heads_all 0
+  OPTIONS --attention-heads split --residual-reach all)
+transformer_model(gpt2_no_heads gpt2 --break heads)
+svr_e2e(bad.transformer_split_heads_unknown.np2 2 --expect=config.json
+  --expect "--attention-heads split needs the number of heads ('n_head')"
+  fails ${transformers}/gpt2_no_heads/model.safetensors --attention-heads split)
+set_tests_properties(e2e.bad.transformer_split_heads_unknown.np2 PROPERTIES
+  FIXTURES_REQUIRED transformer_gpt2_no_heads)
+svr_bad(attention_heads_value ${examples}/digits_cnn_plain.safetensors
+  EXPECT "--attention-heads must be one of whole|split" OPTIONS --attention-heads both)
 
 # A layout with a missing tensor, a config.json that contradicts the weights.
 foreach(family gpt2 llama)
@@ -141,3 +166,12 @@ svr_e2e(onnx.vit_graph.plan 1 --expect "20 layers, 52 pairs (add 43, direct 9)"
   --expect "(MatMul): a product of two flows (attention's Q K^T)" plan ${vit_onnx}/model.onnx)
 set_tests_properties(e2e.onnx.vit_graph.same e2e.onnx.vit_graph.same_scalapack
   e2e.onnx.vit_graph.plan PROPERTIES FIXTURES_REQUIRED transformer_vit_onnx)
+svr_e2e(onnx.llama_graph.heads 2 same
+  "${llama_onnx}/model.safetensors#--residual-reach#all#--attention-heads#split"
+  "${llama_onnx}/model.onnx#--attention-heads#split")
+svr_e2e(onnx.gpt2_graph.heads_plan 1 --expect "19 layers, 54 pairs"
+  --expect "h.0.attn.c_attn.v.weight -> h.0.attn.c_proj.weight (split"
+  --expect "4, 8) at 4)"
+  plan ${gpt2_onnx}/model.onnx --attention-heads split)
+set_tests_properties(e2e.onnx.llama_graph.heads e2e.onnx.gpt2_graph.heads_plan PROPERTIES
+  FIXTURES_REQUIRED "transformer_llama_onnx;transformer_gpt2_onnx")

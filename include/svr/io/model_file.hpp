@@ -45,6 +45,9 @@ struct ModelFile {
     std::int64_t offset = 0;  // Concat, Split: the producer's first channel in the consumer's input
     // Split: the producer's channels [first, first + count) are read (a Split node's output).
     std::int64_t first = 0, count = 0;
+    // Direct: the channels reach the reader through attention's heads of this many channels
+    // each (V -> O); 0 otherwise. --attention-heads split reads them head by head.
+    std::int64_t head = 0;
   };
   struct GraphLayer {
     std::string weight;

@@ -29,6 +29,9 @@ struct NetworkOptions {
   // --residual-reach: how many blocks back a transformer's reader of the residual stream reads
   // its writers (1: the previous block's and its own); -1: all.
   int residual_reach = 1;
+  // --attention-heads split: attention's V -> O read head by head (one pair per head, a split
+  // map of the head's channels), which also pairs a grouped-query attention's shared V heads.
+  bool split_heads = false;
   LayerReadOptions read;
 };
 

@@ -3,6 +3,7 @@
 // hand. The tiny random models of every family against the oracle: tests/e2e/transformers.cmake.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -344,6 +345,48 @@ TEST(TransformerPlan, LlamaGroupedQueryAttentionLeavesVToOOut) {
   EXPECT_NE(plan.left_out[0].find("grouped-query attention (V has 2 channels, O reads 4)"),
             std::string::npos);
   EXPECT_NE(plan.left_out[1].find("'score.weight' [3, 4]: not a layer"), std::string::npos);
+}
+
+TEST(TransformerPlan, AttentionHeadsSplitReadsEachHeadsChannelsOfV) {
+  // Width 4, two query heads of 2 channels sharing one key-value head (V has 2 channels): O's
+  // head h reads V's channels [0, 2) at its own channels [2h, 2h + 2).
+  test::TestModel m;
+  m.add_random("model.embed_tokens.weight", {9, 4}, 1);
+  const std::string p = "model.layers.0.";
+  m.add(p + "input_layernorm.weight", {4}, {1, 2, 1, 2})
+      .add_random(p + "self_attn.q_proj.weight", {4, 4}, 2)
+      .add_random(p + "self_attn.k_proj.weight", {2, 4}, 3)
+      .add_random(p + "self_attn.v_proj.weight", {2, 4}, 4)
+      .add_random(p + "self_attn.o_proj.weight", {4, 4}, 5)
+      .add(p + "post_attention_layernorm.weight", {4}, {1, 1, 3, 1})
+      .add_random(p + "mlp.gate_proj.weight", {6, 4}, 6)
+      .add_random(p + "mlp.up_proj.weight", {6, 4}, 7)
+      .add_random(p + "mlp.down_proj.weight", {4, 6}, 8);
+  add_layout_views(m.model);
+  NetworkOptions options;
+  options.split_heads = true;
+  try {  // the heads come from config.json only
+    plan_network(m.model, options);
+    ADD_FAILURE() << "no error without config.json";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--attention-heads split needs the number of heads "
+                                         "('num_attention_heads')"),
+              std::string::npos);
+  }
+  write_config(m, R"({"num_attention_heads": 2, "num_key_value_heads": 1})");
+  const NetworkPlan plan = plan_network(m.model, options);
+  EXPECT_TRUE(plan.left_out.empty());
+  std::vector<std::array<std::int64_t, 3>> heads;  // first, count, offset of each V -> O pair
+  for (const PairSpec& pair : plan.pairs)
+    if (plan.layers[static_cast<std::size_t>(pair.to)].name == p + "self_attn.o_proj.weight") {
+      ASSERT_EQ(plan.layers[static_cast<std::size_t>(pair.from)].name,
+                p + "self_attn.v_proj.weight");
+      ASSERT_EQ(pair.map.kind, MapKind::Split);
+      heads.push_back({pair.map.first, pair.map.count, pair.map.offset});
+    }
+  EXPECT_EQ(heads, (std::vector<std::array<std::int64_t, 3>>{{0, 2, 0}, {0, 2, 2}}));
+  write_config(m, R"({"num_attention_heads": 2, "num_key_value_heads": 3})");
+  EXPECT_NE(plan_error(m).find("'num_key_value_heads' 3 of 2 channels make 6"), std::string::npos);
 }
 
 }  // namespace
