@@ -23,6 +23,8 @@ nlohmann::ordered_json options_record(const Options& o) {
   j["method"] = to_string(o.network.read.method);
   j["batchnorm"] = to_string(o.network.read.batchnorm);
   j["bn_eps"] = number(o.network.read.bn_eps);
+  j["residual_reach"] = o.network.residual_reach < 0 ? Json("all") : Json(o.network.residual_reach);
+  j["attention_heads"] = o.network.split_heads ? "split" : "whole";
   j["alpha"] = number(s.alpha);
   j["correction"] = to_string(s.correction);
   j["fdr_scope"] = to_string(s.fdr_scope);

@@ -233,19 +233,24 @@ TEST(OptionsRecord, HoldsEveryResultDecidingOptionInItsOrder) {
   const nlohmann::ordered_json opt = options_record(o);
   std::vector<std::string> keys;
   for (const auto& item : opt.items()) keys.push_back(item.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{
-                      "model_path", "outdir", "layers", "method", "batchnorm", "bn_eps", "alpha",
-                      "correction", "fdr_scope", "sigma", "reference", "max_rank", "min_rank",
-                      "svd_tolerance", "svd_max_cost", "full_svd", "precision", "truncated_svd",
-                      "near_kernel_tau", "path_threshold", "top_chains", "all_edges",
-                      "save_spectra", "save_adjacency", "force", "quiet", "simulation_draws",
-                      "seed"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"model_path",     "outdir",           "layers",
+                                            "method",         "batchnorm",        "bn_eps",
+                                            "residual_reach", "attention_heads",  "alpha",
+                                            "correction",     "fdr_scope",        "sigma",
+                                            "reference",      "max_rank",         "min_rank",
+                                            "svd_tolerance",  "svd_max_cost",     "full_svd",
+                                            "precision",      "truncated_svd",    "near_kernel_tau",
+                                            "path_threshold", "top_chains",       "all_edges",
+                                            "save_spectra",   "save_adjacency",   "force",
+                                            "quiet",          "simulation_draws", "seed"}));
   EXPECT_EQ(opt["model_path"], "models/tiny_cnn.safetensors");
   EXPECT_EQ(opt["outdir"], "out");
   EXPECT_EQ(opt["layers"], nlohmann::ordered_json({"a.weight", "b.weight"}));
   EXPECT_EQ(opt["method"], "cosvr");
   EXPECT_EQ(opt["batchnorm"], "fold");
   EXPECT_EQ(opt["bn_eps"].get<double>(), 1e-5);
+  EXPECT_EQ(opt["residual_reach"], 1);
+  EXPECT_EQ(opt["attention_heads"], "whole");
   EXPECT_EQ(opt["alpha"].get<double>(), 0.05);
   EXPECT_EQ(opt["correction"], "none");  // implied by --sigma
   EXPECT_EQ(opt["fdr_scope"], "network");
@@ -256,6 +261,10 @@ TEST(OptionsRecord, HoldsEveryResultDecidingOptionInItsOrder) {
   EXPECT_EQ(opt["all_edges"], false);
   EXPECT_EQ(opt["simulation_draws"], 1000000);
   EXPECT_EQ(opt["seed"].get<std::uint64_t>(), 20230216u);
+  const nlohmann::ordered_json transformer = options_record(
+      parse({"m", "-o", "o", "--residual-reach", "all", "--attention-heads", "split"}).options);
+  EXPECT_EQ(transformer["residual_reach"], "all");
+  EXPECT_EQ(transformer["attention_heads"], "split");
   const nlohmann::ordered_json defaults = options_record(parse({"m", "-o", "o"}).options);
   EXPECT_TRUE(defaults["sigma"].is_null());
   EXPECT_TRUE(defaults["max_rank"].is_null());
