@@ -421,6 +421,25 @@ def vit_onnx(m, path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
+def gpt2_torch(m, path):
+    """m's GPT-2 as torch.save writes a GPT2Model's state_dict: the same names and (in, out)
+    Conv1D orientations, each block's causal-mask buffers (attn.bias, attn.masked_bias), and
+    c_attn saved as a transposed view of an (out, in) storage (strided, as a model whose weight
+    was transposed in place would save it)."""
+    import torch
+    state = {}
+    for name, array in m.stored.items():
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        if name.endswith("attn.c_attn.weight"):
+            tensor = torch.from_numpy(np.ascontiguousarray(array.T)).t()  # strided storage
+            assert not tensor.is_contiguous()
+        state[name] = tensor
+    for b in range(BLOCKS):
+        state["h.%d.attn.bias" % b] = torch.tril(torch.ones(20, 20)).view(1, 1, 20, 20)
+        state["h.%d.attn.masked_bias" % b] = torch.tensor(-1e4)
+    torch.save(state, path)
+
+
 def fused_twin(m, out):
     """fused.onnx's network written plainly (--residual-reach all): c_attn one layer of 3 WIDTH
     outputs, its gamma multiplied in, whose last WIDTH channels (V) c_proj reads (a split)."""
@@ -499,6 +518,10 @@ def main():
                              "as Hugging Face does for large checkpoints")
     parser.add_argument("--onnx", action="store_true",
                         help="gpt2, llama, vit: also the same model as an ONNX graph, OUT/model.onnx")
+    parser.add_argument("--torch", action="store_true",
+                        help="gpt2: also OUT/pytorch_model.bin, the same weights as torch.save "
+                             "writes a Hugging Face GPT2Model's state_dict (needs torch; the "
+                             "committed tests/data/io/hf_gpt2_tiny is its output)")
     parser.add_argument("--split-heads", action="store_true",
                         help="the twin's V -> O head by head (svr --attention-heads split)")
     parser.add_argument("--unfolded", action="store_true",
@@ -543,6 +566,8 @@ def main():
         gpt2_onnx(m, os.path.join(a.out, "fused.onnx"), fused="split")
         gpt2_onnx(m, os.path.join(a.out, "sliced.onnx"), fused="slice")
         fused_twin(m, a.out)
+    if a.torch:
+        gpt2_torch(m, os.path.join(a.out, "pytorch_model.bin"))
     if a.broken or a.no_twin:
         return
     twin, layers = {}, []

@@ -39,6 +39,15 @@ transformer_oracle(gpt2.scalapack.np3 gpt2 3 DRIVER --e-atol 1e-10 --expect-svd 
 transformer_oracle(llama.scalapack.np4 llama 4 DRIVER --e-atol 1e-10 --expect-svd scalapack-full=23
   OPTIONS --scalapack-min-dim 1
   --block-size 3)
+# The same GPT-2 as torch.save writes a GPT2Model's state_dict (committed: torch is not in CI;
+# make_transformer_models.py gpt2 OUT --torch rewrites it): pytorch_model.bin gives the
+# safetensors' SVR, its c_attn a strided storage, whole and on grids.
+set(gpt2_torch ${PROJECT_SOURCE_DIR}/tests/data/io/hf_gpt2_tiny/pytorch_model.bin)
+svr_e2e(transformer.gpt2.torch_bin.np2 2 same ${transformers}/gpt2/model.safetensors ${gpt2_torch})
+svr_e2e(transformer.gpt2.torch_bin.scalapack.np3 3 same ${transformers}/gpt2/model.safetensors
+  ${gpt2_torch} -- --scalapack-min-dim 1 --block-size 5)
+set_tests_properties(e2e.transformer.gpt2.torch_bin.np2 e2e.transformer.gpt2.torch_bin.scalapack.np3
+  PROPERTIES FIXTURES_REQUIRED transformer_gpt2)
 # A sharded checkpoint (model.safetensors.index.json), its blocks spread over three shards.
 transformer_model(llama_sharded llama --shards 3)
 svr_e2e(transformer.llama.sharded.np2 2
