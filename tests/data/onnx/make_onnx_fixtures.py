@@ -27,6 +27,8 @@ examples/digits_cnn_plain.safetensors, so that no PyTorch export is needed:
                                   gate, which ends the flow
   norms_as_operators.onnx         an RMSNorm written as operators (its weight folded into the
                                   next layer), and per-position statistics used otherwise
+  positions.onnx                  token positions sliced, split and concatenated (channels kept),
+                                  and a slice of the channels
   batchnorm_after_relu.onnx       a batch norm that cannot fold: the flow ends there
   mlp_f16.onnx, mlp_bf16.onnx, mlp_f64.onnx   a two-layer MLP in FLOAT16, BFLOAT16 and DOUBLE
   gpt2_tiny_{model,fused,sliced}.onnx, llama_tiny_model.onnx, vit_tiny_model.onnx   not
@@ -482,6 +484,29 @@ def norms_model():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
 
+def positions_model():
+    """Token flows whose positions are cut and joined: fc1 (a MatMul over 5 positions of rank 3)
+    -> Slice of positions 1..5 -> Split of the positions in two -> Concat of them along the
+    positions -> fc2, which reads all of fc1's channels; a Slice of fc1's channels 0..3 -> fc3,
+    which reads that split of fc1."""
+    rng = np.random.default_rng(8)
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n)
+             for n, s in (("fc1.weight", (4, 6)), ("fc2.weight", (6, 3)), ("fc3.weight", (3, 2)))]
+    inits += [numpy_helper.from_array(np.array(v, dtype=np.int64), n)
+              for n, v in (("one", [1]), ("five", [5]), ("zero", [0]), ("three", [3]),
+                           ("positions", [1]), ("channels", [-1]), ("halves", [2, 2]))]
+    nodes = [helper.make_node("MatMul", ["input", "fc1.weight"], ["fc1"], name="fc1"),
+             helper.make_node("Slice", ["fc1", "one", "five", "positions"], ["later"], name="later"),
+             helper.make_node("Split", ["later", "halves"], ["first", "second"], name="halves", axis=1),
+             helper.make_node("Concat", ["second", "first"], ["joined"], name="joined", axis=1),
+             helper.make_node("MatMul", ["joined", "fc2.weight"], ["fc2"], name="fc2"),
+             helper.make_node("Slice", ["fc1", "zero", "three", "channels"], ["part"], name="part"),
+             helper.make_node("MatMul", ["part", "fc3.weight"], ["fc3"], name="fc3")]
+    graph = helper.make_graph(nodes, "positions", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 5, 4])],
+                              [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in ("fc2", "fc3")], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else HERE
     source = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "examples", "digits_cnn_plain.safetensors")
@@ -504,6 +529,7 @@ def main():
         onnx.save(mlp_model(data_type, np_type), os.path.join(out_dir, name))
     onnx.save(gated_model(), os.path.join(out_dir, "silu_and_gate.onnx"))
     onnx.save(norms_model(), os.path.join(out_dir, "norms_as_operators.onnx"))
+    onnx.save(positions_model(), os.path.join(out_dir, "positions.onnx"))
     bad_models(out_dir)
 
 

@@ -180,6 +180,24 @@ TEST(Onnx, NormsWrittenAsOperatorsFoldTheirWeightAndStatisticsEndTheFlow) {
             std::string::npos);
 }
 
+TEST(Onnx, PositionsCutAndJoinedKeepTheChannels) {
+  // The graph's input has rank 3, so fc1's output (1, 5, 6) has its positions on axis 1: a
+  // Slice, a Split and a Concat there keep every channel; a Slice on axis -1 takes channels.
+  const ModelFile positions = open_model(onnx_dir() + "/positions.onnx");
+  ASSERT_EQ(positions.graph_layers.size(), 3u);
+  using Kind = ModelFile::GraphRead::Kind;
+  const ModelFile::GraphLayer& fc2 = positions.graph_layers[1];
+  ASSERT_EQ(fc2.reads.size(), 1u);
+  EXPECT_EQ(fc2.reads[0].producer, "fc1.weight");
+  EXPECT_EQ(fc2.reads[0].kind, Kind::Direct);
+  const ModelFile::GraphLayer& fc3 = positions.graph_layers[2];
+  ASSERT_EQ(fc3.reads.size(), 1u);
+  EXPECT_EQ(fc3.reads[0].kind, Kind::Split);
+  EXPECT_EQ(fc3.reads[0].first, 0);
+  EXPECT_EQ(fc3.reads[0].count, 3);
+  EXPECT_TRUE(positions.graph_flow_ends.empty());
+}
+
 TEST(Onnx, MalformedFilesNameTheTensorAndTheProblem) {
   const std::string bad = onnx_dir() + "/bad/";
   const auto expect_error = [&](const std::string& file, const std::vector<std::string>& parts) {
