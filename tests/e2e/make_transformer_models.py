@@ -175,6 +175,31 @@ def transformer(model, reach, family, split_heads=False):
         stream(m, reach, BLOCKS, writers, "lm_head.weight")
 
 
+class GraphBuilder:
+    """An ONNX graph written node by node: initializers, and nodes named after their operator
+    whose one output is named after their place."""
+
+    def __init__(self):
+        self.inits, self.nodes = [], []
+
+    def init(self, name, array):
+        from onnx import numpy_helper
+        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def node(self, op, inputs, **attrs):
+        from onnx import helper
+        out = "v%d" % len(self.nodes)
+        self.nodes.append(helper.make_node(op, inputs, [out], name="%s_%d" % (op, len(self.nodes)), **attrs))
+        return out
+
+    def save(self, path, name, inputs, outputs, opset):
+        import onnx
+        from onnx import helper
+        graph = helper.make_graph(self.nodes, name, inputs, outputs, self.inits)
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), path)
+
+
 def gpt2_onnx(m, path, tokens=5, fused=False):
     """The GPT-2 of m as an ONNX graph, as an exporter writes one (opset 17): the embedding a
     Gather, the position embedding a constant Gather added, pre-norm LayerNormalization nodes,
@@ -184,20 +209,11 @@ def gpt2_onnx(m, path, tokens=5, fused=False):
     (the graph's residual stream holds every earlier writer). fused: c_attn one MatMul whose
     output a Split ("split", as GPT-2's own export does) or three Slices ("slice") cut into Q, K
     and V, and its layer norms written as operators (ReduceMean, Sub, Pow, Sqrt, Div, Mul)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
 
     head = WIDTH // HEADS
-    inits, nodes = [], []
-
-    def init(name, array):
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
-        return name
-
-    def node(op, inputs, **attrs):
-        out = "v%d" % len(nodes)
-        nodes.append(helper.make_node(op, inputs, [out], name="%s_%d" % (op, len(nodes)), **attrs))
-        return out
+    g = GraphBuilder()
+    init, node, nodes = g.init, g.node, g.nodes
 
     for name in ("wte.weight", "wpe.weight"):
         init(name, m.stored[name])
@@ -262,10 +278,8 @@ def gpt2_onnx(m, path, tokens=5, fused=False):
     init("ln_f.weight", m.stored["ln_f.weight"])
     init("ln_f.bias", m.stored["ln_f.bias"])
     out = node("LayerNormalization", [x, "ln_f.weight", "ln_f.bias"], axis=-1)
-    graph = helper.make_graph(
-        nodes, "gpt2", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, tokens])],
-        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, tokens, WIDTH])], inits)
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    g.save(path, "gpt2", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, tokens])],
+           [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, tokens, WIDTH])], 17)
 
 
 def llama_onnx(m, path, tokens=5, fused_norms=False):
@@ -276,20 +290,11 @@ def llama_onnx(m, path, tokens=5, fused_norms=False):
     * up). svr must read the same network from it as from model.safetensors at
     --residual-reach all. fused_norms: each RMSNorm one RMSNormalization node (opset 23), and
     the shapes and bounds Constant nodes (int64_data)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
 
     head = WIDTH // HEADS
-    inits, nodes = [], []
-
-    def init(name, array):
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
-        return name
-
-    def node(op, inputs, **attrs):
-        out = "v%d" % len(nodes)
-        nodes.append(helper.make_node(op, inputs, [out], name="%s_%d" % (op, len(nodes)), **attrs))
-        return out
+    g = GraphBuilder()
+    init, node, nodes = g.init, g.node, g.nodes
 
     def ints(name, values):  # fused_norms: Constant nodes, as torch.onnx.export writes shapes
         if not fused_norms:
@@ -350,11 +355,9 @@ def llama_onnx(m, path, tokens=5, fused_norms=False):
         swish = node("Mul", [gate, node("Sigmoid", [gate])])
         x = node("Add", [x, linear(node("Mul", [swish, up]), p + "mlp.down_proj.weight")])
     out = linear(rms(x, "model.norm.weight", reciprocal=True), "lm_head.weight")
-    graph = helper.make_graph(
-        nodes, "llama", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, tokens])],
-        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, tokens, VOCAB])], inits)
-    opset = helper.make_opsetid("", 23 if fused_norms else 18)
-    onnx.save(helper.make_model(graph, opset_imports=[opset]), path)
+    g.save(path, "llama", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, tokens])],
+           [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, tokens, VOCAB])],
+           23 if fused_norms else 18)
 
 
 def vit_onnx(m, path):
@@ -364,20 +367,11 @@ def vit_onnx(m, path):
     pre-norm blocks with BERT's erf GELU written as operators, the final LayerNormalization, the
     class token picked by a Gather along the positions, the classifier. svr must read the same
     network from it as from model.safetensors at --residual-reach all."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
 
     head, patches = WIDTH // HEADS, 16
-    inits, nodes = [], []
-
-    def init(name, array):
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
-        return name
-
-    def node(op, inputs, **attrs):
-        out = "v%d" % len(nodes)
-        nodes.append(helper.make_node(op, inputs, [out], name="%s_%d" % (op, len(nodes)), **attrs))
-        return out
+    g = GraphBuilder()
+    init, node = g.init, g.node
 
     def linear(t, name):
         return node("MatMul", [t, init(name, m.stored[name].T)])
@@ -415,10 +409,8 @@ def vit_onnx(m, path):
         x = node("Add", [linear(gelu, p + "output.dense.weight"), x])
     picked = node("Gather", [norm(x, "vit.layernorm.weight"), first], axis=1)
     out = linear(picked, "classifier.weight")
-    graph = helper.make_graph(
-        nodes, "vit", [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, [1, 3, 16, 16])],
-        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, 5])], inits)
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    g.save(path, "vit", [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, [1, 3, 16, 16])],
+           [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, 5])], 17)
 
 
 def gpt2_torch(m, path):

@@ -310,8 +310,8 @@ TEST(TransformerPlan, ShapesTheLayoutCannotHaveAreOneLineErrors) {
             std::string::npos);
 }
 
-TEST(TransformerPlan, LlamaGroupedQueryAttentionLeavesVToOOut) {
-  test::TestModel m;
+// One Llama block of width 4 whose V has 2 channels (grouped-query attention).
+void add_llama_gqa_block(test::TestModel& m) {
   m.add_random("model.embed_tokens.weight", {9, 4}, 1);
   const std::string p = "model.layers.0.";
   m.add(p + "input_layernorm.weight", {4}, {1, 2, 1, 2})
@@ -322,8 +322,13 @@ TEST(TransformerPlan, LlamaGroupedQueryAttentionLeavesVToOOut) {
       .add(p + "post_attention_layernorm.weight", {4}, {1, 1, 3, 1})
       .add_random(p + "mlp.gate_proj.weight", {6, 4}, 6)
       .add_random(p + "mlp.up_proj.weight", {6, 4}, 7)
-      .add_random(p + "mlp.down_proj.weight", {4, 6}, 8)
-      .add("model.norm.weight", {4}, {1, 1, 1, 1})
+      .add_random(p + "mlp.down_proj.weight", {4, 6}, 8);
+}
+
+TEST(TransformerPlan, LlamaGroupedQueryAttentionLeavesVToOOut) {
+  test::TestModel m;
+  add_llama_gqa_block(m);
+  m.add("model.norm.weight", {4}, {1, 1, 1, 1})
       .add_random("lm_head.weight", {9, 4}, 9)
       .add_random("score.weight", {3, 4}, 10);
   add_layout_views(m.model);
@@ -351,17 +356,8 @@ TEST(TransformerPlan, AttentionHeadsSplitReadsEachHeadsChannelsOfV) {
   // Width 4, two query heads of 2 channels sharing one key-value head (V has 2 channels): O's
   // head h reads V's channels [0, 2) at its own channels [2h, 2h + 2).
   test::TestModel m;
-  m.add_random("model.embed_tokens.weight", {9, 4}, 1);
+  add_llama_gqa_block(m);
   const std::string p = "model.layers.0.";
-  m.add(p + "input_layernorm.weight", {4}, {1, 2, 1, 2})
-      .add_random(p + "self_attn.q_proj.weight", {4, 4}, 2)
-      .add_random(p + "self_attn.k_proj.weight", {2, 4}, 3)
-      .add_random(p + "self_attn.v_proj.weight", {2, 4}, 4)
-      .add_random(p + "self_attn.o_proj.weight", {4, 4}, 5)
-      .add(p + "post_attention_layernorm.weight", {4}, {1, 1, 3, 1})
-      .add_random(p + "mlp.gate_proj.weight", {6, 4}, 6)
-      .add_random(p + "mlp.up_proj.weight", {6, 4}, 7)
-      .add_random(p + "mlp.down_proj.weight", {4, 6}, 8);
   add_layout_views(m.model);
   NetworkOptions options;
   options.split_heads = true;
