@@ -385,6 +385,10 @@ bool channel_statistic_op(const std::string& op) {
   return ops.count(op) > 0;
 }
 
+bool reduction_op(const std::string& op) {
+  return channel_statistic_op(op) || op == "ReduceMax" || op == "ReduceMin";
+}
+
 bool elementwise_binary(const std::string& op) {
   return op == "Add" || op == "Sub" || op == "Mul" || op == "Div";
 }
@@ -511,8 +515,8 @@ class GraphWalk {
     bool norm_weight = false;  // this node multiplies a normalized flow by the norm's weight
     if (statistics) {
       out = with_statistic(op, inputs, why);
-    } else if (channel_statistic_op(op) && inputs.size() == 1) {
-      out = statistic(node, *inputs.front(), why);
+    } else if (reduction_op(op) && inputs.size() == 1) {
+      out = reduce(node, *inputs.front(), why);
     } else if (op == "Reshape" && inputs.size() == 1) {
       out = reshape(node, *inputs.front());
     } else if (op == "Mul" && inputs.size() == 1 &&
@@ -560,8 +564,9 @@ class GraphWalk {
     // A norm's scale survives reshapes and a bias (LayerNorm's beta) on its way to the reader;
     // "normalized" only the casts between an RMSNorm's division and its weight.
     const bool bias = inputs.size() == 1 && (op == "Add" || op == "Sub");
-    // Positions picked keep every channel's factor (a channel slice drops it itself).
-    const bool picked = op == "Gather" || op == "Slice";
+    // Positions picked or pooled keep every channel's factor (a channel slice drops it itself).
+    const bool picked =
+        op == "Gather" || op == "Slice" || (reduction_op(op) && out && !out->statistic);
     if (out && !norm_weight && !norm_op(op) && !keeps_scale(op) && !bias && !picked)
       out->scale.clear();
     if (out && !statistics && !keeps_scale(op)) out->normalized = false;
@@ -738,15 +743,31 @@ class GraphWalk {
     return out;
   }
 
-  // A reduction over the channels only, keeping the axis (an RMSNorm's mean square, a
-  // LayerNorm's mean written as operators): a per-position statistic of the flow.
-  std::optional<Flow> statistic(const onnx::NodeProto& node, const Flow& in,
-                                std::string& why) const {
+  // A reduction over positions only is a pooling (a global average written as ReduceMean over
+  // the height and width): channels kept. Over the channels alone, keeping the axis (an
+  // RMSNorm's mean square, a LayerNorm's mean written as operators), it is a per-position
+  // statistic of the flow. Anything else ends the flow.
+  std::optional<Flow> reduce(const onnx::NodeProto& node, const Flow& in,
+                             std::string& why) const {
     std::optional<std::vector<std::int64_t>> axes = ints_attribute(node, "axes");
     if (!axes) axes = int64_values(node, 1, 8);  // an input since opset 18
-    if (!axes || axes->size() != 1 || !channel_axis(in, axes->front()) ||
-        int_attribute(node, "keepdims").value_or(1) == 0 || in.channels <= 0) {
-      why = "a reduction that is not over the channels alone (keeping the axis)";
+    const bool keepdims = int_attribute(node, "keepdims").value_or(1) != 0;
+    // Dropping the batch axis would move the channels' axis: that is not followed.
+    const auto droppable = [&](std::int64_t axis) {
+      return position_axis(in, axis) && (keepdims || (axis != 0 && axis != -in.rank));
+    };
+    if (axes && !axes->empty() && std::all_of(axes->begin(), axes->end(), droppable)) {
+      Flow out = in;
+      if (!keepdims)
+        out.rank = in.rank > static_cast<std::int64_t>(axes->size())
+                       ? in.rank - static_cast<std::int64_t>(axes->size())
+                       : 0;
+      return out;
+    }
+    if (!channel_statistic_op(node.op_type()) || !axes || axes->size() != 1 ||
+        !channel_axis(in, axes->front()) || !keepdims || in.channels <= 0) {
+      why = "a reduction that is neither over positions only nor a statistic of the channels "
+            "(over them alone, keeping the axis)";
       return std::nullopt;
     }
     Flow out = in;

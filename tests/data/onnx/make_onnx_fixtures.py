@@ -28,7 +28,7 @@ examples/digits_cnn_plain.safetensors, so that no PyTorch export is needed:
   norms_as_operators.onnx         an RMSNorm written as operators (its weight folded into the
                                   next layer), and per-position statistics used otherwise
   positions.onnx                  token positions sliced, split and concatenated (channels kept),
-                                  and a slice of the channels
+                                  a slice of the channels, a global average as a ReduceMean
   batchnorm_after_relu.onnx       a batch norm that cannot fold: the flow ends there
   mlp_f16.onnx, mlp_bf16.onnx, mlp_f64.onnx   a two-layer MLP in FLOAT16, BFLOAT16 and DOUBLE
   gpt2_tiny_{model,fused,sliced}.onnx, llama_tiny_model.onnx, vit_tiny_model.onnx   not
@@ -488,10 +488,13 @@ def positions_model():
     """Token flows whose positions are cut and joined: fc1 (a MatMul over 5 positions of rank 3)
     -> Slice of positions 1..5 -> Split of the positions in two -> Concat of them along the
     positions -> fc2, which reads all of fc1's channels; a Slice of fc1's channels 0..3 -> fc3,
-    which reads that split of fc1."""
+    which reads that split of fc1. And a convolution's global average written as a ReduceMean
+    over height and width -> fc4, which reads the convolution; its ReduceMax over the channels
+    ends the flow."""
     rng = np.random.default_rng(8)
     inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n)
-             for n, s in (("fc1.weight", (4, 6)), ("fc2.weight", (6, 3)), ("fc3.weight", (3, 2)))]
+             for n, s in (("fc1.weight", (4, 6)), ("fc2.weight", (6, 3)), ("fc3.weight", (3, 2)),
+                          ("conv.weight", (3, 2, 3, 3)), ("fc4.weight", (2, 3)))]
     inits += [numpy_helper.from_array(np.array(v, dtype=np.int64), n)
               for n, v in (("one", [1]), ("five", [5]), ("zero", [0]), ("three", [3]),
                            ("positions", [1]), ("channels", [-1]), ("halves", [2, 2]))]
@@ -501,9 +504,15 @@ def positions_model():
              helper.make_node("Concat", ["second", "first"], ["joined"], name="joined", axis=1),
              helper.make_node("MatMul", ["joined", "fc2.weight"], ["fc2"], name="fc2"),
              helper.make_node("Slice", ["fc1", "zero", "three", "channels"], ["part"], name="part"),
-             helper.make_node("MatMul", ["part", "fc3.weight"], ["fc3"], name="fc3")]
-    graph = helper.make_graph(nodes, "positions", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 5, 4])],
-                              [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in ("fc2", "fc3")], inits)
+             helper.make_node("MatMul", ["part", "fc3.weight"], ["fc3"], name="fc3"),
+             helper.make_node("Conv", ["image", "conv.weight"], ["conv"], name="conv"),
+             helper.make_node("ReduceMean", ["conv"], ["pooled"], name="pooled", axes=[2, 3], keepdims=0),
+             helper.make_node("Gemm", ["pooled", "fc4.weight"], ["fc4"], name="fc4", transB=1),
+             helper.make_node("ReduceMax", ["conv"], ["brightest"], name="brightest", axes=[1])]
+    graph = helper.make_graph(nodes, "positions", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 5, 4]),
+                                                   helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 2, 5, 5])],
+                              [helper.make_tensor_value_info(o, TensorProto.FLOAT, None)
+                               for o in ("fc2", "fc3", "fc4", "brightest")], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
 

@@ -180,11 +180,11 @@ TEST(Onnx, NormsWrittenAsOperatorsFoldTheirWeightAndStatisticsEndTheFlow) {
             std::string::npos);
 }
 
-TEST(Onnx, PositionsCutAndJoinedKeepTheChannels) {
+TEST(Onnx, PositionsCutJoinedAndPooledKeepTheChannels) {
   // The graph's input has rank 3, so fc1's output (1, 5, 6) has its positions on axis 1: a
   // Slice, a Split and a Concat there keep every channel; a Slice on axis -1 takes channels.
   const ModelFile positions = open_model(onnx_dir() + "/positions.onnx");
-  ASSERT_EQ(positions.graph_layers.size(), 3u);
+  ASSERT_EQ(positions.graph_layers.size(), 5u);
   using Kind = ModelFile::GraphRead::Kind;
   const ModelFile::GraphLayer& fc2 = positions.graph_layers[1];
   ASSERT_EQ(fc2.reads.size(), 1u);
@@ -195,7 +195,16 @@ TEST(Onnx, PositionsCutAndJoinedKeepTheChannels) {
   EXPECT_EQ(fc3.reads[0].kind, Kind::Split);
   EXPECT_EQ(fc3.reads[0].first, 0);
   EXPECT_EQ(fc3.reads[0].count, 3);
-  EXPECT_TRUE(positions.graph_flow_ends.empty());
+  // A ReduceMean over a convolution's height and width is a pooling: fc4 reads the convolution.
+  // A ReduceMax over its channels mixes them: the flow ends there.
+  const ModelFile::GraphLayer& fc4 = positions.graph_layers[4];
+  ASSERT_EQ(fc4.weight, "fc4.weight");
+  ASSERT_EQ(fc4.reads.size(), 1u);
+  EXPECT_EQ(fc4.reads[0].producer, "conv.weight");
+  ASSERT_EQ(positions.graph_flow_ends.size(), 1u);
+  EXPECT_NE(positions.graph_flow_ends[0].find("node 'brightest' (ReduceMax): a reduction that is "
+                                              "neither over positions only"),
+            std::string::npos);
 }
 
 TEST(Onnx, MalformedFilesNameTheTensorAndTheProblem) {
