@@ -367,6 +367,9 @@ struct Flow {
   std::int64_t rank = 0;
   // Mixed by attention head by head (softmax(Q K^T) V), with heads of this many channels.
   std::int64_t mixed_heads = 0;
+  // Each head repeated this many times, consecutively (a grouped-query attention's repeat_kv:
+  // Unsqueeze, Expand, Reshape): the value holds channels * repeats channels.
+  std::int64_t repeats = 1;
   std::string ended;
 };
 
@@ -527,6 +530,11 @@ class GraphWalk {
     } else if (pass_through_ops().count(op) ||
                (inputs.size() == 1 && (elementwise_binary(op) || op == "Pow"))) {
       out = *inputs.front();  // an activation, or a bias, scale or power by a constant
+    } else if (op == "Expand" && inputs.size() == 1 && inputs.front()->head != 0) {
+      out = repeat_heads(node, *inputs.front(), why);
+    } else if (inputs.size() == 1 && inputs.front()->repeats > 1 &&
+               !pass_through_ops().count(op) && op != "Transpose") {
+      why = "an operator on repeated heads (a grouped-query attention's V)";
     } else if (op == "Gather" && inputs.size() == 1 && !constants_.count(node.input(0))) {
       out = gather(node, *inputs.front(), why);
     } else if (op == "Transpose") {
@@ -679,7 +687,8 @@ class GraphWalk {
                                                       : Kind::Direct;
         layer.reads.push_back({model_.graph_layers[static_cast<std::size_t>(p)].weight, kind,
                                offset, part.first, part.channels,
-                               kind == Kind::Direct ? input.mixed_heads : 0});
+                               kind == Kind::Direct ? input.mixed_heads : 0,
+                               kind == Kind::Direct ? input.repeats : 1});
       }
       offset += part.channels;
     }
@@ -822,8 +831,26 @@ class GraphWalk {
   static bool gated_unit(const std::vector<const Flow*>& inputs) {
     if (inputs.size() != 2) return false;
     for (const Flow* f : inputs)
-      if (!f->tokens || f->head != 0 || !has_layers(*f)) return false;
+      if (!f->tokens || f->head != 0 || f->repeats > 1 || !has_layers(*f)) return false;
     return inputs[0]->channels == inputs[1]->channels;
+  }
+
+  // An Expand of a flow split into heads, by a constant shape (batch, heads, repeats, positions,
+  // head) after an Unsqueeze: each head repeated for the query heads that share it (a
+  // grouped-query attention's repeat_kv). Any other Expand ends the flow.
+  std::optional<Flow> repeat_heads(const onnx::NodeProto& node, const Flow& in,
+                                   std::string& why) const {
+    const auto shape = int64_values(node, 1, 8);
+    if (!shape || shape->size() != 5 || (*shape)[4] != in.head || in.repeats != 1 ||
+        (*shape)[1] * in.head != in.channels || (*shape)[2] < 1) {
+      why = "an expand svr cannot follow (only a grouped-query attention's repeat of its heads, "
+            "to (batch, heads, repeats, positions, head))";
+      return std::nullopt;
+    }
+    Flow out = in;
+    out.repeats = (*shape)[2];
+    out.rank = 5;
+    return out;
   }
 
   // A Reshape of a token flow by a constant shape: a last axis of fewer channels splits them
@@ -834,7 +861,7 @@ class GraphWalk {
     out.rank = shape ? static_cast<std::int64_t>(shape->size()) : 0;
     if (!in.tokens || in.channels <= 0 || !shape || shape->empty()) return out;
     const std::int64_t last = shape->back();
-    if (last == in.channels)
+    if (last == in.channels * in.repeats)
       out.head = 0;
     else if (last > 0 && last < in.channels && in.channels % last == 0)
       out.head = last;
@@ -927,7 +954,7 @@ class GraphWalk {
   // convolution's output, -1 of a MatMul's (whose rank is not known here) or after a transpose to
   // NHWC (also 3).
   static bool channel_axis(const Flow& in, std::int64_t axis) {
-    if (in.head != 0) return false;  // the last axis holds one head's channels
+    if (in.head != 0 || in.repeats > 1) return false;  // one head's channels, or repeated ones
     const bool last = in.tokens || in.channels_last;
     if (in.rank > 0) {
       if (axis < -in.rank || axis >= in.rank) return false;
@@ -940,7 +967,7 @@ class GraphWalk {
   // token concatenated, a token picked), when the rank may not be known: a convolution's value
   // has at least 3 axes (channels on 1), a channels-last one at least 3, a token flow 2.
   static bool position_axis(const Flow& in, std::int64_t axis) {
-    if (in.head != 0) return false;
+    if (in.head != 0 || in.repeats > 1) return false;
     if (in.rank > 0) {
       const std::int64_t a = axis < 0 ? axis + in.rank : axis;
       return a >= 0 && a < in.rank && !channel_axis(in, axis);
@@ -1107,6 +1134,10 @@ class GraphWalk {
       if (!has_layers(*f)) continue;
       if (f->parts.size() > 1) {
         why = "a sum with a concatenation";
+        return std::nullopt;
+      }
+      if (f->repeats > 1) {
+        why = "a sum of repeated heads (a grouped-query attention's V)";
         return std::nullopt;
       }
       if (!whole(f->parts.front())) {

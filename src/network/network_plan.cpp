@@ -647,6 +647,7 @@ NetworkPlan plan_recognised(const ModelFile& model, const detail::RecognisedTopo
 // topology file's (the same checks and channel maps); its batch norms fold as the graph says.
 NetworkPlan plan_onnx_graph(const ModelFile& model, const NetworkOptions& options) {
   std::vector<detail::TopologyLayer> raws;
+  std::vector<std::string> left_out;
   for (const ModelFile::GraphLayer& layer : model.graph_layers) {
     const TensorInfo* t = model.find(layer.weight);
     detail::TopologyLayer raw;
@@ -658,12 +659,31 @@ NetworkPlan plan_onnx_graph(const ModelFile& model, const NetworkOptions& option
     if (layer.channels_last) raw.flatten = FlattenOrder::ChannelsLast;
     if (!layer.input_scale.empty()) raw.input_scale = layer.input_scale;
     for (const ModelFile::GraphRead& read : layer.reads) {
-      if (options.split_heads && read.head > 0 && read.kind == ModelFile::GraphRead::Kind::Direct &&
-          t != nullptr && t->shape.size() == 2 && t->shape[1] % read.head == 0) {
-        const std::int64_t heads = t->shape[1] / read.head;  // V -> O through attention
+      // V -> O through attention, head by head: O's query heads, each V head read by `repeats`
+      // of them (a grouped-query attention).
+      const bool direct = read.kind == ModelFile::GraphRead::Kind::Direct;
+      const std::int64_t heads =
+          read.head > 0 && t != nullptr && t->shape.size() == 2 && t->shape[1] % read.head == 0
+              ? t->shape[1] / read.head
+              : 0;
+      if (direct && heads > 0 && heads % read.repeats == 0 &&
+          (options.split_heads || read.repeats > 1)) {
+        if (!options.split_heads) {
+          left_out.push_back("'" + read.producer + "' -> '" + layer.weight +
+                             "': grouped-query attention (each V head read by " +
+                             std::to_string(read.repeats) +
+                             " query heads): the V -> O pair is left out (--attention-heads "
+                             "split reads it head by head)");
+          continue;
+        }
         for (detail::TopologyRead& r :
-             detail::per_head_reads(read.producer, heads, heads, read.head))
+             detail::per_head_reads(read.producer, heads, heads / read.repeats, read.head))
           raw.reads.push_back(std::move(r));
+        continue;
+      }
+      if (direct && read.repeats > 1) {
+        left_out.push_back("'" + read.producer + "' -> '" + layer.weight +
+                           "': repeated heads svr cannot line up with the reader's inputs");
         continue;
       }
       detail::TopologyRead r;
@@ -683,6 +703,7 @@ NetworkPlan plan_onnx_graph(const ModelFile& model, const NetworkOptions& option
                                            detail::TopologyProblems(model.path + " (its graph)"));
   plan.source = "onnx";
   plan.flow_ends = model.graph_flow_ends;
+  plan.left_out = std::move(left_out);
   attach_graph_batchnorms(model, options, plan);
   return plan;
 }

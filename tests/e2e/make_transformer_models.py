@@ -282,14 +282,16 @@ def gpt2_onnx(m, path, tokens=5, fused=False):
            [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, tokens, WIDTH])], 17)
 
 
-def llama_onnx(m, path, tokens=5, fused_norms=False):
+def llama_onnx(m, path, tokens=5, fused_norms=False, kv_heads=None):
     """The Llama of m as an ONNX graph, as an exporter writes one at opset 18 (ReduceMean's axes
     an input): the embedding a Gather; each RMSNorm written as operators (Cast, Pow, ReduceMean,
     Add, Sqrt, Reciprocal or Div, Mul by the weight); rotary embeddings on Q and K (Slice halves
     of each head, Neg, Concat, Mul by cos and sin); a causal mask; SwiGLU (gate * sigmoid(gate)
     * up). svr must read the same network from it as from model.safetensors at
     --residual-reach all. fused_norms: each RMSNorm one RMSNormalization node (opset 23), and
-    the shapes and bounds Constant nodes (int64_data)."""
+    the shapes and bounds Constant nodes (int64_data). kv_heads: a grouped-query attention
+    whose K and V heads are repeated for the query heads as Hugging Face's repeat_kv exports
+    (Unsqueeze, Expand, Reshape)."""
     from onnx import TensorProto, helper
 
     head = WIDTH // HEADS
@@ -311,6 +313,11 @@ def llama_onnx(m, path, tokens=5, fused_norms=False):
 
     split = ints("heads_shape", [1, tokens, HEADS, head])
     merge = ints("tokens_shape", [1, tokens, WIDTH])
+    kv_heads = kv_heads or HEADS
+    kv_split = ints("kv_heads_shape", [1, tokens, kv_heads, head])
+    repeated = ints("repeated_shape", [1, kv_heads, HEADS // kv_heads, tokens, head])
+    all_heads = ints("all_heads_shape", [1, HEADS, tokens, head])
+    third = ints("third_axis", [2])
     last = ints("last_axis", [-1])
     two, eps, root = scalar("two", 2.0), scalar("eps", 1e-6), scalar("sqrt_head", np.sqrt(head))
     angles = np.outer(np.arange(tokens), 10000.0 ** (-np.arange(0, head, 2) / head))
@@ -329,11 +336,17 @@ def llama_onnx(m, path, tokens=5, fused_norms=False):
                   else node("Div", [xf, denominator]))
         return node("Mul", [init(name, m.stored[name]), node("Cast", [normed], to=TensorProto.FLOAT)])
 
-    def heads(t):
-        return node("Transpose", [node("Reshape", [t, split])], perm=[0, 2, 1, 3])
+    def heads(t, shape=split):
+        return node("Transpose", [node("Reshape", [t, shape])], perm=[0, 2, 1, 3])
 
-    def rotary(t):
-        t = heads(t)
+    def repeat_kv(t):
+        if kv_heads == HEADS:
+            return t
+        wide = node("Expand", [node("Unsqueeze", [t, third]), repeated])
+        return node("Reshape", [wide, all_heads])
+
+    def rotary(t, shape=split):
+        t = heads(t, shape)
         first = node("Slice", [t, bounds[0], bounds[1], last])
         second = node("Slice", [t, bounds[1], bounds[2], last])
         rotated = node("Concat", [node("Neg", [second]), first], axis=-1)
@@ -345,9 +358,10 @@ def llama_onnx(m, path, tokens=5, fused_norms=False):
         p = "model.layers.%d." % b
         h = rms(x, p + "input_layernorm.weight", reciprocal=b % 2 == 0)
         q, k, v = (linear(h, p + "self_attn.%s_proj.weight" % t) for t in "qkv")
-        scores = node("Div", [node("MatMul", [rotary(q), node("Transpose", [rotary(k)], perm=[0, 1, 3, 2])]), root])
+        keys = repeat_kv(rotary(k, kv_split))
+        scores = node("Div", [node("MatMul", [rotary(q), node("Transpose", [keys], perm=[0, 1, 3, 2])]), root])
         weights = node("Softmax", [node("Add", [scores, mask])], axis=-1)
-        mixed = node("Reshape", [node("Transpose", [node("MatMul", [weights, heads(v)])], perm=[0, 2, 1, 3]), merge])
+        mixed = node("Reshape", [node("Transpose", [node("MatMul", [weights, repeat_kv(heads(v, kv_split))])], perm=[0, 2, 1, 3]), merge])
         x = node("Add", [x, linear(mixed, p + "self_attn.o_proj.weight")])
         h = rms(x, p + "post_attention_layernorm.weight", reciprocal=b % 2 == 1)
         gate = linear(h, p + "mlp.gate_proj.weight")
@@ -548,7 +562,9 @@ def main():
             json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f, indent=1)
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(config, f, indent=1)
-    if a.onnx and a.family == "vit":
+    if a.onnx and a.family == "llama_gqa":
+        llama_onnx(m, os.path.join(a.out, "model.onnx"), kv_heads=HEADS // 2)
+    elif a.onnx and a.family == "vit":
         vit_onnx(m, os.path.join(a.out, "model.onnx"))
     elif a.onnx and a.family == "llama":
         llama_onnx(m, os.path.join(a.out, "model.onnx"))

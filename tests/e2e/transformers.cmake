@@ -184,3 +184,19 @@ svr_e2e(onnx.gpt2_graph.heads_plan 1 --expect "19 layers, 54 pairs"
   plan ${gpt2_onnx}/model.onnx --attention-heads split)
 set_tests_properties(e2e.onnx.llama_graph.heads e2e.onnx.gpt2_graph.heads_plan PROPERTIES
   FIXTURES_REQUIRED "transformer_llama_onnx;transformer_gpt2_onnx")
+
+# A grouped-query Llama as an ONNX graph: K and V heads repeated for the query heads by
+# Unsqueeze, Expand and Reshape (Hugging Face's repeat_kv). Whole, its V -> O pairs are left out
+# as for the safetensors; split, each query head reads its shared V head, as for the safetensors.
+transformer_model(llama_gqa_onnx llama_gqa --reach all --onnx)
+set(llama_gqa_onnx ${transformers}/llama_gqa_onnx)
+svr_e2e(onnx.llama_gqa_graph.same 2 same "${llama_gqa_onnx}/model.safetensors#--residual-reach#all"
+  ${llama_gqa_onnx}/model.onnx)
+svr_e2e(onnx.llama_gqa_graph.heads 3 same
+  "${llama_gqa_onnx}/model.safetensors#--residual-reach#all#--attention-heads#split"
+  "${llama_gqa_onnx}/model.onnx#--attention-heads#split")
+svr_e2e(onnx.llama_gqa_graph.plan 1 --expect "23 layers, 64 pairs"
+  --expect "left out: 'model.layers.0.self_attn.v_proj.weight' -> 'model.layers.0.self_attn.o_proj.weight': grouped-query attention (each V head read by 2 query heads)"
+  plan ${llama_gqa_onnx}/model.onnx)
+set_tests_properties(e2e.onnx.llama_gqa_graph.same e2e.onnx.llama_gqa_graph.heads
+  e2e.onnx.llama_gqa_graph.plan PROPERTIES FIXTURES_REQUIRED transformer_llama_gqa_onnx)

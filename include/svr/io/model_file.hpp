@@ -48,6 +48,10 @@ struct ModelFile {
     // Direct: the channels reach the reader through attention's heads of this many channels
     // each (V -> O); 0 otherwise. --attention-heads split reads them head by head.
     std::int64_t head = 0;
+    // Each of those heads read by this many query heads (a grouped-query attention's V heads
+    // repeated by Expand): 1 otherwise. No single channel map describes it: whole, the pair is
+    // left out; split, each query head reads its shared V head.
+    std::int64_t repeats = 1;
   };
   struct GraphLayer {
     std::string weight;

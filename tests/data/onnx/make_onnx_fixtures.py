@@ -31,13 +31,13 @@ examples/digits_cnn_plain.safetensors, so that no PyTorch export is needed:
                                   a slice of the channels, a global average as a ReduceMean
   batchnorm_after_relu.onnx       a batch norm that cannot fold: the flow ends there
   mlp_f16.onnx, mlp_bf16.onnx, mlp_f64.onnx   a two-layer MLP in FLOAT16, BFLOAT16 and DOUBLE
-  gpt2_tiny_{model,fused,sliced}.onnx, llama_tiny_model.onnx, vit_tiny_model.onnx   not
-                                  written here: tests/e2e/make_transformer_models.py gpt2
-                                  (llama, vit) OUT --onnx
+  gpt2_tiny_{model,fused,sliced}.onnx, llama_tiny_model.onnx, llama_gqa_tiny_model.onnx,
+  vit_tiny_model.onnx             not written here: tests/e2e/make_transformer_models.py gpt2
+                                  (llama, llama_gqa, vit) OUT --onnx
                                   writes them (model.onnx, fused.onnx, sliced.onnx; the e2e tests
                                   make their own); kept as seeds of the onnx_model fuzz harness
                                   (Gather, LayerNormalization, norms as operators, heads,
-                                  attention, rotary embeddings, SwiGLU, class token, Split,
+                                  attention, rotary embeddings, repeated heads, SwiGLU, class token, Split,
                                   Slice)
   bad/*.onnx                      malformed models, one problem each (tests/unit/io/onnx_test.cpp
                                   and tests/e2e)
