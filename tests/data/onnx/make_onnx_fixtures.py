@@ -29,6 +29,8 @@ examples/digits_cnn_plain.safetensors, so that no PyTorch export is needed:
                                   next layer), and per-position statistics used otherwise
   positions.onnx                  token positions sliced, split and concatenated (channels kept),
                                   a slice of the channels, a global average as a ReduceMean
+  repeated_heads.onnx             heads repeated as a grouped-query attention's V, then mixed;
+                                  an Expand svr cannot follow
   batchnorm_after_relu.onnx       a batch norm that cannot fold: the flow ends there
   mlp_f16.onnx, mlp_bf16.onnx, mlp_f64.onnx   a two-layer MLP in FLOAT16, BFLOAT16 and DOUBLE
   gpt2_tiny_{model,fused,sliced}.onnx, llama_tiny_model.onnx, llama_gqa_tiny_model.onnx,
@@ -516,6 +518,28 @@ def positions_model():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
 
+def repeated_heads_model():
+    """A MatMul's 4 channels split into 2 heads of 2 (Reshape, Transpose), then repeated as a
+    grouped-query attention repeats V (Unsqueeze, Expand to (1, 2, 2, 5, 2)): a Softmax of the
+    repeated heads ends the flow, and so does an Expand svr cannot follow (to 4 axes)."""
+    rng = np.random.default_rng(9)
+    inits = [numpy_helper.from_array(rng.standard_normal((4, 4)).astype(np.float32), "v.weight")]
+    inits += [numpy_helper.from_array(np.array(v, dtype=np.int64), n)
+              for n, v in (("heads", [1, 5, 2, 2]), ("third", [2]), ("repeated", [1, 2, 2, 5, 2]),
+                           ("flat", [1, 2, 5, 2]))]
+    nodes = [helper.make_node("MatMul", ["input", "v.weight"], ["v"], name="v"),
+             helper.make_node("Reshape", ["v", "heads"], ["split"]),
+             helper.make_node("Transpose", ["split"], ["by_head"], perm=[0, 2, 1, 3]),
+             helper.make_node("Unsqueeze", ["by_head", "third"], ["wider"]),
+             helper.make_node("Expand", ["wider", "repeated"], ["repeats"], name="repeat_kv"),
+             helper.make_node("Softmax", ["repeats"], ["mixed"], name="mixed"),
+             helper.make_node("Expand", ["by_head", "flat"], ["expanded"], name="other_expand")]
+    graph = helper.make_graph(nodes, "repeated", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 5, 4])],
+                              [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in ("mixed", "expanded")],
+                              inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else HERE
     source = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "examples", "digits_cnn_plain.safetensors")
@@ -539,6 +563,7 @@ def main():
     onnx.save(gated_model(), os.path.join(out_dir, "silu_and_gate.onnx"))
     onnx.save(norms_model(), os.path.join(out_dir, "norms_as_operators.onnx"))
     onnx.save(positions_model(), os.path.join(out_dir, "positions.onnx"))
+    onnx.save(repeated_heads_model(), os.path.join(out_dir, "repeated_heads.onnx"))
     bad_models(out_dir)
 
 

@@ -207,6 +207,18 @@ TEST(Onnx, PositionsCutJoinedAndPooledKeepTheChannels) {
             std::string::npos);
 }
 
+TEST(Onnx, RepeatedHeadsEndTheFlowAnywhereButAtTheirReader) {
+  const ModelFile repeated = open_model(onnx_dir() + "/repeated_heads.onnx");
+  ASSERT_EQ(repeated.graph_flow_ends.size(), 2u);
+  EXPECT_NE(repeated.graph_flow_ends[0].find(
+                "node 'mixed' (Softmax): an operator on repeated heads (a grouped-query "
+                "attention's V)"),
+            std::string::npos);
+  EXPECT_NE(repeated.graph_flow_ends[1].find("node 'other_expand' (Expand): an expand svr cannot "
+                                             "follow"),
+            std::string::npos);
+}
+
 TEST(Onnx, MalformedFilesNameTheTensorAndTheProblem) {
   const std::string bad = onnx_dir() + "/bad/";
   const auto expect_error = [&](const std::string& file, const std::vector<std::string>& parts) {
