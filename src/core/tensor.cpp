@@ -127,4 +127,15 @@ std::string shape_string(const std::vector<std::int64_t>& shape) {
   return s + "]";
 }
 
+std::vector<std::int64_t> matrix_strides(const TensorInfo& t) {
+  return t.strides.empty() ? std::vector<std::int64_t>{t.shape[1], 1} : t.strides;
+}
+
+void transpose_matrix_view(TensorInfo& t) {
+  if (t.shape.size() != 2) return;
+  const std::vector<std::int64_t> strides = matrix_strides(t);
+  t.shape = {t.shape[1], t.shape[0]};
+  t.strides = {strides[1], strides[0]};
+}
+
 }  // namespace svr

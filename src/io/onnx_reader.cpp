@@ -1299,10 +1299,7 @@ ModelFile open_onnx(const std::string& path) {
   for (const std::string& name : GraphWalk(graph, path, floats, unreadable, model).run())
     // Stored (in, out): the (out, in) view of it, as PyTorch stores a Linear weight.
     for (TensorInfo& t : model.tensors)
-      if (t.name == name) {
-        std::swap(t.shape[0], t.shape[1]);
-        t.strides = {1, t.shape[0]};
-      }
+      if (t.name == name) transpose_matrix_view(t);
   return model;
 }
 

@@ -65,19 +65,6 @@ TensorInfo* find_mutable(ModelFile& model, const std::string& name) {
   return nullptr;
 }
 
-// A matrix's element strides, also when it is stored contiguous (no strides given).
-std::vector<std::int64_t> matrix_strides(const TensorInfo& t) {
-  return t.strides.empty() ? std::vector<std::int64_t>{t.shape[1], 1} : t.strides;
-}
-
-// The (b, a) view of a stored (a, b) matrix.
-void transpose_in_place(TensorInfo& t) {
-  if (t.shape.size() != 2) return;  // not a matrix: the recogniser reports it
-  const std::vector<std::int64_t> strides = matrix_strides(t);
-  t.shape = {t.shape[1], t.shape[0]};
-  t.strides = {strides[1], strides[0]};
-}
-
 }  // namespace
 
 void add_layout_views(ModelFile& model) {
@@ -107,7 +94,7 @@ void add_layout_views(ModelFile& model) {
         }
       } else if (ends_with(t.name, ".attn.c_proj.weight") ||
                  ends_with(t.name, ".mlp.c_fc.weight") || ends_with(t.name, ".mlp.c_proj.weight")) {
-        transpose_in_place(t);
+        transpose_matrix_view(t);
       }
     }
     model.tensors.insert(model.tensors.end(), qkv.begin(), qkv.end());
@@ -119,7 +106,7 @@ void add_layout_views(ModelFile& model) {
   // A token embedding is stored (vocabulary, width): as a layer it maps a one-hot token to its
   // row, M = E^T (width x vocabulary).
   for (const std::string& name : embeddings)
-    if (TensorInfo* t = find_mutable(model, name)) transpose_in_place(*t);
+    if (TensorInfo* t = find_mutable(model, name)) transpose_matrix_view(*t);
 }
 
 namespace detail {

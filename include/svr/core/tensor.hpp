@@ -33,6 +33,12 @@ struct TensorInfo {
   bool is_contiguous() const;
 };
 
+// A matrix's element strides, also when it is stored contiguous (no strides given).
+std::vector<std::int64_t> matrix_strides(const TensorInfo& t);
+// Makes `t`, a stored (a, b) matrix, the (b, a) view of the same bytes (a Conv1D's or a
+// MatMul's (in, out) weight read as (out, in)). Not a matrix: left as it is.
+void transpose_matrix_view(TensorInfo& t);
+
 // Converts `count` little-endian elements of `dtype` to double (F16/BF16 exactly).
 void decode_to_double(DType dtype, const unsigned char* bytes, std::size_t count, double* out);
 

@@ -49,5 +49,27 @@ TEST(TensorInfo, ContiguityAndNumel) {
   EXPECT_EQ(shape_string({64, 3, 3, 3}), "[64, 3, 3, 3]");
 }
 
+TEST(TensorInfo, TransposedMatrixViewSwapsShapeAndStrides) {
+  TensorInfo t;  // a contiguous (2, 3) matrix: element (i, j) at 3 i + j
+  t.shape = {2, 3};
+  transpose_matrix_view(t);  // its (3, 2) view: element (j, i) at the same place
+  EXPECT_EQ(t.shape, (std::vector<std::int64_t>{3, 2}));
+  EXPECT_EQ(t.strides, (std::vector<std::int64_t>{1, 3}));
+  transpose_matrix_view(t);  // back: the contiguous strides, spelled out
+  EXPECT_EQ(t.shape, (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(t.strides, (std::vector<std::int64_t>{3, 1}));
+  EXPECT_TRUE(t.is_contiguous());
+  TensorInfo strided;  // a PyTorch storage's (4, 5) view with row stride 7
+  strided.shape = {4, 5};
+  strided.strides = {7, 1};
+  transpose_matrix_view(strided);
+  EXPECT_EQ(strided.strides, (std::vector<std::int64_t>{1, 7}));
+  TensorInfo vector;  // not a matrix: unchanged
+  vector.shape = {4};
+  transpose_matrix_view(vector);
+  EXPECT_EQ(vector.shape, (std::vector<std::int64_t>{4}));
+  EXPECT_TRUE(vector.strides.empty());
+}
+
 }  // namespace
 }  // namespace svr
