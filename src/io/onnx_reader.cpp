@@ -515,25 +515,26 @@ class GraphWalk {
     std::string why;
     const bool statistics =
         std::any_of(inputs.begin(), inputs.end(), [](const Flow* f) { return f->statistic; });
-    bool norm_weight = false;  // this node multiplies a normalized flow by the norm's weight
+    // This node multiplies a normalized flow by the norm's weight: that weight, or "".
+    const std::string norm_weight = op == "Mul" && inputs.size() == 1 && !statistics
+                                        ? norm_weight_of(node, *inputs.front())
+                                        : "";
     if (statistics) {
       out = with_statistic(op, inputs, why);
     } else if (reduction_op(op) && inputs.size() == 1) {
       out = reduce(node, *inputs.front(), why);
     } else if (op == "Reshape" && inputs.size() == 1) {
       out = reshape(node, *inputs.front());
-    } else if (op == "Mul" && inputs.size() == 1 &&
-               !norm_weight_of(node, *inputs.front()).empty()) {
+    } else if (!norm_weight.empty()) {
       out = *inputs.front();
-      out->scale = norm_weight_of(node, *inputs.front());
-      norm_weight = true;
+      out->scale = norm_weight;
     } else if (pass_through_ops().count(op) ||
                (inputs.size() == 1 && (elementwise_binary(op) || op == "Pow"))) {
       out = *inputs.front();  // an activation, or a bias, scale or power by a constant
     } else if (op == "Expand" && inputs.size() == 1 && inputs.front()->head != 0) {
       out = repeat_heads(node, *inputs.front(), why);
-    } else if (inputs.size() == 1 && inputs.front()->repeats > 1 &&
-               !pass_through_ops().count(op) && op != "Transpose") {
+    } else if (inputs.size() == 1 && inputs.front()->repeats > 1 && !pass_through_ops().count(op) &&
+               op != "Transpose") {
       why = "an operator on repeated heads (a grouped-query attention's V)";
     } else if (op == "Gather" && inputs.size() == 1 && !constants_.count(node.input(0))) {
       out = gather(node, *inputs.front(), why);
@@ -575,7 +576,7 @@ class GraphWalk {
     // Positions picked or pooled keep every channel's factor (a channel slice drops it itself).
     const bool picked =
         op == "Gather" || op == "Slice" || (reduction_op(op) && out && !out->statistic);
-    if (out && !norm_weight && !norm_op(op) && !keeps_scale(op) && !bias && !picked)
+    if (out && norm_weight.empty() && !norm_op(op) && !keeps_scale(op) && !bias && !picked)
       out->scale.clear();
     if (out && !statistics && !keeps_scale(op)) out->normalized = false;
     if (out && op == "Flatten") out->rank = 2;

@@ -111,17 +111,24 @@ endforeach()
 svr_bad(residual_reach_zero ${examples}/digits_cnn_plain.safetensors EXPECT "--residual-reach"
   OPTIONS --residual-reach 0)
 
+# svr on an ONNX graph against the same model's safetensors at --residual-reach all (a graph's
+# residual stream holds every earlier writer): onnx.TEST.same on NP ranks, and
+# onnx.TEST.same_scalapack on NP_GRID ranks with every layer on a grid of block BLOCK.
+function(onnx_same_as_safetensors test dir np np_grid block)
+  svr_e2e(onnx.${test}.same ${np} same "${dir}/model.safetensors#--residual-reach#all"
+    ${dir}/model.onnx)
+  svr_e2e(onnx.${test}.same_scalapack ${np_grid} same
+    "${dir}/model.safetensors#--residual-reach#all" ${dir}/model.onnx --
+    --scalapack-min-dim 1 --block-size ${block})
+endfunction()
+
 # The GPT-2 as an ONNX graph (make_transformer_models.py --onnx: Gather embedding, LayerNormalization,
 # heads split by Reshape and Transpose, softmax(Q K^T) V, residual Adds, gelu_new as operators):
 # the same SVR as its safetensors at --residual-reach all, whole and on grids; --plan says where
 # Q K^T ends the flow.
 transformer_model(gpt2_onnx gpt2 --reach all --onnx)
 set(gpt2_onnx ${transformers}/gpt2_onnx)
-svr_e2e(onnx.gpt2_graph.same 2 same "${gpt2_onnx}/model.safetensors#--residual-reach#all"
-  ${gpt2_onnx}/model.onnx)
-svr_e2e(onnx.gpt2_graph.same_scalapack 3 same
-  "${gpt2_onnx}/model.safetensors#--residual-reach#all" ${gpt2_onnx}/model.onnx --
-  --scalapack-min-dim 1 --block-size 5)
+onnx_same_as_safetensors(gpt2_graph ${gpt2_onnx} 2 3 5)
 svr_e2e(onnx.gpt2_graph.plan 1 --expect "a graph read from the ONNX model" --expect "19 layers, 45 pairs"
   --expect "(MatMul): a product of two flows (attention's Q K^T)" plan ${gpt2_onnx}/model.onnx)
 set_tests_properties(e2e.onnx.gpt2_graph.same e2e.onnx.gpt2_graph.same_scalapack
@@ -145,11 +152,7 @@ set_tests_properties(e2e.onnx.gpt2_fused.np0 e2e.onnx.gpt2_fused.scalapack.np3
 # them): the same SVR as its safetensors at --residual-reach all, whole and on grids.
 transformer_model(llama_onnx llama --reach all --onnx)
 set(llama_onnx ${transformers}/llama_onnx)
-svr_e2e(onnx.llama_graph.same 2 same "${llama_onnx}/model.safetensors#--residual-reach#all"
-  ${llama_onnx}/model.onnx)
-svr_e2e(onnx.llama_graph.same_scalapack 4 same
-  "${llama_onnx}/model.safetensors#--residual-reach#all" ${llama_onnx}/model.onnx --
-  --scalapack-min-dim 1 --block-size 3)
+onnx_same_as_safetensors(llama_graph ${llama_onnx} 2 4 3)
 svr_e2e(onnx.llama_graph.fused_norms 0 same "${llama_onnx}/model.safetensors#--residual-reach#all"
   ${llama_onnx}/fused_norms.onnx)
 svr_e2e(onnx.llama_graph.plan 1 --expect "23 layers, 67 pairs (add 61, direct 6)"
@@ -166,11 +169,7 @@ set_tests_properties(e2e.onnx.llama_graph.same e2e.onnx.llama_graph.same_scalapa
 # as operators: the same SVR as its safetensors at --residual-reach all, whole and on grids.
 transformer_model(vit_onnx vit --reach all --onnx)
 set(vit_onnx ${transformers}/vit_onnx)
-svr_e2e(onnx.vit_graph.same 2 same "${vit_onnx}/model.safetensors#--residual-reach#all"
-  ${vit_onnx}/model.onnx)
-svr_e2e(onnx.vit_graph.same_scalapack 3 same
-  "${vit_onnx}/model.safetensors#--residual-reach#all" ${vit_onnx}/model.onnx --
-  --scalapack-min-dim 1 --block-size 4)
+onnx_same_as_safetensors(vit_graph ${vit_onnx} 2 3 4)
 svr_e2e(onnx.vit_graph.plan 1 --expect "20 layers, 52 pairs (add 43, direct 9)"
   --expect "(MatMul): a product of two flows (attention's Q K^T)" plan ${vit_onnx}/model.onnx)
 set_tests_properties(e2e.onnx.vit_graph.same e2e.onnx.vit_graph.same_scalapack
