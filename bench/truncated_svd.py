@@ -322,6 +322,16 @@ def bottom_section(a, k, ranks, repro, lines, per_layer, mi, today, option, grid
                 "method on float blocks with sgemm, to a residual of at most 1e-5 s_max) and the "
                 "same with `--full-svd` (sgesdd, then the top K), one BLAS thread per rank. The "
                 "s column compares the two single-precision runs.\n")
+    elif a.precision == "single":
+        title = (f"## On ScaLAPACK teams in single precision: {option} {k} by the Krylov method "
+                 "with float products on the grid against the single full SVD\n")
+        runs = (f"- **Runs**: `svr MODEL {option} {k} --no-plot {' '.join(grid)}` (layers with "
+                f"min(rows, cols) >= {grid[1]} on ScaLAPACK teams: the distributed Krylov method "
+                "with every product with M a psgemm on a float copy of its blocks, to a residual "
+                "of at most 1e-5 s_max; the other layers as on one rank, in float) and the same "
+                "with `--full-svd` (psgesvd or the split core's sgesdd on the teams, sgesdd on "
+                "one rank), one BLAS thread per rank. The s column compares the two "
+                "single-precision runs.\n")
     elif grid:
         title = (f"## On ScaLAPACK teams: {option} {k} by the Krylov method on the grid against "
                  "pdgesvd\n")

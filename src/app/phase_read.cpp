@@ -85,7 +85,9 @@ RunPlans read_phase(const Options& options, const mpi::Communicator& comm) {
     // The teams are sized for what the SVDs keep and work with: the truncated method's K
     // triplets and basis, not the full SVD's (which --full-svd runs before keeping K).
     const std::optional<std::int64_t> K = options.max_rank ? options.max_rank : options.min_rank;
-    if (K && !options.full_svd) policy.truncation = Truncation{*K, !options.max_rank};
+    if (K && !options.full_svd)
+      policy.truncation = Truncation{*K, !options.max_rank,
+                                     options.max_rank && options.precision == SvdPrecision::Single};
     plans.execution =
         plan_execution(shapes, pairs, comm.size(), options.execution.scalapack_min_dim,
                        options.execution.block_size, policy);

@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "local_blocks.hpp"
 #include "svr/core/error.hpp"
+#include "svr/linalg/blas.hpp"
 #include "svr/linalg/redistribute.hpp"
 #include "svr/linalg/scalapack.hpp"
 #include "svr/linalg/transpose.hpp"
@@ -19,48 +22,6 @@ namespace svr {
 namespace {
 
 using scalapack::Descriptor;
-
-// The local blocks of a distributed matrix in another precision T, with the same layout and
-// descriptor: how the single-precision path hands float arrays to ScaLAPACK without a float
-// DistributedMatrix. For double it is a plain copy.
-template <typename T>
-struct LocalBlocks {
-  std::vector<T> data;
-  Descriptor descriptor{};
-
-  // A copy of x's entries, rounded to T.
-  static LocalBlocks narrowed(const DistributedMatrix& x) {
-    LocalBlocks out = zeros_like(x);
-    const std::int64_t count = x.local_rows() * x.local_cols();
-    for (std::int64_t i = 0; i < count; ++i) out.data[static_cast<std::size_t>(i)] = T(x.data()[i]);
-    return out;
-  }
-  // Zeros with x's layout.
-  static LocalBlocks zeros_like(const DistributedMatrix& x) {
-    const std::int64_t count = std::max<std::int64_t>(1, x.local_rows() * x.local_cols());
-    return {std::vector<T>(static_cast<std::size_t>(count), T(0)), x.descriptor()};
-  }
-  // x := these entries, widened to double (x has the layout these came from).
-  void widen_into(DistributedMatrix& x) const {
-    const std::int64_t count = x.local_rows() * x.local_cols();
-    for (std::int64_t i = 0; i < count; ++i)
-      x.data()[i] = double(data[static_cast<std::size_t>(i)]);
-  }
-};
-
-// Single precision refuses what float cannot hold, on every rank alike.
-void check_single_range(const DistributedMatrix& a) {
-  bool fits = true;
-  const double largest = static_cast<double>(std::numeric_limits<float>::max());
-  const std::int64_t count = a.local_rows() * a.local_cols();
-  for (std::int64_t i = 0; i < count && fits; ++i) fits = std::abs(a.data()[i]) <= largest;
-  mpi::agreed(a.grid().comm(), [&] {
-    if (!fits)
-      throw NumericalError(
-          "distributed_svd: the matrix has an entry beyond single precision's range; run it "
-          "with --precision double");
-  });
-}
 
 // psgesvd of af, the float copy of an m x n matrix on U's grid (destroyed): s, U (m x k) and
 // VT (k x n), widened.
@@ -121,8 +82,8 @@ double norm_estimate(const DistributedMatrix& a) {
   for (int step = 0; step < 12; ++step) {
     const double x_norm = std::sqrt(squared_norm(x));
     if (x_norm == 0.0) break;
-    scalapack::pdgemm('N', 'N', to_lapack_int(m), 1, to_lapack_int(n), 1.0 / x_norm, a.data(), 1,
-                      1, a.descriptor(), x.data(), 1, 1, x.descriptor(), 0.0, y.data(), 1, 1,
+    scalapack::pdgemm('N', 'N', to_lapack_int(m), 1, to_lapack_int(n), 1.0 / x_norm, a.data(), 1, 1,
+                      a.descriptor(), x.data(), 1, 1, x.descriptor(), 0.0, y.data(), 1, 1,
                       y.descriptor());
     estimate = std::sqrt(squared_norm(y));  // ||a x|| for a unit x
     scalapack::pdgemm('T', 'N', to_lapack_int(n), 1, to_lapack_int(m), 1.0, a.data(), 1, 1,
@@ -133,14 +94,13 @@ double norm_estimate(const DistributedMatrix& a) {
 }
 
 // pdgesvd of [a 0; 0 c I] (a is not modified), keeping the triplets of a: s (k), U (m x k),
-// VT (k x n), both (re)allocated here. False, with s, U and VT unspecified, if the padding did not come out as the 8
-// largest, well separated triplets with their vectors in the padded rows and columns (then
-// the caller factors a itself); the same answer on every rank.
+// VT (k x n), both (re)allocated here. False, with s, U and VT unspecified, if the padding did not
+// come out as the 8 largest, well separated triplets with their vectors in the padded rows and
+// columns (then the caller factors a itself); the same answer on every rank.
 bool padded_svd(const DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatrix& U,
                 DistributedMatrix& VT, const DistributedSvdOptions& options) {
   const ProcessGrid& grid = a.grid();
-  const std::int64_t m = a.rows(), n = a.cols(), k = std::min(m, n), nb = a.block(),
-                     p = kPadding;
+  const std::int64_t m = a.rows(), n = a.cols(), k = std::min(m, n), nb = a.block(), p = kPadding;
   const double estimate = norm_estimate(a);
   const double c = estimate > 0.0 ? options.pad_scale * estimate : 1.0;
   Eigen::VectorXd sp(k + p);
@@ -156,16 +116,16 @@ bool padded_svd(const DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatri
   }
   // The padding's vectors: columns 0..p-1 of Up live in rows m.., rows 0..p-1 of VTp in
   // columns n..; anything else means a's own triplets got mixed in.
-  const double u_mass = grid_sum(Up, [&](const DistributedMatrix& x, std::int64_t li,
-                                         std::int64_t lj) {
-    const double v = x.local(li, lj);
-    return x.global_col(lj) < p && x.global_row(li) >= m ? v * v : 0.0;
-  });
-  const double v_mass = grid_sum(VTp, [&](const DistributedMatrix& x, std::int64_t li,
-                                          std::int64_t lj) {
-    const double v = x.local(li, lj);
-    return x.global_row(li) < p && x.global_col(lj) >= n ? v * v : 0.0;
-  });
+  const double u_mass =
+      grid_sum(Up, [&](const DistributedMatrix& x, std::int64_t li, std::int64_t lj) {
+        const double v = x.local(li, lj);
+        return x.global_col(lj) < p && x.global_row(li) >= m ? v * v : 0.0;
+      });
+  const double v_mass =
+      grid_sum(VTp, [&](const DistributedMatrix& x, std::int64_t li, std::int64_t lj) {
+        const double v = x.local(li, lj);
+        return x.global_row(li) < p && x.global_col(lj) >= n ? v * v : 0.0;
+      });
   // Vectors computed in float are orthonormal to about 1e-6 only.
   const double tolerance =
       (options.precision == SvdPrecision::Single ? 1e-4 : 1e-10) * static_cast<double>(p);
@@ -242,9 +202,11 @@ class Reduction {
     });
   }
 
-  // Tall: C (m x k) := Q C. Wide: C (k x n) := C Q.
+  // Tall: C (m x c) := Q C. Wide: C (c x n) := C Q.
   void apply(DistributedMatrix& C) const {
-    const lapack_int rows = tall_ ? m_ : k_, cols = tall_ ? k_ : n_;
+    const lapack_int rows = tall_ ? m_ : to_lapack_int(C.rows());
+    const lapack_int cols = tall_ ? to_lapack_int(C.cols()) : n_;
+    if (rows == 0 || cols == 0) return;
     using R = ReductionRoutines<T>;
     in_precision(C, [&](T* c, const Descriptor& descriptor) {
       (tall_ ? R::ormqr : R::ormlq)(comm_, tall_ ? 'L' : 'R', 'N', rows, cols, k_, a_.data.data(),
@@ -305,16 +267,135 @@ void core_on_grid_rank_zero(DistributedMatrix& triangle, Eigen::VectorXd& s, Dis
   redistribute(grid, RedistributionSource::whole(&core.V, 0, k, k), RedistributionTarget::of(VTt));
 }
 
-// QR (tall) or LQ (wide) first, the SVD of the k x k triangular factor, then Q applied to the
-// factor on the long side.
+// How many leading triplets get their long side's vectors from one product with M (the rest
+// through Q): those with s_i >= s_max / kGemmCondition[precision]. The product's rounding errs by
+// about eps s_max / s_i in each vector, so this keeps it within about 100 eps in double
+// (1e-14) and 10 eps in float (1e-6, where the single SVD's own vectors err by about as much).
+std::int64_t gemm_triplets(const Eigen::VectorXd& s, SvdPrecision precision) {
+  const double condition = precision == SvdPrecision::Single ? 10.0 : 100.0;
+  std::int64_t count = 0;
+  while (count < s.size() && s[0] > 0 && s[count] >= s[0] / condition) ++count;
+  return count;
+}
+
+// MPI_Bcast of `count` values from rank 0 of comm, in pieces whose counts fit MPI's int.
+template <typename T>
+void broadcast_values(T* data, std::int64_t count, MPI_Comm comm) {
+  constexpr std::int64_t piece = std::int64_t{1} << 27;
+  const MPI_Datatype type = std::is_same_v<T, double> ? MPI_DOUBLE : MPI_FLOAT;
+  for (std::int64_t first = 0; first < count; first += piece)
+    mpi::check(
+        MPI_Bcast(data + first, static_cast<int>(std::min(piece, count - first)), type, 0, comm),
+        "MPI_Bcast");
+}
+
+// Whether M's grid splits its long dimension only (a wide M on one process row, a tall one on
+// one process column), so that every rank holds whole columns (rows) of M.
+bool long_dimension_only_split(const DistributedMatrix& M) {
+  return M.rows() >= M.cols() ? M.grid().shape().cols == 1 : M.grid().shape().rows == 1;
+}
+
+// long_side_by_product when every rank holds whole columns (wide) or rows (tall) of M: the
+// short side's `head` columns broadcast whole, then one local gemm per rank (in T) into its part
+// of long_side, unscaled. PBLAS would run the same product as `nb`-wide rank updates of the whole
+// long side, which on this machine ran at 40 % of one gemm's speed (VGG16's classifier.0).
+template <typename T>
+void local_long_side(const DistributedMatrix& M, const DistributedMatrix& short_side,
+                     std::int64_t head, DistributedMatrix& long_side) {
+  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  const ProcessGrid& grid = M.grid();
+  const bool tall = M.rows() >= M.cols();
+  const std::int64_t k = short_side.rows();
+  Matrix side(k, head);
+  {
+    Eigen::MatrixXd whole = gather_leading(short_side, k, head, 0);
+    if (grid.rank() == 0) side = whole.template cast<T>();
+  }
+  broadcast_values(side.data(), k * head, grid.comm());
+  const std::int64_t lr = M.local_rows(), lc = M.local_cols();
+  if (lr == 0 || lc == 0) return;
+  // Wide: long_side(0:head, local columns) = side^T M_local. Tall: long_side(local rows, 0:head)
+  // = M_local side. The long side has M's layout along the split dimension.
+  if constexpr (std::is_same_v<T, double>) {
+    if (tall)
+      blas::gemm('N', 'N', lr, head, k, 1.0, M.data(), M.local_ld(), side.data(), k, 0.0,
+                 long_side.data(), long_side.local_ld());
+    else
+      blas::gemm('T', 'N', head, lc, k, 1.0, side.data(), k, M.data(), M.local_ld(), 0.0,
+                 long_side.data(), long_side.local_ld());
+  } else {
+    const Matrix m = Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>>(
+                         M.data(), lr, lc, Eigen::OuterStride<>(M.local_ld()))
+                         .template cast<T>();
+    const Matrix product = tall ? blas::gemm('N', m, 'N', side) : blas::gemm('T', side, 'N', m);
+    for (std::int64_t j = 0; j < product.cols(); ++j)
+      for (std::int64_t i = 0; i < product.rows(); ++i)
+        long_side.local(i, j) = double(product(i, j));
+  }
+}
+
+// The long side's vectors of the first `head` triplets from M itself: tall, U(:, j) =
+// M V(:, j) / s_j; wide, V^T(j, :) = U(:, j)^T M / s_j (`short_side` is V or U, k x k), written
+// into the first `head` columns (rows) of `long_side`: local gemms when the grid splits the long
+// dimension only, else one pdgemm, or a psgemm on float copies in T = float.
+template <typename T>
+void long_side_by_product(const DistributedMatrix& M, const DistributedMatrix& short_side,
+                          const Eigen::VectorXd& s, std::int64_t head,
+                          DistributedMatrix& long_side) {
+  const bool tall = M.rows() >= M.cols();
+  const lapack_int rows = to_lapack_int(tall ? M.rows() : head);
+  const lapack_int cols = to_lapack_int(tall ? head : M.cols());
+  const lapack_int inner = to_lapack_int(std::min(M.rows(), M.cols()));
+  const char trans_m = tall ? 'N' : 'T';
+  if (head == 0) return;
+  if (long_dimension_only_split(M)) {
+    local_long_side<T>(M, short_side, head, long_side);
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (tall)
+      scalapack::pdgemm('N', 'N', rows, cols, inner, 1.0, M.data(), 1, 1, M.descriptor(),
+                        short_side.data(), 1, 1, short_side.descriptor(), 0.0, long_side.data(), 1,
+                        1, long_side.descriptor());
+    else
+      scalapack::pdgemm(trans_m, 'N', rows, cols, inner, 1.0, short_side.data(), 1, 1,
+                        short_side.descriptor(), M.data(), 1, 1, M.descriptor(), 0.0,
+                        long_side.data(), 1, 1, long_side.descriptor());
+  } else {
+    const LocalBlocks<float> m = LocalBlocks<float>::narrowed(M);
+    const LocalBlocks<float> side = LocalBlocks<float>::narrowed(short_side);
+    LocalBlocks<float> product = LocalBlocks<float>::zeros_like(long_side);
+    if (tall)
+      scalapack::psgemm('N', 'N', rows, cols, inner, 1.0F, m.data.data(), m.descriptor,
+                        side.data.data(), side.descriptor, 0.0F, product.data.data(),
+                        product.descriptor);
+    else
+      scalapack::psgemm(trans_m, 'N', rows, cols, inner, 1.0F, side.data.data(), side.descriptor,
+                        m.data.data(), m.descriptor, 0.0F, product.data.data(), product.descriptor);
+    for (std::int64_t lj = 0; lj < long_side.local_cols(); ++lj)
+      for (std::int64_t li = 0; li < long_side.local_rows(); ++li)
+        if ((tall ? long_side.global_col(lj) : long_side.global_row(li)) < head)
+          long_side.local(li, lj) =
+              double(product.data[static_cast<std::size_t>(li + lj * long_side.local_ld())]);
+  }
+  for (std::int64_t lj = 0; lj < long_side.local_cols(); ++lj)
+    for (std::int64_t li = 0; li < long_side.local_rows(); ++li) {
+      const std::int64_t j = tall ? long_side.global_col(lj) : long_side.global_row(li);
+      if (j < head) long_side.local(li, lj) /= s[j];
+    }
+}
+
+// QR (tall) or LQ (wide) first, the SVD of the k x k triangular factor, then the factor on the
+// long side: for the well-conditioned leading triplets (gemm_triplets) by one product with M,
+// which runs at gemm's speed and costs 2 k^2 (long side) flops where applying Q (pdormqr,
+// pdormlq: blocked reflectors, slower per flop on a grid) costs twice that; for the others by
+// applying Q to the core's vectors, whose accuracy does not depend on s_i.
 template <typename T>
 void reduce_first_svd(const DistributedMatrix& M, DistributedSpectrum& out,
                       const DistributedSvdOptions& options) {
   const ProcessGrid& grid = M.grid();
   const std::int64_t m = M.rows(), n = M.cols(), k = std::min(m, n), nb = M.block();
-  const lapack_int lk = to_lapack_int(k);
+  const bool tall = m >= n;
   DistributedMatrix triangle(grid, k, k, nb);
-  const Reduction<T> reduction(M, triangle);
+  std::optional<Reduction<T>> reduction(std::in_place, M, triangle);
   DistributedMatrix Ut(grid, k, k, nb), VTt(grid, k, k, nb);
   if (options.core_on_one_rank) {
     core_on_grid_rank_zero(triangle, out.s, Ut, VTt, options);
@@ -322,19 +403,31 @@ void reduce_first_svd(const DistributedMatrix& M, DistributedSpectrum& out,
   } else {
     out.padded = factor(triangle, out.s, Ut, VTt, options);
   }
-  if (m >= n) {
-    // A = Q [R; 0] = (Q [Ut; 0]) diag(s) VTt.
-    out.U = DistributedMatrix(grid, m, k, nb);
-    scalapack::pdlacpy('A', lk, lk, Ut.data(), Ut.descriptor(), out.U.data(), out.U.descriptor());
-    reduction.apply(out.U);
+  const std::int64_t head =
+      options.long_side_by_product ? gemm_triplets(out.s, options.precision) : 0;
+  out.long_side_by_product = head;
+  // The long side: tall, U (m x k) = Q [Ut; 0]; wide, V^T (k x n) = [VTt 0] Q. The tail's
+  // triplets [head, k) through Q, on a matrix of k - head columns (rows).
+  DistributedMatrix long_side(grid, tall ? m : k, tall ? k : n, nb);
+  if (head < k) {
+    DistributedMatrix tail(grid, tall ? m : k - head, tall ? k - head : n, nb);
+    const IndexMap from_head = [head](std::int64_t j) { return j >= head ? j - head : -1; };
+    const IndexMap to_head = [head](std::int64_t j) { return j + head; };
+    redistribute(grid, RedistributionSource::of(tall ? Ut : VTt), RedistributionTarget::of(tail),
+                 tall ? IndexMap{} : from_head, tall ? from_head : IndexMap{});
+    reduction->apply(tail);
+    redistribute(grid, RedistributionSource::of(tail), RedistributionTarget::of(long_side),
+                 tall ? IndexMap{} : to_head, tall ? to_head : IndexMap{});
+  }
+  reduction.reset();  // the reflectors: M's size, in T
+  if (tall) {
     out.V = transpose(VTt);
+    long_side_by_product<T>(M, out.V, out.s, head, long_side);
+    out.U = std::move(long_side);
   } else {
-    // A = [L 0] Q = Ut diag(s) ([VTt 0] Q).
     out.U = std::move(Ut);
-    DistributedMatrix VT(grid, k, n, nb);
-    scalapack::pdlacpy('A', lk, lk, VTt.data(), VTt.descriptor(), VT.data(), VT.descriptor());
-    reduction.apply(VT);
-    out.V = transpose(VT);
+    long_side_by_product<T>(M, out.U, out.s, head, long_side);
+    out.V = transpose(long_side);
   }
 }
 
@@ -369,7 +462,7 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
   out.V = DistributedMatrix(grid, 0, 0, nb);
 
   out.s.setZero(k);
-  if (options.precision == SvdPrecision::Single) check_single_range(M);
+  if (options.precision == SvdPrecision::Single) check_single_range("distributed_svd", M);
   const bool reduce =
       options.path == SvdPath::ReduceFirst ||
       (options.path == SvdPath::Auto &&

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "krylov_method.hpp"
+#include "local_blocks.hpp"
 #include "svr/core/error.hpp"
 #include "svr/core/random_variates.hpp"
 #include "svr/linalg/lapack.hpp"
@@ -282,11 +283,16 @@ class GridBlocks {
   std::int64_t nb_;
 };
 
-// The operator B: M, or M^T for a wide M.
+// The operator B: M, or M^T for a wide M. With `in_float` (--precision single) every product
+// with M is a psgemm on a float copy of M's blocks: the block is rounded to float and the
+// product widened, while the rest of the method (the Gram matrices, the orthonormalisation, the
+// Ritz vectors) stays in double, so the method's rounding is float's in the products alone.
 class GridOperator : public GridBlocks {
  public:
-  explicit GridOperator(const DistributedMatrix& M)
-      : GridBlocks(M.grid(), M.block()), M_(M), wide_(M.cols() > M.rows()) {}
+  explicit GridOperator(const DistributedMatrix& M, bool in_float = false)
+      : GridBlocks(M.grid(), M.block()), M_(M), wide_(M.cols() > M.rows()) {
+    if (in_float) M_float_ = LocalBlocks<float>::narrowed(M);
+  }
 
   bool wide() const { return wide_; }
   Index short_dim() const { return wide_ ? M_.rows() : M_.cols(); }
@@ -295,14 +301,36 @@ class GridOperator : public GridBlocks {
   Block start_block(Index cols, std::uint64_t seed) const {
     return gaussian_start(short_dim(), cols, seed);
   }
-  Block times(const Block& X) const { return multiply(wide_ ? 'T' : 'N', M_, X, long_dim()); }
+  Block times(const Block& X) const { return apply(wide_ ? 'T' : 'N', X, long_dim()); }
   Block transpose_times(const Block& Y) const {
-    return multiply(wide_ ? 'N' : 'T', M_, Y, short_dim());
+    return apply(wide_ ? 'N' : 'T', Y, short_dim());
+  }
+  // The rounding unit of the products: the singular-rank test and the method's floor.
+  double epsilon() const {
+    return in_float() ? std::numeric_limits<float>::epsilon()
+                      : std::numeric_limits<double>::epsilon();
   }
 
  private:
+  bool in_float() const { return !M_float_.data.empty(); }
+
+  Block apply(char trans, const Block& X, Index rows) const {
+    if (!in_float()) return multiply(trans, M_, X, rows);
+    Block out(grid_, rows, X.cols(), nb_);
+    if (X.cols() == 0 || rows == 0) return out;
+    const LocalBlocks<float> x = LocalBlocks<float>::narrowed(X);
+    LocalBlocks<float> product = LocalBlocks<float>::zeros_like(out);
+    const Index inner = trans == 'N' ? M_.cols() : M_.rows();
+    scalapack::psgemm(trans, 'N', to_lapack_int(rows), to_lapack_int(X.cols()),
+                      to_lapack_int(inner), 1.0F, M_float_.data.data(), M_float_.descriptor,
+                      x.data.data(), x.descriptor, 0.0F, product.data.data(), product.descriptor);
+    product.widen_into(out);
+    return out;
+  }
+
   const DistributedMatrix& M_;
   bool wide_;
+  LocalBlocks<float> M_float_;  // empty in double
 };
 
 // T^-1, T the n x n triangular factor of a QR (upper) or LQ (lower): its top triplets are T's
@@ -376,13 +404,18 @@ std::optional<DistributedTruncatedSvd> distributed_krylov_svd(const DistributedM
                                                               KrylovGiveUp* why) {
   check_arguments("distributed_krylov_svd", M, settings);
   if (!M.grid().active()) return std::nullopt;
-  const GridOperator B(M);
+  // Single: the products in float, to a tolerance float can reach (krylov_svd's).
+  const bool in_float = settings.precision == SvdPrecision::Single;
+  if (in_float) check_single_range("distributed_krylov_svd", M);
+  TruncatedSvdSettings run_settings = settings;
+  if (in_float) run_settings.tolerance = std::max(settings.tolerance, kSingleKrylovTolerance);
+  const GridOperator B(M, in_float);
   const Index short_dim = B.short_dim();
   const krylov::GiveUp give_up{why};
   const double budget = krylov::budget_of(static_cast<double>(B.long_dim()),
-                                          static_cast<double>(short_dim), settings);
+                                          static_cast<double>(short_dim), settings, in_float);
   std::optional<krylov::Run<DistributedMatrix>> run =
-      krylov::top_triplets(B, static_cast<Index>(settings.rank), settings, budget, 0.0,
+      krylov::top_triplets(B, static_cast<Index>(settings.rank), run_settings, budget, 0.0,
                            krylov::ResidualScale::LargestValue,
                            0x5356'5221u + static_cast<std::uint64_t>(short_dim), give_up);
   if (!run) return std::nullopt;
@@ -394,7 +427,8 @@ std::optional<DistributedTruncatedSvd> distributed_krylov_svd(const DistributedM
       SvdReport{}};
   out.report =
       checked_report("scalapack-krylov", run->iterations, residual_against(M, out.spectrum, s_max));
-  if (!(*out.report.residual <= settings.tolerance))
+  out.report.precision = in_float ? "single" : "double";
+  if (!(*out.report.residual <= run_settings.tolerance))
     return give_up("its final residual " + std::to_string(*out.report.residual) +
                    " is above the tolerance");
   return out;

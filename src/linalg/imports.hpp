@@ -203,6 +203,15 @@ void pdgemm_(const char* transa, const char* transb, const svr::lapack_int* m,
              const svr::lapack_int* ic, const svr::lapack_int* jc, const svr::lapack_int* descc,
              std::size_t transa_len, std::size_t transb_len);
 
+// pdgemm_ in float.
+void psgemm_(const char* transa, const char* transb, const svr::lapack_int* m,
+             const svr::lapack_int* n, const svr::lapack_int* k, const float* alpha, const float* a,
+             const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+             const float* b, const svr::lapack_int* ib, const svr::lapack_int* jb,
+             const svr::lapack_int* descb, const float* beta, float* c, const svr::lapack_int* ic,
+             const svr::lapack_int* jc, const svr::lapack_int* descc, std::size_t transa_len,
+             std::size_t transb_len);
+
 // B(ib:, jb:) := alpha op(A(ia:, ja:))^{-1} B (side 'L') or alpha B op(A)^{-1} (side 'R'), A
 // triangular (uplo), B m x n; PBLAS, no info.
 void pdtrsm_(const char* side, const char* uplo, const char* transa, const char* diag,

@@ -182,6 +182,13 @@ void pdgemm(char transa, char transb, lapack_int m, lapack_int n, lapack_int k, 
           descb.data(), &beta, c, &ic, &jc, descc.data(), 1, 1);
 }
 
+void psgemm(char transa, char transb, lapack_int m, lapack_int n, lapack_int k, float alpha,
+            const float* a, const Descriptor& desca, const float* b, const Descriptor& descb,
+            float beta, float* c, const Descriptor& descc) {
+  psgemm_(&transa, &transb, &m, &n, &k, &alpha, a, &kOne, &kOne, desca.data(), b, &kOne, &kOne,
+          descb.data(), &beta, c, &kOne, &kOne, descc.data(), 1, 1);
+}
+
 void pdtrsm_left(char uplo, char trans, lapack_int m, lapack_int n, const double* a,
                  const Descriptor& desca, double* b, const Descriptor& descb) {
   const char side = 'L', diag = 'N';

@@ -183,7 +183,8 @@ double working_doubles(const LayerShape& shape, int ranks, const Truncation& tru
   if (truncation.rank <= 0 || K >= r) return 2.0 * rows * cols + 2.0 * (rows + cols) * r;
   const double basis = std::min(r, 8.0 * (K + std::max(10.0, std::floor(K / 4.0))));
   const bool copy = ranks > 1 || truncation.bottom;
-  return (copy ? 2.0 : 1.0) * rows * cols + 2.0 * (rows + cols) * basis +
+  const double copies = copy ? 2.0 : truncation.single ? 1.5 : 1.0;
+  return copies * rows * cols + 2.0 * (rows + cols) * basis +
          (truncation.bottom ? r * r : 0.0);
 }
 

@@ -13,6 +13,7 @@
 #include "svr/core/error.hpp"
 #include "svr/linalg/lapack.hpp"
 #include "svr/linalg/svd.hpp"
+#include "svr_test/spectra.hpp"
 
 using svr_test::random_entry;
 using svr_test::random_matrix;
@@ -86,7 +87,7 @@ std::string describe(svr::GridShape shape, const Case& c) {
 
 TEST(DistributedSvd, MatchesLapackOnEveryGridShapeAndBlockSize) {
   // Tall, wide, square; no dimension a multiple of 64, most not of 2 or 3 either.
-  const Case cases[] = {{131, 70, 2},  {70, 131, 3},  {97, 97, 64}, {150, 41, 3},
+  const Case cases[] = {{131, 70, 2},  {70, 131, 3}, {97, 97, 64}, {150, 41, 3},
                         {41, 150, 64}, {100, 77, 2}, {7, 5, 3},    {1, 9, 2}};
   std::uint64_t seed = 10;
   for (const svr::GridShape shape : svr_test::world_shapes()) {
@@ -129,7 +130,8 @@ TEST(DistributedSvd, DisjointGridsAtOnce) {
   const Case c = color == 0 ? Case{80, 50, 3} : Case{45, 70, 2};
   const std::uint64_t seed = 40 + static_cast<std::uint64_t>(color);
   const svr::Spectrum got = run(grid, c, seed);
-  if (grid.rank() == 0) check_spectrum(got, c.rows, c.cols, seed, "colour " + std::to_string(color));
+  if (grid.rank() == 0)
+    check_spectrum(got, c.rows, c.cols, seed, "colour " + std::to_string(color));
 }
 
 TEST(DistributedSvd, MoreRanksThanBlocks) {
@@ -168,7 +170,8 @@ TEST(DistributedSvd, PaddedPathMatchesLapack) {
     svr::ProcessGrid grid(MPI_COMM_WORLD, shape);
     for (const Case& c : cases) {
       const svr::Spectrum got = run(grid, c, ++seed, options);
-      if (grid.rank() == 0) check_spectrum(got, c.rows, c.cols, seed, "padded " + describe(shape, c));
+      if (grid.rank() == 0)
+        check_spectrum(got, c.rows, c.cols, seed, "padded " + describe(shape, c));
     }
   }
 }
@@ -296,6 +299,73 @@ TEST(DistributedSvd, CoreOnOneRankMatchesLapack) {
   }
 }
 
+// The reduce-first path's long side: the leading triplets (s_i >= s_max / 100, s_max / 10 in
+// single precision) from one product with M, the others by applying Q. A graded spectrum (1 down
+// to 1e-6, 1e-3 in single) puts triplets on both sides, tall and wide, with the core on one rank
+// and on the grid, on every grid shape. Against thin_svd's values, with orthonormal vectors and
+// every triplet's residual on both sides small relative to s_max; the head as the rule says,
+// neither empty nor everything; and with the option off, every triplet through Q.
+TEST(DistributedSvd, LongSideByProductAndThroughQ) {
+  struct GradedCase {
+    Case c;
+    svr::SvdPrecision precision;
+    bool core_on_one_rank;
+    bool by_product;
+  };
+  const GradedCase cases[] = {{{180, 60, 5}, svr::SvdPrecision::Double, true, true},
+                              {{60, 180, 4}, svr::SvdPrecision::Double, false, true},
+                              {{60, 180, 4}, svr::SvdPrecision::Double, true, false},
+                              {{70, 200, 3}, svr::SvdPrecision::Single, true, true},
+                              {{200, 70, 7}, svr::SvdPrecision::Single, false, true}};
+  std::uint64_t seed = 500;
+  // 1 x P and P x 1 grids take the local products (the long dimension alone split), others
+  // PBLAS's.
+  for (const svr::GridShape shape : svr_test::world_shapes()) {
+    svr::ProcessGrid grid(MPI_COMM_WORLD, shape);
+    for (const GradedCase& g : cases) {
+      const Case& c = g.c;
+      const bool single = g.precision == svr::SvdPrecision::Single;
+      const Eigen::Index r = std::min(c.rows, c.cols);
+      const Eigen::VectorXd graded =
+          svr::test::geometric(r, std::pow(single ? 1e-3 : 1e-6, 1.0 / static_cast<double>(r - 1)));
+      const Eigen::MatrixXd A = svr::test::with_spectrum(c.rows, c.cols, graded, ++seed);
+      svr::DistributedMatrix M(grid, c.rows, c.cols, c.nb);
+      M.fill([&](std::int64_t i, std::int64_t j) { return A(i, j); });
+      svr::DistributedSvdOptions options;
+      options.path = svr::SvdPath::ReduceFirst;
+      options.precision = g.precision;
+      options.core_on_one_rank = g.core_on_one_rank;
+      options.long_side_by_product = g.by_product;
+      const svr::DistributedSpectrum d = svr::distributed_svd(M, options);
+      const std::string what = std::string(single ? "single " : "double ") +
+                               (g.core_on_one_rank ? "core on one rank " : "core on the grid ") +
+                               (g.by_product ? "" : "all through Q ") + describe(grid.shape(), c);
+      std::int64_t rule = 0;
+      while (rule < r && d.s[rule] >= d.s[0] / (single ? 10.0 : 100.0)) ++rule;
+      if (g.by_product) {
+        EXPECT_EQ(d.long_side_by_product, rule) << what;
+        EXPECT_GT(rule, 0) << what;
+        EXPECT_LT(rule, r) << what;
+      } else {
+        EXPECT_EQ(d.long_side_by_product, 0) << what;
+      }
+      const svr::Spectrum got = svr::gather_spectrum(d, 0);
+      if (grid.rank() != 0) continue;
+      const double tol = single ? 2e-5 : kTol;
+      const svr::Spectrum ref = svr::thin_svd(A);
+      const double s_max = ref.s[0];
+      EXPECT_LE((got.s - ref.s).cwiseAbs().maxCoeff(), tol * s_max) << what;
+      const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(r, r);
+      EXPECT_LE((got.U.transpose() * got.U - I).cwiseAbs().maxCoeff(), tol) << what << " U";
+      EXPECT_LE((got.V.transpose() * got.V - I).cwiseAbs().maxCoeff(), tol) << what << " V";
+      const Eigen::MatrixXd left = A * got.V - got.U * got.s.asDiagonal();
+      const Eigen::MatrixXd right = A.transpose() * got.U - got.V * got.s.asDiagonal();
+      EXPECT_LE(left.colwise().norm().maxCoeff(), tol * s_max) << what << " A v - s u";
+      EXPECT_LE(right.colwise().norm().maxCoeff(), tol * s_max) << what << " A^T u - s v";
+    }
+  }
+}
+
 TEST(DistributedSvd, SinglePrecisionRefusesWhatFloatCannotHold) {
   svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
   svr::DistributedMatrix M(grid, 30, 20, 2);
@@ -382,8 +452,7 @@ TEST(ScalapackWrappers, InfoIsAgreedAcrossRanks) {
     EXPECT_EQ(e.routine(), "pdfake");
     EXPECT_EQ(e.info(), 3);
   }
-  EXPECT_THROW(svr::scalapack::descinit(10, 10, 0, 2, 0, 0, grid.context(), 10),
-               svr::LapackError);
+  EXPECT_THROW(svr::scalapack::descinit(10, 10, 0, 2, 0, 0, grid.context(), 10), svr::LapackError);
 }
 
 TEST(ScalapackWrappers, InfoBeyondIntIsAgreedUnchanged) {

@@ -118,6 +118,51 @@ TEST(DistributedKrylovSvd, GivesUpOnEveryRankAlike) {
   EXPECT_THROW(svr::distributed_krylov_svd(M, settings(4)), svr::NumericalError);
 }
 
+// --precision single: every product with M is a psgemm on float blocks. The residual reaches
+// kSingleKrylovTolerance (1e-5 s_max), not the 1e-10 asked for; the values are within float's
+// accuracy of the double SVD's but not within double's (the products really ran in float), the
+// same bits on every rank; the vectors are orthonormal to float's accuracy. Tall and wide, block
+// sizes that divide nothing.
+TEST(DistributedKrylovSvd, SinglePrecisionRunsItsProductsInFloat) {
+  svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());
+  for (const MatrixXd& A : {with_spectrum(420, 150, geometric(150, 0.95), 61),
+                            MatrixXd(with_spectrum(130, 380, geometric(130, 0.93), 67))}) {
+    svr::DistributedMatrix M(grid, A.rows(), A.cols(), 7);
+    M.fill([&](std::int64_t i, std::int64_t j) { return A(i, j); });
+    svr::TruncatedSvdSettings limits = settings(10);
+    limits.precision = svr::SvdPrecision::Single;
+    svr::KrylovGiveUp why;
+    const auto got = svr::distributed_krylov_svd(M, limits, &why);
+    ASSERT_TRUE(got.has_value()) << why.reason;
+    EXPECT_EQ(got->report.method, "scalapack-krylov");
+    EXPECT_EQ(got->report.precision, "single");
+    ASSERT_TRUE(got->report.residual.has_value());
+    EXPECT_LE(*got->report.residual, svr::kSingleKrylovTolerance);
+    const VectorXd& s = got->spectrum.s;
+    double first = s[0], lowest = 0, highest = 0;
+    MPI_Allreduce(&first, &lowest, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(&first, &highest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    EXPECT_EQ(lowest, highest);
+    const svr::Spectrum full = svr::thin_svd(A, 10);
+    const double error = (s - full.s).cwiseAbs().maxCoeff() / full.s[0];
+    EXPECT_LE(error, 1e-5);
+    EXPECT_GE(error, 1e-10);
+    const MatrixXd U = got->spectrum.U.gather(0), V = got->spectrum.V.gather(0);
+    if (grid.rank() == 0) {
+      const MatrixXd I = MatrixXd::Identity(10, 10);
+      EXPECT_LE((U.transpose() * U - I).cwiseAbs().maxCoeff(), 1e-5);
+      EXPECT_LE((V.transpose() * V - I).cwiseAbs().maxCoeff(), 1e-5);
+    }
+  }
+  // Beyond float's range: refused on every rank, as the single full SVD refuses it.
+  svr::DistributedMatrix M(grid, 60, 40, 4);
+  const MatrixXd A = random_matrix(60, 40, 71);
+  M.fill([&](std::int64_t i, std::int64_t j) { return i == 3 && j == 4 ? 1e39 : A(i, j); });
+  svr::TruncatedSvdSettings limits = settings(4);
+  limits.precision = svr::SvdPrecision::Single;
+  EXPECT_THROW(svr::distributed_krylov_svd(M, limits), svr::NumericalError);
+}
+
 // ----- the bottom K (distributed_krylov_bottom_svd) ------------------------------------------
 
 // The bottom K of A against thin_svd's last K: values to 1e-10 s_max (the same on every rank),

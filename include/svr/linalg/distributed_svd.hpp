@@ -17,6 +17,9 @@ struct DistributedSpectrum {
   DistributedMatrix V;  // cols x r; V, not V^T
   bool padded = false;  // pdgesvd ran on the padded matrix (DistributedSvdOptions::pad_min_dim)
   bool core_on_one_rank = false;  // the r x r core went to LAPACK on grid rank 0 (see options)
+  // The reduce-first path: how many leading triplets got their long side's vectors from one
+  // product with M (DistributedSvdOptions::long_side_by_product); 0 on the direct path.
+  std::int64_t long_side_by_product = 0;
 };
 
 enum class SvdPath {
@@ -48,6 +51,13 @@ struct DistributedSvdOptions {
   // docs/distributed-svd.md). For a core that fits one rank's memory (about 8 r^2 doubles on
   // rank 0). No effect on the direct path.
   bool core_on_one_rank = false;
+  // The reduce-first path's long side (U of a tall M, V of a wide one): the triplets with
+  // s_i >= s_max / 100 (s_max / 10 in single precision) get it from one product with M (tall:
+  // M v_i / s_i, wide: M^T u_i / s_i), a gemm at full speed and half the flops of applying Q;
+  // its rounding errs by about eps s_max / s_i, which those bounds keep within 100 eps (10 eps
+  // in float). The other triplets, and all with false, get it by applying Q to the core's
+  // vectors (pdormqr / pdormlq), whose accuracy does not depend on s_i.
+  bool long_side_by_product = true;
   // With core_on_one_rank: called once on every grid rank but 0 while rank 0 factors the core,
   // so that they can do other work meanwhile (svr's pipeline factors their own LAPACK layers).
   // It must not throw and must not communicate on the grid.

@@ -91,6 +91,12 @@ void pdgemm(char transa, char transb, lapack_int m, lapack_int n, lapack_int k, 
             lapack_int ib, lapack_int jb, const Descriptor& descb, double beta, double* c,
             lapack_int ic, lapack_int jc, const Descriptor& descc);
 
+// pdgemm in float (whole matrices: offsets 1, 1), as --precision single's products with a
+// layer need.
+void psgemm(char transa, char transb, lapack_int m, lapack_int n, lapack_int k, float alpha,
+            const float* a, const Descriptor& desca, const float* b, const Descriptor& descb,
+            float beta, float* c, const Descriptor& descc);
+
 // B (m x n) := op(A)^{-1} B, A the m x m triangular matrix of `uplo` ('U' or 'L'; its other
 // part ignored), trans 'N' or 'T', non-unit diagonal; whole matrices on one grid. Collective over
 // the grid; no info (a zero on A's diagonal gives Inf or NaN in B: callers check).

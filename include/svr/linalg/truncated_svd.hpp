@@ -27,9 +27,10 @@ struct TruncatedSvdSettings {
   double max_cost = 1.0;
   // --precision: of the full SVD the method competes with and falls back to, and of krylov_svd
   // and krylov_bottom_svd themselves (in single: float blocks and sgemm, the bottom K's QR and
-  // triangular solves in float too, the tolerance at least kSingleKrylovTolerance). The method
-  // on a grid always runs in double; a single-precision full SVD (sgesdd) being about twice as
-  // fast halves its budget.
+  // triangular solves in float too, the tolerance at least kSingleKrylovTolerance). On a grid
+  // the top K runs its products with M in float (psgemm) to the same tolerance; the bottom K
+  // there runs in double, a single-precision full SVD being about twice as fast halving its
+  // budget.
   SvdPrecision precision = SvdPrecision::Double;
   TruncatedEngine engine = TruncatedEngine::Auto;  // used by truncated_or_full_svd
 };

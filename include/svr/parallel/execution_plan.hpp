@@ -27,6 +27,9 @@ struct Truncation {
   // triplet kept (also --full-svd, which computes them all before keeping K).
   std::int64_t rank = 0;
   bool bottom = false;  // --min-rank: the bottom K, by a QR of M and its r x r triangle
+  // --precision single: the top K's products run on a float copy of M (half of M's bytes). On a
+  // team of 2 or more ranks the copy of M the model holds already covers it.
+  bool single = false;
 };
 
 // The triplets a layer of `shape` keeps under `truncation`: min(rows, cols), or K below it.
@@ -151,7 +154,8 @@ std::string describe_split(LayerShape shape, int core_rank);
 // a full SVD is its matrix M, pdgesvd's copy of M, U and V^T before V is transposed out
 // (2 rows cols + 2 (rows + cols) r). A truncated one (K below r) holds M, a copy of it on a team
 // of 2 or more ranks (SLEPc's P x 1 layout) and for the bottom K (the QR's, with its r x r
-// triangle), and the Krylov method's basis on both sides, 2 (rows + cols) b with
+// triangle; in single precision on one rank, the float copy of the top K's products), and the
+// Krylov method's basis on both sides, 2 (rows + cols) b with
 // b = min(r, 8 (K + max(10, K / 4))) (krylov_method.hpp's basis_limit, more than SLEPc's 2K).
 // It is a budget, so it errs high: 5% and 13% above the measured peaks of the wide-MLP
 // benchmark at 1 and 2 ranks, 34% and 19% above those of the 16384 x 65536 pair with

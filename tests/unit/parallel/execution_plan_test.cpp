@@ -495,6 +495,12 @@ TEST(TruncatedMemory, TheModelCountsTheKeptTripletsAndTheKrylovBasis) {
   EXPECT_DOUBLE_EQ(grid_bytes_per_rank({shape}, 2, {50, false}), bytes(2 * m + basis + factors, 2));
   EXPECT_DOUBLE_EQ(grid_bytes_per_rank({shape}, 1, {50, true}),
                    bytes(2 * m + basis + 1e6 + factors, 1));
+  // In single precision the top K's products use a float copy of M: half of M more on one rank,
+  // within the copy already counted on two.
+  EXPECT_DOUBLE_EQ(grid_bytes_per_rank({shape}, 1, {50, false, true}),
+                   bytes(1.5 * m + basis + factors, 1));
+  EXPECT_DOUBLE_EQ(grid_bytes_per_rank({shape}, 2, {50, false, true}),
+                   bytes(2 * m + basis + factors, 2));
   // The full SVD: M, its copy, U and V^T, and every triplet kept.
   const double full = bytes(2 * m + 2.0 * 4000 * 1000 + 4000.0 * 1000, 2);
   EXPECT_DOUBLE_EQ(grid_bytes_per_rank({shape}, 2), full);
