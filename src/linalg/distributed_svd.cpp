@@ -268,9 +268,10 @@ void core_on_grid_rank_zero(DistributedMatrix& triangle, Eigen::VectorXd& s, Dis
 }
 
 // How many leading triplets get their long side's vectors from one product with M (the rest
-// through Q): those with s_i >= s_max / kGemmCondition[precision]. The product's rounding errs by
-// about eps s_max / s_i in each vector, so this keeps it within about 100 eps in double
-// (1e-14) and 10 eps in float (1e-6, where the single SVD's own vectors err by about as much).
+// through Q): those with s_i >= s_max / 100 (s_max / 10 in single precision). The product's
+// rounding errs by about eps s_max / s_i in each vector, so this keeps it within about 100 eps in
+// double (1e-14) and 10 eps in float (1e-6, where the single SVD's own vectors err by about as
+// much).
 std::int64_t gemm_triplets(const Eigen::VectorXd& s, SvdPrecision precision) {
   const double condition = precision == SvdPrecision::Single ? 10.0 : 100.0;
   std::int64_t count = 0;
