@@ -302,9 +302,7 @@ class GridOperator : public GridBlocks {
     return gaussian_start(short_dim(), cols, seed);
   }
   Block times(const Block& X) const { return apply(wide_ ? 'T' : 'N', X, long_dim()); }
-  Block transpose_times(const Block& Y) const {
-    return apply(wide_ ? 'N' : 'T', Y, short_dim());
-  }
+  Block transpose_times(const Block& Y) const { return apply(wide_ ? 'N' : 'T', Y, short_dim()); }
   // The rounding unit of the products: the singular-rank test and the method's floor.
   double epsilon() const {
     return in_float() ? std::numeric_limits<float>::epsilon()

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "svr/core/error.hpp"
-
 #include "svr/linalg/distributed_matrix.hpp"
 #include "svr/linalg/scalapack.hpp"
 #include "svr/parallel/mpi.hpp"

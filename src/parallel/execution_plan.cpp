@@ -184,8 +184,7 @@ double working_doubles(const LayerShape& shape, int ranks, const Truncation& tru
   const double basis = std::min(r, 8.0 * (K + std::max(10.0, std::floor(K / 4.0))));
   const bool copy = ranks > 1 || truncation.bottom;
   const double copies = copy ? 2.0 : truncation.single ? 1.5 : 1.0;
-  return copies * rows * cols + 2.0 * (rows + cols) * basis +
-         (truncation.bottom ? r * r : 0.0);
+  return copies * rows * cols + 2.0 * (rows + cols) * basis + (truncation.bottom ? r * r : 0.0);
 }
 
 // Doubles of the factors U, V the layers keep until the edges are done.
