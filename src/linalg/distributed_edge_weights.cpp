@@ -252,14 +252,6 @@ Stationary stationary_factor(const ProcessGrid& grid, const FactorPlacement& U,
   return u_stays ? Stationary::u : v_stays ? Stationary::v : Stationary::none;
 }
 
-void broadcast(double* data, std::int64_t count, int root, MPI_Comm comm) {
-  constexpr std::int64_t kPiece = std::int64_t{1} << 27;  // 1 GiB per call: counts stay ints
-  for (std::int64_t done = 0; done < count; done += kPiece)
-    mpi::check(MPI_Bcast(data + done, static_cast<int>(std::min(kPiece, count - done)), MPI_DOUBLE,
-                         root, comm),
-               "MPI_Bcast");
-}
-
 // The factor's c z used rows (after its row map, in their natural order) and its used columns
 // on every rank. The owner of a whole factor without a row map lends its own matrix (its
 // leading columns are contiguous: it has exactly c z rows); everyone else holds `copy`.
@@ -281,7 +273,7 @@ column_edges::View copy_to_every_rank(const ProcessGrid& grid, const FactorPlace
                  f.row_map);
   // MPI_Bcast only reads the root's buffer, so lending a const matrix is safe.
   double* data = lender ? const_cast<double*>(f.whole->data()) : copy.data();
-  broadcast(data, rows * f.cols, lent ? f.owner : 0, grid.comm());
+  mpi::broadcast_in_pieces(data, rows * f.cols, lent ? f.owner : 0, grid.comm());
   return {data, rows, rows, f.cols};
 }
 

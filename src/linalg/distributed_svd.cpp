@@ -279,17 +279,6 @@ std::int64_t gemm_triplets(const Eigen::VectorXd& s, SvdPrecision precision) {
   return count;
 }
 
-// MPI_Bcast of `count` values from rank 0 of comm, in pieces whose counts fit MPI's int.
-template <typename T>
-void broadcast_values(T* data, std::int64_t count, MPI_Comm comm) {
-  constexpr std::int64_t piece = std::int64_t{1} << 27;
-  const MPI_Datatype type = std::is_same_v<T, double> ? MPI_DOUBLE : MPI_FLOAT;
-  for (std::int64_t first = 0; first < count; first += piece)
-    mpi::check(
-        MPI_Bcast(data + first, static_cast<int>(std::min(piece, count - first)), type, 0, comm),
-        "MPI_Bcast");
-}
-
 // Whether M's grid splits its long dimension only (a wide M on one process row, a tall one on
 // one process column), so that every rank holds whole columns (rows) of M.
 bool long_dimension_only_split(const DistributedMatrix& M) {
@@ -312,7 +301,7 @@ void local_long_side(const DistributedMatrix& M, const DistributedMatrix& short_
     Eigen::MatrixXd whole = gather_leading(short_side, k, head, 0);
     if (grid.rank() == 0) side = whole.template cast<T>();
   }
-  broadcast_values(side.data(), k * head, grid.comm());
+  mpi::broadcast_in_pieces(side.data(), k * head, 0, grid.comm());
   const std::int64_t lr = M.local_rows(), lc = M.local_cols();
   if (lr == 0 || lc == 0) return;
   // Wide: long_side(0:head, local columns) = side^T M_local. Tall: long_side(local rows, 0:head)
@@ -343,12 +332,12 @@ template <typename T>
 void long_side_by_product(const DistributedMatrix& M, const DistributedMatrix& short_side,
                           const Eigen::VectorXd& s, std::int64_t head,
                           DistributedMatrix& long_side) {
+  if (head == 0) return;
   const bool tall = M.rows() >= M.cols();
   const lapack_int rows = to_lapack_int(tall ? M.rows() : head);
   const lapack_int cols = to_lapack_int(tall ? head : M.cols());
   const lapack_int inner = to_lapack_int(std::min(M.rows(), M.cols()));
   const char trans_m = tall ? 'N' : 'T';
-  if (head == 0) return;
   if (long_dimension_only_split(M)) {
     local_long_side<T>(M, short_side, head, long_side);
   } else if constexpr (std::is_same_v<T, double>) {

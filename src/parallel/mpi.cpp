@@ -19,6 +19,26 @@ void check(int code, const char* call) {
                           : "MPI error code " + std::to_string(code)));
 }
 
+namespace {
+
+template <typename T>
+void broadcast_pieces(T* data, std::int64_t count, int root, MPI_Comm comm, MPI_Datatype type) {
+  constexpr std::int64_t piece = std::int64_t{1} << 27;
+  for (std::int64_t done = 0; done < count; done += piece)
+    check(MPI_Bcast(data + done, static_cast<int>(std::min(piece, count - done)), type, root, comm),
+          "MPI_Bcast");
+}
+
+}  // namespace
+
+void broadcast_in_pieces(double* data, std::int64_t count, int root, MPI_Comm comm) {
+  broadcast_pieces(data, count, root, comm, MPI_DOUBLE);
+}
+
+void broadcast_in_pieces(float* data, std::int64_t count, int root, MPI_Comm comm) {
+  broadcast_pieces(data, count, root, comm, MPI_FLOAT);
+}
+
 std::string library_version() {
   char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
   int length = 0;

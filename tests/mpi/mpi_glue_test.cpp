@@ -339,3 +339,24 @@ TEST(Communicator, MatricesTravelWithTheirShape) {
 }
 
 }  // namespace
+
+// broadcast_in_pieces: doubles and floats from the last rank arrive on every rank bit for bit
+// (the pieces of 2^27 values are what keeps larger counts within MPI's int).
+TEST(BroadcastInPieces, DoublesAndFloatsFromAnyRoot) {
+  const int root = world_size() - 1;
+  std::vector<double> doubles(1000, world_rank() == root ? 0.0 : -1.0);
+  std::vector<float> floats(777, world_rank() == root ? 0.0F : -1.0F);
+  if (world_rank() == root) {
+    for (std::size_t i = 0; i < doubles.size(); ++i) doubles[i] = 1.0 / (3.0 + double(i));
+    for (std::size_t i = 0; i < floats.size(); ++i) floats[i] = 1.0F / (7.0F + float(i));
+  }
+  svr::mpi::broadcast_in_pieces(doubles.data(), static_cast<std::int64_t>(doubles.size()), root,
+                                MPI_COMM_WORLD);
+  svr::mpi::broadcast_in_pieces(floats.data(), static_cast<std::int64_t>(floats.size()), root,
+                                MPI_COMM_WORLD);
+  for (std::size_t i = 0; i < doubles.size(); ++i)
+    ASSERT_EQ(doubles[i], 1.0 / (3.0 + double(i))) << i;
+  for (std::size_t i = 0; i < floats.size(); ++i)
+    ASSERT_EQ(floats[i], 1.0F / (7.0F + float(i))) << i;
+  svr::mpi::broadcast_in_pieces(doubles.data(), 0, root, MPI_COMM_WORLD);  // nothing to send
+}

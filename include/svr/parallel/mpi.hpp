@@ -20,6 +20,11 @@ namespace svr::mpi {
 // Throws svr::Error naming the MPI call when `code` is not MPI_SUCCESS.
 void check(int code, const char* call);
 
+// MPI_Bcast of `count` values from `root`, in pieces of at most 2^27 values, so that each call's
+// count fits MPI's int whatever the total. Collective over comm.
+void broadcast_in_pieces(double* data, std::int64_t count, int root, MPI_Comm comm);
+void broadcast_in_pieces(float* data, std::int64_t count, int root, MPI_Comm comm);
+
 // "MPI_THREAD_FUNNELED" for MPI_THREAD_FUNNELED, and so on.
 std::string thread_level_name(int level);
 
