@@ -302,23 +302,29 @@ def check_calibrated(out):
     import csv
     import math
     low, tested, significant = {}, {}, 0
-    with open(os.path.join(out, "edges.csv")) as f:
-        for row in csv.DictReader(f):
-            if row["log10_p"] == "":
+    threshold = math.log10(0.05)
+    with open(os.path.join(out, "edges.csv"), newline="") as f:
+        # csv.reader by column index: a DenseNet-121 has 6 million edges (DictReader took 24 s).
+        reader = csv.reader(f)
+        header = next(reader)
+        c_pair, c_log10_p, c_sig = (header.index(c) for c in ("pair", "log10_p", "significant"))
+        for row in reader:
+            log10_p = row[c_log10_p]
+            if log10_p == "":
                 continue
-            pair = int(row["pair"])
+            pair = row[c_pair]
             tested[pair] = tested.get(pair, 0) + 1
-            low[pair] = low.get(pair, 0) + (float(row["log10_p"]) < math.log10(0.05))
-            significant += row["significant"] == "1"
+            low[pair] = low.get(pair, 0) + (float(log10_p) < threshold)
+            significant += row[c_sig] == "1"
     if not tested:
         fail("no testable edge")
-    for pair, n in sorted(tested.items()):
+    for pair, n in sorted(tested.items(), key=lambda item: int(item[0])):
         k, mean = low[pair], 0.05 * n
         # A normal bound at about 1e-4 two-sided per pair (3.9 sd), plus the discreteness.
         slack = 3.9 * math.sqrt(n * 0.05 * 0.95) + 1.0
-        print("pair %d: %d of %d raw p < 0.05 (expected %.1f +- %.1f)" % (pair, k, n, mean, slack))
+        print("pair %s: %d of %d raw p < 0.05 (expected %.1f +- %.1f)" % (pair, k, n, mean, slack))
         if abs(k - mean) > slack:
-            fail("pair %d is not calibrated: %d of %d raw p < 0.05" % (pair, k, n))
+            fail("pair %s is not calibrated: %d of %d raw p < 0.05" % (pair, k, n))
     if significant:
         fail("%d significant edges on random weights" % significant)
 
