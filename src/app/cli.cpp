@@ -278,11 +278,12 @@ void describe_execution(po::options_description& group, RawValues& v) {
        "side by side")
       ("split-min-dim", po::value(&e.split_min_dim)->value_name("D")
                             ->default_value(e.split_min_dim),
-       "on 2 or more ranks, a layer below --scalapack-min-dim with min(rows, cols) >= D, a long "
-       "side at least twice the short one and an SVD cost above the average load per rank is "
-       "split over a team of ranks: QR (or LQ) and Q's application on the team's grid, the "
-       "r x r core by LAPACK on the team's first rank while the others factor their own layers; "
-       "0: never split")
+       "on 2 or more ranks, a layer below --scalapack-min-dim with min(rows, cols) >= D and an "
+       "SVD cost above the average load per rank is split over a team of ranks: QR (or LQ) and "
+       "Q's application on the team's grid and the r x r core by LAPACK on the team's first "
+       "rank for a long layer (long side at least twice the short one), the bidiagonal form "
+       "and its reflectors on the grid and the bidiagonal SVD by LAPACK on the first rank for a "
+       "squarer one, while the others factor their own layers; 0: never split")
       ("memory-per-rank", po::value(&e.memory_per_rank_mb)->value_name("MB")
                               ->default_value(0.0, "0"),
        "memory budget per rank in MiB for sizing the teams; 0: 80% of the node's available "

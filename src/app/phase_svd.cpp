@@ -191,7 +191,8 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
     DistributedSvdOptions svd_options;
     svd_options.precision = options.precision;
     if (execution.layers[l].split) {
-      svd_options.path = SvdPath::ReduceFirst;
+      svd_options.path =
+          split_reduces_first(execution.layers[l].shape) ? SvdPath::ReduceFirst : SvdPath::Direct;
       svd_options.core_on_one_rank = true;
       svd_options.while_core_runs = while_core_runs;
     }
@@ -206,7 +207,9 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
       keep_bottom(spectrum, *options.min_rank);
       factors.first_neuron[l] = all - spectrum.s.size();
     }
-    report.method = spectrum.core_on_one_rank ? "scalapack-qr-lapack" : "scalapack-full";
+    report.method = spectrum.bidiagonal_core    ? "scalapack-bidiagonal-lapack"
+                    : spectrum.core_on_one_rank ? "scalapack-qr-lapack"
+                                                : "scalapack-full";
     report.precision = to_string(options.precision);
   }
 }
@@ -288,7 +291,8 @@ std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t
             (layer.svd.iterations == 1 ? " restart" : " restarts");
   else if (layer.svd.method == "lapack-qr-krylov" || layer.svd.method == "scalapack-qr-krylov")
     line += ", bottom " + kept + " by QR and Krylov on R^-1 in " + iterations;
-  else if (layer.svd.method == "scalapack-qr-lapack")
+  else if (layer.svd.method == "scalapack-qr-lapack" ||
+           layer.svd.method == "scalapack-bidiagonal-lapack")
     line += ", " + describe_split(LayerShape{layer.rows, layer.cols}, how.first_rank);
   if (layer.svd.fallback_cost)
     line +=

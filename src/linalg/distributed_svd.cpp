@@ -13,6 +13,7 @@
 #include "local_blocks.hpp"
 #include "svr/core/error.hpp"
 #include "svr/linalg/blas.hpp"
+#include "svr/linalg/lapack.hpp"
 #include "svr/linalg/redistribute.hpp"
 #include "svr/linalg/scalapack.hpp"
 #include "svr/linalg/transpose.hpp"
@@ -159,6 +160,19 @@ bool factor(DistributedMatrix& a, Eigen::VectorXd& s, DistributedMatrix& U, Dist
   return false;
 }
 
+// Runs `write(local array, descriptor)` on x's entries in T: in place for double, on a float copy
+// widened back for float.
+template <typename T, typename Write>
+void in_precision(DistributedMatrix& x, Write&& write) {
+  if constexpr (std::is_same_v<T, double>) {
+    write(x.data(), x.descriptor());
+  } else {
+    LocalBlocks<T> copy = LocalBlocks<T>::narrowed(x);
+    write(copy.data.data(), copy.descriptor);
+    copy.widen_into(x);
+  }
+}
+
 // The ScaLAPACK routines of the reduction in one real type.
 template <typename T>
 struct ReductionRoutines;
@@ -197,7 +211,7 @@ class Reduction {
     tau_.assign(static_cast<std::size_t>(std::max<std::int64_t>(1, count)), T(0));
     using R = ReductionRoutines<T>;
     (tall_ ? R::geqrf : R::gelqf)(comm_, m_, n_, a(), a_.descriptor, tau_.data());
-    in_precision(triangle, [&](T* t, const Descriptor& descriptor) {
+    in_precision<T>(triangle, [&](T* t, const Descriptor& descriptor) {
       R::lacpy(tall_ ? 'U' : 'L', k_, k_, a(), a_.descriptor, t, descriptor);
     });
   }
@@ -208,7 +222,7 @@ class Reduction {
     const lapack_int cols = tall_ ? to_lapack_int(C.cols()) : n_;
     if (rows == 0 || cols == 0) return;
     using R = ReductionRoutines<T>;
-    in_precision(C, [&](T* c, const Descriptor& descriptor) {
+    in_precision<T>(C, [&](T* c, const Descriptor& descriptor) {
       (tall_ ? R::ormqr : R::ormlq)(comm_, tall_ ? 'L' : 'R', 'N', rows, cols, k_, a_.data.data(),
                                     a_.descriptor, tau_.data(), c, descriptor);
     });
@@ -216,19 +230,6 @@ class Reduction {
 
  private:
   T* a() { return a_.data.data(); }
-
-  // Runs `write(local array, descriptor)` on x's entries in T: in place for double, on a
-  // float copy widened back for float.
-  template <typename Write>
-  static void in_precision(DistributedMatrix& x, Write&& write) {
-    if constexpr (std::is_same_v<T, double>) {
-      write(x.data(), x.descriptor());
-    } else {
-      LocalBlocks<T> copy = LocalBlocks<T>::narrowed(x);
-      write(copy.data.data(), copy.descriptor);
-      copy.widen_into(x);
-    }
-  }
 
   LocalBlocks<T> a_;
   std::vector<T> tau_;
@@ -421,6 +422,99 @@ void reduce_first_svd(const DistributedMatrix& M, DistributedSpectrum& out,
   }
 }
 
+// The SVD through the bidiagonal form, its core by LAPACK on grid rank 0, for a layer that no QR
+// or LQ first makes smaller (a square one): M = Q B P^T on the grid (pdgebrd, in T), the k x k
+// bidiagonal B gathered to rank 0 and factored there by divide and conquer, B = U_B diag(s) V_B^T
+// (dbdsdc, sbdsdc in single precision), while the other ranks run while_core_runs; then
+// U = Q [U_B; 0] and V^T = [V_B^T 0] P^T on the grid (pdormbr). pdgesvd runs QR iteration on B
+// with the rotations applied to the distributed vectors, which is where it loses 5-6x per flop
+// against dgesdd; this is dgesdd's own algorithm with the two O(m n k) steps on the grid.
+template <typename T>
+void bidiagonal_svd(const DistributedMatrix& M, DistributedSpectrum& out,
+                    const DistributedSvdOptions& options) {
+  const ProcessGrid& grid = M.grid();
+  const std::int64_t m = M.rows(), n = M.cols(), k = std::min(m, n), nb = M.block();
+  const bool upper = m >= n;  // B is upper bidiagonal for m >= n, lower otherwise
+  const int my_row = grid.my_row(), my_col = grid.my_col();
+  const int rows = grid.shape().rows, cols = grid.shape().cols;
+  LocalBlocks<T> a = LocalBlocks<T>::narrowed(M);
+  // d, e, tauq and taup are each LOCr(k) or LOCc(k) long (pdgebrd); every one gets the larger.
+  const std::size_t local_k =
+      static_cast<std::size_t>(1 + std::max(block_cyclic::local_count(k, nb, my_row, rows),
+                                            block_cyclic::local_count(k, nb, my_col, cols)));
+  std::vector<T> d(local_k), e(local_k), tauq(local_k), taup(local_k);
+  const lapack_int mi = to_lapack_int(m), ni = to_lapack_int(n), ki = to_lapack_int(k);
+  scalapack::gebrd(grid.comm(), mi, ni, a.data.data(), a.descriptor, d.data(), e.data(),
+                   tauq.data(), taup.data());
+
+  // B's diagonal and off-diagonal (A(j-1, j) when upper, A(j+1, j) when lower) from the local
+  // blocks, summed onto rank 0: each entry has one owner, so the sum is exact.
+  std::vector<double> bidiagonal(static_cast<std::size_t>(2 * k), 0.0);
+  const std::int64_t ld = M.local_ld();
+  const auto local_entry = [&](std::int64_t i, std::int64_t lj, double& into) {
+    if (i < 0 || i >= k || block_cyclic::owner(i, nb, rows) != my_row) return;
+    const std::int64_t li = block_cyclic::global_to_local(i, nb, rows);
+    into = static_cast<double>(a.data[static_cast<std::size_t>(li + lj * ld)]);
+  };
+  for (std::int64_t lj = 0; lj < M.local_cols(); ++lj) {
+    const std::int64_t j = M.global_col(lj);
+    if (j >= k) continue;
+    local_entry(j, lj, bidiagonal[static_cast<std::size_t>(j)]);
+    if (upper && j > 0) local_entry(j - 1, lj, bidiagonal[static_cast<std::size_t>(k + j - 1)]);
+    if (!upper) local_entry(j + 1, lj, bidiagonal[static_cast<std::size_t>(k + j)]);
+  }
+  if (grid.rank() == 0)
+    mpi::check(MPI_Reduce(MPI_IN_PLACE, bidiagonal.data(), static_cast<int>(2 * k), MPI_DOUBLE,
+                          MPI_SUM, 0, grid.comm()),
+               "MPI_Reduce");
+  else
+    mpi::check(MPI_Reduce(bidiagonal.data(), nullptr, static_cast<int>(2 * k), MPI_DOUBLE, MPI_SUM,
+                          0, grid.comm()),
+               "MPI_Reduce");
+
+  Eigen::MatrixXd UB, VTB;
+  mpi::agreed(grid.comm(), [&] {
+    if (grid.rank() == 0) {
+      std::vector<T> dd(bidiagonal.begin(), bidiagonal.begin() + k);
+      std::vector<T> ee(bidiagonal.begin() + k, bidiagonal.end());
+      bidiagonal.clear();
+      Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> u(k, k), vt(k, k);
+      lapack::bdsdc(upper ? 'U' : 'L', ki, dd.data(), ee.data(), u.data(), ki, vt.data(), ki);
+      out.s = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(dd.data(), k)
+                  .template cast<double>();
+      UB = u.template cast<double>();
+      u.resize(0, 0);
+      VTB = vt.template cast<double>();
+    } else if (options.while_core_runs) {
+      options.while_core_runs();
+    }
+  });
+  if (grid.rank() != 0) out.s.resize(k);
+  mpi::check(MPI_Bcast(out.s.data(), static_cast<int>(k), MPI_DOUBLE, 0, grid.comm()), "MPI_Bcast");
+
+  // U (m x k) = Q [U_B; 0]: U_B into the top k rows of zeros, then Q applied from the left.
+  DistributedMatrix U(grid, m, k, nb);
+  redistribute(grid, RedistributionSource::whole(&UB, 0, k, k), RedistributionTarget::of(U));
+  UB.resize(0, 0);
+  in_precision<T>(U, [&](T* c, const Descriptor& descriptor) {
+    scalapack::ormbr(grid.comm(), 'Q', 'L', 'N', mi, ki, ni, a.data.data(), a.descriptor,
+                     tauq.data(), c, descriptor);
+  });
+  // V^T (k x n) = [V_B^T 0] P^T.
+  DistributedMatrix VT(grid, k, n, nb);
+  redistribute(grid, RedistributionSource::whole(&VTB, 0, k, k), RedistributionTarget::of(VT));
+  VTB.resize(0, 0);
+  in_precision<T>(VT, [&](T* c, const Descriptor& descriptor) {
+    scalapack::ormbr(grid.comm(), 'P', 'R', 'T', ki, ni, mi, a.data.data(), a.descriptor,
+                     taup.data(), c, descriptor);
+  });
+  a = LocalBlocks<T>{};
+  out.U = std::move(U);
+  out.V = transpose(VT);
+  out.core_on_one_rank = true;
+  out.bidiagonal_core = true;
+}
+
 }  // namespace
 
 bool pads_dimension(std::int64_t k, const DistributedSvdOptions& options) {
@@ -457,6 +551,13 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
       options.path == SvdPath::ReduceFirst ||
       (options.path == SvdPath::Auto &&
        static_cast<double>(std::max(m, n)) >= options.reduce_aspect * static_cast<double>(k));
+  if ((!reduce || m == n) && options.core_on_one_rank) {
+    if (options.precision == SvdPrecision::Single)
+      bidiagonal_svd<float>(M, out, options);
+    else
+      bidiagonal_svd<double>(M, out, options);
+    return out;
+  }
   if (!reduce || m == n) {
     DistributedMatrix VT(grid, 0, 0, nb);
     out.padded = pads_dimension(k, options) && padded_svd(M, out.s, out.U, VT, options);

@@ -86,6 +86,17 @@ void dgesvd_(const char* jobu, const char* jobvt, const svr::lapack_int* m,
              const svr::lapack_int* lwork, svr::lapack_int* info, std::size_t jobu_len,
              std::size_t jobvt_len);
 
+// The SVD of an n x n bidiagonal matrix (d, e) by divide and conquer; compq 'I': its singular
+// vectors into u and vt.
+void dbdsdc_(const char* uplo, const char* compq, const svr::lapack_int* n, double* d, double* e,
+             double* u, const svr::lapack_int* ldu, double* vt, const svr::lapack_int* ldvt,
+             double* q, svr::lapack_int* iq, double* work, svr::lapack_int* iwork,
+             svr::lapack_int* info, std::size_t uplo_len, std::size_t compq_len);
+void sbdsdc_(const char* uplo, const char* compq, const svr::lapack_int* n, float* d, float* e,
+             float* u, const svr::lapack_int* ldu, float* vt, const svr::lapack_int* ldvt, float* q,
+             svr::lapack_int* iq, float* work, svr::lapack_int* iwork, svr::lapack_int* info,
+             std::size_t uplo_len, std::size_t compq_len);
+
 // Single precision (--precision single): the same routines on float.
 void sgesdd_(const char* jobz, const svr::lapack_int* m, const svr::lapack_int* n, float* a,
              const svr::lapack_int* lda, float* s, float* u, const svr::lapack_int* ldu, float* vt,
@@ -150,6 +161,20 @@ void pdormlq_(const char* side, const char* trans, const svr::lapack_int* m,
               const svr::lapack_int* descc, double* work, const svr::lapack_int* lwork,
               svr::lapack_int* info, std::size_t side_len, std::size_t trans_len);
 
+// Bidiagonal reduction A = Q B P^T (B upper bidiagonal when m >= n, lower otherwise) and the
+// application of Q or P^T.
+void pdgebrd_(const svr::lapack_int* m, const svr::lapack_int* n, double* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              double* d, double* e, double* tauq, double* taup, double* work,
+              const svr::lapack_int* lwork, svr::lapack_int* info);
+void pdormbr_(const char* vect, const char* side, const char* trans, const svr::lapack_int* m,
+              const svr::lapack_int* n, const svr::lapack_int* k, const double* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              const double* tau, double* c, const svr::lapack_int* ic, const svr::lapack_int* jc,
+              const svr::lapack_int* descc, double* work, const svr::lapack_int* lwork,
+              svr::lapack_int* info, std::size_t vect_len, std::size_t side_len,
+              std::size_t trans_len);
+
 // Single precision (--precision single): the same routines on float.
 void psgesvd_(const char* jobu, const char* jobvt, const svr::lapack_int* m,
               const svr::lapack_int* n, float* a, const svr::lapack_int* ia,
@@ -176,6 +201,17 @@ void psormlq_(const char* side, const char* trans, const svr::lapack_int* m,
               const float* tau, float* c, const svr::lapack_int* ic, const svr::lapack_int* jc,
               const svr::lapack_int* descc, float* work, const svr::lapack_int* lwork,
               svr::lapack_int* info, std::size_t side_len, std::size_t trans_len);
+void psgebrd_(const svr::lapack_int* m, const svr::lapack_int* n, float* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              float* d, float* e, float* tauq, float* taup, float* work,
+              const svr::lapack_int* lwork, svr::lapack_int* info);
+void psormbr_(const char* vect, const char* side, const char* trans, const svr::lapack_int* m,
+              const svr::lapack_int* n, const svr::lapack_int* k, const float* a,
+              const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
+              const float* tau, float* c, const svr::lapack_int* ic, const svr::lapack_int* jc,
+              const svr::lapack_int* descc, float* work, const svr::lapack_int* lwork,
+              svr::lapack_int* info, std::size_t vect_len, std::size_t side_len,
+              std::size_t trans_len);
 void pslacpy_(const char* uplo, const svr::lapack_int* m, const svr::lapack_int* n, const float* a,
               const svr::lapack_int* ia, const svr::lapack_int* ja, const svr::lapack_int* desca,
               float* b, const svr::lapack_int* ib, const svr::lapack_int* jb,

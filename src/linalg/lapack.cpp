@@ -117,6 +117,40 @@ void gesvd(char jobu, char jobvt, lapack_int m, lapack_int n, float* a, lapack_i
   gesvd_impl(jobu, jobvt, m, n, a, lda, s, u, ldu, vt, ldvt);
 }
 
+namespace {
+
+// dbdsdc / sbdsdc with compq 'I': workspace 3 n^2 + 4 n reals and 8 n integers (no query).
+template <typename T>
+void bdsdc_any(char uplo, lapack_int n, T* d, T* e, T* u, lapack_int ldu, T* vt, lapack_int ldvt) {
+  constexpr bool is_double = std::is_same_v<T, double>;
+  const std::int64_t nn = std::max<std::int64_t>(1, n);
+  std::vector<T> work(static_cast<std::size_t>(3 * nn * nn + 4 * nn));
+  std::vector<lapack_int> iwork(static_cast<std::size_t>(8 * nn));
+  const char compq = 'I';
+  lapack_int info = 0;
+  T q = 0;
+  lapack_int iq = 0;
+  if constexpr (is_double)
+    dbdsdc_(&uplo, &compq, &n, d, e, u, &ldu, vt, &ldvt, &q, &iq, work.data(), iwork.data(), &info,
+            1, 1);
+  else
+    sbdsdc_(&uplo, &compq, &n, d, e, u, &ldu, vt, &ldvt, &q, &iq, work.data(), iwork.data(), &info,
+            1, 1);
+  if (info != 0) throw LapackError(is_double ? "dbdsdc" : "sbdsdc", info);
+}
+
+}  // namespace
+
+void bdsdc(char uplo, lapack_int n, double* d, double* e, double* u, lapack_int ldu, double* vt,
+           lapack_int ldvt) {
+  bdsdc_any(uplo, n, d, e, u, ldu, vt, ldvt);
+}
+
+void bdsdc(char uplo, lapack_int n, float* d, float* e, float* u, lapack_int ldu, float* vt,
+           lapack_int ldvt) {
+  bdsdc_any(uplo, n, d, e, u, ldu, vt, ldvt);
+}
+
 void syevd(char jobz, char uplo, lapack_int n, double* a, lapack_int lda, double* w) {
   lapack_int info = 0;
   lapack_int lwork = -1, liwork = -1, iquery = 0;

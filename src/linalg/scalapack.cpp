@@ -118,6 +118,38 @@ void pdormlq(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, l
   });
 }
 
+void gebrd(MPI_Comm comm, lapack_int m, lapack_int n, double* a, const Descriptor& desca, double* d,
+           double* e, double* tauq, double* taup) {
+  with_workspace(comm, "pdgebrd", [&](double* work, lapack_int* lwork, lapack_int* info) {
+    pdgebrd_(&m, &n, a, &kOne, &kOne, desca.data(), d, e, tauq, taup, work, lwork, info);
+  });
+}
+
+void gebrd(MPI_Comm comm, lapack_int m, lapack_int n, float* a, const Descriptor& desca, float* d,
+           float* e, float* tauq, float* taup) {
+  with_workspace<float>(comm, "psgebrd", [&](float* work, lapack_int* lwork, lapack_int* info) {
+    psgebrd_(&m, &n, a, &kOne, &kOne, desca.data(), d, e, tauq, taup, work, lwork, info);
+  });
+}
+
+void ormbr(MPI_Comm comm, char vect, char side, char trans, lapack_int m, lapack_int n,
+           lapack_int k, const double* a, const Descriptor& desca, const double* tau, double* c,
+           const Descriptor& descc) {
+  with_workspace(comm, "pdormbr", [&](double* work, lapack_int* lwork, lapack_int* info) {
+    pdormbr_(&vect, &side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
+             descc.data(), work, lwork, info, 1, 1, 1);
+  });
+}
+
+void ormbr(MPI_Comm comm, char vect, char side, char trans, lapack_int m, lapack_int n,
+           lapack_int k, const float* a, const Descriptor& desca, const float* tau, float* c,
+           const Descriptor& descc) {
+  with_workspace<float>(comm, "psormbr", [&](float* work, lapack_int* lwork, lapack_int* info) {
+    psormbr_(&vect, &side, &trans, &m, &n, &k, a, &kOne, &kOne, desca.data(), tau, c, &kOne, &kOne,
+             descc.data(), work, lwork, info, 1, 1, 1);
+  });
+}
+
 void psgesvd(MPI_Comm comm, char jobu, char jobvt, lapack_int m, lapack_int n, float* a,
              const Descriptor& desca, float* s, float* u, const Descriptor& descu, float* vt,
              const Descriptor& descvt) {

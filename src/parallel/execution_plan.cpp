@@ -151,15 +151,22 @@ bool enough_work_per_rank(const ExecutionPlan& plan, const std::vector<GridTeam>
 // Whether a layer below scalapack_min_dim is split over a team (GridPolicy::split_min_dim).
 bool splits(const LayerExecution& layer, double total_cost, const ExecutionPlan& plan) {
   const std::int64_t r = std::min(layer.shape.rows, layer.shape.cols);
-  const std::int64_t long_side = std::max(layer.shape.rows, layer.shape.cols);
   const double budget = plan.policy.memory_per_rank_bytes;
   return plan.ranks > 1 && plan.policy.split_min_dim > 0 && layer.shape.blocks <= 1 &&
-         r >= plan.policy.split_min_dim && long_side >= 2 * r &&
-         layer.cost > total_cost / plan.ranks &&
+         r >= plan.policy.split_min_dim && layer.cost > total_cost / plan.ranks &&
          (budget <= 0.0 || split_core_bytes(layer.shape, plan.ranks) <= budget);
 }
 
 }  // namespace
+
+bool split_reduces_first(const LayerShape& shape) {
+  return std::max(shape.rows, shape.cols) >= 2 * std::min(shape.rows, shape.cols);
+}
+
+double split_core_cost(const LayerShape& shape) {
+  const double r = static_cast<double>(std::min(shape.rows, shape.cols));
+  return (split_reduces_first(shape) ? 1.0 : kBidiagonalCoreShare) * r * r * r;
+}
 
 double split_core_bytes(const LayerShape& shape, int ranks) {
   const double rows = static_cast<double>(shape.rows), cols = static_cast<double>(shape.cols);
@@ -300,8 +307,7 @@ double ExecutionPlan::split_load_of(int rank) const {
   for (const LayerExecution& layer : layers) {
     if (!layer.split || rank < layer.first_rank || rank >= layer.first_rank + layer.grid.size())
       continue;
-    const double r = static_cast<double>(std::min(layer.shape.rows, layer.shape.cols));
-    const double core = r * r * r;
+    const double core = split_core_cost(layer.shape);
     load += (layer.cost - core) / layer.grid.size() + (rank == layer.first_rank ? core : 0.0);
   }
   return load;
@@ -409,6 +415,9 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes, int ranks,
 }
 
 std::string describe_split(LayerShape shape, int core_rank) {
+  if (!split_reduces_first(shape))
+    return "split: bidiagonal form on the grid, its SVD by LAPACK on rank " +
+           std::to_string(core_rank);
   return std::string("split: ") + (shape.rows >= shape.cols ? "QR" : "LQ") +
          " on the grid, the core by LAPACK on rank " + std::to_string(core_rank);
 }
@@ -456,7 +465,8 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
   if (any_split)
     text += "split over a team: a layer with min(rows, cols) >= " +
             std::to_string(plan.policy.split_min_dim) +
-            ", a long side >= twice the short one and more than the average cost per rank\n";
+            " and more than the average cost per rank (QR or LQ first when its long side is at "
+            "least twice the short one, else the bidiagonal form)\n";
   text += "LAPACK load per rank:";
   for (int r = 0; r < plan.ranks; ++r) {
     text += (r ? ", " : " ") + std::string("rank ") + std::to_string(r) + " " +

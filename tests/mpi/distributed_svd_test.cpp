@@ -280,9 +280,10 @@ TEST(DistributedSvd, CoreOnOneRankMatchesLapack) {
       }
       const bool square = c.rows == c.cols;
       const std::string what = "core on one rank " + describe(shape, c);
-      EXPECT_EQ(d.core_on_one_rank, !square) << what;
+      EXPECT_TRUE(d.core_on_one_rank) << what;
+      EXPECT_EQ(d.bidiagonal_core, square) << what;  // no QR or LQ makes a square one smaller
       EXPECT_FALSE(d.padded) << what;
-      EXPECT_EQ(calls, square || grid.rank() == 0 ? 0 : 1) << what;
+      EXPECT_EQ(calls, grid.rank() == 0 ? 0 : 1) << what;
       double ends[2] = {d.s(0), -d.s(d.s.size() - 1)}, most[2] = {0, 0}, least[2] = {0, 0};
       MPI_Allreduce(ends, most, 2, MPI_DOUBLE, MPI_MAX, grid.comm());
       MPI_Allreduce(ends, least, 2, MPI_DOUBLE, MPI_MIN, grid.comm());
@@ -355,6 +356,73 @@ TEST(DistributedSvd, LongSideByProductAndThroughQ) {
       const svr::Spectrum ref = svr::thin_svd(A);
       const double s_max = ref.s[0];
       EXPECT_LE((got.s - ref.s).cwiseAbs().maxCoeff(), tol * s_max) << what;
+      const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(r, r);
+      EXPECT_LE((got.U.transpose() * got.U - I).cwiseAbs().maxCoeff(), tol) << what << " U";
+      EXPECT_LE((got.V.transpose() * got.V - I).cwiseAbs().maxCoeff(), tol) << what << " V";
+      const Eigen::MatrixXd left = A * got.V - got.U * got.s.asDiagonal();
+      const Eigen::MatrixXd right = A.transpose() * got.U - got.V * got.s.asDiagonal();
+      EXPECT_LE(left.colwise().norm().maxCoeff(), tol * s_max) << what << " A v - s u";
+      EXPECT_LE(right.colwise().norm().maxCoeff(), tol * s_max) << what << " A^T u - s v";
+    }
+  }
+}
+
+// The bidiagonal core (pdgebrd on the grid, dbdsdc on grid rank 0, pdormbr): square and nearly
+// square, tall (upper bidiagonal) and wide (lower), on every grid shape, double and single, with
+// block sizes that do and do not divide the dimensions. The spectra are graded down to 1e-6
+// (1e-3 in single) and one has an exact kernel of 5 (rank deficient: its near-kernel vectors must
+// still come out orthonormal). Against thin_svd's values, with orthonormal vectors, every
+// triplet's residual on both sides small relative to s_max, the same s bits on every rank, and
+// while_core_runs called once on every rank but 0.
+TEST(DistributedSvd, BidiagonalCoreMatchesLapack) {
+  struct BidiagonalCase {
+    Case c;
+    svr::SvdPrecision precision;
+    std::int64_t kernel;  // trailing singular values set to exactly 0
+  };
+  const BidiagonalCase cases[] = {
+      {{64, 64, 8}, svr::SvdPrecision::Double, 0}, {{90, 70, 5}, svr::SvdPrecision::Double, 0},
+      {{70, 90, 4}, svr::SvdPrecision::Double, 0}, {{75, 75, 6}, svr::SvdPrecision::Double, 5},
+      {{80, 80, 7}, svr::SvdPrecision::Single, 0}, {{60, 84, 3}, svr::SvdPrecision::Single, 0}};
+  std::uint64_t seed = 700;
+  for (const svr::GridShape shape : svr_test::world_shapes()) {
+    svr::ProcessGrid grid(MPI_COMM_WORLD, shape);
+    for (const BidiagonalCase& b : cases) {
+      const Case& c = b.c;
+      const bool single = b.precision == svr::SvdPrecision::Single;
+      const Eigen::Index r = std::min(c.rows, c.cols);
+      Eigen::VectorXd graded =
+          svr::test::geometric(r, std::pow(single ? 1e-3 : 1e-6, 1.0 / static_cast<double>(r - 1)));
+      graded.tail(b.kernel).setZero();
+      const Eigen::MatrixXd A = svr::test::with_spectrum(c.rows, c.cols, graded, ++seed);
+      svr::DistributedMatrix M(grid, c.rows, c.cols, c.nb);
+      M.fill([&](std::int64_t i, std::int64_t j) { return A(i, j); });
+      int calls = 0;
+      svr::DistributedSvdOptions options;
+      options.precision = b.precision;
+      options.core_on_one_rank = true;
+      options.while_core_runs = [&calls] { ++calls; };
+      const svr::DistributedSpectrum d = svr::distributed_svd(M, options);
+      const svr::Spectrum got = svr::gather_spectrum(d, 0);
+      if (!grid.active()) continue;
+      const std::string what = std::string(single ? "single " : "double ") + "bidiagonal core " +
+                               (b.kernel ? "with a kernel " : "") + describe(grid.shape(), c);
+      EXPECT_TRUE(d.core_on_one_rank) << what;
+      EXPECT_TRUE(d.bidiagonal_core) << what;
+      EXPECT_EQ(d.long_side_by_product, 0) << what;
+      EXPECT_EQ(calls, grid.rank() == 0 ? 0 : 1) << what;
+      double ends[2] = {d.s(0), -d.s(r - 1)}, most[2] = {0, 0}, least[2] = {0, 0};
+      MPI_Allreduce(ends, most, 2, MPI_DOUBLE, MPI_MAX, grid.comm());
+      MPI_Allreduce(ends, least, 2, MPI_DOUBLE, MPI_MIN, grid.comm());
+      EXPECT_EQ(most[0], least[0]) << what;
+      EXPECT_EQ(most[1], least[1]) << what;
+      if (grid.rank() != 0) continue;
+      const double tol = single ? 2e-5 : kTol;
+      const svr::Spectrum ref = svr::thin_svd(A);
+      const double s_max = ref.s[0];
+      EXPECT_LE((got.s - ref.s).cwiseAbs().maxCoeff(), tol * s_max) << what;
+      if (single)
+        EXPECT_GE((got.s - ref.s).cwiseAbs().maxCoeff(), 1e-10 * s_max) << what << ": not float";
       const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(r, r);
       EXPECT_LE((got.U.transpose() * got.U - I).cwiseAbs().maxCoeff(), tol) << what << " U";
       EXPECT_LE((got.V.transpose() * got.V - I).cwiseAbs().maxCoeff(), tol) << what << " V";

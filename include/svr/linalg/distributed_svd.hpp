@@ -17,6 +17,9 @@ struct DistributedSpectrum {
   DistributedMatrix V;  // cols x r; V, not V^T
   bool padded = false;  // pdgesvd ran on the padded matrix (DistributedSvdOptions::pad_min_dim)
   bool core_on_one_rank = false;  // the r x r core went to LAPACK on grid rank 0 (see options)
+  // That core was the bidiagonal form of M (a matrix no QR or LQ first makes smaller), not the
+  // triangle of its QR or LQ.
+  bool bidiagonal_core = false;
   // The reduce-first path: how many leading triplets got their long side's vectors from one
   // product with M (DistributedSvdOptions::long_side_by_product); 0 on the direct path.
   std::int64_t long_side_by_product = 0;
@@ -48,8 +51,10 @@ struct DistributedSvdOptions {
   // single precision) on grid rank 0 instead of pdgesvd on the grid: the QR/LQ and Q's
   // application, which hold most of the flops of a long layer, stay distributed, and the core
   // gets divide and conquer, which pdgesvd lacks (5-6x faster per flop on one rank,
-  // docs/distributed-svd.md). For a core that fits one rank's memory (about 8 r^2 doubles on
-  // rank 0). No effect on the direct path.
+  // docs/distributed-svd.md). The direct path (a square or nearly square M) instead reduces M to
+  // bidiagonal form on the grid (pdgebrd), factors the bidiagonal matrix by divide and conquer
+  // on grid rank 0 (dbdsdc) and applies the reflectors on the grid (pdormbr). For a core that
+  // fits one rank's memory (about 8 r^2 doubles on rank 0).
   bool core_on_one_rank = false;
   // The reduce-first path's long side (U of a tall M, V of a wide one): the triplets with
   // s_i >= s_max / 100 (s_max / 10 in single precision) get it from one product with M (tall:

@@ -58,6 +58,15 @@ void gesvd(char jobu, char jobvt, lapack_int m, lapack_int n, double* a, lapack_
 void gesvd(char jobu, char jobvt, lapack_int m, lapack_int n, float* a, lapack_int lda, float* s,
            float* u, lapack_int ldu, float* vt, lapack_int ldvt);
 
+// The SVD B = U diag(d) VT of the n x n bidiagonal matrix with diagonal d and off-diagonal e
+// (n - 1 entries), upper (uplo 'U') or lower ('L'), by divide and conquer (dbdsdc / sbdsdc,
+// compq 'I'): d is overwritten by the singular values in decreasing order, e is destroyed,
+// u and vt (n x n) receive the singular vectors.
+void bdsdc(char uplo, lapack_int n, double* d, double* e, double* u, lapack_int ldu, double* vt,
+           lapack_int ldvt);
+void bdsdc(char uplo, lapack_int n, float* d, float* e, float* u, lapack_int ldu, float* vt,
+           lapack_int ldvt);
+
 // Eigenvalues (ascending, in w) and, with jobz 'V', eigenvectors (overwriting a) of a symmetric
 // n x n matrix whose `uplo` triangle is referenced; divide and conquer.
 void syevd(char jobz, char uplo, lapack_int n, double* a, lapack_int lda, double* w);

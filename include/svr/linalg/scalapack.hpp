@@ -55,6 +55,26 @@ void pdormlq(MPI_Comm comm, char side, char trans, lapack_int m, lapack_int n, l
              const double* a, const Descriptor& desca, const double* tau, double* c,
              const Descriptor& descc);
 
+// A (m x n) = Q B P^T with B bidiagonal (upper when m >= n, lower otherwise) in A's diagonal and
+// first super- (sub-) diagonal, the reflectors of Q and P below and above it, with tauq
+// (LOCc(min(m, n)) entries) and taup (LOCr(min(m, n))); d and e get the distributed diagonals
+// (d: LOCc(min(m, n)) when m >= n, else LOCr; e: LOCr when m >= n, else LOCc). The float
+// overload calls psgebrd.
+void gebrd(MPI_Comm comm, lapack_int m, lapack_int n, double* a, const Descriptor& desca, double* d,
+           double* e, double* tauq, double* taup);
+void gebrd(MPI_Comm comm, lapack_int m, lapack_int n, float* a, const Descriptor& desca, float* d,
+           float* e, float* tauq, float* taup);
+
+// C (m x n) := op(Q) C or C op(Q) (vect 'Q'), or op(P^T) C or C op(P^T) (vect 'P'), Q and P
+// from gebrd; k is the original matrix's column count (vect 'Q') or row count (vect 'P').
+// The float overload calls psormbr.
+void ormbr(MPI_Comm comm, char vect, char side, char trans, lapack_int m, lapack_int n,
+           lapack_int k, const double* a, const Descriptor& desca, const double* tau, double* c,
+           const Descriptor& descc);
+void ormbr(MPI_Comm comm, char vect, char side, char trans, lapack_int m, lapack_int n,
+           lapack_int k, const float* a, const Descriptor& desca, const float* tau, float* c,
+           const Descriptor& descc);
+
 // Single precision (--precision single): psgesvd, psgeqrf, psgelqf, psormqr, psormlq and
 // pslacpy, as their double counterparts above (float arrays with the same descriptors).
 void psgesvd(MPI_Comm comm, char jobu, char jobvt, lapack_int m, lapack_int n, float* a,

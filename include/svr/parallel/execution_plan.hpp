@@ -47,7 +47,9 @@ struct LayerExecution {
   int team = -1;         // Scalapack: index into ExecutionPlan::teams; else -1
   int first_rank = -1;   // Scalapack: the team's first rank (grid rank = rank - first_rank)
   // Scalapack because it was split (GridPolicy::split_min_dim): QR or LQ and Q's application on
-  // the team's grid, the r x r core by LAPACK on the team's first rank.
+  // the team's grid, the r x r core by LAPACK on the team's first rank; or, for a layer less
+  // than twice as long as wide (split_reduces_first), the reduction to bidiagonal form and its
+  // reflectors on the grid, the bidiagonal SVD by LAPACK on the first rank.
   bool split = false;
 };
 
@@ -71,14 +73,26 @@ struct GridPolicy {
   static constexpr double kDefaultMinLocalElements = 1024.0 * 1024.0;
   // On 2 or more ranks a layer below scalapack_min_dim is *split* over a team when it holds more
   // than the average load per rank (its SVD cost above the sum of all costs / ranks), its
-  // min(rows, cols) is at least split_min_dim and its long side at least twice the short one
-  // (so the QR or LQ and Q's application carry most of its cost), and the core's LAPACK SVD fits
-  // the memory budget (split_core_bytes on all ranks). 0: never.
+  // min(rows, cols) is at least split_min_dim, and the core's LAPACK SVD fits the memory budget
+  // (split_core_bytes on all ranks). 0: never.
   std::int64_t split_min_dim = kDefaultSplitMinDim;
   static constexpr std::int64_t kDefaultSplitMinDim = 1024;
   // The memory model of the teams follows what the SVDs keep and work with.
   Truncation truncation;
 };
+
+// Whether a split layer goes through QR or LQ first (its long side at least twice the short one:
+// then the QR or LQ and Q's application carry most of its cost), or else through the bidiagonal
+// form.
+bool split_reduces_first(const LayerShape& shape);
+
+// The bidiagonal SVD's share of a square layer's SVD cost (dbdsdc's vectors against dgesdd's
+// whole, docs/distributed-svd.md): the part of a split square layer its core rank carries alone.
+inline constexpr double kBidiagonalCoreShare = 0.2;
+
+// The serial part of a split layer's cost in the units of the SVD cost model: r^3 for the core
+// of a QR or LQ first, kBidiagonalCoreShare r^3 for a bidiagonal core.
+double split_core_cost(const LayerShape& shape);
 
 // Estimated peak bytes on the rank that factors a split layer's r x r core with LAPACK, on a
 // team of `ranks`: its share of M and of the QR's copy of M (2 rows cols / ranks doubles), the
@@ -137,14 +151,15 @@ struct ExecutionPlan {
   // Sum of the LAPACK costs given to `rank`.
   double lapack_load_of(int rank) const;
   // The part of the split layers' cost `rank` carries, in the units of the SVD cost model: a
-  // split layer m x n (r = min) costs its team's ranks (m n r - r^3) / team size each for the QR
-  // and Q's application, and its first rank r^3 more for the core. The LAPACK layers are dealt
-  // on top of these loads.
+  // split layer m x n (r = min) costs its team's ranks (m n r - core) / team size each for the
+  // distributed steps, and its first rank the core (split_core_cost) more. The LAPACK layers are
+  // dealt on top of these loads.
   double split_load_of(int rank) const;
 };
 
 // How a split layer of `shape` is factored, as --plan and the progress line say it: "split: LQ
-// on the grid, the core by LAPACK on rank 4" (QR for a tall layer, LQ for a wide one).
+// on the grid, the core by LAPACK on rank 4" (QR for a tall layer, LQ for a wide one), or
+// "split: bidiagonal form on the grid, its SVD by LAPACK on rank 4".
 std::string describe_split(LayerShape shape, int core_rank);
 
 // Estimated peak bytes per rank of a team of `ranks` processes factoring `layers` one after the

@@ -252,7 +252,7 @@ TEST(SplitLayers, TheDominantLongLayerIsSplitOverATeam) {
   }
 }
 
-TEST(SplitLayers, OnlyLongDominantLayersThatFitAreSplit) {
+TEST(SplitLayers, OnlyDominantLayersThatFitAreSplit) {
   const std::vector<LayerShape> shapes = vgg16_shapes();
   const auto split_layers = [](const ExecutionPlan& plan) {
     std::vector<std::size_t> split;
@@ -280,9 +280,11 @@ TEST(SplitLayers, OnlyLongDominantLayersThatFitAreSplit) {
   // Not above the average load: two equal long layers on two ranks stay whole.
   const std::vector<LayerShape> pair{{2048, 8192}, {2048, 8192}};
   EXPECT_TRUE(split_layers(plan_execution(pair, 2, 8192, 64)).empty());
-  // Square, or not twice as long as wide: nothing for the QR to take.
-  EXPECT_TRUE(split_layers(plan_execution({{4096, 4096}, {64, 64}}, 2, 8192, 64)).empty());
-  EXPECT_TRUE(split_layers(plan_execution({{3000, 5999}, {64, 64}}, 2, 8192, 64)).empty());
+  // Square, or less than twice as long as wide, is split too (through the bidiagonal form).
+  EXPECT_EQ(split_layers(plan_execution({{4096, 4096}, {64, 64}}, 2, 8192, 64)),
+            std::vector<std::size_t>{0});
+  EXPECT_EQ(split_layers(plan_execution({{3000, 5999}, {64, 64}}, 2, 8192, 64)),
+            std::vector<std::size_t>{0});
   EXPECT_EQ(split_layers(plan_execution({{3000, 6000}, {64, 64}}, 2, 8192, 64)),
             std::vector<std::size_t>{0});
   // A grouped convolution is factored block by block, never on a grid.
@@ -294,6 +296,35 @@ TEST(SplitLayers, OnlyLongDominantLayersThatFitAreSplit) {
   GridPolicy negative;
   negative.split_min_dim = -1;
   EXPECT_THROW(plan_execution(shapes, 2, 8192, 64, negative), std::invalid_argument);
+}
+
+// A square dominant layer (no QR or LQ makes it smaller) is split through the bidiagonal form:
+// its core, the bidiagonal SVD, is kBidiagonalCoreShare r^3 on the first rank, the rest shared.
+TEST(SplitLayers, ASquareDominantLayerGoesThroughTheBidiagonalForm) {
+  EXPECT_TRUE(split_reduces_first({3000, 6000}));
+  EXPECT_TRUE(split_reduces_first({6000, 3000}));
+  EXPECT_FALSE(split_reduces_first({3000, 5999}));
+  EXPECT_FALSE(split_reduces_first({4096, 4096}));
+  const double r3 = 4096.0 * 4096.0 * 4096.0;
+  EXPECT_DOUBLE_EQ(split_core_cost({4096, 4096}), kBidiagonalCoreShare * r3);
+  EXPECT_DOUBLE_EQ(split_core_cost({4096, 8192}), r3);
+  for (int ranks : {2, 3, 4}) {
+    const std::vector<LayerShape> shapes{{512, 4096}, {4096, 4096}, {4096, 512}};
+    const ExecutionPlan plan = plan_execution(shapes, ranks, 8192, 64);
+    const LayerExecution& square = plan.layers[1];
+    ASSERT_TRUE(square.split) << ranks;
+    EXPECT_EQ(square.grid.size(), ranks);
+    const double core = kBidiagonalCoreShare * r3, shared = (square.cost - core) / ranks;
+    EXPECT_DOUBLE_EQ(plan.split_load_of(0), shared + core) << ranks;
+    for (int r = 1; r < ranks; ++r) EXPECT_DOUBLE_EQ(plan.split_load_of(r), shared) << ranks;
+    // The two small layers go where the core is not.
+    EXPECT_NE(plan.layers[0].rank, 0) << ranks;
+    EXPECT_NE(plan.layers[2].rank, 0) << ranks;
+    const std::string text = describe_plan(plan, {});
+    EXPECT_NE(text.find("split: bidiagonal form on the grid, its SVD by LAPACK on rank 0"),
+              std::string::npos)
+        << text;
+  }
 }
 
 TEST(SplitLayers, NoSplitLayerIsLeftAloneOnOneRank) {
