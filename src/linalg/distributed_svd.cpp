@@ -492,22 +492,22 @@ void bidiagonal_svd(const DistributedMatrix& M, DistributedSpectrum& out,
   if (grid.rank() != 0) out.s.resize(k);
   mpi::check(MPI_Bcast(out.s.data(), static_cast<int>(k), MPI_DOUBLE, 0, grid.comm()), "MPI_Bcast");
 
-  // U (m x k) = Q [U_B; 0]: U_B into the top k rows of zeros, then Q applied from the left.
-  DistributedMatrix U(grid, m, k, nb);
-  redistribute(grid, RedistributionSource::whole(&UB, 0, k, k), RedistributionTarget::of(U));
-  UB.resize(0, 0);
-  in_precision<T>(U, [&](T* c, const Descriptor& descriptor) {
-    scalapack::ormbr(grid.comm(), 'Q', 'L', 'N', mi, ki, ni, a.data.data(), a.descriptor,
-                     tauq.data(), c, descriptor);
-  });
-  // V^T (k x n) = [V_B^T 0] P^T.
-  DistributedMatrix VT(grid, k, n, nb);
-  redistribute(grid, RedistributionSource::whole(&VTB, 0, k, k), RedistributionTarget::of(VT));
-  VTB.resize(0, 0);
-  in_precision<T>(VT, [&](T* c, const Descriptor& descriptor) {
-    scalapack::ormbr(grid.comm(), 'P', 'R', 'T', ki, ni, mi, a.data.data(), a.descriptor,
-                     taup.data(), c, descriptor);
-  });
+  // U (m x k) = Q [U_B; 0] and V^T (k x n) = [V_B^T 0] P^T: each core factor into the leading
+  // block of a matrix of zeros on the grid, then the reflectors applied to it in T.
+  const auto expand = [&](Eigen::MatrixXd& core, std::int64_t rows_out, std::int64_t cols_out,
+                          char vect, char side, char trans, const std::vector<T>& tau) {
+    DistributedMatrix x(grid, rows_out, cols_out, nb);
+    redistribute(grid, RedistributionSource::whole(&core, 0, k, k), RedistributionTarget::of(x));
+    core.resize(0, 0);
+    in_precision<T>(x, [&](T* c, const Descriptor& descriptor) {
+      scalapack::ormbr(grid.comm(), vect, side, trans, to_lapack_int(rows_out),
+                       to_lapack_int(cols_out), vect == 'Q' ? ni : mi, a.data.data(), a.descriptor,
+                       tau.data(), c, descriptor);
+    });
+    return x;
+  };
+  DistributedMatrix U = expand(UB, m, k, 'Q', 'L', 'N', tauq);
+  DistributedMatrix VT = expand(VTB, k, n, 'P', 'R', 'T', taup);
   a = LocalBlocks<T>{};
   out.U = std::move(U);
   out.V = transpose(VT);
