@@ -80,15 +80,15 @@ names="$(ctest -N | awk '$3 ~ /^e2e\./ {print $3}')"
 bad_at_two_ranks='header_absurd|offsets_out_of_file|nan_weight|scalapack_nan_weight|bn_nan_var'
 bad_at_two_ranks+='|unwritable_outdir|existing_outdir|bad_option|topology_channel_mismatch'
 bad_at_two_ranks+='|min_rank_above_every_rank|beyond_float'
+# Names on stdin, one per line, as exact-name alternatives: ^name$| for each.
+exact() { while read -r t; do printf '%s|' "^${t//./\\.}\$"; done; }
 skipped="$(grep -E '\.np1$' <<<"$names" | while read -r t; do
-  if grep -qxF "${t%.np1}.np2" <<<"$names"; then printf '%s|' "^${t//./\\.}\$"; fi
-done)"
+  if grep -qxF "${t%.np1}.np2" <<<"$names"; then echo "$t"; fi
+done | exact)"
 skipped+="$(grep -E '^e2e\.bad\..*\.np2$' <<<"$names" |
   grep -vE "^e2e\.bad\.($bad_at_two_ranks)\.np2\$" | while read -r t; do
-  if grep -qxF "${t%.np2}.np0" <<<"$names"; then printf '%s|' "^${t//./\\.}\$"; fi
-done)"
-skipped+="$(grep -E "^e2e\.bad\.($bad_at_two_ranks)\.np0\$" <<<"$names" | while read -r t; do
-  printf '%s|' "^${t//./\\.}\$"
-done)"
+  if grep -qxF "${t%.np2}.np0" <<<"$names"; then echo "$t"; fi
+done | exact)"
+skipped+="$(grep -E "^e2e\.bad\.($bad_at_two_ranks)\.np0\$" <<<"$names" | exact)"
 ctest --output-on-failure -j"$(nproc)" -LE unit \
   -E "${skipped}"'np[3-9]|torchvision_random|slurm|topology\.export|graph\.(scalapack|one_grid|split|significant_only)\.|e2e\.oracle\..*single|e2e\.oracle\.digits_plain_(by|holm|bonferroni|none)(_significant_only)?$|e2e\.plan\.|render\.|topology\.recogniser|e2e\.concurrent|packaging\.|e2e\.fault\.|e2e\.onnx\.|e2e\.bad\.onnx_|e2e\.transformer\..*(reach|plan_)|e2e\.install|e2e\.skip_complete|all_edges_same_bytes|graph\.example\..*\.formats' "$@"

@@ -238,10 +238,26 @@ class Reduction {
   MPI_Comm comm_;
 };
 
+// The protocol of a core factored by LAPACK on grid rank 0: `factor` runs there and returns the
+// k singular values, while every other rank runs while_core_runs; a failure on rank 0 is thrown
+// on every rank alike. Returns the values, broadcast to every rank of the grid.
+template <typename Factor>
+Eigen::VectorXd on_grid_rank_zero(const ProcessGrid& grid, std::int64_t k,
+                                  const DistributedSvdOptions& options, Factor&& factor) {
+  Eigen::VectorXd s(k);
+  mpi::agreed(grid.comm(), [&] {
+    if (grid.rank() == 0)
+      s = factor();
+    else if (options.while_core_runs)
+      options.while_core_runs();
+  });
+  mpi::check(MPI_Bcast(s.data(), static_cast<int>(k), MPI_DOUBLE, 0, grid.comm()), "MPI_Bcast");
+  return s;
+}
+
 // The SVD of the k x k `triangle` (freed) by LAPACK on grid rank 0: gathered there, factored by
 // thin_svd (dgesdd, sgesdd in single precision) while the other ranks run while_core_runs, and
-// its factors scattered into Ut and VTt (k x k on the grid); s on every rank. A failure on rank 0
-// is thrown on every rank alike.
+// its factors scattered into Ut and VTt (k x k on the grid); s on every rank.
 void core_on_grid_rank_zero(DistributedMatrix& triangle, Eigen::VectorXd& s, DistributedMatrix& Ut,
                             DistributedMatrix& VTt, const DistributedSvdOptions& options) {
   const ProcessGrid& grid = triangle.grid();
@@ -249,20 +265,12 @@ void core_on_grid_rank_zero(DistributedMatrix& triangle, Eigen::VectorXd& s, Dis
   Eigen::MatrixXd whole = triangle.gather(0);
   triangle = DistributedMatrix(grid, 0, 0, triangle.block());
   Spectrum core;
-  mpi::agreed(grid.comm(), [&] {
-    if (grid.rank() == 0) {
-      core = thin_svd(whole, std::nullopt, options.precision);
-      whole.resize(0, 0);
-      core.V.transposeInPlace();  // V^T, the layout of VTt
-    } else if (options.while_core_runs) {
-      options.while_core_runs();
-    }
+  s = on_grid_rank_zero(grid, k, options, [&] {
+    core = thin_svd(whole, std::nullopt, options.precision);
+    whole.resize(0, 0);
+    core.V.transposeInPlace();  // V^T, the layout of VTt
+    return core.s;
   });
-  if (grid.rank() == 0)
-    s = core.s;
-  else
-    s.resize(k);
-  mpi::check(MPI_Bcast(s.data(), static_cast<int>(k), MPI_DOUBLE, 0, grid.comm()), "MPI_Bcast");
   redistribute(grid, RedistributionSource::whole(&core.U, 0, k, k), RedistributionTarget::of(Ut));
   core.U.resize(0, 0);
   redistribute(grid, RedistributionSource::whole(&core.V, 0, k, k), RedistributionTarget::of(VTt));
@@ -473,24 +481,18 @@ void bidiagonal_svd(const DistributedMatrix& M, DistributedSpectrum& out,
                "MPI_Reduce");
 
   Eigen::MatrixXd UB, VTB;
-  mpi::agreed(grid.comm(), [&] {
-    if (grid.rank() == 0) {
-      std::vector<T> dd(bidiagonal.begin(), bidiagonal.begin() + k);
-      std::vector<T> ee(bidiagonal.begin() + k, bidiagonal.end());
-      bidiagonal.clear();
-      Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> u(k, k), vt(k, k);
-      lapack::bdsdc(upper ? 'U' : 'L', ki, dd.data(), ee.data(), u.data(), ki, vt.data(), ki);
-      out.s = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(dd.data(), k)
-                  .template cast<double>();
-      UB = u.template cast<double>();
-      u.resize(0, 0);
-      VTB = vt.template cast<double>();
-    } else if (options.while_core_runs) {
-      options.while_core_runs();
-    }
+  out.s = on_grid_rank_zero(grid, k, options, [&] {
+    std::vector<T> dd(bidiagonal.begin(), bidiagonal.begin() + k);
+    std::vector<T> ee(bidiagonal.begin() + k, bidiagonal.end());
+    bidiagonal.clear();
+    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> u(k, k), vt(k, k);
+    lapack::bdsdc(upper ? 'U' : 'L', ki, dd.data(), ee.data(), u.data(), ki, vt.data(), ki);
+    UB = u.template cast<double>();
+    u.resize(0, 0);
+    VTB = vt.template cast<double>();
+    return Eigen::VectorXd(Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(dd.data(), k)
+                               .template cast<double>());
   });
-  if (grid.rank() != 0) out.s.resize(k);
-  mpi::check(MPI_Bcast(out.s.data(), static_cast<int>(k), MPI_DOUBLE, 0, grid.comm()), "MPI_Bcast");
 
   // U (m x k) = Q [U_B; 0] and V^T (k x n) = [V_B^T 0] P^T: each core factor into the leading
   // block of a matrix of zeros on the grid, then the reflectors applied to it in T.
@@ -551,14 +553,15 @@ DistributedSpectrum distributed_svd(const DistributedMatrix& M,
       options.path == SvdPath::ReduceFirst ||
       (options.path == SvdPath::Auto &&
        static_cast<double>(std::max(m, n)) >= options.reduce_aspect * static_cast<double>(k));
-  if ((!reduce || m == n) && options.core_on_one_rank) {
+  const bool direct = !reduce || m == n;
+  if (direct && options.core_on_one_rank) {
     if (options.precision == SvdPrecision::Single)
       bidiagonal_svd<float>(M, out, options);
     else
       bidiagonal_svd<double>(M, out, options);
     return out;
   }
-  if (!reduce || m == n) {
+  if (direct) {
     DistributedMatrix VT(grid, 0, 0, nb);
     out.padded = pads_dimension(k, options) && padded_svd(M, out.s, out.U, VT, options);
     if (!out.padded) {
