@@ -427,7 +427,7 @@ std::optional<DistributedTruncatedSvd> distributed_krylov_svd(const DistributedM
       checked_report("scalapack-krylov", run->iterations, residual_against(M, out.spectrum, s_max));
   out.report.precision = in_float ? "single" : "double";
   if (!(*out.report.residual <= run_settings.tolerance))
-    return give_up("its final residual " + std::to_string(*out.report.residual) +
+    return give_up("its final residual " + krylov::residual_text(*out.report.residual) +
                    " is above the tolerance");
   return out;
 }
@@ -505,7 +505,7 @@ std::optional<DistributedBottomSvd> distributed_krylov_bottom_svd(
   out.report = checked_report("scalapack-qr-krylov", inverse->iterations,
                               residual_against(M, out.spectrum, s_max));
   if (!(*out.report.residual <= settings.tolerance))
-    return give_up("its final residual " + std::to_string(*out.report.residual) +
+    return give_up("its final residual " + krylov::residual_text(*out.report.residual) +
                    " is above the tolerance");
   return out;
 }

@@ -38,6 +38,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -51,6 +52,13 @@ namespace svr::krylov {
 using Eigen::Index;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
+
+// A residual in a message: "3.2e-11", where std::to_string would print 0.000000.
+inline std::string residual_text(double residual) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1e", residual);
+  return text;
+}
 
 // Operation counts in flops of BLAS gemm, the unit of every step of the method. The full SVD
 // (dgesdd, job 'S') of a long x short matrix does about 4 long short^2 + 8 short^3 flops (QR or
@@ -286,7 +294,7 @@ std::optional<Run<typename Operator::Block>> top_triplets(const Operator& B, Ind
       for (Index j = 0; j < K; ++j) sorted[j] = s[order[static_cast<std::size_t>(j)]];
       return Run<Block>{sorted, B.columns(X, order), B.columns(Y, order), iteration, cost};
     }
-    const std::string progress = "the residual is still " + std::to_string(worst) + " after " +
+    const std::string progress = "the residual is still " + residual_text(worst) + " after " +
                                  std::to_string(iteration) + " iterations";
     if (iteration >= settings.max_iterations) return give_up(progress);
     if (cost > budget) return give_up(progress + ", which cost as much as the full SVD", true);

@@ -187,7 +187,7 @@ std::string rank_problem(std::int64_t K) {
 }
 
 std::string residual_problem(double residual) {
-  return "SLEPc's final residual " + std::to_string(residual) + " is above the tolerance";
+  return "SLEPc's final residual " + krylov::residual_text(residual) + " is above the tolerance";
 }
 
 }  // namespace

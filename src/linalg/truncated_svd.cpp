@@ -193,7 +193,7 @@ std::optional<TruncatedSvdResult> top_of(const MatrixXd& M, const MatrixOperator
   result.report.iterations = run->iterations;
   result.report.residual = svd_residual(M, out);
   if (*result.report.residual > settings.tolerance)
-    return give_up("its final residual " + std::to_string(*result.report.residual) +
+    return give_up("its final residual " + krylov::residual_text(*result.report.residual) +
                    " is above the tolerance");
   return result;
 }
@@ -326,7 +326,7 @@ std::optional<BottomSvdResult> bottom_of(const MatrixXd& M, const TruncatedSvdSe
   result.report.iterations = inverse->iterations;
   result.report.residual = svd_residual(M, out, s_max);
   if (*result.report.residual > settings.tolerance)
-    return give_up("its final residual " + std::to_string(*result.report.residual) +
+    return give_up("its final residual " + krylov::residual_text(*result.report.residual) +
                    " is above the tolerance");
   return result;
 }
