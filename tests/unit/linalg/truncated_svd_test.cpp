@@ -8,6 +8,7 @@
 #include <Eigen/QR>
 #include <cmath>
 #include <limits>
+#include <regex>
 #include <stdexcept>
 
 #include "svr/core/error.hpp"
@@ -131,6 +132,10 @@ TEST(KrylovSvd, IterationLimitFallsBackToTheFullSvd) {
   svr::KrylovGiveUp why;
   EXPECT_FALSE(svr::krylov_svd(M, {20, 1e-10, 1}, &why).has_value());
   EXPECT_NE(why.reason.find("after 1 iterations"), std::string::npos) << why.reason;
+  // The residual in scientific notation (std::to_string wrote a small one as 0.000000).
+  EXPECT_TRUE(std::regex_search(why.reason,
+                                std::regex("the residual is still [1-9]\\.[0-9]e[-+][0-9]+ after")))
+      << why.reason;
   EXPECT_FALSE(why.cost);
   const svr::TruncatedSvdResult fell_back = svr::truncated_or_full_svd(M, 20, {0, 1e-10, 1});
   EXPECT_EQ(fell_back.report.method, "lapack-full");
