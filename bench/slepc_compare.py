@@ -229,20 +229,26 @@ def main():
         residual = f"{row['residual']:.1e}" if row["residual"] is not None else "-"
         lines.append(f"| {row['matrix']} | {row['ranks']} | {row['who']} | {seconds} | "
                      f"{row['iterations']} | {residual} | {ds:.1e} | {row['note']} |")
-    table = "\n".join(lines)
-    print(table)
-    info = machine_info()
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    section = (
-        "## SLEPc against svr's Krylov method (top K of one layer)\n\n"
-        f"Written by `bench/slepc_compare.py` on {now}, one run: `/usr/bin/python3 "
+    publish(a, "top", lambda info, now: (
+        f"on {now}, one run: `/usr/bin/python3 "
         f"bench/slepc_compare.py --ranks {a.ranks} --max-rank {a.max_rank}`. Machine: "
         f"{info['nproc']} cores ({info['cpu']}), SLEPc {slepc_version} (Debian). K = "
         f"{a.max_rank}, every method to a residual of 1e-10 s_max. svr's seconds are its svd "
         "phase (the matrix and an 8-row consumer); SLEPc's are SVDSolve alone, on an MPIDENSE "
-        "matrix already in memory. One BLAS thread per rank.\n\n" + table + "\n")
+        "matrix already in memory. One BLAS thread per rank."), lines, BEGIN, END)
+
+
+def publish(a, end_of_spectrum, describe, lines, begin, end):
+    """Prints the table and writes it with its heading and describe(machine info, now) between
+    begin and end of docs/benchmarks.md (unless --no-write)."""
+    table = "\n".join(lines)
+    print(table)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    section = (f"## SLEPc against svr's Krylov method ({end_of_spectrum} K of one layer)\n\n"
+               "Written by `bench/slepc_compare.py` " + describe(machine_info(), now) + "\n\n" +
+               table + "\n")
     if not a.no_write:
-        write_markdown(os.path.join(REPO, "docs", "benchmarks.md"), section, BEGIN, END)
+        write_markdown(os.path.join(REPO, "docs", "benchmarks.md"), section, begin, end)
         log("wrote docs/benchmarks.md")
 
 
@@ -340,13 +346,8 @@ def compare_bottom(a, rank_list, workdir, svr, slepc, slepc_version):
         lines.append(f"| {r['matrix']} | {r['s_min']:.1e} | {r['ranks']} | {r['who']} | "
                      f"{f(r['seconds'], '.2f')} | {f(r['iterations'], 'd')} | "
                      f"{f(r['residual'], '.1e')} | {f(r['ds'], '.1e')} | {r['note']} |")
-    table = "\n".join(lines)
-    print(table)
-    info = machine_info()
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    section = (
-        "## SLEPc against svr's Krylov method (bottom K of one layer)\n\n"
-        f"Written by `bench/slepc_compare.py` on {now}: `/usr/bin/python3 "
+    publish(a, "bottom", lambda info, now: (
+        f"on {now}: `/usr/bin/python3 "
         f"bench/slepc_compare.py --ranks {a.ranks} --min-rank {k}` (each matrix's rows "
         f"from one run, started at {', '.join(runs)}). Machine: "
         f"{info['nproc']} cores ({info['cpu']}), SLEPc {slepc_version} (Debian). K = {k}, "
@@ -354,12 +355,8 @@ def compare_bottom(a, rank_list, workdir, svr, slepc, slepc_version):
         "from the returned vectors. svr's seconds are its svd phase (the matrix and an 8-row "
         "consumer; `--svd-max-cost 1e9`, so that the cost rule never swaps in the full SVD); "
         "SLEPc's are SVDSolve alone (the factorisation included), on a matrix already in "
-        f"memory, stopped after {a.slepc_timeout:.0f} s. One BLAS thread per rank.\n\n" +
-        table + "\n")
-    if not a.no_write:
-        write_markdown(os.path.join(REPO, "docs", "benchmarks.md"), section, BOTTOM_BEGIN,
-                       BOTTOM_END)
-        log("wrote docs/benchmarks.md")
+        f"memory, stopped after {a.slepc_timeout:.0f} s. One BLAS thread per rank."),
+        lines, BOTTOM_BEGIN, BOTTOM_END)
 
 
 if __name__ == "__main__":
