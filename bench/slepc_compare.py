@@ -125,6 +125,18 @@ def two_layer_model(matrix, path):
     export_torch_model(torch.nn.Sequential(first, torch.nn.ReLU(), second), path)
 
 
+def run_svr_on_matrix(a, svr, pair_model, workdir, ranks, shape, truncation, tag):
+    """svr on the two-layer model: the matrix by the truncated SVD `truncation` asks for
+    (--svd-max-cost 1e9: the cost rule never swaps in the full SVD), on a ScaLAPACK team of all
+    ranks when there are several. Returns the run and summary.json's record of the matrix."""
+    extra = truncation + ["--svd-max-cost", "1e9"]
+    if ranks > 1:
+        extra += ["--scalapack-min-dim", str(min(shape))]
+    run = run_svr(svr, pair_model, workdir, ranks, a.mpiexec, extra, tag=tag)
+    with open(os.path.join(run["outdir"], "summary.json")) as f:
+        return run, json.load(f)["layers"][0]
+
+
 def run_slepc(binary, raw, shape, k, tol, ranks, options, mpiexec, timeout=None):
     """The driver's JSON line; with a timeout, None when it ran longer (stopped) or failed."""
     cmd, env = mpi_launch(mpiexec, ranks)
@@ -187,13 +199,9 @@ def main():
         s_max = float(np.linalg.norm(matrix, 2))
         tol = 1e-10 * s_max
         for R in rank_list:
-            extra = ["--max-rank", str(a.max_rank), "--svd-max-cost", "1e9"]
-            if R > 1:
-                extra += ["--scalapack-min-dim", str(min(matrix.shape))]
             log(f"{model_name} {tensor_name}: svr --max-rank {a.max_rank} at {R} rank(s)")
-            run = run_svr(svr, pair_model, workdir, R, a.mpiexec, extra, tag="-slepc")
-            with open(os.path.join(run["outdir"], "summary.json")) as f:
-                layer = json.load(f)["layers"][0]
+            run, layer = run_svr_on_matrix(a, svr, pair_model, workdir, R, matrix.shape,
+                                           ["--max-rank", str(a.max_rank)], "-slepc")
             ours = np.array(svr_sigmas(run["outdir"])[layer["name"]][:a.max_rank])
             rows_out.append({"matrix": f"{model_name} `{tensor_name}`", "ranks": R,
                              "who": f"svr `{layer['svd']['method']}`",
@@ -306,13 +314,9 @@ def compare_bottom(a, rank_list, workdir, svr, slepc, slepc_version):
                              "note": note, "s_min": float(full[-1] / s_max), "run": started})
 
         for R in rank_list:
-            extra = ["--min-rank", str(k), "--svd-max-cost", "1e9"]
-            if R > 1:
-                extra += ["--scalapack-min-dim", str(min(matrix.shape))]
             log(f"{label}: svr --min-rank {k} at {R} rank(s)")
-            run = run_svr(svr, pair_model, workdir, R, a.mpiexec, extra, tag="-slepc-bottom")
-            with open(os.path.join(run["outdir"], "summary.json")) as f:
-                layer = json.load(f)["layers"][0]
+            run, layer = run_svr_on_matrix(a, svr, pair_model, workdir, R, matrix.shape,
+                                           ["--min-rank", str(k)], "-slepc-bottom")
             svd = layer["svd"]
             row(R, f"svr `{svd['method']}`", run["phases"].get("svd"), svd.get("iterations"),
                 svd.get("residual"), svr_sigmas(run["outdir"])[layer["name"]],
