@@ -17,10 +17,10 @@ endfunction()
 # (exit), on a rank other than 0 (the last of 3, with an innocent rank 1 between) and on rank 0
 # of 2 and of 3, which owns the staging directory (a crashed rank 0 cannot remove it; the ranks
 # the launcher then terminates do). Rank 1 of 2 is left out: the last of 3 takes the same paths,
-# and these tests run one at a time. "gather" fails a rank after it has sent its pairs' outcomes to rank 0: rank 0 and the
-# ranks after it on the path then wait for that rank's path messages, so only an agreement of
-# the gather step of its own (not shared with the path step) ends the job cleanly, without the
-# MPI_Abort fallback.
+# and these tests run one at a time. "gather" fails a rank after it has sent its pairs' outcomes
+# to rank 0: rank 0 and the ranks after it on the path then wait for that rank's path messages,
+# so only an agreement of the gather step of its own (not shared with the path step) ends the
+# job cleanly, without the MPI_Abort fallback.
 foreach(phase read svd edges significance gather write)
   foreach(kind throw exit)
     foreach(case "np3_rank2;3;2" "np2_rank0;2;0" "np3_rank0;3;0")
