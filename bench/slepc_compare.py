@@ -54,8 +54,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (build_svr, export_torch_model, log, machine_info,  # noqa: E402
-                          mpi_launch, parse_rank_list, run_svr, safetensors_tensors, svr_sigmas,
+from bench_common import (build_svr, export_torch_model, fmt_or_dash, log,  # noqa: E402
+                          machine_info, mpi_launch, parse_rank_list, run_svr, safetensors_tensors, svr_sigmas,
                           stop_process_group, write_markdown)
 from truncated_svd import MODELS  # noqa: E402
 
@@ -185,17 +185,8 @@ def main():
         return compare_bottom(a, rank_list, workdir, svr, slepc, slepc_version)
     rows_out = []
     for model_name, tensor_name in MATRICES:
-        model = os.path.join(workdir, f"{model_name}.safetensors")
-        if not os.path.exists(model):
-            log(f"exporting {model_name} to {model}")
-            MODELS[model_name](model)
-        tensor, _ = safetensors_tensors(model)
-        matrix = np.ascontiguousarray(tensor(tensor_name))
-        stem = os.path.join(workdir, f"slepc-{model_name}-{tensor_name.replace('.', '_')}")
-        raw = stem + ".f64"
-        matrix.astype("<f8").tofile(raw)
-        pair_model = stem + ".safetensors"
-        two_layer_model(matrix, pair_model)
+        matrix = load_matrix(model_name, tensor_name, workdir)
+        raw, pair_model = write_inputs(matrix, model_name, tensor_name, workdir)
         s_max = float(np.linalg.norm(matrix, 2))
         tol = 1e-10 * s_max
         for R in rank_list:
@@ -260,8 +251,19 @@ def publish(a, end_of_spectrum, describe, lines, begin, end):
         log("wrote docs/benchmarks.md")
 
 
-def bottom_matrix(model_name, tensor_name, workdir):
-    """The matrix, from a model of bench/truncated_svd.py or made here (NEAR_KERNEL)."""
+def write_inputs(matrix, model_name, tensor_name, workdir):
+    """The matrix as the SLEPc driver reads it (raw little-endian doubles) and as svr does (the
+    two-layer model): their paths in WORKDIR."""
+    stem = os.path.join(workdir, f"slepc-{model_name}-{tensor_name.replace('.', '_')}")
+    raw, pair_model = stem + ".f64", stem + ".safetensors"
+    matrix.astype("<f8").tofile(raw)
+    two_layer_model(matrix, pair_model)
+    return raw, pair_model
+
+
+def load_matrix(model_name, tensor_name, workdir):
+    """The matrix, from a model of bench/truncated_svd.py (exported to WORKDIR when missing) or
+    made here (NEAR_KERNEL)."""
     import numpy as np
     if (model_name, tensor_name) == NEAR_KERNEL:
         path = os.path.join(workdir, "near_kernel_4096_f32.npy")
@@ -293,17 +295,13 @@ def compare_bottom(a, rank_list, workdir, svr, slepc, slepc_version):
         if (model_name, tensor_name) not in chosen:
             rows_out += saved.get(label, {}).get("rows", [])
             continue
-        matrix = bottom_matrix(model_name, tensor_name, workdir)
+        matrix = load_matrix(model_name, tensor_name, workdir)
         started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         log(f"{label}: LAPACK's full SVD (the reference values)")
         full = np.linalg.svd(matrix, compute_uv=False)
         s_max = float(full[0])
         reference = np.sort(full[-k:])
-        stem = os.path.join(workdir, f"slepc-{model_name}-{tensor_name.replace('.', '_')}")
-        raw = stem + ".f64"
-        matrix.astype("<f8").tofile(raw)
-        pair_model = stem + ".safetensors"
-        two_layer_model(matrix, pair_model)
+        raw, pair_model = write_inputs(matrix, model_name, tensor_name, workdir)
 
         def row(ranks, who, seconds, iterations, residual, sigma, note=""):
             sigma = np.sort(np.asarray(sigma, dtype=float))
@@ -344,9 +342,8 @@ def compare_bottom(a, rank_list, workdir, svr, slepc, slepc_version):
     lines = ["| matrix | s_min / s_max | ranks | method | seconds | iterations | "
              "residual / s_max | max \\|ds\\| / s_max vs LAPACK | note |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    f = fmt_or_dash
     for r in rows_out:
-        def f(x, spec):
-            return "-" if x is None else format(x, spec)
         lines.append(f"| {r['matrix']} | {r['s_min']:.1e} | {r['ranks']} | {r['who']} | "
                      f"{f(r['seconds'], '.2f')} | {f(r['iterations'], 'd')} | "
                      f"{f(r['residual'], '.1e')} | {f(r['ds'], '.1e')} | {r['note']} |")
