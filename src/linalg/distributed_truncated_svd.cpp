@@ -157,6 +157,7 @@ class GridBlocks {
     return out;
   }
 
+  static constexpr bool inverts = false;
   Index cols(const Block& A) const { return A.cols(); }
   double epsilon() const { return std::numeric_limits<double>::epsilon(); }
 
@@ -189,6 +190,34 @@ class GridBlocks {
     mpi::check(MPI_Bcast(&converged, 1, MPI_INT, 0, grid_.comm()), "MPI_Bcast");
     broadcast(G.data(), G.size());
     broadcast(w.data(), w.size());
+    return converged == 1;
+  }
+
+  // pdgeqrf of a copy of W; its m x m triangle, replicated, gets its SVD on grid rank 0,
+  // broadcast.
+  bool singular_ritz(const Block& W, MatrixXd& Z, VectorXd& s) const {
+    const Index m = W.cols();
+    Block A(grid_, W.rows(), m, nb_);
+    scalapack::pdlacpy('A', to_lapack_int(W.rows()), to_lapack_int(m), W.data(), W.descriptor(),
+                       A.data(), A.descriptor());
+    std::vector<double> tau(static_cast<std::size_t>(std::max<std::int64_t>(1, A.local_cols())));
+    scalapack::pdgeqrf(grid_.comm(), to_lapack_int(W.rows()), to_lapack_int(m), A.data(),
+                       A.descriptor(), tau.data());
+    MatrixXd R = MatrixXd::Zero(m, m);
+    for (std::int64_t lj = 0; lj < A.local_cols(); ++lj)
+      for (std::int64_t li = 0; li < A.local_rows(); ++li) {
+        const std::int64_t i = A.global_row(li);
+        const std::int64_t j = A.global_col(lj);
+        if (i <= j) R(i, j) = A.local(li, lj);
+      }
+    replicate_owned(R.data(), R.size());
+    Z.resize(m, m);
+    s.resize(m);
+    int converged = 1;
+    if (grid_.rank() == 0) converged = krylov::right_singular_vectors(R, Z, s) ? 1 : 0;
+    mpi::check(MPI_Bcast(&converged, 1, MPI_INT, 0, grid_.comm()), "MPI_Bcast");
+    broadcast(Z.data(), Z.size());
+    broadcast(s.data(), s.size());
     return converged == 1;
   }
 
@@ -331,12 +360,17 @@ class GridOperator : public GridBlocks {
   LocalBlocks<float> M_float_;  // empty in double
 };
 
-// T^-1, T the n x n triangular factor of a QR (upper) or LQ (lower): its top triplets are T's
-// bottom ones, values inverted. Each product is a pdtrsm.
+// T^-1, T the n x n triangular factor of a QR (upper) or LQ (lower), zeros in its other
+// triangle, and s_max its largest value: its top triplets are T's bottom ones, values inverted.
+// Each product is a pdtrsm.
 class GridInverseTriangular : public GridBlocks {
  public:
-  GridInverseTriangular(const DistributedMatrix& T, char uplo)
-      : GridBlocks(T.grid(), T.block()), T_(T), uplo_(uplo) {}
+  GridInverseTriangular(const DistributedMatrix& T, char uplo, double s_max)
+      : GridBlocks(T.grid(), T.block()), T_(T), uplo_(uplo), norm_(s_max) {}
+
+  static constexpr bool inverts = true;
+  Block original_transpose_times(const Block& X) const { return multiply('T', T_, X, T_.rows()); }
+  double original_norm() const { return norm_; }
 
   Index short_dim() const { return T_.rows(); }
   Index long_dim() const { return T_.rows(); }
@@ -357,6 +391,7 @@ class GridInverseTriangular : public GridBlocks {
 
   const DistributedMatrix& T_;
   char uplo_;
+  double norm_;
 };
 
 // max over the triplets of max(||M v - s u||, ||M^T u - s v||) / s_max, from the returned
@@ -475,7 +510,7 @@ std::optional<DistributedBottomSvd> distributed_krylov_bottom_svd(
   const double s_max = top->s[0];
 
   // T's bottom K: the top K of T^-1, each to its own value's scale.
-  const GridInverseTriangular inverse_of_T(T, uplo);
+  const GridInverseTriangular inverse_of_T(T, uplo, s_max);
   std::optional<krylov::Run<DistributedMatrix>> inverse = krylov::top_triplets(
       inverse_of_T, K, settings, budget, top->cost, krylov::ResidualScale::OwnValue,
       0x5356'5224u + static_cast<std::uint64_t>(n), give_up);

@@ -6,7 +6,11 @@
 // The basis Q lives on the input side of an operator B (dimension n = short_dim()), W = B Q on
 // its output side (L = long_dim()). Each iteration:
 //   1. Rayleigh-Ritz: the eigenvectors Z of G = W^T W = Q^T B^T B Q give the Ritz vectors
-//      x = Q z, y = W z / s, s = ||W z||;
+//      x = Q z, y = W z / s, s = ||W z||. G's rounding, eps s_max^2, mixes the j-th Ritz vector
+//      with the others by about eps (s_max / s_j)^2: when that comes near the tolerance (the
+//      bottom K of a near-kernel, spread over decades on R^-1), the run switches to the right
+//      singular vectors of W itself (a QR of W, then the SVD of its triangle), mixed by only
+//      eps s_max / s_j;
 //   2. the residuals R = B^T Y - X diag(s) of the wanted Ritz triplets decide convergence
 //      (B x - s y = 0 holds by construction);
 //   3. the residuals that are not small yet, orthonormalised against Q, extend the basis. Mod
@@ -31,6 +35,11 @@
 //   Block append(const Block& A, const Block& X);    [A X]
 //   Index cols(const Block& A); bool all_finite(const Block& A);  (the same on every rank)
 //   bool symmetric_eigen(MatrixXd& G, VectorXd& w);   dsyevd, ascending; false: no convergence
+//   bool singular_ritz(const Block& W, MatrixXd& Z, VectorXd& s);  W's right singular vectors
+//     and values, decreasing (a QR of W, then right_singular_vectors of its triangle)
+//   static constexpr bool inverts;  true for T^-1, which also supplies
+//     Block original_transpose_times(const Block& R);  T^T R
+//     double original_norm();                          s_max(T)
 //   double epsilon();                                 the rounding unit of the blocks
 // Every decision below is taken on values that are the same on every rank (the operator makes
 // sure), so the ranks of a grid always take the same branch.
@@ -45,6 +54,7 @@
 #include <string>
 #include <vector>
 
+#include "svr/linalg/lapack.hpp"
 #include "svr/linalg/truncated_svd.hpp"
 
 namespace svr::krylov {
@@ -58,6 +68,25 @@ inline std::string residual_text(double residual) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1e", residual);
   return text;
+}
+
+// The right singular vectors Z (by decreasing value) and the values s of an m x m matrix R, by
+// dgesdd; false when it did not converge.
+inline bool right_singular_vectors(MatrixXd R, MatrixXd& Z, VectorXd& s) {
+  const Index m = R.rows();
+  const lapack_int ld = to_lapack_int(std::max<Index>(1, m));
+  MatrixXd U(m, m);
+  MatrixXd Zt(m, m);
+  s.resize(m);
+  try {
+    lapack::gesdd('S', to_lapack_int(m), to_lapack_int(m), R.data(), ld, s.data(), U.data(), ld,
+                  Zt.data(), ld);
+  } catch (const LapackError& error) {
+    if (error.info() < 0) throw;
+    return false;
+  }
+  Z = Zt.transpose();
+  return true;
 }
 
 // Operation counts in flops of BLAS gemm, the unit of every step of the method. The full SVD
@@ -105,6 +134,14 @@ inline double start_cost(Index L, Index n, double column, Index keep) {
 inline double rayleigh_ritz_cost(Index L, Index n, double column, Index m, Index tracked) {
   return eigensolver_cost(m) + gemm_cost(n, m, tracked) + gemm_cost(L, m, tracked) +
          column * tracked;
+}
+
+// The Rayleigh-Ritz on W's singular values instead of G's eigenvalues: the Householder QR of the
+// L x m block W (2 L m^2 - 2 m^3 / 3 flops at the full SVD's rate) and the SVD of its triangle.
+inline double singular_ritz_cost(Index L, Index m) {
+  const double mm = static_cast<double>(m) * m;
+  return full_svd_slowdown * (2.0 * static_cast<double>(L) * mm - 2.0 / 3.0 * mm * m) +
+         full_svd_cost(static_cast<double>(m), static_cast<double>(m));
 }
 
 // What the start block and the first `count` iterations cost, each extending the basis by a
@@ -178,7 +215,17 @@ inline void check_settings(const char* method, Index rows, Index cols,
 // What a residual is relative to: the largest singular value of the operator (the top-K
 // tolerance), or each triplet's own value (the inverse operator of the bottom K, where
 // ||R^{-1} u - sigma v|| <= tol sigma gives ||R v - s u|| <= tol s_max(R)).
+//
+// That bound is loose where R^{-1}'s values spread over decades (a near-kernel): the residual
+// r = R^{-T} v - sigma u is computed with an error of about eps sigma_max, mostly along R^{-1}'s
+// top directions, so the j-th triplet's own-value residual cannot fall below about
+// eps (sigma_max / sigma_j)^2 (5e-10 on a near-kernel spread from 1e-6 to 7e-10 s_max, above the
+// tolerance of 1e-10: the method stalled). But R^T maps those directions to R's smallest values,
+// and R's residual is what the tolerance is about: ||R^T u - s v|| = s ||R^T r||. So a triplet
+// whose own-value residual is near that floor is judged by s ||R^T r|| / s_max(R) instead
+// (one product with R^T per such triplet).
 enum class ResidualScale { LargestValue, OwnValue };
+constexpr double near_floor = 100.0;  // "near": within this factor of the floor
 
 // Records why the method gave up (when `why` asks) and returns nothing.
 struct GiveUp {
@@ -255,15 +302,28 @@ std::optional<Run<typename Operator::Block>> top_triplets(const Operator& B, Ind
   std::vector<double> residual_history;  // the largest wanted residual, per iteration
   std::vector<double> cost_history;      // the cost spent, per iteration
 
+  // Whether the Rayleigh-Ritz works on W's singular values rather than on G (decided once, from
+  // values that are the same on every rank).
+  bool on_singular_values = false;
+
   for (std::int64_t iteration = 0;; ++iteration) {
-    // Rayleigh-Ritz on the basis: the eigenvectors of G by decreasing eigenvalue.
+    // Rayleigh-Ritz on the basis: the Ritz vectors by decreasing value, and the squared values.
     const Index m = B.cols(Q);
-    MatrixXd ritz = G;
+    MatrixXd ritz;
     VectorXd eigenvalues(m);
-    if (!B.symmetric_eigen(ritz, eigenvalues))
-      return give_up("the Rayleigh-Ritz eigensolver did not converge");
-    ritz = ritz.rowwise().reverse().eval();
-    eigenvalues.reverseInPlace();
+    if (on_singular_values) {
+      VectorXd values;
+      if (!B.singular_ritz(W, ritz, values))
+        return give_up("the Rayleigh-Ritz SVD did not converge");
+      eigenvalues = values.cwiseAbs2();
+      cost += singular_ritz_cost(L, m);
+    } else {
+      ritz = G;
+      if (!B.symmetric_eigen(ritz, eigenvalues))
+        return give_up("the Rayleigh-Ritz eigensolver did not converge");
+      ritz = ritz.rowwise().reverse().eval();
+      eigenvalues.reverseInPlace();
+    }
     const Index tracked = std::min(keep, m);
     const MatrixXd Z = ritz.leftCols(tracked);
     const Block X = B.product(Q, Z);
@@ -283,6 +343,26 @@ std::optional<Run<typename Operator::Block>> top_triplets(const Operator& B, Ind
     for (Index j = 0; j < tracked; ++j)
       residual[j] /= scale == ResidualScale::LargestValue ? s_max : s[j];
     cost += rayleigh_ritz_cost(L, n, column, m, tracked);
+    if constexpr (Operator::inverts) {
+      if (scale == ResidualScale::OwnValue) {
+        std::vector<Index> near;
+        for (Index j = 0; j < tracked; ++j) {
+          const double floor = B.epsilon() * (s_max / s[j]) * (s_max / s[j]);
+          if (residual[j] > settings.tolerance && residual[j] < near_floor * floor)
+            near.push_back(j);
+        }
+        if (!near.empty()) {
+          const VectorXd sharp =
+              B.column_norms(B.original_transpose_times(B.columns(R, near)));
+          for (std::size_t k = 0; k < near.size(); ++k) {
+            const Index j = near[k];
+            residual[j] = std::min(residual[j], sharp[static_cast<Index>(k)] /
+                                                    (s[j] * B.original_norm()));
+          }
+          cost += 2.0 * column * static_cast<double>(near.size());
+        }
+      }
+    }
     const double worst = residual.head(K).maxCoeff();
 
     if (worst <= settings.tolerance) {
@@ -293,6 +373,17 @@ std::optional<Run<typename Operator::Block>> top_triplets(const Operator& B, Ind
       VectorXd sorted(K);
       for (Index j = 0; j < K; ++j) sorted[j] = s[order[static_cast<std::size_t>(j)]];
       return Run<Block>{sorted, B.columns(X, order), B.columns(Y, order), iteration, cost};
+    }
+    // G's floor for the K-th triplet relative to its scale is at most eps s_max^2 / (s_K scale)
+    // (measured: about a twentieth of that). Once the residual is within its reach, below a
+    // tenth of it or below it and no longer halving in three iterations, the run goes on with
+    // W's singular values: their QR costs more than G's update, so only where G may stall it.
+    const double scale_of_K = scale == ResidualScale::LargestValue ? s_max : s[K - 1];
+    const double gram_floor = B.epsilon() * s_max * s_max / (s[K - 1] * scale_of_K);
+    if (!on_singular_values && worst < gram_floor) {
+      const std::size_t seen = residual_history.size();
+      const bool stalled = seen >= 3 && worst > 0.5 * residual_history[seen - 3];
+      on_singular_values = stalled || worst < 0.1 * gram_floor;
     }
     const std::string progress = "the residual is still " + residual_text(worst) + " after " +
                                  std::to_string(iteration) + " iterations";
@@ -330,7 +421,7 @@ std::optional<Run<typename Operator::Block>> top_triplets(const Operator& B, Ind
         const MatrixXd best = ritz.leftCols(restart_size);
         Q = B.product(Q, best);
         W = B.product(W, best);
-        G = eigenvalues.head(restart_size).asDiagonal();
+        if (!on_singular_values) G = eigenvalues.head(restart_size).asDiagonal();
         cost += gemm_cost(n, m, restart_size) + gemm_cost(L, m, restart_size);
       }
       const Index room = max_basis - B.cols(Q);
@@ -343,6 +434,10 @@ std::optional<Run<typename Operator::Block>> top_triplets(const Operator& B, Ind
     const Index b = B.cols(block);
     Q = B.append(Q, block);
     W = B.append(W, W_block);
+    if (on_singular_values) {  // G is no longer used
+      cost += column * static_cast<double>(b);
+      continue;
+    }
     const MatrixXd cross = B.gram(W, W_block);  // (old + b) x b
     G.conservativeResize(old + b, old + b);
     G.rightCols(b) = cross;

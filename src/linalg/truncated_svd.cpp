@@ -107,6 +107,7 @@ struct DenseBlocks {
     out.rightCols(X.cols()) = X;
     return out;
   }
+  static constexpr bool inverts = false;
   Index cols(const Block& A) const { return A.cols(); }
   bool all_finite(const Block& A) const { return A.allFinite(); }
   double epsilon() const { return std::numeric_limits<Scalar>::epsilon(); }
@@ -119,6 +120,18 @@ struct DenseBlocks {
       return false;
     }
     return true;
+  }
+  // geqrf in the blocks' precision (float's rounding is already the products'), the triangle's
+  // SVD in double.
+  bool singular_ritz(const Block& W, MatrixXd& Z, VectorXd& s) const {
+    Block A = W;
+    const Index m = A.cols();
+    std::vector<Scalar> tau(static_cast<std::size_t>(std::max<Index>(1, m)));
+    lapack::geqrf(to_lapack_int(A.rows()), to_lapack_int(m), A.data(),
+                  to_lapack_int(std::max<Index>(1, A.rows())), tau.data());
+    const MatrixXd R =
+        A.topRows(m).template triangularView<Eigen::Upper>().toDenseMatrix().template cast<double>();
+    return krylov::right_singular_vectors(R, Z, s);
   }
 };
 
@@ -142,14 +155,18 @@ struct MatrixOperatorOf : DenseBlocks<MatrixOperatorOf<Scalar>, Scalar> {
   double column_cost() const { return 2.0 * static_cast<double>(M.rows()) * M.cols(); }
 };
 
-// R^{-1}, R the n x n upper triangular factor of a QR: its top triplets are R's bottom ones
-// (values inverted, input and output sides swapped). Each product is a triangular solve (strsm
-// in float, --precision single).
+// R^{-1}, R the n x n upper triangular factor of a QR (zeros below the diagonal) and s_max its
+// largest value: its top triplets are R's bottom ones (values inverted, input and output sides
+// swapped). Each product is a triangular solve (strsm in float, --precision single).
 template <typename Scalar>
 struct InverseTriangularOperatorOf : DenseBlocks<InverseTriangularOperatorOf<Scalar>, Scalar> {
   using Block = Dense<Scalar>;
-  explicit InverseTriangularOperatorOf(const Block& factor) : R(factor) {}
+  InverseTriangularOperatorOf(const Block& factor, double s_max) : R(factor), norm(s_max) {}
   const Block& R;
+  double norm;
+  static constexpr bool inverts = true;
+  Block original_transpose_times(const Block& X) const { return gemm('T', R, 'N', X); }
+  double original_norm() const { return norm; }
   Index short_dim() const { return R.rows(); }
   Index long_dim() const { return R.rows(); }
   Block times(Block X) const {
@@ -288,7 +305,7 @@ std::optional<BottomSvdResult> bottom_of(const MatrixXd& M, const TruncatedSvdSe
     rough.rank = 1;
     rough.tolerance = 1e-2;
     const std::optional<krylov::Run<Block>> smallest = krylov::top_triplets(
-        InverseTriangularOperatorOf<Scalar>{R}, 1, rough, budget, spent,
+        InverseTriangularOperatorOf<Scalar>{R, s_max}, 1, rough, budget, spent,
         krylov::ResidualScale::LargestValue, 0x5356'5225u + static_cast<std::uint64_t>(n), give_up);
     if (!smallest) return std::nullopt;
     spent = smallest->cost;
@@ -299,7 +316,7 @@ std::optional<BottomSvdResult> bottom_of(const MatrixXd& M, const TruncatedSvdSe
     }
   }
   const std::optional<krylov::Run<Block>> inverse = krylov::top_triplets(
-      InverseTriangularOperatorOf<Scalar>{R}, K, settings, budget, spent,
+      InverseTriangularOperatorOf<Scalar>{R, s_max}, K, settings, budget, spent,
       krylov::ResidualScale::OwnValue, 0x5356'5224u + static_cast<std::uint64_t>(n), give_up);
   if (!inverse) return std::nullopt;
   // R^{-1} u = (1/s) v: its input side holds R's left vectors u, its output side R's right v.

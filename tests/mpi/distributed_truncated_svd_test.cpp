@@ -226,6 +226,15 @@ TEST(DistributedKrylovBottomSvd, NearKernelClusterOnASquareMatrix) {
   expect_bottom(with_spectrum(120, 120, s, 47), 6, 16);
 }
 
+TEST(DistributedKrylovBottomSvd, NearKernelFarBelowTheRestOfTheBottomK) {
+  // Kept values spread by 2e4 on T^-1 (krylov_bottom_svd's test of the same name): converges by
+  // T's own residual, square and wide.
+  VectorXd s = geometric(120, 0.98);
+  s.tail(5) << 2e-3, 1e-3, 1e-7, 1e-7, 1e-7;
+  expect_bottom(with_spectrum(120, 120, s, 59), 5, 16);
+  expect_bottom(with_spectrum(120, 250, s, 61), 5, 7);
+}
+
 TEST(DistributedKrylovBottomSvd, AgreesWithTheSerialMethodAndGivesUpAlike) {
   const MatrixXd A = with_spectrum(200, 90, geometric(90, 0.94), 53);
   svr::ProcessGrid grid(MPI_COMM_WORLD, world_size());

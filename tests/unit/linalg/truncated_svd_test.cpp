@@ -359,6 +359,19 @@ TEST(KrylovBottomSvd, NearKernelCluster) {
   expect_matches_full_bottom(M, bottom(M, 7), 7);
 }
 
+TEST(KrylovBottomSvd, NearKernelFarBelowTheRestOfTheBottomK) {
+  // A near-kernel at 1e-7 s_max under kept values at 1e-3 and 2e-3: on R^-1 the kept values
+  // spread by 2e4, and each triplet's residual relative to its own value cannot fall below about
+  // eps (2e4)^2 = 9e-8 (the method stalled there and fell back to the full SVD). R's own
+  // residual, which the tolerance is about, converges.
+  VectorXd s = geometric(150, 0.98);
+  s.tail(5) << 2e-3, 1e-3, 1e-7, 1e-7, 1e-7;
+  const MatrixXd M = with_spectrum(300, 150, s, 97);
+  const svr::BottomSvdResult got = bottom(M, 5);
+  expect_matches_full_bottom(M, got, 5);
+  EXPECT_LE(got.report.iterations, 20);
+}
+
 TEST(KrylovBottomSvd, SquareMatrixAtEveryK) {
   const MatrixXd M = with_spectrum(120, 120, geometric(120, 0.96), 89);
   for (std::int64_t K : {1, 2, 30, 119}) {
