@@ -86,11 +86,41 @@ Eigen::MatrixXd serial_edge_weights(const Eigen::MatrixXd& U, const Eigen::Matri
   return edge_weights(U_used, V_used, count, pair.z_u, pair.z_v);
 }
 
-EdgeWeights pair_edge_weights(const LayerFactors& factors, const NetworkPlan& plan,
+namespace {
+
+// For each layer, the last pair that reads its U (as producer) and its V (as consumer); -1 when
+// none does. The same on every rank.
+struct LastUse {
+  std::vector<std::ptrdiff_t> u, v;
+};
+LastUse last_use(const NetworkPlan& plan, std::size_t layers) {
+  LastUse last{std::vector<std::ptrdiff_t>(layers, -1), std::vector<std::ptrdiff_t>(layers, -1)};
+  for (std::size_t l = 0; l < plan.pairs.size(); ++l) {
+    last.u[static_cast<std::size_t>(plan.pairs[l].from)] = static_cast<std::ptrdiff_t>(l);
+    last.v[static_cast<std::size_t>(plan.pairs[l].to)] = static_cast<std::ptrdiff_t>(l);
+  }
+  return last;
+}
+
+// Frees what pair l was the last to read: a LAPACK layer's U and V each after its last reader,
+// a ScaLAPACK layer's factors (local memory only, no collective) after the last of both.
+void free_after_pair(LayerFactors& factors, const LastUse& last, std::size_t l) {
+  const auto pair = static_cast<std::ptrdiff_t>(l);
+  for (std::size_t layer = 0; layer < factors.local.size(); ++layer) {
+    if (last.u[layer] == pair) factors.local[layer].U = Eigen::MatrixXd();
+    if (last.v[layer] == pair) factors.local[layer].V = Eigen::MatrixXd();
+    if (std::max(last.u[layer], last.v[layer]) == pair) factors.distributed[layer].reset();
+  }
+}
+
+}  // namespace
+
+EdgeWeights pair_edge_weights(LayerFactors& factors, const NetworkPlan& plan,
                               const ExecutionPlan& execution,
                               const std::vector<LayerResult>& layers, Method method,
-                              const mpi::Communicator& comm) {
+                              const mpi::Communicator& comm, bool free_used_factors) {
   const int me = comm.rank();
+  const LastUse last = last_use(plan, layers.size());
   EdgeWeights out;
   out.E.resize(execution.pairs.size());
   out.u_norm2.resize(execution.pairs.size());
@@ -106,7 +136,7 @@ EdgeWeights pair_edge_weights(const LayerFactors& factors, const NetworkPlan& pl
       local_error = e.what();
     }
   };
-  for (std::size_t l = 0; l < execution.pairs.size(); ++l) {
+  const auto pair_on_this_rank = [&](std::size_t l) {
     const PairExecution& how = execution.pairs[l];
     const PairSpec& geometry = plan.pairs[l];
     const auto from = static_cast<std::size_t>(geometry.from);
@@ -126,7 +156,7 @@ EdgeWeights pair_edge_weights(const LayerFactors& factors, const NetworkPlan& pl
       // Both factors on one team: collective over that team's grid only (the other ranks go
       // on to their next pair); the factors are used where they are.
       const int first = execution.layers[from].first_rank;
-      if (me < first || me >= first + execution.layers[from].grid.size()) continue;
+      if (me < first || me >= first + execution.layers[from].grid.size()) return;
       // The same placements as for the grid of all ranks, but on the team's own grid.
       auto [U, V] = placements();
       U.subgrid.reset();
@@ -134,7 +164,7 @@ EdgeWeights pair_edge_weights(const LayerFactors& factors, const NetworkPlan& pl
       out.E[l] = distributed_edge_weights(*factors.team_grid, U, V, c, geometry.z_u, geometry.z_v,
                                           how.owner - first, execution.block_size, norms,
                                           row_groups);
-      continue;
+      return;
     }
     if (how.distributed) {
       // Collective over the grid of all ranks; it agrees on its own errors (thrown on every
@@ -143,14 +173,14 @@ EdgeWeights pair_edge_weights(const LayerFactors& factors, const NetworkPlan& pl
       out.E[l] = distributed_edge_weights(factors.pair_grid(), U, V, c, geometry.z_u,
                                           geometry.z_v, how.owner, execution.block_size, norms,
                                           row_groups);
-      continue;
+      return;
     }
     const int tag = static_cast<int>(l % 30000);
     if (me == how.sender) {
       comm.send(how.sends_u ? factors.local[from].U : factors.local[to].V, how.owner, tag);
-      continue;
+      return;
     }
-    if (me != how.owner) continue;
+    if (me != how.owner) return;
     Eigen::MatrixXd received;
     if (how.sender >= 0) received = comm.receive(how.sender, tag);
     local([&] {
@@ -160,12 +190,18 @@ EdgeWeights pair_edge_weights(const LayerFactors& factors, const NetworkPlan& pl
       Eigen::MatrixXd unused;
       out.E[l] = serial_edge_weights(U, V, geometry, null, norms != nullptr ? *norms : unused);
     });
+  };
+  // Each factor is freed (with free_used_factors) as soon as its last pair is done, so that the
+  // phase's peak is the factors plus one E rather than the factors plus every E.
+  for (std::size_t l = 0; l < execution.pairs.size(); ++l) {
+    pair_on_this_rank(l);
+    if (free_used_factors) free_after_pair(factors, last, l);
   }
   if (local_error) throw std::runtime_error(*local_error);
   return out;
 }
 
-EdgeWeights edges_phase(const LayerFactors& factors, const RunPlans& plans, const Options& options,
+EdgeWeights edges_phase(LayerFactors& factors, const RunPlans& plans, const Options& options,
                         const mpi::Communicator& comm, SvrResult& result,
                         const Progress& progress) {
   // The failure point first, on every rank, agreed before any rank waits for another.
@@ -173,7 +209,7 @@ EdgeWeights edges_phase(const LayerFactors& factors, const RunPlans& plans, cons
   EdgeWeights E;
   mpi::agreed(comm, [&] {
     E = pair_edge_weights(factors, plans.network, plans.execution, result.layers, options.method(),
-                          comm);
+                          comm, !options.save_spectra);
   });
   progress.say("edges: " + std::to_string(result.pairs.size()) + " pairs");
   return E;

@@ -60,9 +60,8 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
 
   EdgeWeights E = edges_phase(factors, plans, options, comm, result, progress);
   // --save-spectra: the factors stay on their owners, who write them in the output phase.
-  // Otherwise they are freed now, on every rank together: a grid's destructor frees its
-  // communicator (collective), after the distributed factors that point at it (LayerFactors'
-  // member order).
+  // Otherwise the edges phase freed each after its last pair, and the grids go now, on every
+  // rank together: a grid's destructor frees its communicator (collective).
   if (!options.save_spectra) {
     const LayerFactors freed = std::move(factors);
   }

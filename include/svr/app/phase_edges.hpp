@@ -28,11 +28,14 @@ struct EdgeWeights {
 // Collective over every rank. Returns E[l] (r(to) x r(from)) on execution.pairs[l].owner and 0x0
 // elsewhere. Both layers LAPACK: the smaller factor travels point to point to the owner, which
 // calls edge_weights. A pair touching a ScaLAPACK layer: distributed_edge_weights on the grid.
-// layers[l].sigma (every rank) gives how many neurons each layer keeps.
-EdgeWeights pair_edge_weights(const LayerFactors& factors, const NetworkPlan& plan,
+// layers[l].sigma (every rank) gives how many neurons each layer keeps. With
+// `free_used_factors`, each factor is freed after the last pair that reads it (a LAPACK layer's
+// U and V one by one, a ScaLAPACK layer's both together; local memory only), so that the phase
+// needs the factors plus one E at a time, not plus every E.
+EdgeWeights pair_edge_weights(LayerFactors& factors, const NetworkPlan& plan,
                               const ExecutionPlan& execution,
                               const std::vector<LayerResult>& layers, Method method,
-                              const mpi::Communicator& comm);
+                              const mpi::Communicator& comm, bool free_used_factors = false);
 
 // E of one pair on one rank from the whole factors of its layers (U of the producer, V of the
 // consumer): what pair_edge_weights computes when both layers are LAPACK layers. The rows the
@@ -44,9 +47,10 @@ Eigen::MatrixXd serial_edge_weights(const Eigen::MatrixXd& U, const Eigen::Matri
                                     Eigen::MatrixXd& norm2);
 
 // The phase, collective, one agreed step each: the failure point, E of every pair on its owner
-// (pair_edge_weights). The factors are left to the caller (the pipeline frees them at once, or
-// keeps them for --save-spectra, which their owners write in the output phase).
-EdgeWeights edges_phase(const LayerFactors& factors, const RunPlans& plans, const Options& options,
+// (pair_edge_weights, which frees each factor after its last pair unless --save-spectra keeps
+// them for their owners to write in the output phase). The grids are left to the caller (the
+// pipeline frees them together, a collective).
+EdgeWeights edges_phase(LayerFactors& factors, const RunPlans& plans, const Options& options,
                         const mpi::Communicator& comm, SvrResult& result, const Progress& progress);
 
 }  // namespace svr
