@@ -86,31 +86,34 @@ Eigen::MatrixXd serial_edge_weights(const Eigen::MatrixXd& U, const Eigen::Matri
   return edge_weights(U_used, V_used, count, pair.z_u, pair.z_v);
 }
 
-namespace {
-
-// For each layer, the last pair that reads its U (as producer) and its V (as consumer); -1 when
-// none does. The same on every rank.
-struct LastUse {
-  std::vector<std::ptrdiff_t> u, v;
-};
-LastUse last_use(const NetworkPlan& plan, std::size_t layers) {
-  LastUse last{std::vector<std::ptrdiff_t>(layers, -1), std::vector<std::ptrdiff_t>(layers, -1)};
+FactorRelease factor_release(const NetworkPlan& plan) {
+  const std::size_t layers = plan.layers.size();
+  std::vector<std::ptrdiff_t> last_u(layers, -1), last_v(layers, -1);
   for (std::size_t l = 0; l < plan.pairs.size(); ++l) {
-    last.u[static_cast<std::size_t>(plan.pairs[l].from)] = static_cast<std::ptrdiff_t>(l);
-    last.v[static_cast<std::size_t>(plan.pairs[l].to)] = static_cast<std::ptrdiff_t>(l);
+    last_u[static_cast<std::size_t>(plan.pairs[l].from)] = static_cast<std::ptrdiff_t>(l);
+    last_v[static_cast<std::size_t>(plan.pairs[l].to)] = static_cast<std::ptrdiff_t>(l);
   }
-  return last;
+  FactorRelease release;
+  release.u.resize(plan.pairs.size());
+  release.v.resize(plan.pairs.size());
+  release.both.resize(plan.pairs.size());
+  for (std::size_t layer = 0; layer < layers; ++layer) {
+    if (last_u[layer] >= 0) release.u[static_cast<std::size_t>(last_u[layer])].push_back(layer);
+    if (last_v[layer] >= 0) release.v[static_cast<std::size_t>(last_v[layer])].push_back(layer);
+    const std::ptrdiff_t last = std::max(last_u[layer], last_v[layer]);
+    if (last >= 0) release.both[static_cast<std::size_t>(last)].push_back(layer);
+  }
+  return release;
 }
+
+namespace {
 
 // Frees what pair l was the last to read: a LAPACK layer's U and V each after its last reader,
 // a ScaLAPACK layer's factors (local memory only, no collective) after the last of both.
-void free_after_pair(LayerFactors& factors, const LastUse& last, std::size_t l) {
-  const auto pair = static_cast<std::ptrdiff_t>(l);
-  for (std::size_t layer = 0; layer < factors.local.size(); ++layer) {
-    if (last.u[layer] == pair) factors.local[layer].U = Eigen::MatrixXd();
-    if (last.v[layer] == pair) factors.local[layer].V = Eigen::MatrixXd();
-    if (std::max(last.u[layer], last.v[layer]) == pair) factors.distributed[layer].reset();
-  }
+void free_after_pair(LayerFactors& factors, const FactorRelease& release, std::size_t l) {
+  for (std::size_t layer : release.u[l]) factors.local[layer].U = Eigen::MatrixXd();
+  for (std::size_t layer : release.v[l]) factors.local[layer].V = Eigen::MatrixXd();
+  for (std::size_t layer : release.both[l]) factors.distributed[layer].reset();
 }
 
 }  // namespace
@@ -120,7 +123,7 @@ EdgeWeights pair_edge_weights(LayerFactors& factors, const NetworkPlan& plan,
                               const std::vector<LayerResult>& layers, Method method,
                               const mpi::Communicator& comm, bool free_used_factors) {
   const int me = comm.rank();
-  const LastUse last = last_use(plan, layers.size());
+  const FactorRelease release = factor_release(plan);
   EdgeWeights out;
   out.E.resize(execution.pairs.size());
   out.u_norm2.resize(execution.pairs.size());
@@ -195,7 +198,7 @@ EdgeWeights pair_edge_weights(LayerFactors& factors, const NetworkPlan& plan,
   // phase's peak is the factors plus one E rather than the factors plus every E.
   for (std::size_t l = 0; l < execution.pairs.size(); ++l) {
     pair_on_this_rank(l);
-    if (free_used_factors) free_after_pair(factors, last, l);
+    if (free_used_factors) free_after_pair(factors, release, l);
   }
   if (local_error) throw std::runtime_error(*local_error);
   return out;

@@ -352,12 +352,11 @@ std::optional<Run<typename Operator::Block>> top_triplets(const Operator& B, Ind
             near.push_back(j);
         }
         if (!near.empty()) {
-          const VectorXd sharp =
-              B.column_norms(B.original_transpose_times(B.columns(R, near)));
+          const VectorXd sharp = B.column_norms(B.original_transpose_times(B.columns(R, near)));
           for (std::size_t k = 0; k < near.size(); ++k) {
             const Index j = near[k];
-            residual[j] = std::min(residual[j], sharp[static_cast<Index>(k)] /
-                                                    (s[j] * B.original_norm()));
+            residual[j] =
+                std::min(residual[j], sharp[static_cast<Index>(k)] / (s[j] * B.original_norm()));
           }
           cost += 2.0 * column * static_cast<double>(near.size());
         }

@@ -129,8 +129,10 @@ struct DenseBlocks {
     std::vector<Scalar> tau(static_cast<std::size_t>(std::max<Index>(1, m)));
     lapack::geqrf(to_lapack_int(A.rows()), to_lapack_int(m), A.data(),
                   to_lapack_int(std::max<Index>(1, A.rows())), tau.data());
-    const MatrixXd R =
-        A.topRows(m).template triangularView<Eigen::Upper>().toDenseMatrix().template cast<double>();
+    const MatrixXd R = A.topRows(m)
+                           .template triangularView<Eigen::Upper>()
+                           .toDenseMatrix()
+                           .template cast<double>();
     return krylov::right_singular_vectors(R, Z, s);
   }
 };

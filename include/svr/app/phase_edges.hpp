@@ -25,6 +25,14 @@ struct EdgeWeights {
   std::vector<Eigen::MatrixXd> u_norm2;
 };
 
+// Which factors each pair is the last to read, from the plan alone (the same on every rank):
+// after pair l, the U of the layers in u[l] (producers) and the V of those in v[l] (consumers)
+// are no longer needed, nor anything of the layers in both[l]. A layer in no pair is in none.
+struct FactorRelease {
+  std::vector<std::vector<std::size_t>> u, v, both;
+};
+FactorRelease factor_release(const NetworkPlan& plan);
+
 // Collective over every rank. Returns E[l] (r(to) x r(from)) on execution.pairs[l].owner and 0x0
 // elsewhere. Both layers LAPACK: the smaller factor travels point to point to the owner, which
 // calls edge_weights. A pair touching a ScaLAPACK layer: distributed_edge_weights on the grid.
