@@ -32,23 +32,13 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (add_launch_arguments, build_svr, export_torch_model,  # noqa: E402
+from bench_common import (add_launch_arguments, build_svr, export_square_mlp,  # noqa: E402
                           fmt_load, fmt_mb, log, machine_info, parse_rank_list, run_svr,
                           write_markdown)
 
 BEGIN = "<!-- all-edges:begin -->"
 END = "<!-- all-edges:end -->"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def export_mlp(path, width, layers):
-    import torch
-
-    torch.manual_seed(0)
-    modules = []
-    for _ in range(layers):
-        modules += [torch.nn.Linear(width, width), torch.nn.ReLU()]
-    export_torch_model(torch.nn.Sequential(*modules[:-1]), path)
 
 
 def sha256(path):
@@ -103,7 +93,7 @@ def main(argv=None):
     model = os.path.join(workdir, f"mlp{a.layers}x{a.width}.safetensors")
     if not os.path.exists(model):
         log(f"exporting a random MLP ({a.layers} x {a.width}) to {model}")
-        export_mlp(model, a.width, a.layers)
+        export_square_mlp(model, a.width, a.layers)
 
     runs = [measure(binary, label, model, workdir, R, a.mpiexec)
             for R in ranks for label, binary in binaries]

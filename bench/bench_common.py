@@ -334,6 +334,27 @@ def write_markdown(path, section, begin, end):
         f.write(text)
 
 
+def publish_section(section, path, begin, end, write=True):
+    """Prints a benchmark's section and, with write, puts it between its markers in path."""
+    print(section)
+    if write:
+        write_markdown(path, section, begin, end)
+        log(f"wrote {rel(path)}")
+
+
+def export_square_mlp(path, width, depth):
+    """A chain of `depth` square Linear layers of `width` with ReLUs between them
+    (torch.manual_seed(0), PyTorch's default initialisation), written to path; returns svr's
+    layer names."""
+    import torch
+
+    torch.manual_seed(0)
+    modules = []
+    for _ in range(depth):
+        modules += [torch.nn.Linear(width, width), torch.nn.ReLU()]
+    return export_torch_model(torch.nn.Sequential(*modules[:-1]), path)
+
+
 def export_torch_model(model, path):
     """Writes a torch module to path with scripts/export_safetensors.py (via a temporary file,
     so an interrupted export leaves nothing that looks complete); returns svr's layer names."""

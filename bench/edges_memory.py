@@ -30,24 +30,12 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (REPO, add_launch_arguments, build_svr, export_torch_model,  # noqa: E402
-                          fmt_mb, layer_owners, log, machine_info, parse_rank_list, rel, run_svr,
-                          write_markdown)
+from bench_common import (REPO, add_launch_arguments, build_svr, export_square_mlp,  # noqa: E402
+                          fmt_mb, layer_owners, log, machine_info, parse_rank_list,
+                          publish_section, rel, run_svr)
 
 BEGIN, END = "<!-- edgesmem:begin -->", "<!-- edgesmem:end -->"
 MIB = 1024.0 * 1024.0
-
-
-def export_mlp(path, width, depth):
-    import torch
-
-    torch.manual_seed(0)
-    mods = []
-    for i in range(depth):
-        mods.append(torch.nn.Linear(width, width))
-        if i + 1 < depth:
-            mods.append(torch.nn.ReLU())
-    return export_torch_model(torch.nn.Sequential(*mods), path)
 
 
 def model_per_rank(owners, width, depth, ranks):
@@ -87,7 +75,7 @@ def main():
     model = os.path.join(a.workdir, f"deep_mlp_{a.depth}x{a.width}.safetensors")
     if not os.path.exists(model):
         log(f"exporting a {a.depth}-layer MLP of width {a.width} to {model}")
-        export_mlp(model, a.width, a.depth)
+        export_square_mlp(model, a.width, a.depth)
 
     binaries = [("svr", a.svr)] + ([("before", a.before)] if a.before else [])
     rows = []
@@ -130,11 +118,7 @@ def main():
             f"{phases.get('svd', 0):.1f} | {phases.get('edges', 0):.1f} |")
     lines += ["", "Commands:", ""]
     lines += [f"    {run['command']}" for _, _, run, _, _, _ in rows]
-    section = "\n".join(lines) + "\n"
-    print(section)
-    if not a.no_write:
-        write_markdown(a.out, section, BEGIN, END)
-        log(f"wrote {rel(a.out)}")
+    publish_section("\n".join(lines) + "\n", a.out, BEGIN, END, not a.no_write)
 
 
 if __name__ == "__main__":

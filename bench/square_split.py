@@ -37,7 +37,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import (SINGLE_THREAD_ENV, add_build_arguments, add_launch_arguments,  # noqa: E402
-                          build_svr, log, machine_info, rel, run_svr, write_markdown)
+                          build_svr, log, machine_info, publish_section, run_svr)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "oracle"))
@@ -148,11 +148,7 @@ def main(argv=None):
         lines.append(f"| {r['way']} | {r['precision']} | {r['method']} | {r['svd']:.1f} s | "
                      f"{r['wall']:.1f} s | {r['vs_whole']:.2f} | {r['ratio']:.2f} | "
                      f"{r['memory']:.0f} | {r['s_err']:.1e} |")
-    section = "\n".join(lines) + "\n"
-    print(section)
-    if not a.no_write:
-        write_markdown(a.doc, section, BEGIN, END)
-        log(f"wrote {rel(a.doc)}")
+    publish_section("\n".join(lines) + "\n", a.doc, BEGIN, END, not a.no_write)
 
 
 if __name__ == "__main__":

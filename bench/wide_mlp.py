@@ -37,7 +37,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (REPO, add_launch_arguments, parse_rank_list, export_torch_model, run_baseline, first_line, fmt_load, fmt_mb,  # noqa: E402
+from bench_common import (REPO, add_launch_arguments, parse_rank_list, export_square_mlp, run_baseline, first_line, fmt_load, fmt_mb,  # noqa: E402
                           fmt_r, fmt_s, log, machine_info, ratio, read_safetensors_header, rel,
                           run_svr, write_markdown)
 
@@ -46,18 +46,6 @@ def markers(width):
     tag = "widemlp" if width == 4096 else f"widemlp-{width}"
     return f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
 LAYERS = 4
-
-
-def export_mlp(path, width):
-    import torch
-
-    torch.manual_seed(0)
-    mods = []
-    for i in range(LAYERS):
-        mods.append(torch.nn.Linear(width, width))
-        if i + 1 < LAYERS:
-            mods.append(torch.nn.ReLU())
-    return export_torch_model(torch.nn.Sequential(*mods), path)
 
 
 def baseline_worker(model, result_path, sigma_path):
@@ -168,7 +156,7 @@ def main(argv=None):
     model = os.path.join(workdir, f"wide_mlp_{a.width}.safetensors")
     if not os.path.exists(model):
         log(f"exporting a {LAYERS}-layer MLP of width {a.width} to {model}")
-        export_mlp(model, a.width)
+        export_square_mlp(model, a.width, LAYERS)
     matrix_mb = a.width * a.width * 8 / 2**20
 
     forced = ["--scalapack-min-dim", "1", "--block-size", str(a.block_size)]
