@@ -842,8 +842,11 @@ class GraphWalk {
   std::optional<Flow> repeat_heads(const onnx::NodeProto& node, const Flow& in,
                                    std::string& why) const {
     const auto shape = int64_values(node, 1, 8);
+    // The shape is the file's: its products are checked (a fuzzer's 2^62 heads overflowed).
+    std::int64_t width = 0, repeated = 0;
     if (!shape || shape->size() != 5 || (*shape)[4] != in.head || in.repeats != 1 ||
-        (*shape)[1] * in.head != in.channels || (*shape)[2] < 1) {
+        __builtin_mul_overflow((*shape)[1], in.head, &width) || width != in.channels ||
+        (*shape)[2] < 1 || __builtin_mul_overflow(in.channels, (*shape)[2], &repeated)) {
       why = "an expand svr cannot follow (only a grouped-query attention's repeat of its heads, "
             "to (batch, heads, repeats, positions, head))";
       return std::nullopt;
@@ -862,7 +865,7 @@ class GraphWalk {
     out.rank = shape ? static_cast<std::int64_t>(shape->size()) : 0;
     if (!in.tokens || in.channels <= 0 || !shape || shape->empty()) return out;
     const std::int64_t last = shape->back();
-    if (last == in.channels * in.repeats)
+    if (last == in.channels * in.repeats)  // no overflow: repeat_heads checked it
       out.head = 0;
     else if (last > 0 && last < in.channels && in.channels % last == 0)
       out.head = last;
