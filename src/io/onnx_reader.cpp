@@ -842,7 +842,7 @@ class GraphWalk {
   std::optional<Flow> repeat_heads(const onnx::NodeProto& node, const Flow& in,
                                    std::string& why) const {
     const auto shape = int64_values(node, 1, 8);
-    // The shape is the file's: its products are checked (a fuzzer's 2^62 heads overflowed).
+    // The shape is the file's: its products are checked (a fuzzer's 2^63 - 1 heads overflowed).
     std::int64_t width = 0, repeated = 0;
     if (!shape || shape->size() != 5 || (*shape)[4] != in.head || in.repeats != 1 ||
         __builtin_mul_overflow((*shape)[1], in.head, &width) || width != in.channels ||

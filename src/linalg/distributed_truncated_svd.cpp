@@ -193,7 +193,7 @@ class GridBlocks {
     return converged == 1;
   }
 
-  // pdgeqrf of a copy of W; its m x m triangle, replicated, gets its SVD on grid rank 0,
+  // pdgeqrf of a copy of W; its m x m triangle, gathered to grid rank 0, gets its SVD there,
   // broadcast.
   bool singular_ritz(const Block& W, MatrixXd& Z, VectorXd& s) const {
     const Index m = W.cols();
@@ -203,14 +203,10 @@ class GridBlocks {
     std::vector<double> tau(static_cast<std::size_t>(std::max<std::int64_t>(1, A.local_cols())));
     scalapack::pdgeqrf(grid_.comm(), to_lapack_int(W.rows()), to_lapack_int(m), A.data(),
                        A.descriptor(), tau.data());
-    MatrixXd R = MatrixXd::Zero(m, m);
-    for (std::int64_t lj = 0; lj < A.local_cols(); ++lj)
-      for (std::int64_t li = 0; li < A.local_rows(); ++li) {
-        const std::int64_t i = A.global_row(li);
-        const std::int64_t j = A.global_col(lj);
-        if (i <= j) R(i, j) = A.local(li, lj);
-      }
-    replicate_owned(R.data(), R.size());
+    Block T(grid_, m, m, nb_);  // zeros below the triangle
+    scalapack::pdlacpy('U', to_lapack_int(m), to_lapack_int(m), A.data(), A.descriptor(), T.data(),
+                       T.descriptor());
+    const MatrixXd R = T.gather(0);
     Z.resize(m, m);
     s.resize(m);
     int converged = 1;

@@ -52,9 +52,11 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "svr/linalg/lapack.hpp"
+#include "svr/linalg/svd.hpp"
 #include "svr/linalg/truncated_svd.hpp"
 
 namespace svr::krylov {
@@ -71,21 +73,17 @@ inline std::string residual_text(double residual) {
 }
 
 // The right singular vectors Z (by decreasing value) and the values s of an m x m matrix R, by
-// dgesdd; false when it did not converge.
-inline bool right_singular_vectors(MatrixXd R, MatrixXd& Z, VectorXd& s) {
-  const Index m = R.rows();
-  const lapack_int ld = to_lapack_int(std::max<Index>(1, m));
-  MatrixXd U(m, m);
-  MatrixXd Zt(m, m);
-  s.resize(m);
+// thin_svd (dgesdd, dgesvd when that fails); false when neither converged. Never throws for a
+// convergence failure: on a grid only rank 0 calls it, and the verdict is broadcast.
+inline bool right_singular_vectors(const MatrixXd& R, MatrixXd& Z, VectorXd& s) {
   try {
-    lapack::gesdd('S', to_lapack_int(m), to_lapack_int(m), R.data(), ld, s.data(), U.data(), ld,
-                  Zt.data(), ld);
+    Spectrum svd = thin_svd(R);
+    Z = std::move(svd.V);
+    s = std::move(svd.s);
   } catch (const LapackError& error) {
-    if (error.info() < 0) throw;
+    if (error.info() < 0) throw;  // a bad argument is a bug
     return false;
   }
-  Z = Zt.transpose();
   return true;
 }
 
