@@ -22,8 +22,12 @@ of C cores (default 64) and G GB each (default 256), one rank per core, for the 
   n^2 + 4 n K), as many concurrent teams as the ranks and the memory beside the kept factors
   allow, each factoring ceil(L / teams) layers one after the other at the 1-rank rate times
   p e^log2(p);
-- kept factors: every layer's U and V (n x k each) stay until E is done, spread over all ranks;
-  a run whose kept factors and one team's working memory do not fit the nodes' memory is marked;
+- memory: one team of all ranks computes each pair's E as soon as both its layers are factored
+  and frees the earlier layer, so it holds every E so far (8 k^2 bytes per pair), one layer's U
+  and V (n x k each) and one SVD's working memory; several teams hold every layer's factors until
+  the edges phase beside their working memory (the planner deals the layers out by cost, so
+  consecutive layers sit on different teams), then every E in the significance phase. The most
+  teams whose peak fits the nodes' memory are used; a run that fits with none is marked;
 - edges: every pair's E on all ranks at the 1-rank rate times R e^log2(R), plus moving one
   factor (8 n k bytes) across the network per pair;
 - significance: tested edges (k^2 per pair) over all ranks at the measured rate;
@@ -136,18 +140,34 @@ def project(rates, width, layers, k, nodes, cores, node_gb, disk_gbps):
     p = max(1, math.ceil(work_bytes / mem_rank))
     if p > cores:
         p = cores * math.ceil(p / cores)
-    factors_bytes = layers * 2.0 * 8.0 * n * kept
-    # As many concurrent teams as the ranks and the memory left beside the kept factors allow.
-    room = nodes * node_gb * 1e9 - factors_bytes
-    teams = min(layers, ranks // p, int(room // work_bytes)) if p <= ranks and room > 0 else 0
-    fits = teams > 0
+    layer_factor_bytes = 2.0 * 8.0 * n * kept  # one layer's U and V
+    factors_bytes = layers * layer_factor_bytes
+    pairs = layers - 1
+    all_e_bytes = pairs * 8.0 * kept * kept
+    total_bytes = nodes * node_gb * 1e9
+
+    def peak_bytes(teams):
+        # One team factors the layers in order and computes each pair's E as soon as both its
+        # layers are factored, freeing the earlier layer (svr's edge_schedule): it holds the E so
+        # far, one layer's factors and the SVD's working memory. Several teams share the layers
+        # out by cost, so consecutive layers sit on different teams: every factor waits for the
+        # edges phase, which then adds one E at a time; the significance phase holds every E.
+        if teams == 1:
+            return all_e_bytes + layer_factor_bytes + work_bytes
+        return max(factors_bytes + teams * work_bytes, factors_bytes + 8.0 * kept * kept,
+                   all_e_bytes)
+
+    # As many concurrent teams as the ranks and the memory allow.
+    teams = min(layers, ranks // p) if p <= ranks else 0
+    while teams > 1 and peak_bytes(teams) > total_bytes:
+        teams -= 1
+    fits = teams > 0 and peak_bytes(teams) <= total_bytes
     if not fits:
         # Reported with one team of all ranks, marked as not fitting.
         teams = 1
     p = ranks // teams
     speedup = p * e ** math.log2(p) if p > 1 else 1.0
     svd = math.ceil(layers / teams) * layer_seconds_1 / speedup
-    pairs = layers - 1
     all_speedup = ranks * rates["team_efficiency_per_doubling"] ** math.log2(ranks) if ranks > 1 else 1.0
     edges = pairs * 2.0 * kept * kept * n / rates["edge_flops_per_s"] / all_speedup
     edges += pairs * 8.0 * n * kept / (12.5e9 * nodes) if nodes > 1 else 0.0
@@ -156,7 +176,7 @@ def project(rates, width, layers, k, nodes, cores, node_gb, disk_gbps):
     return {"fits": fits, "team": p, "teams": teams, "svd": svd, "edges": edges,
             "significance": significance, "read": read,
             "total": svd + edges + significance + read,
-            "factors_gb_per_node": factors_bytes / nodes / 1e9}
+            "peak_gb_per_node": peak_bytes(teams) / nodes / 1e9}
 
 
 def fmt_t(seconds):
@@ -218,7 +238,7 @@ def main(argv=None):
         f"read at {a.disk_gb_per_s_per_node:g} GB/s per node:",
         "",
         "| nodes | SVR | teams x ranks | svd | edges | significance | read | total | "
-        "kept factors GB per node |",
+        "peak GB per node |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for nodes in node_counts:
@@ -229,7 +249,7 @@ def main(argv=None):
             lines.append(
                 f"| {nodes} | {label} | {r['teams']} x {r['team']} | {fmt_t(r['svd'])} | "
                 f"{fmt_t(r['edges'])} | {fmt_t(r['significance'])} | {fmt_t(r['read'])} | "
-                f"{total} | {r['factors_gb_per_node']:.1f} |")
+                f"{total} | {r['peak_gb_per_node']:.1f} |")
     text = "\n".join(lines) + "\n"
     print(json.dumps({k: v for k, v in rates.items() if k != "sources"}, indent=1))
     print(text)

@@ -86,22 +86,63 @@ Eigen::MatrixXd serial_edge_weights(const Eigen::MatrixXd& U, const Eigen::Matri
   return edge_weights(U_used, V_used, count, pair.z_u, pair.z_v);
 }
 
-FactorRelease factor_release(const NetworkPlan& plan) {
+EdgeSchedule edge_schedule(const NetworkPlan& plan, const ExecutionPlan& execution) {
+  EdgeSchedule schedule;
+  schedule.after_layer.resize(plan.layers.size());
+  const bool one_grid = execution.one_grid_of_all_ranks();
+  // The team whose grid computes pair l in the SVD phase, or -1.
+  const auto team_of_pair = [&](std::size_t l) {
+    const PairExecution& how = execution.pairs[l];
+    if (!how.distributed) return -1;
+    const LayerExecution& from = execution.layers[static_cast<std::size_t>(plan.pairs[l].from)];
+    const LayerExecution& to = execution.layers[static_cast<std::size_t>(plan.pairs[l].to)];
+    if (from.engine != SvdEngine::Scalapack || to.engine != SvdEngine::Scalapack) return -1;
+    if (how.team >= 0) return how.team;
+    return one_grid ? 0 : -1;
+  };
+  std::vector<bool> scheduled(plan.pairs.size(), false);
+  for (std::size_t t = 0; t < execution.teams.size(); ++t) {
+    std::vector<bool> factored(plan.layers.size(), false);
+    for (std::size_t layer : execution.teams[t].layers) {
+      factored[layer] = true;
+      for (std::size_t l = 0; l < plan.pairs.size(); ++l) {
+        if (scheduled[l] || team_of_pair(l) != static_cast<int>(t)) continue;
+        if (!factored[static_cast<std::size_t>(plan.pairs[l].from)] ||
+            !factored[static_cast<std::size_t>(plan.pairs[l].to)])
+          continue;
+        scheduled[l] = true;
+        schedule.after_layer[layer].push_back(l);
+        schedule.order.push_back(l);
+      }
+    }
+  }
+  for (std::size_t l = 0; l < plan.pairs.size(); ++l)
+    if (!scheduled[l]) {
+      schedule.edges_phase.push_back(l);
+      schedule.order.push_back(l);
+    }
+  return schedule;
+}
+
+FactorRelease factor_release(const NetworkPlan& plan, const std::vector<std::size_t>& order) {
   const std::size_t layers = plan.layers.size();
+  // Positions in `order` of each layer's last U reader and last V reader.
   std::vector<std::ptrdiff_t> last_u(layers, -1), last_v(layers, -1);
-  for (std::size_t l = 0; l < plan.pairs.size(); ++l) {
-    last_u[static_cast<std::size_t>(plan.pairs[l].from)] = static_cast<std::ptrdiff_t>(l);
-    last_v[static_cast<std::size_t>(plan.pairs[l].to)] = static_cast<std::ptrdiff_t>(l);
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const PairSpec& pair = plan.pairs[order[k]];
+    last_u[static_cast<std::size_t>(pair.from)] = static_cast<std::ptrdiff_t>(k);
+    last_v[static_cast<std::size_t>(pair.to)] = static_cast<std::ptrdiff_t>(k);
   }
   FactorRelease release;
   release.u.resize(plan.pairs.size());
   release.v.resize(plan.pairs.size());
   release.both.resize(plan.pairs.size());
+  const auto pair_at = [&](std::ptrdiff_t k) { return order[static_cast<std::size_t>(k)]; };
   for (std::size_t layer = 0; layer < layers; ++layer) {
-    if (last_u[layer] >= 0) release.u[static_cast<std::size_t>(last_u[layer])].push_back(layer);
-    if (last_v[layer] >= 0) release.v[static_cast<std::size_t>(last_v[layer])].push_back(layer);
+    if (last_u[layer] >= 0) release.u[pair_at(last_u[layer])].push_back(layer);
+    if (last_v[layer] >= 0) release.v[pair_at(last_v[layer])].push_back(layer);
     const std::ptrdiff_t last = std::max(last_u[layer], last_v[layer]);
-    if (last >= 0) release.both[static_cast<std::size_t>(last)].push_back(layer);
+    if (last >= 0) release.both[pair_at(last)].push_back(layer);
   }
   return release;
 }
@@ -118,15 +159,12 @@ void free_after_pair(LayerFactors& factors, const FactorRelease& release, std::s
 
 }  // namespace
 
-EdgeWeights pair_edge_weights(LayerFactors& factors, const NetworkPlan& plan,
-                              const ExecutionPlan& execution,
-                              const std::vector<LayerResult>& layers, Method method,
-                              const mpi::Communicator& comm, bool free_used_factors) {
+void pair_edge_weights(LayerFactors& factors, const NetworkPlan& plan,
+                       const ExecutionPlan& execution, const std::vector<LayerResult>& layers,
+                       Method method, const mpi::Communicator& comm,
+                       const std::vector<std::size_t>& pairs, EdgeWeights& out,
+                       const FactorRelease* release) {
   const int me = comm.rank();
-  const FactorRelease release = factor_release(plan);
-  EdgeWeights out;
-  out.E.resize(execution.pairs.size());
-  out.u_norm2.resize(execution.pairs.size());
   // A local failure must not leave a partner waiting: the transfers and grid calls go on in
   // the same pair order on every rank, and the first local error is thrown at the end (the
   // caller's agreed step then reports it from every rank).
@@ -194,28 +232,26 @@ EdgeWeights pair_edge_weights(LayerFactors& factors, const NetworkPlan& plan,
       out.E[l] = serial_edge_weights(U, V, geometry, null, norms != nullptr ? *norms : unused);
     });
   };
-  // Each factor is freed (with free_used_factors) as soon as its last pair is done, so that the
-  // phase's peak is the factors plus one E rather than the factors plus every E.
-  for (std::size_t l = 0; l < execution.pairs.size(); ++l) {
+  // Each factor is freed (with a release) as soon as its last pair is done, so that the peak is
+  // the factors plus one E rather than the factors plus every E.
+  for (std::size_t l : pairs) {
     pair_on_this_rank(l);
-    if (free_used_factors) free_after_pair(factors, release, l);
+    if (release) free_after_pair(factors, *release, l);
   }
   if (local_error) throw std::runtime_error(*local_error);
-  return out;
 }
 
-EdgeWeights edges_phase(LayerFactors& factors, const RunPlans& plans, const Options& options,
-                        const mpi::Communicator& comm, SvrResult& result,
-                        const Progress& progress) {
+void edges_phase(LayerFactors& factors, EdgeWeights& E, const EdgeSchedule& schedule,
+                 const RunPlans& plans, const Options& options, const mpi::Communicator& comm,
+                 SvrResult& result, const Progress& progress) {
   // The failure point first, on every rank, agreed before any rank waits for another.
   mpi::agreed(comm, [&] { inject_failure_point("edges", comm.rank()); });
-  EdgeWeights E;
+  const FactorRelease release = factor_release(plans.network, schedule.order);
   mpi::agreed(comm, [&] {
-    E = pair_edge_weights(factors, plans.network, plans.execution, result.layers, options.method(),
-                          comm, !options.save_spectra);
+    pair_edge_weights(factors, plans.network, plans.execution, result.layers, options.method(),
+                      comm, schedule.edges_phase, E, options.save_spectra ? nullptr : &release);
   });
   progress.say("edges: " + std::to_string(result.pairs.size()) + " pairs");
-  return E;
 }
 
 }  // namespace svr

@@ -6,6 +6,7 @@
 #include <exception>
 #include <string>
 
+#include "svr/app/phase_edges.hpp"
 #include "svr/app/phase_read.hpp"
 #include "svr/app/progress.hpp"
 #include "svr/core/error.hpp"
@@ -72,10 +73,20 @@ void check_fallback_memory(const ModelFile& model, const LayerSpec& layer,
                  problem.c_str());
 }
 
+// The singular values a ScaLAPACK layer keeps: the team's (all r of the full SVD, the K of
+// --min-rank or of the Krylov method) truncated to --max-rank as thin_svd does.
+Eigen::VectorXd kept_values(const DistributedSpectrum& spectrum, const Options& options) {
+  Eigen::VectorXd sigma = spectrum.s;
+  if (options.max_rank && sigma.size() > *options.max_rank)
+    sigma.conservativeResize(*options.max_rank);
+  return sigma;
+}
+
 // One slot per layer in every per-layer vector of `factors`.
 void resize_slots(LayerFactors& factors, std::size_t layers) {
   factors.local.resize(layers);
   factors.distributed.resize(layers);
+  factors.kept_s.resize(layers);
   factors.reports.resize(layers);
   factors.s_max.resize(layers, 0.0);
   factors.first_neuron.resize(layers, 0);
@@ -128,7 +139,7 @@ void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const N
 void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, const NetworkPlan& plan,
                              const ExecutionPlan& execution, const Options& options,
                              const mpi::Communicator& comm,
-                             const std::function<void(std::size_t)>& on_layer_start,
+                             const std::function<void(std::size_t)>& on_layer_done,
                              const std::function<void()>& while_core_runs) {
   resize_slots(factors, plan.layers.size());
   if (execution.teams.empty()) return;
@@ -144,8 +155,7 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
     factors.all_ranks_grid =
         std::make_unique<ProcessGrid>(comm.get(), near_square_shape(comm.size()), 0);
   if (team < 0) return;
-  for (std::size_t l : execution.teams[static_cast<std::size_t>(team)].layers) {
-    if (on_layer_start) on_layer_start(l);
+  const auto factor_layer = [&](std::size_t l) {
     const DistributedMatrix M = distributed_layer_matrix(
         model, plan.layers[l], options.network.read, *factors.team_grid, execution.block_size);
     SvdReport& report = factors.reports[l];
@@ -170,7 +180,7 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
           factors.distributed[l] = std::make_unique<DistributedSpectrum>(std::move(top->spectrum));
           factors.s_max[l] = factors.distributed[l]->s[0];
           report = std::move(top->report);
-          continue;
+          return;
         }
       } else {
         std::optional<DistributedBottomSvd> bottom = naming_the_layer(
@@ -181,7 +191,7 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
           factors.s_max[l] = bottom->s_max;
           factors.first_neuron[l] = rank_of_m - *K;
           report = std::move(bottom->report);
-          continue;
+          return;
         }
       }
       report.fallback = why.reason;
@@ -211,23 +221,23 @@ void factor_scalapack_layers(LayerFactors& factors, const ModelFile& model, cons
                     : spectrum.core_on_one_rank ? "scalapack-qr-lapack"
                                                 : "scalapack-full";
     report.precision = to_string(options.precision);
+  };
+  for (std::size_t l : execution.teams[static_cast<std::size_t>(team)].layers) {
+    factor_layer(l);
+    factors.kept_s[l] = kept_values(*factors.distributed[l], options);
+    if (on_layer_done) on_layer_done(l);
   }
 }
 
 void share_singular_values(const LayerFactors& factors, const ExecutionPlan& execution,
-                           const Options& options, const mpi::Communicator& comm,
-                           std::vector<LayerResult>& layers) {
+                           const mpi::Communicator& comm, std::vector<LayerResult>& layers) {
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const LayerExecution& how = execution.layers[l];
     Eigen::VectorXd& sigma = layers[l].sigma;
     // A LAPACK layer's values are on its rank, a ScaLAPACK layer's on every rank of its team.
     const bool scalapack = how.engine == SvdEngine::Scalapack;
     const int root = scalapack ? how.first_rank : how.rank;
-    if (comm.rank() == root) {
-      sigma = scalapack ? factors.distributed[l]->s : factors.local[l].s;
-      if (scalapack && options.max_rank && sigma.size() > *options.max_rank)
-        sigma.conservativeResize(*options.max_rank);
-    }
+    if (comm.rank() == root) sigma = scalapack ? factors.kept_s[l] : factors.local[l].s;
     std::int64_t count = comm.rank() == root ? sigma.size() : 0;
     mpi::check(MPI_Bcast(&count, 1, MPI_INT64_T, root, comm.get()), "MPI_Bcast");
     if (comm.rank() != root) sigma.resize(count);
@@ -302,9 +312,21 @@ std::string svd_line(const RunPlans& plans, const SvrResult& result, std::size_t
 
 }  // namespace
 
-LayerFactors svd_phase(const RunPlans& plans, const Options& options, const mpi::Communicator& comm,
-                       SvrResult& result, const Progress& progress) {
+LayerFactors svd_phase(const RunPlans& plans, const EdgeSchedule& schedule, const Options& options,
+                       const mpi::Communicator& comm, SvrResult& result, EdgeWeights& E,
+                       const Progress& progress) {
   LayerFactors factors;
+  E.E.assign(plans.execution.pairs.size(), Eigen::MatrixXd());
+  E.u_norm2.assign(plans.execution.pairs.size(), Eigen::MatrixXd());
+  const FactorRelease release = factor_release(plans.network, schedule.order);
+  // After each of its layers a team computes the pairs that layer completes (on its own grid,
+  // the team's ranks only), and frees the factors no later pair reads. The layer's values are
+  // on every rank of its team already; share_singular_values gives them to the others later.
+  const auto team_pairs = [&](std::size_t l) {
+    result.layers[l].sigma = factors.kept_s[l];
+    pair_edge_weights(factors, plans.network, plans.execution, result.layers, options.method(),
+                      comm, schedule.after_layer[l], E, options.save_spectra ? nullptr : &release);
+  };
   const auto factor_mine = [&] {
     factor_lapack_layers(factors, plans.model, plans.network, plans.execution, options,
                          comm.rank());
@@ -334,14 +356,13 @@ LayerFactors svd_phase(const RunPlans& plans, const Options& options, const mpi:
   if (!plans.execution.teams.empty())
     mpi::agreed(comm, [&] {
       factor_scalapack_layers(factors, plans.model, plans.network, plans.execution, options, comm,
-                              {}, while_core_runs);
+                              team_pairs, while_core_runs);
     });
   mpi::agreed(comm, [&] {
     while_core_runs();  // the first rank of a team, or no core ran (all-zero layer, Krylov)
     if (deferred_error) std::rethrow_exception(deferred_error);
   });
-  mpi::agreed(
-      comm, [&] { share_singular_values(factors, plans.execution, options, comm, result.layers); });
+  mpi::agreed(comm, [&] { share_singular_values(factors, plans.execution, comm, result.layers); });
   for (std::size_t l = 0; l < plans.network.layers.size(); ++l) {
     progress.say(svd_line(plans, result, l));
     const SvdReport& report = result.layers[l].svd;

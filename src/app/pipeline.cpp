@@ -55,13 +55,17 @@ SvrResult run_pipeline(const Options& options, const mpi::Communicator& comm,
                to_string(options.method()) + ", " + std::to_string(comm.size()) + " rank(s)");
   clock.end("read", result.run);
 
-  LayerFactors factors = svd_phase(plans, options, comm, result, progress);
+  // The pairs within one ScaLAPACK team are computed by the team during the SVD phase, the others
+  // in the edges phase (edge_schedule).
+  const EdgeSchedule schedule = edge_schedule(plans.network, plans.execution);
+  EdgeWeights E;
+  LayerFactors factors = svd_phase(plans, schedule, options, comm, result, E, progress);
   clock.end("svd", result.run);
 
-  EdgeWeights E = edges_phase(factors, plans, options, comm, result, progress);
+  edges_phase(factors, E, schedule, plans, options, comm, result, progress);
   // --save-spectra: the factors stay on their owners, who write them in the output phase.
-  // Otherwise the edges phase freed each after its last pair, and the grids go now, on every
-  // rank together: a grid's destructor frees its communicator (collective).
+  // Otherwise each was freed after its last pair, and the grids go now, on every rank together:
+  // a grid's destructor frees its communicator (collective).
   if (!options.save_spectra) {
     const LayerFactors freed = std::move(factors);
   }

@@ -25,25 +25,44 @@ struct EdgeWeights {
   std::vector<Eigen::MatrixXd> u_norm2;
 };
 
-// Which factors each pair is the last to read, from the plan alone (the same on every rank):
-// after pair l, the U of the layers in u[l] (producers) and the V of those in v[l] (consumers)
-// are no longer needed, nor anything of the layers in both[l]. A layer in no pair is in none.
+// When each pair's E is computed, from the plans alone (the same on every rank). A pair whose
+// two layers are factored by the same ScaLAPACK team (on its grid; with one team of all ranks,
+// every pair of two ScaLAPACK layers) is computed by that team in the SVD phase, as soon as its
+// second layer is factored: after_layer[l] lists those that layer l completes, in pair order.
+// Every other pair waits for the edges phase (edges_phase, in pair order). `order` is every pair
+// once, in the order a rank meets them: each team's, team by team, then the edges phase's.
+// Computing E early lets a team free a layer's factors before it factors the next layers, so
+// that a deep network of wide layers never holds every layer's U and V at once.
+struct EdgeSchedule {
+  std::vector<std::vector<std::size_t>> after_layer;
+  std::vector<std::size_t> edges_phase;
+  std::vector<std::size_t> order;
+};
+EdgeSchedule edge_schedule(const NetworkPlan& plan, const ExecutionPlan& execution);
+
+// Which factors each pair is the last to read when the pairs are computed in `order` (each pair
+// once), from the plan alone (the same on every rank): after pair l, the U of the layers in
+// u[l] (producers) and the V of those in v[l] (consumers) are no longer needed, nor anything of
+// the layers in both[l]. A layer in no pair is in none.
 struct FactorRelease {
   std::vector<std::vector<std::size_t>> u, v, both;
 };
-FactorRelease factor_release(const NetworkPlan& plan);
+FactorRelease factor_release(const NetworkPlan& plan, const std::vector<std::size_t>& order);
 
-// Collective over every rank. Returns E[l] (r(to) x r(from)) on execution.pairs[l].owner and 0x0
-// elsewhere. Both layers LAPACK: the smaller factor travels point to point to the owner, which
-// calls edge_weights. A pair touching a ScaLAPACK layer: distributed_edge_weights on the grid.
-// layers[l].sigma (every rank) gives how many neurons each layer keeps. With
-// `free_used_factors`, each factor is freed after the last pair that reads it (a LAPACK layer's
-// U and V one by one, a ScaLAPACK layer's both together; local memory only), so that the phase
-// needs the factors plus one E at a time, not plus every E.
-EdgeWeights pair_edge_weights(LayerFactors& factors, const NetworkPlan& plan,
-                              const ExecutionPlan& execution,
-                              const std::vector<LayerResult>& layers, Method method,
-                              const mpi::Communicator& comm, bool free_used_factors = false);
+// Collective over every rank that holds a factor of `pairs` or their E: for each pair of
+// `pairs` in that order, E[l] (r(to) x r(from)) into out.E[l] on execution.pairs[l].owner (out
+// has a slot per pair). Both layers LAPACK: the smaller factor travels point to point to the
+// owner, which calls edge_weights. A pair touching a ScaLAPACK layer: distributed_edge_weights
+// on its team's grid (the team's ranks only) or on the grid of all ranks. layers[l].sigma gives
+// how many neurons each layer keeps, on every rank that takes part. With `release`, each factor
+// is freed after the last pair that reads it (a LAPACK layer's U and V one by one, a ScaLAPACK
+// layer's both together; local memory only), so that a rank needs the factors plus one E at a
+// time, not plus every E.
+void pair_edge_weights(LayerFactors& factors, const NetworkPlan& plan,
+                       const ExecutionPlan& execution, const std::vector<LayerResult>& layers,
+                       Method method, const mpi::Communicator& comm,
+                       const std::vector<std::size_t>& pairs, EdgeWeights& out,
+                       const FactorRelease* release);
 
 // E of one pair on one rank from the whole factors of its layers (U of the producer, V of the
 // consumer): what pair_edge_weights computes when both layers are LAPACK layers. The rows the
@@ -54,11 +73,13 @@ Eigen::MatrixXd serial_edge_weights(const Eigen::MatrixXd& U, const Eigen::Matri
                                     const PairSpec& pair, const PairNull& null,
                                     Eigen::MatrixXd& norm2);
 
-// The phase, collective, one agreed step each: the failure point, E of every pair on its owner
-// (pair_edge_weights, which frees each factor after its last pair unless --save-spectra keeps
+// The phase, collective, one agreed step each: the failure point, E of every pair the SVD phase
+// left (schedule.edges_phase) on its owner, into `E` (which holds the SVD phase's pairs already;
+// pair_edge_weights, which frees each factor after its last pair unless --save-spectra keeps
 // them for their owners to write in the output phase). The grids are left to the caller (the
 // pipeline frees them together, a collective).
-EdgeWeights edges_phase(LayerFactors& factors, const RunPlans& plans, const Options& options,
-                        const mpi::Communicator& comm, SvrResult& result, const Progress& progress);
+void edges_phase(LayerFactors& factors, EdgeWeights& E, const EdgeSchedule& schedule,
+                 const RunPlans& plans, const Options& options, const mpi::Communicator& comm,
+                 SvrResult& result, const Progress& progress);
 
 }  // namespace svr
