@@ -83,13 +83,14 @@ def fit(workdir, team_efficiency=None):
     edges1 = one["run"]["seconds_per_phase"]["edges"]
     tested = sum(p.get("edges_tested", 0) for p in one["pairs"])
     sig1 = one["run"]["seconds_per_phase"]["significance"]
+    # Above 1 when the 2-rank run's split layer (QR and an r x r core) beats dgesdd on the whole
+    # layer: an algorithm's gain, not the ranks', so it is capped at 1.
+    measured = svd1 / (2.0 * svd2)
     rates = {
         "full_svd_model_flops_per_s": cost / svd1,
-        # Above 1 when the 2-rank run's split layer (QR and an r x r core) beats dgesdd on the
-        # whole layer: an algorithm's gain, not the ranks', so it is capped at 1.
-        "team_efficiency_measured": svd1 / (2.0 * svd2),
+        "team_efficiency_measured": measured,
         "team_efficiency_per_doubling": (team_efficiency if team_efficiency is not None
-                                         else min(1.0, svd1 / (2.0 * svd2))),
+                                         else min(1.0, measured)),
         "edge_flops_per_s": e_flops / edges1,
         "tested_edges_per_s": tested / sig1,
         "sources": {"vgg16 1 rank": svd1, "vgg16 2 ranks": svd2},

@@ -121,6 +121,7 @@ EdgeSchedule edge_schedule(const NetworkPlan& plan, const ExecutionPlan& executi
       schedule.edges_phase.push_back(l);
       schedule.order.push_back(l);
     }
+  schedule.release = factor_release(plan, schedule.order);
   return schedule;
 }
 
@@ -246,10 +247,10 @@ void edges_phase(LayerFactors& factors, EdgeWeights& E, const EdgeSchedule& sche
                  SvrResult& result, const Progress& progress) {
   // The failure point first, on every rank, agreed before any rank waits for another.
   mpi::agreed(comm, [&] { inject_failure_point("edges", comm.rank()); });
-  const FactorRelease release = factor_release(plans.network, schedule.order);
   mpi::agreed(comm, [&] {
     pair_edge_weights(factors, plans.network, plans.execution, result.layers, options.method(),
-                      comm, schedule.edges_phase, E, options.save_spectra ? nullptr : &release);
+                      comm, schedule.edges_phase, E,
+                      options.save_spectra ? nullptr : &schedule.release);
   });
   progress.say("edges: " + std::to_string(result.pairs.size()) + " pairs");
 }

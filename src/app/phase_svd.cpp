@@ -318,14 +318,14 @@ LayerFactors svd_phase(const RunPlans& plans, const EdgeSchedule& schedule, cons
   LayerFactors factors;
   E.E.assign(plans.execution.pairs.size(), Eigen::MatrixXd());
   E.u_norm2.assign(plans.execution.pairs.size(), Eigen::MatrixXd());
-  const FactorRelease release = factor_release(plans.network, schedule.order);
   // After each of its layers a team computes the pairs that layer completes (on its own grid,
   // the team's ranks only), and frees the factors no later pair reads. The layer's values are
   // on every rank of its team already; share_singular_values gives them to the others later.
   const auto team_pairs = [&](std::size_t l) {
     result.layers[l].sigma = factors.kept_s[l];
     pair_edge_weights(factors, plans.network, plans.execution, result.layers, options.method(),
-                      comm, schedule.after_layer[l], E, options.save_spectra ? nullptr : &release);
+                      comm, schedule.after_layer[l], E,
+                      options.save_spectra ? nullptr : &schedule.release);
   };
   const auto factor_mine = [&] {
     factor_lapack_layers(factors, plans.model, plans.network, plans.execution, options,

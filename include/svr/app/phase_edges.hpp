@@ -25,6 +25,15 @@ struct EdgeWeights {
   std::vector<Eigen::MatrixXd> u_norm2;
 };
 
+// Which factors each pair is the last to read when the pairs are computed in `order` (each pair
+// once), from the plan alone (the same on every rank): after pair l, the U of the layers in
+// u[l] (producers) and the V of those in v[l] (consumers) are no longer needed, nor anything of
+// the layers in both[l]. A layer in no pair is in none.
+struct FactorRelease {
+  std::vector<std::vector<std::size_t>> u, v, both;
+};
+FactorRelease factor_release(const NetworkPlan& plan, const std::vector<std::size_t>& order);
+
 // When each pair's E is computed, from the plans alone (the same on every rank). A pair whose
 // two layers are factored by the same ScaLAPACK team (on its grid; with one team of all ranks,
 // every pair of two ScaLAPACK layers) is computed by that team in the SVD phase, as soon as its
@@ -37,17 +46,9 @@ struct EdgeSchedule {
   std::vector<std::vector<std::size_t>> after_layer;
   std::vector<std::size_t> edges_phase;
   std::vector<std::size_t> order;
+  FactorRelease release;  // factor_release(plan, order): what each pair frees, in either phase
 };
 EdgeSchedule edge_schedule(const NetworkPlan& plan, const ExecutionPlan& execution);
-
-// Which factors each pair is the last to read when the pairs are computed in `order` (each pair
-// once), from the plan alone (the same on every rank): after pair l, the U of the layers in
-// u[l] (producers) and the V of those in v[l] (consumers) are no longer needed, nor anything of
-// the layers in both[l]. A layer in no pair is in none.
-struct FactorRelease {
-  std::vector<std::vector<std::size_t>> u, v, both;
-};
-FactorRelease factor_release(const NetworkPlan& plan, const std::vector<std::size_t>& order);
 
 // Collective over every rank that holds a factor of `pairs` or their E: for each pair of
 // `pairs` in that order, E[l] (r(to) x r(from)) into out.E[l] on execution.pairs[l].owner (out

@@ -114,7 +114,7 @@ TEST(EdgeSchedule, OneGridOfAllRanksComputesEachPairAfterItsSecondLayer) {
   // The pair with the LAPACK layer waits for the edges phase, and so does layer 3's U.
   EXPECT_EQ(schedule.edges_phase, Layers({3}));
   EXPECT_EQ(schedule.order, Layers({0, 1, 2, 3}));
-  const FactorRelease release = factor_release(plan, schedule.order);
+  const FactorRelease& release = schedule.release;  // factor_release(plan, schedule.order)
   EXPECT_EQ(release.both[0], Layers({0}));  // layer 0 goes before layer 2 is factored
   EXPECT_EQ(release.both[1], Layers({1}));
   EXPECT_EQ(release.both[2], Layers({2}));
@@ -137,7 +137,7 @@ TEST(EdgeSchedule, TeamsComputeTheirOwnPairsFirstAndReleaseFollowsThatOrder) {
   EXPECT_EQ(schedule.order, Layers({1, 2, 0, 3}));
   // Computed in that order, layer 0's U is last read by pair 0 (not by pair 1, whose index is
   // higher), and layer 2's factors wait for pair 3.
-  const FactorRelease release = factor_release(plan, schedule.order);
+  const FactorRelease& release = schedule.release;  // factor_release(plan, schedule.order)
   EXPECT_EQ(release.u[0], Layers({0}));
   EXPECT_TRUE(release.u[1].empty());
   EXPECT_EQ(release.v[1], Layers({2}));
