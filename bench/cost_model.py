@@ -24,14 +24,21 @@ of C cores (default 64) and G GB each (default 256), one rank per core, for the 
   p e^log2(p);
 - memory: one team of all ranks computes each pair's E as soon as both its layers are factored
   and frees the earlier layer, so it holds every E so far (8 k^2 bytes per pair), one layer's U
-  and V (n x k each) and one SVD's working memory; several teams hold every layer's factors until
-  the edges phase beside their working memory (the planner deals the layers out by cost, so
-  consecutive layers sit on different teams), then every E in the significance phase. The most
-  teams whose peak fits the nodes' memory are used; a run that fits with none is marked;
+  and V (n x k each) and one SVD's working memory; several teams take runs of consecutive layers
+  and do the same within their run, but keep their first layer's factors for the pair across
+  teams (the edges phase): up to two layers' factors and a working memory per team during the
+  SVDs, their first and last layers' after, beside every E so far. The most teams whose peak fits
+  the nodes' memory are used; a run that fits with none is marked;
 - edges: every pair's E on all ranks at the 1-rank rate times R e^log2(R), plus moving one
   factor (8 n k bytes) across the network per pair;
 - significance: tested edges (k^2 per pair) over all ranks at the measured rate;
 - read: the weights (4 bytes each, F32 in the file) at an assumed 1 GB/s per node.
+
+The fit needs --workdir's runs (bench/precision.py's VGG16 at 1 and 2 ranks, bench/wide_pair.py's
+widepair.json) and writes its rates to bench/cost_model_rates.json; --rates projects from such a
+file without the runs:
+
+    /usr/bin/python3 bench/cost_model.py --rates bench/cost_model_rates.json
 
 The rates are one core of this 2-core machine; e is measured at 2 ranks of one node and
 compounded per doubling, which is the model's largest assumption: it stands for ScaLAPACK's and
@@ -58,6 +65,8 @@ from bench_common import REPO, write_markdown  # noqa: E402
 
 BEGIN = "<!-- costmodel:begin -->"
 END = "<!-- costmodel:end -->"
+# The rates of the last fit, so that the projection can be redone (--rates) without its runs.
+RATES = os.path.join(REPO, "bench", "cost_model_rates.json")
 
 
 def load_summary(outdir):
@@ -94,6 +103,7 @@ def fit(workdir, team_efficiency=None):
         "edge_flops_per_s": e_flops / edges1,
         "tested_edges_per_s": tested / sig1,
         "sources": {"vgg16 1 rank": svd1, "vgg16 2 ranks": svd2},
+        "fitted": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     with open(os.path.join(workdir, "widepair.json")) as f:
         wide = json.load(f)
@@ -147,7 +157,6 @@ def project(rates, width, layers, k, nodes, cores, node_gb, disk_gbps):
     if p > cores:
         p = cores * math.ceil(p / cores)
     layer_factor_bytes = 2.0 * 8.0 * n * kept  # one layer's U and V
-    factors_bytes = layers * layer_factor_bytes
     pairs = layers - 1
     all_e_bytes = pairs * 8.0 * kept * kept
     total_bytes = nodes * node_gb * 1e9
@@ -155,13 +164,18 @@ def project(rates, width, layers, k, nodes, cores, node_gb, disk_gbps):
     def peak_bytes(teams):
         # One team factors the layers in order and computes each pair's E as soon as both its
         # layers are factored, freeing the earlier layer (svr's edge_schedule): it holds the E so
-        # far, one layer's factors and the SVD's working memory. Several teams share the layers
-        # out by cost, so consecutive layers sit on different teams: every factor waits for the
-        # edges phase, which then adds one E at a time; the significance phase holds every E.
+        # far, one layer's factors and the SVD's working memory. Several teams take runs of
+        # consecutive layers (svr's planner, equal layers): each also computes its own pairs
+        # early, but keeps its first layer's factors for the pair from the team before it (the
+        # edges phase), so during the SVD it holds up to two layers' factors beside its working
+        # memory, and after it its first and last layers' until the edges phase; the E so far
+        # are at most every E, which the significance phase holds.
         if teams == 1:
             return all_e_bytes + layer_factor_bytes + work_bytes
-        return max(factors_bytes + teams * work_bytes, factors_bytes + 8.0 * kept * kept,
-                   all_e_bytes)
+        per_team = math.ceil(layers / teams)
+        during = teams * (min(per_team - 1, 2) * layer_factor_bytes + work_bytes)
+        after = teams * min(per_team, 2) * layer_factor_bytes
+        return all_e_bytes + max(during, after)
 
     # As many concurrent teams as the ranks and the memory allow.
     teams = min(layers, ranks // p) if p <= ranks else 0
@@ -207,19 +221,40 @@ def main(argv=None):
                     help="the efficiency per doubling of a team's ranks, instead of the measured "
                          "one capped at 1 (which assumes no communication cost beyond the measured "
                          "2 ranks)")
-    ap.add_argument("--no-write", action="store_true", help="do not rewrite docs/distributed-svd.md")
+    ap.add_argument("--rates", metavar="FILE",
+                    help="project with the rates of an earlier fit (the JSON it wrote, such as "
+                         f"{os.path.relpath(RATES, REPO)}) instead of fitting on --workdir's runs")
+    ap.add_argument("--no-write", action="store_true",
+                    help=f"do not rewrite docs/distributed-svd.md and {os.path.relpath(RATES, REPO)}")
     a = ap.parse_args(argv)
-    rates = fit(a.workdir, a.team_efficiency)
+    if a.rates:
+        with open(a.rates) as f:
+            rates = json.load(f)
+        if a.team_efficiency is not None:
+            rates["team_efficiency_per_doubling"] = a.team_efficiency
+            rates["topk_team_efficiency"] = min(rates["topk_team_efficiency_measured"] or 1.0,
+                                                a.team_efficiency)
+    else:
+        rates = fit(a.workdir, a.team_efficiency)
+        if not a.no_write and a.team_efficiency is None:
+            with open(RATES, "w") as f:
+                json.dump(rates, f, indent=1)
+                f.write("\n")
     node_counts = [1, 2, 4, 8, 16, 32, 64]
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"## A cost model: {a.layers} layers of width {a.width} on 1 to 64 nodes",
         "",
         f"Written by `bench/cost_model.py` on {when}: `/usr/bin/python3 bench/cost_model.py"
+        + (f" --rates {a.rates}" if a.rates else "")
         + (f" --team-efficiency {a.team_efficiency:g}" if a.team_efficiency is not None else "")
         + "`. "
-        "It fits per-core rates on svr's own runs on this 2-core machine and projects; see the "
-        "script's help for every formula. The numbers are orders of magnitude, not predictions.",
+        + ("It fits per-core rates on svr's own runs on this 2-core machine and projects"
+           if not a.rates else
+           f"It projects with the per-core rates fitted on svr's own runs on this 2-core machine "
+           f"on {rates['fitted']}")
+        + "; see the script's help for every formula. The numbers are orders of magnitude, not "
+        "predictions.",
         "",
         "Fitted rates (one core, one BLAS thread):",
         "",

@@ -11,13 +11,19 @@ how long that is:
 - team: every layer on one ScaLAPACK team of all ranks (`--scalapack-min-dim 1 --max-grids 1`),
   which computes each pair's E as soon as its second layer is factored and frees the first
   (svr's edge_schedule): the peak is the E so far plus about two layers' factors and one SVD's
-  working memory, not every factor.
+  working memory, not every factor;
+- teams: every layer on ScaLAPACK, one team of one rank per rank (`--scalapack-min-dim 1
+  --min-local-elements 1e15`), each factoring a run of consecutive layers (svr's planner): each
+  team computes the pairs within its run early and frees as it goes, keeping its first layer's
+  factors for the pair from the team before (the edges phase). When the planner dealt the layers
+  out by cost (before 2026-12-07), consecutive layers sat on different teams and every factor
+  waited for the edges phase.
 
 It shows both on a chain of DEPTH square Linear layers of width W (default 10 x 2048;
 torch.manual_seed(0), PyTorch's default initialisation, F32), in one run:
 
 1. svr at every rank count of --ranks (default 1,2) and every placement of --placements
-   (default lapack,team; team at 2 ranks or more): the peak memory per rank (summary.json's
+   (default lapack,team,teams; team and teams at 2 ranks or more): the peak memory per rank (summary.json's
    run.peak_memory_mb_per_rank, the largest) and the seconds of each phase;
 2. with --before SVR, the same runs of another svr binary (an older build, for the change's
    effect measured in the same run);
@@ -73,7 +79,8 @@ def model_per_rank(owners, width, depth, ranks):
     return rows
 
 
-PLACEMENTS = {"lapack": [], "team": ["--scalapack-min-dim", "1", "--max-grids", "1"]}
+PLACEMENTS = {"lapack": [], "team": ["--scalapack-min-dim", "1", "--max-grids", "1"],
+              "teams": ["--scalapack-min-dim", "1", "--min-local-elements", "1e15"]}
 
 
 def main():
@@ -81,9 +88,9 @@ def main():
     ap.add_argument("--width", type=int, default=2048)
     ap.add_argument("--depth", type=int, default=10)
     ap.add_argument("--ranks", default="1,2", help="comma list of rank counts (default 1,2)")
-    ap.add_argument("--placements", default="lapack,team",
-                    help="comma list of lapack and team (default %(default)s; team runs at 2 "
-                         "ranks or more)")
+    ap.add_argument("--placements", default="lapack,team,teams",
+                    help="comma list of lapack, team and teams (default %(default)s; team and "
+                         "teams run at 2 ranks or more)")
     ap.add_argument("--before", help="another svr binary to run the same way (an older build)")
     ap.add_argument("--workdir", default="/tmp/svr-bench")
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks.md"))
@@ -95,7 +102,7 @@ def main():
     rank_list = parse_rank_list(ap, a.ranks)
     placements = [p for p in a.placements.split(",") if p]
     if not placements or any(p not in PLACEMENTS for p in placements):
-        ap.error(f"--placements: lapack or team, got {a.placements!r}")
+        ap.error(f"--placements: lapack, team or teams, got {a.placements!r}")
     os.makedirs(a.workdir, exist_ok=True)
     build_svr(a.svr, a.skip_build)
 
@@ -108,14 +115,15 @@ def main():
     rows = []
     for placement in placements:
         for ranks in rank_list:
-            if placement == "team" and ranks < 2:
+            if placement != "lapack" and ranks < 2:
                 continue
             for label, binary in binaries:
                 log(f"{label} ({binary}), {placement}, at {ranks} rank(s)")
                 run = run_svr(binary, model, a.workdir, ranks, a.mpiexec, PLACEMENTS[placement],
                               tag=f"-edgesmem-{placement}-{label}")
+                # A team of one rank holds its layers whole, as a LAPACK rank does.
                 owners = (layer_owners(run, [(a.width, a.width)] * a.depth)
-                          if placement == "lapack" else None)
+                          if placement != "team" else None)
                 expected = model_per_rank(owners, a.width, a.depth, ranks)
                 peaks = run["peak_memory_mb_per_rank"] or [run["peak_memory_mb"]]
                 worst = max(range(len(peaks)), key=lambda r: peaks[r])
@@ -129,14 +137,18 @@ def main():
         f"`bench/edges_memory.py` ({stamp}; {m['cpu']}, {m['nproc']} cores, one BLAS thread per "
         f"rank): {a.depth} square Linear layers of width {a.width} (seed 0, F32). `lapack`: each "
         "layer factored whole by LAPACK on its rank; `team`: every layer on one ScaLAPACK team of "
-        "all ranks (`--scalapack-min-dim 1 --max-grids 1`). Per run, the rank with the highest "
+        "all ranks (`--scalapack-min-dim 1 --max-grids 1`); `teams`: one ScaLAPACK team of one rank "
+        "per rank (`--scalapack-min-dim 1 --min-local-elements 1e15`), each a run of consecutive "
+        "layers. Per run, the rank with the highest "
         "peak (summary.json's `run.peak_memory_mb_per_rank`) and that rank's share by the model: "
         "the U and V of every layer it would keep (2 W^2 doubles per layer; on the team its share "
         "of each), the E of the pairs it owns (W^2 doubles each), one layer's U and V (its share). "
         "With `lapack` the edges phase frees each factor after its last pair, so the peak should "
         "stay near every factor plus one E. With `team` the team computes each pair's E as soon "
         "as both its layers are factored and frees the first, so the peak should stay near its E "
-        "plus two layers' factors and the SVD's working memory, not every factor."
+        "plus two layers' factors and the SVD's working memory, not every factor. With `teams` "
+        "each team does the same within its run but keeps its first layer for the pair across "
+        "teams."
         + (f" `before` is `{rel(a.before)}`, run the same way in the same session." if a.before
            else ""),
         "",

@@ -267,7 +267,8 @@ void describe_execution(po::options_description& group, RawValues& v) {
        "block size of ScaLAPACK's block-cyclic layout (NB x NB blocks)")
       ("max-grids", po::value(&e.max_grids)->value_name("N")->default_value(e.max_grids),
        "the ScaLAPACK layers are factored by at most N concurrent teams of ranks, each on its "
-       "own near-square grid and sized by the cost of its layers; 0: no cap. Teams are added "
+       "own near-square grid and sized by the cost of its layers; a team takes consecutive "
+       "layers unless dealing them out by cost is more than 10% faster; 0: no cap. Teams are added "
        "while a rank would hold fewer than --min-local-elements of its team's largest layer "
        "and the memory budget allows; 1: one grid of all ranks, one layer after the other "
        "(the least memory per rank)")
@@ -287,7 +288,9 @@ void describe_execution(po::options_description& group, RawValues& v) {
       ("memory-per-rank", po::value(&e.memory_per_rank_mb)->value_name("MB")
                               ->default_value(0.0, "0"),
        "memory budget per rank in MiB for sizing the teams; 0: 80% of the node's available "
-       "memory (capped by the job's cgroup limit) divided by the ranks on the node. A budget "
+       "memory (capped by the job's cgroup limit) divided by the ranks on the node; a team "
+       "counts the factors it still holds while it factors each layer (every factor with "
+       "--save-spectra). A budget "
        "given here that no team layout can meet is an error; a detected one is a warning. With "
        "--max-rank or --min-rank the teams are sized for the truncated SVD, and a layer it gives "
        "up on falls back to the full SVD only within a budget given here (else an error naming "

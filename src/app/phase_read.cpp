@@ -81,7 +81,8 @@ RunPlans read_phase(const Options& options, const mpi::Communicator& comm) {
                       plans.memory_budget,
                       options.execution.min_local_elements,
                       options.execution.split_min_dim,
-                      {}};
+                      {},
+                      options.save_spectra};
     // The teams are sized for what the SVDs keep and work with: the truncated method's K
     // triplets and basis, not the full SVD's (which --full-svd runs before keeping K).
     const std::optional<std::int64_t> K = options.max_rank ? options.max_rank : options.min_rank;

@@ -33,6 +33,12 @@ double rank_of(const LayerShape& shape) {
   return static_cast<double>(std::min(shape.rows, shape.cols));
 }
 
+std::vector<LayerShape> all_shapes(const ExecutionPlan& plan) {
+  std::vector<LayerShape> shapes;
+  for (const LayerExecution& layer : plan.layers) shapes.push_back(layer.shape);
+  return shapes;
+}
+
 // Pair owners (see PairExecution). The E entries each rank holds are counted so that pairs on
 // the grid go where the least E already is: E, its p-values and its reported edges are what
 // the owner keeps in memory.
@@ -79,16 +85,100 @@ void plan_pairs(ExecutionPlan& plan, const std::vector<PairLayers>& pairs) {
 
 std::string mib(double bytes) { return number("%.0f", bytes / (1024.0 * 1024.0)) + " MiB"; }
 
-// The fewest ranks (1..ranks) that keep the team within the budget, or 0 if none does.
-int fewest_ranks(const std::vector<LayerShape>& layers, int ranks, double budget,
-                 const Truncation& truncation) {
+// Doubles of the working set of one layer's SVD on a team of `ranks` (grid_bytes_per_rank).
+double working_doubles(const LayerShape& shape, int ranks, const Truncation& truncation) {
+  const double rows = static_cast<double>(shape.rows);
+  const double cols = static_cast<double>(shape.cols);
+  const double r = std::min(rows, cols);
+  const double K = static_cast<double>(truncation.rank);
+  if (truncation.rank <= 0 || K >= r) return 2.0 * rows * cols + 2.0 * (rows + cols) * r;
+  const double basis = std::min(r, 8.0 * (K + std::max(10.0, std::floor(K / 4.0))));
+  const bool copy = ranks > 1 || truncation.bottom;
+  const double copies = copy ? 2.0 : truncation.single ? 1.5 : 1.0;
+  return copies * rows * cols + 2.0 * (rows + cols) * basis + (truncation.bottom ? r * r : 0.0);
+}
+
+double kept_factor_doubles(const LayerShape& shape, const Truncation& truncation) {
+  return static_cast<double>(shape.rows + shape.cols) * kept_triplets(shape, truncation);
+}
+
+double bytes_per_rank(double doubles, int ranks) {
+  return 8.0 * doubles / std::max(ranks, 1) + kRankOverheadBytes;
+}
+
+constexpr std::size_t kToTheEnd = static_cast<std::size_t>(-1);
+
+// For each of a team's layers (positions in team_layers), the position of the last team layer
+// whose SVD its factors must outlive: the later layer of its last pair within the team, or
+// kToTheEnd (see team_bytes_per_rank).
+std::vector<std::size_t> factor_lifetimes(std::size_t layer_count,
+                                          const std::vector<std::size_t>& team_layers,
+                                          const std::vector<PairLayers>& pairs,
+                                          bool keeps_factors) {
+  std::vector<std::size_t> until(team_layers.size(), kToTheEnd);
+  if (keeps_factors) return until;
+  std::vector<std::size_t> position(layer_count, kToTheEnd);
+  for (std::size_t k = 0; k < team_layers.size(); ++k) position[team_layers[k]] = k;
+  std::vector<bool> read(team_layers.size(), false), leaves(team_layers.size(), false);
+  std::vector<std::size_t> last(team_layers.size(), 0);
+  for (const PairLayers& pair : pairs) {
+    const std::size_t from = position[static_cast<std::size_t>(pair.from)];
+    const std::size_t to = position[static_cast<std::size_t>(pair.to)];
+    for (const auto& [mine, other] : {std::pair{from, to}, std::pair{to, from}}) {
+      if (mine == kToTheEnd) continue;
+      read[mine] = true;
+      if (other == kToTheEnd)
+        leaves[mine] = true;
+      else
+        last[mine] = std::max(last[mine], std::max(mine, other));
+    }
+  }
+  for (std::size_t k = 0; k < team_layers.size(); ++k)
+    if (read[k] && !leaves[k]) until[k] = last[k];
+  return until;
+}
+
+// Doubles per team at its peak (team_bytes_per_rank), the layer at position full_at (or none)
+// with the full SVD's working set.
+double team_peak_doubles(const std::vector<LayerShape>& layers,
+                         const std::vector<std::size_t>& until, int ranks,
+                         const Truncation& truncation, std::size_t full_at) {
+  double peak = 0.0;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    double alive = kept_factor_doubles(layers[i], truncation) +
+                   working_doubles(layers[i], ranks, i == full_at ? Truncation{} : truncation);
+    for (std::size_t j = 0; j < i; ++j)
+      if (until[j] >= i) alive += kept_factor_doubles(layers[j], truncation);
+    peak = std::max(peak, alive);
+  }
+  return peak;
+}
+
+std::vector<LayerShape> shapes_of(const std::vector<LayerShape>& shapes,
+                                  const std::vector<std::size_t>& layers) {
+  std::vector<LayerShape> mine;
+  for (std::size_t l : layers) mine.push_back(shapes.at(l));
+  return mine;
+}
+
+// The fewest ranks (1..ranks) that keep a team of these layers within the budget, or 0 if none
+// does.
+int fewest_ranks(const std::vector<LayerShape>& shapes, const std::vector<std::size_t>& layers,
+                 const std::vector<PairLayers>& pairs, int ranks, const GridPolicy& policy) {
+  const double budget = policy.memory_per_rank_bytes;
   if (budget <= 0.0) return 1;
+  const std::vector<std::size_t> until =
+      factor_lifetimes(shapes.size(), layers, pairs, policy.keeps_factors);
+  const std::vector<LayerShape> mine = shapes_of(shapes, layers);
+  const auto need = [&](int p) {
+    return bytes_per_rank(team_peak_doubles(mine, until, p, policy.truncation, kToTheEnd), p);
+  };
   // Memory falls as 1/p towards the fixed overhead: bisect for the first p within the budget.
-  if (grid_bytes_per_rank(layers, ranks, truncation) > budget) return 0;
+  if (need(ranks) > budget) return 0;
   int low = 1, high = ranks;
   while (low < high) {
     const int mid = low + (high - low) / 2;
-    if (grid_bytes_per_rank(layers, mid, truncation) <= budget)
+    if (need(mid) <= budget)
       high = mid;
     else
       low = mid + 1;
@@ -96,11 +186,11 @@ int fewest_ranks(const std::vector<LayerShape>& layers, int ranks, double budget
   return low;
 }
 
-// One candidate layout with `count` teams (see plan_grid_teams); false if the budget cannot be
-// met with `count` teams on plan.ranks ranks.
-bool try_teams(const ExecutionPlan& plan, const std::vector<std::size_t>& large, int count,
-               std::vector<GridTeam>& teams) {
-  teams.assign(static_cast<std::size_t>(count), GridTeam{});
+// The large layers dealt to `count` teams longest processing time first: by cost, each to the
+// team with the least cost so far (ties: the lower team).
+std::vector<GridTeam> deal_by_cost(const ExecutionPlan& plan, const std::vector<std::size_t>& large,
+                                   int count) {
+  std::vector<GridTeam> teams(static_cast<std::size_t>(count));
   std::vector<std::size_t> by_cost = large;
   std::stable_sort(by_cost.begin(), by_cost.end(), [&](std::size_t a, std::size_t b) {
     return plan.layers[a].cost > plan.layers[b].cost;
@@ -112,20 +202,86 @@ bool try_teams(const ExecutionPlan& plan, const std::vector<std::size_t>& large,
     least.layers.push_back(l);
     least.cost += plan.layers[l].cost;
   }
-  std::vector<int> size(static_cast<std::size_t>(count), 0);
+  for (GridTeam& team : teams) std::sort(team.layers.begin(), team.layers.end());
+  return teams;
+}
+
+// The large layers, in layer order, cut into `count` runs of consecutive layers whose largest
+// cost is the least there is: the bisection of that cost, each run filled greedily up to it;
+// runs are then split (the costliest first, where its halves are most even) until there are
+// `count`. count <= large.size().
+std::vector<GridTeam> deal_in_runs(const ExecutionPlan& plan,
+                                   const std::vector<std::size_t>& large, int count) {
+  const auto cost = [&](std::size_t l) { return plan.layers[l].cost; };
+  // Runs of at most `limit` each, or none if a layer alone is above it.
+  const auto cut = [&](double limit) {
+    std::vector<GridTeam> runs;
+    for (std::size_t l : large) {
+      if (runs.empty() || runs.back().cost + cost(l) > limit) runs.emplace_back();
+      runs.back().layers.push_back(l);
+      runs.back().cost += cost(l);
+    }
+    return runs;
+  };
+  double low = 0.0, high = 0.0;
+  for (std::size_t l : large) {
+    low = std::max(low, cost(l));
+    high += cost(l);
+  }
+  if (cut(low).size() > static_cast<std::size_t>(count)) {
+    // cut(high) is one run; cut(low) too many. Halve the gap until it is a rounding error.
+    for (int step = 0; step < 200 && high - low > 1e-12 * high; ++step) {
+      const double mid = low + (high - low) / 2;
+      if (cut(mid).size() <= static_cast<std::size_t>(count))
+        high = mid;
+      else
+        low = mid;
+    }
+    low = high;
+  }
+  std::vector<GridTeam> runs = cut(low);
+  while (runs.size() < static_cast<std::size_t>(count)) {
+    std::size_t widest = runs.size();
+    for (std::size_t t = 0; t < runs.size(); ++t)
+      if (runs[t].layers.size() > 1 && (widest == runs.size() || runs[t].cost > runs[widest].cost))
+        widest = t;
+    const std::vector<std::size_t> layers = runs[widest].layers;
+    std::size_t best = 1;
+    double best_max = runs[widest].cost, left = 0.0;
+    for (std::size_t k = 1; k < layers.size(); ++k) {
+      left += cost(layers[k - 1]);
+      const double larger = std::max(left, runs[widest].cost - left);
+      if (larger < best_max) {
+        best_max = larger;
+        best = k;
+      }
+    }
+    GridTeam first, second;
+    for (std::size_t k = 0; k < layers.size(); ++k) {
+      GridTeam& half = k < best ? first : second;
+      half.layers.push_back(layers[k]);
+      half.cost += cost(layers[k]);
+    }
+    runs[widest] = first;
+    runs.insert(runs.begin() + static_cast<std::ptrdiff_t>(widest) + 1, second);
+  }
+  return runs;
+}
+
+// Ranks for each of `teams`: the fewest that keep it within the budget, then the remaining
+// ranks one at a time to the team that would take longest (cost per rank; ties: the lower
+// team), so that the teams finish at about the same time. False if the budget cannot be met.
+bool size_teams(const ExecutionPlan& plan, const std::vector<PairLayers>& pairs,
+                std::vector<GridTeam>& teams) {
+  std::vector<int> size(teams.size(), 0);
   int used = 0;
+  const std::vector<LayerShape> shapes = all_shapes(plan);
   for (std::size_t t = 0; t < teams.size(); ++t) {
-    std::sort(teams[t].layers.begin(), teams[t].layers.end());
-    std::vector<LayerShape> shapes;
-    for (std::size_t l : teams[t].layers) shapes.push_back(plan.layers[l].shape);
-    size[t] =
-        fewest_ranks(shapes, plan.ranks, plan.policy.memory_per_rank_bytes, plan.policy.truncation);
+    size[t] = fewest_ranks(shapes, teams[t].layers, pairs, plan.ranks, plan.policy);
     if (size[t] == 0) return false;
     used += size[t];
   }
   if (used > plan.ranks) return false;
-  // The remaining ranks, one at a time, to the team that would take longest (cost per rank;
-  // ties: the lower team), so that the teams finish at about the same time.
   for (; used < plan.ranks; ++used) {
     std::size_t slowest = 0;
     for (std::size_t t = 1; t < teams.size(); ++t)
@@ -133,6 +289,29 @@ bool try_teams(const ExecutionPlan& plan, const std::vector<std::size_t>& large,
     ++size[slowest];
   }
   for (std::size_t t = 0; t < teams.size(); ++t) teams[t].grid = near_square_shape(size[t]);
+  return true;
+}
+
+// The SVD phase's estimated length with these teams: the largest cost per rank.
+double longest_team(const std::vector<GridTeam>& teams) {
+  double longest = 0.0;
+  for (const GridTeam& team : teams) longest = std::max(longest, team.cost / team.grid.size());
+  return longest;
+}
+
+// One candidate layout with `count` teams (see plan_grid_teams); false if the budget cannot be
+// met with `count` teams on plan.ranks ranks.
+bool try_teams(const ExecutionPlan& plan, const std::vector<std::size_t>& large,
+               const std::vector<PairLayers>& pairs, int count, std::vector<GridTeam>& teams) {
+  std::vector<GridTeam> by_cost = deal_by_cost(plan, large, count);
+  std::vector<GridTeam> in_runs = deal_in_runs(plan, large, count);
+  const bool by_cost_fits = size_teams(plan, pairs, by_cost);
+  const bool in_runs_fit = size_teams(plan, pairs, in_runs);
+  if (!by_cost_fits && !in_runs_fit) return false;
+  const bool runs =
+      in_runs_fit && (!by_cost_fits || longest_team(in_runs) <=
+                                           kRunsSlack * longest_team(by_cost));
+  teams = runs ? std::move(in_runs) : std::move(by_cost);
   return true;
 }
 
@@ -179,55 +358,44 @@ double kept_triplets(const LayerShape& shape, const Truncation& truncation) {
   return truncation.rank > 0 ? std::min(r, static_cast<double>(truncation.rank)) : r;
 }
 
-namespace {
-
-// Doubles of the working set of one layer's SVD on a team of `ranks` (grid_bytes_per_rank).
-double working_doubles(const LayerShape& shape, int ranks, const Truncation& truncation) {
-  const double rows = static_cast<double>(shape.rows);
-  const double cols = static_cast<double>(shape.cols);
-  const double r = std::min(rows, cols);
-  const double K = static_cast<double>(truncation.rank);
-  if (truncation.rank <= 0 || K >= r) return 2.0 * rows * cols + 2.0 * (rows + cols) * r;
-  const double basis = std::min(r, 8.0 * (K + std::max(10.0, std::floor(K / 4.0))));
-  const bool copy = ranks > 1 || truncation.bottom;
-  const double copies = copy ? 2.0 : truncation.single ? 1.5 : 1.0;
-  return copies * rows * cols + 2.0 * (rows + cols) * basis + (truncation.bottom ? r * r : 0.0);
-}
-
-// Doubles of the factors U, V the layers keep until the edges are done.
-double kept_factor_doubles(const std::vector<LayerShape>& layers, const Truncation& truncation) {
-  double doubles = 0.0;
-  for (const LayerShape& shape : layers)
-    doubles += static_cast<double>(shape.rows + shape.cols) * kept_triplets(shape, truncation);
-  return doubles;
-}
-
-double bytes_per_rank(double doubles, int ranks) {
-  return 8.0 * doubles / std::max(ranks, 1) + kRankOverheadBytes;
-}
-
-}  // namespace
-
 double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks,
                            const Truncation& truncation) {
-  double largest = 0.0;
-  for (const LayerShape& shape : layers)
+  double kept = 0.0, largest = 0.0;
+  for (const LayerShape& shape : layers) {
+    kept += kept_factor_doubles(shape, truncation);
     largest = std::max(largest, working_doubles(shape, ranks, truncation));
-  return bytes_per_rank(kept_factor_doubles(layers, truncation) + largest, ranks);
+  }
+  return bytes_per_rank(kept + largest, ranks);
+}
+
+double team_bytes_per_rank(const std::vector<LayerShape>& shapes,
+                           const std::vector<std::size_t>& team_layers,
+                           const std::vector<PairLayers>& pairs, int ranks,
+                           const GridPolicy& policy) {
+  const std::vector<std::size_t> until =
+      factor_lifetimes(shapes.size(), team_layers, pairs, policy.keeps_factors);
+  return bytes_per_rank(team_peak_doubles(shapes_of(shapes, team_layers), until, ranks,
+                                          policy.truncation, kToTheEnd),
+                        ranks);
 }
 
 double full_svd_bytes_per_rank(const ExecutionPlan& plan, std::size_t layer) {
   const LayerExecution& how = plan.layers.at(layer);
   if (how.team < 0) throw std::invalid_argument("full_svd_bytes_per_rank: not a ScaLAPACK layer");
   const GridTeam& team = plan.teams[static_cast<std::size_t>(how.team)];
-  std::vector<LayerShape> shapes;
-  for (std::size_t l : team.layers) shapes.push_back(plan.layers[l].shape);
-  return bytes_per_rank(kept_factor_doubles(shapes, plan.policy.truncation) +
-                            working_doubles(how.shape, team.grid.size(), Truncation{}),
+  std::vector<PairLayers> pairs;
+  for (const PairExecution& pair : plan.pairs) pairs.push_back({pair.from, pair.to});
+  const std::vector<LayerShape> shapes = all_shapes(plan);
+  const std::vector<std::size_t> until =
+      factor_lifetimes(shapes.size(), team.layers, pairs, plan.policy.keeps_factors);
+  const std::size_t at = static_cast<std::size_t>(
+      std::find(team.layers.begin(), team.layers.end(), layer) - team.layers.begin());
+  return bytes_per_rank(team_peak_doubles(shapes_of(shapes, team.layers), until,
+                                          team.grid.size(), plan.policy.truncation, at),
                         team.grid.size());
 }
 
-void plan_grid_teams(ExecutionPlan& plan) {
+void plan_grid_teams(ExecutionPlan& plan, const std::vector<PairLayers>& pairs) {
   plan.teams.clear();
   plan.budget_warning.clear();
   const std::vector<std::size_t> large = plan.scalapack_layers();
@@ -237,7 +405,7 @@ void plan_grid_teams(ExecutionPlan& plan) {
   std::vector<GridTeam> teams, candidate;
   bool fits = false;
   for (int count = 1; count <= most; ++count) {
-    if (!try_teams(plan, large, count, candidate)) continue;
+    if (!try_teams(plan, large, pairs, count, candidate)) continue;
     teams = candidate;
     fits = true;
     if (enough_work_per_rank(plan, teams)) break;
@@ -257,14 +425,13 @@ void plan_grid_teams(ExecutionPlan& plan) {
     GridTeam& team = teams[t];
     team.first_rank = first;
     first += team.grid.size();
-    std::vector<LayerShape> shapes;
     for (std::size_t l : team.layers) {
-      shapes.push_back(plan.layers[l].shape);
       plan.layers[l].grid = team.grid;
       plan.layers[l].team = static_cast<int>(t);
       plan.layers[l].first_rank = team.first_rank;
     }
-    team.bytes_per_rank = grid_bytes_per_rank(shapes, team.grid.size(), plan.policy.truncation);
+    team.bytes_per_rank =
+        team_bytes_per_rank(all_shapes(plan), team.layers, pairs, team.grid.size(), plan.policy);
   }
   plan.teams = std::move(teams);
   if (!fits)
@@ -373,7 +540,7 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes,
       layer.engine = SvdEngine::Scalapack;
       layer.split = true;
     }
-  plan_grid_teams(plan);
+  plan_grid_teams(plan, pairs);
   // A split layer on a team of one rank would run its QR on a 1 x 1 grid and its core on the
   // same rank: only slower than LAPACK's SVD of the whole layer there. It becomes a LAPACK layer
   // again and the teams are planned without it, until no split layer is alone.
@@ -384,7 +551,7 @@ ExecutionPlan plan_execution(const std::vector<LayerShape>& shapes,
         layer = LayerExecution{layer.shape, layer.cost, layer.bytes};  // LAPACK, no team
         unsplit = true;
       }
-    if (unsplit) plan_grid_teams(plan);
+    if (unsplit) plan_grid_teams(plan, pairs);
   }
   // LPT over the small layers only, in layer order (ties: lower layer index first), on top of
   // the split layers' loads, so that a plan without large layers is exactly the LayerPartition

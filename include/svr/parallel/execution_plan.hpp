@@ -60,7 +60,7 @@ struct GridTeam {
   GridShape grid{1, 1};
   std::vector<std::size_t> layers;  // increasing layer order
   double cost = 0.0;                // sum of the layers' SVD costs
-  double bytes_per_rank = 0.0;      // grid_bytes_per_rank(its layers, grid.size())
+  double bytes_per_rank = 0.0;      // team_bytes_per_rank(its layers, grid.size())
 };
 
 // How the ScaLAPACK layers are spread over teams.
@@ -79,6 +79,9 @@ struct GridPolicy {
   static constexpr std::int64_t kDefaultSplitMinDim = 1024;
   // The memory model of the teams follows what the SVDs keep and work with.
   Truncation truncation;
+  // --save-spectra: every factor stays until the output phase, so a team frees none of them
+  // early (team_bytes_per_rank).
+  bool keeps_factors = false;
 };
 
 // Whether a split layer goes through QR or LQ first (its long side at least twice the short one:
@@ -175,26 +178,54 @@ std::string describe_split(LayerShape shape, int core_rank);
 // It is a budget, so it errs high: 5% and 13% above the measured peaks of the wide-MLP
 // benchmark at 1 and 2 ranks, 34% and 19% above those of the 16384 x 65536 pair with
 // --max-rank 256 (docs/benchmarks.md). The LAPACK layers and the edge weights E are not counted.
+// This is the team whose factors all wait for the edges phase (--save-spectra, or every pair
+// leaves the team); team_bytes_per_rank follows the factors a team frees early.
 constexpr double kRankOverheadBytes = 256.0 * 1024 * 1024;
 double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks,
                            const Truncation& truncation = {});
 
+// The same for a team that computes E of its own pairs as it goes (app's edge_schedule: a pair
+// whose layers are both the team's is computed right after the later one's SVD, and a factor is
+// freed after its last reader). team_layers are indices into `shapes`, in increasing order;
+// `pairs` are the network's. A team layer's factors stay until the SVD of the later layer of its
+// last pair, or to the end when some pair reads it from outside the team (the edges phase), no
+// pair reads it, or policy.keeps_factors. The peak is the largest, over the team's layers, of
+// the factors still alive from earlier layers plus the layer's own factors and its working set
+// (as above; the largest one's full SVD working set instead when `full_at` names that layer).
+// In a chain on one team that is two layers' factors and one working set, not every factor: the
+// wide-MLP benchmark's 10 layers of 2048 on one team of 2 ranks are 416 MiB per rank against a
+// measured peak of 357 (docs/benchmarks.md, "Memory of the factors and E"), every factor 672.
+// E is not counted, as above (the owners hold each early pair's E).
+double team_bytes_per_rank(const std::vector<LayerShape>& shapes,
+                           const std::vector<std::size_t>& team_layers,
+                           const std::vector<PairLayers>& pairs, int ranks,
+                           const GridPolicy& policy);
+
 // The same for the team of a ScaLAPACK layer `layer` of plan when the truncated method gives up
-// on it and it falls back to the full SVD: the team's kept factors as planned, that layer's full
+// on it and it falls back to the full SVD: the team's factors as planned, that layer's full
 // working set. Equal to the team's bytes_per_rank without truncation.
 double full_svd_bytes_per_rank(const ExecutionPlan& plan, std::size_t layer);
 
-// The teams of the ScaLAPACK layers on plan.ranks ranks (plan.layers, plan.policy). For
-// T = 1, 2, .. up to min(large layers, ranks, max_grids): the layers are dealt to T teams
-// longest-processing-time first (by cost, to the team with the least cost so far), each team
-// gets the fewest ranks that keep grid_bytes_per_rank within the budget, and the other ranks go
-// one by one to the team with the highest cost per rank. A T whose minimum rank counts do not
-// fit is skipped. The first T where every rank holds at least min_local_elements of its team's
-// largest layer is taken, else the largest T that fits: few big grids while each rank has
-// enough work, more and smaller grids side by side when it would not. If even one team of all
-// ranks is over the budget, that team is used and budget_warning says so. Teams are then
-// ordered by their first layer and given consecutive rank ranges.
-void plan_grid_teams(ExecutionPlan& plan);
+// Teams of consecutive layers compute most pairs' E as they go and free the factors early
+// (team_bytes_per_rank), and those pairs' factors never leave the team; plan_grid_teams therefore
+// prefers them to the cost-balanced deal unless their SVD phase is estimated more than this
+// factor longer (the largest cost per rank of a team).
+inline constexpr double kRunsSlack = 1.1;
+
+// The teams of the ScaLAPACK layers on plan.ranks ranks (plan.layers, plan.policy; `pairs` the
+// network's, for the memory model). For T = 1, 2, .. up to min(large layers, ranks, max_grids),
+// two ways to deal the layers to T teams:
+//   - longest processing time first (by cost, to the team with the least cost so far);
+//   - in runs of consecutive layers, with the least largest run cost.
+// Each team gets the fewest ranks that keep team_bytes_per_rank within the budget, and the
+// other ranks go one by one to the team with the highest cost per rank. The runs are taken when
+// they fit and their largest cost per rank is within kRunsSlack of the other's (or the other
+// does not fit). A T where neither fits is skipped. The first T where every rank holds at least
+// min_local_elements of its team's largest layer is taken, else the largest T that fits: few big
+// grids while each rank has enough work, more and smaller grids side by side when it would not.
+// If even one team of all ranks is over the budget, that team is used and budget_warning says
+// so. Teams are then ordered by their first layer and given consecutive rank ranges.
+void plan_grid_teams(ExecutionPlan& plan, const std::vector<PairLayers>& pairs);
 
 // Throws std::invalid_argument for ranks < 1, scalapack_min_dim < 1, block_size < 1,
 // max_grids < 0, a negative budget or a negative truncation rank.

@@ -367,15 +367,112 @@ TEST(GridTeams, WithoutABudgetEveryRankLeadsATeamOfEqualLayers) {
   ASSERT_EQ(two.teams.size(), 2u);
   expect_consistent_teams(two);
   EXPECT_FALSE(two.one_grid_of_all_ranks());
-  // LPT deals 0, 1, 2, 3 alternately: team of layer 0 gets 0 and 2.
-  EXPECT_EQ(two.teams[0].layers, (std::vector<std::size_t>{0, 2}));
-  EXPECT_EQ(two.teams[1].layers, (std::vector<std::size_t>{1, 3}));
+  // Runs of consecutive layers, as balanced as LPT's alternate deal (0, 2 and 1, 3), win: the
+  // pairs (0, 1) and (2, 3) stay within a team.
+  EXPECT_EQ(two.teams[0].layers, (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(two.teams[1].layers, (std::vector<std::size_t>{2, 3}));
   EXPECT_EQ(two.teams[0].grid.size(), 1);
+  ASSERT_EQ(two.pairs.size(), 3u);
+  EXPECT_EQ(two.pairs[0].team, 0);
+  EXPECT_EQ(two.pairs[1].team, -1);
+  EXPECT_EQ(two.pairs[2].team, 1);
 
   const ExecutionPlan eight = plan_execution(four, 8, 1, 8);
   ASSERT_EQ(eight.teams.size(), 4u);
   expect_consistent_teams(eight);
   for (const GridTeam& team : eight.teams) EXPECT_EQ(team.grid.size(), 2);
+}
+
+TEST(GridTeams, RunsOfConsecutiveLayersUnlessTheyAreMuchSlower) {
+  // Costs 8, 8, 1, 1 on 2 ranks: the best runs are {0} and {1, 2, 3} (10 against LPT's 9 and
+  // 9), more than kRunsSlack slower, so LPT's deal stays.
+  const std::vector<LayerShape> shapes{{20, 20}, {20, 20}, {10, 10}, {10, 10}};
+  const ExecutionPlan plan = plan_execution(shapes, 2, 1, 4);
+  ASSERT_EQ(plan.teams.size(), 2u);
+  EXPECT_EQ(plan.teams[0].layers, (std::vector<std::size_t>{0, 2}));
+  EXPECT_EQ(plan.teams[1].layers, (std::vector<std::size_t>{1, 3}));
+  ASSERT_GT(10.0 / 9.0, kRunsSlack);
+  // Costs 8, 1, 1, 8, 1, 1 on 3 ranks: LPT's {0}, {3}, {1, 2, 4, 5} take 8, the best runs
+  // {0, 1}, {2, 3}, {4, 5} 9: more than kRunsSlack slower, LPT again. Six equal layers: runs.
+  const std::vector<LayerShape> mixed{{20, 20}, {10, 10}, {10, 10}, {20, 20}, {10, 10}, {10, 10}};
+  const ExecutionPlan lpt = plan_execution(mixed, 3, 1, 4);
+  ASSERT_EQ(lpt.teams.size(), 3u);
+  EXPECT_EQ(lpt.teams[0].layers, (std::vector<std::size_t>{0}));
+  EXPECT_EQ(lpt.teams[1].layers, (std::vector<std::size_t>{1, 2, 4, 5}));
+  EXPECT_EQ(lpt.teams[2].layers, (std::vector<std::size_t>{3}));
+  const ExecutionPlan runs = plan_execution(std::vector<LayerShape>(6, {10, 10}), 3, 1, 4);
+  ASSERT_EQ(runs.teams.size(), 3u);
+  expect_consistent_teams(runs);
+  EXPECT_EQ(runs.teams[0].layers, (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(runs.teams[1].layers, (std::vector<std::size_t>{2, 3}));
+  EXPECT_EQ(runs.teams[2].layers, (std::vector<std::size_t>{4, 5}));
+}
+
+TEST(GridTeams, RunsAreTheBestCutAndLoseOnlyBeyondTheSlack) {
+  // Random square layers, T teams of one rank each (max_grids T, T ranks): the plan's teams are
+  // the runs with the least largest cost (a brute-force search over every cut) when that cost
+  // is within kRunsSlack of LPT's largest, else LPT's deal.
+  std::uint64_t state = 777;
+  auto next = [&](int n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<int>((state >> 33) % static_cast<std::uint64_t>(n));
+  };
+  int runs_taken = 0, lpt_taken = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    const int layers = 4 + next(6), teams = 2 + next(3);
+    std::vector<LayerShape> shapes;
+    std::vector<double> cost;
+    for (int l = 0; l < layers; ++l) {
+      const std::int64_t n = 10 + next(30);
+      shapes.push_back({n, n});
+      cost.push_back(static_cast<double>(n * n * n));
+    }
+    // The best cut: every way to place teams - 1 cuts between the layers.
+    double best = 1e300;
+    for (std::uint32_t mask = 0; mask < (1u << (layers - 1)); ++mask) {
+      if (__builtin_popcount(mask) != teams - 1) continue;
+      double run = 0.0, largest = 0.0;
+      for (int l = 0; l < layers; ++l) {
+        run += cost[static_cast<std::size_t>(l)];
+        if (l + 1 == layers || (mask >> l) & 1u) {
+          largest = std::max(largest, run);
+          run = 0.0;
+        }
+      }
+      best = std::min(best, largest);
+    }
+    // LPT: by cost (stable), each to the least loaded team (the lower on ties).
+    std::vector<int> order(static_cast<std::size_t>(layers));
+    for (int l = 0; l < layers; ++l) order[static_cast<std::size_t>(l)] = l;
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      return cost[static_cast<std::size_t>(a)] > cost[static_cast<std::size_t>(b)];
+    });
+    std::vector<double> load(static_cast<std::size_t>(teams), 0.0);
+    for (int l : order)
+      *std::min_element(load.begin(), load.end()) += cost[static_cast<std::size_t>(l)];
+    const double lpt = *std::max_element(load.begin(), load.end());
+
+    const ExecutionPlan plan = plan_execution(shapes, teams, 1, 4, GridPolicy{teams, 0.0, 1e12});
+    ASSERT_EQ(plan.teams.size(), static_cast<std::size_t>(teams));
+    expect_consistent_teams(plan);
+    double largest = 0.0;
+    bool consecutive = true;
+    for (const GridTeam& team : plan.teams) {
+      largest = std::max(largest, team.cost);
+      consecutive = consecutive && team.layers.back() - team.layers.front() + 1 == team.layers.size();
+    }
+    if (best <= kRunsSlack * lpt) {
+      EXPECT_TRUE(consecutive) << "trial " << trial;
+      EXPECT_NEAR(largest, best, 1e-9 * best) << "trial " << trial;
+      ++runs_taken;
+    } else {
+      EXPECT_DOUBLE_EQ(largest, lpt) << "trial " << trial;
+      ++lpt_taken;
+    }
+  }
+  // Both outcomes are exercised.
+  EXPECT_GT(runs_taken, 20) << lpt_taken;  // 152 and 48
+  EXPECT_GT(lpt_taken, 20);
 }
 
 TEST(GridTeams, RanksFollowTheCost) {
@@ -546,10 +643,11 @@ TEST(TruncatedMemory, TheModelCountsTheKeptTripletsAndTheKrylovBasis) {
   top_50.truncation = Truncation{50, false};
   const ExecutionPlan plan = plan_execution({shape, {3000, 1000}}, 2, 1, 64, top_50);
   EXPECT_DOUBLE_EQ(plan.layers[0].bytes, 8.0 * (m + 4001.0 * 50));
-  // Falling back to the full SVD on its team: the team's kept factors, this layer's full SVD.
+  // Falling back to the full SVD on its team: the factors alive then, this layer's full SVD.
+  // Layer 0 is the team's first, so its own are the only ones; layer 1 comes after.
   ASSERT_EQ(plan.teams.size(), 1u);
   EXPECT_DOUBLE_EQ(full_svd_bytes_per_rank(plan, 0),
-                   bytes(2 * m + 2.0 * 4000 * 1000 + 2 * factors, 2));
+                   bytes(2 * m + 2.0 * 4000 * 1000 + factors, 2));
   EXPECT_DOUBLE_EQ(full_svd_bytes_per_rank(plan_execution({shape, {3000, 1000}}, 2, 1, 64), 0),
                    plan_execution({shape, {3000, 1000}}, 2, 1, 64).teams[0].bytes_per_rank);
   EXPECT_THROW(full_svd_bytes_per_rank(plan_execution({shape, {3000, 1000}}, 2, 5000, 64), 0),
@@ -578,12 +676,21 @@ TEST(TruncatedMemory, MatchesTheWidePairMeasurement) {
 }
 
 TEST(TruncatedMemory, TeamsAreSizedForWhatTheTruncatedSvdNeeds) {
-  // Four 16384 x 16384 layers on 8 ranks with 3000 MiB each. The full SVD does not fit even on
-  // one team of all 8 (about 3.8 GB per rank); the top 64 needs 2 ranks a layer: 4 teams of 2.
+  // Four 16384 x 16384 layers on 8 ranks with 3000 MiB each. The full SVD fits only on one team
+  // of all 8 (about 2.8 GB per rank: the previous layer's factors, the layer's own and its working
+  // set), and not at all when every factor is kept (--save-spectra: about 3.8 GB); the top 64
+  // needs 2 ranks a layer: 4 teams of 2.
   const std::vector<LayerShape> mlp(4, LayerShape{16384, 16384});
   const ExecutionPlan full = plan_execution(mlp, 8, 8192, 64, truncated_policy(3000, 0));
   ASSERT_EQ(full.teams.size(), 1u);
-  EXPECT_FALSE(full.budget_warning.empty());
+  EXPECT_TRUE(full.budget_warning.empty()) << full.budget_warning;
+  EXPECT_NEAR(full.teams[0].bytes_per_rank / kMiB, 2816, 1);
+  GridPolicy keeping = truncated_policy(3000, 0);
+  keeping.keeps_factors = true;
+  const ExecutionPlan kept = plan_execution(mlp, 8, 8192, 64, keeping);
+  ASSERT_EQ(kept.teams.size(), 1u);
+  EXPECT_FALSE(kept.budget_warning.empty());
+  EXPECT_NEAR(kept.teams[0].bytes_per_rank / kMiB, 3840, 1);
   const ExecutionPlan top = plan_execution(mlp, 8, 8192, 64, truncated_policy(3000, 64));
   expect_consistent_teams(top);
   ASSERT_EQ(top.teams.size(), 4u);
@@ -610,6 +717,89 @@ TEST(TruncatedMemory, TeamsAreSizedForWhatTheTruncatedSvdNeeds) {
   EXPECT_EQ(describe_plan(full, {"a", "b", "c", "d"}).find("falls back"), std::string::npos);
 }
 
+std::vector<PairLayers> chain_of(std::size_t layers) {
+  std::vector<PairLayers> chain;
+  for (std::size_t l = 0; l + 1 < layers; ++l)
+    chain.push_back({static_cast<int>(l), static_cast<int>(l + 1)});
+  return chain;
+}
+
+std::vector<std::size_t> first_layers(std::size_t count) {
+  std::vector<std::size_t> layers(count);
+  for (std::size_t l = 0; l < count; ++l) layers[l] = l;
+  return layers;
+}
+
+double mib_per_rank(double doubles, int ranks) {
+  return (8.0 * doubles / ranks + kRankOverheadBytes) / kMiB;
+}
+
+TEST(TeamMemory, AChainOnOneTeamHoldsTwoLayersFactorsAndOneWorkingSet) {
+  // docs/benchmarks.md, "Memory of the factors and E" (2026-12-07): 10 Linear layers of 2048 on
+  // one team of 2 ranks, each pair's E computed right after its second layer and the factors
+  // freed after their last pair: 357 MiB per rank measured. While layer i is factored the team
+  // holds layer i-1's factors (its pair waits for layer i), layer i's and one working set.
+  const std::vector<LayerShape> mlp(10, LayerShape{2048, 2048});
+  const double r2 = 2048.0 * 2048.0, factors = 2 * r2, working = 2 * r2 + 4 * r2;
+  const double model = team_bytes_per_rank(mlp, first_layers(10), chain_of(10), 2, GridPolicy{});
+  EXPECT_DOUBLE_EQ(model / kMiB, mib_per_rank(2 * factors + working, 2));
+  EXPECT_GE(model / kMiB, 357.0);
+  EXPECT_LE(model / kMiB, 1.2 * 357.0);
+  // --save-spectra keeps every factor: the model of a team that frees nothing (672 MiB), which
+  // is also where the team would be without its pairs.
+  GridPolicy keeping;
+  keeping.keeps_factors = true;
+  const double every = grid_bytes_per_rank(mlp, 2);
+  EXPECT_DOUBLE_EQ(team_bytes_per_rank(mlp, first_layers(10), chain_of(10), 2, keeping), every);
+  EXPECT_DOUBLE_EQ(every / kMiB, mib_per_rank(10 * factors + working, 2));
+  // One layer alone: its factors and working set.
+  EXPECT_DOUBLE_EQ(team_bytes_per_rank(mlp, {3}, chain_of(10), 2, GridPolicy{}) / kMiB,
+                   mib_per_rank(factors + working, 2));
+}
+
+TEST(TeamMemory, AFactorReadFromOutsideTheTeamOrByNoPairStaysToTheEnd) {
+  // Layers 0-3 on the team, layer 4 elsewhere. In a chain the team's peak is two layers'
+  // factors and a working set; a pair (1, 4) waits for the edges phase, so layer 1's factors
+  // stay: three at layer 3.
+  const std::vector<LayerShape> shapes(5, LayerShape{1000, 1000});
+  const double factors = 2e6, working = 6e6;
+  const std::vector<std::size_t> team = first_layers(4);
+  std::vector<PairLayers> pairs = chain_of(4);
+  EXPECT_DOUBLE_EQ(team_bytes_per_rank(shapes, team, pairs, 1, GridPolicy{}) / kMiB,
+                   mib_per_rank(2 * factors + working, 1));
+  pairs.push_back({1, 4});
+  EXPECT_DOUBLE_EQ(team_bytes_per_rank(shapes, team, pairs, 1, GridPolicy{}) / kMiB,
+                   mib_per_rank(3 * factors + working, 1));
+  // Layer 0 read by no pair is never freed either: at layer 2, layers 0, 1 and 2.
+  EXPECT_DOUBLE_EQ(
+      team_bytes_per_rank(shapes, {0, 1, 2}, {{1, 2}}, 1, GridPolicy{}) / kMiB,
+      mib_per_rank(3 * factors + working, 1));
+  // A pair that skips a layer keeps its producer until the layer it skips to: with (0, 2) and
+  // (1, 2), layers 0 and 1 are both alive while layer 2 is factored.
+  EXPECT_DOUBLE_EQ(team_bytes_per_rank(shapes, team, {{0, 1}, {0, 2}, {1, 2}, {2, 3}}, 1,
+                                       GridPolicy{}) /
+                       kMiB,
+                   mib_per_rank(3 * factors + working, 1));
+  EXPECT_DOUBLE_EQ(
+      team_bytes_per_rank(shapes, team, {{0, 1}, {0, 2}, {2, 3}}, 1, GridPolicy{}) / kMiB,
+      mib_per_rank(2 * factors + working, 1));
+}
+
+TEST(TeamMemory, ABudgetOnlyTheFreedFactorsMeetIsNotAWarning) {
+  // The 10-layer chain of 2048 on 2 ranks within 500 MiB per rank: one team of both ranks holds
+  // 416 MiB at its peak. Counting every factor (672 MiB) made this a warning, and with
+  // --memory-per-rank an error before anything was read; with --save-spectra it still is one.
+  const std::vector<LayerShape> mlp(10, LayerShape{2048, 2048});
+  GridPolicy policy{1, 500 * kMiB};
+  const ExecutionPlan plan = plan_execution(mlp, 2, 1, 64, policy);
+  ASSERT_EQ(plan.teams.size(), 1u);
+  EXPECT_TRUE(plan.budget_warning.empty()) << plan.budget_warning;
+  EXPECT_NEAR(plan.teams[0].bytes_per_rank / kMiB, 416, 1);
+  policy.keeps_factors = true;
+  const ExecutionPlan keeping = plan_execution(mlp, 2, 1, 64, policy);
+  EXPECT_NE(keeping.budget_warning.find("672 MiB"), std::string::npos) << keeping.budget_warning;
+}
+
 TEST(GridTeams, RandomShapesGiveConsistentPlans) {
   std::uint64_t state = 12345;
   auto next = [&](int n) {
@@ -627,6 +817,12 @@ TEST(GridTeams, RandomShapesGiveConsistentPlans) {
     if (plan.budget_warning.empty() && policy.memory_per_rank_bytes > 0)
       for (const GridTeam& team : plan.teams)
         EXPECT_LE(team.bytes_per_rank, policy.memory_per_rank_bytes);
+    // Freeing factors early never needs more than keeping them all.
+    for (const GridTeam& team : plan.teams) {
+      std::vector<LayerShape> mine;
+      for (std::size_t l : team.layers) mine.push_back(shapes[l]);
+      EXPECT_LE(team.bytes_per_rank, grid_bytes_per_rank(mine, team.grid.size()));
+    }
     if (!plan.budget_warning.empty()) EXPECT_EQ(plan.teams.size(), 1u);
   }
 }
