@@ -210,8 +210,8 @@ std::vector<GridTeam> deal_by_cost(const ExecutionPlan& plan, const std::vector<
 // cost is the least there is: the bisection of that cost, each run filled greedily up to it;
 // runs are then split (the costliest first, where its halves are most even) until there are
 // `count`. count <= large.size().
-std::vector<GridTeam> deal_in_runs(const ExecutionPlan& plan,
-                                   const std::vector<std::size_t>& large, int count) {
+std::vector<GridTeam> deal_in_runs(const ExecutionPlan& plan, const std::vector<std::size_t>& large,
+                                   int count) {
   const auto cost = [&](std::size_t l) { return plan.layers[l].cost; };
   // Runs of at most `limit` each, or none if a layer alone is above it.
   const auto cut = [&](double limit) {
@@ -302,16 +302,16 @@ double longest_team(const std::vector<GridTeam>& teams) {
 // One candidate layout with `count` teams (see plan_grid_teams); false if the budget cannot be
 // met with `count` teams on plan.ranks ranks.
 bool try_teams(const ExecutionPlan& plan, const std::vector<std::size_t>& large,
-               const std::vector<PairLayers>& pairs, int count, std::vector<GridTeam>& teams) {
+               const std::vector<PairLayers>& pairs, int count, std::vector<GridTeam>& teams,
+               bool& in_runs) {
   std::vector<GridTeam> by_cost = deal_by_cost(plan, large, count);
-  std::vector<GridTeam> in_runs = deal_in_runs(plan, large, count);
+  std::vector<GridTeam> runs_deal = deal_in_runs(plan, large, count);
   const bool by_cost_fits = size_teams(plan, pairs, by_cost);
-  const bool in_runs_fit = size_teams(plan, pairs, in_runs);
+  const bool in_runs_fit = size_teams(plan, pairs, runs_deal);
   if (!by_cost_fits && !in_runs_fit) return false;
-  const bool runs =
-      in_runs_fit && (!by_cost_fits || longest_team(in_runs) <=
-                                           kRunsSlack * longest_team(by_cost));
-  teams = runs ? std::move(in_runs) : std::move(by_cost);
+  in_runs = in_runs_fit &&
+            (!by_cost_fits || longest_team(runs_deal) <= kRunsSlack * longest_team(by_cost));
+  teams = in_runs ? std::move(runs_deal) : std::move(by_cost);
   return true;
 }
 
@@ -374,9 +374,9 @@ double team_bytes_per_rank(const std::vector<LayerShape>& shapes,
                            const GridPolicy& policy) {
   const std::vector<std::size_t> until =
       factor_lifetimes(shapes.size(), team_layers, pairs, policy.keeps_factors);
-  return bytes_per_rank(team_peak_doubles(shapes_of(shapes, team_layers), until, ranks,
-                                          policy.truncation, kToTheEnd),
-                        ranks);
+  return bytes_per_rank(
+      team_peak_doubles(shapes_of(shapes, team_layers), until, ranks, policy.truncation, kToTheEnd),
+      ranks);
 }
 
 double full_svd_bytes_per_rank(const ExecutionPlan& plan, std::size_t layer) {
@@ -390,23 +390,26 @@ double full_svd_bytes_per_rank(const ExecutionPlan& plan, std::size_t layer) {
       factor_lifetimes(shapes.size(), team.layers, pairs, plan.policy.keeps_factors);
   const std::size_t at = static_cast<std::size_t>(
       std::find(team.layers.begin(), team.layers.end(), layer) - team.layers.begin());
-  return bytes_per_rank(team_peak_doubles(shapes_of(shapes, team.layers), until,
-                                          team.grid.size(), plan.policy.truncation, at),
+  return bytes_per_rank(team_peak_doubles(shapes_of(shapes, team.layers), until, team.grid.size(),
+                                          plan.policy.truncation, at),
                         team.grid.size());
 }
 
 void plan_grid_teams(ExecutionPlan& plan, const std::vector<PairLayers>& pairs) {
   plan.teams.clear();
+  plan.teams_in_runs = false;
   plan.budget_warning.clear();
   const std::vector<std::size_t> large = plan.scalapack_layers();
   if (large.empty()) return;
   int most = std::min(static_cast<int>(large.size()), plan.ranks);
   if (plan.policy.max_grids > 0) most = std::min(most, plan.policy.max_grids);
   std::vector<GridTeam> teams, candidate;
-  bool fits = false;
+  bool fits = false, in_runs = false;
   for (int count = 1; count <= most; ++count) {
-    if (!try_teams(plan, large, pairs, count, candidate)) continue;
+    bool candidate_in_runs = false;
+    if (!try_teams(plan, large, pairs, count, candidate, candidate_in_runs)) continue;
     teams = candidate;
+    in_runs = candidate_in_runs;
     fits = true;
     if (enough_work_per_rank(plan, teams)) break;
   }
@@ -434,6 +437,7 @@ void plan_grid_teams(ExecutionPlan& plan, const std::vector<PairLayers>& pairs) 
         team_bytes_per_rank(all_shapes(plan), team.layers, pairs, team.grid.size(), plan.policy);
   }
   plan.teams = std::move(teams);
+  plan.teams_in_runs = fits && plan.teams.size() > 1 && in_runs;
   if (!fits)
     plan.budget_warning = "the ScaLAPACK layers need about " + mib(plan.teams[0].bytes_per_rank) +
                           " per rank even on all " + std::to_string(plan.ranks) +
@@ -643,7 +647,10 @@ std::string describe_plan(const ExecutionPlan& plan, const std::vector<std::stri
   }
   const std::size_t large = plan.scalapack_layers().size();
   text += "; then " + std::to_string(large) + " ScaLAPACK layer(s) on " +
-          std::to_string(plan.teams.size()) + " concurrent team(s), each in layer order";
+          std::to_string(plan.teams.size()) + " concurrent team(s)";
+  if (plan.teams.size() > 1)
+    text += plan.teams_in_runs ? " of consecutive layers" : " dealt the layers by cost";
+  text += ", each in layer order";
   text += plan.policy.memory_per_rank_bytes > 0.0
               ? " (budget " + mib(plan.policy.memory_per_rank_bytes) + " per rank)\n"
               : " (no memory budget)\n";

@@ -133,6 +133,9 @@ struct ExecutionPlan {
   std::vector<LayerExecution> layers;
   std::vector<PairExecution> pairs;  // in the order given to plan_execution
   std::vector<GridTeam> teams;       // in rank order (teams[0] starts at rank 0)
+  // Two or more teams, each a run of consecutive layers (plan_grid_teams); false when the
+  // layers were dealt by cost, or for one team.
+  bool teams_in_runs = false;
   GridPolicy policy;
   // Non-empty when no team layout met the memory budget: the plan then uses one team of all
   // ranks (the least memory per rank there is), and this says by how much it is over.

@@ -376,6 +376,10 @@ TEST(GridTeams, WithoutABudgetEveryRankLeadsATeamOfEqualLayers) {
   EXPECT_EQ(two.pairs[0].team, 0);
   EXPECT_EQ(two.pairs[1].team, -1);
   EXPECT_EQ(two.pairs[2].team, 1);
+  EXPECT_TRUE(two.teams_in_runs);
+  EXPECT_NE(
+      describe_plan(two, {"a", "b", "c", "d"}).find("2 concurrent team(s) of consecutive layers"),
+      std::string::npos);
 
   const ExecutionPlan eight = plan_execution(four, 8, 1, 8);
   ASSERT_EQ(eight.teams.size(), 4u);
@@ -392,6 +396,10 @@ TEST(GridTeams, RunsOfConsecutiveLayersUnlessTheyAreMuchSlower) {
   EXPECT_EQ(plan.teams[0].layers, (std::vector<std::size_t>{0, 2}));
   EXPECT_EQ(plan.teams[1].layers, (std::vector<std::size_t>{1, 3}));
   ASSERT_GT(10.0 / 9.0, kRunsSlack);
+  EXPECT_FALSE(plan.teams_in_runs);
+  EXPECT_NE(describe_plan(plan, {"a", "b", "c", "d"})
+                .find("2 concurrent team(s) dealt the layers by cost"),
+            std::string::npos);
   // Costs 8, 1, 1, 8, 1, 1 on 3 ranks: LPT's {0}, {3}, {1, 2, 4, 5} take 8, the best runs
   // {0, 1}, {2, 3}, {4, 5} 9: more than kRunsSlack slower, LPT again. Six equal layers: runs.
   const std::vector<LayerShape> mixed{{20, 20}, {10, 10}, {10, 10}, {20, 20}, {10, 10}, {10, 10}};
@@ -459,7 +467,8 @@ TEST(GridTeams, RunsAreTheBestCutAndLoseOnlyBeyondTheSlack) {
     bool consecutive = true;
     for (const GridTeam& team : plan.teams) {
       largest = std::max(largest, team.cost);
-      consecutive = consecutive && team.layers.back() - team.layers.front() + 1 == team.layers.size();
+      consecutive =
+          consecutive && team.layers.back() - team.layers.front() + 1 == team.layers.size();
     }
     if (best <= kRunsSlack * lpt) {
       EXPECT_TRUE(consecutive) << "trial " << trial;
@@ -646,8 +655,7 @@ TEST(TruncatedMemory, TheModelCountsTheKeptTripletsAndTheKrylovBasis) {
   // Falling back to the full SVD on its team: the factors alive then, this layer's full SVD.
   // Layer 0 is the team's first, so its own are the only ones; layer 1 comes after.
   ASSERT_EQ(plan.teams.size(), 1u);
-  EXPECT_DOUBLE_EQ(full_svd_bytes_per_rank(plan, 0),
-                   bytes(2 * m + 2.0 * 4000 * 1000 + factors, 2));
+  EXPECT_DOUBLE_EQ(full_svd_bytes_per_rank(plan, 0), bytes(2 * m + 2.0 * 4000 * 1000 + factors, 2));
   EXPECT_DOUBLE_EQ(full_svd_bytes_per_rank(plan_execution({shape, {3000, 1000}}, 2, 1, 64), 0),
                    plan_execution({shape, {3000, 1000}}, 2, 1, 64).teams[0].bytes_per_rank);
   EXPECT_THROW(full_svd_bytes_per_rank(plan_execution({shape, {3000, 1000}}, 2, 5000, 64), 0),
@@ -771,15 +779,13 @@ TEST(TeamMemory, AFactorReadFromOutsideTheTeamOrByNoPairStaysToTheEnd) {
   EXPECT_DOUBLE_EQ(team_bytes_per_rank(shapes, team, pairs, 1, GridPolicy{}) / kMiB,
                    mib_per_rank(3 * factors + working, 1));
   // Layer 0 read by no pair is never freed either: at layer 2, layers 0, 1 and 2.
-  EXPECT_DOUBLE_EQ(
-      team_bytes_per_rank(shapes, {0, 1, 2}, {{1, 2}}, 1, GridPolicy{}) / kMiB,
-      mib_per_rank(3 * factors + working, 1));
+  EXPECT_DOUBLE_EQ(team_bytes_per_rank(shapes, {0, 1, 2}, {{1, 2}}, 1, GridPolicy{}) / kMiB,
+                   mib_per_rank(3 * factors + working, 1));
   // A pair that skips a layer keeps its producer until the layer it skips to: with (0, 2) and
   // (1, 2), layers 0 and 1 are both alive while layer 2 is factored.
-  EXPECT_DOUBLE_EQ(team_bytes_per_rank(shapes, team, {{0, 1}, {0, 2}, {1, 2}, {2, 3}}, 1,
-                                       GridPolicy{}) /
-                       kMiB,
-                   mib_per_rank(3 * factors + working, 1));
+  EXPECT_DOUBLE_EQ(
+      team_bytes_per_rank(shapes, team, {{0, 1}, {0, 2}, {1, 2}, {2, 3}}, 1, GridPolicy{}) / kMiB,
+      mib_per_rank(3 * factors + working, 1));
   EXPECT_DOUBLE_EQ(
       team_bytes_per_rank(shapes, team, {{0, 1}, {0, 2}, {2, 3}}, 1, GridPolicy{}) / kMiB,
       mib_per_rank(2 * factors + working, 1));
