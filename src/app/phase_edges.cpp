@@ -116,6 +116,21 @@ EdgeSchedule edge_schedule(const NetworkPlan& plan, const ExecutionPlan& executi
       }
     }
   }
+  // Both layers LAPACK layers of one rank: that rank computes E right after it factors the later
+  // one (it factors its layers in layer order), so in the order of that layer.
+  std::vector<std::size_t> local;
+  for (std::size_t l = 0; l < plan.pairs.size(); ++l) {
+    const PairExecution& how = execution.pairs[l];
+    if (!scheduled[l] && !how.distributed && how.sender < 0) local.push_back(l);
+  }
+  std::stable_sort(local.begin(), local.end(), [&](std::size_t a, std::size_t b) {
+    return plan.pairs[a].to < plan.pairs[b].to;
+  });
+  for (std::size_t l : local) {
+    scheduled[l] = true;
+    schedule.after_layer[static_cast<std::size_t>(plan.pairs[l].to)].push_back(l);
+    schedule.order.push_back(l);
+  }
   for (std::size_t l = 0; l < plan.pairs.size(); ++l)
     if (!scheduled[l]) {
       schedule.edges_phase.push_back(l);

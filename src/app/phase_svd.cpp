@@ -95,7 +95,8 @@ void resize_slots(LayerFactors& factors, std::size_t layers) {
 }  // namespace
 
 void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const NetworkPlan& plan,
-                          const ExecutionPlan& execution, const Options& options, int rank) {
+                          const ExecutionPlan& execution, const Options& options, int rank,
+                          const std::function<void(std::size_t)>& on_layer_done) {
   resize_slots(factors, plan.layers.size());
   const TruncatedSvdSettings limits = truncation_limits(options);
   for (std::size_t l : execution.lapack_layers_of(rank)) {
@@ -133,6 +134,7 @@ void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const N
         factors.first_neuron[l] = all - kept.s.size();
       }
     });
+    if (on_layer_done) on_layer_done(l);
   }
 }
 
@@ -327,9 +329,16 @@ LayerFactors svd_phase(const RunPlans& plans, const EdgeSchedule& schedule, cons
                       comm, schedule.after_layer[l], E,
                       options.save_spectra ? nullptr : &schedule.release);
   };
+  // After each of its LAPACK layers a rank computes the pairs it completes with its own earlier
+  // LAPACK layers (locally: no transfer), and frees what no later pair reads.
+  const auto own_pairs = [&](std::size_t l) {
+    pair_edge_weights(factors, plans.network, plans.execution, result.layers, options.method(),
+                      comm, schedule.after_layer[l], E,
+                      options.save_spectra ? nullptr : &schedule.release);
+  };
   const auto factor_mine = [&] {
     factor_lapack_layers(factors, plans.model, plans.network, plans.execution, options,
-                         comm.rank());
+                         comm.rank(), own_pairs);
   };
   // On a team with split layers this rank's LAPACK layers wait for the first core, so that
   // they fill the time the team's first rank spends on it.

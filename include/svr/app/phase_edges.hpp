@@ -34,14 +34,17 @@ struct FactorRelease {
 };
 FactorRelease factor_release(const NetworkPlan& plan, const std::vector<std::size_t>& order);
 
-// When each pair's E is computed, from the plans alone (the same on every rank). A pair whose
-// two layers are factored by the same ScaLAPACK team (on its grid; with one team of all ranks,
-// every pair of two ScaLAPACK layers) is computed by that team in the SVD phase, as soon as its
-// second layer is factored: after_layer[l] lists those that layer l completes, in pair order.
+// When each pair's E is computed, from the plans alone (the same on every rank). Two kinds of
+// pair are computed in the SVD phase, as soon as their second layer is factored
+// (after_layer[l] lists those that layer l completes, in pair order):
+//   - both layers factored by the same ScaLAPACK team (with one team of all ranks, every pair of
+//     two ScaLAPACK layers): by that team, on its grid;
+//   - both layers LAPACK layers of the same rank: by that rank, alone.
 // Every other pair waits for the edges phase (edges_phase, in pair order). `order` is every pair
-// once, in the order a rank meets them: each team's, team by team, then the edges phase's.
-// Computing E early lets a team free a layer's factors before it factors the next layers, so
-// that a deep network of wide layers never holds every layer's U and V at once.
+// once, in the order a rank meets those that read its factors: each team's, team by team, then
+// the ranks' own (by their second layer), then the edges phase's. Computing E early lets a team
+// or a rank free a layer's factors before it factors the next layers, so that a deep network of
+// wide layers never holds every layer's U and V at once.
 struct EdgeSchedule {
   std::vector<std::vector<std::size_t>> after_layer;
   std::vector<std::size_t> edges_phase;

@@ -47,9 +47,11 @@ struct LayerFactors {
   const ProcessGrid& pair_grid() const { return all_ranks_grid ? *all_ranks_grid : *team_grid; }
 };
 
-// Local: reads and factors the LAPACK layers this rank owns. factors.local has a slot per layer.
+// Local: reads and factors the LAPACK layers this rank owns, in layer order, calling
+// `on_layer_done` after each (it must not communicate). factors.local has a slot per layer.
 void factor_lapack_layers(LayerFactors& factors, const ModelFile& model, const NetworkPlan& plan,
-                          const ExecutionPlan& execution, const Options& options, int rank);
+                          const ExecutionPlan& execution, const Options& options, int rank,
+                          const std::function<void(std::size_t)>& on_layer_done = {});
 
 // Collective over every rank: builds the team grids (each rank joins its own team's), then each
 // team reads its ranks' blocks of its layers and factors them on its grid, one after the other

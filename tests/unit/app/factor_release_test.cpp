@@ -1,4 +1,4 @@
-// edge_schedule: which pairs a ScaLAPACK team computes during the SVD phase, and factor_release:
+// edge_schedule: which pairs a ScaLAPACK team or a rank computes during the SVD phase, and factor_release:
 // which factors each pair frees (pair_edge_weights with a release), from the plans alone.
 #include <gtest/gtest.h>
 
@@ -147,6 +147,41 @@ TEST(EdgeSchedule, TeamsComputeTheirOwnPairsFirstAndReleaseFollowsThatOrder) {
   EXPECT_EQ(release.both[3], Layers({2, 3}));
   EXPECT_TRUE(release.both[1].empty());
   EXPECT_TRUE(release.both[2].empty());
+}
+
+TEST(EdgeSchedule, ARankComputesThePairsOfItsOwnLapackLayersAfterTheLaterOne) {
+  // Four LAPACK layers: 0, 1 and 3 on rank 0, 2 on rank 1. Pair 0 (0, 3) and pair 1 (0, 1) are
+  // rank 0's own; pairs 2 (1, 2) and 3 (2, 3) move a factor between the ranks in the edges phase.
+  const NetworkPlan plan = plan_of(4, {{0, 3}, {0, 1}, {1, 2}, {2, 3}});
+  ExecutionPlan execution;
+  execution.ranks = 2;
+  execution.layers.resize(4);
+  for (std::size_t l = 0; l < 4; ++l) execution.layers[l].rank = l == 2 ? 1 : 0;
+  for (const PairSpec& spec : plan.pairs) {
+    PairExecution pair;
+    pair.from = spec.from;
+    pair.to = spec.to;
+    pair.owner = execution.layers[static_cast<std::size_t>(spec.to)].rank;
+    const int other = execution.layers[static_cast<std::size_t>(spec.from)].rank;
+    pair.sender = other == pair.owner ? -1 : other;
+    execution.pairs.push_back(pair);
+  }
+  const EdgeSchedule schedule = edge_schedule(plan, execution);
+  EXPECT_TRUE(schedule.after_layer[0].empty());
+  EXPECT_EQ(schedule.after_layer[1], Layers({1}));
+  EXPECT_TRUE(schedule.after_layer[2].empty());
+  EXPECT_EQ(schedule.after_layer[3], Layers({0}));
+  EXPECT_EQ(schedule.edges_phase, Layers({2, 3}));
+  // Rank 0 meets pair 1 (after layer 1) before pair 0 (after layer 3): so layer 0's U, read by
+  // both, goes after pair 0, not after pair 1 as the pair indices alone would have it.
+  EXPECT_EQ(schedule.order, Layers({1, 0, 2, 3}));
+  const FactorRelease& release = schedule.release;
+  EXPECT_EQ(release.u[0], Layers({0}));
+  EXPECT_TRUE(release.u[1].empty());
+  EXPECT_EQ(release.v[1], Layers({1}));
+  EXPECT_EQ(release.u[2], Layers({1}));  // layer 1's U travels to rank 1 in the edges phase
+  EXPECT_TRUE(release.v[0].empty());     // layer 3's V is read again by pair 3
+  EXPECT_EQ(release.v[3], Layers({3}));
 }
 
 }  // namespace
