@@ -5,9 +5,11 @@ svr keeps every pair's E from the moment it is computed to the significance phas
 layer's U and V until the last pair that reads them is done. Where the layers are factored decides
 how long that is:
 
-- lapack: each layer whole on one rank (LAPACK dgesdd); the pairs wait for the edges phase, which
-  frees each factor after its last pair, so the peak is every factor plus about one E, not every
-  factor plus every E;
+- lapack: each layer whole on one rank (LAPACK dgesdd); a pair of two layers of one rank is
+  computed by it as soon as the later one is factored (every pair at 1 rank), freeing what no
+  later pair reads, so its peak is the E so far plus about two layers' factors; the others wait
+  for the edges phase, which frees each factor after its last pair, so the peak is every factor
+  plus about one E, not every factor plus every E;
 - team: every layer on one ScaLAPACK team of all ranks (`--scalapack-min-dim 1 --max-grids 1`),
   which computes each pair's E as soon as its second layer is factored and frees the first
   (svr's edge_schedule): the peak is the E so far plus about two layers' factors and one SVD's
@@ -143,8 +145,11 @@ def main():
         "peak (summary.json's `run.peak_memory_mb_per_rank`) and that rank's share by the model: "
         "the U and V of every layer it would keep (2 W^2 doubles per layer; on the team its share "
         "of each), the E of the pairs it owns (W^2 doubles each), one layer's U and V (its share). "
-        "With `lapack` the edges phase frees each factor after its last pair, so the peak should "
-        "stay near every factor plus one E. With `team` the team computes each pair's E as soon "
+        "With `lapack` a rank computes the pairs of two of its own layers as soon as the later "
+        "one is factored (every pair at 1 rank: the peak should stay near its E plus two layers' "
+        "factors and the SVD's working memory); the others wait for the edges phase, which frees "
+        "each factor after its last pair, so the peak should stay near every factor plus one E. "
+        "With `team` the team computes each pair's E as soon "
         "as both its layers are factored and frees the first, so the peak should stay near its E "
         "plus two layers' factors and the SVD's working memory, not every factor. With `teams` "
         "each team does the same within its run but keeps its first layer for the pair across "
