@@ -337,8 +337,8 @@ LayerFactors svd_phase(const RunPlans& plans, const EdgeSchedule& schedule, cons
                       options.save_spectra ? nullptr : &schedule.release);
   };
   const auto factor_mine = [&] {
-    factor_lapack_layers(factors, plans.model, plans.network, plans.execution, options,
-                         comm.rank(), own_pairs);
+    factor_lapack_layers(factors, plans.model, plans.network, plans.execution, options, comm.rank(),
+                         own_pairs);
   };
   // On a team with split layers this rank's LAPACK layers wait for the first core, so that
   // they fill the time the team's first rank spends on it.

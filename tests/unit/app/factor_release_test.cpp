@@ -1,5 +1,6 @@
-// edge_schedule: which pairs a ScaLAPACK team or a rank computes during the SVD phase, and factor_release:
-// which factors each pair frees (pair_edge_weights with a release), from the plans alone.
+// edge_schedule: which pairs a ScaLAPACK team or a rank computes during the SVD phase, and
+// factor_release: which factors each pair frees (pair_edge_weights with a release), from the plans
+// alone.
 #include <gtest/gtest.h>
 
 #include <cstddef>
