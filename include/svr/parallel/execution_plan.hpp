@@ -194,7 +194,7 @@ double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks,
 // last pair, or to the end when some pair reads it from outside the team (the edges phase), no
 // pair reads it, or policy.keeps_factors. The peak is the largest, over the team's layers, of
 // the factors still alive from earlier layers plus the layer's own factors and its working set
-// (as above; the largest one's full SVD working set instead when `full_at` names that layer).
+// (as above).
 // In a chain on one team that is two layers' factors and one working set, not every factor: the
 // wide-MLP benchmark's 10 layers of 2048 on one team of 2 ranks are 416 MiB per rank against a
 // measured peak of 357 (docs/benchmarks.md, "Memory of the factors and E"), every factor 672.
@@ -205,7 +205,7 @@ double team_bytes_per_rank(const std::vector<LayerShape>& shapes,
                            const GridPolicy& policy);
 
 // The same for the team of a ScaLAPACK layer `layer` of plan when the truncated method gives up
-// on it and it falls back to the full SVD: the team's factors as planned, that layer's full
+// on it and it falls back to the full SVD: team_bytes_per_rank with that layer's full SVD
 // working set. Equal to the team's bytes_per_rank without truncation.
 double full_svd_bytes_per_rank(const ExecutionPlan& plan, std::size_t layer);
 
