@@ -368,15 +368,27 @@ double grid_bytes_per_rank(const std::vector<LayerShape>& layers, int ranks,
   return bytes_per_rank(kept + largest, ranks);
 }
 
+namespace {
+
+// team_bytes_per_rank, the layer at position full_at of team_layers (or none) with the full
+// SVD's working set.
+double team_bytes(const std::vector<LayerShape>& shapes,
+                  const std::vector<std::size_t>& team_layers, const std::vector<PairLayers>& pairs,
+                  int ranks, const GridPolicy& policy, std::size_t full_at) {
+  const std::vector<std::size_t> until =
+      factor_lifetimes(shapes.size(), team_layers, pairs, policy.keeps_factors);
+  return bytes_per_rank(
+      team_peak_doubles(shapes_of(shapes, team_layers), until, ranks, policy.truncation, full_at),
+      ranks);
+}
+
+}  // namespace
+
 double team_bytes_per_rank(const std::vector<LayerShape>& shapes,
                            const std::vector<std::size_t>& team_layers,
                            const std::vector<PairLayers>& pairs, int ranks,
                            const GridPolicy& policy) {
-  const std::vector<std::size_t> until =
-      factor_lifetimes(shapes.size(), team_layers, pairs, policy.keeps_factors);
-  return bytes_per_rank(
-      team_peak_doubles(shapes_of(shapes, team_layers), until, ranks, policy.truncation, kToTheEnd),
-      ranks);
+  return team_bytes(shapes, team_layers, pairs, ranks, policy, kToTheEnd);
 }
 
 double full_svd_bytes_per_rank(const ExecutionPlan& plan, std::size_t layer) {
@@ -385,14 +397,9 @@ double full_svd_bytes_per_rank(const ExecutionPlan& plan, std::size_t layer) {
   const GridTeam& team = plan.teams[static_cast<std::size_t>(how.team)];
   std::vector<PairLayers> pairs;
   for (const PairExecution& pair : plan.pairs) pairs.push_back({pair.from, pair.to});
-  const std::vector<LayerShape> shapes = all_shapes(plan);
-  const std::vector<std::size_t> until =
-      factor_lifetimes(shapes.size(), team.layers, pairs, plan.policy.keeps_factors);
-  const std::size_t at = static_cast<std::size_t>(
+  const auto at = static_cast<std::size_t>(
       std::find(team.layers.begin(), team.layers.end(), layer) - team.layers.begin());
-  return bytes_per_rank(team_peak_doubles(shapes_of(shapes, team.layers), until, team.grid.size(),
-                                          plan.policy.truncation, at),
-                        team.grid.size());
+  return team_bytes(all_shapes(plan), team.layers, pairs, team.grid.size(), plan.policy, at);
 }
 
 void plan_grid_teams(ExecutionPlan& plan, const std::vector<PairLayers>& pairs) {
