@@ -78,6 +78,12 @@ def shapes_of(summary):
     return [tuple(layer["matrix_shape"]) for layer in summary["layers"]]
 
 
+def topk_team_efficiency(rates):
+    """Measured at 2 ranks of one node, where SLEPc's products need no network: beyond a node
+    each product's reduction crosses it, so the top K never gets more than the full SVD's."""
+    return min(rates["topk_team_efficiency_measured"] or 1.0, rates["team_efficiency_per_doubling"])
+
+
 def fit(workdir, team_efficiency=None):
     """The rates (per core of this machine) and where each came from. The team efficiency per
     doubling is the measured one capped at 1, or `team_efficiency` when given."""
@@ -122,11 +128,9 @@ def fit(workdir, team_efficiency=None):
     t1 = by_ranks[1]["phases"]["svd"]
     rates["topk_seconds_per_unit"] = t1 / units
     rates["topk_k"] = k
-    # Measured at 2 ranks of one node, where SLEPc's products need no network: beyond a node
-    # each product's reduction crosses it, so the model never takes more than the full SVD's.
     measured = (t1 / (2.0 * by_ranks[2]["phases"]["svd"]) if 2 in by_ranks else None)
     rates["topk_team_efficiency_measured"] = measured
-    rates["topk_team_efficiency"] = min(measured or 1.0, rates["team_efficiency_per_doubling"])
+    rates["topk_team_efficiency"] = topk_team_efficiency(rates)
     rates["sources"]["wide pair 1 rank"] = t1
     if 2 in by_ranks:
         rates["sources"]["wide pair 2 ranks"] = by_ranks[2]["phases"]["svd"]
@@ -232,8 +236,7 @@ def main(argv=None):
             rates = json.load(f)
         if a.team_efficiency is not None:
             rates["team_efficiency_per_doubling"] = a.team_efficiency
-            rates["topk_team_efficiency"] = min(rates["topk_team_efficiency_measured"] or 1.0,
-                                                a.team_efficiency)
+            rates["topk_team_efficiency"] = topk_team_efficiency(rates)
     else:
         rates = fit(a.workdir, a.team_efficiency)
         if not a.no_write and a.team_efficiency is None:

@@ -320,25 +320,23 @@ LayerFactors svd_phase(const RunPlans& plans, const EdgeSchedule& schedule, cons
   LayerFactors factors;
   E.E.assign(plans.execution.pairs.size(), Eigen::MatrixXd());
   E.u_norm2.assign(plans.execution.pairs.size(), Eigen::MatrixXd());
-  // After each of its layers a team computes the pairs that layer completes (on its own grid,
-  // the team's ranks only), and frees the factors no later pair reads. The layer's values are
-  // on every rank of its team already; share_singular_values gives them to the others later.
-  const auto team_pairs = [&](std::size_t l) {
-    result.layers[l].sigma = factors.kept_s[l];
+  // After each of its layers a team (on its own grid, the team's ranks only) or a rank (its own
+  // LAPACK layers, locally: no transfer) computes the pairs that layer completes, and frees the
+  // factors no later pair reads.
+  const auto early_pairs = [&](std::size_t l) {
     pair_edge_weights(factors, plans.network, plans.execution, result.layers, options.method(),
                       comm, schedule.after_layer[l], E,
                       options.save_spectra ? nullptr : &schedule.release);
   };
-  // After each of its LAPACK layers a rank computes the pairs it completes with its own earlier
-  // LAPACK layers (locally: no transfer), and frees what no later pair reads.
-  const auto own_pairs = [&](std::size_t l) {
-    pair_edge_weights(factors, plans.network, plans.execution, result.layers, options.method(),
-                      comm, schedule.after_layer[l], E,
-                      options.save_spectra ? nullptr : &schedule.release);
+  // A team layer's values are on every rank of its team already; share_singular_values gives
+  // them to the others later.
+  const auto team_pairs = [&](std::size_t l) {
+    result.layers[l].sigma = factors.kept_s[l];
+    early_pairs(l);
   };
   const auto factor_mine = [&] {
     factor_lapack_layers(factors, plans.model, plans.network, plans.execution, options, comm.rank(),
-                         own_pairs);
+                         early_pairs);
   };
   // On a team with split layers this rank's LAPACK layers wait for the first core, so that
   // they fill the time the team's first rank spends on it.

@@ -431,6 +431,7 @@ void plan_grid_teams(ExecutionPlan& plan, const std::vector<PairLayers>& pairs) 
     return a.layers.front() < b.layers.front();
   });
   int first = 0;
+  const std::vector<LayerShape> shapes = all_shapes(plan);
   for (std::size_t t = 0; t < teams.size(); ++t) {
     GridTeam& team = teams[t];
     team.first_rank = first;
@@ -441,7 +442,7 @@ void plan_grid_teams(ExecutionPlan& plan, const std::vector<PairLayers>& pairs) 
       plan.layers[l].first_rank = team.first_rank;
     }
     team.bytes_per_rank =
-        team_bytes_per_rank(all_shapes(plan), team.layers, pairs, team.grid.size(), plan.policy);
+        team_bytes_per_rank(shapes, team.layers, pairs, team.grid.size(), plan.policy);
   }
   plan.teams = std::move(teams);
   plan.teams_in_runs = fits && plan.teams.size() > 1 && in_runs;
